@@ -1,0 +1,330 @@
+//! Waste analysis: a pure, deterministic function of the index.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Serialize, Serializer};
+
+use crate::image::display_command;
+use crate::index::{HideCause, Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
+use crate::rules::Rules;
+
+/// A path inside the image: written as a string when it is UTF-8, else as
+/// `{"bytes_base64": "…"}`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ImagePath(pub Vec<u8>);
+
+impl ImagePath {
+    pub fn display(&self) -> String {
+        String::from_utf8_lossy(&self.0).into_owned()
+    }
+}
+
+impl Serialize for ImagePath {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match std::str::from_utf8(&self.0) {
+            Ok(t) => s.serialize_str(t),
+            Err(_) => {
+                use base64::Engine;
+                use serde::ser::SerializeMap;
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry(
+                    "bytes_base64",
+                    &base64::engine::general_purpose::STANDARD.encode(&self.0),
+                )?;
+                m.end()
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WasteKind {
+    Removed,
+    Overwritten,
+    MetadataOnly,
+    Moved,
+    Cache,
+}
+
+impl WasteKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WasteKind::Removed => "removed",
+            WasteKind::Overwritten => "overwritten",
+            WasteKind::MetadataOnly => "metadata_only",
+            WasteKind::Moved => "moved",
+            WasteKind::Cache => "cache",
+        }
+    }
+    pub const ALL: [WasteKind; 5] = [
+        WasteKind::Removed,
+        WasteKind::Overwritten,
+        WasteKind::MetadataOnly,
+        WasteKind::Moved,
+        WasteKind::Cache,
+    ];
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub path: ImagePath,
+    pub kind: WasteKind,
+    pub bytes: u64,
+    pub stored_in_layer: usize,
+    pub hidden_by_layer: Option<usize>,
+    pub rule: Option<String>,
+    /// The node of `path` in the index (for navigation).
+    #[serde(skip)]
+    pub node: NodeId,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageReport {
+    pub source: String,
+    pub format: String,
+    pub tags: Vec<String>,
+    pub os: String,
+    pub architecture: String,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Summary {
+    pub total_bytes: u64,
+    pub visible_bytes: u64,
+    pub hidden_bytes: u64,
+    pub cache_bytes: u64,
+    pub wasted_bytes: u64,
+    pub waste_ratio: f64,
+    pub efficiency: f64,
+    pub layer_count: usize,
+    pub file_count: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerReport {
+    pub index: usize,
+    pub digest: String,
+    pub diff_id: String,
+    pub created_by: String,
+    pub bytes: u64,
+    pub compressed_bytes: u64,
+    pub files: u64,
+    pub added: u64,
+    pub modified: u64,
+    pub removed: u64,
+    pub wasted_bytes: u64,
+    /// `created_by` without the `/bin/sh -c #(nop)` noise.
+    #[serde(skip)]
+    pub command: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Suggestion {
+    pub id: String,
+    pub title: String,
+    pub layers: Vec<usize>,
+    pub saves_bytes: u64,
+    pub before: String,
+    pub after: String,
+    /// Why this wastes bytes, in plain words.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub why: String,
+    /// Indexes into `Report::waste` of the findings this covers.
+    #[serde(skip)]
+    pub findings: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub limit: String,
+    pub actual: String,
+    pub passed: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema: u32,
+    pub image: ImageReport,
+    pub summary: Summary,
+    pub layers: Vec<LayerReport>,
+    pub waste: Vec<Finding>,
+    pub suggestions: Vec<Suggestion>,
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    pub fn bytes_of(&self, kind: WasteKind) -> u64 {
+        self.waste.iter().filter(|f| f.kind == kind).map(|f| f.bytes).sum()
+    }
+}
+
+/// Compute every finding and total. Deterministic: the output is sorted.
+pub fn analyze(index: &Index, rules: &Rules) -> Report {
+    let total_bytes: u64 = index.layers.iter().map(|l| l.stats.bytes).sum();
+    // (layer, hash) of every non-empty file stored by each layer, for `moved`.
+    let stored: HashSet<(u16, u128)> = index
+        .inodes
+        .iter()
+        .filter(|i| i.size > 0)
+        .map(|i| (i.layer, i.hash))
+        .collect();
+
+    let mut waste = Vec::new();
+    let mut visible_bytes = 0u64;
+    for ino in &index.inodes {
+        let Some(h) = ino.hidden else {
+            visible_bytes += ino.size;
+            continue;
+        };
+        let kind = match h.cause {
+            HideCause::Replaced { by_file: true, by_hash } if by_hash == ino.hash => WasteKind::MetadataOnly,
+            HideCause::Replaced { .. } => WasteKind::Overwritten,
+            HideCause::Whiteout | HideCause::Opaque | HideCause::ParentReplaced => {
+                if ino.size > 0 && stored.contains(&(h.layer, ino.hash)) {
+                    WasteKind::Moved
+                } else {
+                    WasteKind::Removed
+                }
+            }
+        };
+        let path = index.path(h.node);
+        let rule = rules.matching(&path).map(|r| r.id.clone());
+        waste.push(Finding {
+            path: ImagePath(path),
+            kind,
+            bytes: ino.size,
+            stored_in_layer: ino.layer as usize,
+            hidden_by_layer: Some(h.layer as usize),
+            rule,
+            node: h.node,
+        });
+    }
+    let hidden_bytes = total_bytes - visible_bytes;
+
+    // Walk the final filesystem once, depth first in name order: cache
+    // findings (each visible inode once, at its first name) and file count.
+    let mut cache_bytes = 0u64;
+    let mut file_count = 0u64;
+    let mut seen: HashSet<u32> = HashSet::new();
+    let mut path = Vec::new();
+    walk_visible(index, ROOT, &mut path, &mut |id, p| {
+        let c = index.nodes[id as usize].changes.last().expect("visible node has a change");
+        if c.kind == NodeKind::Dir {
+            return;
+        }
+        file_count += 1;
+        if c.kind != NodeKind::File || c.inode == NO_INODE || !seen.insert(c.inode) {
+            return;
+        }
+        if let Some(rule) = rules.matching(p) {
+            let ino = &index.inodes[c.inode as usize];
+            cache_bytes += ino.size;
+            waste.push(Finding {
+                path: ImagePath(p.to_vec()),
+                kind: WasteKind::Cache,
+                bytes: ino.size,
+                stored_in_layer: ino.layer as usize,
+                hidden_by_layer: None,
+                rule: Some(rule.id.clone()),
+                node: id,
+            });
+        }
+    });
+
+    waste.sort_by(|a, b| {
+        b.bytes
+            .cmp(&a.bytes)
+            .then_with(|| a.path.cmp(&b.path))
+            .then_with(|| a.stored_in_layer.cmp(&b.stored_in_layer))
+            .then_with(|| a.kind.cmp(&b.kind))
+    });
+
+    let mut layer_waste: HashMap<usize, u64> = HashMap::new();
+    for f in &waste {
+        *layer_waste.entry(f.stored_in_layer).or_default() += f.bytes;
+    }
+    let layers = index
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| LayerReport {
+            index: i,
+            digest: l.r.digest.clone(),
+            diff_id: l.r.diff_id.clone(),
+            created_by: l.r.created_by.clone(),
+            bytes: l.stats.bytes,
+            compressed_bytes: l.compressed_bytes,
+            files: l.stats.files,
+            added: l.stats.added,
+            modified: l.stats.modified,
+            removed: l.stats.removed,
+            wasted_bytes: layer_waste.get(&i).copied().unwrap_or(0),
+            command: display_command(&l.r.created_by),
+        })
+        .collect();
+
+    let wasted_bytes = hidden_bytes + cache_bytes;
+    let waste_ratio = if total_bytes == 0 {
+        0.0
+    } else {
+        wasted_bytes as f64 / total_bytes as f64
+    };
+    let image = &index.image;
+    Report {
+        schema: 1,
+        image: ImageReport {
+            source: image.source.clone(),
+            format: image.format.as_str().to_string(),
+            tags: image.tags.clone(),
+            os: image.os.clone(),
+            architecture: image.architecture.clone(),
+        },
+        summary: Summary {
+            total_bytes,
+            visible_bytes,
+            hidden_bytes,
+            cache_bytes,
+            wasted_bytes,
+            waste_ratio,
+            efficiency: 1.0 - waste_ratio,
+            layer_count: index.layers.len(),
+            file_count,
+        },
+        layers,
+        waste,
+        suggestions: Vec::new(),
+        checks: Vec::new(),
+    }
+}
+
+/// Depth-first walk over nodes present in the final filesystem, children in
+/// name order, with the absolute path of each.
+pub fn walk_visible(index: &Index, start: NodeId, path: &mut Vec<u8>, f: &mut impl FnMut(NodeId, &[u8])) {
+    // Iterative to survive very deep trees.
+    let mut stack: Vec<(NodeId, usize, usize)> = vec![(start, 0, path.len())];
+    while let Some(top) = stack.last_mut() {
+        let (id, next, _) = *top;
+        let children = &index.nodes[id as usize].children;
+        if next >= children.len() {
+            let (_, _, len) = stack.pop().unwrap();
+            path.truncate(len);
+            continue;
+        }
+        top.1 += 1;
+        let ch = children[next];
+        let present = index.nodes[ch as usize]
+            .changes
+            .last()
+            .is_some_and(|c| c.op != Op::Remove);
+        if !present {
+            continue;
+        }
+        let len = path.len();
+        path.push(b'/');
+        path.extend_from_slice(&index.nodes[ch as usize].name);
+        f(ch, path);
+        stack.push((ch, 0, len));
+    }
+}

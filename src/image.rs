@@ -1,0 +1,554 @@
+//! Finding the image inside a source: docker-archive (`manifest.json`) or OCI
+//! image layout (`index.json` → nested indexes → manifest → config + layers).
+
+use serde::Deserialize;
+
+use crate::error::{Error, Location, Result};
+use crate::source::Source;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Format {
+    #[serde(rename = "docker-archive")]
+    DockerArchive,
+    #[serde(rename = "oci-layout")]
+    OciLayout,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::DockerArchive => "docker-archive",
+            Format::OciLayout => "oci-layout",
+        }
+    }
+}
+
+/// A layer as the manifest names it.
+#[derive(Debug, Clone)]
+pub struct LayerRef {
+    /// Member name inside the source (archive path or `blobs/sha256/…`).
+    pub member: String,
+    /// Digest of the stored blob (`sha256:…`), when known.
+    pub digest: String,
+    /// Digest of the uncompressed tar, from the config's `rootfs.diff_ids`.
+    pub diff_id: String,
+    /// Raw `created_by` of the history entry that made this layer.
+    pub created_by: String,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImageMeta {
+    pub source: String,
+    pub format: Format,
+    pub tags: Vec<String>,
+    pub os: String,
+    pub architecture: String,
+    pub variant: Option<String>,
+    /// All history entries, including empty ones (for Dockerfile mapping).
+    pub history: Vec<HistoryEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct HistoryEntry {
+    #[serde(default)]
+    pub created_by: Option<String>,
+    #[serde(default)]
+    pub empty_layer: Option<bool>,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ConfigJson {
+    #[serde(default)]
+    os: Option<String>,
+    #[serde(default)]
+    architecture: Option<String>,
+    #[serde(default)]
+    variant: Option<String>,
+    #[serde(default)]
+    history: Option<Vec<HistoryEntry>>,
+    rootfs: Option<RootFs>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RootFs {
+    #[serde(default)]
+    diff_ids: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerManifestEntry {
+    config: String,
+    #[serde(default)]
+    repo_tags: Option<Vec<String>>,
+    layers: Vec<String>,
+}
+
+/// Options for choosing among several images/platforms.
+#[derive(Debug, Clone, Default)]
+pub struct Select {
+    pub image: Option<String>,
+    /// `os/arch[/variant]`
+    pub platform: Option<String>,
+}
+
+pub fn host_platform() -> (String, String) {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        other => other,
+    };
+    ("linux".to_string(), arch.to_string())
+}
+
+fn parse_json<'a, T: Deserialize<'a>>(bytes: &'a [u8], loc: &Location) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| Error::format(loc.clone(), format!("malformed JSON: {e}")))
+}
+
+fn hex_digest_of_member(member: &str) -> Option<String> {
+    let base = member.rsplit('/').next()?;
+    let stem = base
+        .trim_end_matches(".tar.gz")
+        .trim_end_matches(".tar.zst")
+        .trim_end_matches(".tar");
+    let stem = stem.strip_prefix("sha256:").unwrap_or(stem);
+    if stem.len() == 64 && stem.bytes().all(|b| b.is_ascii_hexdigit()) {
+        // layer.tar in `<id>/layer.tar` is not a digest; blobs are.
+        if base.ends_with(".tar") || base.ends_with(".tar.gz") || base.ends_with(".tar.zst") || member.contains("blobs/sha256/") || base.starts_with("sha256:") {
+            return Some(format!("sha256:{stem}"));
+        }
+        return Some(format!("sha256:{stem}"));
+    }
+    None
+}
+
+/// Turn config history into one `created_by` per non-empty layer.
+fn layer_commands(history: &[HistoryEntry], n_layers: usize) -> Vec<(String, Option<String>)> {
+    let mut out: Vec<(String, Option<String>)> = history
+        .iter()
+        .filter(|h| !h.empty_layer.unwrap_or(false))
+        .map(|h| (h.created_by.clone().unwrap_or_default(), h.comment.clone()))
+        .collect();
+    if out.len() > n_layers {
+        // Some tools record more non-empty entries than layers: keep the last.
+        out.drain(..out.len() - n_layers);
+    }
+    while out.len() < n_layers {
+        out.insert(0, (String::new(), None));
+    }
+    out
+}
+
+pub fn resolve(src: &Source, loc: &Location, select: &Select) -> Result<(ImageMeta, Vec<LayerRef>)> {
+    if src.exists("manifest.json") {
+        docker_archive(src, loc, select)
+    } else if src.exists("index.json") {
+        oci_layout(src, loc, select)
+    } else {
+        Err(Error::format(
+            loc.clone(),
+            "not a container image: no manifest.json (docker-archive) or index.json (OCI layout) found",
+        ))
+    }
+}
+
+fn read_config(src: &Source, loc: &Location, member: &str) -> Result<ConfigJson> {
+    let bytes = src.read_small(member, loc)?;
+    parse_json(&bytes, &loc.member(member.to_string()))
+}
+
+fn docker_archive(src: &Source, loc: &Location, select: &Select) -> Result<(ImageMeta, Vec<LayerRef>)> {
+    let mloc = loc.member("manifest.json");
+    let bytes = src.read_small("manifest.json", loc)?;
+    let manifest: Vec<DockerManifestEntry> = parse_json(&bytes, &mloc)?;
+    if manifest.is_empty() {
+        return Err(Error::format(mloc, "manifest.json lists no image"));
+    }
+    let chosen = match &select.image {
+        None => &manifest[0],
+        Some(want) => {
+            let matches: Vec<&DockerManifestEntry> = manifest
+                .iter()
+                .filter(|m| {
+                    m.repo_tags.iter().flatten().any(|t| tag_matches(t, want))
+                        || m.config.contains(want.trim_start_matches("sha256:"))
+                })
+                .collect();
+            match matches.len() {
+                1 => matches[0],
+                0 => {
+                    return Err(Error::usage(
+                        loc.clone(),
+                        format!("no image {want:?} in the archive; it holds: {}", list_tags(&manifest)),
+                    ))
+                }
+                _ => {
+                    return Err(Error::usage(
+                        loc.clone(),
+                        format!("{want:?} is ambiguous; the archive holds: {}", list_tags(&manifest)),
+                    ))
+                }
+            }
+        }
+    };
+    let config = read_config(src, loc, &chosen.config)?;
+    let diff_ids = config.rootfs.as_ref().map(|r| r.diff_ids.clone()).unwrap_or_default();
+    let history = config.history.clone().unwrap_or_default();
+    let cmds = layer_commands(&history, chosen.layers.len());
+    let mut layers = Vec::new();
+    for (i, member) in chosen.layers.iter().enumerate() {
+        let diff_id = diff_ids.get(i).cloned().unwrap_or_default();
+        let digest = hex_digest_of_member(member)
+            .filter(|_| !member.ends_with("/layer.tar"))
+            .unwrap_or_else(|| diff_id.clone());
+        layers.push(LayerRef {
+            member: member.clone(),
+            digest,
+            diff_id,
+            created_by: cmds[i].0.clone(),
+            comment: cmds[i].1.clone(),
+        });
+    }
+    let meta = ImageMeta {
+        source: loc.source.clone(),
+        format: Format::DockerArchive,
+        tags: chosen.repo_tags.clone().unwrap_or_default(),
+        os: config.os.clone().unwrap_or_default(),
+        architecture: config.architecture.clone().unwrap_or_default(),
+        variant: config.variant.clone(),
+        history,
+    };
+    Ok((meta, layers))
+}
+
+fn tag_matches(tag: &str, want: &str) -> bool {
+    if tag == want {
+        return true;
+    }
+    // `name` means `name:latest`; docker prefixes `docker.io/library/`.
+    let norm = |s: &str| {
+        let s = s
+            .strip_prefix("docker.io/library/")
+            .or_else(|| s.strip_prefix("docker.io/"))
+            .or_else(|| s.strip_prefix("localhost/"))
+            .unwrap_or(s)
+            .to_string();
+        if s.rsplit('/').next().is_some_and(|last| last.contains(':')) {
+            s
+        } else {
+            format!("{s}:latest")
+        }
+    };
+    norm(tag) == norm(want)
+}
+
+fn list_tags(m: &[DockerManifestEntry]) -> String {
+    m.iter()
+        .map(|e| {
+            e.repo_tags
+                .as_ref()
+                .filter(|t| !t.is_empty())
+                .map(|t| t.join(", "))
+                .unwrap_or_else(|| format!("<untagged {}>", e.config))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+// ---------------------------------------------------------------- OCI layout
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
+struct Descriptor {
+    #[serde(default)]
+    media_type: Option<String>,
+    digest: String,
+    #[serde(default)]
+    size: Option<i64>,
+    #[serde(default)]
+    platform: Option<Platform>,
+    #[serde(default)]
+    annotations: Option<std::collections::BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+struct Platform {
+    #[serde(default)]
+    os: String,
+    #[serde(default)]
+    architecture: String,
+    #[serde(default)]
+    variant: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IndexOrManifest {
+    #[serde(default)]
+    media_type: Option<String>,
+    #[serde(default)]
+    manifests: Option<Vec<Descriptor>>,
+    #[serde(default)]
+    config: Option<Descriptor>,
+    #[serde(default)]
+    layers: Option<Vec<Descriptor>>,
+}
+
+fn blob_member(digest: &str, loc: &Location) -> Result<String> {
+    let (alg, hex) = digest
+        .split_once(':')
+        .ok_or_else(|| Error::format(loc.clone(), format!("malformed digest {digest:?}")))?;
+    let ok = !alg.is_empty()
+        && alg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'.' || b == b'_' || b == b'-')
+        && !hex.is_empty()
+        && hex.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'=' || b == b'_' || b == b'-');
+    if !ok {
+        return Err(Error::format(loc.clone(), format!("malformed digest {digest:?}")));
+    }
+    Ok(format!("blobs/{alg}/{hex}"))
+}
+
+struct Candidate {
+    manifest: Descriptor,
+    platform: Option<Platform>,
+    names: Vec<String>,
+}
+
+fn is_attestation(d: &Descriptor) -> bool {
+    d.platform
+        .as_ref()
+        .is_some_and(|p| p.os == "unknown" && p.architecture == "unknown")
+        || d
+            .annotations
+            .as_ref()
+            .is_some_and(|a| a.get("vnd.docker.reference.type").map(String::as_str) == Some("attestation-manifest"))
+}
+
+fn names_of(d: &Descriptor) -> Vec<String> {
+    let mut v = Vec::new();
+    if let Some(a) = &d.annotations {
+        for k in ["io.containerd.image.name", "org.opencontainers.image.ref.name"] {
+            if let Some(n) = a.get(k) {
+                v.push(n.clone());
+            }
+        }
+    }
+    v
+}
+
+fn collect(
+    src: &Source,
+    loc: &Location,
+    descs: &[Descriptor],
+    inherited_names: &[String],
+    depth: usize,
+    out: &mut Vec<Candidate>,
+) -> Result<()> {
+    if depth > 8 {
+        return Err(Error::format(loc.clone(), "image indexes nested too deeply"));
+    }
+    for d in descs {
+        if is_attestation(d) {
+            continue;
+        }
+        let mut names = names_of(d);
+        if names.is_empty() {
+            names = inherited_names.to_vec();
+        }
+        let mt = d.media_type.as_deref().unwrap_or("");
+        let is_index = mt.contains("image.index") || mt.contains("manifest.list");
+        let member = blob_member(&d.digest, loc)?;
+        let bytes = src.read_small(&member, loc)?;
+        let parsed: IndexOrManifest = parse_json(&bytes, &loc.member(member.clone()))?;
+        if is_index || (parsed.manifests.is_some() && parsed.layers.is_none()) {
+            let _ = parsed.media_type;
+            collect(src, loc, parsed.manifests.as_deref().unwrap_or(&[]), &names, depth + 1, out)?;
+        } else {
+            out.push(Candidate {
+                manifest: d.clone(),
+                platform: d.platform.clone(),
+                names,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn plat_str(p: &Option<Platform>) -> String {
+    match p {
+        Some(p) => match &p.variant {
+            Some(v) if !v.is_empty() => format!("{}/{}/{}", p.os, p.architecture, v),
+            _ => format!("{}/{}", p.os, p.architecture),
+        },
+        None => "unknown platform".into(),
+    }
+}
+
+fn oci_layout(src: &Source, loc: &Location, select: &Select) -> Result<(ImageMeta, Vec<LayerRef>)> {
+    let iloc = loc.member("index.json");
+    let bytes = src.read_small("index.json", loc)?;
+    let index: IndexOrManifest = parse_json(&bytes, &iloc)?;
+    let manifests = index
+        .manifests
+        .ok_or_else(|| Error::format(iloc.clone(), "index.json has no \"manifests\""))?;
+    let mut cands = Vec::new();
+    collect(src, loc, &manifests, &[], 0, &mut cands)?;
+    if let Some(want) = &select.image {
+        cands.retain(|c| c.names.iter().any(|n| tag_matches(n, want) || n == want));
+        if cands.is_empty() {
+            let mut all = Vec::new();
+            collect(src, loc, &manifests, &[], 0, &mut all)?;
+            let names: Vec<String> = all.iter().flat_map(|c| c.names.clone()).collect();
+            return Err(Error::usage(
+                loc.clone(),
+                format!("no image {want:?} in the layout; it holds: {}", if names.is_empty() { "<untagged>".into() } else { names.join(", ") }),
+            ));
+        }
+    }
+    if cands.is_empty() {
+        return Err(Error::format(iloc, "the index lists no image manifest"));
+    }
+    let chosen = if let Some(want) = &select.platform {
+        let hits: Vec<&Candidate> = cands.iter().filter(|c| platform_matches(&c.platform, want)).collect();
+        match hits.first() {
+            Some(c) => *c,
+            None => {
+                return Err(Error::usage(
+                    loc.clone(),
+                    format!(
+                        "no manifest for platform {want}; available: {}",
+                        cands.iter().map(|c| plat_str(&c.platform)).collect::<Vec<_>>().join(", ")
+                    ),
+                ))
+            }
+        }
+    } else if cands.len() == 1 {
+        &cands[0]
+    } else {
+        let (os, arch) = host_platform();
+        match cands.iter().find(|c| platform_matches(&c.platform, &format!("{os}/{arch}"))) {
+            Some(c) => c,
+            None => {
+                // Manifests without platform (a plain layout with several tags): the first.
+                if cands.iter().all(|c| c.platform.is_none()) {
+                    &cands[0]
+                } else {
+                    return Err(Error::usage(
+                        loc.clone(),
+                        format!(
+                            "no manifest for the host platform {os}/{arch}; choose one with --platform: {}",
+                            cands.iter().map(|c| plat_str(&c.platform)).collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+    };
+    let mmember = blob_member(&chosen.manifest.digest, loc)?;
+    let mloc = loc.member(mmember.clone());
+    let mbytes = src.read_small(&mmember, loc)?;
+    let manifest: IndexOrManifest = parse_json(&mbytes, &mloc)?;
+    let config_desc = manifest
+        .config
+        .ok_or_else(|| Error::format(mloc.clone(), "manifest has no config"))?;
+    let layer_descs = manifest
+        .layers
+        .ok_or_else(|| Error::format(mloc.clone(), "manifest has no layers"))?;
+    let cmember = blob_member(&config_desc.digest, loc)?;
+    let config = read_config(src, loc, &cmember)?;
+    let diff_ids = config.rootfs.as_ref().map(|r| r.diff_ids.clone()).unwrap_or_default();
+    let history = config.history.clone().unwrap_or_default();
+    let cmds = layer_commands(&history, layer_descs.len());
+    let mut layers = Vec::new();
+    for (i, d) in layer_descs.iter().enumerate() {
+        let _ = d.size;
+        layers.push(LayerRef {
+            member: blob_member(&d.digest, loc)?,
+            digest: d.digest.clone(),
+            diff_id: diff_ids.get(i).cloned().unwrap_or_default(),
+            created_by: cmds[i].0.clone(),
+            comment: cmds[i].1.clone(),
+        });
+    }
+    let meta = ImageMeta {
+        source: loc.source.clone(),
+        format: Format::OciLayout,
+        tags: chosen.names.clone(),
+        os: config.os.clone().or(chosen.platform.as_ref().map(|p| p.os.clone())).unwrap_or_default(),
+        architecture: config
+            .architecture
+            .clone()
+            .or(chosen.platform.as_ref().map(|p| p.architecture.clone()))
+            .unwrap_or_default(),
+        variant: config.variant.clone(),
+        history,
+    };
+    Ok((meta, layers))
+}
+
+fn platform_matches(p: &Option<Platform>, want: &str) -> bool {
+    let Some(p) = p else { return false };
+    let mut it = want.split('/');
+    let os = it.next().unwrap_or("");
+    let arch = it.next().unwrap_or("");
+    let variant = it.next();
+    p.os == os
+        && p.architecture == arch
+        && match variant {
+            None => true,
+            Some(v) => p.variant.as_deref() == Some(v),
+        }
+}
+
+/// `created_by` without the shell noise, for display.
+pub fn display_command(raw: &str) -> String {
+    let mut s = raw.trim();
+    for p in ["/bin/sh -c #(nop) ", "/bin/sh -c #(nop)", "|"] {
+        let _ = p;
+    }
+    if let Some(rest) = s.strip_prefix("/bin/sh -c #(nop) ") {
+        s = rest.trim();
+        return s.to_string();
+    }
+    if let Some(rest) = s.strip_prefix("/bin/sh -c ") {
+        return format!("RUN {}", rest.trim());
+    }
+    // BuildKit: "RUN /bin/sh -c cmd # buildkit"
+    if let Some(rest) = s.strip_suffix(" # buildkit") {
+        s = rest.trim();
+        if let Some(r) = s.strip_prefix("RUN /bin/sh -c ") {
+            return format!("RUN {}", r.trim());
+        }
+        return s.to_string();
+    }
+    if let Some(rest) = s.strip_prefix("RUN |") {
+        // BuildKit records build args as `RUN |N A=B ... /bin/sh -c cmd`
+        if let Some(i) = rest.find("/bin/sh -c ") {
+            return format!("RUN {}", rest[i + 11..].trim());
+        }
+    }
+    s.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn strips_nop() {
+        assert_eq!(display_command("/bin/sh -c #(nop) ADD file:abc in / "), "ADD file:abc in /");
+        assert_eq!(display_command("/bin/sh -c chmod 444 /x"), "RUN chmod 444 /x");
+        assert_eq!(display_command("RUN /bin/sh -c apt-get update # buildkit"), "RUN apt-get update");
+        assert_eq!(display_command("COPY x /y # buildkit"), "COPY x /y");
+    }
+    #[test]
+    fn tags() {
+        assert!(tag_matches("docker.io/library/busybox:latest", "busybox"));
+        assert!(tag_matches("localhost/demo:latest", "demo:latest"));
+        assert!(!tag_matches("a:1", "a:2"));
+    }
+}

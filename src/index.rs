@@ -1,0 +1,613 @@
+//! The merged view of all layers: an arena of every path that ever existed,
+//! each with its per-layer history, plus every stored regular file ("inode")
+//! and the event that hid it, if any. Built by applying layers in order with
+//! overlay semantics (whiteouts, opaque directories, replacement).
+
+use std::collections::HashMap;
+
+use crate::image::{ImageMeta, LayerRef};
+use crate::layer::{Compression, EntryKind, LayerIndex};
+
+pub type NodeId = u32;
+pub type InodeId = u32;
+pub const ROOT: NodeId = 0;
+pub const NO_INODE: InodeId = u32::MAX;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeKind {
+    File,
+    Dir,
+    Symlink,
+    Other,
+}
+
+impl NodeKind {
+    fn of(k: EntryKind) -> NodeKind {
+        match k {
+            EntryKind::File | EntryKind::HardLink => NodeKind::File,
+            EntryKind::Dir | EntryKind::Opaque => NodeKind::Dir,
+            EntryKind::Symlink => NodeKind::Symlink,
+            _ => NodeKind::Other,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// The path did not exist below this layer.
+    Add,
+    /// The path existed and this layer stored it again.
+    Modify,
+    /// The path was removed by this layer.
+    Remove,
+}
+
+/// What one layer did to one path.
+#[derive(Debug, Clone, Copy)]
+pub struct Change {
+    pub layer: u16,
+    pub op: Op,
+    pub kind: NodeKind,
+    /// The stored file (for `File`), else `NO_INODE`.
+    pub inode: InodeId,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// Index into `Index::links` for symlink targets, else u32::MAX.
+    pub link: u32,
+    /// The directory was created implicitly (no entry of its own).
+    pub implicit: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub name: Box<[u8]>,
+    pub parent: NodeId,
+    /// Sorted by name once the index is built.
+    pub children: Vec<NodeId>,
+    /// In layer order.
+    pub changes: Vec<Change>,
+}
+
+/// Why a stored file stopped being visible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HideCause {
+    /// Another entry took its (last) path; `by_hash` is the new content's hash
+    /// when the new entry is a regular file.
+    Replaced { by_file: bool, by_hash: u128 },
+    /// A `.wh.` whiteout of the path or of an ancestor.
+    Whiteout,
+    /// An opaque directory marker on an ancestor.
+    Opaque,
+    /// An ancestor directory was replaced by a non-directory.
+    ParentReplaced,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Hide {
+    pub layer: u16,
+    /// The path whose removal hid the last name.
+    pub node: NodeId,
+    pub cause: HideCause,
+}
+
+/// One regular file as stored in one layer; hard links share it.
+#[derive(Debug, Clone)]
+pub struct Inode {
+    pub layer: u16,
+    pub size: u64,
+    pub hash: u128,
+    /// The path it was stored at.
+    pub node: NodeId,
+    pub hidden: Option<Hide>,
+    /// Names it has in the merged filesystem at the end (0 when hidden).
+    pub names: u32,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct LayerStats {
+    /// Sum of sizes of regular-file entries.
+    pub bytes: u64,
+    /// Non-directory, non-whiteout entries in the tar.
+    pub files: u64,
+    /// Non-directory paths new in this layer.
+    pub added: u64,
+    /// Non-directory paths that existed and were stored again.
+    pub modified: u64,
+    /// Non-directory paths removed from lower layers.
+    pub removed: u64,
+    pub added_bytes: u64,
+    pub modified_bytes: u64,
+    pub removed_bytes: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Layer {
+    pub r: LayerRef,
+    /// Stored (possibly compressed) blob size.
+    pub compressed_bytes: u64,
+    pub compression: Compression,
+    pub estargz: bool,
+    pub stats: LayerStats,
+}
+
+#[derive(Debug, Clone)]
+pub struct Index {
+    pub image: ImageMeta,
+    pub layers: Vec<Layer>,
+    pub nodes: Vec<Node>,
+    pub inodes: Vec<Inode>,
+    pub links: Vec<Box<[u8]>>,
+}
+
+/// Current state of a path during the merge.
+#[derive(Clone, Copy)]
+struct Cur {
+    present: bool,
+    kind: NodeKind,
+    inode: InodeId,
+}
+
+struct Builder {
+    nodes: Vec<Node>,
+    cur: Vec<Cur>,
+    lookup: HashMap<(NodeId, Box<[u8]>), NodeId>,
+    inodes: Vec<Inode>,
+    links: Vec<Box<[u8]>>,
+}
+
+const ABSENT: Cur = Cur {
+    present: false,
+    kind: NodeKind::Dir,
+    inode: NO_INODE,
+};
+
+impl Builder {
+    fn new() -> Self {
+        let root = Node {
+            name: Box::new([]),
+            parent: ROOT,
+            children: Vec::new(),
+            changes: Vec::new(),
+        };
+        Builder {
+            nodes: vec![root],
+            cur: vec![Cur {
+                present: true,
+                kind: NodeKind::Dir,
+                inode: NO_INODE,
+            }],
+            lookup: HashMap::new(),
+            inodes: Vec::new(),
+            links: Vec::new(),
+        }
+    }
+
+    fn child(&mut self, parent: NodeId, name: &[u8]) -> NodeId {
+        if let Some(&id) = self.lookup.get(&(parent, Box::from(name))) {
+            return id;
+        }
+        let id = self.nodes.len() as NodeId;
+        self.nodes.push(Node {
+            name: Box::from(name),
+            parent,
+            children: Vec::new(),
+            changes: Vec::new(),
+        });
+        self.cur.push(ABSENT);
+        self.nodes[parent as usize].children.push(id);
+        self.lookup.insert((parent, Box::from(name)), id);
+        id
+    }
+
+    fn find(&self, path: &[u8]) -> Option<NodeId> {
+        let mut id = ROOT;
+        for comp in path.split(|&b| b == b'/') {
+            id = *self.lookup.get(&(id, Box::from(comp)))?;
+        }
+        Some(id)
+    }
+
+    /// Mark a present node (and its present subtree) removed by `layer`.
+    fn remove(&mut self, id: NodeId, layer: u16, cause: HideCause, stats: &mut LayerStats, hidden_here: &mut HashMap<NodeId, InodeId>, removed: &mut HashMap<NodeId, NodeKind>) {
+        let mut stack = vec![id];
+        while let Some(n) = stack.pop() {
+            let c = self.cur[n as usize];
+            if !c.present {
+                continue;
+            }
+            if c.kind == NodeKind::Dir {
+                for &ch in &self.nodes[n as usize].children {
+                    stack.push(ch);
+                }
+            } else {
+                stats.removed += 1;
+            }
+            self.cur[n as usize] = ABSENT;
+            removed.insert(n, c.kind);
+            self.nodes[n as usize].changes.push(Change {
+                layer,
+                op: Op::Remove,
+                kind: c.kind,
+                inode: c.inode,
+                mode: 0,
+                uid: 0,
+                gid: 0,
+                link: u32::MAX,
+                implicit: false,
+            });
+            if c.inode != NO_INODE {
+                let ino = &mut self.inodes[c.inode as usize];
+                ino.names -= 1;
+                stats.removed_bytes += if ino.names == 0 { ino.size } else { 0 };
+                if ino.names == 0 {
+                    ino.hidden = Some(Hide {
+                        layer,
+                        node: n,
+                        cause,
+                    });
+                    hidden_here.insert(n, c.inode);
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, layer: u16, ix: &LayerIndex) -> LayerStats {
+        let mut stats = LayerStats::default();
+        // Inodes hidden by this layer's deletions, by the path they were at:
+        // if this layer stores that path again, the event is a replacement.
+        let mut hidden_here: HashMap<NodeId, InodeId> = HashMap::new();
+        let mut removed1: HashMap<NodeId, NodeKind> = HashMap::new();
+        // Paths present before this layer that its deletions removed (for
+        // counting a re-store as "modified" rather than "added").
+        // Phase 1: whiteouts and opaque markers act on the lower layers only.
+        for e in &ix.entries {
+            match e.kind {
+                EntryKind::Whiteout => {
+                    if let Some(id) = self.find(&e.path) {
+                        self.remove(id, layer, HideCause::Whiteout, &mut stats, &mut hidden_here, &mut removed1);
+                    }
+                }
+                EntryKind::Opaque => {
+                    let id = if e.path.is_empty() { Some(ROOT) } else { self.find(&e.path) };
+                    if let Some(id) = id {
+                        if self.cur[id as usize].present && self.cur[id as usize].kind == NodeKind::Dir {
+                            let children = self.nodes[id as usize].children.clone();
+                            for ch in children {
+                                self.remove(ch, layer, HideCause::Opaque, &mut stats, &mut hidden_here, &mut removed1);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let removed_in_phase1 = std::mem::take(&mut removed1);
+        let mut removed2: HashMap<NodeId, NodeKind> = HashMap::new();
+        // Phase 2: entries in tar order.
+        for e in &ix.entries {
+            if matches!(e.kind, EntryKind::Whiteout) {
+                continue;
+            }
+            let kind = NodeKind::of(e.kind);
+            if e.kind == EntryKind::File {
+                stats.bytes += e.size;
+            }
+            if !matches!(e.kind, EntryKind::Dir | EntryKind::Opaque) {
+                stats.files += 1;
+            }
+            // Walk / create ancestors as directories.
+            let mut parent = ROOT;
+            let comps: Vec<&[u8]> = if e.path.is_empty() { Vec::new() } else { e.path.split(|&b| b == b'/').collect() };
+            let (last, ancestors) = match comps.split_last() {
+                Some((l, a)) => (Some(*l), a),
+                None => (None, &[][..]),
+            };
+            for comp in ancestors {
+                let id = self.child(parent, comp);
+                self.ensure_dir(id, layer, &mut stats, &mut hidden_here, &removed_in_phase1, None);
+                parent = id;
+            }
+            let Some(last) = last else { continue }; // opaque marker at the root
+            let id = self.child(parent, last);
+            if e.kind == EntryKind::Opaque {
+                self.ensure_dir(id, layer, &mut stats, &mut hidden_here, &removed_in_phase1, None);
+                continue;
+            }
+            if kind == NodeKind::Dir {
+                self.ensure_dir(id, layer, &mut stats, &mut hidden_here, &removed_in_phase1, Some(e));
+                continue;
+            }
+            // A non-directory at `id`.
+            let new_inode = match e.kind {
+                EntryKind::File => {
+                    let ino = self.inodes.len() as InodeId;
+                    self.inodes.push(Inode {
+                        layer,
+                        size: e.size,
+                        hash: e.hash,
+                        node: id,
+                        hidden: None,
+                        names: 0,
+                    });
+                    ino
+                }
+                EntryKind::HardLink => {
+                    let target = e.link.as_deref().and_then(|t| self.find(t));
+                    match target {
+                        Some(t) if self.cur[t as usize].present && self.cur[t as usize].inode != NO_INODE => {
+                            self.cur[t as usize].inode
+                        }
+                        _ => NO_INODE,
+                    }
+                }
+                _ => NO_INODE,
+            };
+            let (by_file, by_hash) = if new_inode != NO_INODE {
+                (true, self.inodes[new_inode as usize].hash)
+            } else {
+                (false, 0)
+            };
+            let before = self.cur[id as usize];
+            let existed = before.present || removed_in_phase1.contains_key(&id);
+            if before.present {
+                if before.kind == NodeKind::Dir {
+                    let children = self.nodes[id as usize].children.clone();
+                    for ch in children {
+                        self.remove(ch, layer, HideCause::ParentReplaced, &mut stats, &mut hidden_here, &mut removed2);
+                    }
+                } else if before.inode != NO_INODE && before.inode != new_inode {
+                    let ino = &mut self.inodes[before.inode as usize];
+                    ino.names -= 1;
+                    if ino.names == 0 {
+                        ino.hidden = Some(Hide {
+                            layer,
+                            node: id,
+                            cause: HideCause::Replaced { by_file, by_hash },
+                        });
+                    }
+                } else if before.inode != NO_INODE {
+                    // The same inode linked again at its own path: no change in names.
+                    self.inodes[before.inode as usize].names -= 1;
+                }
+            } else if let Some(&old) = hidden_here.get(&id) {
+                // Deleted by this layer's whiteout and stored again: a replacement.
+                if let Some(h) = &mut self.inodes[old as usize].hidden {
+                    if h.layer == layer {
+                        h.cause = HideCause::Replaced { by_file, by_hash };
+                    }
+                }
+                hidden_here.remove(&id);
+            }
+            if new_inode != NO_INODE {
+                self.inodes[new_inode as usize].names += 1;
+            }
+            if existed {
+                stats.modified += 1;
+                stats.modified_bytes += if e.kind == EntryKind::File { e.size } else { 0 };
+                if !before.present && removed_in_phase1.get(&id).is_some_and(|k| *k != NodeKind::Dir) {
+                    // counted as removed in phase 1; stored again, it is a modification
+                    stats.removed = stats.removed.saturating_sub(1);
+                }
+            } else {
+                stats.added += 1;
+                stats.added_bytes += if e.kind == EntryKind::File { e.size } else { 0 };
+            }
+            let link = match (&e.kind, &e.link) {
+                (EntryKind::Symlink, Some(l)) | (EntryKind::HardLink, Some(l)) => {
+                    self.links.push(l.clone());
+                    (self.links.len() - 1) as u32
+                }
+                _ => u32::MAX,
+            };
+            let change = Change {
+                layer,
+                op: if existed { Op::Modify } else { Op::Add },
+                kind,
+                inode: new_inode,
+                mode: e.mode,
+                uid: e.uid as u32,
+                gid: e.gid as u32,
+                link,
+                implicit: false,
+            };
+            let changes = &mut self.nodes[id as usize].changes;
+            if changes.last().is_some_and(|c| c.layer == layer) {
+                // Re-stored within the same layer (or removed by its whiteout):
+                // one change per layer, the last word wins.
+                let prev = changes.pop().unwrap();
+                let op = if prev.op == Op::Add { Op::Add } else { change.op };
+                changes.push(Change { op, ..change });
+            } else {
+                changes.push(change);
+            }
+            self.cur[id as usize] = Cur {
+                present: true,
+                kind,
+                inode: new_inode,
+            };
+        }
+        stats
+    }
+
+    /// Make `id` a present directory (creating it implicitly, or replacing a
+    /// non-directory), recording an entry's metadata when given.
+    fn ensure_dir(
+        &mut self,
+        id: NodeId,
+        layer: u16,
+        stats: &mut LayerStats,
+        hidden_here: &mut HashMap<NodeId, InodeId>,
+        removed_in_phase1: &HashMap<NodeId, NodeKind>,
+        entry: Option<&crate::layer::Entry>,
+    ) {
+        let before = self.cur[id as usize];
+        if before.present && before.kind == NodeKind::Dir {
+            if let Some(e) = entry {
+                // Record a metadata change only when something differs.
+                let last = self.nodes[id as usize].changes.iter().rev().find(|c| c.op != Op::Remove).copied();
+                let differs = last.is_none_or(|c| {
+                    c.implicit || c.mode != e.mode || c.uid != e.uid as u32 || c.gid != e.gid as u32
+                });
+                if differs && !self.nodes[id as usize].changes.last().is_some_and(|c| c.layer == layer) {
+                    self.nodes[id as usize].changes.push(Change {
+                        layer,
+                        op: if last.is_none() { Op::Add } else { Op::Modify },
+                        kind: NodeKind::Dir,
+                        inode: NO_INODE,
+                        mode: e.mode,
+                        uid: e.uid as u32,
+                        gid: e.gid as u32,
+                        link: u32::MAX,
+                        implicit: false,
+                    });
+                } else if differs {
+                    let c = self.nodes[id as usize].changes.last_mut().unwrap();
+                    c.mode = e.mode;
+                    c.uid = e.uid as u32;
+                    c.gid = e.gid as u32;
+                    c.implicit = false;
+                }
+            }
+            return;
+        }
+        let mut existed = removed_in_phase1.contains_key(&id);
+        if before.present {
+            existed = true;
+            // A non-directory replaced by a directory.
+            if before.inode != NO_INODE {
+                let ino = &mut self.inodes[before.inode as usize];
+                ino.names -= 1;
+                if ino.names == 0 {
+                    ino.hidden = Some(Hide {
+                        layer,
+                        node: id,
+                        cause: HideCause::Replaced { by_file: false, by_hash: 0 },
+                    });
+                }
+            }
+            stats.modified += 1;
+        } else if let Some(&old) = hidden_here.get(&id) {
+            if let Some(h) = &mut self.inodes[old as usize].hidden {
+                if h.layer == layer {
+                    h.cause = HideCause::Replaced { by_file: false, by_hash: 0 };
+                }
+            }
+            hidden_here.remove(&id);
+        }
+        let (mode, uid, gid, implicit) = match entry {
+            Some(e) => (e.mode, e.uid as u32, e.gid as u32, false),
+            None => (0o755, 0, 0, true),
+        };
+        let change = Change {
+            layer,
+            op: if existed { Op::Modify } else { Op::Add },
+            kind: NodeKind::Dir,
+            inode: NO_INODE,
+            mode,
+            uid,
+            gid,
+            link: u32::MAX,
+            implicit,
+        };
+        let changes = &mut self.nodes[id as usize].changes;
+        if changes.last().is_some_and(|c| c.layer == layer) {
+            let prev = changes.pop().unwrap();
+            let op = if prev.op == Op::Add { Op::Add } else { change.op };
+            changes.push(Change { op, ..change });
+        } else {
+            changes.push(change);
+        }
+        self.cur[id as usize] = Cur {
+            present: true,
+            kind: NodeKind::Dir,
+            inode: NO_INODE,
+        };
+    }
+}
+
+impl Index {
+    /// Merge per-layer indexes in order.
+    pub fn build(image: ImageMeta, refs: Vec<LayerRef>, compressed: Vec<u64>, layers: Vec<LayerIndex>) -> Index {
+        let mut b = Builder::new();
+        let mut out = Vec::with_capacity(layers.len());
+        for (i, ((r, ix), csize)) in refs.into_iter().zip(layers).zip(compressed).enumerate() {
+            let stats = b.apply(i as u16, &ix);
+            out.push(Layer {
+                r,
+                compressed_bytes: csize,
+                compression: ix.compression,
+                estargz: ix.estargz,
+                stats,
+            });
+        }
+        let Builder { mut nodes, inodes, links, .. } = b;
+        // Sort children by name for deterministic output and display.
+        let names: Vec<Box<[u8]>> = nodes.iter().map(|n| n.name.clone()).collect();
+        for n in &mut nodes {
+            n.children.sort_by(|a, b| names[*a as usize].cmp(&names[*b as usize]));
+        }
+        Index {
+            image,
+            layers: out,
+            nodes,
+            inodes,
+            links,
+        }
+    }
+
+    /// Absolute path of a node, as bytes.
+    pub fn path(&self, id: NodeId) -> Vec<u8> {
+        let mut parts = Vec::new();
+        let mut n = id;
+        while n != ROOT {
+            parts.push(&self.nodes[n as usize].name);
+            n = self.nodes[n as usize].parent;
+        }
+        if parts.is_empty() {
+            return b"/".to_vec();
+        }
+        let mut out = Vec::new();
+        for p in parts.iter().rev() {
+            out.push(b'/');
+            out.extend_from_slice(p);
+        }
+        out
+    }
+
+    /// The node's state as of `layer` (inclusive): the last change at or
+    /// before it, if the path is present then.
+    pub fn state_at(&self, id: NodeId, layer: usize) -> Option<&Change> {
+        if id == ROOT {
+            return None;
+        }
+        let c = self.nodes[id as usize]
+            .changes
+            .iter()
+            .rev()
+            .find(|c| (c.layer as usize) <= layer)?;
+        (c.op != Op::Remove).then_some(c)
+    }
+
+    /// Is the node present in the final merged filesystem?
+    pub fn visible(&self, id: NodeId) -> bool {
+        id == ROOT || self.nodes[id as usize].changes.last().is_some_and(|c| c.op != Op::Remove)
+    }
+
+    pub fn find(&self, path: &[u8]) -> Option<NodeId> {
+        let mut id = ROOT;
+        for comp in path.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
+            let ch = &self.nodes[id as usize].children;
+            let pos = ch
+                .binary_search_by(|c| (*self.nodes[*c as usize].name).cmp(comp))
+                .ok()?;
+            id = ch[pos];
+        }
+        Some(id)
+    }
+
+    pub fn total_bytes(&self) -> u64 {
+        self.layers.iter().map(|l| l.stats.bytes).sum()
+    }
+}

@@ -1,0 +1,398 @@
+//! Indexing one layer: stream its (possibly compressed) tar once, record every
+//! entry's metadata and a content hash of every regular file. Nothing is kept
+//! of the contents but the hash, and nothing is written to disk.
+
+use std::io::{BufRead, BufReader, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::error::{Error, Location, Result};
+
+/// Longest path accepted inside a layer (PAX headers can claim anything).
+pub const MAX_PATH_LEN: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    pub fn detect(magic: &[u8]) -> Compression {
+        if magic.starts_with(&[0x1f, 0x8b]) {
+            Compression::Gzip
+        } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Compression::Zstd
+        } else {
+            Compression::None
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink,
+    HardLink,
+    /// `.wh.NAME`: the entry's path is the NAME it removes.
+    Whiteout,
+    /// `.wh..wh..opq`: the entry's path is the directory made opaque.
+    Opaque,
+    Char,
+    Block,
+    Fifo,
+}
+
+/// One entry of a layer tar, normalised.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Relative path without leading `/` or `./`, components joined by `/`.
+    /// Empty for the root directory.
+    pub path: Box<[u8]>,
+    pub kind: EntryKind,
+    /// Content size for regular files, 0 for everything else.
+    pub size: u64,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    /// Symlink target as written, or the normalised hard-link target path.
+    pub link: Option<Box<[u8]>>,
+    /// xxh3-128 of the content (regular files only).
+    pub hash: u128,
+}
+
+/// Everything read from one layer.
+#[derive(Debug, Clone)]
+pub struct LayerIndex {
+    pub entries: Vec<Entry>,
+    pub compression: Compression,
+    /// True when the layer carried an eStargz table of contents.
+    pub estargz: bool,
+}
+
+/// Per-layer progress, updated by the indexing task without messages.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Bytes of the stored blob (compressed) consumed so far.
+    pub read: AtomicU64,
+    /// Entries indexed so far.
+    pub entries: AtomicU64,
+    /// Set to 1 when the layer is done.
+    pub done: AtomicU64,
+}
+
+struct Counting<R> {
+    inner: R,
+    progress: Arc<Progress>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Normalise a path from a tar header. Returns `None` for the root itself.
+pub fn normalize_path(raw: &[u8]) -> std::result::Result<Option<Vec<u8>>, String> {
+    if raw.len() > MAX_PATH_LEN {
+        return Err(format!("path of {} bytes is too long", raw.len()));
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    for comp in raw.split(|&b| b == b'/') {
+        match comp {
+            b"" | b"." => continue,
+            b".." => {
+                return Err(format!(
+                    "path {:?} contains '..'",
+                    String::from_utf8_lossy(raw)
+                ))
+            }
+            c => {
+                if c.contains(&0) {
+                    return Err("path contains a NUL byte".into());
+                }
+                if !out.is_empty() {
+                    out.push(b'/');
+                }
+                out.extend_from_slice(c);
+            }
+        }
+    }
+    Ok(if out.is_empty() { None } else { Some(out) })
+}
+
+fn split_last(path: &[u8]) -> (&[u8], &[u8]) {
+    match path.iter().rposition(|&b| b == b'/') {
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => (&[], path),
+    }
+}
+
+fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(dir.len() + name.len() + 1);
+    v.extend_from_slice(dir);
+    if !dir.is_empty() {
+        v.push(b'/');
+    }
+    v.extend_from_slice(name);
+    v
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Read buffer size for content hashing.
+const BUF: usize = 256 * 1024;
+
+/// Index one layer blob, detecting its compression from magic bytes.
+pub fn index_layer<R: Read>(
+    reader: R,
+    loc: &Location,
+    progress: Arc<Progress>,
+) -> Result<LayerIndex> {
+    let counting = Counting {
+        inner: reader,
+        progress: progress.clone(),
+    };
+    let mut buffered = BufReader::with_capacity(BUF, counting);
+    let magic = buffered
+        .fill_buf()
+        .map_err(|e| Error::io(loc.clone(), e))?
+        .to_vec();
+    let compression = Compression::detect(&magic);
+    let result = match compression {
+        Compression::Gzip => index_tar(
+            flate2::bufread::MultiGzDecoder::new(buffered),
+            compression,
+            loc,
+            &progress,
+        ),
+        Compression::Zstd => {
+            let dec = zstd::stream::read::Decoder::with_buffer(buffered)
+                .map_err(|e| Error::format(loc.clone(), format!("bad zstd stream: {e}")))?;
+            index_tar(dec, compression, loc, &progress)
+        }
+        Compression::None => {
+            if magic.len() >= 262 && &magic[257..262] != b"ustar" && !magic[..512.min(magic.len())].iter().all(|&b| b == 0) {
+                // Not a tar header (a tar starts with a ustar or zero block).
+                // Old v7 tars have no magic: accept if the checksum parses.
+                if !v7_header_ok(&magic) {
+                    return Err(Error::format(
+                        loc.clone(),
+                        "not a tar archive (no tar header, gzip or zstd magic at the start of the layer)",
+                    ));
+                }
+            }
+            index_tar(buffered, compression, loc, &progress)
+        }
+    };
+    progress.done.store(1, Ordering::Relaxed);
+    result
+}
+
+fn v7_header_ok(block: &[u8]) -> bool {
+    if block.len() < 512 {
+        return false;
+    }
+    let field = &block[148..156];
+    let s: String = field
+        .iter()
+        .take_while(|&&b| b != 0 && b != b' ')
+        .map(|&b| b as char)
+        .collect();
+    let Ok(sum) = u32::from_str_radix(s.trim(), 8) else {
+        return false;
+    };
+    let mut calc: u32 = 0;
+    for (i, &b) in block[..512].iter().enumerate() {
+        calc += if (148..156).contains(&i) { b' ' as u32 } else { b as u32 };
+    }
+    calc == sum
+}
+
+fn describe(e: &std::io::Error, compression: Compression) -> String {
+    let what = match compression {
+        Compression::Gzip => "gzip",
+        Compression::Zstd => "zstd",
+        Compression::None => "tar",
+    };
+    match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => format!("truncated {what} data ({e})"),
+        std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput | std::io::ErrorKind::Other => {
+            format!("corrupt {what} data ({e})")
+        }
+        _ => format!("read error ({e})"),
+    }
+}
+
+fn index_tar<R: Read>(
+    reader: R,
+    compression: Compression,
+    loc: &Location,
+    progress: &Progress,
+) -> Result<LayerIndex> {
+    let mut archive = tar::Archive::new(reader);
+    let mut entries_out: Vec<Entry> = Vec::new();
+    let mut buf = vec![0u8; BUF];
+    let mut estargz = false;
+    let iter = archive
+        .entries()
+        .map_err(|e| Error::format(loc.clone(), describe(&e, compression)))?;
+    for item in iter {
+        let mut entry =
+            item.map_err(|e| Error::format(loc.clone(), describe(&e, compression)))?;
+        let raw_path = entry.path_bytes().into_owned();
+        let path = match normalize_path(&raw_path) {
+            Ok(Some(p)) => p,
+            Ok(None) => continue, // the root directory itself
+            Err(msg) => return Err(Error::format(loc.path(lossy(&raw_path)), msg)),
+        };
+        let header = entry.header();
+        let etype = header.entry_type();
+        let mode = header.mode().unwrap_or(0);
+        let uid = header.uid().unwrap_or(0);
+        let gid = header.gid().unwrap_or(0);
+        let (dir, base) = split_last(&path);
+        // eStargz bookkeeping entries are not part of the filesystem.
+        if compression == Compression::Gzip
+            && dir.is_empty()
+            && matches!(
+                base,
+                b"stargz.index.json" | b".prefetch.landmark" | b".no.prefetch.landmark"
+            )
+        {
+            estargz = true;
+            continue;
+        }
+        if let Some(name) = base.strip_prefix(b".wh.") {
+            if name == b".wh..opq" {
+                entries_out.push(Entry {
+                    path: dir.to_vec().into_boxed_slice(),
+                    kind: EntryKind::Opaque,
+                    size: 0,
+                    mode,
+                    uid,
+                    gid,
+                    link: None,
+                    hash: 0,
+                });
+            } else if name.starts_with(b".wh.") || name.is_empty() {
+                // Other AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): not files.
+            } else {
+                entries_out.push(Entry {
+                    path: join(dir, name).into_boxed_slice(),
+                    kind: EntryKind::Whiteout,
+                    size: 0,
+                    mode,
+                    uid,
+                    gid,
+                    link: None,
+                    hash: 0,
+                });
+            }
+            progress.entries.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        let (kind, link) = match etype {
+            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+                (EntryKind::File, None)
+            }
+            tar::EntryType::Directory => (EntryKind::Dir, None),
+            tar::EntryType::Symlink => (
+                EntryKind::Symlink,
+                entry
+                    .link_name_bytes()
+                    .map(|l| l.into_owned().into_boxed_slice()),
+            ),
+            tar::EntryType::Link => {
+                let target = entry.link_name_bytes().unwrap_or_default().into_owned();
+                match normalize_path(&target) {
+                    Ok(Some(t)) => (EntryKind::HardLink, Some(t.into_boxed_slice())),
+                    Ok(None) => {
+                        return Err(Error::format(
+                            loc.path(lossy(&path)),
+                            "hard link to the root directory",
+                        ))
+                    }
+                    Err(msg) => {
+                        return Err(Error::format(
+                            loc.path(lossy(&path)),
+                            format!("hard link target: {msg}"),
+                        ))
+                    }
+                }
+            }
+            tar::EntryType::Char => (EntryKind::Char, None),
+            tar::EntryType::Block => (EntryKind::Block, None),
+            tar::EntryType::Fifo => (EntryKind::Fifo, None),
+            // pax/GNU metadata headers are consumed by the tar crate; anything
+            // else unknown is treated as a regular file (its bytes are stored).
+            _ => (EntryKind::File, None),
+        };
+        let mut size = 0;
+        let mut hash = 0;
+        if kind == EntryKind::File {
+            let mut h = Xxh3::new();
+            loop {
+                let n = match entry.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        return Err(Error::format(
+                            loc.path(lossy(&path)),
+                            describe(&e, compression),
+                        ))
+                    }
+                };
+                h.update(&buf[..n]);
+                size += n as u64;
+            }
+            let declared = entry.size();
+            if size != declared {
+                return Err(Error::format(
+                    loc.path(lossy(&path)),
+                    format!("truncated: entry declares {declared} bytes, only {size} present"),
+                ));
+            }
+            hash = h.digest128();
+        }
+        entries_out.push(Entry {
+            path: path.into_boxed_slice(),
+            kind,
+            size,
+            mode,
+            uid,
+            gid,
+            link,
+            hash,
+        });
+        progress.entries.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(LayerIndex {
+        entries: entries_out,
+        compression,
+        estargz,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_paths() {
+        assert_eq!(normalize_path(b"./a//b/./c/").unwrap(), Some(b"a/b/c".to_vec()));
+        assert_eq!(normalize_path(b"/").unwrap(), None);
+        assert_eq!(normalize_path(b"./").unwrap(), None);
+        assert!(normalize_path(b"a/../b").is_err());
+    }
+}

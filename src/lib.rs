@@ -1,0 +1,108 @@
+//! imgscope: where a container image's bytes go, and how to stop wasting them.
+//!
+//! The core (loading, indexing, analysis, reports) never depends on the TUI.
+//! `load` reads an image and builds an [`index::Index`]; [`analysis::analyze`]
+//! turns it into a [`analysis::Report`].
+
+pub mod analysis;
+pub mod checks;
+pub mod error;
+pub mod image;
+pub mod index;
+pub mod layer;
+pub mod output;
+pub mod rules;
+pub mod source;
+pub mod suggest;
+#[cfg(feature = "tui")]
+pub mod tui;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rayon::prelude::*;
+
+pub use analysis::{analyze, Report};
+pub use error::{Error, Location, Result};
+pub use index::Index;
+pub use rules::Rules;
+
+/// Progress of a load, shared with whoever draws it. Only counters: the
+/// indexers never send a message per file.
+#[derive(Debug, Default)]
+pub struct LoadProgress {
+    /// Set once the layers are known.
+    pub layers: Mutex<Vec<Arc<layer::Progress>>>,
+    /// Stored size of each layer blob, same order (0 when unknown).
+    pub layer_sizes: Mutex<Vec<u64>>,
+    /// Bytes of a compressed outer archive or stdin consumed so far.
+    pub stream: Arc<layer::Progress>,
+    /// Phase: 0 reading, 1 indexing, 2 merging, 3 done.
+    pub phase: AtomicU64,
+}
+
+impl LoadProgress {
+    /// (bytes read, bytes total, layers done, layer count)
+    pub fn snapshot(&self) -> (u64, u64, usize, usize) {
+        let layers = self.layers.lock().unwrap();
+        let sizes = self.layer_sizes.lock().unwrap();
+        let read: u64 = layers.iter().map(|p| p.read.load(Ordering::Relaxed)).sum();
+        let total: u64 = sizes.iter().sum();
+        let done = layers.iter().filter(|p| p.done.load(Ordering::Relaxed) == 1).count();
+        (read, total, done, layers.len())
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    pub select: image::Select,
+}
+
+/// Read an image (path, directory or `-`) and build its merged index.
+pub fn load(arg: &str, opts: &LoadOptions, progress: &LoadProgress) -> Result<Index> {
+    let loc = Location::source(arg);
+    let src = source::Source::open(arg, Some(progress.stream.clone()))?;
+    let (meta, refs) = image::resolve(&src, &loc, &opts.select)?;
+    if refs.len() > u16::MAX as usize {
+        return Err(Error::format(loc, format!("{} layers is more than supported", refs.len())));
+    }
+    let sizes: Vec<u64> = refs.iter().map(|r| src.blob_size(&r.member).unwrap_or(0)).collect();
+    let per_layer: Vec<Arc<layer::Progress>> = refs.iter().map(|_| Arc::new(layer::Progress::default())).collect();
+    *progress.layers.lock().unwrap() = per_layer.clone();
+    *progress.layer_sizes.lock().unwrap() = sizes.clone();
+    progress.phase.store(1, Ordering::Relaxed);
+    // Index every layer in parallel, each streaming its own byte range.
+    let indexes: Vec<Result<layer::LayerIndex>> = refs
+        .par_iter()
+        .zip(per_layer.par_iter())
+        .enumerate()
+        .map(|(i, (r, p))| {
+            let lloc = loc.layer(i, short_digest(&r.digest, &r.member));
+            src.index_layer(&r.member, &lloc.member(r.member.clone()), p.clone())
+        })
+        .collect();
+    let mut layers = Vec::with_capacity(indexes.len());
+    for r in indexes {
+        layers.push(r?);
+    }
+    progress.phase.store(2, Ordering::Relaxed);
+    let index = Index::build(meta, refs, sizes, layers);
+    progress.phase.store(3, Ordering::Relaxed);
+    Ok(index)
+}
+
+fn short_digest(digest: &str, member: &str) -> String {
+    if digest.is_empty() {
+        member.to_string()
+    } else {
+        let hex = digest.split_once(':').map(|(_, h)| h).unwrap_or(digest);
+        format!("sha256:{}", &hex[..hex.len().min(12)])
+    }
+}
+
+/// The full report of an index: findings, totals and suggestions.
+pub fn report(index: &Index, rules: &Rules, opts: &suggest::SuggestOptions) -> Result<Report> {
+    let mut report = analyze(index, rules);
+    report.suggestions = suggest::suggest(index, &report, rules, opts)?;
+    Ok(report)
+}

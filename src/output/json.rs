@@ -1,0 +1,7 @@
+use crate::analysis::Report;
+
+pub fn render(report: &Report) -> String {
+    let mut s = serde_json::to_string_pretty(report).expect("report serializes");
+    s.push('\n');
+    s
+}

@@ -1,0 +1,533 @@
+//! The outer container of an image: a tar file (seekable: headers are scanned
+//! once, blobs are then read by seeking), a directory (OCI layout), or a
+//! stream (a compressed archive or standard input, read exactly once).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use crate::error::{Error, Location, Result};
+use crate::layer::{self, Compression, LayerIndex, Progress};
+
+/// Largest metadata file (JSON) read into memory.
+pub const MAX_METADATA: u64 = 64 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub offset: u64,
+    pub size: u64,
+    /// Symlink (relative to the member's directory) or hard link (archive-root
+    /// relative) to another member.
+    pub link: Option<(bool, String)>,
+}
+
+pub enum Source {
+    /// An uncompressed tar file on disk.
+    TarFile {
+        path: PathBuf,
+        members: HashMap<String, Member>,
+    },
+    /// A directory (OCI image layout).
+    Dir { root: PathBuf },
+    /// A stream that was read once: metadata kept in memory, layer blobs
+    /// indexed on the fly.
+    Stream {
+        small: HashMap<String, Vec<u8>>,
+        blobs: HashMap<String, (u64, Result<LayerIndex>)>,
+        /// member names that are symlinks/hard links, to their targets
+        links: HashMap<String, (bool, String)>,
+    },
+}
+
+pub fn clean_member(name: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in name.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    parts.join("/")
+}
+
+fn resolve_link(name: &str, link: &(bool, String)) -> String {
+    let (symlink, target) = link;
+    if *symlink && !target.starts_with('/') {
+        let dir = match name.rfind('/') {
+            Some(i) => &name[..i],
+            None => "",
+        };
+        clean_member(&format!("{dir}/{target}"))
+    } else {
+        clean_member(target)
+    }
+}
+
+/// How a layer blob gets indexed.
+pub struct Opened {
+    pub source: Source,
+    pub display: String,
+}
+
+impl Source {
+    /// Open IMAGE: a path, a directory, or `-` for standard input.
+    pub fn open(arg: &str, progress_stream: Option<Arc<Progress>>) -> Result<Source> {
+        let loc = Location::source(arg);
+        if arg == "-" {
+            let stdin = std::io::stdin();
+            return Source::from_stream(Box::new(stdin), &loc, progress_stream);
+        }
+        let path = Path::new(arg);
+        let meta = std::fs::metadata(path).map_err(|e| Error::Open(path.to_path_buf(), e))?;
+        if meta.is_dir() {
+            return Ok(Source::Dir {
+                root: path.to_path_buf(),
+            });
+        }
+        let mut file = File::open(path).map_err(|e| Error::Open(path.to_path_buf(), e))?;
+        let mut magic = [0u8; 512];
+        let n = read_up_to(&mut file, &mut magic).map_err(|e| Error::io(loc.clone(), e))?;
+        if n == 0 {
+            return Err(Error::format(loc, "empty file, not an image archive"));
+        }
+        match Compression::detect(&magic[..n]) {
+            Compression::None => {
+                file.seek(SeekFrom::Start(0))
+                    .map_err(|e| Error::io(loc.clone(), e))?;
+                let members = scan_tar(file, &loc)?;
+                Ok(Source::TarFile {
+                    path: path.to_path_buf(),
+                    members,
+                })
+            }
+            _ => {
+                file.seek(SeekFrom::Start(0))
+                    .map_err(|e| Error::io(loc.clone(), e))?;
+                Source::from_stream(Box::new(file), &loc, progress_stream)
+            }
+        }
+    }
+
+    fn from_stream(
+        reader: Box<dyn Read + Send + '_>,
+        loc: &Location,
+        progress: Option<Arc<Progress>>,
+    ) -> Result<Source> {
+        let mut buffered = BufReader::with_capacity(256 * 1024, reader);
+        let magic = buffered
+            .fill_buf()
+            .map_err(|e| Error::io(loc.clone(), e))?
+            .to_vec();
+        if magic.is_empty() {
+            return Err(Error::format(loc.clone(), "empty input, not an image archive"));
+        }
+        let outer = Compression::detect(&magic);
+        let counted = CountingRead {
+            inner: buffered,
+            progress: progress.clone(),
+        };
+        let decoded: Box<dyn Read + Send + '_> = match outer {
+            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(counted)),
+            Compression::Zstd => Box::new(
+                zstd::stream::read::Decoder::new(counted)
+                    .map_err(|e| Error::format(loc.clone(), format!("bad zstd stream: {e}")))?,
+            ),
+            Compression::None => Box::new(counted),
+        };
+        stream_members(decoded, outer, loc)
+    }
+
+    /// Read a small metadata member fully.
+    pub fn read_small(&self, name: &str, loc: &Location) -> Result<Vec<u8>> {
+        let name = clean_member(name);
+        let mloc = loc.member(name.clone());
+        match self {
+            Source::TarFile { path, members } => {
+                let m = self.resolve(&name, members, &mloc)?;
+                if m.size > MAX_METADATA {
+                    return Err(Error::format(
+                        mloc,
+                        format!("metadata file of {} bytes is too large", m.size),
+                    ));
+                }
+                let mut f = File::open(path).map_err(|e| Error::Open(path.clone(), e))?;
+                f.seek(SeekFrom::Start(m.offset))
+                    .map_err(|e| Error::io(mloc.clone(), e))?;
+                let mut v = Vec::with_capacity(m.size as usize);
+                f.take(m.size)
+                    .read_to_end(&mut v)
+                    .map_err(|e| Error::io(mloc.clone(), e))?;
+                if (v.len() as u64) < m.size {
+                    return Err(Error::format(mloc, "truncated archive"));
+                }
+                Ok(v)
+            }
+            Source::Dir { root } => {
+                let p = dir_member(root, &name, &mloc)?;
+                let meta = std::fs::metadata(&p).map_err(|_| missing(&mloc))?;
+                if meta.len() > MAX_METADATA {
+                    return Err(Error::format(
+                        mloc,
+                        format!("metadata file of {} bytes is too large", meta.len()),
+                    ));
+                }
+                std::fs::read(&p).map_err(|e| Error::io(mloc, e))
+            }
+            Source::Stream { small, links, .. } => {
+                let mut n = name.clone();
+                for _ in 0..16 {
+                    if let Some(v) = small.get(&n) {
+                        return Ok(v.clone());
+                    }
+                    match links.get(&n) {
+                        Some(l) => n = resolve_link(&n, l),
+                        None => break,
+                    }
+                }
+                Err(missing(&mloc))
+            }
+        }
+    }
+
+    pub fn exists(&self, name: &str) -> bool {
+        let name = clean_member(name);
+        match self {
+            Source::TarFile { members, .. } => members.contains_key(&name),
+            Source::Dir { root } => {
+                !name.split('/').any(|c| c == "..") && root.join(&name).exists()
+            }
+            Source::Stream {
+                small,
+                blobs,
+                links,
+            } => small.contains_key(&name) || blobs.contains_key(&name) || links.contains_key(&name),
+        }
+    }
+
+    fn resolve<'a>(
+        &self,
+        name: &str,
+        members: &'a HashMap<String, Member>,
+        loc: &Location,
+    ) -> Result<&'a Member> {
+        let mut n = name.to_string();
+        for _ in 0..16 {
+            let m = members.get(&n).ok_or_else(|| missing(loc))?;
+            match &m.link {
+                None => return Ok(m),
+                Some(l) => n = resolve_link(&n, l),
+            }
+        }
+        Err(Error::format(loc.clone(), "too many levels of links in the archive"))
+    }
+
+    /// Size of a blob as stored (compressed), if known.
+    pub fn blob_size(&self, name: &str) -> Option<u64> {
+        let name = clean_member(name);
+        match self {
+            Source::TarFile { members, .. } => self
+                .resolve(&name, members, &Location::default())
+                .ok()
+                .map(|m| m.size),
+            Source::Dir { root } => std::fs::metadata(root.join(&name)).ok().map(|m| m.len()),
+            Source::Stream { blobs, links, .. } => {
+                let mut n = name;
+                for _ in 0..16 {
+                    if let Some((s, _)) = blobs.get(&n) {
+                        return Some(*s);
+                    }
+                    n = resolve_link(&n, links.get(&n)?);
+                }
+                None
+            }
+        }
+    }
+
+    /// Index a layer blob. For seekable sources this streams the blob's own
+    /// byte range; for streams it hands back the index built while reading.
+    pub fn index_layer(&self, name: &str, loc: &Location, progress: Arc<Progress>) -> Result<LayerIndex> {
+        let name = clean_member(name);
+        match self {
+            Source::TarFile { path, members } => {
+                let m = self.resolve(&name, members, loc)?;
+                let mut f = File::open(path).map_err(|e| Error::Open(path.clone(), e))?;
+                f.seek(SeekFrom::Start(m.offset))
+                    .map_err(|e| Error::io(loc.clone(), e))?;
+                let file_len = f.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+                if m.offset.saturating_add(m.size) > file_len {
+                    return Err(Error::format(loc.clone(), "truncated archive: layer blob extends past the end of the file"));
+                }
+                layer::index_layer(f.take(m.size), loc, progress)
+            }
+            Source::Dir { root } => {
+                let p = dir_member(root, &name, loc)?;
+                let f = File::open(&p).map_err(|_| missing(loc))?;
+                layer::index_layer(f, loc, progress)
+            }
+            Source::Stream { blobs, links, .. } => {
+                let mut n = name.clone();
+                for _ in 0..16 {
+                    if let Some((size, r)) = blobs.get(&n) {
+                        progress.read.store(*size, std::sync::atomic::Ordering::Relaxed);
+                        progress.done.store(1, std::sync::atomic::Ordering::Relaxed);
+                        return match r {
+                            Ok(ix) => Ok(ix.clone()),
+                            Err(e) => Err(Error::format(loc.clone(), strip_loc(e))),
+                        };
+                    }
+                    match links.get(&n) {
+                        Some(l) => n = resolve_link(&n, l),
+                        None => break,
+                    }
+                }
+                Err(missing(loc))
+            }
+        }
+    }
+}
+
+fn strip_loc(e: &Error) -> String {
+    match e {
+        Error::Format { loc, msg } => match &loc.path {
+            Some(p) => format!("{p}: {msg}"),
+            None => msg.clone(),
+        },
+        other => other.to_string(),
+    }
+}
+
+fn missing(loc: &Location) -> Error {
+    Error::format(loc.clone(), "missing from the archive")
+}
+
+fn dir_member(root: &Path, name: &str, loc: &Location) -> Result<PathBuf> {
+    if name.split('/').any(|c| c == "..") || name.starts_with('/') {
+        return Err(Error::format(loc.clone(), "member path escapes the image directory"));
+    }
+    let p = root.join(name);
+    // Never follow a symlink out of the image directory.
+    if let (Ok(canon), Ok(root_c)) = (p.canonicalize(), root.canonicalize()) {
+        if !canon.starts_with(&root_c) {
+            return Err(Error::format(loc.clone(), "member is a link out of the image directory"));
+        }
+    }
+    Ok(p)
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+fn outer_err(loc: &Location, e: std::io::Error) -> Error {
+    let msg = match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => format!("truncated archive ({e})"),
+        _ => format!("not a readable image archive ({e})"),
+    };
+    Error::format(loc.clone(), msg)
+}
+
+/// Scan the headers of an uncompressed tar once, seeking over contents.
+fn scan_tar(file: File, loc: &Location) -> Result<HashMap<String, Member>> {
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut archive = tar::Archive::new(BufReader::with_capacity(64 * 1024, file));
+    let mut members = HashMap::new();
+    let entries = archive.entries_with_seek().map_err(|e| outer_err(loc, e))?;
+    let mut count = 0usize;
+    for item in entries {
+        let entry = item.map_err(|e| outer_err(loc, e))?;
+        count += 1;
+        let name = clean_member(&String::from_utf8_lossy(&entry.path_bytes()));
+        let etype = entry.header().entry_type();
+        let link = match etype {
+            tar::EntryType::Symlink | tar::EntryType::Link => Some((
+                etype == tar::EntryType::Symlink,
+                String::from_utf8_lossy(&entry.link_name_bytes().unwrap_or_default()).into_owned(),
+            )),
+            _ => None,
+        };
+        if etype.is_dir() {
+            continue;
+        }
+        let offset = entry.raw_file_position();
+        let size = entry.size();
+        if link.is_none() && offset.saturating_add(size) > len {
+            return Err(Error::format(
+                loc.member(name.clone()),
+                format!(
+                    "truncated archive: {name} declares {size} bytes but the file ends {} bytes in",
+                    len.saturating_sub(offset)
+                ),
+            ));
+        }
+        members.insert(name, Member { offset, size, link });
+    }
+    if count == 0 {
+        return Err(Error::format(loc.clone(), "not an image archive: empty or not a tar file"));
+    }
+    Ok(members)
+}
+
+struct CountingRead<R> {
+    inner: R,
+    progress: Option<Arc<Progress>>,
+}
+impl<R: Read> Read for CountingRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(p) = &self.progress {
+            p.read.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+/// A reader fed by a channel of chunks, for indexing a blob on another
+/// thread while the single pass over the stream goes on.
+struct ChanReader {
+    rx: mpsc::Receiver<Vec<u8>>,
+    cur: Vec<u8>,
+    pos: usize,
+}
+impl Read for ChanReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos >= self.cur.len() {
+            match self.rx.recv() {
+                Ok(v) => {
+                    self.cur = v;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len() - self.pos);
+        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+fn looks_like_layer(head: &[u8]) -> bool {
+    Compression::detect(head) != Compression::None
+        || (head.len() >= 262 && &head[257..262] == b"ustar")
+}
+
+fn stream_members(reader: Box<dyn Read + Send + '_>, outer: Compression, loc: &Location) -> Result<Source> {
+    let mut archive = tar::Archive::new(reader);
+    let mut small = HashMap::new();
+    let mut links = HashMap::new();
+    let mut blobs: HashMap<String, (u64, Result<LayerIndex>)> = HashMap::new();
+    let what = match outer {
+        Compression::Gzip => "gzip-compressed archive",
+        Compression::Zstd => "zstd-compressed archive",
+        Compression::None => "archive",
+    };
+    let err = |e: std::io::Error| {
+        let msg = match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => format!("truncated {what} ({e})"),
+            _ => format!("corrupt {what} ({e})"),
+        };
+        Error::format(loc.clone(), msg)
+    };
+    std::thread::scope(|scope| -> Result<()> {
+        let mut handles = Vec::new();
+        let entries = archive.entries().map_err(err)?;
+        let mut count = 0;
+        for item in entries {
+            let mut entry = item.map_err(err)?;
+            count += 1;
+            let name = clean_member(&String::from_utf8_lossy(&entry.path_bytes()));
+            let etype = entry.header().entry_type();
+            if etype == tar::EntryType::Symlink || etype == tar::EntryType::Link {
+                let target =
+                    String::from_utf8_lossy(&entry.link_name_bytes().unwrap_or_default()).into_owned();
+                links.insert(name, (etype == tar::EntryType::Symlink, target));
+                continue;
+            }
+            if !etype.is_file() {
+                continue;
+            }
+            let size = entry.size();
+            let mut head = vec![0u8; 512.min(size as usize)];
+            let n = read_up_to(&mut entry, &mut head).map_err(err)?;
+            head.truncate(n);
+            if (n as u64) < head.capacity() as u64 && (n as u64) < size {
+                return Err(Error::format(loc.member(name), "truncated archive"));
+            }
+            if looks_like_layer(&head) {
+                let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(16);
+                let lloc = loc.member(name.clone());
+                let h = scope.spawn(move || {
+                    let r = ChanReader { rx, cur: Vec::new(), pos: 0 };
+                    let res = layer::index_layer(r, &lloc, Arc::new(Progress::default()));
+                    // drain so the sender never blocks on an early error
+                    res
+                });
+                let mut tx = Some(tx);
+                if let Some(t) = &tx {
+                    let _ = t.send(head);
+                }
+                let mut got = n as u64;
+                loop {
+                    let mut chunk = vec![0u8; 256 * 1024];
+                    let k = read_up_to(&mut entry, &mut chunk).map_err(err)?;
+                    if k == 0 {
+                        break;
+                    }
+                    got += k as u64;
+                    chunk.truncate(k);
+                    if let Some(t) = &tx {
+                        if t.send(chunk).is_err() {
+                            tx = None; // the indexer stopped early (an error)
+                        }
+                    }
+                }
+                drop(tx);
+                if got < size {
+                    return Err(Error::format(loc.member(name), "truncated archive"));
+                }
+                handles.push((name, size, h));
+            } else {
+                if size > MAX_METADATA {
+                    // Neither metadata nor a layer: skip it.
+                    continue;
+                }
+                let mut v = head;
+                entry.read_to_end(&mut v).map_err(err)?;
+                if (v.len() as u64) < size {
+                    return Err(Error::format(loc.member(name), "truncated archive"));
+                }
+                small.insert(name, v);
+            }
+        }
+        if count == 0 {
+            return Err(Error::format(loc.clone(), "not an image archive: empty or not a tar file"));
+        }
+        for (name, size, h) in handles {
+            let r = h.join().unwrap_or_else(|_| {
+                Err(Error::format(loc.member(name.clone()), "indexer thread panicked"))
+            });
+            blobs.insert(name, (size, r));
+        }
+        Ok(())
+    })?;
+    Ok(Source::Stream {
+        small,
+        blobs,
+        links,
+    })
+}
