@@ -262,76 +262,37 @@ fn list_tags(m: &[DockerManifestEntry]) -> String {
 
 // ---------------------------------------------------------------- OCI layout
 
-#[derive(Debug, Deserialize, Clone)]
-#[serde(rename_all = "camelCase")]
-struct Descriptor {
-    #[serde(default)]
-    media_type: Option<String>,
-    digest: String,
-    #[serde(default)]
-    size: Option<i64>,
-    #[serde(default)]
-    platform: Option<Platform>,
-    #[serde(default)]
-    annotations: Option<std::collections::BTreeMap<String, String>>,
+use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
+
+fn blob_member(d: &Descriptor) -> String {
+    let digest = d.digest();
+    format!("blobs/{}/{}", digest.algorithm(), digest.digest())
 }
 
-#[derive(Debug, Deserialize, Clone)]
-struct Platform {
-    #[serde(default)]
-    os: String,
-    #[serde(default)]
-    architecture: String,
-    #[serde(default)]
-    variant: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct IndexOrManifest {
-    #[serde(default)]
-    media_type: Option<String>,
-    #[serde(default)]
-    manifests: Option<Vec<Descriptor>>,
-    #[serde(default)]
-    config: Option<Descriptor>,
-    #[serde(default)]
-    layers: Option<Vec<Descriptor>>,
-}
-
-fn blob_member(digest: &str, loc: &Location) -> Result<String> {
-    let (alg, hex) = digest
-        .split_once(':')
-        .ok_or_else(|| Error::format(loc.clone(), format!("malformed digest {digest:?}")))?;
-    let ok = !alg.is_empty()
-        && alg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'.' || b == b'_' || b == b'-')
-        && !hex.is_empty()
-        && hex.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'=' || b == b'_' || b == b'-');
-    if !ok {
-        return Err(Error::format(loc.clone(), format!("malformed digest {digest:?}")));
-    }
-    Ok(format!("blobs/{alg}/{hex}"))
+/// A platform as `os/arch[/variant]`.
+fn platform_of(d: &Descriptor) -> Option<String> {
+    d.platform().as_ref().map(|p| match p.variant() {
+        Some(v) if !v.is_empty() => format!("{}/{}/{}", p.os(), p.architecture(), v),
+        _ => format!("{}/{}", p.os(), p.architecture()),
+    })
 }
 
 struct Candidate {
     manifest: Descriptor,
-    platform: Option<Platform>,
+    platform: Option<String>,
     names: Vec<String>,
 }
 
 fn is_attestation(d: &Descriptor) -> bool {
-    d.platform
-        .as_ref()
-        .is_some_and(|p| p.os == "unknown" && p.architecture == "unknown")
-        || d
-            .annotations
-            .as_ref()
-            .is_some_and(|a| a.get("vnd.docker.reference.type").map(String::as_str) == Some("attestation-manifest"))
+    platform_of(d).is_some_and(|p| p.starts_with("unknown/unknown"))
+        || d.annotations().as_ref().is_some_and(|a| {
+            a.get("vnd.docker.reference.type").map(String::as_str) == Some("attestation-manifest")
+        })
 }
 
 fn names_of(d: &Descriptor) -> Vec<String> {
     let mut v = Vec::new();
-    if let Some(a) = &d.annotations {
+    if let Some(a) = d.annotations() {
         for k in ["io.containerd.image.name", "org.opencontainers.image.ref.name"] {
             if let Some(n) = a.get(k) {
                 v.push(n.clone());
@@ -339,6 +300,24 @@ fn names_of(d: &Descriptor) -> Vec<String> {
         }
     }
     v
+}
+
+/// Parse an index or manifest document with oci-spec, naming the member on error.
+fn parse_oci<T: serde::de::DeserializeOwned>(bytes: &[u8], loc: &Location) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| Error::format(loc.clone(), format!("malformed JSON: {e}")))
+}
+
+fn is_index_doc(media_type: &str, bytes: &[u8]) -> bool {
+    if media_type.contains("image.index") || media_type.contains("manifest.list") {
+        return true;
+    }
+    if media_type.contains("image.manifest") || media_type.contains("distribution.manifest.v2") {
+        return false;
+    }
+    // Unknown media type: decide by shape.
+    serde_json::from_slice::<serde_json::Value>(bytes)
+        .map(|v| v.get("manifests").is_some() && v.get("layers").is_none())
+        .unwrap_or(false)
 }
 
 fn collect(
@@ -360,70 +339,60 @@ fn collect(
         if names.is_empty() {
             names = inherited_names.to_vec();
         }
-        let mt = d.media_type.as_deref().unwrap_or("");
-        let is_index = mt.contains("image.index") || mt.contains("manifest.list");
-        let member = blob_member(&d.digest, loc)?;
-        let bytes = src.read_small(&member, loc)?;
-        let parsed: IndexOrManifest = parse_json(&bytes, &loc.member(member.clone()))?;
-        if is_index || (parsed.manifests.is_some() && parsed.layers.is_none()) {
-            let _ = parsed.media_type;
-            collect(src, loc, parsed.manifests.as_deref().unwrap_or(&[]), &names, depth + 1, out)?;
-        } else {
-            out.push(Candidate {
-                manifest: d.clone(),
-                platform: d.platform.clone(),
-                names,
-            });
+        let media_type = d.media_type().to_string();
+        if media_type.contains("image.index") || media_type.contains("manifest.list") || !media_type.contains("manifest") {
+            let member = blob_member(d);
+            let bytes = src.read_small(&member, loc)?;
+            if is_index_doc(&media_type, &bytes) {
+                let nested: ImageIndex = parse_oci(&bytes, &loc.member(member.clone()))?;
+                collect(src, loc, nested.manifests(), &names, depth + 1, out)?;
+                continue;
+            }
         }
+        out.push(Candidate {
+            manifest: d.clone(),
+            platform: platform_of(d),
+            names,
+        });
     }
     Ok(())
-}
-
-fn plat_str(p: &Option<Platform>) -> String {
-    match p {
-        Some(p) => match &p.variant {
-            Some(v) if !v.is_empty() => format!("{}/{}/{}", p.os, p.architecture, v),
-            _ => format!("{}/{}", p.os, p.architecture),
-        },
-        None => "unknown platform".into(),
-    }
 }
 
 fn oci_layout(src: &Source, loc: &Location, select: &Select) -> Result<(ImageMeta, Vec<LayerRef>)> {
     let iloc = loc.member("index.json");
     let bytes = src.read_small("index.json", loc)?;
-    let index: IndexOrManifest = parse_json(&bytes, &iloc)?;
-    let manifests = index
-        .manifests
-        .ok_or_else(|| Error::format(iloc.clone(), "index.json has no \"manifests\""))?;
+    let index: ImageIndex = parse_oci(&bytes, &iloc)?;
     let mut cands = Vec::new();
-    collect(src, loc, &manifests, &[], 0, &mut cands)?;
-    if let Some(want) = &select.image {
-        cands.retain(|c| c.names.iter().any(|n| tag_matches(n, want) || n == want));
-        if cands.is_empty() {
-            let mut all = Vec::new();
-            collect(src, loc, &manifests, &[], 0, &mut all)?;
-            let names: Vec<String> = all.iter().flat_map(|c| c.names.clone()).collect();
-            return Err(Error::usage(
-                loc.clone(),
-                format!("no image {want:?} in the layout; it holds: {}", if names.is_empty() { "<untagged>".into() } else { names.join(", ") }),
-            ));
-        }
-    }
+    collect(src, loc, index.manifests(), &[], 0, &mut cands)?;
     if cands.is_empty() {
         return Err(Error::format(iloc, "the index lists no image manifest"));
     }
+    if let Some(want) = &select.image {
+        let all: Vec<String> = cands.iter().flat_map(|c| c.names.clone()).collect();
+        cands.retain(|c| c.names.iter().any(|n| tag_matches(n, want) || n == want));
+        if cands.is_empty() {
+            return Err(Error::usage(
+                loc.clone(),
+                format!(
+                    "no image {want:?} in the layout; it holds: {}",
+                    if all.is_empty() { "<untagged>".into() } else { all.join(", ") }
+                ),
+            ));
+        }
+    }
+    let list = |c: &[Candidate]| {
+        c.iter()
+            .map(|c| c.platform.clone().unwrap_or_else(|| "unknown platform".into()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let chosen = if let Some(want) = &select.platform {
-        let hits: Vec<&Candidate> = cands.iter().filter(|c| platform_matches(&c.platform, want)).collect();
-        match hits.first() {
-            Some(c) => *c,
+        match cands.iter().find(|c| platform_matches(c.platform.as_deref(), want)) {
+            Some(c) => c,
             None => {
                 return Err(Error::usage(
                     loc.clone(),
-                    format!(
-                        "no manifest for platform {want}; available: {}",
-                        cands.iter().map(|c| plat_str(&c.platform)).collect::<Vec<_>>().join(", ")
-                    ),
+                    format!("no manifest for platform {want}; available: {}", list(&cands)),
                 ))
             }
         }
@@ -431,86 +400,67 @@ fn oci_layout(src: &Source, loc: &Location, select: &Select) -> Result<(ImageMet
         &cands[0]
     } else {
         let (os, arch) = host_platform();
-        match cands.iter().find(|c| platform_matches(&c.platform, &format!("{os}/{arch}"))) {
+        let host = format!("{os}/{arch}");
+        match cands.iter().find(|c| platform_matches(c.platform.as_deref(), &host)) {
             Some(c) => c,
+            // Several tags without platforms (a plain layout): the first.
+            None if cands.iter().all(|c| c.platform.is_none()) => &cands[0],
             None => {
-                // Manifests without platform (a plain layout with several tags): the first.
-                if cands.iter().all(|c| c.platform.is_none()) {
-                    &cands[0]
-                } else {
-                    return Err(Error::usage(
-                        loc.clone(),
-                        format!(
-                            "no manifest for the host platform {os}/{arch}; choose one with --platform: {}",
-                            cands.iter().map(|c| plat_str(&c.platform)).collect::<Vec<_>>().join(", ")
-                        ),
-                    ));
-                }
+                return Err(Error::usage(
+                    loc.clone(),
+                    format!(
+                        "no manifest for the host platform {host}; choose one with --platform: {}",
+                        list(&cands)
+                    ),
+                ))
             }
         }
     };
-    let mmember = blob_member(&chosen.manifest.digest, loc)?;
+    let mmember = blob_member(&chosen.manifest);
     let mloc = loc.member(mmember.clone());
     let mbytes = src.read_small(&mmember, loc)?;
-    let manifest: IndexOrManifest = parse_json(&mbytes, &mloc)?;
-    let config_desc = manifest
-        .config
-        .ok_or_else(|| Error::format(mloc.clone(), "manifest has no config"))?;
-    let layer_descs = manifest
-        .layers
-        .ok_or_else(|| Error::format(mloc.clone(), "manifest has no layers"))?;
-    let cmember = blob_member(&config_desc.digest, loc)?;
+    let manifest: ImageManifest = parse_oci(&mbytes, &mloc)?;
+    let cmember = blob_member(manifest.config());
     let config = read_config(src, loc, &cmember)?;
     let diff_ids = config.rootfs.as_ref().map(|r| r.diff_ids.clone()).unwrap_or_default();
     let history = config.history.clone().unwrap_or_default();
-    let cmds = layer_commands(&history, layer_descs.len());
-    let mut layers = Vec::new();
-    for (i, d) in layer_descs.iter().enumerate() {
-        let _ = d.size;
-        layers.push(LayerRef {
-            member: blob_member(&d.digest, loc)?,
-            digest: d.digest.clone(),
+    let cmds = layer_commands(&history, manifest.layers().len());
+    let layers = manifest
+        .layers()
+        .iter()
+        .enumerate()
+        .map(|(i, d)| LayerRef {
+            member: blob_member(d),
+            digest: d.digest().to_string(),
             diff_id: diff_ids.get(i).cloned().unwrap_or_default(),
             created_by: cmds[i].0.clone(),
             comment: cmds[i].1.clone(),
-        });
-    }
+        })
+        .collect();
+    let plat = chosen.platform.clone().unwrap_or_default();
+    let mut plat_parts = plat.split('/');
     let meta = ImageMeta {
         source: loc.source.clone(),
         format: Format::OciLayout,
         tags: chosen.names.clone(),
-        os: config.os.clone().or(chosen.platform.as_ref().map(|p| p.os.clone())).unwrap_or_default(),
-        architecture: config
-            .architecture
-            .clone()
-            .or(chosen.platform.as_ref().map(|p| p.architecture.clone()))
-            .unwrap_or_default(),
+        os: config.os.clone().or(plat_parts.next().map(String::from)).unwrap_or_default(),
+        architecture: config.architecture.clone().or(plat_parts.next().map(String::from)).unwrap_or_default(),
         variant: config.variant.clone(),
         history,
     };
     Ok((meta, layers))
 }
 
-fn platform_matches(p: &Option<Platform>, want: &str) -> bool {
+fn platform_matches(p: Option<&str>, want: &str) -> bool {
     let Some(p) = p else { return false };
-    let mut it = want.split('/');
-    let os = it.next().unwrap_or("");
-    let arch = it.next().unwrap_or("");
-    let variant = it.next();
-    p.os == os
-        && p.architecture == arch
-        && match variant {
-            None => true,
-            Some(v) => p.variant.as_deref() == Some(v),
-        }
+    let have: Vec<&str> = p.split('/').collect();
+    let want: Vec<&str> = want.split('/').collect();
+    have.len() >= 2 && want.len() >= 2 && have[..2] == want[..2] && (want.len() < 3 || have.get(2) == want.get(2))
 }
 
 /// `created_by` without the shell noise, for display.
 pub fn display_command(raw: &str) -> String {
     let mut s = raw.trim();
-    for p in ["/bin/sh -c #(nop) ", "/bin/sh -c #(nop)", "|"] {
-        let _ = p;
-    }
     if let Some(rest) = s.strip_prefix("/bin/sh -c #(nop) ") {
         s = rest.trim();
         return s.to_string();

@@ -209,6 +209,12 @@ impl Builder {
         Some(id)
     }
 
+    fn sorted_children(&self, id: NodeId) -> Vec<NodeId> {
+        let mut ch = self.nodes[id as usize].children.clone();
+        ch.sort_by(|a, b| self.nodes[*a as usize].name.cmp(&self.nodes[*b as usize].name));
+        ch
+    }
+
     /// Mark a present node (and its present subtree) removed by `layer`.
     fn remove(&mut self, id: NodeId, layer: u16, cause: HideCause, stats: &mut LayerStats, hidden_here: &mut HashMap<NodeId, InodeId>, removed: &mut HashMap<NodeId, NodeKind>) {
         let mut stack = vec![id];
@@ -218,9 +224,11 @@ impl Builder {
                 continue;
             }
             if c.kind == NodeKind::Dir {
-                for &ch in &self.nodes[n as usize].children {
-                    stack.push(ch);
-                }
+                // Pop children in name order, so that when several names of
+                // one inode go in one event, the last in path order decides.
+                let mut ch = self.sorted_children(n);
+                ch.reverse();
+                stack.extend(ch);
             } else {
                 stats.removed += 1;
             }
@@ -273,7 +281,7 @@ impl Builder {
                     let id = if e.path.is_empty() { Some(ROOT) } else { self.find(&e.path) };
                     if let Some(id) = id {
                         if self.cur[id as usize].present && self.cur[id as usize].kind == NodeKind::Dir {
-                            let children = self.nodes[id as usize].children.clone();
+                            let children = self.sorted_children(id);
                             for ch in children {
                                 self.remove(ch, layer, HideCause::Opaque, &mut stats, &mut hidden_here, &mut removed1);
                             }
@@ -353,7 +361,7 @@ impl Builder {
             let existed = before.present || removed_in_phase1.contains_key(&id);
             if before.present {
                 if before.kind == NodeKind::Dir {
-                    let children = self.nodes[id as usize].children.clone();
+                    let children = self.sorted_children(id);
                     for ch in children {
                         self.remove(ch, layer, HideCause::ParentReplaced, &mut stats, &mut hidden_here, &mut removed2);
                     }

@@ -334,9 +334,11 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 }
 
 fn outer_err(loc: &Location, e: std::io::Error) -> Error {
-    let msg = match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => format!("truncated archive ({e})"),
-        _ => format!("not a readable image archive ({e})"),
+    let text = e.to_string();
+    let msg = if e.kind() == std::io::ErrorKind::UnexpectedEof || text.contains("entire block") {
+        format!("truncated archive ({e})")
+    } else {
+        format!("not a readable image archive ({e})")
     };
     Error::format(loc.clone(), msg)
 }
@@ -369,7 +371,7 @@ fn scan_tar(file: File, loc: &Location) -> Result<HashMap<String, Member>> {
             return Err(Error::format(
                 loc.member(name.clone()),
                 format!(
-                    "truncated archive: {name} declares {size} bytes but the file ends {} bytes in",
+                    "truncated archive: the member declares {size} bytes but only {} remain",
                     len.saturating_sub(offset)
                 ),
             ));
@@ -437,9 +439,10 @@ fn stream_members(reader: Box<dyn Read + Send + '_>, outer: Compression, loc: &L
         Compression::None => "archive",
     };
     let err = |e: std::io::Error| {
-        let msg = match e.kind() {
-            std::io::ErrorKind::UnexpectedEof => format!("truncated {what} ({e})"),
-            _ => format!("corrupt {what} ({e})"),
+        let msg = if e.kind() == std::io::ErrorKind::UnexpectedEof || e.to_string().contains("entire block") {
+            format!("truncated {what} ({e})")
+        } else {
+            format!("corrupt {what} ({e})")
         };
         Error::format(loc.clone(), msg)
     };

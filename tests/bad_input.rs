@@ -1,0 +1,190 @@
+//! Bad input: one clear line on stderr naming the file (and the layer where
+//! relevant), exit code 2, nothing on stdout, never a panic.
+
+mod common;
+use assert_cmd::Command;
+use common::*;
+use std::path::Path;
+
+fn run_bad(path: &Path) -> String {
+    let out = Command::cargo_bin("imgscope")
+        .unwrap()
+        .args(["--format", "json"])
+        .arg(path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{}: stderr={stderr}", path.display());
+    assert!(out.stdout.is_empty(), "nothing on stdout");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr:?}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains(&path.display().to_string()),
+        "names the file: {stderr}"
+    );
+    stderr
+}
+
+/// (offset, size) of a member of an uncompressed tar.
+fn member(bytes: &[u8], name: &str) -> (usize, usize) {
+    let mut a = tar::Archive::new(bytes);
+    for e in a.entries().unwrap() {
+        let e = e.unwrap();
+        if e.path().unwrap().to_string_lossy() == name {
+            return (e.raw_file_position() as usize, e.size() as usize);
+        }
+    }
+    panic!("no member {name}");
+}
+
+#[test]
+fn plain_tars_are_not_images() {
+    for name in [
+        "test-uncompressed-image.tar",
+        "test-gzip-image.tar",
+        "test-zstd-image.tar",
+        "test-estargz-image.tar",
+    ] {
+        let err = run_bad(&shared(name));
+        assert!(err.contains("not a container image"), "{err}");
+    }
+}
+
+#[test]
+fn truncated_archives() {
+    let full = std::fs::read(shared("test-docker-image.tar")).unwrap();
+    for cut in [100, 700_000, full.len() - 5000] {
+        let f = temp_file(&full[..cut]);
+        let err = run_bad(f.path());
+        assert!(err.contains("truncated") || err.contains("missing"), "{cut}: {err}");
+    }
+    let kaniko = std::fs::read(shared("test-kaniko-image.tar")).unwrap();
+    let f = temp_file(&kaniko[..400_000]);
+    let err = run_bad(f.path());
+    assert!(err.contains("truncated"), "{err}");
+}
+
+#[test]
+fn corrupt_gzip_layer_names_the_layer() {
+    let mut bytes = std::fs::read(shared("test-kaniko-image.tar")).unwrap();
+    let (off, size) = member(
+        &bytes,
+        "5c4213be9af904dd74649d250f22023f532b2f9179ffcb15260b5eaa10d7a3b4.tar.gz",
+    );
+    for b in &mut bytes[off + size / 2..off + size / 2 + 64] {
+        *b ^= 0x5a;
+    }
+    let f = temp_file(&bytes);
+    let err = run_bad(f.path());
+    assert!(err.contains("layer 0"), "{err}");
+    assert!(err.contains("corrupt gzip"), "{err}");
+}
+
+#[test]
+fn corrupt_zstd_layer_names_the_layer() {
+    let mut bytes = std::fs::read(shared("test-oci-zstd-image.tar")).unwrap();
+    // The one blob that starts with zstd's magic is the layer.
+    let mut a = tar::Archive::new(&bytes[..]);
+    let mut target = None;
+    for e in a.entries().unwrap() {
+        let e = e.unwrap();
+        let off = e.raw_file_position() as usize;
+        if e.size() > 8 && bytes[off..off + 4] == [0x28, 0xb5, 0x2f, 0xfd] {
+            target = Some((off, e.size() as usize));
+        }
+    }
+    let (off, size) = target.expect("a zstd layer");
+    for b in &mut bytes[off + 20..off + size - 10] {
+        *b = b.wrapping_add(77);
+    }
+    let f = temp_file(&bytes);
+    let err = run_bad(f.path());
+    assert!(err.contains("layer 0"), "{err}");
+    assert!(err.contains("zstd"), "{err}");
+}
+
+#[test]
+fn missing_blob() {
+    let l = layer(&[E::File("a", b"hello".to_vec())]);
+    let bytes = docker_archive_with(
+        &[l],
+        &["/bin/sh -c x"],
+        Some(r#"[{"Config":"config.json","RepoTags":["x:1"],"Layers":["layer0/layer.tar","gone/layer.tar"]}]"#),
+        None,
+    );
+    let f = temp_file(&bytes);
+    let err = run_bad(f.path());
+    assert!(err.contains("gone/layer.tar") && err.contains("missing"), "{err}");
+    assert!(err.contains("layer 1"), "{err}");
+}
+
+#[test]
+fn malformed_json() {
+    let l = layer(&[E::File("a", b"hello".to_vec())]);
+    let f = temp_file(&docker_archive_with(&[l.clone()], &[], Some("[{\"Config\": "), None));
+    let err = run_bad(f.path());
+    assert!(err.contains("manifest.json") && err.contains("malformed JSON"), "{err}");
+    let f = temp_file(&docker_archive_with(&[l], &[], None, Some("{\"rootfs\": [")));
+    let err = run_bad(f.path());
+    assert!(err.contains("config.json") && err.contains("malformed JSON"), "{err}");
+}
+
+#[test]
+fn dot_dot_paths_are_rejected() {
+    let l = layer(&[E::RawPath(b"etc/../../escape".to_vec(), b"x".to_vec())]);
+    let f = temp_file(&docker_archive(&[l], &[]));
+    let err = run_bad(f.path());
+    assert!(err.contains("'..'") && err.contains("layer 0"), "{err}");
+}
+
+#[test]
+fn absurd_sizes_are_not_trusted() {
+    // A layer entry that claims a terabyte but holds a few bytes.
+    let mut l = Vec::new();
+    let h = header(b"huge.bin", 1 << 40, tar::EntryType::Regular, 0o644);
+    l.extend_from_slice(h.as_bytes());
+    l.extend_from_slice(&[7u8; 4096]);
+    let f = temp_file(&docker_archive(&[l], &[]));
+    let err = run_bad(f.path());
+    assert!(err.contains("huge.bin") && err.contains("truncated"), "{err}");
+}
+
+#[test]
+fn empty_missing_and_non_image_inputs() {
+    let f = temp_file(b"");
+    let err = run_bad(f.path());
+    assert!(err.contains("empty"), "{err}");
+    let err = run_bad(Path::new("/nonexistent/image.tar"));
+    assert!(err.contains("cannot open"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let err = run_bad(dir.path());
+    assert!(err.contains("not a container image"), "{err}");
+    let f = temp_file(b"this is not a tar file at all, just text\n");
+    run_bad(f.path());
+}
+
+#[test]
+fn corrupt_compressed_archives() {
+    let full = std::fs::read(shared("test-docker-image.tar")).unwrap();
+    let gz = gzip(&full);
+    let f = temp_file(&gz[..gz.len() / 2]);
+    let err = run_bad(f.path());
+    assert!(err.contains("truncated") || err.contains("corrupt"), "{err}");
+    let mut zs = zstd(&full);
+    let n = zs.len();
+    for b in &mut zs[n / 3..n / 3 + 100] {
+        *b ^= 0xff;
+    }
+    let f = temp_file(&zs);
+    let err = run_bad(f.path());
+    assert!(err.contains("corrupt") || err.contains("truncated"), "{err}");
+}
+
+#[test]
+fn bad_usage_is_exit_2() {
+    let out = Command::cargo_bin("imgscope").unwrap().args(["--max-waste", "lots", "x.tar"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let out = Command::cargo_bin("imgscope").unwrap().output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
