@@ -1,0 +1,280 @@
+//! Every input layout and compression of SPEC.md's "Command line" section.
+
+mod common;
+use assert_cmd::Command;
+use common::*;
+
+fn json_of(args: &[&str], stdin: Option<Vec<u8>>) -> serde_json::Value {
+    let mut cmd = Command::cargo_bin("imgscope").unwrap();
+    cmd.args(["--format", "json"]).args(args);
+    if let Some(s) = stdin {
+        cmd.write_stdin(s);
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn without_source(mut v: serde_json::Value) -> serde_json::Value {
+    v["image"]["source"] = serde_json::Value::Null;
+    v
+}
+
+#[test]
+fn whole_archive_gzip_zstd_and_stdin_give_the_same_report() {
+    let path = shared("test-docker-image.tar");
+    let plain = json_of(&[path.to_str().unwrap()], None);
+    let bytes = std::fs::read(&path).unwrap();
+    let gz = temp_file(&gzip(&bytes));
+    let zs = temp_file(&zstd(&bytes));
+    for other in [
+        json_of(&[gz.path().to_str().unwrap()], None),
+        json_of(&[zs.path().to_str().unwrap()], None),
+        json_of(&["-"], Some(bytes.clone())),
+        json_of(&["-"], Some(gzip(&bytes))),
+    ] {
+        assert_eq!(without_source(other), without_source(plain.clone()));
+    }
+}
+
+#[test]
+fn oci_layout_directory_matches_its_tarball() {
+    let path = shared("test-oci-zstd-image.tar");
+    let dir = tempfile::tempdir().unwrap();
+    tar::Archive::new(std::fs::File::open(&path).unwrap()).unpack(dir.path()).unwrap();
+    let a = json_of(&[path.to_str().unwrap()], None);
+    let b = json_of(&[dir.path().to_str().unwrap()], None);
+    assert_eq!(without_source(a), without_source(b.clone()));
+    assert_eq!(b["image"]["format"], "oci-layout");
+    assert_eq!(b["layers"][0]["digest"].as_str().unwrap().len(), 71);
+}
+
+fn sha(n: u8) -> String {
+    format!("{:064x}", n as u128 * 0x1234567)
+}
+
+struct Oci {
+    b: tar::Builder<Vec<u8>>,
+    n: u8,
+}
+
+impl Oci {
+    fn new() -> Self {
+        Oci { b: tar::Builder::new(Vec::new()), n: 0 }
+    }
+    fn blob(&mut self, data: &[u8]) -> String {
+        self.n += 1;
+        let d = sha(self.n);
+        let h = header(format!("blobs/sha256/{d}").as_bytes(), data.len() as u64, tar::EntryType::Regular, 0o644);
+        self.b.append(&h, data).unwrap();
+        d
+    }
+    /// An image (one layer with one file) for a platform; returns the manifest digest and size.
+    fn image(&mut self, arch: &str, file: &'static str, size: usize) -> (String, usize) {
+        let l = gzip(&layer(&[E::File(file, vec![1u8; size])]));
+        let ld = self.blob(&l);
+        let cfg = format!(
+            r#"{{"architecture":"{arch}","os":"linux","rootfs":{{"type":"layers","diff_ids":["sha256:{}"]}},"history":[{{"created_by":"COPY {file} / # buildkit"}}]}}"#,
+            sha(200)
+        );
+        let cd = self.blob(cfg.as_bytes());
+        let m = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:{cd}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:{ld}","size":{}}}]}}"#,
+            cfg.len(),
+            l.len()
+        );
+        let md = self.blob(m.as_bytes());
+        (md, m.len())
+    }
+    fn finish(mut self, index: &str) -> Vec<u8> {
+        let h = header(b"oci-layout", 30, tar::EntryType::Regular, 0o644);
+        self.b.append(&h, &br#"{"imageLayoutVersion":"1.0.0"}"#[..]).unwrap();
+        let h = header(b"index.json", index.len() as u64, tar::EntryType::Regular, 0o644);
+        self.b.append(&h, index.as_bytes()).unwrap();
+        self.b.into_inner().unwrap()
+    }
+}
+
+fn multi_platform() -> Vec<u8> {
+    let mut o = Oci::new();
+    let (amd, amd_n) = o.image("amd64", "amd64.bin", 1000);
+    let (arm, arm_n) = o.image("arm64", "arm64.bin", 2000);
+    // An attestation manifest: must be skipped even though it is a manifest.
+    let (att, att_n) = o.image("unknown", "attestation.json", 3000);
+    let nested = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[
+        {{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:{att}","size":{att_n},"platform":{{"os":"unknown","architecture":"unknown"}},"annotations":{{"vnd.docker.reference.type":"attestation-manifest"}}}},
+        {{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:{amd}","size":{amd_n},"platform":{{"os":"linux","architecture":"amd64"}}}},
+        {{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:{arm}","size":{arm_n},"platform":{{"os":"linux","architecture":"arm64","variant":"v8"}}}}]}}"#
+    );
+    let nd = o.blob(nested.as_bytes());
+    let index = format!(
+        r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"sha256:{nd}","size":{},"annotations":{{"org.opencontainers.image.ref.name":"multi:1.0"}}}}]}}"#,
+        nested.len()
+    );
+    o.finish(&index)
+}
+
+#[test]
+fn multi_platform_index_picks_platforms_and_skips_attestations() {
+    let f = temp_file(&multi_platform());
+    let p = f.path().to_str().unwrap();
+    let arm = json_of(&["--platform", "linux/arm64", p], None);
+    assert_eq!(arm["image"]["architecture"], "arm64");
+    assert_eq!(arm["summary"]["total_bytes"], 2000);
+    assert_eq!(arm["image"]["tags"][0], "multi:1.0");
+    let arm = json_of(&["--platform", "linux/arm64/v8", p], None);
+    assert_eq!(arm["summary"]["total_bytes"], 2000);
+    let amd = json_of(&["--platform", "linux/amd64", p], None);
+    assert_eq!(amd["summary"]["total_bytes"], 1000);
+    if std::env::consts::ARCH == "x86_64" {
+        let host = json_of(&[p], None);
+        assert_eq!(host["summary"]["total_bytes"], 1000);
+    }
+    // The attestation is not offered as a platform.
+    let out = Command::cargo_bin("imgscope").unwrap().args(["--platform", "unknown/unknown", p]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("linux/amd64") && err.contains("linux/arm64/v8") && !err.contains("available: unknown"), "{err}");
+    // BuildKit's created_by is shown without the `# buildkit` suffix.
+    assert_eq!(amd["layers"][0]["created_by"], "COPY amd64.bin / # buildkit");
+}
+
+#[test]
+fn archive_with_several_images() {
+    let l1 = layer(&[E::File("one", vec![1; 100])]);
+    let l2 = layer(&[E::File("two", vec![2; 250])]);
+    let manifest = r#"[
+        {"Config":"config.json","RepoTags":["first:1"],"Layers":["layer0/layer.tar"]},
+        {"Config":"config.json","RepoTags":["second:2","docker.io/library/second:latest"],"Layers":["layer1/layer.tar"]}]"#;
+    let f = temp_file(&docker_archive_with(&[l1, l2], &[], Some(manifest), None));
+    let p = f.path().to_str().unwrap();
+    assert_eq!(json_of(&[p], None)["summary"]["total_bytes"], 100);
+    assert_eq!(json_of(&["--image-name", "second:2", p], None)["summary"]["total_bytes"], 250);
+    assert_eq!(json_of(&["--image-name", "second", p], None)["summary"]["total_bytes"], 250);
+    let out = Command::cargo_bin("imgscope").unwrap().args(["--image-name", "third", p]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("first:1") && err.contains("second:2"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn docker_25_layout_with_oci_blobs() {
+    // Docker ≥ 25 writes blobs/sha256/<hex> plus manifest.json and index.json.
+    let l = layer(&[E::File("usr/bin/tool", vec![9; 4321])]);
+    let hex = sha(7);
+    let mut b = tar::Builder::new(Vec::new());
+    let cfg = r#"{"architecture":"amd64","os":"linux","rootfs":{"diff_ids":["sha256:ab"]},"history":[{"created_by":"/bin/sh -c #(nop) CMD [\"sh\"]","empty_layer":true},{"created_by":"COPY tool /usr/bin/ # buildkit"}]}"#;
+    for (name, data) in [
+        (format!("blobs/sha256/{hex}"), l.clone()),
+        (format!("blobs/sha256/{}", sha(8)), cfg.as_bytes().to_vec()),
+        ("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()),
+        ("index.json".into(), br#"{"schemaVersion":2,"manifests":[]}"#.to_vec()),
+        (
+            "manifest.json".into(),
+            format!(r#"[{{"Config":"blobs/sha256/{}","RepoTags":["d25:latest"],"Layers":["blobs/sha256/{hex}"]}}]"#, sha(8)).into_bytes(),
+        ),
+    ] {
+        let h = header(name.as_bytes(), data.len() as u64, tar::EntryType::Regular, 0o644);
+        b.append(&h, &data[..]).unwrap();
+    }
+    let f = temp_file(&b.into_inner().unwrap());
+    let v = json_of(&[f.path().to_str().unwrap()], None);
+    assert_eq!(v["image"]["format"], "docker-archive");
+    assert_eq!(v["layers"][0]["digest"], format!("sha256:{hex}"));
+    assert_eq!(v["layers"][0]["created_by"], "COPY tool /usr/bin/ # buildkit");
+    assert_eq!(v["summary"]["total_bytes"], 4321);
+}
+
+#[test]
+fn json_report_has_every_field_of_the_contract() {
+    let v = json_of(&[shared("test-docker-image.tar").to_str().unwrap()], None);
+    assert_eq!(v["schema"], 1);
+    for k in ["source", "format", "tags", "os", "architecture"] {
+        assert!(!v["image"][k].is_null(), "image.{k}");
+    }
+    for k in [
+        "total_bytes", "visible_bytes", "hidden_bytes", "cache_bytes", "wasted_bytes", "waste_ratio", "efficiency",
+        "layer_count", "file_count",
+    ] {
+        assert!(v["summary"][k].is_number(), "summary.{k}");
+    }
+    for l in v["layers"].as_array().unwrap() {
+        for k in ["index", "bytes", "compressed_bytes", "files", "added", "modified", "removed", "wasted_bytes"] {
+            assert!(l[k].is_u64(), "layers[].{k}");
+        }
+        for k in ["digest", "diff_id", "created_by"] {
+            assert!(l[k].is_string(), "layers[].{k}");
+        }
+        assert!(l["diff_id"].as_str().unwrap().starts_with("sha256:"));
+    }
+    let waste = v["waste"].as_array().unwrap();
+    assert!(!waste.is_empty());
+    let mut prev = u64::MAX;
+    for f in waste {
+        let b = f["bytes"].as_u64().unwrap();
+        assert!(b <= prev, "sorted by bytes, largest first");
+        prev = b;
+        assert!(f["path"].as_str().unwrap().starts_with('/'));
+        assert!(f["stored_in_layer"].is_u64());
+        assert!(f.get("hidden_by_layer").is_some() && f.get("rule").is_some());
+    }
+    assert!(v["suggestions"].is_array() && v["checks"].is_array());
+    let s = &v["summary"];
+    assert_eq!(
+        s["wasted_bytes"].as_u64().unwrap(),
+        s["hidden_bytes"].as_u64().unwrap() + s["cache_bytes"].as_u64().unwrap()
+    );
+    assert_eq!(
+        s["hidden_bytes"].as_u64().unwrap(),
+        s["total_bytes"].as_u64().unwrap() - s["visible_bytes"].as_u64().unwrap()
+    );
+}
+
+#[test]
+fn non_utf8_paths_are_base64() {
+    let mut l = Vec::new();
+    let h = header(b"caf\xe9.txt", 5, tar::EntryType::Regular, 0o644);
+    l.extend_from_slice(h.as_bytes());
+    l.extend_from_slice(b"hello");
+    l.extend_from_slice(&[0u8; 507]);
+    let wh = layer(&[E::RawPath(b"keep".to_vec(), vec![]), E::RawPath(b".wh.caf\xe9.txt".to_vec(), vec![])]);
+    let f = temp_file(&docker_archive(&[l, wh], &[]));
+    let v = json_of(&[f.path().to_str().unwrap()], None);
+    assert_eq!(v["waste"][0]["path"]["bytes_base64"], "L2NhZukudHh0");
+    assert_eq!(v["waste"][0]["kind"], "removed");
+}
+
+#[test]
+fn whiteouts_opaque_dirs_and_hard_links() {
+    // Layer 0: a dir with files and a hard-linked pair; layer 1 makes the dir
+    // opaque and writes one file back with identical content; layer 2 deletes
+    // one name of the hard link (the other survives: no waste) and replaces
+    // a file by a directory.
+    let l0 = layer(&[
+        E::Dir("d"),
+        E::File("d/x", vec![1; 1000]),
+        E::File("d/y", vec![2; 2000]),
+        E::File("h/a", vec![3; 3000]),
+        E::HardLink("h/b", "h/a"),
+        E::File("f", vec![4; 400]),
+    ]);
+    let l1 = layer(&[E::Opaque("d"), E::File("d/x", vec![1; 1000])]);
+    let l2 = layer(&[E::Whiteout("h/a"), E::Dir("f"), E::File("f/inner", vec![5; 50])]);
+    let r = analyse_bytes(&docker_archive(&[l0, l1, l2], &[]));
+    let mut got = findings(&r);
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("/d/x".into(), "metadata_only", 1000, 0, Some(1)),
+            ("/d/y".into(), "removed", 2000, 0, Some(1)),
+            ("/f".into(), "overwritten", 400, 0, Some(2)),
+        ]
+    );
+    assert_eq!(r.summary.total_bytes, 1000 + 2000 + 3000 + 400 + 1000 + 50);
+    assert_eq!(r.summary.visible_bytes, 1000 + 3000 + 50);
+    assert_eq!(r.layers[0].files, 5);
+    assert_eq!(r.layers[2].removed, 1);
+}
