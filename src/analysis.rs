@@ -156,7 +156,11 @@ pub struct Report {
 
 impl Report {
     pub fn bytes_of(&self, kind: WasteKind) -> u64 {
-        self.waste.iter().filter(|f| f.kind == kind).map(|f| f.bytes).sum()
+        self.waste
+            .iter()
+            .filter(|f| f.kind == kind)
+            .map(|f| f.bytes)
+            .sum()
     }
 }
 
@@ -179,7 +183,10 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
             continue;
         };
         let kind = match h.cause {
-            HideCause::Replaced { by_file: true, by_hash } if by_hash == ino.hash => WasteKind::MetadataOnly,
+            HideCause::Replaced {
+                by_file: true,
+                by_hash,
+            } if by_hash == ino.hash => WasteKind::MetadataOnly,
             HideCause::Replaced { .. } => WasteKind::Overwritten,
             HideCause::Whiteout | HideCause::Opaque | HideCause::ParentReplaced => {
                 if ino.size > 0 && stored.contains(&(h.layer, ino.hash)) {
@@ -210,7 +217,10 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
     let mut seen: HashSet<u32> = HashSet::new();
     let mut path = Vec::new();
     walk_visible(index, ROOT, &mut path, &mut |id, p| {
-        let c = index.nodes[id as usize].changes.last().expect("visible node has a change");
+        let c = index.nodes[id as usize]
+            .changes
+            .last()
+            .expect("visible node has a change");
         if c.kind == NodeKind::Dir {
             return;
         }
@@ -301,7 +311,12 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
 
 /// Depth-first walk over nodes present in the final filesystem, children in
 /// name order, with the absolute path of each.
-pub fn walk_visible(index: &Index, start: NodeId, path: &mut Vec<u8>, f: &mut impl FnMut(NodeId, &[u8])) {
+pub fn walk_visible(
+    index: &Index,
+    start: NodeId,
+    path: &mut Vec<u8>,
+    f: &mut impl FnMut(NodeId, &[u8]),
+) {
     // Iterative to survive very deep trees.
     let mut stack: Vec<(NodeId, usize, usize)> = vec![(start, 0, path.len())];
     while let Some(top) = stack.last_mut() {

@@ -37,34 +37,37 @@ impl std::fmt::Display for Location {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0}: cannot open: {1}")]
-    Open(PathBuf, #[source] std::io::Error),
+    Open(Box<PathBuf>, #[source] std::io::Error),
     #[error("{loc}: {msg}")]
-    Format { loc: Location, msg: String },
+    Format { loc: Box<Location>, msg: String },
     #[error("{loc}: read error: {err}")]
     Io {
-        loc: Location,
+        loc: Box<Location>,
         #[source]
         err: std::io::Error,
     },
     #[error("{loc}: {msg}")]
-    Usage { loc: Location, msg: String },
+    Usage { loc: Box<Location>, msg: String },
 }
 
 impl Error {
     pub fn format(loc: Location, msg: impl Into<String>) -> Self {
         Error::Format {
-            loc,
+            loc: Box::new(loc),
             msg: msg.into(),
         }
     }
     pub fn io(loc: Location, err: std::io::Error) -> Self {
         // Decoders report corrupt data as io errors with InvalidData/InvalidInput;
         // name them as corruption rather than as a failing disk.
-        Error::Io { loc, err }
+        Error::Io {
+            loc: Box::new(loc),
+            err,
+        }
     }
     pub fn usage(loc: Location, msg: impl Into<String>) -> Self {
         Error::Usage {
-            loc,
+            loc: Box::new(loc),
             msg: msg.into(),
         }
     }

@@ -107,7 +107,8 @@ pub fn host_platform() -> (String, String) {
 }
 
 fn parse_json<'a, T: Deserialize<'a>>(bytes: &'a [u8], loc: &Location) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| Error::format(loc.clone(), format!("malformed JSON: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::format(loc.clone(), format!("malformed JSON: {e}")))
 }
 
 fn hex_digest_of_member(member: &str) -> Option<String> {
@@ -119,7 +120,12 @@ fn hex_digest_of_member(member: &str) -> Option<String> {
     let stem = stem.strip_prefix("sha256:").unwrap_or(stem);
     if stem.len() == 64 && stem.bytes().all(|b| b.is_ascii_hexdigit()) {
         // layer.tar in `<id>/layer.tar` is not a digest; blobs are.
-        if base.ends_with(".tar") || base.ends_with(".tar.gz") || base.ends_with(".tar.zst") || member.contains("blobs/sha256/") || base.starts_with("sha256:") {
+        if base.ends_with(".tar")
+            || base.ends_with(".tar.gz")
+            || base.ends_with(".tar.zst")
+            || member.contains("blobs/sha256/")
+            || base.starts_with("sha256:")
+        {
             return Some(format!("sha256:{stem}"));
         }
         return Some(format!("sha256:{stem}"));
@@ -144,7 +150,11 @@ fn layer_commands(history: &[HistoryEntry], n_layers: usize) -> Vec<(String, Opt
     out
 }
 
-pub fn resolve(src: &Source, loc: &Location, select: &Select) -> Result<(ImageMeta, Vec<LayerRef>)> {
+pub fn resolve(
+    src: &Source,
+    loc: &Location,
+    select: &Select,
+) -> Result<(ImageMeta, Vec<LayerRef>)> {
     if src.exists("manifest.json") {
         docker_archive(src, loc, select)
     } else if src.exists("index.json") {
@@ -162,7 +172,11 @@ fn read_config(src: &Source, loc: &Location, member: &str) -> Result<ConfigJson>
     parse_json(&bytes, &loc.member(member.to_string()))
 }
 
-fn docker_archive(src: &Source, loc: &Location, select: &Select) -> Result<(ImageMeta, Vec<LayerRef>)> {
+fn docker_archive(
+    src: &Source,
+    loc: &Location,
+    select: &Select,
+) -> Result<(ImageMeta, Vec<LayerRef>)> {
     let mloc = loc.member("manifest.json");
     let bytes = src.read_small("manifest.json", loc)?;
     let manifest: Vec<DockerManifestEntry> = parse_json(&bytes, &mloc)?;
@@ -184,20 +198,30 @@ fn docker_archive(src: &Source, loc: &Location, select: &Select) -> Result<(Imag
                 0 => {
                     return Err(Error::usage(
                         loc.clone(),
-                        format!("no image {want:?} in the archive; it holds: {}", list_tags(&manifest)),
+                        format!(
+                            "no image {want:?} in the archive; it holds: {}",
+                            list_tags(&manifest)
+                        ),
                     ))
                 }
                 _ => {
                     return Err(Error::usage(
                         loc.clone(),
-                        format!("{want:?} is ambiguous; the archive holds: {}", list_tags(&manifest)),
+                        format!(
+                            "{want:?} is ambiguous; the archive holds: {}",
+                            list_tags(&manifest)
+                        ),
                     ))
                 }
             }
         }
     };
     let config = read_config(src, loc, &chosen.config)?;
-    let diff_ids = config.rootfs.as_ref().map(|r| r.diff_ids.clone()).unwrap_or_default();
+    let diff_ids = config
+        .rootfs
+        .as_ref()
+        .map(|r| r.diff_ids.clone())
+        .unwrap_or_default();
     let history = config.history.clone().unwrap_or_default();
     let cmds = layer_commands(&history, chosen.layers.len());
     let mut layers = Vec::new();
@@ -293,7 +317,10 @@ fn is_attestation(d: &Descriptor) -> bool {
 fn names_of(d: &Descriptor) -> Vec<String> {
     let mut v = Vec::new();
     if let Some(a) = d.annotations() {
-        for k in ["io.containerd.image.name", "org.opencontainers.image.ref.name"] {
+        for k in [
+            "io.containerd.image.name",
+            "org.opencontainers.image.ref.name",
+        ] {
             if let Some(n) = a.get(k) {
                 v.push(n.clone());
             }
@@ -304,7 +331,8 @@ fn names_of(d: &Descriptor) -> Vec<String> {
 
 /// Parse an index or manifest document with oci-spec, naming the member on error.
 fn parse_oci<T: serde::de::DeserializeOwned>(bytes: &[u8], loc: &Location) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| Error::format(loc.clone(), format!("malformed JSON: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::format(loc.clone(), format!("malformed JSON: {e}")))
 }
 
 fn is_index_doc(media_type: &str, bytes: &[u8]) -> bool {
@@ -329,7 +357,10 @@ fn collect(
     out: &mut Vec<Candidate>,
 ) -> Result<()> {
     if depth > 8 {
-        return Err(Error::format(loc.clone(), "image indexes nested too deeply"));
+        return Err(Error::format(
+            loc.clone(),
+            "image indexes nested too deeply",
+        ));
     }
     for d in descs {
         if is_attestation(d) {
@@ -340,7 +371,10 @@ fn collect(
             names = inherited_names.to_vec();
         }
         let media_type = d.media_type().to_string();
-        if media_type.contains("image.index") || media_type.contains("manifest.list") || !media_type.contains("manifest") {
+        if media_type.contains("image.index")
+            || media_type.contains("manifest.list")
+            || !media_type.contains("manifest")
+        {
             let member = blob_member(d);
             let bytes = src.read_small(&member, loc)?;
             if is_index_doc(&media_type, &bytes) {
@@ -375,24 +409,38 @@ fn oci_layout(src: &Source, loc: &Location, select: &Select) -> Result<(ImageMet
                 loc.clone(),
                 format!(
                     "no image {want:?} in the layout; it holds: {}",
-                    if all.is_empty() { "<untagged>".into() } else { all.join(", ") }
+                    if all.is_empty() {
+                        "<untagged>".into()
+                    } else {
+                        all.join(", ")
+                    }
                 ),
             ));
         }
     }
     let list = |c: &[Candidate]| {
         c.iter()
-            .map(|c| c.platform.clone().unwrap_or_else(|| "unknown platform".into()))
+            .map(|c| {
+                c.platform
+                    .clone()
+                    .unwrap_or_else(|| "unknown platform".into())
+            })
             .collect::<Vec<_>>()
             .join(", ")
     };
     let chosen = if let Some(want) = &select.platform {
-        match cands.iter().find(|c| platform_matches(c.platform.as_deref(), want)) {
+        match cands
+            .iter()
+            .find(|c| platform_matches(c.platform.as_deref(), want))
+        {
             Some(c) => c,
             None => {
                 return Err(Error::usage(
                     loc.clone(),
-                    format!("no manifest for platform {want}; available: {}", list(&cands)),
+                    format!(
+                        "no manifest for platform {want}; available: {}",
+                        list(&cands)
+                    ),
                 ))
             }
         }
@@ -401,7 +449,10 @@ fn oci_layout(src: &Source, loc: &Location, select: &Select) -> Result<(ImageMet
     } else {
         let (os, arch) = host_platform();
         let host = format!("{os}/{arch}");
-        match cands.iter().find(|c| platform_matches(c.platform.as_deref(), &host)) {
+        match cands
+            .iter()
+            .find(|c| platform_matches(c.platform.as_deref(), &host))
+        {
             Some(c) => c,
             // Several tags without platforms (a plain layout): the first.
             None if cands.iter().all(|c| c.platform.is_none()) => &cands[0],
@@ -422,7 +473,11 @@ fn oci_layout(src: &Source, loc: &Location, select: &Select) -> Result<(ImageMet
     let manifest: ImageManifest = parse_oci(&mbytes, &mloc)?;
     let cmember = blob_member(manifest.config());
     let config = read_config(src, loc, &cmember)?;
-    let diff_ids = config.rootfs.as_ref().map(|r| r.diff_ids.clone()).unwrap_or_default();
+    let diff_ids = config
+        .rootfs
+        .as_ref()
+        .map(|r| r.diff_ids.clone())
+        .unwrap_or_default();
     let history = config.history.clone().unwrap_or_default();
     let cmds = layer_commands(&history, manifest.layers().len());
     let layers = manifest
@@ -443,8 +498,16 @@ fn oci_layout(src: &Source, loc: &Location, select: &Select) -> Result<(ImageMet
         source: loc.source.clone(),
         format: Format::OciLayout,
         tags: chosen.names.clone(),
-        os: config.os.clone().or(plat_parts.next().map(String::from)).unwrap_or_default(),
-        architecture: config.architecture.clone().or(plat_parts.next().map(String::from)).unwrap_or_default(),
+        os: config
+            .os
+            .clone()
+            .or(plat_parts.next().map(String::from))
+            .unwrap_or_default(),
+        architecture: config
+            .architecture
+            .clone()
+            .or(plat_parts.next().map(String::from))
+            .unwrap_or_default(),
         variant: config.variant.clone(),
         history,
     };
@@ -455,7 +518,10 @@ fn platform_matches(p: Option<&str>, want: &str) -> bool {
     let Some(p) = p else { return false };
     let have: Vec<&str> = p.split('/').collect();
     let want: Vec<&str> = want.split('/').collect();
-    have.len() >= 2 && want.len() >= 2 && have[..2] == want[..2] && (want.len() < 3 || have.get(2) == want.get(2))
+    have.len() >= 2
+        && want.len() >= 2
+        && have[..2] == want[..2]
+        && (want.len() < 3 || have.get(2) == want.get(2))
 }
 
 /// `created_by` without the shell noise, for display.
@@ -490,9 +556,18 @@ mod tests {
     use super::*;
     #[test]
     fn strips_nop() {
-        assert_eq!(display_command("/bin/sh -c #(nop) ADD file:abc in / "), "ADD file:abc in /");
-        assert_eq!(display_command("/bin/sh -c chmod 444 /x"), "RUN chmod 444 /x");
-        assert_eq!(display_command("RUN /bin/sh -c apt-get update # buildkit"), "RUN apt-get update");
+        assert_eq!(
+            display_command("/bin/sh -c #(nop) ADD file:abc in / "),
+            "ADD file:abc in /"
+        );
+        assert_eq!(
+            display_command("/bin/sh -c chmod 444 /x"),
+            "RUN chmod 444 /x"
+        );
+        assert_eq!(
+            display_command("RUN /bin/sh -c apt-get update # buildkit"),
+            "RUN apt-get update"
+        );
         assert_eq!(display_command("COPY x /y # buildkit"), "COPY x /y");
     }
     #[test]

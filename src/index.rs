@@ -211,12 +211,24 @@ impl Builder {
 
     fn sorted_children(&self, id: NodeId) -> Vec<NodeId> {
         let mut ch = self.nodes[id as usize].children.clone();
-        ch.sort_by(|a, b| self.nodes[*a as usize].name.cmp(&self.nodes[*b as usize].name));
+        ch.sort_by(|a, b| {
+            self.nodes[*a as usize]
+                .name
+                .cmp(&self.nodes[*b as usize].name)
+        });
         ch
     }
 
     /// Mark a present node (and its present subtree) removed by `layer`.
-    fn remove(&mut self, id: NodeId, layer: u16, cause: HideCause, stats: &mut LayerStats, hidden_here: &mut HashMap<NodeId, InodeId>, removed: &mut HashMap<NodeId, NodeKind>) {
+    fn remove(
+        &mut self,
+        id: NodeId,
+        layer: u16,
+        cause: HideCause,
+        stats: &mut LayerStats,
+        hidden_here: &mut HashMap<NodeId, InodeId>,
+        removed: &mut HashMap<NodeId, NodeKind>,
+    ) {
         let mut stack = vec![id];
         while let Some(n) = stack.pop() {
             let c = self.cur[n as usize];
@@ -274,16 +286,36 @@ impl Builder {
             match e.kind {
                 EntryKind::Whiteout => {
                     if let Some(id) = self.find(&e.path) {
-                        self.remove(id, layer, HideCause::Whiteout, &mut stats, &mut hidden_here, &mut removed1);
+                        self.remove(
+                            id,
+                            layer,
+                            HideCause::Whiteout,
+                            &mut stats,
+                            &mut hidden_here,
+                            &mut removed1,
+                        );
                     }
                 }
                 EntryKind::Opaque => {
-                    let id = if e.path.is_empty() { Some(ROOT) } else { self.find(&e.path) };
+                    let id = if e.path.is_empty() {
+                        Some(ROOT)
+                    } else {
+                        self.find(&e.path)
+                    };
                     if let Some(id) = id {
-                        if self.cur[id as usize].present && self.cur[id as usize].kind == NodeKind::Dir {
+                        if self.cur[id as usize].present
+                            && self.cur[id as usize].kind == NodeKind::Dir
+                        {
                             let children = self.sorted_children(id);
                             for ch in children {
-                                self.remove(ch, layer, HideCause::Opaque, &mut stats, &mut hidden_here, &mut removed1);
+                                self.remove(
+                                    ch,
+                                    layer,
+                                    HideCause::Opaque,
+                                    &mut stats,
+                                    &mut hidden_here,
+                                    &mut removed1,
+                                );
                             }
                         }
                     }
@@ -307,24 +339,49 @@ impl Builder {
             }
             // Walk / create ancestors as directories.
             let mut parent = ROOT;
-            let comps: Vec<&[u8]> = if e.path.is_empty() { Vec::new() } else { e.path.split(|&b| b == b'/').collect() };
+            let comps: Vec<&[u8]> = if e.path.is_empty() {
+                Vec::new()
+            } else {
+                e.path.split(|&b| b == b'/').collect()
+            };
             let (last, ancestors) = match comps.split_last() {
                 Some((l, a)) => (Some(*l), a),
                 None => (None, &[][..]),
             };
             for comp in ancestors {
                 let id = self.child(parent, comp);
-                self.ensure_dir(id, layer, &mut stats, &mut hidden_here, &removed_in_phase1, None);
+                self.ensure_dir(
+                    id,
+                    layer,
+                    &mut stats,
+                    &mut hidden_here,
+                    &removed_in_phase1,
+                    None,
+                );
                 parent = id;
             }
             let Some(last) = last else { continue }; // opaque marker at the root
             let id = self.child(parent, last);
             if e.kind == EntryKind::Opaque {
-                self.ensure_dir(id, layer, &mut stats, &mut hidden_here, &removed_in_phase1, None);
+                self.ensure_dir(
+                    id,
+                    layer,
+                    &mut stats,
+                    &mut hidden_here,
+                    &removed_in_phase1,
+                    None,
+                );
                 continue;
             }
             if kind == NodeKind::Dir {
-                self.ensure_dir(id, layer, &mut stats, &mut hidden_here, &removed_in_phase1, Some(e));
+                self.ensure_dir(
+                    id,
+                    layer,
+                    &mut stats,
+                    &mut hidden_here,
+                    &removed_in_phase1,
+                    Some(e),
+                );
                 continue;
             }
             // A non-directory at `id`.
@@ -344,7 +401,10 @@ impl Builder {
                 EntryKind::HardLink => {
                     let target = e.link.as_deref().and_then(|t| self.find(t));
                     match target {
-                        Some(t) if self.cur[t as usize].present && self.cur[t as usize].inode != NO_INODE => {
+                        Some(t)
+                            if self.cur[t as usize].present
+                                && self.cur[t as usize].inode != NO_INODE =>
+                        {
                             self.cur[t as usize].inode
                         }
                         _ => NO_INODE,
@@ -363,7 +423,14 @@ impl Builder {
                 if before.kind == NodeKind::Dir {
                     let children = self.sorted_children(id);
                     for ch in children {
-                        self.remove(ch, layer, HideCause::ParentReplaced, &mut stats, &mut hidden_here, &mut removed2);
+                        self.remove(
+                            ch,
+                            layer,
+                            HideCause::ParentReplaced,
+                            &mut stats,
+                            &mut hidden_here,
+                            &mut removed2,
+                        );
                     }
                 } else if before.inode != NO_INODE && before.inode != new_inode {
                     let ino = &mut self.inodes[before.inode as usize];
@@ -394,7 +461,11 @@ impl Builder {
             if existed {
                 stats.modified += 1;
                 stats.modified_bytes += if e.kind == EntryKind::File { e.size } else { 0 };
-                if !before.present && removed_in_phase1.get(&id).is_some_and(|k| *k != NodeKind::Dir) {
+                if !before.present
+                    && removed_in_phase1
+                        .get(&id)
+                        .is_some_and(|k| *k != NodeKind::Dir)
+                {
                     // counted as removed in phase 1; stored again, it is a modification
                     stats.removed = stats.removed.saturating_sub(1);
                 }
@@ -425,7 +496,11 @@ impl Builder {
                 // Re-stored within the same layer (or removed by its whiteout):
                 // one change per layer, the last word wins.
                 let prev = changes.pop().unwrap();
-                let op = if prev.op == Op::Add { Op::Add } else { change.op };
+                let op = if prev.op == Op::Add {
+                    Op::Add
+                } else {
+                    change.op
+                };
                 changes.push(Change { op, ..change });
             } else {
                 changes.push(change);
@@ -454,11 +529,20 @@ impl Builder {
         if before.present && before.kind == NodeKind::Dir {
             if let Some(e) = entry {
                 // Record a metadata change only when something differs.
-                let last = self.nodes[id as usize].changes.iter().rev().find(|c| c.op != Op::Remove).copied();
+                let last = self.nodes[id as usize]
+                    .changes
+                    .iter()
+                    .rev()
+                    .find(|c| c.op != Op::Remove)
+                    .copied();
                 let differs = last.is_none_or(|c| {
                     c.implicit || c.mode != e.mode || c.uid != e.uid as u32 || c.gid != e.gid as u32
                 });
-                if differs && !self.nodes[id as usize].changes.last().is_some_and(|c| c.layer == layer) {
+                let same_layer = self.nodes[id as usize]
+                    .changes
+                    .last()
+                    .is_some_and(|c| c.layer == layer);
+                if differs && !same_layer {
                     self.nodes[id as usize].changes.push(Change {
                         layer,
                         op: if last.is_none() { Op::Add } else { Op::Modify },
@@ -491,7 +575,10 @@ impl Builder {
                     ino.hidden = Some(Hide {
                         layer,
                         node: id,
-                        cause: HideCause::Replaced { by_file: false, by_hash: 0 },
+                        cause: HideCause::Replaced {
+                            by_file: false,
+                            by_hash: 0,
+                        },
                     });
                 }
             }
@@ -499,7 +586,10 @@ impl Builder {
         } else if let Some(&old) = hidden_here.get(&id) {
             if let Some(h) = &mut self.inodes[old as usize].hidden {
                 if h.layer == layer {
-                    h.cause = HideCause::Replaced { by_file: false, by_hash: 0 };
+                    h.cause = HideCause::Replaced {
+                        by_file: false,
+                        by_hash: 0,
+                    };
                 }
             }
             hidden_here.remove(&id);
@@ -522,7 +612,11 @@ impl Builder {
         let changes = &mut self.nodes[id as usize].changes;
         if changes.last().is_some_and(|c| c.layer == layer) {
             let prev = changes.pop().unwrap();
-            let op = if prev.op == Op::Add { Op::Add } else { change.op };
+            let op = if prev.op == Op::Add {
+                Op::Add
+            } else {
+                change.op
+            };
             changes.push(Change { op, ..change });
         } else {
             changes.push(change);
@@ -537,7 +631,12 @@ impl Builder {
 
 impl Index {
     /// Merge per-layer indexes in order.
-    pub fn build(image: ImageMeta, refs: Vec<LayerRef>, compressed: Vec<u64>, layers: Vec<LayerIndex>) -> Index {
+    pub fn build(
+        image: ImageMeta,
+        refs: Vec<LayerRef>,
+        compressed: Vec<u64>,
+        layers: Vec<LayerIndex>,
+    ) -> Index {
         let mut b = Builder::new();
         let mut out = Vec::with_capacity(layers.len());
         for (i, ((r, ix), csize)) in refs.into_iter().zip(layers).zip(compressed).enumerate() {
@@ -550,11 +649,17 @@ impl Index {
                 stats,
             });
         }
-        let Builder { mut nodes, inodes, links, .. } = b;
+        let Builder {
+            mut nodes,
+            inodes,
+            links,
+            ..
+        } = b;
         // Sort children by name for deterministic output and display.
         let names: Vec<Box<[u8]>> = nodes.iter().map(|n| n.name.clone()).collect();
         for n in &mut nodes {
-            n.children.sort_by(|a, b| names[*a as usize].cmp(&names[*b as usize]));
+            n.children
+                .sort_by(|a, b| names[*a as usize].cmp(&names[*b as usize]));
         }
         Index {
             image,
@@ -600,7 +705,11 @@ impl Index {
 
     /// Is the node present in the final merged filesystem?
     pub fn visible(&self, id: NodeId) -> bool {
-        id == ROOT || self.nodes[id as usize].changes.last().is_some_and(|c| c.op != Op::Remove)
+        id == ROOT
+            || self.nodes[id as usize]
+                .changes
+                .last()
+                .is_some_and(|c| c.op != Op::Remove)
     }
 
     pub fn find(&self, path: &[u8]) -> Option<NodeId> {

@@ -181,7 +181,10 @@ pub fn index_layer<R: Read>(
             index_tar(dec, compression, loc, &progress)
         }
         Compression::None => {
-            if magic.len() >= 262 && &magic[257..262] != b"ustar" && !magic[..512.min(magic.len())].iter().all(|&b| b == 0) {
+            if magic.len() >= 262
+                && &magic[257..262] != b"ustar"
+                && !magic[..512.min(magic.len())].iter().all(|&b| b == 0)
+            {
                 // Not a tar header (a tar starts with a ustar or zero block).
                 // Old v7 tars have no magic: accept if the checksum parses.
                 if !v7_header_ok(&magic) {
@@ -213,7 +216,11 @@ fn v7_header_ok(block: &[u8]) -> bool {
     };
     let mut calc: u32 = 0;
     for (i, &b) in block[..512].iter().enumerate() {
-        calc += if (148..156).contains(&i) { b' ' as u32 } else { b as u32 };
+        calc += if (148..156).contains(&i) {
+            b' ' as u32
+        } else {
+            b as u32
+        };
     }
     calc == sum
 }
@@ -226,7 +233,9 @@ fn describe(e: &std::io::Error, compression: Compression) -> String {
     };
     match e.kind() {
         std::io::ErrorKind::UnexpectedEof => format!("truncated {what} data ({e})"),
-        std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput | std::io::ErrorKind::Other => {
+        std::io::ErrorKind::InvalidData
+        | std::io::ErrorKind::InvalidInput
+        | std::io::ErrorKind::Other => {
             format!("corrupt {what} data ({e})")
         }
         _ => format!("read error ({e})"),
@@ -247,8 +256,7 @@ fn index_tar<R: Read>(
         .entries()
         .map_err(|e| Error::format(loc.clone(), describe(&e, compression)))?;
     for item in iter {
-        let mut entry =
-            item.map_err(|e| Error::format(loc.clone(), describe(&e, compression)))?;
+        let mut entry = item.map_err(|e| Error::format(loc.clone(), describe(&e, compression)))?;
         let raw_path = entry.path_bytes().into_owned();
         let path = match normalize_path(&raw_path) {
             Ok(Some(p)) => p,
@@ -390,7 +398,10 @@ mod tests {
 
     #[test]
     fn normalizes_paths() {
-        assert_eq!(normalize_path(b"./a//b/./c/").unwrap(), Some(b"a/b/c".to_vec()));
+        assert_eq!(
+            normalize_path(b"./a//b/./c/").unwrap(),
+            Some(b"a/b/c".to_vec())
+        );
         assert_eq!(normalize_path(b"/").unwrap(), None);
         assert_eq!(normalize_path(b"./").unwrap(), None);
         assert!(normalize_path(b"a/../b").is_err());

@@ -48,7 +48,10 @@ impl LoadProgress {
         let sizes = self.layer_sizes.lock().unwrap();
         let read: u64 = layers.iter().map(|p| p.read.load(Ordering::Relaxed)).sum();
         let total: u64 = sizes.iter().sum();
-        let done = layers.iter().filter(|p| p.done.load(Ordering::Relaxed) == 1).count();
+        let done = layers
+            .iter()
+            .filter(|p| p.done.load(Ordering::Relaxed) == 1)
+            .count();
         (read, total, done, layers.len())
     }
 }
@@ -64,10 +67,19 @@ pub fn load(arg: &str, opts: &LoadOptions, progress: &LoadProgress) -> Result<In
     let src = source::Source::open(arg, Some(progress.stream.clone()))?;
     let (meta, refs) = image::resolve(&src, &loc, &opts.select)?;
     if refs.len() > u16::MAX as usize {
-        return Err(Error::format(loc, format!("{} layers is more than supported", refs.len())));
+        return Err(Error::format(
+            loc,
+            format!("{} layers is more than supported", refs.len()),
+        ));
     }
-    let sizes: Vec<u64> = refs.iter().map(|r| src.blob_size(&r.member).unwrap_or(0)).collect();
-    let per_layer: Vec<Arc<layer::Progress>> = refs.iter().map(|_| Arc::new(layer::Progress::default())).collect();
+    let sizes: Vec<u64> = refs
+        .iter()
+        .map(|r| src.blob_size(&r.member).unwrap_or(0))
+        .collect();
+    let per_layer: Vec<Arc<layer::Progress>> = refs
+        .iter()
+        .map(|_| Arc::new(layer::Progress::default()))
+        .collect();
     *progress.layers.lock().unwrap() = per_layer.clone();
     *progress.layer_sizes.lock().unwrap() = sizes.clone();
     progress.phase.store(1, Ordering::Relaxed);

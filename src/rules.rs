@@ -91,11 +91,26 @@ mod tests {
     fn builtin_rules_match() {
         let r = Rules::builtin();
         let id = |p: &str| r.matching(p.as_bytes()).map(|r| r.id.clone());
-        assert_eq!(id("/var/lib/apt/lists/deb.debian.org_InRelease").as_deref(), Some("apt-lists"));
-        assert_eq!(id("/var/cache/apt/archives/x.deb").as_deref(), Some("apt-archives"));
-        assert_eq!(id("/var/cache/apt/pkgcache.bin").as_deref(), Some("apt-pkgcache"));
-        assert_eq!(id("/root/.cache/pip/wheels/ab/x.whl").as_deref(), Some("pip-cache"));
-        assert_eq!(id("/usr/lib/python3/dist-packages/x/__pycache__/a.pyc").as_deref(), Some("pycache"));
+        assert_eq!(
+            id("/var/lib/apt/lists/deb.debian.org_InRelease").as_deref(),
+            Some("apt-lists")
+        );
+        assert_eq!(
+            id("/var/cache/apt/archives/x.deb").as_deref(),
+            Some("apt-archives")
+        );
+        assert_eq!(
+            id("/var/cache/apt/pkgcache.bin").as_deref(),
+            Some("apt-pkgcache")
+        );
+        assert_eq!(
+            id("/root/.cache/pip/wheels/ab/x.whl").as_deref(),
+            Some("pip-cache")
+        );
+        assert_eq!(
+            id("/usr/lib/python3/dist-packages/x/__pycache__/a.pyc").as_deref(),
+            Some("pycache")
+        );
         assert_eq!(id("/tmp/a/b").as_deref(), Some("tmp"));
         assert_eq!(id("/usr/bin/tmp"), None);
         assert_eq!(id("/tmpfoo"), None);

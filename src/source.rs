@@ -84,13 +84,15 @@ impl Source {
             return Source::from_stream(Box::new(stdin), &loc, progress_stream);
         }
         let path = Path::new(arg);
-        let meta = std::fs::metadata(path).map_err(|e| Error::Open(path.to_path_buf(), e))?;
+        let meta =
+            std::fs::metadata(path).map_err(|e| Error::Open(Box::new(path.to_path_buf()), e))?;
         if meta.is_dir() {
             return Ok(Source::Dir {
                 root: path.to_path_buf(),
             });
         }
-        let mut file = File::open(path).map_err(|e| Error::Open(path.to_path_buf(), e))?;
+        let mut file =
+            File::open(path).map_err(|e| Error::Open(Box::new(path.to_path_buf()), e))?;
         let mut magic = [0u8; 512];
         let n = read_up_to(&mut file, &mut magic).map_err(|e| Error::io(loc.clone(), e))?;
         if n == 0 {
@@ -125,7 +127,10 @@ impl Source {
             .map_err(|e| Error::io(loc.clone(), e))?
             .to_vec();
         if magic.is_empty() {
-            return Err(Error::format(loc.clone(), "empty input, not an image archive"));
+            return Err(Error::format(
+                loc.clone(),
+                "empty input, not an image archive",
+            ));
         }
         let outer = Compression::detect(&magic);
         let counted = CountingRead {
@@ -156,7 +161,7 @@ impl Source {
                         format!("metadata file of {} bytes is too large", m.size),
                     ));
                 }
-                let mut f = File::open(path).map_err(|e| Error::Open(path.clone(), e))?;
+                let mut f = File::open(path).map_err(|e| Error::Open(Box::new(path.clone()), e))?;
                 f.seek(SeekFrom::Start(m.offset))
                     .map_err(|e| Error::io(mloc.clone(), e))?;
                 let mut v = Vec::with_capacity(m.size as usize);
@@ -206,7 +211,9 @@ impl Source {
                 small,
                 blobs,
                 links,
-            } => small.contains_key(&name) || blobs.contains_key(&name) || links.contains_key(&name),
+            } => {
+                small.contains_key(&name) || blobs.contains_key(&name) || links.contains_key(&name)
+            }
         }
     }
 
@@ -224,7 +231,10 @@ impl Source {
                 Some(l) => n = resolve_link(&n, l),
             }
         }
-        Err(Error::format(loc.clone(), "too many levels of links in the archive"))
+        Err(Error::format(
+            loc.clone(),
+            "too many levels of links in the archive",
+        ))
     }
 
     /// Size of a blob as stored (compressed), if known.
@@ -251,17 +261,25 @@ impl Source {
 
     /// Index a layer blob. For seekable sources this streams the blob's own
     /// byte range; for streams it hands back the index built while reading.
-    pub fn index_layer(&self, name: &str, loc: &Location, progress: Arc<Progress>) -> Result<LayerIndex> {
+    pub fn index_layer(
+        &self,
+        name: &str,
+        loc: &Location,
+        progress: Arc<Progress>,
+    ) -> Result<LayerIndex> {
         let name = clean_member(name);
         match self {
             Source::TarFile { path, members } => {
                 let m = self.resolve(&name, members, loc)?;
-                let mut f = File::open(path).map_err(|e| Error::Open(path.clone(), e))?;
+                let mut f = File::open(path).map_err(|e| Error::Open(Box::new(path.clone()), e))?;
                 f.seek(SeekFrom::Start(m.offset))
                     .map_err(|e| Error::io(loc.clone(), e))?;
                 let file_len = f.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
                 if m.offset.saturating_add(m.size) > file_len {
-                    return Err(Error::format(loc.clone(), "truncated archive: layer blob extends past the end of the file"));
+                    return Err(Error::format(
+                        loc.clone(),
+                        "truncated archive: layer blob extends past the end of the file",
+                    ));
                 }
                 layer::index_layer(f.take(m.size), loc, progress)
             }
@@ -274,7 +292,9 @@ impl Source {
                 let mut n = name.clone();
                 for _ in 0..16 {
                     if let Some((size, r)) = blobs.get(&n) {
-                        progress.read.store(*size, std::sync::atomic::Ordering::Relaxed);
+                        progress
+                            .read
+                            .store(*size, std::sync::atomic::Ordering::Relaxed);
                         progress.done.store(1, std::sync::atomic::Ordering::Relaxed);
                         return match r {
                             Ok(ix) => Ok(ix.clone()),
@@ -308,13 +328,19 @@ fn missing(loc: &Location) -> Error {
 
 fn dir_member(root: &Path, name: &str, loc: &Location) -> Result<PathBuf> {
     if name.split('/').any(|c| c == "..") || name.starts_with('/') {
-        return Err(Error::format(loc.clone(), "member path escapes the image directory"));
+        return Err(Error::format(
+            loc.clone(),
+            "member path escapes the image directory",
+        ));
     }
     let p = root.join(name);
     // Never follow a symlink out of the image directory.
     if let (Ok(canon), Ok(root_c)) = (p.canonicalize(), root.canonicalize()) {
         if !canon.starts_with(&root_c) {
-            return Err(Error::format(loc.clone(), "member is a link out of the image directory"));
+            return Err(Error::format(
+                loc.clone(),
+                "member is a link out of the image directory",
+            ));
         }
     }
     Ok(p)
@@ -379,7 +405,10 @@ fn scan_tar(file: File, loc: &Location) -> Result<HashMap<String, Member>> {
         members.insert(name, Member { offset, size, link });
     }
     if count == 0 {
-        return Err(Error::format(loc.clone(), "not an image archive: empty or not a tar file"));
+        return Err(Error::format(
+            loc.clone(),
+            "not an image archive: empty or not a tar file",
+        ));
     }
     Ok(members)
 }
@@ -392,7 +421,8 @@ impl<R: Read> Read for CountingRead<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         if let Some(p) = &self.progress {
-            p.read.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+            p.read
+                .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
         }
         Ok(n)
     }
@@ -428,7 +458,11 @@ fn looks_like_layer(head: &[u8]) -> bool {
         || (head.len() >= 262 && &head[257..262] == b"ustar")
 }
 
-fn stream_members(reader: Box<dyn Read + Send + '_>, outer: Compression, loc: &Location) -> Result<Source> {
+fn stream_members(
+    reader: Box<dyn Read + Send + '_>,
+    outer: Compression,
+    loc: &Location,
+) -> Result<Source> {
     let mut archive = tar::Archive::new(reader);
     let mut small = HashMap::new();
     let mut links = HashMap::new();
@@ -439,7 +473,9 @@ fn stream_members(reader: Box<dyn Read + Send + '_>, outer: Compression, loc: &L
         Compression::None => "archive",
     };
     let err = |e: std::io::Error| {
-        let msg = if e.kind() == std::io::ErrorKind::UnexpectedEof || e.to_string().contains("entire block") {
+        let msg = if e.kind() == std::io::ErrorKind::UnexpectedEof
+            || e.to_string().contains("entire block")
+        {
             format!("truncated {what} ({e})")
         } else {
             format!("corrupt {what} ({e})")
@@ -456,8 +492,8 @@ fn stream_members(reader: Box<dyn Read + Send + '_>, outer: Compression, loc: &L
             let name = clean_member(&String::from_utf8_lossy(&entry.path_bytes()));
             let etype = entry.header().entry_type();
             if etype == tar::EntryType::Symlink || etype == tar::EntryType::Link {
-                let target =
-                    String::from_utf8_lossy(&entry.link_name_bytes().unwrap_or_default()).into_owned();
+                let target = String::from_utf8_lossy(&entry.link_name_bytes().unwrap_or_default())
+                    .into_owned();
                 links.insert(name, (etype == tar::EntryType::Symlink, target));
                 continue;
             }
@@ -475,7 +511,11 @@ fn stream_members(reader: Box<dyn Read + Send + '_>, outer: Compression, loc: &L
                 let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(16);
                 let lloc = loc.member(name.clone());
                 let h = scope.spawn(move || {
-                    let r = ChanReader { rx, cur: Vec::new(), pos: 0 };
+                    let r = ChanReader {
+                        rx,
+                        cur: Vec::new(),
+                        pos: 0,
+                    };
                     let res = layer::index_layer(r, &lloc, Arc::new(Progress::default()));
                     // drain so the sender never blocks on an early error
                     res
@@ -518,11 +558,17 @@ fn stream_members(reader: Box<dyn Read + Send + '_>, outer: Compression, loc: &L
             }
         }
         if count == 0 {
-            return Err(Error::format(loc.clone(), "not an image archive: empty or not a tar file"));
+            return Err(Error::format(
+                loc.clone(),
+                "not an image archive: empty or not a tar file",
+            ));
         }
         for (name, size, h) in handles {
             let r = h.join().unwrap_or_else(|_| {
-                Err(Error::format(loc.member(name.clone()), "indexer thread panicked"))
+                Err(Error::format(
+                    loc.member(name.clone()),
+                    "indexer thread panicked",
+                ))
             });
             blobs.insert(name, (size, r));
         }

@@ -14,7 +14,12 @@ fn run_bad(path: &Path) -> String {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(2), "{}: stderr={stderr}", path.display());
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}: stderr={stderr}",
+        path.display()
+    );
     assert!(out.stdout.is_empty(), "nothing on stdout");
     assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr:?}");
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -56,7 +61,10 @@ fn truncated_archives() {
     for cut in [100, 700_000, full.len() - 5000] {
         let f = temp_file(&full[..cut]);
         let err = run_bad(f.path());
-        assert!(err.contains("truncated") || err.contains("missing"), "{cut}: {err}");
+        assert!(
+            err.contains("truncated") || err.contains("missing"),
+            "{cut}: {err}"
+        );
     }
     let kaniko = std::fs::read(shared("test-kaniko-image.tar")).unwrap();
     let f = temp_file(&kaniko[..400_000]);
@@ -109,24 +117,45 @@ fn missing_blob() {
     let bytes = docker_archive_with(
         &[l],
         &["/bin/sh -c x"],
-        Some(r#"[{"Config":"config.json","RepoTags":["x:1"],"Layers":["layer0/layer.tar","gone/layer.tar"]}]"#),
+        Some(
+            r#"[{"Config":"config.json","RepoTags":["x:1"],"Layers":["layer0/layer.tar","gone/layer.tar"]}]"#,
+        ),
         None,
     );
     let f = temp_file(&bytes);
     let err = run_bad(f.path());
-    assert!(err.contains("gone/layer.tar") && err.contains("missing"), "{err}");
+    assert!(
+        err.contains("gone/layer.tar") && err.contains("missing"),
+        "{err}"
+    );
     assert!(err.contains("layer 1"), "{err}");
 }
 
 #[test]
 fn malformed_json() {
     let l = layer(&[E::File("a", b"hello".to_vec())]);
-    let f = temp_file(&docker_archive_with(&[l.clone()], &[], Some("[{\"Config\": "), None));
+    let f = temp_file(&docker_archive_with(
+        std::slice::from_ref(&l),
+        &[],
+        Some("[{\"Config\": "),
+        None,
+    ));
     let err = run_bad(f.path());
-    assert!(err.contains("manifest.json") && err.contains("malformed JSON"), "{err}");
-    let f = temp_file(&docker_archive_with(&[l], &[], None, Some("{\"rootfs\": [")));
+    assert!(
+        err.contains("manifest.json") && err.contains("malformed JSON"),
+        "{err}"
+    );
+    let f = temp_file(&docker_archive_with(
+        &[l],
+        &[],
+        None,
+        Some("{\"rootfs\": ["),
+    ));
     let err = run_bad(f.path());
-    assert!(err.contains("config.json") && err.contains("malformed JSON"), "{err}");
+    assert!(
+        err.contains("config.json") && err.contains("malformed JSON"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -146,7 +175,10 @@ fn absurd_sizes_are_not_trusted() {
     l.extend_from_slice(&[7u8; 4096]);
     let f = temp_file(&docker_archive(&[l], &[]));
     let err = run_bad(f.path());
-    assert!(err.contains("huge.bin") && err.contains("truncated"), "{err}");
+    assert!(
+        err.contains("huge.bin") && err.contains("truncated"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -169,7 +201,10 @@ fn corrupt_compressed_archives() {
     let gz = gzip(&full);
     let f = temp_file(&gz[..gz.len() / 2]);
     let err = run_bad(f.path());
-    assert!(err.contains("truncated") || err.contains("corrupt"), "{err}");
+    assert!(
+        err.contains("truncated") || err.contains("corrupt"),
+        "{err}"
+    );
     let mut zs = zstd(&full);
     let n = zs.len();
     for b in &mut zs[n / 3..n / 3 + 100] {
@@ -177,12 +212,19 @@ fn corrupt_compressed_archives() {
     }
     let f = temp_file(&zs);
     let err = run_bad(f.path());
-    assert!(err.contains("corrupt") || err.contains("truncated"), "{err}");
+    assert!(
+        err.contains("corrupt") || err.contains("truncated"),
+        "{err}"
+    );
 }
 
 #[test]
 fn bad_usage_is_exit_2() {
-    let out = Command::cargo_bin("imgscope").unwrap().args(["--max-waste", "lots", "x.tar"]).output().unwrap();
+    let out = Command::cargo_bin("imgscope")
+        .unwrap()
+        .args(["--max-waste", "lots", "x.tar"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     let out = Command::cargo_bin("imgscope").unwrap().output().unwrap();

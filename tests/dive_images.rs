@@ -17,11 +17,41 @@ use common::*;
 
 fn expected(s: u64) -> Vec<(String, &'static str, u64, usize, Option<usize>)> {
     let mut v = vec![
-        ("/root/example/somefile1.txt".to_string(), "metadata_only", s, 3, Some(4)),
-        ("/root/example/somefile1.txt".to_string(), "removed", s, 4, Some(9)),
-        ("/root/example/somefile2.txt".to_string(), "removed", s, 5, Some(9)),
-        ("/root/example/somefile3.txt".to_string(), "moved", s, 6, Some(7)),
-        ("/root/saved.txt".to_string(), "metadata_only", s, 7, Some(13)),
+        (
+            "/root/example/somefile1.txt".to_string(),
+            "metadata_only",
+            s,
+            3,
+            Some(4),
+        ),
+        (
+            "/root/example/somefile1.txt".to_string(),
+            "removed",
+            s,
+            4,
+            Some(9),
+        ),
+        (
+            "/root/example/somefile2.txt".to_string(),
+            "removed",
+            s,
+            5,
+            Some(9),
+        ),
+        (
+            "/root/example/somefile3.txt".to_string(),
+            "moved",
+            s,
+            6,
+            Some(7),
+        ),
+        (
+            "/root/saved.txt".to_string(),
+            "metadata_only",
+            s,
+            7,
+            Some(13),
+        ),
         ("/tmp/saved.again1.txt".to_string(), "cache", s, 11, None),
     ];
     v.sort_by(|a, b| a.0.cmp(&b.0).then(a.3.cmp(&b.3)));
@@ -42,7 +72,11 @@ fn check(name: &str, s: u64, base_bytes: u64, scripts: u64) {
     assert_eq!(sum.wasted_bytes, 6 * s);
     assert_eq!(sum.visible_bytes, sum.total_bytes - 5 * s);
     assert!((sum.waste_ratio - 6.0 * s as f64 / sum.total_bytes as f64).abs() < 1e-12);
-    let hidden_rule = r.waste.iter().filter(|f| f.kind != imgscope::analysis::WasteKind::Cache).all(|f| f.rule.is_none());
+    let hidden_rule = r
+        .waste
+        .iter()
+        .filter(|f| f.kind != imgscope::analysis::WasteKind::Cache)
+        .all(|f| f.rule.is_none());
     assert!(hidden_rule, "no hidden finding matches a cache rule");
     // Per-layer waste attribution.
     let lw: Vec<u64> = r.layers.iter().map(|l| l.wasted_bytes).collect();

@@ -11,7 +11,12 @@ fn json_of(args: &[&str], stdin: Option<Vec<u8>>) -> serde_json::Value {
         cmd.write_stdin(s);
     }
     let out = cmd.output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -41,7 +46,9 @@ fn whole_archive_gzip_zstd_and_stdin_give_the_same_report() {
 fn oci_layout_directory_matches_its_tarball() {
     let path = shared("test-oci-zstd-image.tar");
     let dir = tempfile::tempdir().unwrap();
-    tar::Archive::new(std::fs::File::open(&path).unwrap()).unpack(dir.path()).unwrap();
+    tar::Archive::new(std::fs::File::open(&path).unwrap())
+        .unpack(dir.path())
+        .unwrap();
     let a = json_of(&[path.to_str().unwrap()], None);
     let b = json_of(&[dir.path().to_str().unwrap()], None);
     assert_eq!(without_source(a), without_source(b.clone()));
@@ -60,12 +67,20 @@ struct Oci {
 
 impl Oci {
     fn new() -> Self {
-        Oci { b: tar::Builder::new(Vec::new()), n: 0 }
+        Oci {
+            b: tar::Builder::new(Vec::new()),
+            n: 0,
+        }
     }
     fn blob(&mut self, data: &[u8]) -> String {
         self.n += 1;
         let d = sha(self.n);
-        let h = header(format!("blobs/sha256/{d}").as_bytes(), data.len() as u64, tar::EntryType::Regular, 0o644);
+        let h = header(
+            format!("blobs/sha256/{d}").as_bytes(),
+            data.len() as u64,
+            tar::EntryType::Regular,
+            0o644,
+        );
         self.b.append(&h, data).unwrap();
         d
     }
@@ -88,8 +103,15 @@ impl Oci {
     }
     fn finish(mut self, index: &str) -> Vec<u8> {
         let h = header(b"oci-layout", 30, tar::EntryType::Regular, 0o644);
-        self.b.append(&h, &br#"{"imageLayoutVersion":"1.0.0"}"#[..]).unwrap();
-        let h = header(b"index.json", index.len() as u64, tar::EntryType::Regular, 0o644);
+        self.b
+            .append(&h, &br#"{"imageLayoutVersion":"1.0.0"}"#[..])
+            .unwrap();
+        let h = header(
+            b"index.json",
+            index.len() as u64,
+            tar::EntryType::Regular,
+            0o644,
+        );
         self.b.append(&h, index.as_bytes()).unwrap();
         self.b.into_inner().unwrap()
     }
@@ -132,12 +154,24 @@ fn multi_platform_index_picks_platforms_and_skips_attestations() {
         assert_eq!(host["summary"]["total_bytes"], 1000);
     }
     // The attestation is not offered as a platform.
-    let out = Command::cargo_bin("imgscope").unwrap().args(["--platform", "unknown/unknown", p]).output().unwrap();
+    let out = Command::cargo_bin("imgscope")
+        .unwrap()
+        .args(["--platform", "unknown/unknown", p])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("linux/amd64") && err.contains("linux/arm64/v8") && !err.contains("available: unknown"), "{err}");
+    assert!(
+        err.contains("linux/amd64")
+            && err.contains("linux/arm64/v8")
+            && !err.contains("available: unknown"),
+        "{err}"
+    );
     // BuildKit's created_by is shown without the `# buildkit` suffix.
-    assert_eq!(amd["layers"][0]["created_by"], "COPY amd64.bin / # buildkit");
+    assert_eq!(
+        amd["layers"][0]["created_by"],
+        "COPY amd64.bin / # buildkit"
+    );
 }
 
 #[test]
@@ -150,9 +184,19 @@ fn archive_with_several_images() {
     let f = temp_file(&docker_archive_with(&[l1, l2], &[], Some(manifest), None));
     let p = f.path().to_str().unwrap();
     assert_eq!(json_of(&[p], None)["summary"]["total_bytes"], 100);
-    assert_eq!(json_of(&["--image-name", "second:2", p], None)["summary"]["total_bytes"], 250);
-    assert_eq!(json_of(&["--image-name", "second", p], None)["summary"]["total_bytes"], 250);
-    let out = Command::cargo_bin("imgscope").unwrap().args(["--image-name", "third", p]).output().unwrap();
+    assert_eq!(
+        json_of(&["--image-name", "second:2", p], None)["summary"]["total_bytes"],
+        250
+    );
+    assert_eq!(
+        json_of(&["--image-name", "second", p], None)["summary"]["total_bytes"],
+        250
+    );
+    let out = Command::cargo_bin("imgscope")
+        .unwrap()
+        .args(["--image-name", "third", p])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("first:1") && err.contains("second:2"), "{err}");
@@ -183,7 +227,10 @@ fn docker_25_layout_with_oci_blobs() {
     let v = json_of(&[f.path().to_str().unwrap()], None);
     assert_eq!(v["image"]["format"], "docker-archive");
     assert_eq!(v["layers"][0]["digest"], format!("sha256:{hex}"));
-    assert_eq!(v["layers"][0]["created_by"], "COPY tool /usr/bin/ # buildkit");
+    assert_eq!(
+        v["layers"][0]["created_by"],
+        "COPY tool /usr/bin/ # buildkit"
+    );
     assert_eq!(v["summary"]["total_bytes"], 4321);
 }
 
@@ -195,13 +242,29 @@ fn json_report_has_every_field_of_the_contract() {
         assert!(!v["image"][k].is_null(), "image.{k}");
     }
     for k in [
-        "total_bytes", "visible_bytes", "hidden_bytes", "cache_bytes", "wasted_bytes", "waste_ratio", "efficiency",
-        "layer_count", "file_count",
+        "total_bytes",
+        "visible_bytes",
+        "hidden_bytes",
+        "cache_bytes",
+        "wasted_bytes",
+        "waste_ratio",
+        "efficiency",
+        "layer_count",
+        "file_count",
     ] {
         assert!(v["summary"][k].is_number(), "summary.{k}");
     }
     for l in v["layers"].as_array().unwrap() {
-        for k in ["index", "bytes", "compressed_bytes", "files", "added", "modified", "removed", "wasted_bytes"] {
+        for k in [
+            "index",
+            "bytes",
+            "compressed_bytes",
+            "files",
+            "added",
+            "modified",
+            "removed",
+            "wasted_bytes",
+        ] {
             assert!(l[k].is_u64(), "layers[].{k}");
         }
         for k in ["digest", "diff_id", "created_by"] {
@@ -239,7 +302,10 @@ fn non_utf8_paths_are_base64() {
     l.extend_from_slice(h.as_bytes());
     l.extend_from_slice(b"hello");
     l.extend_from_slice(&[0u8; 507]);
-    let wh = layer(&[E::RawPath(b"keep".to_vec(), vec![]), E::RawPath(b".wh.caf\xe9.txt".to_vec(), vec![])]);
+    let wh = layer(&[
+        E::RawPath(b"keep".to_vec(), vec![]),
+        E::RawPath(b".wh.caf\xe9.txt".to_vec(), vec![]),
+    ]);
     let f = temp_file(&docker_archive(&[l, wh], &[]));
     let v = json_of(&[f.path().to_str().unwrap()], None);
     assert_eq!(v["waste"][0]["path"]["bytes_base64"], "L2NhZukudHh0");
@@ -261,7 +327,11 @@ fn whiteouts_opaque_dirs_and_hard_links() {
         E::File("f", vec![4; 400]),
     ]);
     let l1 = layer(&[E::Opaque("d"), E::File("d/x", vec![1; 1000])]);
-    let l2 = layer(&[E::Whiteout("h/a"), E::Dir("f"), E::File("f/inner", vec![5; 50])]);
+    let l2 = layer(&[
+        E::Whiteout("h/a"),
+        E::Dir("f"),
+        E::File("f/inner", vec![5; 50]),
+    ]);
     let r = analyse_bytes(&docker_archive(&[l0, l1, l2], &[]));
     let mut got = findings(&r);
     got.sort();

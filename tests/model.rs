@@ -26,11 +26,14 @@ const SIZES: [usize; 5] = [0, 7, 100, 1000, 4096];
 
 fn content(id: u8) -> Vec<u8> {
     let size = SIZES[(id as usize) % SIZES.len()];
-    (0..size).map(|i| (i as u8).wrapping_mul(31).wrapping_add(id)).collect()
+    (0..size)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(id))
+        .collect()
 }
 
 fn path_strategy() -> impl Strategy<Value = String> {
-    prop::collection::vec(prop::sample::select(vec!["a", "b", "c"]), 1..=3).prop_map(|v| v.join("/"))
+    prop::collection::vec(prop::sample::select(vec!["a", "b", "c"]), 1..=3)
+        .prop_map(|v| v.join("/"))
 }
 
 fn op_strategy() -> impl Strategy<Value = Op> {
@@ -113,10 +116,21 @@ fn h(data: &[u8]) -> u64 {
 impl Model {
     fn below(&self, p: &str) -> Vec<String> {
         let prefix = format!("{p}/");
-        self.state.keys().filter(|k| k.starts_with(&prefix)).cloned().collect()
+        self.state
+            .keys()
+            .filter(|k| k.starts_with(&prefix))
+            .cloned()
+            .collect()
     }
 
-    fn drop_name(&mut self, ino: usize, layer: usize, path: &str, cause: Cause, hidden_here: &mut HashMap<String, usize>) {
+    fn drop_name(
+        &mut self,
+        ino: usize,
+        layer: usize,
+        path: &str,
+        cause: Cause,
+        hidden_here: &mut HashMap<String, usize>,
+    ) {
         let i = &mut self.inodes[ino];
         i.names -= 1;
         if i.names == 0 {
@@ -128,14 +142,18 @@ impl Model {
     }
 
     fn remove(&mut self, p: &str, layer: usize, hidden_here: &mut HashMap<String, usize>) {
-        if let Some((_, ino)) = self.state.remove(p) {
-            if let Some(ino) = ino {
-                self.drop_name(ino, layer, p, Cause::Gone, hidden_here);
-            }
+        if let Some((_, Some(ino))) = self.state.remove(p) {
+            self.drop_name(ino, layer, p, Cause::Gone, hidden_here);
         }
     }
 
-    fn flip(&mut self, p: &str, layer: usize, cause: Cause, hidden_here: &mut HashMap<String, usize>) {
+    fn flip(
+        &mut self,
+        p: &str,
+        layer: usize,
+        cause: Cause,
+        hidden_here: &mut HashMap<String, usize>,
+    ) {
         if let Some(ino) = hidden_here.remove(p) {
             if let Some(hd) = &mut self.inodes[ino].hidden {
                 if hd.0 == layer {
@@ -148,7 +166,9 @@ impl Model {
     fn ensure_dir(&mut self, p: &str, layer: usize, hidden_here: &mut HashMap<String, usize>) {
         match self.state.get(p).copied() {
             Some((K::Dir, _)) => return,
-            Some((_, Some(ino))) => self.drop_name(ino, layer, p, Cause::Replaced(None), hidden_here),
+            Some((_, Some(ino))) => {
+                self.drop_name(ino, layer, p, Cause::Replaced(None), hidden_here)
+            }
             Some(_) => {}
             None => self.flip(p, layer, Cause::Replaced(None), hidden_here),
         }
@@ -159,19 +179,15 @@ impl Model {
         let mut hidden_here = HashMap::new();
         for e in es {
             match e {
-                E::Whiteout(p) => {
-                    if self.state.contains_key(*p) {
-                        for k in self.below(p) {
-                            self.remove(&k, layer, &mut hidden_here);
-                        }
-                        self.remove(p, layer, &mut hidden_here);
+                E::Whiteout(p) if self.state.contains_key(*p) => {
+                    for k in self.below(p) {
+                        self.remove(&k, layer, &mut hidden_here);
                     }
+                    self.remove(p, layer, &mut hidden_here);
                 }
-                E::Opaque(d) => {
-                    if matches!(self.state.get(*d), Some((K::Dir, _))) {
-                        for k in self.below(d) {
-                            self.remove(&k, layer, &mut hidden_here);
-                        }
+                E::Opaque(d) if matches!(self.state.get(*d), Some((K::Dir, _))) => {
+                    for k in self.below(d) {
+                        self.remove(&k, layer, &mut hidden_here);
                     }
                 }
                 _ => {}
@@ -196,7 +212,13 @@ impl Model {
                 continue;
             }
             let new_ino = if let Some(d) = data {
-                self.inodes.push(Ino { layer, size: d.len() as u64, hash: h(d), names: 0, hidden: None });
+                self.inodes.push(Ino {
+                    layer,
+                    size: d.len() as u64,
+                    hash: h(d),
+                    names: 0,
+                    hidden: None,
+                });
                 Some(self.inodes.len() - 1)
             } else if let Some(t) = link {
                 match self.state.get(t) {
@@ -229,8 +251,12 @@ impl Model {
 
     /// Findings (path, kind, bytes, stored, hidden_by), sorted.
     fn findings(&self) -> Vec<(String, &'static str, u64, usize, Option<usize>)> {
-        let stored: HashSet<(usize, u64)> =
-            self.inodes.iter().filter(|i| i.size > 0).map(|i| (i.layer, i.hash)).collect();
+        let stored: HashSet<(usize, u64)> = self
+            .inodes
+            .iter()
+            .filter(|i| i.size > 0)
+            .map(|i| (i.layer, i.hash))
+            .collect();
         let mut v: Vec<_> = self
             .inodes
             .iter()

@@ -38,33 +38,78 @@ pub fn truncate(s: &str, max: usize) -> String {
 pub fn render(r: &Report, opts: &TextOptions) -> String {
     let mut o = String::new();
     let s = &r.summary;
-    let tags = if r.image.tags.is_empty() { "<untagged>".to_string() } else { r.image.tags.join(", ") };
-    let _ = writeln!(o, "Image      {} ({}, {}/{})", r.image.source, r.image.format, r.image.os, r.image.architecture);
+    let tags = if r.image.tags.is_empty() {
+        "<untagged>".to_string()
+    } else {
+        r.image.tags.join(", ")
+    };
+    let _ = writeln!(
+        o,
+        "Image      {} ({}, {}/{})",
+        r.image.source, r.image.format, r.image.os, r.image.architecture
+    );
     let _ = writeln!(o, "Tags       {tags}");
     let _ = writeln!(o, "Layers     {}    Files {}", s.layer_count, s.file_count);
     let _ = writeln!(o);
-    let _ = writeln!(o, "Total      {:>12}  ({} bytes)", human(s.total_bytes), s.total_bytes);
-    let _ = writeln!(o, "Visible    {:>12}  ({} bytes)", human(s.visible_bytes), s.visible_bytes);
-    let _ = writeln!(o, "Wasted     {:>12}  ({} bytes, {} of total)", human(s.wasted_bytes), s.wasted_bytes, pct(s.wasted_bytes, s.total_bytes));
-    let _ = writeln!(o, "  hidden   {:>12}  (stored in a layer, removed or replaced later)", human(s.hidden_bytes));
-    for k in [WasteKind::Removed, WasteKind::Overwritten, WasteKind::MetadataOnly, WasteKind::Moved] {
+    let _ = writeln!(
+        o,
+        "Total      {:>12}  ({} bytes)",
+        human(s.total_bytes),
+        s.total_bytes
+    );
+    let _ = writeln!(
+        o,
+        "Visible    {:>12}  ({} bytes)",
+        human(s.visible_bytes),
+        s.visible_bytes
+    );
+    let _ = writeln!(
+        o,
+        "Wasted     {:>12}  ({} bytes, {} of total)",
+        human(s.wasted_bytes),
+        s.wasted_bytes,
+        pct(s.wasted_bytes, s.total_bytes)
+    );
+    let _ = writeln!(
+        o,
+        "  hidden   {:>12}  (stored in a layer, removed or replaced later)",
+        human(s.hidden_bytes)
+    );
+    for k in [
+        WasteKind::Removed,
+        WasteKind::Overwritten,
+        WasteKind::MetadataOnly,
+        WasteKind::Moved,
+    ] {
         let b = r.bytes_of(k);
         if b > 0 {
             let _ = writeln!(o, "    {:<13}{:>10}", k.as_str(), human(b));
         }
     }
-    let _ = writeln!(o, "  cache    {:>12}  (package-manager caches and temp files still visible)", human(s.cache_bytes));
+    let _ = writeln!(
+        o,
+        "  cache    {:>12}  (package-manager caches and temp files still visible)",
+        human(s.cache_bytes)
+    );
     let _ = writeln!(o, "Efficiency {:>11.1}%", s.efficiency * 100.0);
     let _ = writeln!(o);
     let _ = writeln!(o, "Layers");
-    let _ = writeln!(o, "  {:>3}  {:>10}  {:>10}  {:>6}  Command", "#", "Size", "Wasted", "Files");
+    let _ = writeln!(
+        o,
+        "  {:>3}  {:>10}  {:>10}  {:>6}  Command",
+        "#", "Size", "Wasted", "Files"
+    );
     for l in &r.layers {
         let _ = writeln!(
             o,
             "  {:>3}  {:>10}  {:>10}  {:>6}  {}",
             l.index,
             human(l.bytes),
-            if l.wasted_bytes == 0 { "-".to_string() } else { human(l.wasted_bytes) },
+            if l.wasted_bytes == 0 {
+                "-".to_string()
+            } else {
+                human(l.wasted_bytes)
+            },
             l.files,
             truncate(&l.command, 90)
         );
@@ -75,16 +120,26 @@ pub fn render(r: &Report, opts: &TextOptions) -> String {
     } else {
         let shown = r.waste.len().min(opts.top);
         let _ = writeln!(o, "Largest findings ({shown} of {})", r.waste.len());
-        let _ = writeln!(o, "  {:>10}  {:<13}  {:>6}  {:>6}  Path", "Bytes", "Kind", "Stored", "Hidden");
+        let _ = writeln!(
+            o,
+            "  {:>10}  {:<13}  {:>6}  {:>6}  Path",
+            "Bytes", "Kind", "Stored", "Hidden"
+        );
         for f in r.waste.iter().take(opts.top) {
-            let rule = f.rule.as_deref().map(|r| format!("  [{r}]")).unwrap_or_default();
+            let rule = f
+                .rule
+                .as_deref()
+                .map(|r| format!("  [{r}]"))
+                .unwrap_or_default();
             let _ = writeln!(
                 o,
                 "  {:>10}  {:<13}  {:>6}  {:>6}  {}{}",
                 human(f.bytes),
                 f.kind.as_str(),
                 f.stored_in_layer,
-                f.hidden_by_layer.map(|l| l.to_string()).unwrap_or_else(|| "-".into()),
+                f.hidden_by_layer
+                    .map(|l| l.to_string())
+                    .unwrap_or_else(|| "-".into()),
                 f.path.display(),
                 rule
             );
@@ -95,7 +150,14 @@ pub fn render(r: &Report, opts: &TextOptions) -> String {
         let _ = writeln!(o, "What to fix");
         for (i, sg) in r.suggestions.iter().enumerate() {
             let layers: Vec<String> = sg.layers.iter().map(|l| l.to_string()).collect();
-            let _ = writeln!(o, "  {}. {} — saves {} (layers {})", i + 1, sg.title, human(sg.saves_bytes), layers.join(", "));
+            let _ = writeln!(
+                o,
+                "  {}. {} — saves {} (layers {})",
+                i + 1,
+                sg.title,
+                human(sg.saves_bytes),
+                layers.join(", ")
+            );
             if !sg.why.is_empty() {
                 let _ = writeln!(o, "     Why: {}", sg.why);
             }
@@ -113,7 +175,14 @@ pub fn render(r: &Report, opts: &TextOptions) -> String {
         let _ = writeln!(o);
         let _ = writeln!(o, "Checks");
         for c in &r.checks {
-            let _ = writeln!(o, "  {}  {}: {} (limit {})", if c.passed { "PASS" } else { "FAIL" }, c.name, c.actual, c.limit);
+            let _ = writeln!(
+                o,
+                "  {}  {}: {} (limit {})",
+                if c.passed { "PASS" } else { "FAIL" },
+                c.name,
+                c.actual,
+                c.limit
+            );
         }
     }
     o

@@ -56,8 +56,17 @@ pub fn layer(entries: &[E]) -> Vec<u8> {
     for e in entries {
         match e {
             E::File(p, data) | E::FileMode(p, data, _) => {
-                let mode = if let E::FileMode(_, _, m) = e { *m } else { 0o644 };
-                let h = header(p.as_bytes(), data.len() as u64, tar::EntryType::Regular, mode);
+                let mode = if let E::FileMode(_, _, m) = e {
+                    *m
+                } else {
+                    0o644
+                };
+                let h = header(
+                    p.as_bytes(),
+                    data.len() as u64,
+                    tar::EntryType::Regular,
+                    mode,
+                );
                 b.append(&h, &data[..]).unwrap();
             }
             E::RawPath(p, data) => {
@@ -65,7 +74,12 @@ pub fn layer(entries: &[E]) -> Vec<u8> {
                 b.append(&h, &data[..]).unwrap();
             }
             E::Dir(p) => {
-                let h = header(format!("{p}/").as_bytes(), 0, tar::EntryType::Directory, 0o755);
+                let h = header(
+                    format!("{p}/").as_bytes(),
+                    0,
+                    tar::EntryType::Directory,
+                    0o755,
+                );
                 b.append(&h, &[][..]).unwrap();
             }
             E::Symlink(p, t) => {
@@ -85,11 +99,21 @@ pub fn layer(entries: &[E]) -> Vec<u8> {
                     Some(i) => (&p[..i + 1], &p[i + 1..]),
                     None => ("", &p[..]),
                 };
-                let h = header(format!("{dir}.wh.{name}").as_bytes(), 0, tar::EntryType::Regular, 0);
+                let h = header(
+                    format!("{dir}.wh.{name}").as_bytes(),
+                    0,
+                    tar::EntryType::Regular,
+                    0,
+                );
                 b.append(&h, &[][..]).unwrap();
             }
             E::Opaque(d) => {
-                let h = header(format!("{d}/.wh..wh..opq").as_bytes(), 0, tar::EntryType::Regular, 0);
+                let h = header(
+                    format!("{d}/.wh..wh..opq").as_bytes(),
+                    0,
+                    tar::EntryType::Regular,
+                    0,
+                );
                 b.append(&h, &[][..]).unwrap();
             }
         }
@@ -108,7 +132,12 @@ pub fn zstd(data: &[u8]) -> Vec<u8> {
 }
 
 fn add(b: &mut tar::Builder<Vec<u8>>, name: &str, data: &[u8]) {
-    let h = header(name.as_bytes(), data.len() as u64, tar::EntryType::Regular, 0o644);
+    let h = header(
+        name.as_bytes(),
+        data.len() as u64,
+        tar::EntryType::Regular,
+        0o644,
+    );
     b.append(&h, data).unwrap();
 }
 
@@ -135,11 +164,14 @@ pub fn docker_archive_with(
         .map(|i| {
             format!(
                 "{{\"created_by\":{}}}",
-                serde_json::to_string(commands.get(i).copied().unwrap_or("/bin/sh -c true")).unwrap()
+                serde_json::to_string(commands.get(i).copied().unwrap_or("/bin/sh -c true"))
+                    .unwrap()
             )
         })
         .collect();
-    let diff_ids: Vec<String> = (0..layers.len()).map(|i| format!("\"sha256:{:064x}\"", i)).collect();
+    let diff_ids: Vec<String> = (0..layers.len())
+        .map(|i| format!("\"sha256:{:064x}\"", i))
+        .collect();
     let config = config_override.map(String::from).unwrap_or_else(|| {
         format!(
             "{{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[{}]}},\"history\":[{}]}}",
@@ -148,12 +180,13 @@ pub fn docker_archive_with(
         )
     });
     add(&mut b, "config.json", config.as_bytes());
-    let manifest = manifest_override.map(String::from).unwrap_or_else(|| {
-        format!(
+    let manifest =
+        manifest_override.map(String::from).unwrap_or_else(|| {
+            format!(
             "[{{\"Config\":\"config.json\",\"RepoTags\":[\"synthetic:latest\"],\"Layers\":[{}]}}]",
             names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(",")
         )
-    });
+        });
     add(&mut b, "manifest.json", manifest.as_bytes());
     b.into_inner().unwrap()
 }
@@ -185,6 +218,14 @@ pub fn analyse_bytes(bytes: &[u8]) -> imgscope::Report {
 pub fn findings(r: &imgscope::Report) -> Vec<(String, &'static str, u64, usize, Option<usize>)> {
     r.waste
         .iter()
-        .map(|f| (f.path.display(), f.kind.as_str(), f.bytes, f.stored_in_layer, f.hidden_by_layer))
+        .map(|f| {
+            (
+                f.path.display(),
+                f.kind.as_str(),
+                f.bytes,
+                f.stored_in_layer,
+                f.hidden_by_layer,
+            )
+        })
         .collect()
 }
