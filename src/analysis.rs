@@ -1,6 +1,6 @@
 //! Waste analysis: a pure, deterministic function of the index.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use serde::{Serialize, Serializer};
 
@@ -214,7 +214,7 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
     // findings (each visible inode once, at its first name) and file count.
     let mut cache_bytes = 0u64;
     let mut file_count = 0u64;
-    let mut seen: HashSet<u32> = HashSet::new();
+    let mut seen: HashSet<u32> = HashSet::default();
     let mut path = Vec::new();
     walk_visible(index, ROOT, &mut path, &mut |id, p| {
         let c = index.nodes[id as usize]
@@ -251,7 +251,7 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
             .then_with(|| a.kind.cmp(&b.kind))
     });
 
-    let mut layer_waste: HashMap<usize, u64> = HashMap::new();
+    let mut layer_waste: HashMap<usize, u64> = HashMap::default();
     for f in &waste {
         *layer_waste.entry(f.stored_in_layer).or_default() += f.bytes;
     }

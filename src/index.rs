@@ -3,7 +3,9 @@
 //! and the event that hid it, if any. Built by applying layers in order with
 //! overlay semantics (whiteouts, opaque directories, replacement).
 
-use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use crate::image::{ImageMeta, LayerRef};
 use crate::layer::{Compression, EntryKind, LayerIndex};
@@ -152,7 +154,9 @@ struct Cur {
 struct Builder {
     nodes: Vec<Node>,
     cur: Vec<Cur>,
-    lookup: HashMap<(NodeId, Box<[u8]>), NodeId>,
+    /// (parent, hash of name) → child. A hash collision between two names of
+    /// one directory is resolved by scanning that directory's children.
+    lookup: FxHashMap<(NodeId, u64), NodeId>,
     inodes: Vec<Inode>,
     links: Vec<Box<[u8]>>,
 }
@@ -178,14 +182,33 @@ impl Builder {
                 kind: NodeKind::Dir,
                 inode: NO_INODE,
             }],
-            lookup: HashMap::new(),
+            lookup: FxHashMap::default(),
             inodes: Vec::new(),
             links: Vec::new(),
         }
     }
 
+    fn name_hash(name: &[u8]) -> u64 {
+        let mut h = FxBuildHasher.build_hasher();
+        h.write(name);
+        h.finish()
+    }
+
+    fn lookup(&self, parent: NodeId, name: &[u8], hash: u64) -> Option<NodeId> {
+        let id = *self.lookup.get(&(parent, hash))?;
+        if *self.nodes[id as usize].name == *name {
+            return Some(id);
+        }
+        self.nodes[parent as usize]
+            .children
+            .iter()
+            .copied()
+            .find(|&c| *self.nodes[c as usize].name == *name)
+    }
+
     fn child(&mut self, parent: NodeId, name: &[u8]) -> NodeId {
-        if let Some(&id) = self.lookup.get(&(parent, Box::from(name))) {
+        let hash = Self::name_hash(name);
+        if let Some(id) = self.lookup(parent, name, hash) {
             return id;
         }
         let id = self.nodes.len() as NodeId;
@@ -197,14 +220,14 @@ impl Builder {
         });
         self.cur.push(ABSENT);
         self.nodes[parent as usize].children.push(id);
-        self.lookup.insert((parent, Box::from(name)), id);
+        self.lookup.entry((parent, hash)).or_insert(id);
         id
     }
 
     fn find(&self, path: &[u8]) -> Option<NodeId> {
         let mut id = ROOT;
         for comp in path.split(|&b| b == b'/') {
-            id = *self.lookup.get(&(id, Box::from(comp)))?;
+            id = self.lookup(id, comp, Self::name_hash(comp))?;
         }
         Some(id)
     }
@@ -226,8 +249,8 @@ impl Builder {
         layer: u16,
         cause: HideCause,
         stats: &mut LayerStats,
-        hidden_here: &mut HashMap<NodeId, InodeId>,
-        removed: &mut HashMap<NodeId, NodeKind>,
+        hidden_here: &mut FxHashMap<NodeId, InodeId>,
+        removed: &mut FxHashMap<NodeId, NodeKind>,
     ) {
         let mut stack = vec![id];
         while let Some(n) = stack.pop() {
@@ -277,8 +300,8 @@ impl Builder {
         let mut stats = LayerStats::default();
         // Inodes hidden by this layer's deletions, by the path they were at:
         // if this layer stores that path again, the event is a replacement.
-        let mut hidden_here: HashMap<NodeId, InodeId> = HashMap::new();
-        let mut removed1: HashMap<NodeId, NodeKind> = HashMap::new();
+        let mut hidden_here: FxHashMap<NodeId, InodeId> = FxHashMap::default();
+        let mut removed1: FxHashMap<NodeId, NodeKind> = FxHashMap::default();
         // Paths present before this layer that its deletions removed (for
         // counting a re-store as "modified" rather than "added").
         // Phase 1: whiteouts and opaque markers act on the lower layers only.
@@ -324,7 +347,7 @@ impl Builder {
             }
         }
         let removed_in_phase1 = std::mem::take(&mut removed1);
-        let mut removed2: HashMap<NodeId, NodeKind> = HashMap::new();
+        let mut removed2: FxHashMap<NodeId, NodeKind> = FxHashMap::default();
         // Phase 2: entries in tar order.
         for e in &ix.entries {
             if matches!(e.kind, EntryKind::Whiteout) {
@@ -521,8 +544,8 @@ impl Builder {
         id: NodeId,
         layer: u16,
         stats: &mut LayerStats,
-        hidden_here: &mut HashMap<NodeId, InodeId>,
-        removed_in_phase1: &HashMap<NodeId, NodeKind>,
+        hidden_here: &mut FxHashMap<NodeId, InodeId>,
+        removed_in_phase1: &FxHashMap<NodeId, NodeKind>,
         entry: Option<&crate::layer::Entry>,
     ) {
         let before = self.cur[id as usize];

@@ -242,6 +242,104 @@ fn describe(e: &std::io::Error, compression: Compression) -> String {
     }
 }
 
+/// What one tar header means for the filesystem.
+enum Classified {
+    /// The root itself, AUFS metadata: nothing.
+    Skip,
+    /// eStargz bookkeeping (the TOC and landmarks): not a file.
+    Estargz,
+    Entry(Entry),
+}
+
+fn classify<R: Read>(
+    entry: &tar::Entry<'_, R>,
+    compression: Compression,
+    loc: &Location,
+) -> Result<Classified> {
+    let raw_path = entry.path_bytes();
+    let path = match normalize_path(&raw_path) {
+        Ok(Some(p)) => p,
+        Ok(None) => return Ok(Classified::Skip),
+        Err(msg) => return Err(Error::format(loc.path(lossy(&raw_path)), msg)),
+    };
+    let header = entry.header();
+    let etype = header.entry_type();
+    let mode = header.mode().unwrap_or(0);
+    let uid = header.uid().unwrap_or(0);
+    let gid = header.gid().unwrap_or(0);
+    let (dir, base) = split_last(&path);
+    let mk = |path: Vec<u8>, kind, link| Entry {
+        path: path.into_boxed_slice(),
+        kind,
+        size: 0,
+        mode,
+        uid,
+        gid,
+        link,
+        hash: 0,
+    };
+    if compression == Compression::Gzip
+        && dir.is_empty()
+        && matches!(
+            base,
+            b"stargz.index.json" | b".prefetch.landmark" | b".no.prefetch.landmark"
+        )
+    {
+        return Ok(Classified::Estargz);
+    }
+    if let Some(name) = base.strip_prefix(b".wh.") {
+        return Ok(if name == b".wh..opq" {
+            Classified::Entry(mk(dir.to_vec(), EntryKind::Opaque, None))
+        } else if name.starts_with(b".wh.") || name.is_empty() {
+            // Other AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): not files.
+            Classified::Skip
+        } else {
+            Classified::Entry(mk(join(dir, name), EntryKind::Whiteout, None))
+        });
+    }
+    let (kind, link) = match etype {
+        tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+            (EntryKind::File, None)
+        }
+        tar::EntryType::Directory => (EntryKind::Dir, None),
+        tar::EntryType::Symlink => (
+            EntryKind::Symlink,
+            entry
+                .link_name_bytes()
+                .map(|l| l.into_owned().into_boxed_slice()),
+        ),
+        tar::EntryType::Link => {
+            let target = entry.link_name_bytes().unwrap_or_default().into_owned();
+            match normalize_path(&target) {
+                Ok(Some(t)) => (EntryKind::HardLink, Some(t.into_boxed_slice())),
+                Ok(None) => {
+                    return Err(Error::format(
+                        loc.path(lossy(&path)),
+                        "hard link to the root directory",
+                    ))
+                }
+                Err(msg) => {
+                    return Err(Error::format(
+                        loc.path(lossy(&path)),
+                        format!("hard link target: {msg}"),
+                    ))
+                }
+            }
+        }
+        tar::EntryType::Char => (EntryKind::Char, None),
+        tar::EntryType::Block => (EntryKind::Block, None),
+        tar::EntryType::Fifo => (EntryKind::Fifo, None),
+        // pax/GNU metadata headers are consumed by the tar crate; anything
+        // else unknown is treated as a regular file (its bytes are stored).
+        _ => (EntryKind::File, None),
+    };
+    let mut e = mk(path, kind, link);
+    if kind == EntryKind::File {
+        e.size = entry.size();
+    }
+    Ok(Classified::Entry(e))
+}
+
 fn index_tar<R: Read>(
     reader: R,
     compression: Compression,
@@ -257,138 +355,247 @@ fn index_tar<R: Read>(
         .map_err(|e| Error::format(loc.clone(), describe(&e, compression)))?;
     for item in iter {
         let mut entry = item.map_err(|e| Error::format(loc.clone(), describe(&e, compression)))?;
-        let raw_path = entry.path_bytes().into_owned();
-        let path = match normalize_path(&raw_path) {
-            Ok(Some(p)) => p,
-            Ok(None) => continue, // the root directory itself
-            Err(msg) => return Err(Error::format(loc.path(lossy(&raw_path)), msg)),
+        let mut e = match classify(&entry, compression, loc)? {
+            Classified::Skip => continue,
+            Classified::Estargz => {
+                estargz = true;
+                continue;
+            }
+            Classified::Entry(e) => e,
         };
-        let header = entry.header();
-        let etype = header.entry_type();
-        let mode = header.mode().unwrap_or(0);
-        let uid = header.uid().unwrap_or(0);
-        let gid = header.gid().unwrap_or(0);
-        let (dir, base) = split_last(&path);
-        // eStargz bookkeeping entries are not part of the filesystem.
-        if compression == Compression::Gzip
-            && dir.is_empty()
-            && matches!(
-                base,
-                b"stargz.index.json" | b".prefetch.landmark" | b".no.prefetch.landmark"
-            )
-        {
-            estargz = true;
-            continue;
-        }
-        if let Some(name) = base.strip_prefix(b".wh.") {
-            if name == b".wh..opq" {
-                entries_out.push(Entry {
-                    path: dir.to_vec().into_boxed_slice(),
-                    kind: EntryKind::Opaque,
-                    size: 0,
-                    mode,
-                    uid,
-                    gid,
-                    link: None,
-                    hash: 0,
-                });
-            } else if name.starts_with(b".wh.") || name.is_empty() {
-                // Other AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): not files.
-            } else {
-                entries_out.push(Entry {
-                    path: join(dir, name).into_boxed_slice(),
-                    kind: EntryKind::Whiteout,
-                    size: 0,
-                    mode,
-                    uid,
-                    gid,
-                    link: None,
-                    hash: 0,
-                });
-            }
-            progress.entries.fetch_add(1, Ordering::Relaxed);
-            continue;
-        }
-        let (kind, link) = match etype {
-            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
-                (EntryKind::File, None)
-            }
-            tar::EntryType::Directory => (EntryKind::Dir, None),
-            tar::EntryType::Symlink => (
-                EntryKind::Symlink,
-                entry
-                    .link_name_bytes()
-                    .map(|l| l.into_owned().into_boxed_slice()),
-            ),
-            tar::EntryType::Link => {
-                let target = entry.link_name_bytes().unwrap_or_default().into_owned();
-                match normalize_path(&target) {
-                    Ok(Some(t)) => (EntryKind::HardLink, Some(t.into_boxed_slice())),
-                    Ok(None) => {
-                        return Err(Error::format(
-                            loc.path(lossy(&path)),
-                            "hard link to the root directory",
-                        ))
-                    }
-                    Err(msg) => {
-                        return Err(Error::format(
-                            loc.path(lossy(&path)),
-                            format!("hard link target: {msg}"),
-                        ))
-                    }
-                }
-            }
-            tar::EntryType::Char => (EntryKind::Char, None),
-            tar::EntryType::Block => (EntryKind::Block, None),
-            tar::EntryType::Fifo => (EntryKind::Fifo, None),
-            // pax/GNU metadata headers are consumed by the tar crate; anything
-            // else unknown is treated as a regular file (its bytes are stored).
-            _ => (EntryKind::File, None),
-        };
-        let mut size = 0;
-        let mut hash = 0;
-        if kind == EntryKind::File {
+        if e.kind == EntryKind::File {
             let mut h = Xxh3::new();
+            let mut size = 0u64;
             loop {
                 let n = match entry.read(&mut buf) {
                     Ok(0) => break,
                     Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
+                    Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(err) => {
                         return Err(Error::format(
-                            loc.path(lossy(&path)),
-                            describe(&e, compression),
+                            loc.path(lossy(&e.path)),
+                            describe(&err, compression),
                         ))
                     }
                 };
                 h.update(&buf[..n]);
                 size += n as u64;
             }
-            let declared = entry.size();
-            if size != declared {
+            if size != e.size {
                 return Err(Error::format(
-                    loc.path(lossy(&path)),
-                    format!("truncated: entry declares {declared} bytes, only {size} present"),
+                    loc.path(lossy(&e.path)),
+                    format!(
+                        "truncated: entry declares {} bytes, only {size} present",
+                        e.size
+                    ),
                 ));
             }
-            hash = h.digest128();
+            e.hash = h.digest128();
         }
-        entries_out.push(Entry {
-            path: path.into_boxed_slice(),
-            kind,
-            size,
-            mode,
-            uid,
-            gid,
-            link,
-            hash,
-        });
+        entries_out.push(e);
         progress.entries.fetch_add(1, Ordering::Relaxed);
     }
     Ok(LayerIndex {
         entries: entries_out,
         compression,
         estargz,
+    })
+}
+
+/// A byte range of a file read with positional reads (no shared cursor), so
+/// that many tasks can read one archive at once.
+struct Section<'f> {
+    file: &'f std::fs::File,
+    start: u64,
+    len: u64,
+    pos: u64,
+}
+
+impl Read for Section<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.len.saturating_sub(self.pos);
+        let n = (buf.len() as u64).min(left) as usize;
+        if n == 0 {
+            return Ok(0);
+        }
+        let got = read_at(self.file, &mut buf[..n], self.start + self.pos)?;
+        self.pos += got as u64;
+        Ok(got)
+    }
+}
+
+impl std::io::Seek for Section<'_> {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        let new = match to {
+            std::io::SeekFrom::Start(n) => n as i128,
+            std::io::SeekFrom::Current(d) => self.pos as i128 + d as i128,
+            std::io::SeekFrom::End(d) => self.len as i128 + d as i128,
+        };
+        if new < 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "seek before start",
+            ));
+        }
+        self.pos = new as u64;
+        Ok(self.pos)
+    }
+}
+
+#[cfg(unix)]
+fn read_at(f: &std::fs::File, buf: &mut [u8], off: u64) -> std::io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(f, buf, off)
+}
+
+#[cfg(windows)]
+fn read_at(f: &std::fs::File, buf: &mut [u8], off: u64) -> std::io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(f, buf, off)
+}
+
+/// Index a layer stored at `[offset, offset+len)` of an uncompressed archive
+/// on disk. Uncompressed layers are indexed in two passes: the headers are
+/// scanned by seeking over contents, then file contents are hashed in
+/// parallel with positional reads (no copy through a buffer, no single
+/// thread per layer). Compressed layers stream through their decoder.
+pub fn index_layer_at(
+    file: &std::fs::File,
+    offset: u64,
+    len: u64,
+    loc: &Location,
+    progress: Arc<Progress>,
+) -> Result<LayerIndex> {
+    let mut magic = [0u8; 512];
+    let n = {
+        let mut s = Section {
+            file,
+            start: offset,
+            len,
+            pos: 0,
+        };
+        let mut n = 0;
+        while n < magic.len() {
+            match s.read(&mut magic[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io(loc.clone(), e)),
+            }
+        }
+        n
+    };
+    let plain_tar = Compression::detect(&magic[..n]) == Compression::None
+        && n == 512
+        && (&magic[257..262] == b"ustar" || v7_header_ok(&magic));
+    if !plain_tar {
+        let s = Section {
+            file,
+            start: offset,
+            len,
+            pos: 0,
+        };
+        return index_layer(s, loc, progress);
+    }
+    let result = index_plain_seekable(file, offset, len, loc, &progress);
+    progress.done.store(1, Ordering::Relaxed);
+    result
+}
+
+fn index_plain_seekable(
+    file: &std::fs::File,
+    offset: u64,
+    len: u64,
+    loc: &Location,
+    progress: &Progress,
+) -> Result<LayerIndex> {
+    use rayon::prelude::*;
+    let section = Section {
+        file,
+        start: offset,
+        len,
+        pos: 0,
+    };
+    let mut archive = tar::Archive::new(section);
+    let mut entries_out: Vec<Entry> = Vec::new();
+    // (index into entries_out, data offset within the layer)
+    let mut data: Vec<(usize, u64)> = Vec::new();
+    let iter = archive
+        .entries_with_seek()
+        .map_err(|e| Error::format(loc.clone(), describe(&e, Compression::None)))?;
+    for item in iter {
+        let entry =
+            item.map_err(|e| Error::format(loc.clone(), describe(&e, Compression::None)))?;
+        if entry.header().entry_type() == tar::EntryType::GNUSparse {
+            // Sparse files need the tar crate's reassembly: stream instead.
+            let s = Section {
+                file,
+                start: offset,
+                len,
+                pos: 0,
+            };
+            return index_tar(s, Compression::None, loc, progress);
+        }
+        let e = match classify(&entry, Compression::None, loc)? {
+            Classified::Entry(e) => e,
+            _ => continue,
+        };
+        if e.kind == EntryKind::File {
+            let pos = entry.raw_file_position();
+            if pos.saturating_add(e.size) > len {
+                return Err(Error::format(
+                    loc.path(lossy(&e.path)),
+                    format!(
+                        "truncated: entry declares {} bytes, only {} present",
+                        e.size,
+                        len.saturating_sub(pos)
+                    ),
+                ));
+            }
+            data.push((entries_out.len(), pos));
+        }
+        entries_out.push(e);
+        progress.entries.fetch_add(1, Ordering::Relaxed);
+    }
+    // Hash contents in parallel, a few files per task.
+    let sizes: Vec<u64> = data.iter().map(|&(i, _)| entries_out[i].size).collect();
+    let hashes: Vec<std::io::Result<u128>> = data
+        .par_iter()
+        .zip(sizes.par_iter())
+        .with_min_len(16)
+        .map_init(
+            || vec![0u8; BUF * 4],
+            |buf, (&(_, pos), &size)| {
+                let mut h = Xxh3::new();
+                let mut done = 0u64;
+                while done < size {
+                    let want = ((size - done) as usize).min(buf.len());
+                    let n = read_at(file, &mut buf[..want], offset + pos + done)?;
+                    if n == 0 {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            "file ends inside the entry",
+                        ));
+                    }
+                    h.update(&buf[..n]);
+                    done += n as u64;
+                    progress.read.fetch_add(n as u64, Ordering::Relaxed);
+                }
+                Ok(h.digest128())
+            },
+        )
+        .collect();
+    for ((i, _), h) in data.iter().zip(hashes) {
+        let h = h.map_err(|e| {
+            Error::format(
+                loc.path(lossy(&entries_out[*i].path)),
+                describe(&e, Compression::None),
+            )
+        })?;
+        entries_out[*i].hash = h;
+    }
+    Ok(LayerIndex {
+        entries: entries_out,
+        compression: Compression::None,
+        estargz: false,
     })
 }
 

@@ -63,6 +63,8 @@ pub struct LoadOptions {
 
 /// Read an image (path, directory or `-`) and build its merged index.
 pub fn load(arg: &str, opts: &LoadOptions, progress: &LoadProgress) -> Result<Index> {
+    let timings = std::env::var_os("IMGSCOPE_TIMINGS").is_some();
+    let t0 = std::time::Instant::now();
     let loc = Location::source(arg);
     let src = source::Source::open(arg, Some(progress.stream.clone()))?;
     let (meta, refs) = image::resolve(&src, &loc, &opts.select)?;
@@ -98,8 +100,16 @@ pub fn load(arg: &str, opts: &LoadOptions, progress: &LoadProgress) -> Result<In
         layers.push(r?);
     }
     progress.phase.store(2, Ordering::Relaxed);
+    let t1 = std::time::Instant::now();
     let index = Index::build(meta, refs, sizes, layers);
     progress.phase.store(3, Ordering::Relaxed);
+    if timings {
+        eprintln!(
+            "timings: open+index {:.3}s, merge {:.3}s",
+            (t1 - t0).as_secs_f64(),
+            t1.elapsed().as_secs_f64()
+        );
+    }
     Ok(index)
 }
 

@@ -271,9 +271,7 @@ impl Source {
         match self {
             Source::TarFile { path, members } => {
                 let m = self.resolve(&name, members, loc)?;
-                let mut f = File::open(path).map_err(|e| Error::Open(Box::new(path.clone()), e))?;
-                f.seek(SeekFrom::Start(m.offset))
-                    .map_err(|e| Error::io(loc.clone(), e))?;
+                let f = File::open(path).map_err(|e| Error::Open(Box::new(path.clone()), e))?;
                 let file_len = f.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
                 if m.offset.saturating_add(m.size) > file_len {
                     return Err(Error::format(
@@ -281,7 +279,7 @@ impl Source {
                         "truncated archive: layer blob extends past the end of the file",
                     ));
                 }
-                layer::index_layer(f.take(m.size), loc, progress)
+                layer::index_layer_at(&f, m.offset, m.size, loc, progress)
             }
             Source::Dir { root } => {
                 let p = dir_member(root, &name, loc)?;
