@@ -347,6 +347,7 @@ impl Builder {
             }
         }
         let removed_in_phase1 = std::mem::take(&mut removed1);
+        let mut parent_cache: Option<(Vec<u8>, NodeId)> = None;
         let mut removed2: FxHashMap<NodeId, NodeKind> = FxHashMap::default();
         // Phase 2: entries in tar order.
         for e in &ix.entries {
@@ -360,29 +361,41 @@ impl Builder {
             if !matches!(e.kind, EntryKind::Dir | EntryKind::Opaque) {
                 stats.files += 1;
             }
-            // Walk / create ancestors as directories.
-            let mut parent = ROOT;
-            let comps: Vec<&[u8]> = if e.path.is_empty() {
-                Vec::new()
+            // Walk / create ancestors as directories. Tar entries come
+            // grouped by directory: reuse the previous entry's parent when
+            // the directory part is the same (it was made a directory then,
+            // and only a non-directory stored over a directory can undo that,
+            // which clears the cache).
+            let (dir_part, last): (&[u8], Option<&[u8]>) = if e.path.is_empty() {
+                (&[], None)
             } else {
-                e.path.split(|&b| b == b'/').collect()
+                match e.path.iter().rposition(|&b| b == b'/') {
+                    Some(i) => (&e.path[..i], Some(&e.path[i + 1..])),
+                    None => (&[], Some(&e.path[..])),
+                }
             };
-            let (last, ancestors) = match comps.split_last() {
-                Some((l, a)) => (Some(*l), a),
-                None => (None, &[][..]),
+            let parent = match &parent_cache {
+                Some((p, id)) if **p == *dir_part => *id,
+                _ => {
+                    let mut parent = ROOT;
+                    if !dir_part.is_empty() {
+                        for comp in dir_part.split(|&b| b == b'/') {
+                            let id = self.child(parent, comp);
+                            self.ensure_dir(
+                                id,
+                                layer,
+                                &mut stats,
+                                &mut hidden_here,
+                                &removed_in_phase1,
+                                None,
+                            );
+                            parent = id;
+                        }
+                    }
+                    parent_cache = Some((dir_part.to_vec(), parent));
+                    parent
+                }
             };
-            for comp in ancestors {
-                let id = self.child(parent, comp);
-                self.ensure_dir(
-                    id,
-                    layer,
-                    &mut stats,
-                    &mut hidden_here,
-                    &removed_in_phase1,
-                    None,
-                );
-                parent = id;
-            }
             let Some(last) = last else { continue }; // opaque marker at the root
             let id = self.child(parent, last);
             if e.kind == EntryKind::Opaque {
@@ -444,6 +457,7 @@ impl Builder {
             let existed = before.present || removed_in_phase1.contains_key(&id);
             if before.present {
                 if before.kind == NodeKind::Dir {
+                    parent_cache = None;
                     let children = self.sorted_children(id);
                     for ch in children {
                         self.remove(
@@ -679,10 +693,13 @@ impl Index {
             ..
         } = b;
         // Sort children by name for deterministic output and display.
-        let names: Vec<Box<[u8]>> = nodes.iter().map(|n| n.name.clone()).collect();
-        for n in &mut nodes {
-            n.children
-                .sort_by(|a, b| names[*a as usize].cmp(&names[*b as usize]));
+        for i in 0..nodes.len() {
+            if nodes[i].children.len() < 2 {
+                continue;
+            }
+            let mut ch = std::mem::take(&mut nodes[i].children);
+            ch.sort_unstable_by(|a, b| nodes[*a as usize].name.cmp(&nodes[*b as usize].name));
+            nodes[i].children = ch;
         }
         Index {
             image,
