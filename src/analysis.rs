@@ -99,6 +99,9 @@ pub struct Summary {
     pub efficiency: f64,
     pub layer_count: usize,
     pub file_count: u64,
+    /// What squashing the image into one layer would remove: the hidden
+    /// bytes (at the price of layer sharing with images on the same base).
+    pub squash_saves_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -130,6 +133,12 @@ pub struct Suggestion {
     /// Why this wastes bytes, in plain words.
     #[serde(skip_serializing_if = "String::is_empty", default)]
     pub why: String,
+    /// The rule that made it (`chain-cleanup`, `package`, `multi-stage`, …).
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub kind: String,
+    /// 1-based Dockerfile lines of its layers (with `--dockerfile`).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub dockerfile_lines: Vec<usize>,
     /// Indexes into `Report::waste` of the findings this covers.
     #[serde(skip)]
     pub findings: Vec<usize>,
@@ -301,6 +310,7 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
             efficiency: 1.0 - waste_ratio,
             layer_count: index.layers.len(),
             file_count,
+            squash_saves_bytes: hidden_bytes,
         },
         layers,
         waste,

@@ -35,6 +35,32 @@ pub fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// Write `text` word-wrapped to `width` columns, the first line after `head`
+/// and the others indented as far.
+pub fn wrap_into(o: &mut String, head: &str, text: &str, width: usize) {
+    let indent = head.chars().count();
+    let mut line = head.to_string();
+    let mut len = indent;
+    let mut first = true;
+    for w in text.split_whitespace() {
+        let wl = w.chars().count();
+        if !first && len + 1 + wl > width {
+            let _ = writeln!(o, "{}", line.trim_end());
+            line = " ".repeat(indent);
+            len = indent;
+            first = true;
+        }
+        if !first {
+            line.push(' ');
+            len += 1;
+        }
+        line.push_str(w);
+        len += wl;
+        first = false;
+    }
+    let _ = writeln!(o, "{}", line.trim_end());
+}
+
 pub fn render(r: &Report, opts: &TextOptions) -> String {
     let mut o = String::new();
     let s = &r.summary;
@@ -145,27 +171,69 @@ pub fn render(r: &Report, opts: &TextOptions) -> String {
             );
         }
     }
+    if !r.waste.is_empty() {
+        let _ = writeln!(o);
+        let _ = writeln!(o, "Why these are waste");
+        for k in WasteKind::ALL {
+            if r.waste.iter().any(|f| f.kind == k) {
+                let head = format!("  {:<14}", k.as_str());
+                wrap_into(&mut o, &head, crate::suggest::why(k), 96);
+            }
+        }
+    }
+    if s.squash_saves_bytes > 0 {
+        let _ = writeln!(o);
+        wrap_into(
+            &mut o,
+            "Squashing  ",
+            &crate::suggest::squash_note(s.squash_saves_bytes),
+            96,
+        );
+    }
     if !r.suggestions.is_empty() {
         let _ = writeln!(o);
-        let _ = writeln!(o, "What to fix");
+        let _ = writeln!(o, "What to fix (largest saving first)");
         for (i, sg) in r.suggestions.iter().enumerate() {
-            let layers: Vec<String> = sg.layers.iter().map(|l| l.to_string()).collect();
+            let _ = writeln!(o);
+            let _ = writeln!(o, "  {}. {}", i + 1, sg.title);
             let _ = writeln!(
                 o,
-                "  {}. {} — saves {} (layers {})",
-                i + 1,
-                sg.title,
+                "     Saves   {} ({} bytes){}",
                 human(sg.saves_bytes),
-                layers.join(", ")
+                sg.saves_bytes,
+                if sg.kind == "multi-stage" {
+                    "  — visible bytes, not counted in the waste above"
+                } else {
+                    ""
+                }
             );
-            if !sg.why.is_empty() {
-                let _ = writeln!(o, "     Why: {}", sg.why);
+            for (j, l) in sg.layers.iter().enumerate() {
+                let cmd = r
+                    .layers
+                    .get(*l)
+                    .map(|l| crate::suggest::layer_command(&l.command))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    o,
+                    "     {:<8}{:>3}  {}",
+                    if j == 0 { "Layers" } else { "" },
+                    l,
+                    truncate(&cmd, 84)
+                );
             }
-            let _ = writeln!(o, "     Before:");
+            if !sg.dockerfile_lines.is_empty() {
+                let lines: Vec<String> =
+                    sg.dockerfile_lines.iter().map(|l| l.to_string()).collect();
+                let _ = writeln!(o, "     Lines   Dockerfile line {}", lines.join(", "));
+            }
+            if !sg.why.is_empty() {
+                wrap_into(&mut o, "     Why     ", &sg.why, 96);
+            }
+            let _ = writeln!(o, "     Before");
             for line in sg.before.lines() {
                 let _ = writeln!(o, "       {line}");
             }
-            let _ = writeln!(o, "     After:");
+            let _ = writeln!(o, "     After");
             for line in sg.after.lines() {
                 let _ = writeln!(o, "       {line}");
             }

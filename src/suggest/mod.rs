@@ -1,9 +1,36 @@
-//! Suggestions: group findings by cause and say what to write instead.
-//! (Filled in by the suggestions work; see issue "Findings that teach".)
+//! Suggestions: group findings by their cause and say what to write instead.
+//!
+//! Each rule is a small module that takes the findings it understands (never
+//! one another rule already took), groups them by the layers involved, and
+//! emits one [`Suggestion`] per group whose `saves_bytes` is the sum of the
+//! bytes of the findings it lists. The rules run in a fixed order, most
+//! specific first: base-image files, package-manager caches, chained cleanup
+//! (and download–extract–delete), metadata-only copies, moves and overwrites.
+//! The multi-stage rule is apart: it claims no finding, and its saving is the
+//! visible bytes a build toolchain occupies.
+//!
+//! Texts and data live in `assets/suggestions.toml`.
 
-use crate::analysis::{Report, Suggestion};
-use crate::index::Index;
+mod base;
+mod chain;
+pub mod dockerfile;
+mod metadata;
+mod moves;
+mod multistage;
+mod packages;
+pub mod steps;
+pub mod texts;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashMap as HashMap;
+
+use crate::analysis::{Finding, Report, Suggestion, WasteKind};
+use crate::error::{Error, Location};
+use crate::index::{Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
+use crate::output::human;
 use crate::rules::Rules;
+use steps::Steps;
 
 /// Options for suggestions (a Dockerfile to cite, when given).
 #[derive(Debug, Clone, Default)]
@@ -11,6 +38,392 @@ pub struct SuggestOptions {
     pub dockerfile: Option<std::path::PathBuf>,
 }
 
-pub fn suggest(_index: &Index, _report: &Report, _rules: &Rules, _opts: &SuggestOptions) -> crate::Result<Vec<Suggestion>> {
-    Ok(Vec::new())
+/// Why a finding of this kind is waste, in one or two plain sentences.
+pub fn why(kind: WasteKind) -> &'static str {
+    texts::texts().why(kind)
+}
+
+/// What squashing would remove, with its cost, as a sentence.
+pub fn squash_note(hidden_bytes: u64) -> String {
+    texts::fill(
+        &texts::texts().why.squash,
+        &[(
+            "bytes",
+            &format!("{} ({hidden_bytes} bytes)", human(hidden_bytes)),
+        )],
+    )
+}
+
+/// A layer's command for display: the base rootfs (`ADD file:<sha> in /`)
+/// is named as such.
+pub fn layer_command(cmd: &str) -> String {
+    if steps::is_rootfs(cmd) {
+        format!("{cmd}  (the base image's root file system)")
+    } else {
+        cmd.to_string()
+    }
+}
+
+pub fn suggest(
+    index: &Index,
+    report: &Report,
+    rules: &Rules,
+    opts: &SuggestOptions,
+) -> crate::Result<Vec<Suggestion>> {
+    let df = match &opts.dockerfile {
+        None => None,
+        Some(p) => {
+            let loc = Location::source(p.display().to_string());
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| Error::usage(loc.clone(), format!("cannot read Dockerfile: {e}")))?;
+            Some(
+                dockerfile::parse(&text)
+                    .map_err(|e| Error::usage(loc, format!("cannot parse Dockerfile: {e}")))?,
+            )
+        }
+    };
+    let steps = Steps::new(&report.layers, df.as_ref());
+    let cx = Ctx::new(index, report, rules, steps);
+    let mut claims = Claims {
+        taken: vec![false; report.waste.len()],
+    };
+    let mut out = Vec::new();
+    base::run(&cx, &mut claims, &mut out);
+    packages::run(&cx, &mut claims, &mut out);
+    chain::run(&cx, &mut claims, &mut out);
+    metadata::run(&cx, &mut claims, &mut out);
+    moves::run(&cx, &mut claims, &mut out);
+    multistage::run(&cx, &mut out);
+    out.sort_by(|a, b| {
+        b.saves_bytes
+            .cmp(&a.saves_bytes)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    Ok(out)
+}
+
+/// Which findings a suggestion already covers.
+pub(crate) struct Claims {
+    taken: Vec<bool>,
+}
+
+/// What every rule reads.
+pub(crate) struct Ctx<'a> {
+    pub index: &'a Index,
+    pub report: &'a Report,
+    pub rules: &'a Rules,
+    pub steps: Steps,
+    pub texts: &'static texts::Texts,
+    /// For each hiding layer, the layers that stored what it hid.
+    pub hid_from: HashMap<usize, BTreeSet<usize>>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(index: &'a Index, report: &'a Report, rules: &'a Rules, steps: Steps) -> Self {
+        let mut hid_from: HashMap<usize, BTreeSet<usize>> = HashMap::default();
+        for f in &report.waste {
+            if let Some(b) = f.hidden_by_layer {
+                hid_from.entry(b).or_default().insert(f.stored_in_layer);
+            }
+        }
+        Ctx {
+            index,
+            report,
+            rules,
+            steps,
+            texts: texts::texts(),
+            hid_from,
+        }
+    }
+
+    pub fn finding(&self, i: usize) -> &Finding {
+        &self.report.waste[i]
+    }
+
+    /// Unclaimed findings grouped by the key `key` gives them (None: skip).
+    pub fn group<K: Ord>(
+        &self,
+        claims: &Claims,
+        key: impl Fn(&Finding) -> Option<K>,
+    ) -> BTreeMap<K, Vec<usize>> {
+        let mut g: BTreeMap<K, Vec<usize>> = BTreeMap::new();
+        for (i, f) in self.report.waste.iter().enumerate() {
+            if claims.taken[i] {
+                continue;
+            }
+            if let Some(k) = key(f) {
+                g.entry(k).or_default().push(i);
+            }
+        }
+        g
+    }
+
+    /// Does layer `b` hide only what layer `a` stored?
+    pub fn hides_only_from(&self, b: usize, a: usize) -> bool {
+        self.hid_from
+            .get(&b)
+            .is_some_and(|s| s.len() == 1 && s.contains(&a))
+    }
+
+    pub fn bytes(&self, findings: &[usize]) -> u64 {
+        findings.iter().map(|&i| self.report.waste[i].bytes).sum()
+    }
+
+    /// "/path" for one finding, "3 files under /dir" for several.
+    pub fn what(&self, findings: &[usize]) -> String {
+        let paths: Vec<String> = findings
+            .iter()
+            .map(|&i| self.report.waste[i].path.display())
+            .collect();
+        self.what_paths(&paths)
+    }
+
+    pub fn what_paths(&self, paths: &[String]) -> String {
+        let paths: BTreeSet<&str> = paths.iter().map(String::as_str).collect();
+        match paths.len() {
+            0 => "nothing".into(),
+            1 => paths.into_iter().next().unwrap().to_string(),
+            n => {
+                let dir = common_dir(paths.iter().copied());
+                if dir == "/" {
+                    format!("{n} files")
+                } else {
+                    format!("{n} files under {dir}")
+                }
+            }
+        }
+    }
+
+    /// Distinct base names of the findings' paths (at most `max`).
+    pub fn names(&self, findings: &[usize], max: usize) -> Vec<String> {
+        let mut v: BTreeSet<String> = BTreeSet::new();
+        for &i in findings {
+            let p = self.report.waste[i].path.display();
+            if let Some(n) = p.rsplit('/').next().filter(|n| n.len() >= 3) {
+                v.insert(n.to_string());
+            }
+            if v.len() >= max {
+                break;
+            }
+        }
+        v.into_iter().collect()
+    }
+
+    /// The change `layer` made to `node`, if any.
+    pub fn change_at(&self, node: NodeId, layer: usize) -> Option<&crate::index::Change> {
+        self.index.nodes[node as usize]
+            .changes
+            .iter()
+            .find(|c| c.layer as usize == layer)
+    }
+
+    /// The content hash of the copy a finding is about.
+    pub fn stored_hash(&self, f: &Finding) -> Option<u128> {
+        let c = self.change_at(f.node, f.stored_in_layer)?;
+        (c.op != Op::Remove && c.inode != NO_INODE)
+            .then(|| self.index.inodes[c.inode as usize].hash)
+    }
+
+    /// Are all non-directories under `node` (itself included) that exist just
+    /// before layer `b` stored by layer `a`?
+    fn owned_by(&self, node: NodeId, a: usize, b: usize, memo: &mut HashMap<NodeId, bool>) -> bool {
+        if let Some(&m) = memo.get(&node) {
+            return m;
+        }
+        let mut ok = true;
+        let mut stack = vec![node];
+        while let Some(n) = stack.pop() {
+            let Some(c) = self.index.state_at(n, b - 1) else {
+                continue;
+            };
+            if c.kind == NodeKind::Dir {
+                stack.extend(self.index.nodes[n as usize].children.iter().copied());
+            } else if c.layer as usize != a {
+                ok = false;
+                break;
+            }
+        }
+        memo.insert(node, ok);
+        ok
+    }
+
+    /// The path to delete in layer `a` so that what layer `b` removes of a
+    /// finding never reaches a layer: its highest ancestor that `b` removed
+    /// and that holds nothing but what `a` stored (else the path itself).
+    pub fn rm_target(
+        &self,
+        i: usize,
+        a: usize,
+        b: usize,
+        memo: &mut HashMap<NodeId, bool>,
+    ) -> NodeId {
+        let f = &self.report.waste[i];
+        let mut target = f.node;
+        let mut n = f.node;
+        loop {
+            let removed_here = self.change_at(n, b).is_some_and(|c| c.op == Op::Remove);
+            if !removed_here || !self.owned_by(n, a, b, memo) {
+                break;
+            }
+            target = n;
+            let p = self.index.nodes[n as usize].parent;
+            if p == ROOT {
+                break;
+            }
+            n = p;
+        }
+        target
+    }
+
+    /// [`Ctx::rm_target`] of each finding, without those inside another.
+    pub fn rm_targets(&self, findings: &[usize], a: usize, b: usize) -> Vec<String> {
+        let mut memo = HashMap::default();
+        let all: BTreeSet<String> = findings
+            .iter()
+            .map(|&i| self.path_of(self.rm_target(i, a, b, &mut memo)))
+            .collect();
+        all.iter()
+            .filter(|t| !all.iter().any(|o| is_inside(t, o)))
+            .cloned()
+            .collect()
+    }
+
+    pub fn path_of(&self, node: NodeId) -> String {
+        String::from_utf8_lossy(&self.index.path(node)).into_owned()
+    }
+
+    /// RUN steps strictly between `a` and `b` whose text names one of `names`:
+    /// they use the files, so a fix that joins A and B must keep them between.
+    pub fn mids(&self, a: usize, b: usize, names: &[String]) -> Vec<usize> {
+        (a + 1..b)
+            .filter(|&l| {
+                let s = self.steps.get(l);
+                s.is_run() && !s.base && names.iter().any(|n| s.text.contains(n.as_str()))
+            })
+            .collect()
+    }
+
+    /// Unclaimed findings of `kind` by (storing layer, hiding layer).
+    pub fn pairs(&self, claims: &Claims, kind: WasteKind) -> BTreeMap<(usize, usize), Vec<usize>> {
+        self.group(claims, |f| {
+            (f.kind == kind).then_some((f.stored_in_layer, f.hidden_by_layer?))
+        })
+    }
+
+    /// Add the suggestion of a group to `out` and claim its findings,
+    /// unless it would save nothing.
+    pub fn emit(&self, claims: &mut Claims, out: &mut Vec<Suggestion>, d: Draft) {
+        let saves = self.bytes(&d.findings);
+        if saves == 0 {
+            return;
+        }
+        for &i in &d.findings {
+            debug_assert!(!claims.taken[i], "finding {i} claimed twice");
+            claims.taken[i] = true;
+        }
+        let mut layers = d.layers;
+        layers.sort_unstable();
+        layers.dedup();
+        let mut vars: Vec<(&str, &str)> = d.vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let bytes = format!("{} ({saves} bytes)", human(saves));
+        vars.push(("bytes", &bytes));
+        let t = self.texts.rule(d.rule);
+        out.push(Suggestion {
+            id: d.id,
+            title: texts::fill(&t.title, &vars),
+            before: self.steps.before(&layers),
+            dockerfile_lines: self.steps.lines(&layers),
+            layers,
+            saves_bytes: saves,
+            after: d.after,
+            why: texts::fill(&t.why, &vars),
+            kind: d.rule.to_string(),
+            findings: d.findings,
+        });
+    }
+}
+
+/// A suggestion before its saving and texts are filled in.
+pub(crate) struct Draft {
+    /// The `[rule.NAME]` of assets/suggestions.toml.
+    pub rule: &'static str,
+    pub id: String,
+    /// Values of the title's and why's placeholders.
+    pub vars: Vec<(&'static str, String)>,
+    pub layers: Vec<usize>,
+    pub findings: Vec<usize>,
+    pub after: String,
+}
+
+impl Draft {
+    /// A suggestion about what layer `b` did to files of layer `a`.
+    pub fn pair(
+        cx: &Ctx,
+        rule: &'static str,
+        (a, b): (usize, usize),
+        findings: Vec<usize>,
+        after: String,
+    ) -> Draft {
+        Draft {
+            rule,
+            id: format!("{rule}:{}", layer_id(&[a, b])),
+            vars: vec![
+                ("a", a.to_string()),
+                ("b", b.to_string()),
+                ("what", cx.what(&findings)),
+            ],
+            layers: vec![a, b],
+            findings,
+            after,
+        }
+    }
+
+    pub fn var(mut self, k: &'static str, v: impl Into<String>) -> Draft {
+        self.vars.retain(|(n, _)| *n != k);
+        self.vars.push((k, v.into()));
+        self
+    }
+}
+
+/// Is `path` strictly inside directory `dir`?
+pub fn is_inside(path: &str, dir: &str) -> bool {
+    path.len() > dir.len() && path.starts_with(dir) && path.as_bytes()[dir.len()] == b'/'
+}
+
+/// The deepest directory holding all paths ("/" when none is shared).
+pub fn common_dir<'p>(mut paths: impl Iterator<Item = &'p str>) -> String {
+    let Some(first) = paths.next() else {
+        return "/".into();
+    };
+    let mut dir: Vec<&str> = first.split('/').filter(|c| !c.is_empty()).collect();
+    dir.pop();
+    for p in paths {
+        let comps: Vec<&str> = p.split('/').filter(|c| !c.is_empty()).collect();
+        let parent = &comps[..comps.len().saturating_sub(1)];
+        let same = dir.iter().zip(parent).take_while(|(a, b)| a == b).count();
+        dir.truncate(same);
+    }
+    format!("/{}", dir.join("/"))
+}
+
+/// `L4-L9` style layer list for ids.
+pub fn layer_id(layers: &[usize]) -> String {
+    layers
+        .iter()
+        .map(|l| format!("L{l}"))
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_dirs() {
+        assert_eq!(common_dir(["/a/b/c", "/a/b/d"].into_iter()), "/a/b");
+        assert_eq!(common_dir(["/a/b/c", "/x/y"].into_iter()), "/");
+        assert_eq!(common_dir(["/a/b/c"].into_iter()), "/a/b");
+        assert_eq!(layer_id(&[4, 9]), "L4-L9");
+    }
 }

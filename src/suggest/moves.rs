@@ -1,0 +1,151 @@
+//! Moves and overwrites across layers: layer B moves (`mv`) or rewrites files
+//! that layer A stored. The fix writes the final path once: the move or the
+//! rewrite inside A's RUN, a COPY straight to the final path, or A deleting
+//! what a later COPY replaces anyway.
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
+
+use super::chain::rm_line;
+use super::steps::{merged_run, sh_quote, Step};
+use super::{Claims, Ctx, Draft};
+use crate::analysis::{Suggestion, WasteKind};
+use crate::index::InodeId;
+
+pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
+    moved(cx, claims, out);
+    overwritten(cx, claims, out);
+}
+
+/// Replace the destination (last word) of a COPY/ADD.
+fn with_dest(s: &Step, from: &str, to: &str) -> Option<String> {
+    let text = s.text.trim_end();
+    let last = text.rsplit(char::is_whitespace).next()?;
+    let last_trim = last.trim_end_matches('/');
+    if last_trim != from.trim_end_matches('/') {
+        return None;
+    }
+    Some(format!("{}{to}", &text[..text.len() - last.len()]))
+}
+
+fn moved(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
+    let steps = &cx.steps;
+    let groups = cx.pairs(claims, WasteKind::Moved);
+    if groups.is_empty() {
+        return;
+    }
+    // Files stored by the moving layers, by content: where each file went.
+    let movers: std::collections::BTreeSet<usize> = groups.keys().map(|k| k.1).collect();
+    let mut by_hash: HashMap<(usize, u128), Vec<InodeId>> = HashMap::default();
+    for (id, ino) in cx.index.inodes.iter().enumerate() {
+        if movers.contains(&(ino.layer as usize)) && ino.size > 0 {
+            by_hash
+                .entry((ino.layer as usize, ino.hash))
+                .or_default()
+                .push(id as InodeId);
+        }
+    }
+    for ((a, b), fs) in groups {
+        let sa = steps.get(a);
+        let sb = steps.get(b);
+        // (moved path or directory) → its new place.
+        let mut memo = HashMap::default();
+        let mut moves: BTreeMap<String, String> = BTreeMap::new();
+        for &i in &fs {
+            let f = cx.finding(i);
+            let old = f.path.display();
+            let Some(h) = cx.stored_hash(f) else { continue };
+            let Some(cands) = by_hash.get(&(b, h)) else {
+                continue;
+            };
+            let base = old.rsplit('/').next().unwrap_or("");
+            let new = cands
+                .iter()
+                .map(|&c| cx.path_of(cx.index.inodes[c as usize].node))
+                .min_by_key(|p| (!p.ends_with(&format!("/{base}")), p.clone()))
+                .unwrap_or_default();
+            let t = cx.path_of(cx.rm_target(i, a, b, &mut memo));
+            let rel = &old[t.len()..];
+            match new.strip_suffix(rel) {
+                Some(dest) => moves.insert(t, dest.to_string()),
+                None => moves.insert(old, new),
+            };
+        }
+        let moves_text = moves
+            .iter()
+            .map(|(o, n)| format!("{} → {}", o, n))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let after = if sa.is_run() && !sa.base {
+            let joined = if cx.hides_only_from(b, a) && sb.is_run() {
+                steps.merged(&[a, b])
+            } else {
+                let mvs: Vec<String> = moves
+                    .iter()
+                    .map(|(o, n)| format!("mv {} {}", sh_quote(o), sh_quote(n)))
+                    .collect();
+                merged_run(&[sa], &mvs)
+            };
+            joined.unwrap_or_else(|| {
+                format!(
+                    "# Create the files at their final path in one RUN ({moves_text}):\n{}",
+                    steps.before(&[a, b])
+                )
+            })
+        } else if sa.is_copy() {
+            let single = (moves.len() == 1)
+                .then(|| moves.iter().next())
+                .flatten()
+                .and_then(|(o, n)| with_dest(sa, o, n));
+            match single {
+                Some(t) => format!("{t}\n# (layer {b}'s move is then no longer needed)"),
+                None => format!(
+                    "# Copy straight to the final paths ({moves_text}):\n{}",
+                    sa.text
+                ),
+            }
+        } else {
+            format!("# Create the files at their final path ({moves_text}).")
+        };
+        cx.emit(claims, out, Draft::pair(cx, "move", (a, b), fs, after));
+    }
+}
+
+fn overwritten(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
+    let steps = &cx.steps;
+    for ((a, b), fs) in cx.pairs(claims, WasteKind::Overwritten) {
+        let sa = steps.get(a);
+        let sb = steps.get(b);
+        let names = cx.names(&fs, 64);
+        let mut layers = vec![a];
+        layers.extend(cx.mids(a, b, &names));
+        layers.push(b);
+        let targets = cx.rm_targets(&fs, a, b);
+        let after = if sa.is_run() && !sa.base {
+            let joined = if sb.is_run() {
+                // B may read what it rewrites (sed -i, >>): run it in A's RUN.
+                steps.merged(&layers)
+            } else {
+                // B copies new content over it: A need not leave it behind.
+                merged_run(&[sa], &[rm_line(&targets)])
+            };
+            joined.unwrap_or_else(|| {
+                format!(
+                    "# Write the final version in one step:\n{}",
+                    steps.before(&layers)
+                )
+            })
+        } else if sa.is_copy() {
+            format!(
+                "# Layer {b} replaces these: leave them out of this COPY (or its build context).\n{}",
+                sa.text
+            )
+        } else {
+            format!("# Write the final version of {} once.", targets.join(", "))
+        };
+        let mut d = Draft::pair(cx, "overwrite", (a, b), fs, after);
+        d.layers = layers;
+        cx.emit(claims, out, d);
+    }
+}

@@ -1,0 +1,201 @@
+//! Multi-stage builds: a build toolchain (gcc, clang, go, rustc, the JDK,
+//! node-gyp) visible in the final image. Its saving is the visible bytes the
+//! toolchain and its headers occupy, which are not findings: this rule claims
+//! no finding and is kept apart from the others' "no byte claimed twice".
+//! Never suggested when no toolchain marker is present.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashSet as HashSet;
+
+use super::texts::{fill, GroupedGlobs};
+use super::Ctx;
+use crate::analysis::{walk_visible, Suggestion};
+use crate::index::{NodeKind, NO_INODE, ROOT};
+use crate::output::human;
+
+/// How many artifacts the after-snippet copies at most.
+const MAX_ARTIFACTS: usize = 3;
+
+/// Does a shell command run `word` (a command name, or a command and its
+/// first argument such as `go build`) as a command, not as an argument?
+fn runs(body: &str, word: &str) -> bool {
+    let want: Vec<&str> = word.split_whitespace().collect();
+    let body = body.replace("\\\n", " ");
+    body.split(['&', '|', ';', '\n', '(', ')', '`']).any(|cmd| {
+        let mut toks = cmd.split_whitespace().skip_while(|t| {
+            t.contains('=') || ["sudo", "env", "exec", "time", "then", "do", "else"].contains(t)
+        });
+        let Some(first) = toks.next() else {
+            return false;
+        };
+        let first = first.rsplit('/').next().unwrap_or(first);
+        first == want[0] && want[1..].iter().all(|w| toks.next() == Some(*w))
+    })
+}
+
+pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
+    let tcs = &cx.texts.toolchain;
+    let markers = GroupedGlobs::new(tcs.iter().map(|t| t.markers.as_slice()));
+    let globs = GroupedGlobs::new(tcs.iter().map(|t| t.globs.as_slice()));
+    let steps = &cx.steps;
+    // Layers whose RUN builds with some toolchain (decided once found).
+    let builds_with = |l: usize, tc: usize| -> bool {
+        let s = steps.get(l);
+        !s.base
+            && s.is_run()
+            && tcs[tc]
+                .builds
+                .iter()
+                .any(|w| runs(s.body.as_deref().unwrap_or(&s.text), w))
+    };
+    let mut present = vec![false; tcs.len()];
+    // (toolchain, layer, bytes) of each visible file in a footprint.
+    let mut files: Vec<(usize, usize, u64)> = Vec::new();
+    // Every visible regular file outside the footprints: (layer, bytes, path).
+    let mut others: Vec<(usize, u64, String)> = Vec::new();
+    let mut seen: HashSet<u32> = HashSet::default();
+    let mut path = Vec::new();
+    walk_visible(cx.index, ROOT, &mut path, &mut |id, p| {
+        let Some(c) = cx.index.nodes[id as usize].changes.last() else {
+            return;
+        };
+        if c.kind == NodeKind::Dir {
+            return;
+        }
+        for g in markers.groups(p) {
+            present[g] = true;
+        }
+        if c.kind != NodeKind::File || c.inode == NO_INODE || !seen.insert(c.inode) {
+            return;
+        }
+        let ino = &cx.index.inodes[c.inode as usize];
+        if cx.rules.matching(p).is_some() {
+            return; // a cache finding: another suggestion's bytes
+        }
+        match globs.groups(p).first() {
+            Some(&g) => files.push((g, ino.layer as usize, ino.size)),
+            None => others.push((
+                ino.layer as usize,
+                ino.size,
+                String::from_utf8_lossy(p).into_owned(),
+            )),
+        }
+    });
+    let detected: Vec<usize> = (0..tcs.len())
+        .filter(|&i| present[i] && !tcs[i].markers.is_empty())
+        .collect();
+    if detected.is_empty() {
+        return;
+    }
+    // Toolchains without markers (headers) count beside a present one.
+    let counted = |g: usize| detected.contains(&g) || tcs[g].markers.is_empty();
+    let mut per_tc: BTreeMap<usize, u64> = BTreeMap::new();
+    let mut per_layer: BTreeMap<usize, u64> = BTreeMap::new();
+    for &(g, l, b) in files.iter().filter(|f| counted(f.0)) {
+        *per_tc.entry(g).or_default() += b;
+        *per_layer.entry(l).or_default() += b;
+    }
+    let total: u64 = per_tc.values().sum();
+    if total == 0 {
+        return;
+    }
+    let names: Vec<&str> = per_tc
+        .iter()
+        .filter(|(_, &b)| b > 0)
+        .map(|(&g, _)| tcs[g].label())
+        .collect();
+    let tools = match names.as_slice() {
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+        [] => return,
+    };
+    let build_layers: BTreeSet<usize> = (0..steps.steps.len())
+        .filter(|&l| detected.iter().any(|&tc| builds_with(l, tc)))
+        .collect();
+    let install_layers: BTreeSet<usize> = per_layer
+        .keys()
+        .copied()
+        .filter(|&l| !steps.get(l).base)
+        .collect();
+    // The build's outputs: the largest files the build layers stored.
+    let mut artifacts: Vec<&(usize, u64, String)> = others
+        .iter()
+        .filter(|(l, b, _)| build_layers.contains(l) && *b > 0)
+        .collect();
+    artifacts.sort_by(|x, y| y.1.cmp(&x.1).then_with(|| x.2.cmp(&y.2)));
+    artifacts.truncate(MAX_ARTIFACTS);
+
+    let base = steps.base_image.as_deref().unwrap_or("<base image>");
+    let last_build = build_layers.iter().chain(&install_layers).max().copied();
+    let mut after = format!("FROM {base} AS build\n");
+    match last_build {
+        Some(end) => {
+            for s in steps.steps[..=end].iter().filter(|s| !s.base) {
+                after.push_str(&s.text);
+                after.push('\n');
+            }
+        }
+        None => after.push_str("# … the steps that build the program\n"),
+    }
+    let runtime = if install_layers.is_empty() {
+        format!("<a runtime image without {tools}>")
+    } else {
+        base.to_string()
+    };
+    after.push_str(&format!("\nFROM {runtime}\n"));
+    if artifacts.is_empty() {
+        after.push_str("COPY --from=build /path/to/artifact /path/to/artifact\n");
+    }
+    for (_, _, p) in &artifacts {
+        after.push_str(&format!("COPY --from=build {p} {p}\n"));
+    }
+    after.push_str("# … then the steps that set up the runtime (no compilers)");
+
+    let mut layers: Vec<usize> = per_layer.keys().copied().collect();
+    layers.extend(&build_layers);
+    layers.sort_unstable();
+    layers.dedup();
+    let before_layers: Vec<usize> = install_layers
+        .iter()
+        .chain(&build_layers)
+        .copied()
+        .collect();
+    let before = if before_layers.is_empty() {
+        format!("FROM {base}  # the toolchain comes with the base image")
+    } else {
+        steps.before(&before_layers)
+    };
+    let bytes = format!("{} ({total} bytes)", human(total));
+    let t = cx.texts.rule("multi-stage");
+    let vars = [("tools", tools.as_str()), ("bytes", bytes.as_str())];
+    let id_names: Vec<&str> = detected.iter().map(|&g| tcs[g].name.as_str()).collect();
+    out.push(Suggestion {
+        id: format!("multi-stage:{}", id_names.join("+")),
+        title: fill(&t.title, &vars),
+        dockerfile_lines: steps.lines(&layers),
+        layers,
+        saves_bytes: total,
+        before,
+        after,
+        why: fill(&t.why, &vars),
+        kind: "multi-stage".into(),
+        findings: Vec::new(),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runs;
+
+    #[test]
+    fn build_commands() {
+        assert!(runs("gcc -O2 -o /usr/local/bin/hello hello.c", "gcc"));
+        assert!(runs("cd /src && make && make install", "make"));
+        assert!(runs("/usr/bin/gcc x.c", "gcc"));
+        assert!(!runs("apt-get install -y gcc", "gcc"));
+        assert!(runs("apt-get update && CC=cc gcc -c x.c", "gcc"));
+        assert!(!runs("echo accept", "cc"));
+        assert!(runs("CGO_ENABLED=0 go build -o /app .", "go build"));
+    }
+}

@@ -1,0 +1,310 @@
+//! Layer ↔ Dockerfile mapping: the step that made each layer, from the image
+//! history (`created_by`) or, with `--dockerfile`, from the Dockerfile's final
+//! stage (so suggestions cite line numbers and the real text), and the
+//! snippets built from steps (one RUN joined with `&&`).
+
+use super::dockerfile::{Dockerfile, Instr};
+use crate::analysis::LayerReport;
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub layer: usize,
+    pub instr: Instr,
+    /// The instruction as the Dockerfile has it (or as the history records it).
+    pub text: String,
+    /// RUN: options such as `--mount=…`.
+    pub flags: String,
+    /// RUN: the shell command, when it can be joined with `&&`.
+    pub body: Option<String>,
+    /// 1-based Dockerfile line, with `--dockerfile`.
+    pub line: Option<usize>,
+    /// The layer comes from the base image (not from this Dockerfile).
+    pub base: bool,
+    /// `ADD file:<sha> in /`: the base image's root file system.
+    pub rootfs: bool,
+}
+
+impl Step {
+    pub fn is_run(&self) -> bool {
+        self.instr == Instr::Run
+    }
+    pub fn is_copy(&self) -> bool {
+        matches!(self.instr, Instr::Copy | Instr::Add) && !self.rootfs
+    }
+    /// Text for "which command": one line, with the base rootfs named.
+    pub fn describe(&self) -> String {
+        let one: String = self.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if self.rootfs {
+            format!("{one}  (the base image's root file system)")
+        } else if one.is_empty() {
+            "(no command recorded)".to_string()
+        } else {
+            one
+        }
+    }
+}
+
+/// `ADD file:<hex> in /`: how the legacy builder records a base rootfs.
+pub fn is_rootfs(cmd: &str) -> bool {
+    let mut w = cmd.split_whitespace();
+    matches!(
+        (w.next(), w.next(), w.next(), w.next(), w.next()),
+        (Some("ADD"), Some(src), Some("in"), Some("/"), None)
+            if src.strip_prefix("file:").is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
+    )
+}
+
+/// Split a RUN command from the history into flags and shell body.
+fn run_parts(cmd: &str) -> (String, Option<String>) {
+    let mut rest = cmd.trim_start_matches("RUN").trim_start();
+    let mut flags = Vec::new();
+    while rest.starts_with("--") {
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        flags.push(&rest[..end]);
+        rest = rest[end..].trim_start();
+    }
+    for sh in ["/bin/sh -c ", "/bin/bash -c ", "sh -c "] {
+        if let Some(r) = rest.strip_prefix(sh) {
+            rest = r;
+            break;
+        }
+    }
+    let body = (!rest.is_empty() && !rest.starts_with('[') && !rest.contains("<<"))
+        .then(|| rest.to_string());
+    (flags.join(" "), body)
+}
+
+fn from_history(l: &LayerReport) -> Step {
+    let cmd = l.command.trim();
+    let word = cmd.split_whitespace().next().unwrap_or("");
+    let instr = if cmd.is_empty() {
+        Instr::Other
+    } else {
+        Instr::of_word(word)
+    };
+    let (flags, body) = if instr == Instr::Run {
+        run_parts(cmd)
+    } else {
+        (String::new(), None)
+    };
+    Step {
+        layer: l.index,
+        instr,
+        text: cmd.to_string(),
+        flags,
+        body,
+        line: None,
+        base: false,
+        rootfs: is_rootfs(cmd),
+    }
+}
+
+pub struct Steps {
+    pub steps: Vec<Step>,
+    /// The final stage's base image, from the Dockerfile.
+    pub base_image: Option<String>,
+    /// How many layers the Dockerfile was matched to (from the end).
+    pub mapped: usize,
+}
+
+impl Steps {
+    pub fn new(layers: &[LayerReport], df: Option<&Dockerfile>) -> Steps {
+        let mut steps: Vec<Step> = layers.iter().map(from_history).collect();
+        let mut mapped = 0;
+        let mut complete = false;
+        if let Some(df) = df {
+            // Walk both lists from the end: base-image layers come first.
+            let mut j = df.instrs.len();
+            let mut i = steps.len();
+            while i > 0 && j > 0 {
+                let s = &steps[i - 1];
+                let d = &df.instrs[j - 1];
+                if d.instr == Instr::Workdir && s.instr != Instr::Workdir {
+                    // WORKDIR makes a layer only when it creates the directory.
+                    j -= 1;
+                    continue;
+                }
+                let same = s.instr == d.instr
+                    || s.instr == Instr::Other && s.text.is_empty()
+                    // The legacy builder records `ADD`/`COPY` of a local file
+                    // under the other keyword at times; both copy files.
+                    || (s.is_copy() && matches!(d.instr, Instr::Copy | Instr::Add));
+                if !same {
+                    break;
+                }
+                let s = &mut steps[i - 1];
+                s.instr = d.instr;
+                s.text = d.text.clone();
+                s.flags = d.flags.clone();
+                s.body = d.body.clone();
+                s.line = Some(d.line);
+                s.rootfs = false;
+                mapped += 1;
+                i -= 1;
+                j -= 1;
+            }
+            complete = df.instrs[..j].iter().all(|d| d.instr == Instr::Workdir);
+        }
+        let n = steps.len();
+        let base_end = if complete && mapped > 0 {
+            n - mapped
+        } else {
+            // Without a full mapping: the layers up to the last base rootfs.
+            steps.iter().rposition(|s| s.rootfs).map_or(0, |i| i + 1)
+        };
+        for s in &mut steps[..base_end.min(n)] {
+            s.base = true;
+        }
+        Steps {
+            steps,
+            base_image: df.map(|d| d.base_image.clone()),
+            mapped,
+        }
+    }
+
+    pub fn get(&self, layer: usize) -> &Step {
+        &self.steps[layer]
+    }
+
+    /// "layer 4 (line 7)".
+    pub fn label(&self, layer: usize) -> String {
+        match self.steps.get(layer).and_then(|s| s.line) {
+            Some(l) => format!("layer {layer} (Dockerfile line {l})"),
+            None => format!("layer {layer}"),
+        }
+    }
+
+    /// Dockerfile lines of the given layers (those that have one).
+    pub fn lines(&self, layers: &[usize]) -> Vec<usize> {
+        let mut v: Vec<usize> = layers
+            .iter()
+            .filter_map(|&l| self.steps.get(l).and_then(|s| s.line))
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// The steps of `layers` joined into one RUN (see [`merged_run`]).
+    pub fn merged(&self, layers: &[usize]) -> Option<String> {
+        let ss: Vec<&Step> = layers.iter().map(|&l| &self.steps[l]).collect();
+        merged_run(&ss, &[])
+    }
+
+    /// The "before" snippet: each step's text, in layer order.
+    pub fn before(&self, layers: &[usize]) -> String {
+        let mut ls = layers.to_vec();
+        ls.sort_unstable();
+        ls.dedup();
+        ls.iter()
+            .map(|&l| {
+                let s = &self.steps[l];
+                if s.base {
+                    format!("FROM …  # layer {l}: {}", s.describe())
+                } else {
+                    s.text.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Join RUN steps into one RUN with `&&`, in the order given. None when one
+/// of them is not a RUN whose shell command can be joined.
+pub fn merged_run(steps: &[&Step], extra: &[String]) -> Option<String> {
+    let mut flags: Vec<&str> = Vec::new();
+    let mut bodies: Vec<String> = Vec::new();
+    for s in steps {
+        if !s.is_run() || s.base {
+            return None;
+        }
+        let b = s.body.as_deref()?;
+        if b.contains(" #") || b.starts_with('#') {
+            // A trailing shell comment would swallow what follows.
+            return None;
+        }
+        for f in s.flags.split_whitespace() {
+            if !flags.contains(&f) {
+                flags.push(f);
+            }
+        }
+        bodies.push(b.trim().to_string());
+    }
+    bodies.extend(extra.iter().cloned());
+    if bodies.is_empty() {
+        return None;
+    }
+    let flags = if flags.is_empty() {
+        String::new()
+    } else {
+        format!("{} ", flags.join(" "))
+    };
+    Some(format!("RUN {flags}{}", bodies.join(" && \\\n    ")))
+}
+
+/// Quote a path for the shell when it needs it.
+pub fn sh_quote(p: &str) -> String {
+    if !p.is_empty()
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:,@%=".contains(&b))
+    {
+        p.to_string()
+    } else {
+        format!("'{}'", p.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_commands() {
+        assert!(is_rootfs("ADD file:ce026b62356eec3ad1214f in /"));
+        assert!(!is_rootfs(
+            "ADD file:ce026b62356eec3ad1214f in /somefile.txt"
+        ));
+        assert!(!is_rootfs("ADD rootfs.tar /"));
+        assert_eq!(
+            run_parts("RUN chmod 444 /x"),
+            (String::new(), Some("chmod 444 /x".into()))
+        );
+        assert_eq!(
+            run_parts("RUN --mount=type=cache,target=/c /bin/sh -c pip install x"),
+            (
+                "--mount=type=cache,target=/c".into(),
+                Some("pip install x".into())
+            )
+        );
+        assert_eq!(run_parts("RUN [\"a\", \"b\"]").1, None);
+    }
+
+    #[test]
+    fn merging_runs() {
+        let mk = |l: usize, body: &str| Step {
+            layer: l,
+            instr: Instr::Run,
+            text: format!("RUN {body}"),
+            flags: String::new(),
+            body: Some(body.into()),
+            line: None,
+            base: false,
+            rootfs: false,
+        };
+        let a = mk(1, "wget x.tgz");
+        let b = mk(2, "rm x.tgz");
+        assert_eq!(
+            merged_run(&[&a, &b], &[]).unwrap(),
+            "RUN wget x.tgz && \\\n    rm x.tgz"
+        );
+        assert_eq!(
+            merged_run(&[&a], &["rm -f x.tgz".into()]).unwrap(),
+            "RUN wget x.tgz && \\\n    rm -f x.tgz"
+        );
+        let c = mk(3, "echo hi # comment");
+        assert!(merged_run(&[&a, &c], &[]).is_none());
+        assert_eq!(sh_quote("/a b"), "'/a b'");
+        assert_eq!(sh_quote("/usr/bin/x"), "/usr/bin/x");
+    }
+}

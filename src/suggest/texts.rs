@@ -1,0 +1,218 @@
+//! The texts and data of the suggestion rules, from `assets/suggestions.toml`.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+
+use crate::analysis::WasteKind;
+
+pub const SUGGESTIONS: &str = include_str!("../../assets/suggestions.toml");
+
+#[derive(Debug, Deserialize)]
+pub struct Why {
+    pub removed: String,
+    pub overwritten: String,
+    pub metadata_only: String,
+    pub moved: String,
+    pub cache: String,
+    pub squash: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RuleText {
+    pub title: String,
+    pub why: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Manager {
+    pub name: String,
+    #[serde(default)]
+    pub commands: Vec<String>,
+    #[serde(default)]
+    pub flag: Option<String>,
+    #[serde(default)]
+    pub drop: Vec<String>,
+    #[serde(default)]
+    pub append: Option<String>,
+    #[serde(default)]
+    pub mounts: Vec<String>,
+    #[serde(default)]
+    pub tmpfs: Option<String>,
+    pub fix: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Toolchain {
+    pub name: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    pub markers: Vec<String>,
+    pub globs: Vec<String>,
+    pub builds: Vec<String>,
+}
+
+impl Toolchain {
+    pub fn label(&self) -> &str {
+        self.label.as_deref().unwrap_or(&self.name)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Texts {
+    pub why: Why,
+    pub rule: BTreeMap<String, RuleText>,
+    pub manager: Vec<Manager>,
+    pub toolchain: Vec<Toolchain>,
+}
+
+impl Texts {
+    pub fn rule(&self, name: &str) -> &RuleText {
+        self.rule
+            .get(name)
+            .unwrap_or_else(|| panic!("assets/suggestions.toml has no [rule.{name}]"))
+    }
+
+    pub fn manager(&self, name: &str) -> Option<&Manager> {
+        self.manager.iter().find(|m| m.name == name)
+    }
+
+    pub fn why(&self, kind: WasteKind) -> &str {
+        match kind {
+            WasteKind::Removed => &self.why.removed,
+            WasteKind::Overwritten => &self.why.overwritten,
+            WasteKind::MetadataOnly => &self.why.metadata_only,
+            WasteKind::Moved => &self.why.moved,
+            WasteKind::Cache => &self.why.cache,
+        }
+    }
+}
+
+/// The built-in texts (parsed once).
+pub fn texts() -> &'static Texts {
+    static T: OnceLock<Texts> = OnceLock::new();
+    T.get_or_init(|| toml::from_str(SUGGESTIONS).expect("assets/suggestions.toml parses"))
+}
+
+/// Fill `{name}` placeholders; other braces are left alone.
+pub fn fill(template: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = template.to_string();
+    for (k, v) in vars {
+        out = out.replace(&format!("{{{k}}}"), v);
+    }
+    out
+}
+
+/// Globs over absolute paths, with the same syntax as the cache rules:
+/// `*` does not cross `/`, `**` does.
+pub fn glob(g: &str) -> Glob {
+    GlobBuilder::new(g)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .unwrap_or_else(|e| panic!("assets/suggestions.toml: bad glob {g:?}: {e}"))
+}
+
+/// One glob set over many groups of globs; `owner[i]` is the group of glob i.
+pub struct GroupedGlobs {
+    pub set: GlobSet,
+    pub owner: Vec<usize>,
+}
+
+impl GroupedGlobs {
+    pub fn new<'a>(groups: impl Iterator<Item = &'a [String]>) -> GroupedGlobs {
+        let mut b = GlobSetBuilder::new();
+        let mut owner = Vec::new();
+        for (i, globs) in groups.enumerate() {
+            for g in globs {
+                b.add(glob(g));
+                owner.push(i);
+            }
+        }
+        GroupedGlobs {
+            set: b.build().expect("glob set builds"),
+            owner,
+        }
+    }
+
+    /// The groups whose globs match `path`, each once, in order.
+    pub fn groups(&self, path: &[u8]) -> Vec<usize> {
+        let cand = globset::Candidate::new(crate::rules::bytes_as_path(path));
+        let mut g: Vec<usize> = self
+            .set
+            .matches_candidate(&cand)
+            .into_iter()
+            .map(|i| self.owner[i])
+            .collect();
+        g.sort_unstable();
+        g.dedup();
+        g
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assets_parse_and_name_every_rule() {
+        let t = texts();
+        for r in [
+            "chain-cleanup",
+            "download-extract",
+            "metadata",
+            "move",
+            "overwrite",
+            "base-image",
+            "base-cache",
+            "package",
+            "multi-stage",
+        ] {
+            assert!(!t.rule(r).title.is_empty(), "{r}");
+        }
+        // Every manager of the cache rules has its fix text.
+        for r in crate::rules::Rules::builtin().rules {
+            assert!(t.manager(&r.manager).is_some(), "manager {}", r.manager);
+        }
+        for tc in &t.toolchain {
+            for g in tc.markers.iter().chain(&tc.globs) {
+                glob(g);
+            }
+        }
+    }
+
+    #[test]
+    fn toolchain_globs_match_absolute_paths() {
+        let t = texts();
+        let g = GroupedGlobs::new(t.toolchain.iter().map(|t| t.markers.as_slice()));
+        let name = |p: &str| -> Vec<&str> {
+            g.groups(p.as_bytes())
+                .into_iter()
+                .map(|i| t.toolchain[i].name.as_str())
+                .collect()
+        };
+        assert_eq!(name("/usr/lib/gcc/x86_64-linux-gnu/12/cc1"), ["gcc"]);
+        assert_eq!(
+            name("/usr/libexec/gcc/x86_64-alpine-linux-musl/13.2.1/cc1"),
+            ["gcc"]
+        );
+        assert_eq!(
+            name("/usr/lib/jvm/java-17-openjdk-amd64/bin/javac"),
+            ["jdk"]
+        );
+        assert_eq!(name("/usr/local/go/bin/go"), ["go"]);
+        assert_eq!(name("/usr/local/cargo/bin/rustc"), ["rust"]);
+        assert!(name("/usr/bin/gcc-ar").is_empty());
+        assert!(name("/usr/lib/jvm/x/bin/java").is_empty());
+    }
+
+    #[test]
+    fn fill_keeps_shell_braces() {
+        assert_eq!(
+            fill("{a} -exec rm {} +", &[("a", "find")]),
+            "find -exec rm {} +"
+        );
+    }
+}

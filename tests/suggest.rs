@@ -1,0 +1,557 @@
+//! Suggestions on real images (../shared/images/dive/) and on small synthetic
+//! images for the rules the dive images do not exercise. Every report here
+//! also goes through `check_invariants`: each suggestion saves exactly the
+//! bytes of the findings it covers, and no finding is covered twice.
+
+mod common;
+use common::*;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use imgscope::analysis::Suggestion;
+use imgscope::suggest::SuggestOptions;
+use imgscope::Report;
+
+pub fn report_with(path: &Path, dockerfile: Option<&Path>) -> Report {
+    let index = imgscope::load(
+        path.to_str().unwrap(),
+        &imgscope::LoadOptions::default(),
+        &imgscope::LoadProgress::default(),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let opts = SuggestOptions {
+        dockerfile: dockerfile.map(Path::to_path_buf),
+    };
+    let r = imgscope::report(&index, &imgscope::Rules::builtin(), &opts).unwrap();
+    check_invariants(&r);
+    r
+}
+
+fn report_bytes(bytes: &[u8]) -> Report {
+    let f = temp_file(bytes);
+    report_with(f.path(), None)
+}
+
+/// The contract of suggestions, for any image.
+pub fn check_invariants(r: &Report) {
+    let mut owner: HashMap<usize, &str> = HashMap::new();
+    for s in &r.suggestions {
+        if s.kind == "multi-stage" {
+            assert!(
+                s.findings.is_empty(),
+                "{}: multi-stage claims no finding",
+                s.id
+            );
+        } else {
+            assert!(!s.findings.is_empty(), "{}: covers no finding", s.id);
+            let sum: u64 = s.findings.iter().map(|&i| r.waste[i].bytes).sum();
+            assert_eq!(s.saves_bytes, sum, "{}: saves_bytes != its findings", s.id);
+        }
+        assert!(s.saves_bytes > 0, "{}", s.id);
+        for &i in &s.findings {
+            if let Some(other) = owner.insert(i, &s.id) {
+                panic!("finding {i} claimed by {other} and {}", s.id);
+            }
+            let f = &r.waste[i];
+            assert!(s.layers.contains(&f.stored_in_layer), "{}: layers", s.id);
+            if let Some(h) = f.hidden_by_layer {
+                assert!(s.layers.contains(&h), "{}: hiding layer {h}", s.id);
+            }
+        }
+        assert!(s.layers.windows(2).all(|w| w[0] < w[1]), "{}", s.id);
+        assert!(!s.title.is_empty() && !s.why.is_empty() && !s.after.is_empty());
+    }
+    assert!(
+        r.suggestions
+            .windows(2)
+            .all(|w| w[0].saves_bytes >= w[1].saves_bytes),
+        "sorted by saving"
+    );
+    let mut ids: Vec<&str> = r.suggestions.iter().map(|s| s.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), r.suggestions.len(), "ids are unique");
+}
+
+fn by_id<'a>(r: &'a Report, id: &str) -> &'a Suggestion {
+    r.suggestions
+        .iter()
+        .find(|s| s.id == id)
+        .unwrap_or_else(|| {
+            let ids: Vec<&str> = r.suggestions.iter().map(|s| s.id.as_str()).collect();
+            panic!("no suggestion {id}; have {ids:?}")
+        })
+}
+
+fn summary(r: &Report) -> Vec<(String, u64, Vec<usize>)> {
+    let mut v: Vec<(String, u64, Vec<usize>)> = r
+        .suggestions
+        .iter()
+        .map(|s| (s.id.clone(), s.saves_bytes, s.layers.clone()))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The dive images: each wasteful step explained in its own layer.
+fn dive_expectations(r: &Report, s: u64) {
+    assert_eq!(
+        summary(r),
+        vec![
+            ("chain-cleanup:L4-L9".to_string(), s, vec![4, 9]),
+            ("chain-cleanup:L5-L9".to_string(), s, vec![5, 9]),
+            ("metadata:L3-L4".to_string(), s, vec![3, 4]),
+            ("metadata:L7-L13".to_string(), s, vec![7, 13]),
+            ("move:L6-L7".to_string(), s, vec![6, 7]),
+            ("temp:L11".to_string(), s, vec![11]),
+        ]
+    );
+    // chmod 444 in layer 4: set the mode in the RUN of layer 3.
+    let m = by_id(r, "metadata:L3-L4");
+    assert_eq!(
+        m.after,
+        "RUN cp /somefile.txt /root/example/somefile1.txt && \\\n    chmod 444 /root/example/somefile1.txt"
+    );
+    assert!(
+        m.title
+            .contains("Set the mode of /root/example/somefile1.txt"),
+        "{}",
+        m.title
+    );
+    // mv in layer 7: the move inside the RUN of layer 6.
+    let mv = by_id(r, "move:L6-L7");
+    assert_eq!(
+        mv.after,
+        "RUN cp /somefile.txt /root/example/somefile3.txt && \\\n    mv /root/example/somefile3.txt /root/saved.txt"
+    );
+    // rm -rf in layer 9 removes files of layers 4 and 5: each deletes its own.
+    let c4 = by_id(r, "chain-cleanup:L4-L9");
+    assert!(
+        c4.before.ends_with("RUN rm -rf /root/example/"),
+        "{}",
+        c4.before
+    );
+    assert_eq!(
+        c4.after,
+        "RUN chmod 444 /root/example/somefile1.txt && \\\n    rm -rf /root/example/somefile1.txt"
+    );
+    let c5 = by_id(r, "chain-cleanup:L5-L9");
+    assert_eq!(
+        c5.after,
+        "RUN cp /somefile.txt /root/example/somefile2.txt && \\\n    rm -rf /root/example/somefile2.txt"
+    );
+    // chmod +x in layer 13 on the file layer 7 stored.
+    let x = by_id(r, "metadata:L7-L13");
+    assert_eq!(
+        x.after,
+        "RUN mv /root/example/somefile3.txt /root/saved.txt && \\\n    chmod +x /root/saved.txt"
+    );
+    // The /tmp copy of layer 11.
+    let t = by_id(r, "temp:L11");
+    assert!(t
+        .after
+        .starts_with("RUN cp /root/saved.txt /tmp/saved.again1.txt && \\\n    rm -rf /tmp/*\n"));
+    assert!(t
+        .after
+        .contains("RUN --mount=type=tmpfs,target=/tmp cp /root/saved.txt /tmp/saved.again1.txt"));
+    // Everything hidden or cached is covered: the suggestions add up to the waste.
+    let total: u64 = r.suggestions.iter().map(|s| s.saves_bytes).sum();
+    assert_eq!(total, r.summary.wasted_bytes);
+    assert_eq!(r.summary.squash_saves_bytes, r.summary.hidden_bytes);
+}
+
+#[test]
+fn dive_docker_image_suggestions() {
+    let r = report_with(&shared("test-docker-image.tar"), None);
+    dive_expectations(&r, 6405);
+}
+
+#[test]
+fn dive_kaniko_image_suggestions() {
+    let r = report_with(&shared("test-kaniko-image.tar"), None);
+    dive_expectations(&r, 9249);
+}
+
+#[test]
+fn oci_images_have_consistent_suggestions() {
+    for name in [
+        "test-oci-gzip-image.tar",
+        "test-oci-zstd-image.tar",
+        "test-oci-estargz-image.tar",
+        "test-oci-uncompressed-image.tar",
+    ] {
+        let r = report_with(&shared(name), None);
+        let covered: u64 = r.suggestions.iter().map(|s| s.saves_bytes).sum();
+        assert!(covered <= r.summary.wasted_bytes, "{name}");
+    }
+}
+
+const DIVE_DOCKERFILE: &str = "\
+FROM busybox:latest
+ADD README.md /somefile.txt
+RUN mkdir -p /root/example/really/nested
+RUN cp /somefile.txt /root/example/somefile1.txt
+RUN chmod 444 /root/example/somefile1.txt
+RUN cp /somefile.txt /root/example/somefile2.txt
+RUN cp /somefile.txt /root/example/somefile3.txt
+RUN mv /root/example/somefile3.txt /root/saved.txt
+RUN cp /root/saved.txt /root/.saved.txt
+RUN rm -rf /root/example/
+ADD .scripts/ /root/.data/
+RUN cp /root/saved.txt /tmp/saved.again1.txt
+RUN cp /root/saved.txt /root/.data/saved.again2.txt
+RUN chmod +x /root/saved.txt
+";
+
+#[test]
+fn dockerfile_lines_are_cited() {
+    let dir = tempfile::tempdir().unwrap();
+    let df = dir.path().join("Dockerfile");
+    std::fs::write(&df, DIVE_DOCKERFILE).unwrap();
+    let r = report_with(&shared("test-docker-image.tar"), Some(&df));
+    // Layer L was made by line L + 1 (line 1 is FROM, layer 0 the base).
+    assert_eq!(by_id(&r, "metadata:L3-L4").dockerfile_lines, vec![4, 5]);
+    assert_eq!(
+        by_id(&r, "chain-cleanup:L5-L9").dockerfile_lines,
+        vec![6, 10]
+    );
+    assert_eq!(by_id(&r, "metadata:L7-L13").dockerfile_lines, vec![8, 14]);
+    assert_eq!(by_id(&r, "temp:L11").dockerfile_lines, vec![12]);
+    // Same suggestions and savings as without the Dockerfile.
+    dive_expectations(&r, 6405);
+    let text = imgscope::output::text::render(&r, &Default::default());
+    assert!(text.contains("Dockerfile line 4, 5"), "{text}");
+}
+
+#[test]
+fn dockerfile_errors_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let df = dir.path().join("Dockerfile");
+    std::fs::write(&df, "RUN echo no FROM\n").unwrap();
+    let path = shared("test-docker-image.tar");
+    let index = imgscope::load(
+        path.to_str().unwrap(),
+        &Default::default(),
+        &Default::default(),
+    )
+    .unwrap();
+    let opts = SuggestOptions {
+        dockerfile: Some(df.clone()),
+    };
+    let e = imgscope::report(&index, &imgscope::Rules::builtin(), &opts).unwrap_err();
+    assert!(e.to_string().contains("cannot parse Dockerfile"), "{e}");
+    let missing = SuggestOptions {
+        dockerfile: Some(dir.path().join("nope")),
+    };
+    let e = imgscope::report(&index, &imgscope::Rules::builtin(), &missing).unwrap_err();
+    assert!(e.to_string().contains("cannot read Dockerfile"), "{e}");
+}
+
+#[test]
+fn text_report_explains_and_fixes() {
+    let r = report_with(&shared("test-docker-image.tar"), None);
+    let text = imgscope::output::text::render(&r, &Default::default());
+    for kind in ["removed", "metadata_only", "moved", "cache"] {
+        let why = imgscope::suggest::why(
+            r.waste
+                .iter()
+                .find(|f| f.kind.as_str() == kind)
+                .unwrap()
+                .kind,
+        );
+        let first_words: String = why.split_whitespace().take(6).collect::<Vec<_>>().join(" ");
+        assert!(text.contains(&first_words), "why of {kind} missing");
+    }
+    assert!(text.contains("What to fix (largest saving first)"));
+    assert!(text.contains("Squashing"));
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("would remove the 32.02 kB (32025 bytes) of hidden bytes"),
+        "{text}"
+    );
+    // Each suggestion with its layers and commands.
+    assert!(
+        text.contains("    4  RUN chmod 444 /root/example/somefile1.txt"),
+        "{text}"
+    );
+    assert!(
+        text.contains("   13  RUN chmod +x /root/saved.txt"),
+        "{text}"
+    );
+    assert_eq!(text.matches("     Saves   6.41 kB (6405 bytes)").count(), 6);
+    let json = imgscope::output::json::render(&r);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let s0 = &v["suggestions"][0];
+    for k in ["id", "title", "layers", "saves_bytes", "before", "after"] {
+        assert!(!s0[k].is_null(), "{k}");
+    }
+    assert_eq!(v["summary"]["squash_saves_bytes"], 32025);
+}
+
+// ---------------------------------------------------------------- synthetic
+
+fn big(n: usize, seed: u8) -> Vec<u8> {
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+#[test]
+fn copy_then_chmod_suggests_copy_chmod() {
+    let data = big(5000, 1);
+    let l0 = layer(&[E::File("bin/sh", big(100, 9))]);
+    let l1 = layer(&[E::Dir("opt"), E::File("opt/big.bin", data.clone())]);
+    let l2 = layer(&[E::Dir("opt"), E::FileMode("opt/big.bin", data, 0o755)]);
+    let r = report_bytes(&docker_archive(
+        &[l0, l1, l2],
+        &[
+            "/bin/sh -c #(nop) ADD file:0123abcd in / ",
+            "COPY big.bin /opt/big.bin # buildkit",
+            "RUN /bin/sh -c chmod 755 /opt/big.bin # buildkit",
+        ],
+    ));
+    assert_eq!(
+        summary(&r),
+        vec![("metadata:L1-L2".into(), 5000, vec![1, 2])]
+    );
+    let s = &r.suggestions[0];
+    assert_eq!(
+        s.after,
+        "COPY --chmod=755 big.bin /opt/big.bin\n# (layer 2's change is then no longer needed)"
+    );
+}
+
+#[test]
+fn apt_lists_and_pip_cache_get_manager_fixes() {
+    let l0 = layer(&[E::File("bin/sh", big(100, 9))]);
+    let l1 = layer(&[
+        E::File("var/lib/apt/lists/deb_InRelease", big(3000, 2)),
+        E::File("var/cache/apt/archives/curl.deb", big(2000, 3)),
+        E::File("usr/bin/curl", big(700, 4)),
+    ]);
+    let l2 = layer(&[
+        E::File("root/.cache/pip/wheels/ab/flask.whl", big(1500, 5)),
+        E::File(
+            "usr/lib/python3/site-packages/flask/__init__.py",
+            big(300, 6),
+        ),
+    ]);
+    let r = report_bytes(&docker_archive(
+        &[l0, l1, l2],
+        &[
+            "/bin/sh -c #(nop) ADD file:0123abcd in / ",
+            "/bin/sh -c apt-get update && apt-get install -y curl",
+            "/bin/sh -c pip install flask",
+        ],
+    ));
+    assert_eq!(
+        summary(&r),
+        vec![
+            ("apt:L1".into(), 5000, vec![1]),
+            ("pip:L2".into(), 1500, vec![2]),
+        ]
+    );
+    let apt = by_id(&r, "apt:L1");
+    assert!(apt.after.starts_with(
+        "RUN apt-get update && apt-get install -y curl && \\\n    apt-get clean && rm -rf /var/lib/apt/lists/*\n"
+    ), "{}", apt.after);
+    assert!(apt.title.starts_with("apt: "), "{}", apt.title);
+    let pip = by_id(&r, "pip:L2");
+    assert!(pip
+        .after
+        .starts_with("RUN pip install --no-cache-dir flask\n"));
+    assert!(pip
+        .after
+        .contains("RUN --mount=type=cache,target=/root/.cache/pip pip install flask"));
+}
+
+#[test]
+fn cleanup_in_a_later_run_is_chained() {
+    let l0 = layer(&[E::File("bin/sh", big(100, 9))]);
+    let l1 = layer(&[
+        E::File("var/lib/apt/lists/deb_InRelease", big(3000, 2)),
+        E::File("usr/bin/curl", big(700, 4)),
+    ]);
+    let l2 = layer(&[
+        E::Dir("var/lib/apt/lists"),
+        E::Whiteout("var/lib/apt/lists/deb_InRelease"),
+    ]);
+    let r = report_bytes(&docker_archive(
+        &[l0, l1, l2],
+        &[
+            "/bin/sh -c #(nop) ADD file:0123abcd in / ",
+            "/bin/sh -c apt-get update && apt-get install -y curl",
+            "/bin/sh -c rm -rf /var/lib/apt/lists/*",
+        ],
+    ));
+    assert_eq!(
+        summary(&r),
+        vec![("chain-cleanup:L1-L2".into(), 3000, vec![1, 2])]
+    );
+    assert_eq!(
+        r.suggestions[0].after,
+        "RUN apt-get update && apt-get install -y curl && \\\n    rm -rf /var/lib/apt/lists/*"
+    );
+}
+
+#[test]
+fn download_extract_delete_and_move_in_one_run() {
+    let l0 = layer(&[E::File("bin/sh", big(100, 9))]);
+    let l1 = layer(&[E::Dir("opt"), E::File("opt/tool.tar.gz", big(4000, 1))]);
+    let l2 = layer(&[
+        E::Dir("opt/tool-1.0/bin"),
+        E::File("opt/tool-1.0/bin/tool", big(9000, 2)),
+    ]);
+    let l3 = layer(&[E::Dir("opt"), E::Whiteout("opt/tool.tar.gz")]);
+    let l4 = layer(&[
+        E::Dir("opt"),
+        E::Whiteout("opt/tool-1.0"),
+        E::Dir("opt/tool/bin"),
+        E::File("opt/tool/bin/tool", big(9000, 2)),
+    ]);
+    let r = report_bytes(&docker_archive(
+        &[l0, l1, l2, l3, l4],
+        &[
+            "/bin/sh -c #(nop) ADD file:0123abcd in / ",
+            "/bin/sh -c curl -fsSLo /opt/tool.tar.gz https://example.invalid/tool.tar.gz",
+            "/bin/sh -c tar -xzf /opt/tool.tar.gz -C /opt",
+            "/bin/sh -c rm /opt/tool.tar.gz",
+            "/bin/sh -c mv /opt/tool-1.0 /opt/tool",
+        ],
+    ));
+    let kinds: Vec<&str> = r.waste.iter().map(|f| f.kind.as_str()).collect();
+    assert_eq!(kinds, ["moved", "removed"]);
+    assert_eq!(
+        summary(&r),
+        vec![("download-extract:L1-L3".into(), 13000, vec![1, 2, 3, 4])]
+    );
+    assert_eq!(
+        r.suggestions[0].after,
+        "RUN curl -fsSLo /opt/tool.tar.gz https://example.invalid/tool.tar.gz && \\\n    \
+         tar -xzf /opt/tool.tar.gz -C /opt && \\\n    \
+         rm /opt/tool.tar.gz && \\\n    \
+         mv /opt/tool-1.0 /opt/tool"
+    );
+}
+
+#[test]
+fn moved_directory_is_moved_once_in_the_creating_run() {
+    let l0 = layer(&[E::File("bin/sh", big(100, 9))]);
+    let l1 = layer(&[
+        E::Dir("srv/app-1.0"),
+        E::File("srv/app-1.0/a", big(1000, 1)),
+        E::File("srv/app-1.0/b", big(2000, 2)),
+    ]);
+    let l2 = layer(&[E::File("etc/motd", big(10, 7))]);
+    let l3 = layer(&[
+        E::Dir("srv"),
+        E::Whiteout("srv/app-1.0"),
+        E::Dir("srv/app"),
+        E::File("srv/app/a", big(1000, 1)),
+        E::File("srv/app/b", big(2000, 2)),
+        E::File("etc/motd", big(20, 8)),
+    ]);
+    let r = report_bytes(&docker_archive(
+        &[l0, l1, l2, l3],
+        &[
+            "/bin/sh -c #(nop) ADD file:0123abcd in / ",
+            "/bin/sh -c make-app /srv/app-1.0",
+            "/bin/sh -c echo hi > /etc/motd",
+            "/bin/sh -c mv /srv/app-1.0 /srv/app && echo bye > /etc/motd",
+        ],
+    ));
+    let m = by_id(&r, "move:L1-L3");
+    assert_eq!(m.saves_bytes, 3000);
+    // Layer 3 also rewrites a file of layer 2, so it is not joined whole.
+    assert_eq!(
+        m.after,
+        "RUN make-app /srv/app-1.0 && \\\n    mv /srv/app-1.0 /srv/app"
+    );
+    let o = by_id(&r, "overwrite:L2-L3");
+    assert_eq!(o.saves_bytes, 10);
+}
+
+#[test]
+fn base_image_files_hidden_later() {
+    let l0 = layer(&[
+        E::File("bin/sh", big(100, 9)),
+        E::File("usr/share/doc/big.txt", big(4000, 1)),
+    ]);
+    let l1 = layer(&[
+        E::Dir("usr/share/doc"),
+        E::Whiteout("usr/share/doc/big.txt"),
+    ]);
+    let r = report_bytes(&docker_archive(
+        &[l0, l1],
+        &[
+            "/bin/sh -c #(nop) ADD file:0123abcd in / ",
+            "/bin/sh -c rm -rf /usr/share/doc/*",
+        ],
+    ));
+    assert_eq!(
+        summary(&r),
+        vec![("base-image:L1".into(), 4000, vec![0, 1])]
+    );
+    assert!(r.suggestions[0]
+        .after
+        .contains("FROM scratch\nCOPY --from=full / /"));
+}
+
+fn toolchain_image(with_compiler: bool) -> Vec<u8> {
+    let l0 = layer(&[E::File("bin/sh", big(100, 9))]);
+    let mut tc = vec![
+        E::File("usr/include/stdio.h", big(800, 1)),
+        E::File("usr/bin/x86_64-linux-gnu-gcc-12", big(900, 2)),
+        E::File("usr/share/doc/gcc/README", big(50, 3)),
+    ];
+    if with_compiler {
+        tc.push(E::File(
+            "usr/lib/gcc/x86_64-linux-gnu/12/cc1",
+            big(30000, 4),
+        ));
+    }
+    let l1 = layer(&tc);
+    let l2 = layer(&[
+        E::File("src/hello.c", big(120, 5)),
+        E::File("usr/local/bin/hello", big(1600, 6)),
+    ]);
+    docker_archive(
+        &[l0, l1, l2],
+        &[
+            "/bin/sh -c #(nop) ADD file:0123abcd in / ",
+            "/bin/sh -c apt-get install -y gcc libc6-dev",
+            "/bin/sh -c gcc -O2 -o /usr/local/bin/hello /src/hello.c",
+        ],
+    )
+}
+
+#[test]
+fn toolchain_in_final_image_suggests_multi_stage() {
+    let r = report_bytes(&toolchain_image(true));
+    let m = by_id(&r, "multi-stage:gcc");
+    // cc1 + the gcc driver + headers; not the docs, not the program.
+    assert_eq!(m.saves_bytes, 30000 + 900 + 800);
+    assert_eq!(m.layers, vec![1, 2]);
+    assert!(m.title.contains("gcc and -dev headers"), "{}", m.title);
+    assert!(m
+        .after
+        .contains("FROM <base image> AS build\nRUN apt-get install -y gcc libc6-dev\nRUN gcc -O2"));
+    assert!(
+        m.after
+            .contains("COPY --from=build /usr/local/bin/hello /usr/local/bin/hello"),
+        "{}",
+        m.after
+    );
+    assert!(m.why.contains("not hidden or cache findings"));
+}
+
+#[test]
+fn no_multi_stage_without_a_compiler() {
+    let r = report_bytes(&toolchain_image(false));
+    assert!(
+        r.suggestions.iter().all(|s| s.kind != "multi-stage"),
+        "{:?}",
+        summary(&r)
+    );
+}
