@@ -137,7 +137,7 @@ pub fn render(r: &Report, opts: &TextOptions) -> String {
                 human(l.wasted_bytes)
             },
             l.files,
-            truncate(&l.command, 90)
+            truncate(&crate::suggest::layer_command(&l.command), 90)
         );
     }
     let _ = writeln!(o);

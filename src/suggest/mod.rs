@@ -55,13 +55,15 @@ pub fn squash_note(hidden_bytes: u64) -> String {
 }
 
 /// A layer's command for display: the base rootfs (`ADD file:<sha> in /`)
-/// is named as such.
+/// is named as such, with its digest shortened.
 pub fn layer_command(cmd: &str) -> String {
-    if steps::is_rootfs(cmd) {
-        format!("{cmd}  (the base image's root file system)")
-    } else {
-        cmd.to_string()
+    if !steps::is_rootfs(cmd) {
+        return cmd.to_string();
     }
+    let src = cmd.split_whitespace().nth(1).unwrap_or("");
+    let short: String = src.chars().take(17).collect();
+    let ell = if short.len() < src.len() { "…" } else { "" };
+    format!("ADD {short}{ell} in /  (the base image's root file system)")
 }
 
 pub fn suggest(
@@ -418,6 +420,17 @@ pub fn layer_id(layers: &[usize]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rootfs_command() {
+        assert_eq!(
+            layer_command(
+                "ADD file:ce026b62356eec3ad1214f92be2c9dc063fe205bd5e600be3492c4dfb17148bd in /"
+            ),
+            "ADD file:ce026b62356e… in /  (the base image's root file system)"
+        );
+        assert_eq!(layer_command("RUN x"), "RUN x");
+    }
 
     #[test]
     fn common_dirs() {

@@ -36,8 +36,13 @@ fn runs(body: &str, word: &str) -> bool {
 
 pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
     let tcs = &cx.texts.toolchain;
-    let markers = GroupedGlobs::new(tcs.iter().map(|t| t.markers.as_slice()));
-    let globs = GroupedGlobs::new(tcs.iter().map(|t| t.globs.as_slice()));
+    // One glob set: group g < n is toolchain g's markers, n + g its files.
+    let n = tcs.len();
+    let globs = GroupedGlobs::new(
+        tcs.iter()
+            .map(|t| t.markers.as_slice())
+            .chain(tcs.iter().map(|t| t.globs.as_slice())),
+    );
     let steps = &cx.steps;
     // Layers whose RUN builds with some toolchain (decided once found).
     let builds_with = |l: usize, tc: usize| -> bool {
@@ -49,11 +54,16 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
                 .iter()
                 .any(|w| runs(s.body.as_deref().unwrap_or(&s.text), w))
     };
+    // Layers that build with any toolchain: their files may be artifacts.
+    let may_build: Vec<bool> = (0..steps.steps.len())
+        .map(|l| (0..n).any(|tc| builds_with(l, tc)))
+        .collect();
     let mut present = vec![false; tcs.len()];
     // (toolchain, layer, bytes) of each visible file in a footprint.
     let mut files: Vec<(usize, usize, u64)> = Vec::new();
-    // Every visible regular file outside the footprints: (layer, bytes, path).
-    let mut others: Vec<(usize, u64, String)> = Vec::new();
+    // Visible files outside the footprints that a building layer stored:
+    // (layer, bytes, path).
+    let mut others: Vec<(usize, u64, Vec<u8>)> = Vec::new();
     let mut seen: HashSet<u32> = HashSet::default();
     let mut path = Vec::new();
     walk_visible(cx.index, ROOT, &mut path, &mut |id, p| {
@@ -63,23 +73,22 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
         if c.kind == NodeKind::Dir {
             return;
         }
-        for g in markers.groups(p) {
+        let groups = globs.groups(p);
+        for &g in groups.iter().filter(|&&g| g < n) {
             present[g] = true;
         }
         if c.kind != NodeKind::File || c.inode == NO_INODE || !seen.insert(c.inode) {
             return;
         }
         let ino = &cx.index.inodes[c.inode as usize];
-        if cx.rules.matching(p).is_some() {
-            return; // a cache finding: another suggestion's bytes
-        }
-        match globs.groups(p).first() {
-            Some(&g) => files.push((g, ino.layer as usize, ino.size)),
-            None => others.push((
-                ino.layer as usize,
-                ino.size,
-                String::from_utf8_lossy(p).into_owned(),
-            )),
+        match groups.iter().find(|&&g| g >= n) {
+            // A cache file is a finding: another suggestion's bytes.
+            Some(_) if cx.rules.matching(p).is_some() => {}
+            Some(&g) => files.push((g - n, ino.layer as usize, ino.size)),
+            None if may_build[ino.layer as usize] => {
+                others.push((ino.layer as usize, ino.size, p.to_vec()))
+            }
+            None => {}
         }
     });
     let detected: Vec<usize> = (0..tcs.len())
@@ -119,7 +128,7 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
         .filter(|&l| !steps.get(l).base)
         .collect();
     // The build's outputs: the largest files the build layers stored.
-    let mut artifacts: Vec<&(usize, u64, String)> = others
+    let mut artifacts: Vec<&(usize, u64, Vec<u8>)> = others
         .iter()
         .filter(|(l, b, _)| build_layers.contains(l) && *b > 0)
         .collect();
@@ -148,6 +157,7 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
         after.push_str("COPY --from=build /path/to/artifact /path/to/artifact\n");
     }
     for (_, _, p) in &artifacts {
+        let p = String::from_utf8_lossy(p);
         after.push_str(&format!("COPY --from=build {p} {p}\n"));
     }
     after.push_str("# … then the steps that set up the runtime (no compilers)");

@@ -35,7 +35,7 @@ impl Step {
     pub fn describe(&self) -> String {
         let one: String = self.text.split_whitespace().collect::<Vec<_>>().join(" ");
         if self.rootfs {
-            format!("{one}  (the base image's root file system)")
+            super::layer_command(&one)
         } else if one.is_empty() {
             "(no command recorded)".to_string()
         } else {
@@ -50,7 +50,7 @@ pub fn is_rootfs(cmd: &str) -> bool {
     matches!(
         (w.next(), w.next(), w.next(), w.next(), w.next()),
         (Some("ADD"), Some(src), Some("in"), Some("/"), None)
-            if src.strip_prefix("file:").is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            if src.strip_prefix("file:").is_some_and(|h| !h.is_empty() && !h.contains('/'))
     )
 }
 
@@ -266,6 +266,7 @@ mod tests {
             "ADD file:ce026b62356eec3ad1214f in /somefile.txt"
         ));
         assert!(!is_rootfs("ADD rootfs.tar /"));
+        assert!(!is_rootfs("ADD file:a/b in /"));
         assert_eq!(
             run_parts("RUN chmod 444 /x"),
             (String::new(), Some("chmod 444 /x".into()))
