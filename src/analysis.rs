@@ -192,10 +192,7 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
             continue;
         };
         let kind = match h.cause {
-            HideCause::Replaced {
-                by_file: true,
-                by_hash,
-            } if by_hash == ino.hash => WasteKind::MetadataOnly,
+            HideCause::Replaced { same_content: true } => WasteKind::MetadataOnly,
             HideCause::Replaced { .. } => WasteKind::Overwritten,
             HideCause::Whiteout | HideCause::Opaque | HideCause::ParentReplaced => {
                 if ino.size > 0 && stored.contains(&(h.layer, ino.hash)) {

@@ -75,9 +75,9 @@ pub struct Node {
 /// Why a stored file stopped being visible.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HideCause {
-    /// Another entry took its (last) path; `by_hash` is the new content's hash
-    /// when the new entry is a regular file.
-    Replaced { by_file: bool, by_hash: u128 },
+    /// Another entry took its (last) path; `same_content` when the new entry
+    /// is a regular file whose content hash equals the hidden file's.
+    Replaced { same_content: bool },
     /// A `.wh.` whiteout of the path or of an ancestor.
     Whiteout,
     /// An opaque directory marker on an ancestor.
@@ -156,7 +156,7 @@ struct Builder {
     cur: Vec<Cur>,
     /// (parent, hash of name) → child. A hash collision between two names of
     /// one directory is resolved by scanning that directory's children.
-    lookup: FxHashMap<(NodeId, u64), NodeId>,
+    lookup: FxHashMap<(NodeId, u32), NodeId>,
     inodes: Vec<Inode>,
     links: Vec<Box<[u8]>>,
 }
@@ -188,13 +188,14 @@ impl Builder {
         }
     }
 
-    fn name_hash(name: &[u8]) -> u64 {
+    fn name_hash(name: &[u8]) -> u32 {
         let mut h = FxBuildHasher.build_hasher();
         h.write(name);
-        h.finish()
+        let v = h.finish();
+        (v ^ (v >> 32)) as u32
     }
 
-    fn lookup(&self, parent: NodeId, name: &[u8], hash: u64) -> Option<NodeId> {
+    fn lookup(&self, parent: NodeId, name: &[u8], hash: u32) -> Option<NodeId> {
         let id = *self.lookup.get(&(parent, hash))?;
         if *self.nodes[id as usize].name == *name {
             return Some(id);
@@ -476,7 +477,9 @@ impl Builder {
                         ino.hidden = Some(Hide {
                             layer,
                             node: id,
-                            cause: HideCause::Replaced { by_file, by_hash },
+                            cause: HideCause::Replaced {
+                                same_content: by_file && by_hash == ino.hash,
+                            },
                         });
                     }
                 } else if before.inode != NO_INODE {
@@ -485,9 +488,11 @@ impl Builder {
                 }
             } else if let Some(&old) = hidden_here.get(&id) {
                 // Deleted by this layer's whiteout and stored again: a replacement.
-                if let Some(h) = &mut self.inodes[old as usize].hidden {
+                let ino = &mut self.inodes[old as usize];
+                let same_content = by_file && by_hash == ino.hash;
+                if let Some(h) = &mut ino.hidden {
                     if h.layer == layer {
-                        h.cause = HideCause::Replaced { by_file, by_hash };
+                        h.cause = HideCause::Replaced { same_content };
                     }
                 }
                 hidden_here.remove(&id);
@@ -613,8 +618,7 @@ impl Builder {
                         layer,
                         node: id,
                         cause: HideCause::Replaced {
-                            by_file: false,
-                            by_hash: 0,
+                            same_content: false,
                         },
                     });
                 }
@@ -624,8 +628,7 @@ impl Builder {
             if let Some(h) = &mut self.inodes[old as usize].hidden {
                 if h.layer == layer {
                     h.cause = HideCause::Replaced {
-                        by_file: false,
-                        by_hash: 0,
+                        same_content: false,
                     };
                 }
             }
@@ -666,26 +669,38 @@ impl Builder {
     }
 }
 
-impl Index {
-    /// Merge per-layer indexes in order.
-    pub fn build(
-        image: ImageMeta,
-        refs: Vec<LayerRef>,
-        compressed: Vec<u64>,
-        layers: Vec<LayerIndex>,
-    ) -> Index {
-        let mut b = Builder::new();
-        let mut out = Vec::with_capacity(layers.len());
-        for (i, ((r, ix), csize)) in refs.into_iter().zip(layers).zip(compressed).enumerate() {
-            let stats = b.apply(i as u16, &ix);
-            out.push(Layer {
-                r,
-                compressed_bytes: csize,
-                compression: ix.compression,
-                estargz: ix.estargz,
-                stats,
-            });
+/// Merges layer indexes in order, one at a time, so each layer's entries can
+/// be dropped as soon as it is applied (and merging overlaps indexing).
+pub struct IndexBuilder {
+    b: Builder,
+    layers: Vec<Layer>,
+}
+
+impl Default for IndexBuilder {
+    fn default() -> Self {
+        IndexBuilder {
+            b: Builder::new(),
+            layers: Vec::new(),
         }
+    }
+}
+
+impl IndexBuilder {
+    /// Apply the next layer (in manifest order).
+    pub fn push(&mut self, r: LayerRef, compressed_bytes: u64, ix: LayerIndex) {
+        let i = self.layers.len() as u16;
+        let stats = self.b.apply(i, &ix);
+        self.layers.push(Layer {
+            r,
+            compressed_bytes,
+            compression: ix.compression,
+            estargz: ix.estargz,
+            stats,
+        });
+    }
+
+    pub fn finish(self, image: ImageMeta) -> Index {
+        let IndexBuilder { b, layers: out } = self;
         let Builder {
             mut nodes,
             inodes,
@@ -708,6 +723,22 @@ impl Index {
             inodes,
             links,
         }
+    }
+}
+
+impl Index {
+    /// Merge per-layer indexes in order.
+    pub fn build(
+        image: ImageMeta,
+        refs: Vec<LayerRef>,
+        compressed: Vec<u64>,
+        layers: Vec<LayerIndex>,
+    ) -> Index {
+        let mut b = IndexBuilder::default();
+        for ((r, ix), csize) in refs.into_iter().zip(layers).zip(compressed) {
+            b.push(r, csize, ix);
+        }
+        b.finish(image)
     }
 
     /// Absolute path of a node, as bytes.

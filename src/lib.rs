@@ -85,29 +85,67 @@ pub fn load(arg: &str, opts: &LoadOptions, progress: &LoadProgress) -> Result<In
     *progress.layers.lock().unwrap() = per_layer.clone();
     *progress.layer_sizes.lock().unwrap() = sizes.clone();
     progress.phase.store(1, Ordering::Relaxed);
-    // Index every layer in parallel, each streaming its own byte range.
-    let indexes: Vec<Result<layer::LayerIndex>> = refs
-        .par_iter()
-        .zip(per_layer.par_iter())
-        .enumerate()
-        .map(|(i, (r, p))| {
-            let lloc = loc.layer(i, short_digest(&r.digest, &r.member));
-            src.index_layer(&r.member, &lloc.member(r.member.clone()), p.clone())
-        })
-        .collect();
-    let mut layers = Vec::with_capacity(indexes.len());
-    for r in indexes {
-        layers.push(r?);
+    // Index every layer in parallel, each streaming its own byte range, and
+    // merge them in order on this thread as they complete: each layer's
+    // entries are dropped once applied, and merging overlaps indexing.
+    let n = refs.len();
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<layer::LayerIndex>)>();
+    let mut builder = index::IndexBuilder::default();
+    let mut first_err: Option<(usize, Error)> = None;
+    let t1 = std::thread::scope(|scope| {
+        let src = &src;
+        let refs_ref = &refs;
+        let loc = &loc;
+        let per_layer = &per_layer;
+        scope.spawn(move || {
+            refs_ref
+                .par_iter()
+                .zip(per_layer.par_iter())
+                .enumerate()
+                .for_each_with(tx, |tx, (i, (r, p))| {
+                    let lloc = loc.layer(i, short_digest(&r.digest, &r.member));
+                    let res = src.index_layer(&r.member, &lloc.member(r.member.clone()), p.clone());
+                    let _ = tx.send((i, res));
+                });
+        });
+        let mut pending: Vec<Option<layer::LayerIndex>> = (0..n).map(|_| None).collect();
+        let mut next = 0;
+        let mut merge_time = std::time::Duration::ZERO;
+        for (i, res) in rx.iter() {
+            match res {
+                Ok(ix) => pending[i] = Some(ix),
+                Err(e) => {
+                    if first_err.as_ref().is_none_or(|(j, _)| i < *j) {
+                        first_err = Some((i, e));
+                    }
+                }
+            }
+            if first_err.is_some() {
+                continue;
+            }
+            while next < n {
+                let Some(ix) = pending[next].take() else {
+                    break;
+                };
+                let t = std::time::Instant::now();
+                builder.push(refs[next].clone(), sizes[next], ix);
+                merge_time += t.elapsed();
+                next += 1;
+            }
+        }
+        merge_time
+    });
+    if let Some((_, e)) = first_err {
+        return Err(e);
     }
     progress.phase.store(2, Ordering::Relaxed);
-    let t1 = std::time::Instant::now();
-    let index = Index::build(meta, refs, sizes, layers);
+    let index = builder.finish(meta);
     progress.phase.store(3, Ordering::Relaxed);
     if timings {
         eprintln!(
-            "timings: open+index {:.3}s, merge {:.3}s",
-            (t1 - t0).as_secs_f64(),
-            t1.elapsed().as_secs_f64()
+            "timings: total {:.3}s, of which merging (overlapped with indexing) {:.3}s",
+            t0.elapsed().as_secs_f64(),
+            t1.as_secs_f64()
         );
     }
     Ok(index)
