@@ -284,7 +284,8 @@ impl Source {
             Source::Dir { root } => {
                 let p = dir_member(root, &name, loc)?;
                 let f = File::open(&p).map_err(|_| missing(loc))?;
-                layer::index_layer(f, loc, progress)
+                let len = f.metadata().map_err(|e| Error::io(loc.clone(), e))?.len();
+                layer::index_layer_at(&f, 0, len, loc, progress)
             }
             Source::Stream { blobs, links, .. } => {
                 let mut n = name.clone();
