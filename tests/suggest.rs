@@ -213,6 +213,10 @@ fn dockerfile_lines_are_cited() {
     // Layer L was made by line L + 1 (line 1 is FROM, layer 0 the base).
     assert_eq!(by_id(&r, "metadata:L3-L4").dockerfile_lines, vec![4, 5]);
     assert_eq!(
+        by_id(&r, "metadata:L3-L4").before,
+        "RUN cp /somefile.txt /root/example/somefile1.txt\nRUN chmod 444 /root/example/somefile1.txt"
+    );
+    assert_eq!(
         by_id(&r, "chain-cleanup:L5-L9").dockerfile_lines,
         vec![6, 10]
     );
@@ -318,7 +322,56 @@ fn copy_then_chmod_suggests_copy_chmod() {
     let s = &r.suggestions[0];
     assert_eq!(
         s.after,
-        "COPY --chmod=755 big.bin /opt/big.bin\n# (layer 2's change is then no longer needed)"
+        "COPY --chmod=755 big.bin /opt/big.bin\n# (the change in layer 2 is then no longer needed)"
+    );
+}
+
+/// A layer holding one regular file with the given mode and owner.
+fn owned_file_layer(path: &str, data: &[u8], mode: u32, uid: u64) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = header(
+        path.as_bytes(),
+        data.len() as u64,
+        tar::EntryType::Regular,
+        mode,
+    );
+    h.set_uid(uid);
+    h.set_gid(uid);
+    h.set_cksum();
+    b.append(&h, data).unwrap();
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn chmod_then_chown_in_separate_runs_is_one_fix() {
+    let data = big(7000, 3);
+    let l0 = layer(&[E::File("bin/sh", big(100, 9))]);
+    let l1 = owned_file_layer("app.bin", &data, 0o644, 0);
+    let l2 = owned_file_layer("app.bin", &data, 0o755, 0);
+    let l3 = owned_file_layer("app.bin", &data, 0o755, 1000);
+    let r = report_bytes(&docker_archive(
+        &[l0, l1, l2, l3],
+        &[
+            "/bin/sh -c #(nop) ADD file:0123abcd in / ",
+            "COPY app.bin /app.bin # buildkit",
+            "RUN /bin/sh -c chmod 755 /app.bin # buildkit",
+            "RUN /bin/sh -c chown 1000:1000 /app.bin # buildkit",
+        ],
+    ));
+    // Two duplicated copies (layers 1 and 2), one suggestion for both.
+    assert_eq!(
+        summary(&r),
+        vec![("metadata:L1-L2-L3".into(), 14000, vec![1, 2, 3])]
+    );
+    let s = &r.suggestions[0];
+    assert_eq!(
+        s.after,
+        "COPY --chmod=755 --chown=1000:1000 app.bin /app.bin\n# (the change in layers 2 and 3 is then no longer needed)"
+    );
+    assert!(
+        s.title.contains("Set the mode and owner of /app.bin"),
+        "{}",
+        s.title
     );
 }
 

@@ -5,8 +5,11 @@
 use std::collections::BTreeMap;
 
 use super::steps::{merged_run, sh_quote, Step};
-use super::{Claims, Ctx, Draft};
+use rustc_hash::FxHashMap as HashMap;
+
+use super::{layer_id, Claims, Ctx, Draft};
 use crate::analysis::{Suggestion, WasteKind};
+use crate::index::NodeId;
 
 const MAX_PATHS: usize = 10;
 
@@ -52,16 +55,73 @@ fn grouped_cmd(cmd: &str, by: &BTreeMap<String, Vec<String>>) -> Vec<String> {
         .collect()
 }
 
+/// "layer 4" or "layers 4 and 9".
+fn layer_list(ls: &[usize]) -> String {
+    match ls {
+        [one] => format!("layer {one}"),
+        [init @ .., last] => format!(
+            "layers {} and {last}",
+            init.iter()
+                .map(|l| l.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        [] => String::new(),
+    }
+}
+
 pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
     let steps = &cx.steps;
-    for ((a, b), fs) in cx.pairs(claims, WasteKind::MetadataOnly) {
-        let sa = steps.get(a);
-        let sb = steps.get(b);
-        // New mode / owner per path (only where layer B changed them).
+    let pairs = cx.pairs(claims, WasteKind::MetadataOnly);
+    // A path changed again and again (chmod in one RUN, chown in the next)
+    // is one chain: created in layer `o`, last re-stored by `last`.
+    let mut by_stored: HashMap<(NodeId, usize), usize> = HashMap::default();
+    let mut by_hider: HashMap<(NodeId, usize), usize> = HashMap::default();
+    for (&(a, b), fs) in &pairs {
+        for &i in fs {
+            by_stored.insert((cx.finding(i).node, a), i);
+            by_hider.insert((cx.finding(i).node, b), i);
+        }
+    }
+    let mut chains: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
+    for (&(a, b), fs) in &pairs {
+        for &i in fs {
+            let node = cx.finding(i).node;
+            let mut o = a;
+            while let Some(&j) = by_hider.get(&(node, o)) {
+                o = cx.finding(j).stored_in_layer;
+            }
+            let mut last = b;
+            while let Some(&j) = by_stored.get(&(node, last)) {
+                last = cx.finding(j).hidden_by_layer.unwrap_or(last);
+                if cx.finding(j).hidden_by_layer.is_none() {
+                    break;
+                }
+            }
+            chains.entry((o, last)).or_default().push(i);
+        }
+    }
+    for ((o, last), fs) in chains {
+        let mut layers: Vec<usize> = fs
+            .iter()
+            .flat_map(|&i| {
+                [cx.finding(i).stored_in_layer]
+                    .into_iter()
+                    .chain(cx.finding(i).hidden_by_layer)
+            })
+            .collect();
+        layers.sort_unstable();
+        layers.dedup();
+        let so = steps.get(o);
+        // Final mode / owner per path, where they differ from layer o's.
         let mut chmod: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut chown: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut seen = std::collections::BTreeSet::new();
         for &i in &fs {
-            let (Some(old), Some(new)) = (meta(cx, i, a), meta(cx, i, b)) else {
+            if !seen.insert(cx.finding(i).node) {
+                continue;
+            }
+            let (Some(old), Some(new)) = (meta(cx, i, o), meta(cx, i, last)) else {
                 continue;
             };
             let p = cx.finding(i).path.display();
@@ -78,10 +138,13 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
                     .push(p);
             }
         }
-        let no_longer = format!("# (layer {b}'s change is then no longer needed)");
-        let after = if sa.is_run() && !sa.base {
-            let joined = if cx.hides_only_from(b, a) && sb.is_run() {
-                steps.merged(&[a, b])
+        let later = layer_list(&layers[1..]);
+        let no_longer = format!("# (the change in {later} is then no longer needed)");
+        let after = if so.is_run() && !so.base {
+            let whole = layers.windows(2).all(|w| cx.hides_only_from(w[1], w[0]))
+                && layers.iter().all(|&l| steps.get(l).is_run());
+            let joined = if whole {
+                steps.merged(&layers)
             } else {
                 let mut extra = grouped_cmd("chmod", &chmod);
                 extra.extend(grouped_cmd("chown", &chown));
@@ -91,15 +154,15 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
                         sh_quote(&cx.finding(fs[0]).path.display())
                     ));
                 }
-                merged_run(&[sa], &extra).map(|t| format!("{t}\n{no_longer}"))
+                merged_run(&[so], &extra).map(|t| format!("{t}\n{no_longer}"))
             };
             joined.unwrap_or_else(|| {
                 format!(
                     "# Change mode/owner at the end of the RUN that creates the files:\n{}",
-                    steps.before(&[a, b])
+                    steps.before(&layers)
                 )
             })
-        } else if sa.is_copy() {
+        } else if so.is_copy() {
             let mut flags = Vec::new();
             if chmod.len() == 1 {
                 flags.push(format!("--chmod={}", chmod.keys().next().unwrap()));
@@ -108,21 +171,18 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
                 flags.push(format!("--chown={}", chown.keys().next().unwrap()));
             }
             if (chmod.len() > 1 || chown.len() > 1) || flags.is_empty() {
-                let mut t = String::from(
+                format!(
                     "# Give the files their final mode and owner in the build context (or split\n\
-                     # the COPY by mode and use --chmod/--chown on each):\n",
-                );
-                t.push_str(&sa.text);
-                t.push('\n');
-                t.push_str(&no_longer);
-                t
+                     # the COPY by mode and use --chmod/--chown on each):\n{}\n{no_longer}",
+                    so.text
+                )
             } else {
-                format!("{}\n{no_longer}", with_flags(sa, &flags.join(" ")))
+                format!("{}\n{no_longer}", with_flags(so, &flags.join(" ")))
             }
         } else {
             format!(
                 "# Set mode and owner in the step that creates the files:\n{}",
-                sa.text
+                so.text
             )
         };
         let change = match (chmod.is_empty(), chown.is_empty()) {
@@ -131,7 +191,19 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
             (false, false) => "mode and owner",
             (true, true) => "timestamps",
         };
-        let d = Draft::pair(cx, "metadata", (a, b), fs, after).var("change", change);
+        let d = Draft {
+            rule: "metadata",
+            id: format!("metadata:{}", layer_id(&layers)),
+            vars: vec![
+                ("a", o.to_string()),
+                ("later", later),
+                ("what", cx.what(&fs)),
+                ("change", change.to_string()),
+            ],
+            layers,
+            findings: fs,
+            after,
+        };
         cx.emit(claims, out, d);
     }
 }
@@ -152,6 +224,12 @@ mod tests {
             base: false,
             rootfs: false,
         }
+    }
+
+    #[test]
+    fn layer_lists() {
+        assert_eq!(layer_list(&[4]), "layer 4");
+        assert_eq!(layer_list(&[4, 5, 9]), "layers 4, 5 and 9");
     }
 
     #[test]
