@@ -1,7 +1,14 @@
-//! CI checks: limits parsed once, evaluated against a report.
+//! CI checks: limits parsed once, ignores applied to a report, rules
+//! evaluated against it into SPEC.md's `checks`.
 
-use crate::analysis::{Check, Report};
+use std::collections::HashMap;
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use serde::Serialize;
+
+use crate::analysis::{Check, Report, WasteKind};
 use crate::output::human;
+use crate::rules::bytes_as_path;
 
 /// A limit given as a share of a total or as a size in bytes.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -15,11 +22,7 @@ impl Limit {
     pub fn parse(s: &str) -> Result<Limit, String> {
         let t = s.trim();
         if let Some(p) = t.strip_suffix('%') {
-            let v: f64 = p.trim().parse().map_err(|_| format!("{s:?} is not a percentage"))?;
-            if !(0.0..=100.0).contains(&v) || !v.is_finite() {
-                return Err(format!("{s:?}: a percentage must be between 0% and 100%"));
-            }
-            return Ok(Limit::Percent(v));
+            return parse_percent(p, s).map(Limit::Percent);
         }
         parse_size(t).map(Limit::Bytes)
     }
@@ -40,6 +43,36 @@ impl Limit {
     }
 }
 
+fn parse_percent(p: &str, orig: &str) -> Result<f64, String> {
+    let v: f64 = p
+        .trim()
+        .parse()
+        .map_err(|_| format!("{orig:?} is not a percentage"))?;
+    if !v.is_finite() || !(0.0..=100.0).contains(&v) {
+        return Err(format!(
+            "{orig:?}: a percentage must be between 0% and 100%"
+        ));
+    }
+    Ok(v)
+}
+
+/// A ratio `0.9` or a percentage `90%`, as a ratio in 0..=1.
+pub fn parse_ratio(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    if let Some(p) = t.strip_suffix('%') {
+        return parse_percent(p, s).map(|v| v / 100.0);
+    }
+    let v: f64 = t
+        .parse()
+        .map_err(|_| format!("{s:?} is not a ratio (try 0.9 or 90%)"))?;
+    if !v.is_finite() || !(0.0..=1.0).contains(&v) {
+        return Err(format!(
+            "{s:?}: a ratio must be between 0 and 1 (or a percentage such as 90%)"
+        ));
+    }
+    Ok(v)
+}
+
 /// Parse a size: plain bytes or a number with a decimal (kB, MB, GB, TB) or
 /// binary (KiB, MiB, GiB, TiB) unit; `K`, `M`, `G` alone are decimal.
 pub fn parse_size(s: &str) -> Result<u64, String> {
@@ -57,11 +90,15 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "m" | "mb" => 1e6,
         "g" | "gb" => 1e9,
         "t" | "tb" => 1e12,
-        "kib" => 1024.0,
-        "mib" => 1024.0 * 1024.0,
-        "gib" => 1024.0 * 1024.0 * 1024.0,
-        "tib" => 1024f64.powi(4),
-        other => return Err(format!("{s:?}: unknown size unit {other:?} (use B, kB, MB, GB, KiB, MiB, GiB)")),
+        "ki" | "kib" => 1024.0,
+        "mi" | "mib" => 1024.0 * 1024.0,
+        "gi" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "ti" | "tib" => 1024f64.powi(4),
+        other => {
+            return Err(format!(
+                "{s:?}: unknown size unit {other:?} (use B, kB, MB, GB, KiB, MiB, GiB)"
+            ))
+        }
     };
     let v = num * mult;
     if !v.is_finite() || v < 0.0 || v > u64::MAX as f64 {
@@ -70,23 +107,454 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     Ok(v.round() as u64)
 }
 
+/// Every rule of a run, after flags and configuration files were merged.
+/// `None` is a rule that is not checked.
+#[derive(Debug, Clone, Default)]
+pub struct Gate {
+    /// Total bytes of the image.
+    pub max_size: Option<u64>,
+    /// Wasted bytes (hidden + cache), a share of total bytes or a size.
+    pub max_waste: Option<Limit>,
+    /// Ratio in 0..=1: fails when efficiency is below it.
+    pub min_efficiency: Option<f64>,
+    /// Hidden bytes only (layering waste).
+    pub max_hidden: Option<Limit>,
+    /// Cache bytes only.
+    pub max_cache: Option<Limit>,
+    /// Percentage: wasted bytes over the bytes of all layers but the first
+    /// (dive's `highestUserWastedPercent`).
+    pub max_user_waste: Option<f64>,
+    /// Regression gate against an earlier report.
+    pub baseline: Option<Baseline>,
+    /// Allowed growth of wasted bytes against the baseline: a size, or a
+    /// share of the baseline's wasted bytes.
+    pub max_growth: Option<Limit>,
+}
+
+impl Gate {
+    /// Whether any rule is set.
+    pub fn is_empty(&self) -> bool {
+        self.max_size.is_none()
+            && self.max_waste.is_none()
+            && self.min_efficiency.is_none()
+            && self.max_hidden.is_none()
+            && self.max_cache.is_none()
+            && self.max_user_waste.is_none()
+            && self.baseline.is_none()
+    }
+}
+
+/// The figures of an earlier JSON report that the growth rule compares with.
+#[derive(Debug, Clone)]
+pub struct Baseline {
+    /// Where it was read from (for messages).
+    pub source: String,
+    pub wasted_bytes: u64,
+    pub total_bytes: u64,
+    /// Its findings (path, bytes), when it listed them: ignores given now
+    /// are applied to them too, so both sides are measured alike.
+    pub findings: Option<Vec<(Vec<u8>, u64)>>,
+}
+
+impl Baseline {
+    /// Read an imgscope JSON report (`--format json`).
+    pub fn from_json(text: &str, source: &str) -> Result<Baseline, String> {
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("{source}: not a JSON report: {e}"))?;
+        let num = |field: &str| -> Result<u64, String> {
+            v.get("summary")
+                .and_then(|s| s.get(field))
+                .and_then(|n| n.as_u64())
+                .ok_or_else(|| {
+                    format!(
+                        "{source}: not an imgscope JSON report (no summary.{field}); \
+                         make one with `imgscope --format json IMAGE > {source}`"
+                    )
+                })
+        };
+        let wasted_bytes = num("wasted_bytes")?;
+        let total_bytes = num("total_bytes")?;
+        let findings = match v.get("waste").and_then(|w| w.as_array()) {
+            None => None,
+            Some(list) => {
+                let mut out = Vec::with_capacity(list.len());
+                for f in list {
+                    let bytes = f.get("bytes").and_then(|b| b.as_u64());
+                    let path = f.get("path").and_then(json_path);
+                    match (path, bytes) {
+                        (Some(p), Some(b)) => out.push((p, b)),
+                        _ => return Err(format!("{source}: a `waste` entry has no path or bytes")),
+                    }
+                }
+                Some(out)
+            }
+        };
+        Ok(Baseline {
+            source: source.to_string(),
+            wasted_bytes,
+            total_bytes,
+            findings,
+        })
+    }
+
+    /// Its wasted bytes, less what `ignore` ignores.
+    pub fn wasted_with(&self, ignore: Option<&Ignore>) -> u64 {
+        match (ignore, &self.findings) {
+            (Some(ig), Some(list)) => list
+                .iter()
+                .filter(|(p, _)| !ig.matches(p))
+                .map(|(_, b)| b)
+                .sum(),
+            _ => self.wasted_bytes,
+        }
+    }
+}
+
+fn json_path(v: &serde_json::Value) -> Option<Vec<u8>> {
+    if let Some(s) = v.as_str() {
+        return Some(s.as_bytes().to_vec());
+    }
+    use base64::Engine;
+    let b = v.get("bytes_base64")?.as_str()?;
+    base64::engine::general_purpose::STANDARD.decode(b).ok()
+}
+
+/// Paths whose findings count for nothing (`--ignore GLOB`).
+///
+/// Globs are matched against absolute paths inside the image, `*` stays
+/// within one path component and `**` crosses them. A glob without a `/`
+/// matches a name at any depth (`*.pyc`); one not starting with `/` is
+/// taken from the root. A finding is ignored when its path or any directory
+/// above it matches, so `/usr/share/doc` ignores everything under it.
+#[derive(Debug, Clone)]
+pub struct Ignore {
+    pub globs: Vec<String>,
+    set: GlobSet,
+}
+
+impl Ignore {
+    pub fn new(globs: &[String]) -> Result<Ignore, String> {
+        let mut b = GlobSetBuilder::new();
+        for g in globs {
+            let t = g.trim();
+            if t.is_empty() {
+                return Err("an empty --ignore glob".into());
+            }
+            let t = t.trim_end_matches('/');
+            let pattern = if !t.contains('/') {
+                format!("/**/{t}")
+            } else if t.starts_with('/') || t.starts_with("**") {
+                t.to_string()
+            } else {
+                format!("/{t}")
+            };
+            let glob = GlobBuilder::new(&pattern)
+                .literal_separator(true)
+                .backslash_escape(true)
+                .build()
+                .map_err(|e| format!("--ignore {g:?}: {e}"))?;
+            b.add(glob);
+        }
+        Ok(Ignore {
+            globs: globs.to_vec(),
+            set: b.build().map_err(|e| e.to_string())?,
+        })
+    }
+
+    /// Whether `path` (absolute, as in findings) or one of its parent
+    /// directories matches.
+    pub fn matches(&self, path: &[u8]) -> bool {
+        let mut end = path.len();
+        loop {
+            let p = &path[..end];
+            if !p.is_empty() && self.set.is_match(bytes_as_path(p)) {
+                return true;
+            }
+            match p.iter().rposition(|&c| c == b'/') {
+                Some(0) | None => return false,
+                Some(i) => end = i,
+            }
+        }
+    }
+}
+
+/// What ignores removed from a report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Ignored {
+    pub globs: Vec<String>,
+    /// Findings dropped from `waste`.
+    pub findings: usize,
+    /// Their bytes: `hidden_bytes + cache_bytes`.
+    pub bytes: u64,
+    pub hidden_bytes: u64,
+    pub cache_bytes: u64,
+}
+
+/// Drop the findings under ignored paths from `report` and recompute every
+/// figure that depends on them: summary (hidden, cache, wasted, ratio,
+/// efficiency, squash saving), per-layer wasted bytes and suggestions (their
+/// findings and savings; one left with no finding is dropped). `visible_bytes`
+/// and `total_bytes` do not change, so with ignores
+/// `hidden_bytes = total − visible − ignored.hidden_bytes`.
+pub fn apply_ignores(report: &mut Report, ignore: &Ignore) -> Ignored {
+    let mut ignored = Ignored {
+        globs: ignore.globs.clone(),
+        ..Ignored::default()
+    };
+    let old = std::mem::take(&mut report.waste);
+    let old_bytes: Vec<u64> = old.iter().map(|f| f.bytes).collect();
+    let mut new_index: Vec<Option<usize>> = Vec::with_capacity(old.len());
+    let mut per_layer: HashMap<usize, u64> = HashMap::new();
+    for f in old {
+        if ignore.matches(&f.path.0) {
+            ignored.findings += 1;
+            ignored.bytes += f.bytes;
+            if f.kind == WasteKind::Cache {
+                ignored.cache_bytes += f.bytes;
+            } else {
+                ignored.hidden_bytes += f.bytes;
+            }
+            *per_layer.entry(f.stored_in_layer).or_default() += f.bytes;
+            new_index.push(None);
+        } else {
+            new_index.push(Some(report.waste.len()));
+            report.waste.push(f);
+        }
+    }
+    if ignored.findings == 0 {
+        return ignored;
+    }
+    let s = &mut report.summary;
+    s.hidden_bytes = s.hidden_bytes.saturating_sub(ignored.hidden_bytes);
+    s.cache_bytes = s.cache_bytes.saturating_sub(ignored.cache_bytes);
+    s.wasted_bytes = s.hidden_bytes + s.cache_bytes;
+    s.waste_ratio = if s.total_bytes == 0 {
+        0.0
+    } else {
+        s.wasted_bytes as f64 / s.total_bytes as f64
+    };
+    s.efficiency = 1.0 - s.waste_ratio;
+    s.squash_saves_bytes = s.hidden_bytes;
+    for l in &mut report.layers {
+        if let Some(b) = per_layer.get(&l.index) {
+            l.wasted_bytes = l.wasted_bytes.saturating_sub(*b);
+        }
+    }
+    // Suggestions point into `waste` by index: remap, and take the ignored
+    // findings' bytes off their saving. One left with no finding goes.
+    report.suggestions.retain_mut(|sg| {
+        if sg.findings.is_empty() {
+            return true;
+        }
+        let mut kept = Vec::with_capacity(sg.findings.len());
+        let mut dropped = 0u64;
+        for &i in &sg.findings {
+            match new_index.get(i).copied() {
+                Some(Some(j)) => kept.push(j),
+                _ => dropped += old_bytes.get(i).copied().unwrap_or(0),
+            }
+        }
+        sg.findings = kept;
+        sg.saves_bytes = sg.saves_bytes.saturating_sub(dropped);
+        !sg.findings.is_empty() && sg.saves_bytes > 0
+    });
+    report.suggestions.sort_by(|a, b| {
+        b.saves_bytes
+            .cmp(&a.saves_bytes)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    ignored
+}
+
+fn pct(part: u64, total: u64) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / total as f64
+    }
+}
+
+fn bytes_text(b: u64) -> String {
+    format!("{} ({b} bytes)", human(b))
+}
+
+/// A limit on `value` (a part of `total`): passes when `value` is not above it.
+fn limit_check(name: &str, value: u64, total: u64, limit: Limit) -> Check {
+    let actual = match limit {
+        Limit::Percent(_) => format!("{:.2}% ({value} bytes)", pct(value, total)),
+        Limit::Bytes(_) => bytes_text(value),
+    };
+    Check {
+        name: name.into(),
+        limit: limit.describe(),
+        actual,
+        passed: value <= limit.bytes(total),
+    }
+}
+
 /// `max-waste`: fails when wasted_bytes is above the limit.
 pub fn max_waste(report: &Report, limit: Limit) -> Check {
     let s = &report.summary;
-    let lim = limit.bytes(s.total_bytes);
-    let actual = match limit {
-        Limit::Percent(_) => format!(
-            "{:.2}% ({} bytes)",
-            if s.total_bytes == 0 { 0.0 } else { s.wasted_bytes as f64 * 100.0 / s.total_bytes as f64 },
-            s.wasted_bytes
-        ),
-        Limit::Bytes(_) => format!("{} ({} bytes)", human(s.wasted_bytes), s.wasted_bytes),
+    limit_check("max-waste", s.wasted_bytes, s.total_bytes, limit)
+}
+
+/// `max-hidden`: fails when hidden bytes (layering waste, no caches) are above the limit.
+pub fn max_hidden(report: &Report, limit: Limit) -> Check {
+    let s = &report.summary;
+    limit_check("max-hidden", s.hidden_bytes, s.total_bytes, limit)
+}
+
+/// `max-cache`: fails when cache bytes are above the limit.
+pub fn max_cache(report: &Report, limit: Limit) -> Check {
+    let s = &report.summary;
+    limit_check("max-cache", s.cache_bytes, s.total_bytes, limit)
+}
+
+/// `max-size`: fails when the image's total bytes are above the limit.
+pub fn max_size(report: &Report, limit: u64) -> Check {
+    let s = &report.summary;
+    limit_check(
+        "max-size",
+        s.total_bytes,
+        s.total_bytes,
+        Limit::Bytes(limit),
+    )
+}
+
+/// `min-efficiency`: fails when efficiency (1 − wasted/total) is below `min`.
+/// An empty image is fully efficient.
+pub fn min_efficiency(report: &Report, min: f64) -> Check {
+    let s = &report.summary;
+    let eff = if s.total_bytes == 0 {
+        1.0
+    } else {
+        1.0 - s.wasted_bytes as f64 / s.total_bytes as f64
     };
     Check {
-        name: "max-waste".into(),
-        limit: limit.describe(),
-        actual,
-        passed: s.wasted_bytes <= lim,
+        name: "min-efficiency".into(),
+        limit: format!("{min}"),
+        actual: format!("{eff:.4} ({:.2}%)", eff * 100.0),
+        passed: eff >= min,
+    }
+}
+
+/// The bytes dive calls "user" bytes: those of every layer but the first, or
+/// of the whole image when that is zero (a single-layer image has no base to
+/// leave out).
+pub fn user_bytes(report: &Report) -> u64 {
+    let rest: u64 = report.layers.iter().skip(1).map(|l| l.bytes).sum();
+    if rest == 0 {
+        report.summary.total_bytes
+    } else {
+        rest
+    }
+}
+
+/// `max-user-waste` (dive's `highestUserWastedPercent`): wasted bytes over
+/// [`user_bytes`]; fails when above `percent`. Never NaN: 0 bytes over 0 is 0%.
+pub fn max_user_waste(report: &Report, percent: f64) -> Check {
+    let user = user_bytes(report);
+    let wasted = report.summary.wasted_bytes;
+    let share = pct(wasted, user);
+    Check {
+        name: "max-user-waste".into(),
+        limit: format!("{percent}%"),
+        actual: format!("{share:.2}% ({wasted} bytes of {user} bytes in layers after the first)"),
+        passed: share <= percent,
+    }
+}
+
+/// `max-growth`: fails when wasted bytes grew by more than `limit` against the
+/// baseline (a percentage is of the baseline's wasted bytes).
+pub fn max_growth(
+    report: &Report,
+    base: &Baseline,
+    limit: Limit,
+    ignore: Option<&Ignore>,
+) -> Check {
+    let before = base.wasted_with(ignore);
+    let now = report.summary.wasted_bytes;
+    let growth = now as i128 - before as i128;
+    let allowed = limit.bytes(before);
+    let sign = if growth >= 0 { "+" } else { "-" };
+    let limit_text = match limit {
+        Limit::Percent(p) => {
+            format!("{p}% of the baseline's {before} wasted bytes ({allowed} bytes)")
+        }
+        Limit::Bytes(_) => limit.describe(),
+    };
+    Check {
+        name: "max-growth".into(),
+        limit: limit_text,
+        actual: format!(
+            "{sign}{} ({sign}{} bytes: {before} -> {now} wasted bytes, baseline {})",
+            human(growth.unsigned_abs() as u64),
+            growth.unsigned_abs(),
+            base.source
+        ),
+        passed: growth <= allowed as i128,
+    }
+}
+
+/// Every check of `gate`, in a fixed order.
+pub fn evaluate(report: &Report, gate: &Gate, ignore: Option<&Ignore>) -> Vec<Check> {
+    let mut out = Vec::new();
+    if let Some(l) = gate.max_size {
+        out.push(max_size(report, l));
+    }
+    if let Some(l) = gate.max_waste {
+        out.push(max_waste(report, l));
+    }
+    if let Some(m) = gate.min_efficiency {
+        out.push(min_efficiency(report, m));
+    }
+    if let Some(l) = gate.max_hidden {
+        out.push(max_hidden(report, l));
+    }
+    if let Some(l) = gate.max_cache {
+        out.push(max_cache(report, l));
+    }
+    if let Some(p) = gate.max_user_waste {
+        out.push(max_user_waste(report, p));
+    }
+    if let Some(b) = &gate.baseline {
+        out.push(max_growth(
+            report,
+            b,
+            gate.max_growth.unwrap_or(Limit::Bytes(0)),
+            ignore,
+        ));
+    }
+    out
+}
+
+/// What a check measures, in one sentence (for JUnit failures, SARIF and
+/// annotations).
+pub fn explain(name: &str) -> &'static str {
+    match name {
+        "max-size" => "The image's total bytes (every regular file of every layer) must not be above the limit.",
+        "max-waste" => "Wasted bytes (bytes hidden by later layers plus package-manager caches and temp files left in the image) must not be above the limit.",
+        "min-efficiency" => "Efficiency (1 - wasted bytes / total bytes) must not be below the limit.",
+        "max-hidden" => "Hidden bytes (stored in a layer, then removed, overwritten, moved or re-stored by a later one) must not be above the limit.",
+        "max-cache" => "Cache bytes (package-manager caches and temp files still visible in the image) must not be above the limit.",
+        "max-user-waste" => "Wasted bytes over the bytes of every layer but the first (dive's highestUserWastedPercent) must not be above the limit.",
+        "max-growth" => "Wasted bytes must not grow by more than the limit against the baseline report.",
+        _ => "",
+    }
+}
+
+/// Which waste kinds a check is about (a failed check makes the findings of
+/// these kinds errors in SARIF). `max-size` is about everything.
+pub fn kinds_of(name: &str) -> &'static [WasteKind] {
+    match name {
+        "max-hidden" => &[
+            WasteKind::Removed,
+            WasteKind::Overwritten,
+            WasteKind::MetadataOnly,
+            WasteKind::Moved,
+        ],
+        "max-cache" => &[WasteKind::Cache],
+        _ => &WasteKind::ALL,
     }
 }
 
@@ -99,8 +567,38 @@ mod tests {
         assert_eq!(Limit::parse("50MB").unwrap(), Limit::Bytes(50_000_000));
         assert_eq!(Limit::parse("1.5GiB").unwrap(), Limit::Bytes(1_610_612_736));
         assert_eq!(Limit::parse("200000").unwrap(), Limit::Bytes(200_000));
+        assert_eq!(Limit::parse("200 kB").unwrap(), Limit::Bytes(200_000));
         assert!(Limit::parse("lots").is_err());
         assert!(Limit::parse("120%").is_err());
+        assert!(Limit::parse("-1%").is_err());
+        assert!(Limit::parse("5 parsecs").is_err());
         assert_eq!(Limit::Percent(10.0).bytes(1000), 100);
+    }
+
+    #[test]
+    fn parses_ratios() {
+        assert_eq!(parse_ratio("0.9").unwrap(), 0.9);
+        assert_eq!(parse_ratio("90%").unwrap(), 0.9);
+        assert!(parse_ratio("1.5").is_err());
+        assert!(parse_ratio("NaN").is_err());
+    }
+
+    #[test]
+    fn ignore_globs() {
+        let ig = Ignore::new(&[
+            "/usr/share/doc".into(),
+            "*.pyc".into(),
+            "opt/*/cache/**".into(),
+        ])
+        .unwrap();
+        assert!(ig.matches(b"/usr/share/doc"));
+        assert!(ig.matches(b"/usr/share/doc/a/b.txt"));
+        assert!(!ig.matches(b"/usr/share/docs/x"));
+        assert!(ig.matches(b"/a/b/c.pyc"));
+        assert!(ig.matches(b"/x.pyc"));
+        assert!(ig.matches(b"/opt/app/cache/x/y"));
+        assert!(!ig.matches(b"/opt/app/b/cache/x"));
+        assert!(!ig.matches(b"/"));
+        assert!(Ignore::new(&["a[".into()]).is_err());
     }
 }

@@ -1,17 +1,53 @@
-//! Command line: clap parses into `Cli`, which is checked once into `Config`.
+//! Command line: clap parses into `Cli`, which is checked once into `Config`
+//! (flags merged over `.imgscope.toml` / `.dive-ci`, baseline read).
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use clap::{Parser, ValueEnum};
+use clap::{ArgAction, Parser, ValueEnum};
 
-use imgscope::checks::Limit;
+use crate::config::{self, RuleSet, Setting};
+use imgscope::checks::{parse_ratio, Baseline, Gate, Ignore, Limit};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// The verdict (with checks), then totals, layers, findings and fixes
     Text,
+    /// SPEC.md's report, with `checks`
     Json,
+    /// SARIF 2.1.0 for code-scanning dashboards
+    Sarif,
+    /// JUnit XML, one testcase per check
+    Junit,
+    /// Markdown for a pull-request comment or $GITHUB_STEP_SUMMARY
+    Markdown,
+    /// GitHub Actions ::error/::warning annotations
+    Github,
 }
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Json => "json",
+            Format::Sarif => "sarif",
+            Format::Junit => "junit",
+            Format::Markdown => "markdown",
+            Format::Github => "github",
+        }
+    }
+}
+
+/// dive's `--source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiveSource {
+    Docker,
+    Podman,
+    DockerArchive,
+}
+
+const RULES: &str = "CI rules (SIZE: 50MB, 1.5GiB, 200000; off disables a rule of a config file)";
+const DIVE: &str = "dive compatibility";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -19,8 +55,12 @@ pub enum Format {
     version,
     about = "Shows where a container image's bytes go and how to stop wasting them",
     after_help = "IMAGE is a docker/podman save tar, an OCI layout (tar or directory), either \
-                  compressed with gzip or zstd, or - for standard input.\n\
-                  Exit codes: 0 analysed and every check passed, 1 a check failed, 2 bad usage or unreadable input."
+                  compressed with gzip or zstd, - for standard input, or docker://NAME / \
+                  podman://NAME to stream it from the engine (`save`, nothing written to disk).\n\
+                  Rules may also come from .imgscope.toml in the working directory (or --config), \
+                  or from dive's .dive-ci when there is no .imgscope.toml; flags win.\n\
+                  Exit codes: 0 analysed and every check passed, 1 a check failed, 2 bad usage or \
+                  unreadable input."
 )]
 pub struct Cli {
     /// The image to analyse
@@ -31,19 +71,65 @@ pub struct Cli {
     #[arg(long, conflicts_with = "image")]
     pub demo: bool,
 
-    /// CI mode: never open the TUI; print a report and exit 0/1 by the checks
+    /// CI mode: never the TUI, no progress bar, no colour unless stdout is a terminal;
+    /// the verdict first; exit 0/1 by the checks (default rule: --max-waste 10%).
+    /// Also on when CI=true and stdout is not a terminal
     #[arg(long)]
     pub ci: bool,
 
-    /// Fail when wasted bytes are above this: a percentage of the total (10%) or a size (50MB, 1.5GiB, 200000)
-    #[arg(long, value_name = "LIMIT")]
+    /// Not CI mode, even with CI=true
+    #[arg(long, conflicts_with = "ci")]
+    pub no_ci: bool,
+
+    /// Fail when wasted bytes (hidden + cache) are above this: a percentage of the total (10%) or a SIZE
+    #[arg(long, value_name = "LIMIT", help_heading = RULES)]
     pub max_waste: Option<String>,
+
+    /// Fail when efficiency (1 - wasted/total) is below this ratio (0.9 or 90%)
+    #[arg(long, value_name = "RATIO", help_heading = RULES)]
+    pub min_efficiency: Option<String>,
+
+    /// Fail when hidden bytes (layering waste only, no caches) are above this: % of the total or a SIZE
+    #[arg(long, value_name = "LIMIT", help_heading = RULES)]
+    pub max_hidden: Option<String>,
+
+    /// Fail when cache bytes (caches and temp files left in the image) are above this: % or SIZE
+    #[arg(long, value_name = "LIMIT", help_heading = RULES)]
+    pub max_cache: Option<String>,
+
+    /// Fail when the image's total bytes are above this SIZE
+    #[arg(long, value_name = "SIZE", help_heading = RULES)]
+    pub max_size: Option<String>,
+
+    /// Fail when wasted bytes over the bytes of all layers but the first are above this (10% or 0.1; dive's highestUserWastedPercent)
+    #[arg(long, value_name = "PERCENT", help_heading = RULES)]
+    pub max_user_waste: Option<String>,
+
+    /// Findings under paths matching GLOB count for nothing (repeatable; /usr/share/doc/**, *.pyc)
+    #[arg(long, value_name = "GLOB", action = ArgAction::Append, help_heading = RULES)]
+    pub ignore: Vec<String>,
+
+    /// An earlier `--format json` report: fail when waste grew by more than --max-growth
+    #[arg(long, value_name = "REPORT.json", help_heading = RULES)]
+    pub baseline: Option<String>,
+
+    /// Allowed growth of wasted bytes against --baseline: a SIZE or a % of the baseline's waste (default 0)
+    #[arg(long, value_name = "LIMIT", help_heading = RULES)]
+    pub max_growth: Option<String>,
+
+    /// Read rules from this file instead of ./.imgscope.toml (a *.yml/*.yaml/.dive-ci file is read as dive's)
+    #[arg(long, value_name = "PATH", visible_alias = "ci-config", help_heading = RULES)]
+    pub config: Option<PathBuf>,
+
+    /// Read no configuration file
+    #[arg(long, conflicts_with = "config", help_heading = RULES)]
+    pub no_config: bool,
 
     /// Output format (text by default when stdout is not a terminal)
     #[arg(long, value_enum)]
     pub format: Option<Format>,
 
-    /// Write the report to FILE instead of standard output
+    /// Write the report (in --format) to FILE; standard output then gets the short verdict
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -62,6 +148,22 @@ pub struct Cli {
     /// How many findings the text report lists
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub top: usize,
+
+    /// dive's --source: docker or podman reads IMAGE from the engine, docker-archive from a file
+    #[arg(long, value_enum, value_name = "SOURCE", help_heading = DIVE)]
+    pub source: Option<DiveSource>,
+
+    /// dive's rule: same as --min-efficiency RATIO
+    #[arg(long = "lowestEfficiency", value_name = "RATIO", help_heading = DIVE)]
+    pub lowest_efficiency: Option<String>,
+
+    /// dive's rule: same as --max-waste SIZE
+    #[arg(long = "highestWastedBytes", value_name = "SIZE", help_heading = DIVE)]
+    pub highest_wasted_bytes: Option<String>,
+
+    /// dive's rule: same as --max-user-waste RATIO
+    #[arg(long = "highestUserWastedPercent", value_name = "RATIO", help_heading = DIVE)]
+    pub highest_user_wasted_percent: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,14 +174,26 @@ pub enum Mode {
 
 #[derive(Debug)]
 pub struct Config {
+    /// A path, `-`, or `docker://NAME` / `podman://NAME`.
     pub image: String,
     pub mode: Mode,
+    /// CI mode (flag, or CI=true with stdout not a terminal); its effects
+    /// are in the fields below, tests read it.
+    #[allow(dead_code)]
     pub ci: bool,
-    pub max_waste: Option<Limit>,
+    pub gate: Gate,
+    pub ignore: Option<Ignore>,
+    /// Where rules came from besides flags.
+    pub origin: Option<String>,
+    /// `--ci` had no rule: `max-waste 10%` was applied.
+    pub default_rule: bool,
+    /// The verdict goes first in text output (`--ci`, or checks to report).
+    pub verdict: bool,
     pub output: Option<PathBuf>,
     pub load: imgscope::LoadOptions,
     pub top: usize,
     pub progress: bool,
+    pub color: bool,
     pub dockerfile: Option<PathBuf>,
 }
 
@@ -87,37 +201,200 @@ pub fn demo_image() -> String {
     concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo/demo.tar").to_string()
 }
 
+/// The environment that decides CI mode and colour.
+#[derive(Debug, Clone)]
+pub struct Env {
+    pub stdout_tty: bool,
+    pub stderr_tty: bool,
+    /// `CI` is `true` (or `1`).
+    pub ci_var: bool,
+    /// `NO_COLOR` is set and not empty.
+    pub no_color: bool,
+    pub cwd: PathBuf,
+}
+
+impl Env {
+    pub fn current() -> Env {
+        let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+        Env {
+            stdout_tty: std::io::stdout().is_terminal(),
+            stderr_tty: std::io::stderr().is_terminal(),
+            ci_var: var("CI").is_some_and(|v| {
+                let v = v.to_string_lossy().to_ascii_lowercase();
+                v == "true" || v == "1"
+            }),
+            no_color: var("NO_COLOR").is_some(),
+            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        }
+    }
+}
+
+fn flag<T>(
+    name: &str,
+    v: &Option<String>,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Option<Setting<T>>, String> {
+    v.as_deref()
+        .map(|s| config::setting(s, parse))
+        .transpose()
+        .map_err(|e| format!("{name}: {e}"))
+}
+
+fn one<T: Clone>(
+    a: Option<Setting<T>>,
+    b: Option<Setting<T>>,
+    names: &str,
+) -> Result<Option<Setting<T>>, String> {
+    match (a, b) {
+        (Some(_), Some(_)) => Err(format!("{names}: give only one of them")),
+        (a, b) => Ok(a.or(b)),
+    }
+}
+
+fn on<T>(s: Option<Setting<T>>) -> Option<T> {
+    match s {
+        Some(Setting::On(v)) => Some(v),
+        _ => None,
+    }
+}
+
 impl Cli {
+    /// The rules given as flags (dive's spellings included).
+    fn flag_rules(&self) -> Result<RuleSet, String> {
+        let dive_ratio = |s: &str| parse_ratio(s);
+        Ok(RuleSet {
+            max_waste: one(
+                flag("--max-waste", &self.max_waste, config::limit)?,
+                flag("--highestWastedBytes", &self.highest_wasted_bytes, |s| {
+                    config::size_only(s).map(Limit::Bytes)
+                })?,
+                "--max-waste and --highestWastedBytes",
+            )?,
+            min_efficiency: one(
+                flag("--min-efficiency", &self.min_efficiency, parse_ratio)?,
+                flag("--lowestEfficiency", &self.lowest_efficiency, dive_ratio)?,
+                "--min-efficiency and --lowestEfficiency",
+            )?,
+            max_hidden: flag("--max-hidden", &self.max_hidden, config::limit)?,
+            max_cache: flag("--max-cache", &self.max_cache, config::limit)?,
+            max_size: flag("--max-size", &self.max_size, config::size_only)?,
+            max_user_waste: one(
+                flag("--max-user-waste", &self.max_user_waste, config::percent)?,
+                flag(
+                    "--highestUserWastedPercent",
+                    &self.highest_user_wasted_percent,
+                    config::percent,
+                )?,
+                "--max-user-waste and --highestUserWastedPercent",
+            )?,
+            max_growth: flag("--max-growth", &self.max_growth, config::limit)?,
+            baseline: flag("--baseline", &self.baseline, |p| Ok(PathBuf::from(p)))?,
+            ignore: self.ignore.clone(),
+        })
+    }
+
+    fn image_arg(&self) -> Result<String, String> {
+        if self.demo {
+            return Ok(demo_image());
+        }
+        let image = self.image.clone().unwrap_or_default();
+        if let Some(path) = image.strip_prefix("docker-archive://") {
+            return Ok(path.to_string());
+        }
+        if imgscope::engine::parse(&image).is_some() {
+            return Ok(image);
+        }
+        Ok(match self.source {
+            Some(DiveSource::Docker) => format!("docker://{image}"),
+            Some(DiveSource::Podman) => format!("podman://{image}"),
+            Some(DiveSource::DockerArchive) | None => image,
+        })
+    }
+
     pub fn into_config(self) -> Result<Config, String> {
-        let image = if self.demo { demo_image() } else { self.image.clone().unwrap_or_default() };
-        let max_waste = self
-            .max_waste
-            .as_deref()
-            .map(Limit::parse)
-            .transpose()
-            .map_err(|e| format!("--max-waste: {e}"))?;
+        self.into_config_in(&Env::current())
+    }
+
+    pub fn into_config_in(self, env: &Env) -> Result<Config, String> {
+        let image = self.image_arg()?;
         if let Some(p) = &self.platform {
             let n = p.split('/').count();
             if !(2..=3).contains(&n) || p.split('/').any(str::is_empty) {
                 return Err(format!("--platform: {p:?} is not os/arch[/variant]"));
             }
         }
-        let stdout_tty = std::io::stdout().is_terminal();
-        let tui_possible = cfg!(feature = "tui") && stdout_tty && !self.ci && self.format.is_none() && self.output.is_none();
-        let mode = if tui_possible || (self.demo && !self.ci && self.format.is_none() && stdout_tty && cfg!(feature = "tui")) {
+        if self.top == 0 {
+            return Err("--top: give at least 1".into());
+        }
+        let flags = self.flag_rules()?;
+        let rule_flags = flags.says_anything() || !flags.ignore.is_empty();
+        let file = if self.no_config {
+            None
+        } else {
+            config::load(self.config.as_deref(), &env.cwd)?
+        };
+        let origin = file.as_ref().map(|(_, o)| o.to_string());
+        let rules = match file {
+            Some((f, _)) => f.under(flags),
+            None => flags,
+        };
+        let ci = self.ci || (env.ci_var && !env.stdout_tty && !self.no_ci);
+
+        let baseline = match &rules.baseline {
+            Some(Setting::On(p)) => Some(read_baseline(p)?),
+            _ => None,
+        };
+        if baseline.is_none() && matches!(rules.max_growth, Some(Setting::On(_))) {
+            return Err("--max-growth: give the earlier report with --baseline REPORT.json".into());
+        }
+        let mut gate = Gate {
+            max_size: on(rules.max_size),
+            max_waste: on(rules.max_waste),
+            min_efficiency: on(rules.min_efficiency),
+            max_hidden: on(rules.max_hidden),
+            max_cache: on(rules.max_cache),
+            max_user_waste: on(rules.max_user_waste),
+            baseline,
+            max_growth: on(rules.max_growth),
+        };
+        // `--ci` alone is a gate: dive's default (efficiency 0.9) in our terms.
+        let default_rule = self.ci && gate.is_empty() && !rules.says_anything();
+        if default_rule {
+            gate.max_waste = Some(Limit::Percent(10.0));
+        }
+        let ignore = if rules.ignore.is_empty() {
+            None
+        } else {
+            Some(Ignore::new(&rules.ignore)?)
+        };
+
+        let tui_possible = cfg!(feature = "tui")
+            && env.stdout_tty
+            && !ci
+            && !rule_flags
+            && self.format.is_none()
+            && self.output.is_none();
+        let mode = if tui_possible {
             Mode::Tui
         } else {
             Mode::Report(self.format.unwrap_or(Format::Text))
         };
         let progress = mode != Mode::Tui
-            && !self.ci
+            && !ci
             && !matches!(mode, Mode::Report(Format::Json))
-            && std::io::stderr().is_terminal();
+            && env.stderr_tty;
+        // Only an explicit --ci changes the text output of a run without
+        // rules (CI=true alone keeps a pipeline's existing output as it was).
+        let verdict = self.ci || !gate.is_empty() || ignore.is_some();
         Ok(Config {
             image,
             mode,
-            ci: self.ci,
-            max_waste,
+            ci,
+            gate,
+            ignore,
+            origin,
+            default_rule,
+            verdict,
             output: self.output,
             load: imgscope::LoadOptions {
                 select: imgscope::image::Select {
@@ -127,7 +404,103 @@ impl Cli {
             },
             top: self.top,
             progress,
+            color: env.stdout_tty && !env.no_color,
             dockerfile: self.dockerfile,
         })
+    }
+}
+
+fn read_baseline(p: &Path) -> Result<Baseline, String> {
+    let name = p.display().to_string();
+    let text =
+        std::fs::read_to_string(p).map_err(|e| format!("--baseline {name}: cannot read: {e}"))?;
+    Baseline::from_json(&text, &name).map_err(|e| format!("--baseline {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(stdout_tty: bool, ci_var: bool) -> Env {
+        Env {
+            stdout_tty,
+            stderr_tty: stdout_tty,
+            ci_var,
+            no_color: false,
+            cwd: PathBuf::from("/nonexistent-imgscope-test-dir"),
+        }
+    }
+
+    fn parse(args: &[&str], e: &Env) -> Result<Config, String> {
+        let mut v = vec!["imgscope"];
+        v.extend_from_slice(args);
+        Cli::try_parse_from(v).unwrap().into_config_in(e)
+    }
+
+    #[test]
+    fn ci_mode_from_flag_or_environment() {
+        let c = parse(&["x.tar"], &env(false, true)).unwrap();
+        assert!(c.ci && !c.default_rule && c.gate.is_empty() && !c.verdict);
+        let c = parse(&["--no-ci", "x.tar"], &env(false, true)).unwrap();
+        assert!(!c.ci);
+        let c = parse(&["x.tar"], &env(true, true)).unwrap();
+        assert!(!c.ci);
+        assert_eq!(
+            c.mode,
+            if cfg!(feature = "tui") {
+                Mode::Tui
+            } else {
+                Mode::Report(Format::Text)
+            }
+        );
+        let c = parse(&["--ci", "x.tar"], &env(true, false)).unwrap();
+        assert!(c.ci && c.default_rule && c.verdict && !c.progress && c.color);
+        assert_eq!(c.mode, Mode::Report(Format::Text));
+        assert_eq!(c.gate.max_waste, Some(Limit::Percent(10.0)));
+        let c = parse(&["--ci", "--max-waste", "off", "x.tar"], &env(false, false)).unwrap();
+        assert!(c.gate.is_empty() && !c.default_rule);
+        let c = parse(&["--max-size", "1GB", "x.tar"], &env(true, false)).unwrap();
+        assert_eq!(c.mode, Mode::Report(Format::Text));
+    }
+
+    #[test]
+    fn bad_rules_are_usage_errors() {
+        let e = env(false, false);
+        for args in [
+            &["--max-waste", "lots", "x"][..],
+            &["--min-efficiency", "2", "x"],
+            &["--max-size", "10%", "x"],
+            &["--max-growth", "1MB", "x"],
+            &["--ignore", "a[", "x"],
+            &["--max-waste", "1%", "--highestWastedBytes", "1MB", "x"],
+            &["--baseline", "/nonexistent/base.json", "x"],
+        ] {
+            assert!(parse(args, &e).is_err(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn dive_flags_map_to_rules() {
+        let c = parse(
+            &[
+                "--source",
+                "docker",
+                "--lowestEfficiency",
+                "0.95",
+                "--highestWastedBytes",
+                "20MB",
+                "--highestUserWastedPercent",
+                "0.2",
+                "alpine:3",
+            ],
+            &env(false, false),
+        )
+        .unwrap();
+        assert_eq!(c.image, "docker://alpine:3");
+        assert_eq!(c.gate.min_efficiency, Some(0.95));
+        assert_eq!(c.gate.max_waste, Some(Limit::Bytes(20_000_000)));
+        assert_eq!(c.gate.max_user_waste, Some(20.0));
+        let c = parse(&["docker-archive://a/b.tar"], &env(false, false)).unwrap();
+        assert_eq!(c.image, "a/b.tar");
     }
 }

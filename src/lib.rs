@@ -6,6 +6,7 @@
 
 pub mod analysis;
 pub mod checks;
+pub mod engine;
 pub mod error;
 pub mod image;
 pub mod index;
@@ -61,12 +62,39 @@ pub struct LoadOptions {
     pub select: image::Select,
 }
 
-/// Read an image (path, directory or `-`) and build its merged index.
+/// Read an image (path, directory, `-`, or `docker://NAME` / `podman://NAME`
+/// streamed from the engine's `save`) and build its merged index.
 pub fn load(arg: &str, opts: &LoadOptions, progress: &LoadProgress) -> Result<Index> {
-    let timings = std::env::var_os("IMGSCOPE_TIMINGS").is_some();
+    if let Some((engine, name)) = engine::parse(arg) {
+        return engine::load(engine, name, arg, opts, progress);
+    }
     let t0 = std::time::Instant::now();
-    let loc = Location::source(arg);
     let src = source::Source::open(arg, Some(progress.stream.clone()))?;
+    load_source(src, arg, t0, opts, progress)
+}
+
+/// Read an image from a stream (e.g. `docker save` piped in), named
+/// `display` in the report and in errors.
+pub fn load_reader(
+    reader: Box<dyn std::io::Read + Send>,
+    display: &str,
+    opts: &LoadOptions,
+    progress: &LoadProgress,
+) -> Result<Index> {
+    let t0 = std::time::Instant::now();
+    let src = source::Source::from_reader(reader, display, Some(progress.stream.clone()))?;
+    load_source(src, display, t0, opts, progress)
+}
+
+fn load_source(
+    src: source::Source,
+    arg: &str,
+    t0: std::time::Instant,
+    opts: &LoadOptions,
+    progress: &LoadProgress,
+) -> Result<Index> {
+    let timings = std::env::var_os("IMGSCOPE_TIMINGS").is_some();
+    let loc = Location::source(arg);
     let (meta, refs) = image::resolve(&src, &loc, &opts.select)?;
     if refs.len() > u16::MAX as usize {
         return Err(Error::format(

@@ -5,9 +5,11 @@ use std::sync::Arc;
 use clap::Parser;
 
 mod cli;
+mod config;
 
 use cli::{Cli, Format, Mode};
-use imgscope::{output, LoadProgress, Rules};
+use imgscope::output::verdict::{self, Context};
+use imgscope::{checks, output, LoadProgress, Report, Rules};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -30,14 +32,18 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = cli.into_config().map_err(anyhow::Error::msg)?;
     let rules = Rules::builtin();
-    let suggest = imgscope::suggest::SuggestOptions { dockerfile: config.dockerfile.clone() };
+    let suggest = imgscope::suggest::SuggestOptions {
+        dockerfile: config.dockerfile.clone(),
+    };
     #[cfg(feature = "tui")]
     if config.mode == Mode::Tui {
         imgscope::tui::run(&config.image, &config.load, &rules, &suggest)?;
         return Ok(ExitCode::SUCCESS);
     }
     let progress = Arc::new(LoadProgress::default());
-    let bar = config.progress.then(|| spawn_progress_bar(progress.clone()));
+    let bar = config
+        .progress
+        .then(|| spawn_progress_bar(progress.clone()));
     let loaded = imgscope::load(&config.image, &config.load, &progress);
     if let Some((stop, handle)) = bar {
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -45,33 +51,87 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     let index = loaded?;
     let mut report = imgscope::report(&index, &rules, &suggest)?;
-    if let Some(limit) = config.max_waste {
-        report.checks.push(imgscope::checks::max_waste(&report, limit));
-    }
-    let failed = report.checks.iter().any(|c| !c.passed);
-    match config.mode {
-        Mode::Tui => {
-            // Only reached in a build without the `tui` feature.
-            print_out(&config, &output::text::render(&report, &output::text::TextOptions { top: config.top }))?;
-        }
-        Mode::Report(Format::Json) => print_out(&config, &output::json::render(&report))?,
-        Mode::Report(Format::Text) => {
-            print_out(&config, &output::text::render(&report, &output::text::TextOptions { top: config.top }))?
+    let ignored = config
+        .ignore
+        .as_ref()
+        .map(|ig| checks::apply_ignores(&mut report, ig));
+    report.checks = checks::evaluate(&report, &config.gate, config.ignore.as_ref());
+    if config.default_rule {
+        for c in &mut report.checks {
+            c.limit.push_str(" (default)");
         }
     }
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    let ctx = Context {
+        ignored,
+        origin: config.origin.clone(),
+        dockerfile: config.dockerfile.as_ref().map(|p| p.display().to_string()),
+        default_rule: config.default_rule,
+    };
+    let format = match config.mode {
+        // Only reached in a build without the `tui` feature.
+        Mode::Tui => Format::Text,
+        Mode::Report(f) => f,
+    };
+    match &config.output {
+        Some(path) => {
+            let body = render(format, &mut report, &ctx, &config, false);
+            std::fs::write(path, body)
+                .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
+            let mut short = verdict::render(&report, &ctx, config.color);
+            short.push_str(&format!(
+                "  report ({}) written to {}\n",
+                format.name(),
+                path.display()
+            ));
+            print_stdout(&short)?;
+        }
+        None => {
+            let body = render(format, &mut report, &ctx, &config, config.color);
+            print_stdout(&body)?;
+        }
+    }
+    Ok(if verdict::passed(&report) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
-fn print_out(config: &cli::Config, s: &str) -> anyhow::Result<()> {
-    match &config.output {
-        Some(p) => std::fs::write(p, s).map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", p.display()))?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            if let Err(e) = out.write_all(s.as_bytes()) {
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    return Err(e.into());
-                }
+/// The report in `format`. Text: the verdict first (when there are checks,
+/// ignores or `--ci`), then the readable report without its own checks list.
+fn render(
+    format: Format,
+    report: &mut Report,
+    ctx: &Context,
+    config: &cli::Config,
+    color: bool,
+) -> String {
+    match format {
+        Format::Json => verdict::json(report, ctx),
+        Format::Sarif => output::sarif::render(report, ctx),
+        Format::Junit => output::junit::render(report, ctx),
+        Format::Markdown => output::markdown::render(report, ctx),
+        Format::Github => output::github::render(report, ctx),
+        Format::Text => {
+            let opts = output::text::TextOptions { top: config.top };
+            if !config.verdict {
+                return output::text::render(report, &opts);
             }
+            let mut s = verdict::render(report, ctx, color);
+            s.push('\n');
+            let checks = std::mem::take(&mut report.checks);
+            s.push_str(&output::text::render(report, &opts));
+            report.checks = checks;
+            s
+        }
+    }
+}
+
+fn print_stdout(s: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(e.into());
         }
     }
     Ok(())
@@ -79,7 +139,10 @@ fn print_out(config: &cli::Config, s: &str) -> anyhow::Result<()> {
 
 fn spawn_progress_bar(
     progress: Arc<LoadProgress>,
-) -> (Arc<std::sync::atomic::AtomicBool>, std::thread::JoinHandle<()>) {
+) -> (
+    Arc<std::sync::atomic::AtomicBool>,
+    std::thread::JoinHandle<()>,
+) {
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let s = stop.clone();
     let h = std::thread::spawn(move || {
@@ -93,7 +156,10 @@ fn spawn_progress_bar(
         );
         while !s.load(std::sync::atomic::Ordering::Relaxed) {
             let (read, total, done, n) = progress.snapshot();
-            let stream = progress.stream.read.load(std::sync::atomic::Ordering::Relaxed);
+            let stream = progress
+                .stream
+                .read
+                .load(std::sync::atomic::Ordering::Relaxed);
             bar.set_length(total.max(read));
             bar.set_position(read.max(stream));
             bar.set_message(format!("layers {done}/{n}"));

@@ -116,6 +116,16 @@ impl Source {
         }
     }
 
+    /// Read an image from any stream (e.g. the standard output of
+    /// `docker save`), named `display` in errors and reports.
+    pub fn from_reader(
+        reader: Box<dyn Read + Send>,
+        display: &str,
+        progress_stream: Option<Arc<Progress>>,
+    ) -> Result<Source> {
+        Source::from_stream(reader, &Location::source(display), progress_stream)
+    }
+
     fn from_stream(
         reader: Box<dyn Read + Send + '_>,
         loc: &Location,

@@ -1,0 +1,162 @@
+//! `docker://NAME` and `podman://NAME`: the image is read from the engine's
+//! `save` command through a pipe, straight into the stream loader; nothing
+//! is written to disk.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::{Error, Location, Result};
+use crate::{Index, LoadOptions, LoadProgress};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Docker,
+    Podman,
+}
+
+impl Engine {
+    pub fn command(self) -> &'static str {
+        match self {
+            Engine::Docker => "docker",
+            Engine::Podman => "podman",
+        }
+    }
+}
+
+/// `docker://NAME` or `podman://NAME` (NAME non-empty).
+pub fn parse(arg: &str) -> Option<(Engine, &str)> {
+    if let Some(n) = arg.strip_prefix("docker://") {
+        return Some((Engine::Docker, n));
+    }
+    if let Some(n) = arg.strip_prefix("podman://") {
+        return Some((Engine::Podman, n));
+    }
+    None
+}
+
+/// The last non-empty line of an engine's error output.
+fn last_line(stderr: &[u8]) -> String {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Run `ENGINE save NAME` and index what it writes to its standard output.
+pub fn load(
+    engine: Engine,
+    name: &str,
+    display: &str,
+    opts: &LoadOptions,
+    progress: &LoadProgress,
+) -> Result<Index> {
+    let cmd = engine.command();
+    let loc = Location::source(display);
+    if name.is_empty() || name.starts_with('-') {
+        return Err(Error::usage(
+            loc,
+            format!("give an image name after {cmd}://, e.g. {cmd}://alpine:3.20"),
+        ));
+    }
+    let mut child = Command::new(cmd)
+        .arg("save")
+        .arg(name)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::usage(
+                    loc.clone(),
+                    format!(
+                        "the `{cmd}` command was not found on PATH; install {} or save the \
+                         image where it is (`{cmd} save {name} -o image.tar`) and pass the tar",
+                        if engine == Engine::Docker {
+                            "Docker"
+                        } else {
+                            "Podman"
+                        }
+                    ),
+                )
+            } else {
+                Error::usage(loc.clone(), format!("cannot run `{cmd} save {name}`: {e}"))
+            }
+        })?;
+    // Drain the engine's messages on a thread so it never blocks on them.
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let errors = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = (&mut stderr).take(1 << 20).read_to_end(&mut buf);
+        let _ = std::io::copy(&mut stderr, &mut std::io::sink());
+        buf
+    });
+    let stdout = Counted {
+        inner: child.stdout.take().expect("piped stdout"),
+        read: std::sync::Arc::new(AtomicU64::new(0)),
+    };
+    let read = stdout.read.clone();
+    // The loader drops the pipe when it is done (or fails), so the engine
+    // can never block writing to it.
+    let loaded = crate::load_reader(Box::new(stdout), display, opts, progress);
+    if loaded.is_err() {
+        let _ = child.kill();
+    }
+    let status = child.wait().map_err(|e| Error::io(loc.clone(), e))?;
+    let stderr = errors.join().unwrap_or_default();
+    let engine_failed = || {
+        let why = last_line(&stderr);
+        Error::usage(
+            loc.clone(),
+            format!(
+                "`{cmd} save {name}` failed ({status}){}",
+                if why.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {why}")
+                }
+            ),
+        )
+    };
+    match loaded {
+        Ok(index) if status.success() => Ok(index),
+        Ok(_) => Err(engine_failed()),
+        // Nothing came through the pipe: the engine's own message says why.
+        Err(_) if read.load(Ordering::Relaxed) == 0 && !status.success() => Err(engine_failed()),
+        Err(e) => Err(e),
+    }
+}
+
+struct Counted<R> {
+    inner: R,
+    read: std::sync::Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn parses_engine_uris() {
+        assert_eq!(
+            parse("docker://alpine:3"),
+            Some((Engine::Docker, "alpine:3"))
+        );
+        assert_eq!(parse("podman://x"), Some((Engine::Podman, "x")));
+        assert_eq!(parse("image.tar"), None);
+        assert_eq!(
+            last_line(b"a\nError: no such image\n\n"),
+            "Error: no such image"
+        );
+    }
+}

@@ -1,0 +1,85 @@
+//! GitHub Actions workflow commands: `::error` per failed check,
+//! `::warning` per suggestion (on its Dockerfile line when known), and a
+//! `::notice` with the verdict.
+
+use std::fmt::Write;
+
+use super::human;
+use super::verdict::{self, Context};
+use crate::analysis::Report;
+use crate::checks::explain;
+
+/// Escape a message (data) of a workflow command.
+pub fn data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escape a property value (`file=`, `title=`) of a workflow command.
+pub fn property(s: &str) -> String {
+    data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Suggestions annotated, at most (GitHub shows 10 warnings per step).
+const FIXES: usize = 10;
+
+pub fn render(report: &Report, ctx: &Context) -> String {
+    let mut o = String::new();
+    for c in report.checks.iter().filter(|c| !c.passed) {
+        let _ = writeln!(
+            o,
+            "::error title={}::{}",
+            property(&format!("imgscope: {} failed", c.name)),
+            data(&format!(
+                "{} — {}\n{}\n{}",
+                report.image.source,
+                verdict::check_line(c),
+                explain(&c.name),
+                verdict::totals_line(report)
+            ))
+        );
+    }
+    for sg in report.suggestions.iter().take(FIXES) {
+        let mut props = Vec::new();
+        if let (Some(df), Some(line)) = (&ctx.dockerfile, sg.dockerfile_lines.first()) {
+            props.push(format!("file={}", property(df)));
+            props.push(format!("line={line}"));
+            if let Some(end) = sg.dockerfile_lines.last().filter(|e| *e > line) {
+                props.push(format!("endLine={end}"));
+            }
+        }
+        props.push(format!(
+            "title={}",
+            property(&format!("imgscope: saves {}", human(sg.saves_bytes)))
+        ));
+        let mut msg = sg.title.clone();
+        if !sg.why.is_empty() {
+            msg.push_str(&format!("\n{}", sg.why));
+        }
+        msg.push_str(&format!(
+            "\nBefore:\n{}\nAfter:\n{}",
+            sg.before.trim_end(),
+            sg.after.trim_end()
+        ));
+        let _ = writeln!(o, "::warning {}::{}", props.join(","), data(&msg));
+    }
+    let mut summary = vec![verdict::headline(report), verdict::totals_line(report)];
+    if let Some(ig) = &ctx.ignored {
+        summary.push(verdict::ignored_line(ig));
+    }
+    let _ = writeln!(
+        o,
+        "::notice title={}::{}",
+        property(&format!(
+            "imgscope {}",
+            if verdict::passed(report) {
+                "PASS"
+            } else {
+                "FAIL"
+            }
+        )),
+        data(&summary.join("\n"))
+    );
+    o
+}

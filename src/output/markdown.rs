@@ -1,0 +1,149 @@
+//! Markdown for a pull-request comment or `$GITHUB_STEP_SUMMARY`: the
+//! verdict, a table of checks, the totals and the top fixes.
+
+use std::fmt::Write;
+
+use super::human;
+use super::verdict::{self, Context};
+use crate::analysis::Report;
+
+/// Text safe inside a table cell: no `|`, no line break, no stray markup.
+pub fn cell(s: &str) -> String {
+    let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut o = String::with_capacity(one.len());
+    for c in one.chars() {
+        match c {
+            '|' => o.push_str("\\|"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '`' | '*' | '_' | '[' | ']' => {
+                o.push('\\');
+                o.push(c);
+            }
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// Code that cannot close its fence.
+fn fenced(lang: &str, code: &str) -> String {
+    let longest = code.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    format!("{fence}{lang}\n{}\n{fence}\n", code.trim_end())
+}
+
+/// Fixes listed, at most.
+const FIXES: usize = 5;
+/// Findings listed, at most.
+const FINDINGS: usize = 10;
+
+pub fn render(report: &Report, ctx: &Context) -> String {
+    let mut o = String::new();
+    let ok = verdict::passed(report);
+    let s = &report.summary;
+    let _ = writeln!(
+        o,
+        "### imgscope {} `{}`\n",
+        if ok { "✅ PASS" } else { "❌ FAIL" },
+        report.image.source.replace('`', "'")
+    );
+    let _ = writeln!(o, "{}\n", cell(&verdict::headline(report)));
+    if !report.checks.is_empty() {
+        let _ = writeln!(o, "| Check | Result | Actual | Limit |");
+        let _ = writeln!(o, "|---|---|---|---|");
+        for c in &report.checks {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} |",
+                cell(&c.name),
+                if c.passed { "✅ pass" } else { "❌ fail" },
+                cell(&c.actual),
+                cell(&c.limit)
+            );
+        }
+        let _ = writeln!(o);
+    }
+    let _ = writeln!(
+        o,
+        "| Total | Wasted | Hidden | Cache | Efficiency | Layers |"
+    );
+    let _ = writeln!(o, "|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        o,
+        "| {} | {} ({:.2}%) | {} | {} | {:.2}% | {} |\n",
+        human(s.total_bytes),
+        human(s.wasted_bytes),
+        s.waste_ratio * 100.0,
+        human(s.hidden_bytes),
+        human(s.cache_bytes),
+        s.efficiency * 100.0,
+        s.layer_count
+    );
+    if let Some(ig) = &ctx.ignored {
+        let _ = writeln!(o, "_{}_\n", cell(&verdict::ignored_line(ig)));
+    }
+    if let Some(origin) = &ctx.origin {
+        let _ = writeln!(o, "_rules from {}_\n", cell(origin));
+    }
+    if ctx.default_rule {
+        let _ = writeln!(
+            o,
+            "_no rule configured: `--ci` applied the default max-waste 10%_\n"
+        );
+    }
+    if !report.suggestions.is_empty() {
+        let _ = writeln!(o, "#### Top fixes\n");
+        for (i, sg) in report.suggestions.iter().take(FIXES).enumerate() {
+            let layers: Vec<String> = sg.layers.iter().map(|l| l.to_string()).collect();
+            let _ = writeln!(
+                o,
+                "{}. **{}** — saves {} (layers {})",
+                i + 1,
+                cell(&sg.title),
+                human(sg.saves_bytes),
+                layers.join(", ")
+            );
+            let _ = writeln!(o, "   <details><summary>Before / after</summary>\n");
+            for line in fenced("dockerfile", &sg.before).lines() {
+                let _ = writeln!(o, "   {line}");
+            }
+            for line in fenced("dockerfile", &sg.after).lines() {
+                let _ = writeln!(o, "   {line}");
+            }
+            let _ = writeln!(o, "   </details>\n");
+        }
+        if report.suggestions.len() > FIXES {
+            let _ = writeln!(
+                o,
+                "_and {} more; run `imgscope IMAGE` for all of them_\n",
+                report.suggestions.len() - FIXES
+            );
+        }
+    }
+    if !report.waste.is_empty() {
+        let shown = report.waste.len().min(FINDINGS);
+        let _ = writeln!(
+            o,
+            "<details><summary>Largest findings ({shown} of {})</summary>\n",
+            report.waste.len()
+        );
+        let _ = writeln!(o, "| Bytes | Kind | Stored in | Hidden by | Path |");
+        let _ = writeln!(o, "|---:|---|---:|---:|---|");
+        for f in report.waste.iter().take(FINDINGS) {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} |",
+                human(f.bytes),
+                f.kind.as_str(),
+                f.stored_in_layer,
+                f.hidden_by_layer
+                    .map(|l| l.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                cell(&f.path.display())
+            );
+        }
+        let _ = writeln!(o, "\n</details>");
+    }
+    o
+}

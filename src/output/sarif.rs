@@ -1,0 +1,348 @@
+//! SARIF 2.1.0 for code-scanning dashboards.
+//!
+//! One result per suggestion (rule `suggestion/<kind>`), one per group of
+//! findings no suggestion covers (rule `finding/<kind>`, grouped by kind and
+//! layers), and one per failed check (rule `check/<name>`). Rule ids are
+//! fixed strings. A result's level is `error` when a failed check is about
+//! its kind of waste, else `warning` (`note` for a multi-stage build
+//! suggestion, which is about visible bytes, unless `max-size` failed).
+//! Results point at the Dockerfile (`--dockerfile`, else `Dockerfile`), at
+//! its lines when known; the image paths are in `properties.paths`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+
+use super::human;
+use super::verdict::Context;
+use crate::analysis::{Report, WasteKind};
+use crate::checks::{explain, kinds_of};
+
+pub const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+/// Paths listed per result, at most.
+const MAX_PATHS: usize = 20;
+
+fn suggestion_rule(kind: &str) -> (&'static str, &'static str) {
+    match kind {
+        "chain-cleanup" => (
+            "Files deleted in a later layer than the one that created them",
+            "Cleanup in a separate RUN does not shrink the image: the bytes stay in the layer that created them. Chain the cleanup into the RUN that makes the mess.",
+        ),
+        "download-extract" => (
+            "A downloaded archive deleted in a later layer",
+            "Download, extract and delete the archive in one RUN so it never reaches a layer.",
+        ),
+        "metadata" => (
+            "A file copied again only to change its metadata",
+            "chmod/chown/touch in a later layer stores every byte again. Use COPY --chmod/--chown or change the metadata in the RUN that creates the file.",
+        ),
+        "move" => (
+            "A file moved across layers",
+            "mv in a later layer stores the file twice. Put it at its final path in the layer that creates it.",
+        ),
+        "overwrite" => (
+            "A file overwritten in a later layer",
+            "Both versions are shipped. Write the final content in one layer.",
+        ),
+        "base-image" => (
+            "Base-image files removed or replaced",
+            "Deleting or replacing files of the base image does not remove them. Pick a smaller base image or a multi-stage build.",
+        ),
+        "base-cache" => (
+            "Caches shipped by the base image",
+            "The base image ships caches; pick a base that cleans them, or copy what you need into a fresh stage.",
+        ),
+        "package" => (
+            "Package-manager caches left in the image",
+            "Use the package manager's no-cache option or clean its cache in the same RUN.",
+        ),
+        "multi-stage" => (
+            "Build toolchain in the final image",
+            "Build in one stage and copy only the artifact into a small runtime stage.",
+        ),
+        _ => ("imgscope suggestion", "A change to the Dockerfile that would save bytes."),
+    }
+}
+
+fn fingerprint(parts: &[&str]) -> String {
+    let mut s = String::new();
+    for p in parts {
+        s.push_str(p);
+        s.push('\0');
+    }
+    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(s.as_bytes()))
+}
+
+struct Rules {
+    defs: BTreeMap<String, Value>,
+}
+
+impl Rules {
+    fn add(&mut self, id: &str, short: &str, full: &str, default_level: &str) {
+        self.defs.entry(id.to_string()).or_insert_with(|| {
+            json!({
+                "id": id,
+                "name": id.replace(['/', '-', '_'], " "),
+                "shortDescription": {"text": short},
+                "fullDescription": {"text": full},
+                "help": {"text": full},
+                "defaultConfiguration": {"level": default_level},
+            })
+        });
+    }
+}
+
+fn location(ctx: &Context, line: Option<usize>) -> Value {
+    json!({
+        "physicalLocation": {
+            "artifactLocation": {"uri": ctx.dockerfile_uri()},
+            "region": {"startLine": line.unwrap_or(1).max(1)},
+        }
+    })
+}
+
+/// The SARIF log of a report.
+pub fn render(report: &Report, ctx: &Context) -> String {
+    let failed_kinds: BTreeSet<WasteKind> = report
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .flat_map(|c| kinds_of(&c.name).iter().copied())
+        .collect();
+    let size_failed = report
+        .checks
+        .iter()
+        .any(|c| !c.passed && c.name == "max-size");
+    let command = |l: usize| {
+        report
+            .layers
+            .get(l)
+            .map(|l| l.command.as_str())
+            .unwrap_or("")
+    };
+    let mut rules = Rules {
+        defs: BTreeMap::new(),
+    };
+    let mut results: Vec<(String, Value)> = Vec::new();
+
+    // Failed checks first: they are why the build fails.
+    for c in report.checks.iter().filter(|c| !c.passed) {
+        let id = format!("check/{}", c.name);
+        rules.add(
+            &id,
+            &format!("imgscope check {} failed", c.name),
+            explain(&c.name),
+            "error",
+        );
+        results.push((
+            id.clone(),
+            json!({
+                "level": "error",
+                "message": {"text": format!(
+                    "{} failed for {}: {}, limit {}. {}",
+                    c.name, report.image.source, c.actual, c.limit, explain(&c.name)
+                )},
+                "locations": [location(ctx, None)],
+                "partialFingerprints": {"imgscope/v1": fingerprint(&[&id])},
+                "properties": {"limit": c.limit, "actual": c.actual},
+            }),
+        ));
+    }
+
+    let mut covered = vec![false; report.waste.len()];
+    for sg in &report.suggestions {
+        let kind = if sg.kind.is_empty() {
+            "other"
+        } else {
+            sg.kind.as_str()
+        };
+        let id = format!("suggestion/{kind}");
+        let (short, full) = suggestion_rule(kind);
+        let kinds: BTreeSet<WasteKind> = sg
+            .findings
+            .iter()
+            .filter_map(|&i| report.waste.get(i))
+            .map(|f| f.kind)
+            .collect();
+        for &i in &sg.findings {
+            if let Some(c) = covered.get_mut(i) {
+                *c = true;
+            }
+        }
+        let level = if kinds.iter().any(|k| failed_kinds.contains(k)) || size_failed {
+            "error"
+        } else if sg.findings.is_empty() {
+            "note"
+        } else {
+            "warning"
+        };
+        rules.add(
+            &id,
+            short,
+            full,
+            if sg.findings.is_empty() {
+                "note"
+            } else {
+                "warning"
+            },
+        );
+        let paths: BTreeSet<String> = sg
+            .findings
+            .iter()
+            .filter_map(|&i| report.waste.get(i))
+            .map(|f| f.path.display())
+            .collect();
+        let commands: Vec<&str> = sg.layers.iter().map(|&l| command(l)).collect();
+        let mut fp_parts = vec![id.as_str()];
+        fp_parts.extend(commands.iter().copied());
+        let mut text = format!(
+            "{} Saves {} ({} bytes) in layer{} {}.",
+            sg.title.trim_end_matches('.').to_string() + ".",
+            human(sg.saves_bytes),
+            sg.saves_bytes,
+            if sg.layers.len() == 1 { "" } else { "s" },
+            sg.layers
+                .iter()
+                .map(|l| l.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if !sg.why.is_empty() {
+            text.push(' ');
+            text.push_str(&sg.why);
+        }
+        let markdown = format!(
+            "{text}\n\nBefore:\n```dockerfile\n{}\n```\nAfter:\n```dockerfile\n{}\n```",
+            sg.before.trim_end(),
+            sg.after.trim_end()
+        );
+        results.push((
+            id.clone(),
+            json!({
+                "level": level,
+                "message": {"text": text, "markdown": markdown},
+                "locations": [location(ctx, sg.dockerfile_lines.first().copied())],
+                "partialFingerprints": {"imgscope/v1": fingerprint(&fp_parts)},
+                "properties": {
+                    "suggestion": sg.id,
+                    "saves_bytes": sg.saves_bytes,
+                    "layers": sg.layers,
+                    "paths": paths.iter().take(MAX_PATHS).collect::<Vec<_>>(),
+                    "path_count": paths.len(),
+                    "before": sg.before,
+                    "after": sg.after,
+                },
+            }),
+        ));
+    }
+
+    // Findings no suggestion covers, by kind and layers.
+    let mut groups: BTreeMap<(WasteKind, usize, Option<usize>), Vec<usize>> = BTreeMap::new();
+    for (i, f) in report.waste.iter().enumerate() {
+        if !covered[i] {
+            groups
+                .entry((f.kind, f.stored_in_layer, f.hidden_by_layer))
+                .or_default()
+                .push(i);
+        }
+    }
+    for ((kind, stored, hidden), list) in groups {
+        let id = format!("finding/{}", kind.as_str());
+        rules.add(
+            &id,
+            &format!("Wasted bytes: {}", kind.as_str().replace('_', " ")),
+            crate::suggest::why(kind),
+            "warning",
+        );
+        let bytes: u64 = list.iter().map(|&i| report.waste[i].bytes).sum();
+        let paths: Vec<String> = list
+            .iter()
+            .take(MAX_PATHS)
+            .map(|&i| report.waste[i].path.display())
+            .collect();
+        let whose = match hidden {
+            Some(h) => format!("stored in layer {stored}, hidden by layer {h}"),
+            None => format!("stored in layer {stored}, still in the image"),
+        };
+        let text = format!(
+            "{} {} ({} bytes) {}: {}{}. {}",
+            list.len(),
+            if list.len() == 1 {
+                "file wastes"
+            } else {
+                "files waste"
+            },
+            human(bytes),
+            bytes,
+            kind.as_str(),
+            if list.len() == 1 {
+                format!(" {} {whose}", paths[0])
+            } else {
+                format!(", {whose}")
+            },
+            crate::suggest::why(kind)
+        );
+        let level = if failed_kinds.contains(&kind) {
+            "error"
+        } else {
+            "warning"
+        };
+        let hidden_cmd = hidden.map(command).unwrap_or("");
+        results.push((
+            id.clone(),
+            json!({
+                "level": level,
+                "message": {"text": text},
+                "locations": [location(ctx, None)],
+                "partialFingerprints": {"imgscope/v1": fingerprint(&[&id, command(stored), hidden_cmd])},
+                "properties": {
+                    "bytes": bytes,
+                    "stored_in_layer": stored,
+                    "hidden_by_layer": hidden,
+                    "paths": paths,
+                    "path_count": list.len(),
+                },
+            }),
+        ));
+    }
+
+    let index: BTreeMap<&String, usize> =
+        rules.defs.keys().enumerate().map(|(i, k)| (k, i)).collect();
+    let results: Vec<Value> = results
+        .into_iter()
+        .map(|(id, mut r)| {
+            r["ruleId"] = json!(id);
+            r["ruleIndex"] = json!(index[&id]);
+            r
+        })
+        .collect();
+    let mut properties = json!({
+        "image": report.image,
+        "summary": report.summary,
+        "checks": report.checks,
+    });
+    if let Some(ig) = &ctx.ignored {
+        properties["ignored"] = json!(ig);
+    }
+    let log = json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "imgscope",
+                "version": env!("CARGO_PKG_VERSION"),
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "rules": rules.defs.into_values().collect::<Vec<_>>(),
+            }},
+            "invocations": [{
+                "executionSuccessful": true,
+                "exitCode": if super::verdict::passed(report) { 0 } else { 1 },
+            }],
+            "results": results,
+            "properties": properties,
+        }],
+    });
+    let mut s = serde_json::to_string_pretty(&log).expect("SARIF serializes");
+    s.push('\n');
+    s
+}

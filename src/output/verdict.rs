@@ -1,0 +1,193 @@
+//! The short CI verdict (PASS/FAIL per check, actual vs limit) and what
+//! every CI format shares: the context of a run and the JSON report with
+//! what ignores removed.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use super::human;
+use crate::analysis::{Check, Report};
+use crate::checks::Ignored;
+
+/// What a CI run adds to the report for its renderers.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// What `--ignore` removed, when ignores were given.
+    pub ignored: Option<Ignored>,
+    /// Where rules came from besides flags (`.imgscope.toml`, `.dive-ci (dive)`).
+    pub origin: Option<String>,
+    /// The Dockerfile given with `--dockerfile`, as given (for locations).
+    pub dockerfile: Option<String>,
+    /// Whether `max-waste 10%` was applied because `--ci` had no rule.
+    pub default_rule: bool,
+}
+
+impl Context {
+    /// The file annotations and SARIF results point at.
+    pub fn dockerfile_uri(&self) -> String {
+        self.dockerfile
+            .clone()
+            .unwrap_or_else(|| "Dockerfile".to_string())
+            .replace('\\', "/")
+    }
+}
+
+/// Whether every check passed (no check: passed).
+pub fn passed(report: &Report) -> bool {
+    report.checks.iter().all(|c| c.passed)
+}
+
+pub fn failed_count(report: &Report) -> usize {
+    report.checks.iter().filter(|c| !c.passed).count()
+}
+
+fn pct(part: u64, total: u64) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / total as f64
+    }
+}
+
+/// One line: `PASS`/`FAIL`, then what was checked.
+pub fn headline(report: &Report) -> String {
+    let n = report.checks.len();
+    let failed = failed_count(report);
+    let what = if n == 0 {
+        "no checks configured".to_string()
+    } else if failed == 0 {
+        format!("{n} of {n} check{} passed", if n == 1 { "" } else { "s" })
+    } else {
+        format!(
+            "{failed} of {n} check{} failed",
+            if n == 1 { "" } else { "s" }
+        )
+    };
+    format!(
+        "{} {what}: {}",
+        if failed == 0 { "PASS" } else { "FAIL" },
+        report.image.source
+    )
+}
+
+/// One line on a check: `max-waste: 3.10% (32025 bytes), limit 10%`.
+pub fn check_line(c: &Check) -> String {
+    format!("{}: {}, limit {}", c.name, c.actual, c.limit)
+}
+
+/// The totals in one line.
+pub fn totals_line(report: &Report) -> String {
+    let s = &report.summary;
+    format!(
+        "wasted {} of {} ({:.2}%): hidden {}, cache {}; efficiency {:.2}%",
+        human(s.wasted_bytes),
+        human(s.total_bytes),
+        pct(s.wasted_bytes, s.total_bytes),
+        human(s.hidden_bytes),
+        human(s.cache_bytes),
+        if s.total_bytes == 0 {
+            100.0
+        } else {
+            s.efficiency * 100.0
+        }
+    )
+}
+
+/// What ignores removed, in one line.
+pub fn ignored_line(ig: &Ignored) -> String {
+    format!(
+        "ignored {} finding{}, {} ({} bytes: hidden {}, cache {}) under {}",
+        ig.findings,
+        if ig.findings == 1 { "" } else { "s" },
+        human(ig.bytes),
+        ig.bytes,
+        ig.hidden_bytes,
+        ig.cache_bytes,
+        ig.globs.join(", ")
+    )
+}
+
+struct Paint(bool);
+
+impl Paint {
+    fn status(&self, ok: bool) -> String {
+        match (self.0, ok) {
+            (false, true) => "PASS".into(),
+            (false, false) => "FAIL".into(),
+            (true, true) => "\x1b[1;32mPASS\x1b[0m".into(),
+            (true, false) => "\x1b[1;31mFAIL\x1b[0m".into(),
+        }
+    }
+}
+
+/// The short verdict: a headline, a line per check, the totals, what was
+/// ignored, where the rules came from and the largest fix. Deterministic;
+/// ANSI colour only with `color`.
+pub fn render(report: &Report, ctx: &Context, color: bool) -> String {
+    let paint = Paint(color);
+    let mut o = String::new();
+    let head = headline(report);
+    let ok = passed(report);
+    let rest = head.split_once(' ').map(|x| x.1).unwrap_or("");
+    let _ = writeln!(o, "imgscope {} {rest}", paint.status(ok));
+    let width = report
+        .checks
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(0);
+    for c in &report.checks {
+        let _ = writeln!(
+            o,
+            "  {}  {:<width$}  {}, limit {}",
+            paint.status(c.passed),
+            c.name,
+            c.actual,
+            c.limit
+        );
+    }
+    let _ = writeln!(o, "  {}", totals_line(report));
+    if let Some(ig) = &ctx.ignored {
+        let _ = writeln!(o, "  {}", ignored_line(ig));
+    }
+    if let Some(origin) = &ctx.origin {
+        let _ = writeln!(o, "  rules from {origin}");
+    }
+    if ctx.default_rule {
+        let _ = writeln!(
+            o,
+            "  no rule configured: --ci applied the default max-waste 10%"
+        );
+    }
+    if let Some(sg) = report.suggestions.first() {
+        let _ = writeln!(
+            o,
+            "  largest fix: {} (saves {})",
+            super::text::truncate(&sg.title, 100),
+            human(sg.saves_bytes)
+        );
+    }
+    o
+}
+
+#[derive(Serialize)]
+struct WithIgnored<'a> {
+    #[serde(flatten)]
+    report: &'a Report,
+    ignored: &'a Ignored,
+}
+
+/// SPEC's JSON report; with ignores, an `ignored` object after `checks`
+/// says what they removed.
+pub fn json(report: &Report, ctx: &Context) -> String {
+    match &ctx.ignored {
+        None => super::json::render(report),
+        Some(ignored) => {
+            let mut s = serde_json::to_string_pretty(&WithIgnored { report, ignored })
+                .expect("report serializes");
+            s.push('\n');
+            s
+        }
+    }
+}
