@@ -420,7 +420,7 @@ fn apt_lists_and_pip_cache_get_manager_fixes() {
 }
 
 #[test]
-fn cleanup_in_a_later_run_is_chained() {
+fn apt_lists_deleted_in_a_later_run_join_the_apt_run() {
     let l0 = layer(&[E::File("bin/sh", big(100, 9))]);
     let l1 = layer(&[
         E::File("var/lib/apt/lists/deb_InRelease", big(3000, 2)),
@@ -438,13 +438,80 @@ fn cleanup_in_a_later_run_is_chained() {
             "/bin/sh -c rm -rf /var/lib/apt/lists/*",
         ],
     ));
+    assert_eq!(summary(&r), vec![("apt:L1".into(), 3000, vec![1, 2])]);
+    let s = &r.suggestions[0];
+    assert!(
+        s.after.starts_with(
+            "RUN apt-get update && apt-get install -y curl && \\\n    \
+             rm -rf /var/lib/apt/lists/* && \\\n    apt-get clean\n"
+        ),
+        "{}",
+        s.after
+    );
+}
+
+#[test]
+fn several_apt_runs_are_joined_into_one() {
+    let l0 = layer(&[E::File("bin/sh", big(100, 9))]);
+    let l1 = layer(&[
+        E::File("var/lib/apt/lists/deb_InRelease", big(3000, 2)),
+        E::File("var/lib/dpkg/status", big(400, 3)),
+        E::File("usr/bin/curl", big(700, 4)),
+    ]);
+    let l2 = layer(&[
+        E::File("var/lib/dpkg/status", big(450, 5)),
+        E::File("var/cache/apt/archives/git.deb", big(2500, 6)),
+        E::File("usr/bin/git", big(900, 7)),
+    ]);
+    let r = report_bytes(&docker_archive(
+        &[l0, l1, l2],
+        &[
+            "/bin/sh -c #(nop) ADD file:0123abcd in / ",
+            "/bin/sh -c apt-get update && apt-get install -y curl",
+            "/bin/sh -c apt-get install -y git",
+        ],
+    ));
+    // Lists (3000) and the .deb (2500) are visible caches; the layer-1 dpkg
+    // status (400) is rewritten by the second apt run.
+    assert_eq!(summary(&r), vec![("apt:L1".into(), 5900, vec![1, 2])]);
+    let s = &r.suggestions[0];
+    assert!(s.title.contains("layers 1, 2"), "{}", s.title);
+    assert!(
+        s.after.starts_with(
+            "RUN apt-get update && apt-get install -y curl && \\\n    \
+             apt-get install -y git && \\\n    \
+             apt-get clean && rm -rf /var/lib/apt/lists/*\n"
+        ),
+        "{}",
+        s.after
+    );
+}
+
+#[test]
+fn build_dir_deleted_in_a_later_run_is_chained() {
+    let l0 = layer(&[E::File("bin/sh", big(100, 9))]);
+    let l1 = layer(&[
+        E::Dir("opt/build"),
+        E::File("opt/build/a.o", big(3000, 2)),
+        E::File("opt/build/b.o", big(1000, 3)),
+        E::File("usr/local/bin/app", big(700, 4)),
+    ]);
+    let l2 = layer(&[E::Dir("opt"), E::Whiteout("opt/build")]);
+    let r = report_bytes(&docker_archive(
+        &[l0, l1, l2],
+        &[
+            "/bin/sh -c #(nop) ADD file:0123abcd in / ",
+            "/bin/sh -c make -C /src O=/opt/build install",
+            "/bin/sh -c rm -rf /opt/build",
+        ],
+    ));
     assert_eq!(
         summary(&r),
-        vec![("chain-cleanup:L1-L2".into(), 3000, vec![1, 2])]
+        vec![("chain-cleanup:L1-L2".into(), 4000, vec![1, 2])]
     );
     assert_eq!(
         r.suggestions[0].after,
-        "RUN apt-get update && apt-get install -y curl && \\\n    rm -rf /var/lib/apt/lists/*"
+        "RUN make -C /src O=/opt/build install && \\\n    rm -rf /opt/build"
     );
 }
 
@@ -519,7 +586,8 @@ fn moved_directory_is_moved_once_in_the_creating_run() {
     // Layer 3 also rewrites a file of layer 2, so it is not joined whole.
     assert_eq!(
         m.after,
-        "RUN make-app /srv/app-1.0 && \\\n    mv /srv/app-1.0 /srv/app"
+        "RUN make-app /srv/app-1.0 && \\\n    mv /srv/app-1.0 /srv/app\n\
+         # (and leave these paths out of layer 3's move)"
     );
     let o = by_id(&r, "overwrite:L2-L3");
     assert_eq!(o.saves_bytes, 10);
@@ -555,7 +623,7 @@ fn toolchain_image(with_compiler: bool) -> Vec<u8> {
     let l0 = layer(&[E::File("bin/sh", big(100, 9))]);
     let mut tc = vec![
         E::File("usr/include/stdio.h", big(800, 1)),
-        E::File("usr/bin/x86_64-linux-gnu-gcc-12", big(900, 2)),
+        E::File("usr/bin/gcc-ar-12", big(900, 2)),
         E::File("usr/share/doc/gcc/README", big(50, 3)),
     ];
     if with_compiler {
@@ -583,7 +651,7 @@ fn toolchain_image(with_compiler: bool) -> Vec<u8> {
 fn toolchain_in_final_image_suggests_multi_stage() {
     let r = report_bytes(&toolchain_image(true));
     let m = by_id(&r, "multi-stage:gcc");
-    // cc1 + the gcc driver + headers; not the docs, not the program.
+    // cc1 + gcc-ar + headers; not the docs, not the program.
     assert_eq!(m.saves_bytes, 30000 + 900 + 800);
     assert_eq!(m.layers, vec![1, 2]);
     assert!(m.title.contains("gcc and -dev headers"), "{}", m.title);
@@ -607,4 +675,194 @@ fn no_multi_stage_without_a_compiler() {
         "{:?}",
         summary(&r)
     );
+}
+
+// ------------------------------------------- real images of tests/images/
+
+fn built_report(name: &str) -> Report {
+    report_with(&built(name), None)
+}
+
+/// Every real test image: the invariants, and the suggestions cover exactly
+/// the waste (no image here has waste without a fix).
+#[test]
+fn every_built_image_keeps_the_invariants() {
+    let dir = root().join("tests/images");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.contains(".tar") || name.ends_with(".ocidir")) {
+            continue;
+        }
+        let r = report_with(&p, None);
+        let covered: u64 = r
+            .suggestions
+            .iter()
+            .filter(|s| s.kind != "multi-stage")
+            .map(|s| s.saves_bytes)
+            .sum();
+        assert_eq!(covered, r.summary.wasted_bytes, "{name}");
+        n += 1;
+    }
+    assert!(n >= 13, "only {n} images in {}", dir.display());
+}
+
+#[test]
+fn cleanup_later_names_both_layers_and_merges_the_runs() {
+    let r = built_report("cleanup-later.tar.zst");
+    assert_eq!(
+        summary(&r),
+        vec![("chain-cleanup:L1-L2".into(), 460000, vec![1, 2])]
+    );
+    assert_eq!(r.summary.hidden_bytes, 460000);
+    let s = &r.suggestions[0];
+    assert!(s.before.starts_with("RUN mkdir -p /data "), "{}", s.before);
+    assert!(s.before.ends_with(
+        "\nRUN rm -rf /data/big.bin /var/lib/apt/lists/* /var/cache/apt/archives/x.deb"
+    ));
+    assert!(s.after.starts_with("RUN mkdir -p /data "), "{}", s.after);
+    assert!(s.after.ends_with(
+        "/var/cache/apt/archives/x.deb && \\\n    \
+         rm -rf /data/big.bin /var/lib/apt/lists/* /var/cache/apt/archives/x.deb"
+    ));
+    assert_eq!(s.after.matches("RUN ").count(), 1, "one RUN");
+    // Its passing twin has nothing to fix.
+    let twin = built_report("cleanup-chained.tar.zst");
+    assert!(twin.suggestions.is_empty());
+    assert_eq!(twin.summary.wasted_bytes, 0);
+}
+
+#[test]
+fn cleanup_later_with_its_containerfile_cites_lines() {
+    let df = root().join("tests/images/src/cleanup-later/Containerfile");
+    let r = report_with(&built("cleanup-later.tar.zst"), Some(&df));
+    let s = by_id(&r, "chain-cleanup:L1-L2");
+    assert_eq!(s.dockerfile_lines, vec![4, 9]);
+    // The Dockerfile's own text, continuation lines and all.
+    assert!(
+        s.after.starts_with(
+            "RUN mkdir -p /data /var/lib/apt/lists/partial /var/cache/apt/archives/partial \\\n \
+         && head -c 300000 /bin/busybox > /data/big.bin \\\n"
+        ),
+        "{}",
+        s.after
+    );
+}
+
+#[test]
+fn chmod_and_chown_savings_sum_to_the_duplicated_bytes() {
+    for name in ["chmod-chown.tar.zst", "chmod-chown.oci-zstd.tar"] {
+        let r = built_report(name);
+        assert_eq!(
+            summary(&r),
+            vec![
+                ("metadata:L1-L2-L3".into(), 400000, vec![1, 2, 3]),
+                ("metadata:L1-L4".into(), 10000, vec![1, 4]),
+            ],
+            "{name}"
+        );
+        let total: u64 = r.suggestions.iter().map(|s| s.saves_bytes).sum();
+        assert_eq!(total, r.summary.hidden_bytes);
+        let big = by_id(&r, "metadata:L1-L2-L3");
+        assert!(big
+            .title
+            .starts_with("Set the mode and owner of /app/big.bin"));
+        assert!(big.after.ends_with(
+            "/app/notes.txt && \\\n    chmod 755 /app/big.bin && \\\n    chown 1000:1000 /app/big.bin"
+        ), "{}", big.after);
+        let touch = by_id(&r, "metadata:L1-L4");
+        assert!(touch
+            .title
+            .starts_with("Set the timestamps of /app/notes.txt"));
+    }
+}
+
+#[test]
+fn mv_and_overwrite_across_layers() {
+    let r = built_report("mv-across.tar.zst");
+    assert_eq!(
+        summary(&r),
+        vec![
+            ("move:L1-L2".into(), 150000, vec![1, 2]),
+            ("overwrite:L1-L3".into(), 20000, vec![1, 3]),
+        ]
+    );
+    assert!(by_id(&r, "move:L1-L2")
+        .after
+        .ends_with(" && \\\n    mkdir -p /opt/b && mv /opt/a/file.bin /opt/b/file.bin"));
+    assert!(by_id(&r, "overwrite:L1-L3")
+        .after
+        .ends_with(" && \\\n    yes 'version=2' | head -c 20000 > /opt/config.txt"));
+}
+
+#[test]
+fn replaced_directory_same_fix_for_both_storage_drivers() {
+    let overlay = built_report("dir-replaced-overlay.tar.zst");
+    let vfs = built_report("dir-replaced-vfs.tar.zst");
+    assert_eq!(
+        summary(&overlay),
+        vec![("chain-cleanup:L1-L2".into(), 60000, vec![1, 2])]
+    );
+    assert_eq!(summary(&overlay), summary(&vfs));
+    assert_eq!(overlay.suggestions[0].after, vfs.suggestions[0].after);
+}
+
+#[test]
+fn hard_linked_file_counts_once() {
+    let r = built_report("hardlinks.tar.zst");
+    assert_eq!(
+        summary(&r),
+        vec![("chain-cleanup:L1-L2".into(), 20000, vec![1, 2])]
+    );
+}
+
+#[test]
+fn download_extract_delete_move_is_one_suggestion() {
+    let r = built_report("download-extract.tar.zst");
+    assert_eq!(
+        summary(&r),
+        vec![("download-extract:L1-L3".into(), 163564, vec![1, 2, 3, 4])]
+    );
+    let s = &r.suggestions[0];
+    let kinds: Vec<&str> = s
+        .findings
+        .iter()
+        .map(|&i| r.waste[i].kind.as_str())
+        .collect();
+    assert_eq!(kinds, ["moved", "moved", "removed"]);
+    assert!(
+        s.after.ends_with(
+            " && \\\n    mkdir -p /opt && tar xzf /tmp/src.tar.gz -C /opt && \\\n    \
+         rm /tmp/src.tar.gz && \\\n    mv /opt/pkg-1.0 /opt/pkg"
+        ),
+        "{}",
+        s.after
+    );
+}
+
+#[test]
+fn pip_cache_suggests_no_cache_dir() {
+    let r = built_report("pip-cache.tar.zst");
+    assert_eq!(summary(&r), vec![("pip:L1".into(), 30540, vec![1])]);
+    assert_eq!(r.summary.cache_bytes, 30540);
+    let s = &r.suggestions[0];
+    assert!(s.after.contains("--no-cache-dir"), "{}", s.after);
+    assert!(s.why.contains("--no-cache-dir"));
+}
+
+#[test]
+fn single_stage_gcc_gets_multi_stage_and_its_twin_does_not() {
+    let r = built_report("toolchain-single.tar.zst");
+    assert_eq!(
+        summary(&r),
+        vec![("multi-stage:gcc".into(), 1465598, vec![1])]
+    );
+    let s = &r.suggestions[0];
+    assert!(s.title.contains("gcc"), "{}", s.title);
+    // The runtime stage keeps the step that installs the program.
+    assert!(s.after.ends_with("in /usr/local/bin/hello"), "{}", s.after);
+    let twin = built_report("toolchain-multistage.tar.zst");
+    assert!(twin.suggestions.is_empty(), "{:?}", summary(&twin));
+    assert!(built_report("single-layer.tar.gz").suggestions.is_empty());
 }

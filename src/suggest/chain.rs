@@ -5,7 +5,7 @@
 //! deleted in B is the download–extract–delete pattern: one RUN for all of it,
 //! including a later move of what was unpacked.
 
-use super::steps::{merged_run, sh_quote, Step};
+use super::steps::{merged_run, sh_path, Step};
 use super::{Claims, Ctx, Draft};
 use crate::analysis::{Suggestion, WasteKind};
 
@@ -47,7 +47,7 @@ fn extracts(s: &Step) -> bool {
 }
 
 pub fn rm_line(targets: &[String]) -> String {
-    let mut parts: Vec<String> = targets.iter().take(MAX_RM).map(|t| sh_quote(t)).collect();
+    let mut parts: Vec<String> = targets.iter().take(MAX_RM).map(|t| sh_path(t)).collect();
     if targets.len() > MAX_RM {
         parts.push(format!("…  # and {} more", targets.len() - MAX_RM));
     }

@@ -55,6 +55,31 @@ fn grouped_cmd(cmd: &str, by: &BTreeMap<String, Vec<String>>) -> Vec<String> {
         .collect()
 }
 
+/// A single chmod/chown/chgrp/touch command kept to the path arguments that
+/// hold one of `paths` (None when the command is anything else).
+fn restrict(body: &str, paths: &[String]) -> Option<String> {
+    let body = body.trim();
+    if body.contains(['&', ';', '|', '\n', '$', '`', '>', '<']) {
+        return None;
+    }
+    let toks: Vec<&str> = body.split_whitespace().collect();
+    if !["chmod", "chown", "chgrp", "touch"].contains(toks.first()?) {
+        return None;
+    }
+    let covers = |t: &str| {
+        let t = t.trim_end_matches('/');
+        paths.iter().any(|p| p == t || super::is_inside(p, t))
+    };
+    let kept: Vec<&str> = toks
+        .iter()
+        .copied()
+        .filter(|t| !t.starts_with('/') || covers(t))
+        .collect();
+    kept.iter()
+        .any(|t| t.starts_with('/'))
+        .then(|| kept.join(" "))
+}
+
 /// "layer 4" or "layers 4 and 9".
 fn layer_list(ls: &[usize]) -> String {
     match ls {
@@ -143,8 +168,22 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
         let after = if so.is_run() && !so.base {
             let whole = layers.windows(2).all(|w| cx.hides_only_from(w[1], w[0]))
                 && layers.iter().all(|&l| steps.get(l).is_run());
+            let paths: Vec<String> = fs.iter().map(|&i| cx.finding(i).path.display()).collect();
+            // The later steps' own commands, kept to the paths of this group.
+            let restricted: Option<Vec<String>> = layers[1..]
+                .iter()
+                .map(|&l| {
+                    steps
+                        .get(l)
+                        .body
+                        .as_deref()
+                        .and_then(|b| restrict(b, &paths))
+                })
+                .collect();
             let joined = if whole {
                 steps.merged(&layers)
+            } else if let Some(extra) = restricted.filter(|e| !e.is_empty()) {
+                merged_run(&[so], &extra).map(|t| format!("{t}\n{no_longer}"))
             } else {
                 let mut extra = grouped_cmd("chmod", &chmod);
                 extra.extend(grouped_cmd("chown", &chown));
@@ -189,7 +228,14 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
             (false, true) => "mode",
             (true, false) => "owner",
             (false, false) => "mode and owner",
-            (true, true) => "timestamps",
+            (true, true)
+                if layers[1..]
+                    .iter()
+                    .any(|&l| steps.get(l).text.contains("touch ")) =>
+            {
+                "timestamps"
+            }
+            (true, true) => "mode or owner",
         };
         let d = Draft {
             rule: "metadata",
@@ -224,6 +270,17 @@ mod tests {
             base: false,
             rootfs: false,
         }
+    }
+
+    #[test]
+    fn restricting_a_later_command() {
+        let paths = ["/usr/lib/jvm/x/lib/modules".to_string()];
+        assert_eq!(
+            restrict("chmod -R go-w,a+rX /usr/lib/jvm /usr/include/boost", &paths).as_deref(),
+            Some("chmod -R go-w,a+rX /usr/lib/jvm")
+        );
+        assert_eq!(restrict("chmod 755 /opt/a && rm /x", &paths), None);
+        assert_eq!(restrict("chmod 755 /opt/a", &paths), None);
     }
 
     #[test]

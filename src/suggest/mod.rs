@@ -188,7 +188,8 @@ impl<'a> Ctx<'a> {
             n => {
                 let dir = common_dir(paths.iter().copied());
                 if dir == "/" {
-                    format!("{n} files")
+                    let first = paths.iter().next().unwrap();
+                    format!("{first} and {} more files", n - 1)
                 } else {
                     format!("{n} files under {dir}")
                 }
@@ -278,14 +279,35 @@ impl<'a> Ctx<'a> {
     }
 
     /// [`Ctx::rm_target`] of each finding, without those inside another.
+    /// Several targets in a directory that layer `b` emptied become `DIR/*`.
     pub fn rm_targets(&self, findings: &[usize], a: usize, b: usize) -> Vec<String> {
         let mut memo = HashMap::default();
-        let all: BTreeSet<String> = findings
-            .iter()
-            .map(|&i| self.path_of(self.rm_target(i, a, b, &mut memo)))
-            .collect();
+        let mut by_parent: BTreeMap<NodeId, Vec<NodeId>> = BTreeMap::new();
+        for &i in findings {
+            let t = self.rm_target(i, a, b, &mut memo);
+            by_parent
+                .entry(self.index.nodes[t as usize].parent)
+                .or_default()
+                .push(t);
+        }
+        let mut all: BTreeSet<String> = BTreeSet::new();
+        for (parent, mut ts) in by_parent {
+            ts.sort_unstable();
+            ts.dedup();
+            let emptied = parent != ROOT
+                && self.index.nodes[parent as usize].children.iter().all(|&c| {
+                    self.index.state_at(c, b - 1).is_none()
+                        || self.change_at(c, b).is_some_and(|x| x.op == Op::Remove)
+                });
+            if ts.len() > 2 && emptied {
+                all.insert(format!("{}/*", self.path_of(parent)));
+            } else {
+                all.extend(ts.into_iter().map(|t| self.path_of(t)));
+            }
+        }
+        let plain = |t: &String| t.trim_end_matches("/*").to_string();
         all.iter()
-            .filter(|t| !all.iter().any(|o| is_inside(t, o)))
+            .filter(|t| !all.iter().any(|o| is_inside(&plain(t), &plain(o))))
             .cloned()
             .collect()
     }
@@ -323,6 +345,8 @@ impl<'a> Ctx<'a> {
             debug_assert!(!claims.taken[i], "finding {i} claimed twice");
             claims.taken[i] = true;
         }
+        let mut findings = d.findings;
+        findings.sort_unstable();
         let mut layers = d.layers;
         layers.sort_unstable();
         layers.dedup();
@@ -340,7 +364,7 @@ impl<'a> Ctx<'a> {
             after: d.after,
             why: texts::fill(&t.why, &vars),
             kind: d.rule.to_string(),
-            findings: d.findings,
+            findings,
         });
     }
 }

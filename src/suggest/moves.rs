@@ -3,7 +3,7 @@
 //! rewrite inside A's RUN, a COPY straight to the final path, or A deleting
 //! what a later COPY replaces anyway.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -17,6 +17,41 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
     moved(cx, claims, out);
     overwritten(cx, claims, out);
 }
+
+/// `mv` commands for (old → new) moves: those keeping their name and going
+/// to one directory share one `mv A B … DIR/`.
+fn mv_commands(moves: &BTreeMap<String, String>) -> Vec<String> {
+    let mut by_dir: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (o, n) in moves {
+        let same_name = o.rsplit('/').next() == n.rsplit('/').next();
+        match n.rsplit_once('/') {
+            Some((dir, _)) if same_name && !dir.is_empty() => {
+                by_dir.entry(dir).or_default().push(o)
+            }
+            _ => out.push(format!("mv {} {}", sh_quote(o), sh_quote(n))),
+        }
+    }
+    for (dir, srcs) in by_dir {
+        if srcs.len() == 1 {
+            let n = format!("{dir}/{}", srcs[0].rsplit('/').next().unwrap_or(""));
+            out.push(format!("mv {} {}", sh_quote(srcs[0]), sh_quote(&n)));
+            continue;
+        }
+        let mut ps: Vec<String> = srcs.iter().take(MAX_MV).map(|p| sh_quote(p)).collect();
+        if srcs.len() > MAX_MV {
+            ps.push(format!("…  # and {} more", srcs.len() - MAX_MV));
+            ps.push(format!("{}/", sh_quote(dir)));
+            out.push(format!("mv {}", ps.join(" ")));
+        } else {
+            out.push(format!("mv {} {}/", ps.join(" "), sh_quote(dir)));
+        }
+    }
+    out
+}
+
+/// Most sources listed in one `mv`.
+const MAX_MV: usize = 10;
 
 /// Replace the destination (last word) of a COPY/ADD.
 fn with_dest(s: &Step, from: &str, to: &str) -> Option<String> {
@@ -81,11 +116,26 @@ fn moved(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
             let joined = if cx.hides_only_from(b, a) && sb.is_run() {
                 steps.merged(&[a, b])
             } else {
-                let mvs: Vec<String> = moves
-                    .iter()
-                    .map(|(o, n)| format!("mv {} {}", sh_quote(o), sh_quote(n)))
+                let parents: BTreeSet<String> = moves
+                    .values()
+                    .filter_map(|n| n.rsplit_once('/').map(|(p, _)| p.to_string()))
+                    .filter(|p| !p.is_empty())
+                    // Only directories that do not exist yet after layer A.
+                    .filter(|p| {
+                        cx.index
+                            .find(p.as_bytes())
+                            .and_then(|n| cx.index.state_at(n, a))
+                            .is_none()
+                    })
                     .collect();
-                merged_run(&[sa], &mvs)
+                let mut cmds: Vec<String> = Vec::new();
+                if !parents.is_empty() {
+                    let ps: Vec<String> = parents.iter().map(|p| sh_quote(p)).collect();
+                    cmds.push(format!("mkdir -p {}", ps.join(" ")));
+                }
+                cmds.extend(mv_commands(&moves));
+                merged_run(&[sa], &cmds)
+                    .map(|t| format!("{t}\n# (and leave these paths out of layer {b}'s move)"))
             };
             joined.unwrap_or_else(|| {
                 format!(
@@ -147,5 +197,19 @@ fn overwritten(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
         let mut d = Draft::pair(cx, "overwrite", (a, b), fs, after);
         d.layers = layers;
         cx.emit(claims, out, d);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moves_to_one_directory_share_a_mv() {
+        let mut m = BTreeMap::new();
+        m.insert("/a/x".to_string(), "/b/x".to_string());
+        m.insert("/a/y".to_string(), "/b/y".to_string());
+        m.insert("/c".to_string(), "/d".to_string());
+        assert_eq!(mv_commands(&m), ["mv /c /d", "mv /a/x /a/y /b/"]);
     }
 }

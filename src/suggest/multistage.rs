@@ -153,14 +153,37 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
         base.to_string()
     };
     after.push_str(&format!("\nFROM {runtime}\n"));
+    // What came before the toolchain (a rootfs, configuration) is needed at
+    // run time too.
+    let first = install_layers.iter().chain(&build_layers).min().copied();
+    if let Some(first) = first {
+        for s in steps.steps[..first].iter().filter(|s| !s.base) {
+            after.push_str(&s.text);
+            after.push('\n');
+        }
+    }
     if artifacts.is_empty() {
-        after.push_str("COPY --from=build /path/to/artifact /path/to/artifact\n");
+        after.push_str("# COPY --from=build <what the build produced> <where it runs from>\n");
     }
     for (_, _, p) in &artifacts {
         let p = String::from_utf8_lossy(p);
         after.push_str(&format!("COPY --from=build {p} {p}\n"));
     }
-    after.push_str("# … then the steps that set up the runtime (no compilers)");
+    // The steps after the toolchain's set up the runtime: they stay here.
+    let rest: Vec<&str> = last_build
+        .map(|end| {
+            steps.steps[end + 1..]
+                .iter()
+                .filter(|s| !s.base)
+                .map(|s| s.text.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    if rest.is_empty() {
+        after.push_str("# … then the steps that set up the runtime (no compilers)");
+    } else {
+        after.push_str(&rest.join("\n"));
+    }
 
     let mut layers: Vec<usize> = per_layer.keys().copied().collect();
     layers.extend(&build_layers);

@@ -3,9 +3,9 @@
 //! with the manager's own no-cache option or clean-up in the same RUN, or a
 //! BuildKit cache mount.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::steps::{sh_quote, Step};
+use super::steps::{merged_parts, sh_quote, Step};
 use super::texts::Manager;
 use super::{is_inside, layer_id, Claims, Ctx, Draft};
 use crate::analysis::{Suggestion, WasteKind};
@@ -15,21 +15,82 @@ const MAX_DIRS: usize = 6;
 
 pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
     let steps = &cx.steps;
+    // The RUN layers that run each package manager.
+    let users: BTreeMap<&str, Vec<usize>> = cx
+        .texts
+        .manager
+        .iter()
+        .map(|m| {
+            let ls: Vec<usize> = steps
+                .steps
+                .iter()
+                .filter(|s| s.is_run() && !s.base)
+                .filter(|s| {
+                    let b = s.body.as_deref().unwrap_or(&s.text);
+                    m.commands.iter().any(|c| b.contains(c.as_str()))
+                })
+                .map(|s| s.layer)
+                .collect();
+            (m.name.as_str(), ls)
+        })
+        .filter(|(_, ls)| !ls.is_empty())
+        .collect();
     let groups = cx.group(claims, |f| {
-        if !matches!(f.kind, WasteKind::Cache | WasteKind::Overwritten) {
+        let a = f.stored_in_layer;
+        if steps.get(a).base {
             return None;
         }
+        // Bookkeeping one run of a manager writes and the next rewrites.
+        let hider = f.hidden_by_layer;
+        for (m, us) in &users {
+            if us.len() > 1 && us.contains(&a) && hider.is_some_and(|b| us.contains(&b)) {
+                return Some((m.to_string(), us[0]));
+            }
+        }
         let rule = cx.rules.get(f.rule.as_deref()?)?;
-        (!steps.get(f.stored_in_layer).base).then(|| (rule.manager.clone(), f.stored_in_layer))
+        let us = users.get(rule.manager.as_str()).filter(|u| u.contains(&a));
+        match f.kind {
+            WasteKind::Cache | WasteKind::Overwritten => {}
+            // Deleted by a later layer: this manager's own clean-up fixes it.
+            WasteKind::Removed if us.is_some() => {}
+            _ => return None,
+        }
+        Some((rule.manager.clone(), us.map_or(a, |u| u[0])))
     });
     for ((manager, a), fs) in groups {
         let Some(m) = cx.texts.manager(&manager) else {
             continue;
         };
         let dirs = cache_dirs(cx, &fs);
-        let mut layers: Vec<usize> = vec![a];
-        layers.extend(fs.iter().filter_map(|&i| cx.finding(i).hidden_by_layer));
-        let after = after_text(steps.get(a), m, &dirs);
+        // The RUNs to join: every run of the manager from `a` on (they need
+        // its lists and caches until the last one), and the later RUNs that
+        // only deleted what these stored.
+        let mut join: Vec<usize> = users
+            .get(manager.as_str())
+            .filter(|u| u.contains(&a))
+            .cloned()
+            .unwrap_or_else(|| vec![a]);
+        let hiders: BTreeSet<usize> = fs
+            .iter()
+            .filter_map(|&i| cx.finding(i).hidden_by_layer)
+            .collect();
+        for &h in &hiders {
+            let only_ours = cx
+                .hid_from
+                .get(&h)
+                .is_some_and(|from| from.iter().all(|l| join.contains(l)));
+            let s = steps.get(h);
+            if only_ours && s.is_run() && !s.base && !join.contains(&h) {
+                join.push(h);
+            }
+        }
+        join.sort_unstable();
+        let mut layers = join.clone();
+        layers.extend(&hiders);
+        layers.extend(fs.iter().map(|&i| cx.finding(i).stored_in_layer));
+        layers.sort_unstable();
+        layers.dedup();
+        let after = after_text(&steps.of(&join), m, &dirs);
         let titles: BTreeSet<&str> = fs
             .iter()
             .filter_map(|&i| cx.finding(i).rule.as_deref())
@@ -37,14 +98,24 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
             .map(|r| r.title.as_str())
             .collect();
         let what = join_and(&titles.into_iter().collect::<Vec<_>>());
+        let list = join
+            .iter()
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
         let d = Draft {
-            rule: "package",
+            rule: if join.len() > 1 {
+                "package-merge"
+            } else {
+                "package"
+            },
             id: format!("{manager}:{}", layer_id(&[a])),
             vars: vec![
                 ("a", a.to_string()),
                 ("what", what),
                 ("fix", m.fix.clone()),
                 ("manager", manager),
+                ("layers", list),
             ],
             layers,
             findings: fs,
@@ -133,50 +204,55 @@ fn fixed_body(body: &str, m: &Manager, dirs: &[String]) -> String {
         Some(app) if uses || m.commands.is_empty() => Some(app.clone()),
         _ => None,
     };
+    let append = append.map(|app| {
+        app.split(" && ")
+            .filter(|part| !b.contains(part))
+            .collect::<Vec<_>>()
+            .join(" && ")
+    });
     match append {
-        Some(app) if !b.contains(app.as_str()) => format!("{b} && \\\n    {app}"),
+        Some(app) if !app.is_empty() => format!("{b} && \\\n    {app}"),
         Some(_) => b,
         None if b != body.trim() => b,
         None => format!("{b} && \\\n    {}", rm_command(dirs)),
     }
 }
 
-fn after_text(sa: &Step, m: &Manager, dirs: &[String]) -> String {
-    let flags = if sa.flags.is_empty() {
-        String::new()
-    } else {
-        format!("{} ", sa.flags)
-    };
-    match (&sa.body, sa.is_run()) {
-        (Some(body), true) => {
-            let mut t = format!("RUN {flags}{}", fixed_body(body, m, dirs));
-            let mounts: Vec<String> = match &m.tmpfs {
-                Some(d) => vec![format!("--mount=type=tmpfs,target={d}")],
-                None => m
-                    .mounts
-                    .iter()
-                    .map(|d| format!("--mount=type=cache,target={d}"))
-                    .collect(),
-            };
-            if !mounts.is_empty() {
-                t.push_str(&format!(
-                    "\n# or, with BuildKit, keep them out of the layer:\nRUN {} {flags}{}",
-                    mounts.join(" "),
-                    body.trim()
-                ));
-            }
-            t
+fn after_text(join: &[&Step], m: &Manager, dirs: &[String]) -> String {
+    let first = join[0];
+    if let Some((flags, body)) = merged_parts(join, &[]) {
+        let mut t = format!("RUN {flags}{}", fixed_body(&body, m, dirs));
+        let mounts: Vec<String> = match &m.tmpfs {
+            Some(d) => vec![format!("--mount=type=tmpfs,target={d}")],
+            None => m
+                .mounts
+                .iter()
+                .map(|d| format!("--mount=type=cache,target={d}"))
+                .collect(),
+        };
+        if !mounts.is_empty() {
+            t.push_str(&format!(
+                "\n# or, with BuildKit, keep them out of the layer:\nRUN {} {flags}{}",
+                mounts.join(" "),
+                body
+            ));
         }
-        _ if sa.is_copy() => format!(
-            "# The build context holds {}: list it in .dockerignore so this copy skips it.\n{}",
+        t
+    } else if first.is_copy() {
+        format!(
+            "# This step copies {} into the image: drop it, or list the directory in\n\
+             # .dockerignore. Where the packages are installed: {}\n{}",
             dirs.join(", "),
-            sa.text
-        ),
-        _ => format!(
-            "# Remove {} in the step that creates it:\n{}",
+            m.fix,
+            first.text
+        )
+    } else {
+        let texts: Vec<&str> = join.iter().map(|s| s.text.as_str()).collect();
+        format!(
+            "# Do this in one RUN and remove {} at its end:\n{}",
             dirs.join(", "),
-            sa.text
-        ),
+            texts.join("\n")
+        )
     }
 }
 

@@ -187,8 +187,11 @@ impl Steps {
 
     /// The steps of `layers` joined into one RUN (see [`merged_run`]).
     pub fn merged(&self, layers: &[usize]) -> Option<String> {
-        let ss: Vec<&Step> = layers.iter().map(|&l| &self.steps[l]).collect();
-        merged_run(&ss, &[])
+        merged_run(&self.of(layers), &[])
+    }
+
+    pub fn of(&self, layers: &[usize]) -> Vec<&Step> {
+        layers.iter().map(|&l| &self.steps[l]).collect()
     }
 
     /// The "before" snippet: each step's text, in layer order.
@@ -213,6 +216,13 @@ impl Steps {
 /// Join RUN steps into one RUN with `&&`, in the order given. None when one
 /// of them is not a RUN whose shell command can be joined.
 pub fn merged_run(steps: &[&Step], extra: &[String]) -> Option<String> {
+    let (flags, body) = merged_parts(steps, extra)?;
+    Some(format!("RUN {flags}{body}"))
+}
+
+/// The options (with a trailing space, or empty) and the joined shell
+/// command of [`merged_run`].
+pub fn merged_parts(steps: &[&Step], extra: &[String]) -> Option<(String, String)> {
     let mut flags: Vec<&str> = Vec::new();
     let mut bodies: Vec<String> = Vec::new();
     for s in steps {
@@ -240,7 +250,15 @@ pub fn merged_run(steps: &[&Step], extra: &[String]) -> Option<String> {
     } else {
         format!("{} ", flags.join(" "))
     };
-    Some(format!("RUN {flags}{}", bodies.join(" && \\\n    ")))
+    Some((flags, bodies.join(" && \\\n    ")))
+}
+
+/// Quote a path for the shell; a trailing `/*` stays a glob.
+pub fn sh_path(p: &str) -> String {
+    match p.strip_suffix("/*") {
+        Some(dir) => format!("{}/*", sh_quote(dir)),
+        None => sh_quote(p),
+    }
 }
 
 /// Quote a path for the shell when it needs it.

@@ -168,6 +168,7 @@ mod tests {
             "base-image",
             "base-cache",
             "package",
+            "package-merge",
             "multi-stage",
         ] {
             assert!(!t.rule(r).title.is_empty(), "{r}");
@@ -204,6 +205,7 @@ mod tests {
         );
         assert_eq!(name("/usr/local/go/bin/go"), ["go"]);
         assert_eq!(name("/usr/local/cargo/bin/rustc"), ["rust"]);
+        assert_eq!(name("/usr/bin/x86_64-linux-gnu-gcc-12"), ["gcc"]);
         assert!(name("/usr/bin/gcc-ar").is_empty());
         assert!(name("/usr/lib/jvm/x/bin/java").is_empty());
     }
