@@ -14,10 +14,17 @@ use imgscope::{checks, output, LoadProgress, Report, Rules};
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+        Err(e) if !e.use_stderr() => {
+            // --help, --version
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!(
+                "imgscope: {} (see imgscope --help)",
+                one_line(&e.render().to_string())
+            );
+            return ExitCode::from(2);
         }
     };
     match run(cli) {
@@ -125,6 +132,19 @@ fn render(
             s
         }
     }
+}
+
+/// A clap error on one line (SPEC: bad usage is one line on stderr): its
+/// first paragraph, without the `error:` prefix.
+fn one_line(text: &str) -> String {
+    let para: Vec<&str> = text
+        .trim_start()
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let line = para.join(" ");
+    line.strip_prefix("error: ").unwrap_or(&line).to_string()
 }
 
 fn print_stdout(s: &str) -> anyhow::Result<()> {
