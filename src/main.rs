@@ -30,7 +30,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("imgscope: {e:#}");
+            eprintln!("imgscope: {e}");
             ExitCode::from(2)
         }
     }
