@@ -198,7 +198,7 @@ pub struct Config {
 }
 
 pub fn demo_image() -> String {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo/demo.tar").to_string()
+    concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo/demo.tar.zst").to_string()
 }
 
 /// The environment that decides CI mode and colour.

@@ -286,12 +286,23 @@ impl Builder {
                 ino.names -= 1;
                 stats.removed_bytes += if ino.names == 0 { ino.size } else { 0 };
                 if ino.names == 0 {
-                    ino.hidden = Some(Hide {
-                        layer,
-                        node: n,
-                        cause,
-                    });
+                    // Several names gone in one layer: report the name the
+                    // bytes were stored under when it is one of them.
+                    let stored = ino.node;
+                    let node = if stored != n
+                        && !self.cur[stored as usize].present
+                        && self.nodes[stored as usize]
+                            .changes
+                            .last()
+                            .is_some_and(|ch| ch.layer == layer && ch.op == Op::Remove)
+                    {
+                        stored
+                    } else {
+                        n
+                    };
+                    self.inodes[c.inode as usize].hidden = Some(Hide { layer, node, cause });
                     hidden_here.insert(n, c.inode);
+                    hidden_here.insert(node, c.inode);
                 }
             }
         }
@@ -493,6 +504,7 @@ impl Builder {
                 if let Some(h) = &mut ino.hidden {
                     if h.layer == layer {
                         h.cause = HideCause::Replaced { same_content };
+                        h.node = id;
                     }
                 }
                 hidden_here.remove(&id);
@@ -630,6 +642,7 @@ impl Builder {
                     h.cause = HideCause::Replaced {
                         same_content: false,
                     };
+                    h.node = id;
                 }
             }
             hidden_here.remove(&id);

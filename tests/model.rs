@@ -96,6 +96,8 @@ enum Cause {
 }
 
 struct Ino {
+    /// The path the bytes were stored under.
+    stored: String,
     layer: usize,
     size: u64,
     hash: u64,
@@ -107,6 +109,8 @@ struct Ino {
 struct Model {
     state: BTreeMap<String, (K, Option<usize>)>,
     inodes: Vec<Ino>,
+    /// Paths removed by the layer being applied.
+    removed_now: HashSet<String>,
 }
 
 fn h(data: &[u8]) -> u64 {
@@ -131,19 +135,31 @@ impl Model {
         cause: Cause,
         hidden_here: &mut HashMap<String, usize>,
     ) {
+        let stored_gone = {
+            let st = &self.inodes[ino].stored;
+            st != path && self.removed_now.contains(st) && !self.state.contains_key(st)
+        };
         let i = &mut self.inodes[ino];
         i.names -= 1;
         if i.names == 0 {
-            i.hidden = Some((layer, path.to_string(), cause));
             if matches!(cause, Cause::Gone) {
+                // Several names gone in one layer: the stored name is reported.
+                let at = if stored_gone { i.stored.clone() } else { path.to_string() };
+                i.hidden = Some((layer, at.clone(), cause));
                 hidden_here.insert(path.to_string(), ino);
+                hidden_here.insert(at, ino);
+            } else {
+                i.hidden = Some((layer, path.to_string(), cause));
             }
         }
     }
 
     fn remove(&mut self, p: &str, layer: usize, hidden_here: &mut HashMap<String, usize>) {
-        if let Some((_, Some(ino))) = self.state.remove(p) {
-            self.drop_name(ino, layer, p, Cause::Gone, hidden_here);
+        if let Some((_, ino)) = self.state.remove(p) {
+            self.removed_now.insert(p.to_string());
+            if let Some(ino) = ino {
+                self.drop_name(ino, layer, p, Cause::Gone, hidden_here);
+            }
         }
     }
 
@@ -158,6 +174,7 @@ impl Model {
             if let Some(hd) = &mut self.inodes[ino].hidden {
                 if hd.0 == layer {
                     hd.2 = cause;
+                    hd.1 = p.to_string();
                 }
             }
         }
@@ -177,6 +194,7 @@ impl Model {
 
     fn apply(&mut self, layer: usize, es: &[E]) {
         let mut hidden_here = HashMap::new();
+        self.removed_now.clear();
         for e in es {
             match e {
                 E::Whiteout(p) if self.state.contains_key(*p) => {
@@ -213,6 +231,7 @@ impl Model {
             }
             let new_ino = if let Some(d) = data {
                 self.inodes.push(Ino {
+                    stored: p.to_string(),
                     layer,
                     size: d.len() as u64,
                     hash: h(d),
