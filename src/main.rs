@@ -57,11 +57,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         let _ = handle.join();
     }
     let index = loaded?;
-    let mut report = imgscope::report(&index, &rules, &suggest)?;
-    let ignored = config
-        .ignore
-        .as_ref()
-        .map(|ig| checks::apply_ignores(&mut report, ig));
+    // Ignored findings are dropped before suggestions are made, so every
+    // suggestion (title, before/after, saving) is about what is left.
+    let (mut report, ignored) = match &config.ignore {
+        None => (imgscope::report(&index, &rules, &suggest)?, None),
+        Some(ig) => {
+            let mut report = imgscope::analyze(&index, &rules);
+            let ignored = checks::apply_ignores(&mut report, ig);
+            report.suggestions = imgscope::suggest::suggest(&index, &report, &rules, &suggest)?;
+            (report, Some(ignored))
+        }
+    };
     report.checks = checks::evaluate(&report, &config.gate, config.ignore.as_ref());
     if config.default_rule {
         for c in &mut report.checks {

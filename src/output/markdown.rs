@@ -48,7 +48,7 @@ pub fn render(report: &Report, ctx: &Context) -> String {
         if ok { "✅ PASS" } else { "❌ FAIL" },
         report.image.source.replace('`', "'")
     );
-    let _ = writeln!(o, "{}\n", cell(&verdict::headline(report)));
+    let _ = writeln!(o, "{}.\n", verdict::summary(report));
     if !report.checks.is_empty() {
         let _ = writeln!(o, "| Check | Result | Actual | Limit |");
         let _ = writeln!(o, "|---|---|---|---|");

@@ -50,23 +50,26 @@ fn pct(part: u64, total: u64) -> f64 {
     }
 }
 
-/// One line: `PASS`/`FAIL`, then what was checked.
-pub fn headline(report: &Report) -> String {
+/// What was checked: `2 of 3 checks failed`, `no checks configured`.
+pub fn summary(report: &Report) -> String {
     let n = report.checks.len();
     let failed = failed_count(report);
-    let what = if n == 0 {
+    let s = if n == 1 { "" } else { "s" };
+    if n == 0 {
         "no checks configured".to_string()
     } else if failed == 0 {
-        format!("{n} of {n} check{} passed", if n == 1 { "" } else { "s" })
+        format!("{n} of {n} check{s} passed")
     } else {
-        format!(
-            "{failed} of {n} check{} failed",
-            if n == 1 { "" } else { "s" }
-        )
-    };
+        format!("{failed} of {n} check{s} failed")
+    }
+}
+
+/// One line: `PASS`/`FAIL`, what was checked, the image.
+pub fn headline(report: &Report) -> String {
     format!(
-        "{} {what}: {}",
-        if failed == 0 { "PASS" } else { "FAIL" },
+        "{} {}: {}",
+        if passed(report) { "PASS" } else { "FAIL" },
+        summary(report),
         report.image.source
     )
 }
