@@ -464,6 +464,15 @@ mod tests {
     }
 
     #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        let mut e = env(true, false);
+        assert!(parse(&["--ci", "x"], &e).unwrap().color);
+        e.no_color = true;
+        assert!(!parse(&["--ci", "x"], &e).unwrap().color);
+        assert!(!parse(&["--ci", "x"], &env(false, false)).unwrap().color);
+    }
+
+    #[test]
     fn bad_rules_are_usage_errors() {
         let e = env(false, false);
         for args in [

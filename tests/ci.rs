@@ -565,59 +565,60 @@ fn docker_and_podman_uris_stream_the_engines_save() {
         );
     }
     let path = format!("{}:/usr/bin:/bin", bin.display());
+    let with_path = |path: &str, args: &[&str]| {
+        let r = cmd_in(dir.path())
+            .env("PATH", path)
+            .args(args)
+            .output()
+            .unwrap();
+        Run {
+            code: r.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(r.stdout).unwrap(),
+            stderr: String::from_utf8(r.stderr).unwrap(),
+        }
+    };
     let (_, direct) = json(&[&img]);
     for engine in ["docker", "podman"] {
         let uri = format!("{engine}://dive-test:latest");
-        let out = cmd_in(dir.path())
-            .env("PATH", &path)
-            .args(["--ci", "--format", "json", &uri])
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let r = with_path(&path, &["--ci", "--format", "json", &uri]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let mut v: Value = serde_json::from_str(&r.stdout).unwrap();
         assert_eq!(v["image"]["source"], uri.as_str());
         v["image"]["source"] = direct["image"]["source"].clone();
         v["checks"] = direct["checks"].clone();
         assert_eq!(v, direct);
         // The engine's own error, on one line.
-        let out = cmd_in(dir.path())
-            .env("PATH", &path)
-            .args(["--ci", &format!("{engine}://missing:1")])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2));
-        assert!(out.stdout.is_empty());
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("No such image: missing:1"), "{err}");
-        assert_eq!(err.lines().count(), 1, "{err}");
+        let r = with_path(&path, &["--ci", &format!("{engine}://missing:1")]);
+        assert_eq!(r.code, 2);
+        assert!(r.stdout.is_empty());
+        assert!(
+            r.stderr.contains("No such image: missing:1"),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     }
     // dive's --source docker means the same.
-    let out = cmd_in(dir.path())
-        .env("PATH", &path)
-        .args(["--source", "docker", "--format", "json", "dive-test:latest"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    let r = with_path(
+        &path,
+        &["--source", "docker", "--format", "json", "dive-test:latest"],
+    );
+    assert_eq!(r.code, 0);
     // No engine at all: a clear error.
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     for engine in ["docker", "podman"] {
-        let out = cmd_in(dir.path())
-            .env("PATH", &empty)
-            .args(["--ci", &format!("{engine}://alpine:3")])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2));
-        assert!(out.stdout.is_empty());
-        let err = String::from_utf8_lossy(&out.stderr);
+        let r = with_path(
+            empty.to_str().unwrap(),
+            &["--ci", &format!("{engine}://alpine:3")],
+        );
+        assert_eq!(r.code, 2);
+        assert!(r.stdout.is_empty());
         assert!(
-            err.contains(&format!("the `{engine}` command was not found")),
-            "{err}"
+            r.stderr
+                .contains(&format!("the `{engine}` command was not found")),
+            "{}",
+            r.stderr
         );
     }
     assert!(usage_error(&["docker://"]).contains("give an image name"));

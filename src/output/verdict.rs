@@ -26,10 +26,19 @@ pub struct Context {
 impl Context {
     /// The file annotations and SARIF results point at.
     pub fn dockerfile_uri(&self) -> String {
-        self.dockerfile
-            .clone()
-            .unwrap_or_else(|| "Dockerfile".to_string())
-            .replace('\\', "/")
+        let path = self.dockerfile.as_deref().unwrap_or("Dockerfile");
+        let mut uri = String::with_capacity(path.len());
+        for c in path.chars() {
+            match c {
+                '\\' => uri.push('/'),
+                '%' => uri.push_str("%25"),
+                ' ' => uri.push_str("%20"),
+                '#' => uri.push_str("%23"),
+                '?' => uri.push_str("%3F"),
+                c => uri.push(c),
+            }
+        }
+        uri
     }
 }
 
@@ -192,5 +201,22 @@ pub fn json(report: &Report, ctx: &Context) -> String {
             s.push('\n');
             s
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn dockerfile_uris() {
+        let ctx = |p: Option<&str>| Context {
+            dockerfile: p.map(str::to_string),
+            ..Context::default()
+        };
+        assert_eq!(ctx(None).dockerfile_uri(), "Dockerfile");
+        assert_eq!(
+            ctx(Some("build dir\\Dockerfile#1")).dockerfile_uri(),
+            "build%20dir/Dockerfile%231"
+        );
     }
 }
