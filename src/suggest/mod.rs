@@ -84,6 +84,7 @@ pub fn suggest(
             )
         }
     };
+    let t0 = std::time::Instant::now();
     let steps = Steps::new(&report.layers, df.as_ref());
     let cx = Ctx::new(index, report, rules, steps);
     let mut claims = Claims {
@@ -95,7 +96,15 @@ pub fn suggest(
     chain::run(&cx, &mut claims, &mut out);
     metadata::run(&cx, &mut claims, &mut out);
     moves::run(&cx, &mut claims, &mut out);
+    let t1 = std::time::Instant::now();
     multistage::run(&cx, &mut out);
+    if std::env::var_os("IMGSCOPE_TIMINGS").is_some() {
+        eprintln!(
+            "timings: suggestions {:.3}s (multi-stage {:.3}s)",
+            t0.elapsed().as_secs_f64(),
+            t1.elapsed().as_secs_f64()
+        );
+    }
     out.sort_by(|a, b| {
         b.saves_bytes
             .cmp(&a.saves_bytes)

@@ -34,15 +34,35 @@ fn runs(body: &str, word: &str) -> bool {
     })
 }
 
+/// The longest run of literal characters in a glob.
+fn literal_piece(glob: &str) -> String {
+    let mut best = String::new();
+    let mut cur = String::new();
+    let mut in_class = false;
+    for ch in glob.chars() {
+        match ch {
+            '[' => {
+                in_class = true;
+                cur.clear();
+            }
+            ']' => in_class = false,
+            '*' | '?' | '{' | '}' => cur.clear(),
+            _ if in_class => {}
+            _ => {
+                cur.push(ch);
+                if cur.len() > best.len() {
+                    best = cur.clone();
+                }
+            }
+        }
+    }
+    best
+}
+
 pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
     let tcs = &cx.texts.toolchain;
-    // One glob set: group g < n is toolchain g's markers, n + g its files.
     let n = tcs.len();
-    let globs = GroupedGlobs::new(
-        tcs.iter()
-            .map(|t| t.markers.as_slice())
-            .chain(tcs.iter().map(|t| t.globs.as_slice())),
-    );
+    let markers = GroupedGlobs::new(tcs.iter().map(|t| t.markers.as_slice()));
     let steps = &cx.steps;
     // Layers whose RUN builds with some toolchain (decided once found).
     let builds_with = |l: usize, tc: usize| -> bool {
@@ -58,7 +78,33 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
     let may_build: Vec<bool> = (0..steps.steps.len())
         .map(|l| (0..n).any(|tc| builds_with(l, tc)))
         .collect();
+    // First, cheaply: is any toolchain there? Only names that contain a
+    // literal piece of a marker's last component get a full glob match.
     let mut present = vec![false; tcs.len()];
+    let mut pieces: Vec<String> = tcs
+        .iter()
+        .flat_map(|t| &t.markers)
+        .map(|m| literal_piece(m.rsplit('/').next().unwrap_or(m)))
+        .collect();
+    pieces.sort_unstable();
+    pieces.dedup();
+    for (id, node) in cx.index.nodes.iter().enumerate() {
+        let name = String::from_utf8_lossy(&node.name);
+        if !pieces.iter().any(|p| name.contains(p.as_str())) || !cx.index.visible(id as u32) {
+            continue;
+        }
+        let kind = node.changes.last().map(|c| c.kind);
+        if kind == Some(NodeKind::Dir) {
+            continue;
+        }
+        for g in markers.groups(&cx.index.path(id as u32)) {
+            present[g] = true;
+        }
+    }
+    if !(0..n).any(|g| present[g] && !tcs[g].markers.is_empty()) {
+        return;
+    }
+    let globs = GroupedGlobs::new(tcs.iter().map(|t| t.globs.as_slice()));
     // (toolchain, layer, bytes) of each visible file in a footprint.
     let mut files: Vec<(usize, usize, u64)> = Vec::new();
     // Visible files outside the footprints that a building layer stored:
@@ -74,17 +120,14 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
             return;
         }
         let groups = globs.groups(p);
-        for &g in groups.iter().filter(|&&g| g < n) {
-            present[g] = true;
-        }
         if c.kind != NodeKind::File || c.inode == NO_INODE || !seen.insert(c.inode) {
             return;
         }
         let ino = &cx.index.inodes[c.inode as usize];
-        match groups.iter().find(|&&g| g >= n) {
+        match groups.first() {
             // A cache file is a finding: another suggestion's bytes.
             Some(_) if cx.rules.matching(p).is_some() => {}
-            Some(&g) => files.push((g - n, ino.layer as usize, ino.size)),
+            Some(&g) => files.push((g, ino.layer as usize, ino.size)),
             None if may_build[ino.layer as usize] => {
                 others.push((ino.layer as usize, ino.size, p.to_vec()))
             }
@@ -219,7 +262,14 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
 
 #[cfg(test)]
 mod tests {
-    use super::runs;
+    use super::{literal_piece, runs};
+
+    #[test]
+    fn literal_pieces() {
+        assert_eq!(literal_piece("gcc-[0-9]*"), "gcc-");
+        assert_eq!(literal_piece("*-gcc"), "-gcc");
+        assert_eq!(literal_piece("node.h"), "node.h");
+    }
 
     #[test]
     fn build_commands() {
