@@ -599,6 +599,11 @@ mod tests {
         assert!(ig.matches(b"/opt/app/cache/x/y"));
         assert!(!ig.matches(b"/opt/app/b/cache/x"));
         assert!(!ig.matches(b"/"));
+        let ig = Ignore::new(&["**/cache".into(), "var/log/".into()]).unwrap();
+        assert!(ig.matches(b"/x/cache/y"));
+        assert!(ig.matches(b"/cache"));
+        assert!(ig.matches(b"/var/log/a.log"));
+        assert!(!ig.matches(b"/var/logs"));
         assert!(Ignore::new(&["a[".into()]).is_err());
     }
 }
