@@ -866,3 +866,37 @@ fn single_stage_gcc_gets_multi_stage_and_its_twin_does_not() {
     assert!(twin.suggestions.is_empty(), "{:?}", summary(&twin));
     assert!(built_report("single-layer.tar.gz").suggestions.is_empty());
 }
+
+/// The `--demo` image with its Containerfile: one fix per classic mistake.
+#[test]
+fn demo_image_suggestions() {
+    let root = root();
+    let r = report_with(
+        &root.join("assets/demo/demo.tar.zst"),
+        Some(&root.join("assets/demo/Containerfile")),
+    );
+    assert_eq!(
+        summary(&r),
+        vec![
+            ("apt:L1".into(), 1170000, vec![1, 8]),
+            ("chain-cleanup:L2-L8".into(), 449613, vec![2, 8]),
+            ("move:L2-L7".into(), 1450000, vec![2, 3, 7]),
+            ("pip:L5".into(), 30540, vec![5]),
+            ("temp:L6".into(), 120450, vec![6]),
+        ]
+    );
+    let total: u64 = r.suggestions.iter().map(|s| s.saves_bytes).sum();
+    assert_eq!(total, r.summary.wasted_bytes);
+    // The extract, chmod and move of the app: one RUN, from the Dockerfile.
+    let mv = by_id(&r, "move:L2-L7");
+    assert_eq!(mv.dockerfile_lines, vec![7, 8, 12]);
+    assert_eq!(
+        mv.after,
+        "RUN curl -fsSL -o /tmp/app-2.1.tar.gz https://downloads.example.com/app/app-2.1.tar.gz \
+         && mkdir -p /opt && tar xzf /tmp/app-2.1.tar.gz -C /opt && \\\n    \
+         chmod +x /opt/app-2.1/bin/app && \\\n    mv /opt/app-2.1 /opt/app"
+    );
+    assert!(by_id(&r, "pip:L5")
+        .after
+        .starts_with("RUN pip install --no-cache-dir -r /srv/requirements.txt\n"));
+}

@@ -166,8 +166,7 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
         let later = layer_list(&layers[1..]);
         let no_longer = format!("# (the change in {later} is then no longer needed)");
         let after = if so.is_run() && !so.base {
-            let whole = layers.windows(2).all(|w| cx.hides_only_from(w[1], w[0]))
-                && layers.iter().all(|&l| steps.get(l).is_run());
+            let whole = cx.joinable(&layers);
             let paths: Vec<String> = fs.iter().map(|&i| cx.finding(i).path.display()).collect();
             // The later steps' own commands, kept to the paths of this group.
             let restricted: Option<Vec<String>> = layers[1..]

@@ -5,7 +5,8 @@
 //! emits one [`Suggestion`] per group whose `saves_bytes` is the sum of the
 //! bytes of the findings it lists. The rules run in a fixed order, most
 //! specific first: base-image files, package-manager caches, chained cleanup
-//! (and download–extract–delete), metadata-only copies, moves and overwrites.
+//! (and download–extract–delete), moves and overwrites (a move takes along
+//! the metadata-only copies of the file before it), metadata-only copies.
 //! The multi-stage rule is apart: it claims no finding, and its saving is the
 //! visible bytes a build toolchain occupies.
 //!
@@ -94,8 +95,9 @@ pub fn suggest(
     base::run(&cx, &mut claims, &mut out);
     packages::run(&cx, &mut claims, &mut out);
     chain::run(&cx, &mut claims, &mut out);
-    metadata::run(&cx, &mut claims, &mut out);
+    // Moves first: a move may take the metadata-only copies before it.
     moves::run(&cx, &mut claims, &mut out);
+    metadata::run(&cx, &mut claims, &mut out);
     let t1 = std::time::Instant::now();
     multistage::run(&cx, &mut out);
     if std::env::var_os("IMGSCOPE_TIMINGS").is_some() {
@@ -167,6 +169,24 @@ impl<'a> Ctx<'a> {
             }
         }
         g
+    }
+
+    /// Can these layers become one RUN without changing what it does to
+    /// other layers' files: all RUNs of this Dockerfile whose commands can be
+    /// joined, each after the first hiding only what the ones before it in the
+    /// list stored.
+    pub fn joinable(&self, layers: &[usize]) -> bool {
+        layers.iter().enumerate().all(|(k, &l)| {
+            let s = self.steps.get(l);
+            s.is_run()
+                && !s.base
+                && s.body.is_some()
+                && (k == 0
+                    || self
+                        .hid_from
+                        .get(&l)
+                        .is_none_or(|from| from.iter().all(|x| layers[..k].contains(x))))
+        })
     }
 
     /// Does layer `b` hide only what layer `a` stored?

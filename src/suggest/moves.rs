@@ -11,7 +11,7 @@ use super::chain::rm_line;
 use super::steps::{merged_run, sh_quote, Step};
 use super::{Claims, Ctx, Draft};
 use crate::analysis::{Suggestion, WasteKind};
-use crate::index::InodeId;
+use crate::index::{InodeId, NodeId};
 
 pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
     moved(cx, claims, out);
@@ -81,7 +81,60 @@ fn moved(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
                 .push(id as InodeId);
         }
     }
+    // A moved file that earlier layers only re-stored (chmod, touch) since
+    // it was made: the whole history, from the layer that made it, is one fix
+    // when those RUNs can be joined.
+    let mut by_hider: HashMap<(NodeId, usize), usize> = HashMap::default();
+    for ((_, h), ms) in cx.pairs(claims, WasteKind::MetadataOnly) {
+        for i in ms {
+            by_hider.insert((cx.finding(i).node, h), i);
+        }
+    }
+    let history = |i: usize| -> Vec<usize> {
+        let f = cx.finding(i);
+        let mut chain = Vec::new();
+        let mut at = f.stored_in_layer;
+        while let Some(&j) = by_hider.get(&(f.node, at)) {
+            chain.push(j);
+            at = cx.finding(j).stored_in_layer;
+        }
+        chain
+    };
+    let mut pairs: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
+    let mut origins: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
     for ((a, b), fs) in groups {
+        for i in fs {
+            let o = history(i)
+                .last()
+                .map_or(a, |&j| cx.finding(j).stored_in_layer);
+            origins.entry((o, b)).or_default().push(i);
+        }
+    }
+    for ((o, b), fs) in origins {
+        let chain: Vec<usize> = fs.iter().flat_map(|&i| history(i)).collect();
+        let mut layers: Vec<usize> = fs
+            .iter()
+            .chain(&chain)
+            .map(|&i| cx.finding(i).stored_in_layer)
+            .collect();
+        layers.push(b);
+        layers.sort_unstable();
+        layers.dedup();
+        if chain.is_empty() || !cx.joinable(&layers) {
+            for &i in &fs {
+                let f = cx.finding(i);
+                pairs.entry((f.stored_in_layer, b)).or_default().push(i);
+            }
+            continue;
+        }
+        let after = steps.merged(&layers).unwrap_or_default();
+        let mut findings = fs;
+        findings.extend(chain);
+        let mut d = Draft::pair(cx, "move", (o, b), findings, after);
+        d.layers = layers;
+        cx.emit(claims, out, d);
+    }
+    for ((a, b), fs) in pairs {
         let sa = steps.get(a);
         let sb = steps.get(b);
         // (moved path or directory) → its new place.
