@@ -133,8 +133,8 @@ pub struct Cli {
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Choose one image of an archive holding several (NAME:TAG)
-    #[arg(long, value_name = "NAME:TAG")]
+    /// Choose one image of an archive holding several (NAME:TAG; default: the first)
+    #[arg(long = "image", visible_alias = "image-name", value_name = "NAME:TAG")]
     pub image_name: Option<String>,
 
     /// Choose the platform of a multi-platform index (os/arch[/variant]); default: the host's

@@ -185,7 +185,7 @@ fn archive_with_several_images() {
     let p = f.path().to_str().unwrap();
     assert_eq!(json_of(&[p], None)["summary"]["total_bytes"], 100);
     assert_eq!(
-        json_of(&["--image-name", "second:2", p], None)["summary"]["total_bytes"],
+        json_of(&["--image", "second:2", p], None)["summary"]["total_bytes"],
         250
     );
     assert_eq!(
