@@ -155,6 +155,11 @@ fn dive_expectations(r: &Report, s: u64) {
     assert!(t
         .after
         .contains("RUN --mount=type=tmpfs,target=/tmp cp /root/saved.txt /tmp/saved.again1.txt"));
+    // Each finding leads to its fix.
+    let of = imgscope::suggest::suggestion_of_findings(r);
+    assert!(of.iter().all(|s| s.is_some()));
+    let i = r.waste.iter().position(|f| f.stored_in_layer == 6).unwrap();
+    assert_eq!(r.suggestions[of[i].unwrap()].id, "move:L6-L7");
     // Everything hidden or cached is covered: the suggestions add up to the waste.
     let total: u64 = r.suggestions.iter().map(|s| s.saves_bytes).sum();
     assert_eq!(total, r.summary.wasted_bytes);
@@ -899,4 +904,27 @@ fn demo_image_suggestions() {
     assert!(by_id(&r, "pip:L5")
         .after
         .starts_with("RUN pip install --no-cache-dir -r /srv/requirements.txt\n"));
+}
+
+#[test]
+fn base_made_by_a_non_dockerfile_tool_is_the_base() {
+    let l0 = layer(&[E::File("usr/share/doc/big.txt", big(4000, 1))]);
+    let l1 = layer(&[
+        E::Dir("usr/share/doc"),
+        E::Whiteout("usr/share/doc/big.txt"),
+    ]);
+    let r = report_bytes(&docker_archive(
+        &[l0, l1],
+        &[
+            "# debian.sh --arch 'amd64' out/ 'bookworm' '@1704672000'",
+            "RUN /bin/sh -c rm -rf /usr/share/doc/* # buildkit",
+        ],
+    ));
+    assert_eq!(
+        summary(&r),
+        vec![("base-image:L1".into(), 4000, vec![0, 1])]
+    );
+    assert!(r.suggestions[0]
+        .before
+        .starts_with("FROM …  # layer 0: # debian.sh"));
 }

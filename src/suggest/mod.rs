@@ -44,6 +44,20 @@ pub fn why(kind: WasteKind) -> &'static str {
     texts::texts().why(kind)
 }
 
+/// For each finding of the report, the suggestion that covers it (an index
+/// into `report.suggestions`), for views that go from a finding to its fix.
+pub fn suggestion_of_findings(report: &Report) -> Vec<Option<usize>> {
+    let mut v = vec![None; report.waste.len()];
+    for (si, s) in report.suggestions.iter().enumerate() {
+        for &i in &s.findings {
+            if let Some(slot) = v.get_mut(i) {
+                *slot = Some(si);
+            }
+        }
+    }
+    v
+}
+
 /// What squashing would remove, with its cost, as a sentence.
 pub fn squash_note(hidden_bytes: u64) -> String {
     texts::fill(

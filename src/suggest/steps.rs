@@ -149,8 +149,15 @@ impl Steps {
         let base_end = if complete && mapped > 0 {
             n - mapped
         } else {
-            // Without a full mapping: the layers up to the last base rootfs.
-            steps.iter().rposition(|s| s.rootfs).map_or(0, |i| i + 1)
+            // Without a full mapping: the layers up to the last base rootfs,
+            // and leading layers no Dockerfile instruction made (a base
+            // image's own build tool, e.g. `# debian.sh …`).
+            let rootfs = steps.iter().rposition(|s| s.rootfs).map_or(0, |i| i + 1);
+            let foreign = steps
+                .iter()
+                .take_while(|s| s.instr == Instr::Other && !s.text.is_empty())
+                .count();
+            rootfs.max(foreign)
         };
         for s in &mut steps[..base_end.min(n)] {
             s.base = true;
@@ -203,7 +210,8 @@ impl Steps {
             .map(|&l| {
                 let s = &self.steps[l];
                 if s.base {
-                    format!("FROM …  # layer {l}: {}", s.describe())
+                    let from = self.base_image.as_deref().unwrap_or("…");
+                    format!("FROM {from}  # layer {l}: {}", s.describe())
                 } else {
                     s.text.clone()
                 }
