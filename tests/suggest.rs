@@ -656,10 +656,14 @@ fn toolchain_image(with_compiler: bool) -> Vec<u8> {
 fn toolchain_in_final_image_suggests_multi_stage() {
     let r = report_bytes(&toolchain_image(true));
     let m = by_id(&r, "multi-stage:gcc");
-    // cc1 + gcc-ar + headers; not the docs, not the program.
-    assert_eq!(m.saves_bytes, 30000 + 900 + 800);
+    // cc1 + gcc-ar + headers + the source; not the docs, not the program.
+    assert_eq!(m.saves_bytes, 30000 + 900 + 800 + 120);
     assert_eq!(m.layers, vec![1, 2]);
-    assert!(m.title.contains("gcc and -dev headers"), "{}", m.title);
+    assert!(
+        m.title.contains("gcc, -dev headers and source files and objects"),
+        "{}",
+        m.title
+    );
     assert!(m
         .after
         .contains("FROM <base image> AS build\nRUN apt-get install -y gcc libc6-dev\nRUN gcc -O2"));
