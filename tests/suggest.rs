@@ -660,7 +660,8 @@ fn toolchain_in_final_image_suggests_multi_stage() {
     assert_eq!(m.saves_bytes, 30000 + 900 + 800 + 120);
     assert_eq!(m.layers, vec![1, 2]);
     assert!(
-        m.title.contains("gcc, -dev headers and source files and objects"),
+        m.title
+            .contains("gcc, -dev headers and source files and objects"),
         "{}",
         m.title
     );
