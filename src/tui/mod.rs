@@ -1,13 +1,158 @@
 //! The interactive TUI (ratatui + crossterm), behind the `tui` feature.
-//! (Filled in by the TUI work; see issue "TUI".)
+//!
+//! Elm style: [`App`] is the state, [`Msg`] what happens (keys, mouse,
+//! resizes, a progress tick, the loaded image), [`update`] the only place
+//! state changes, and [`draw`] a view of the state. One channel carries every
+//! message: an input thread, a ticker that reads the loader's atomic progress
+//! counters (never a message per file), and the loader thread. A frame is
+//! drawn only when a message changed something.
+
+mod app;
+pub mod tree;
+mod view;
+
+use std::io::Write;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
+use ratatui::crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use ratatui::crossterm::{cursor, execute};
+use ratatui::Terminal;
+
+pub use app::{update, App, Data, Focus, ListSel, Loaded, Msg, WasteRow};
+pub use view::{draw, layout, Areas, HELP};
 
 use crate::rules::Rules;
 use crate::suggest::SuggestOptions;
-use crate::LoadOptions;
+use crate::{LoadOptions, LoadProgress};
+
+/// How often the ticker wakes the loop (progress, debounced filter).
+const TICK: Duration = Duration::from_millis(100);
+
+fn restore_terminal() {
+    let _ = disable_raw_mode();
+    let _ = execute!(
+        std::io::stdout(),
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        cursor::Show
+    );
+    let _ = std::io::stdout().flush();
+}
+
+/// Restores the terminal when dropped (quit, error, early return).
+struct Guard;
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+fn setup_terminal() -> anyhow::Result<(Guard, Terminal<CrosstermBackend<std::io::Stdout>>)> {
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        prev(info);
+    }));
+    enable_raw_mode()?;
+    let guard = Guard;
+    execute!(
+        std::io::stdout(),
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        cursor::Hide
+    )?;
+    let term = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+    Ok((guard, term))
+}
 
 /// Open the TUI on IMAGE: it shows progress while the layers are indexed,
 /// then becomes interactive. Returns when the user quits.
-pub fn run(image: &str, load: &LoadOptions, rules: &Rules, suggest: &SuggestOptions) -> anyhow::Result<()> {
-    let _ = (image, load, rules, suggest);
-    anyhow::bail!("the TUI is not built yet; use --format text")
+pub fn run(
+    image: &str,
+    load: &LoadOptions,
+    rules: &Rules,
+    suggest: &SuggestOptions,
+) -> anyhow::Result<()> {
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let progress = Arc::new(LoadProgress::default());
+    {
+        let (tx, image, load, rules, suggest, progress) = (
+            tx.clone(),
+            image.to_string(),
+            load.clone(),
+            rules.clone(),
+            suggest.clone(),
+            progress.clone(),
+        );
+        std::thread::spawn(move || {
+            let res = crate::load(&image, &load, &progress).and_then(|index| {
+                let report = crate::report(&index, &rules, &suggest)?;
+                Ok(Loaded { index, report })
+            });
+            let _ = tx.send(match res {
+                Ok(l) => Msg::Loaded(Box::new(l)),
+                Err(e) => Msg::Failed(e.to_string()),
+            });
+        });
+    }
+    let (guard, mut term) = setup_terminal()?;
+    {
+        let tx = tx.clone();
+        std::thread::spawn(move || loop {
+            let msg = match event::read() {
+                Ok(Event::Key(k)) => Msg::Key(k),
+                Ok(Event::Mouse(m)) => Msg::Mouse(m),
+                Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+                Ok(_) => continue,
+                Err(_) => break,
+            };
+            if tx.send(msg).is_err() {
+                break;
+            }
+        });
+    }
+    {
+        let tx = tx.clone();
+        std::thread::spawn(move || loop {
+            std::thread::sleep(TICK);
+            if tx.send(Msg::Tick).is_err() {
+                break;
+            }
+        });
+    }
+    drop(tx);
+    let size = term.size()?;
+    let mut app = App::new(image, progress, (size.width, size.height));
+    term.draw(|f| draw(f, &mut app))?;
+    app.dirty = false;
+    while let Ok(msg) = rx.recv() {
+        update(&mut app, msg);
+        // Coalesce whatever else is queued into one frame.
+        while let Ok(m) = rx.try_recv() {
+            update(&mut app, m);
+            if app.quit {
+                break;
+            }
+        }
+        if app.quit {
+            break;
+        }
+        if app.dirty {
+            term.draw(|f| draw(f, &mut app))?;
+            app.dirty = false;
+        }
+    }
+    drop(term);
+    drop(guard);
+    match app.error {
+        Some(e) => Err(anyhow::anyhow!(e)),
+        None => Ok(()),
+    }
 }

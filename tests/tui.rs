@@ -1,0 +1,450 @@
+//! TUI views on ratatui's TestBackend for a real image (insta snapshots),
+//! and user journeys: key sequences → asserted state.
+#![cfg(feature = "tui")]
+
+use std::sync::Arc;
+
+use imgscope::tui::{draw, update, App, Focus, Msg, WasteRow};
+use imgscope::{LoadProgress, Rules};
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::Terminal;
+
+const W: u16 = 120;
+const H: u16 = 40;
+
+fn image() -> String {
+    format!(
+        "{}/../shared/images/dive/test-docker-image.tar",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn app() -> App {
+    let index =
+        imgscope::load(&image(), &Default::default(), &LoadProgress::default()).expect("loads");
+    let report = imgscope::report(&index, &Rules::builtin(), &Default::default()).expect("report");
+    App::loaded("test-docker-image.tar", index, report, (W, H))
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn ctrl(app: &mut App, c: char) {
+    update(
+        app,
+        Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)),
+    );
+}
+
+fn typed(app: &mut App, s: &str) {
+    for c in s.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+fn click(app: &mut App, x: u16, y: u16) {
+    update(
+        app,
+        Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: x,
+            row: y,
+            modifiers: KeyModifiers::NONE,
+        }),
+    );
+}
+
+fn wheel(app: &mut App, x: u16, y: u16, down: bool) {
+    update(
+        app,
+        Msg::Mouse(MouseEvent {
+            kind: if down {
+                MouseEventKind::ScrollDown
+            } else {
+                MouseEventKind::ScrollUp
+            },
+            column: x,
+            row: y,
+            modifiers: KeyModifiers::NONE,
+        }),
+    );
+}
+
+/// The screen as text (styles are not part of the snapshot).
+fn render(app: &mut App) -> String {
+    let mut term = Terminal::new(TestBackend::new(W, H)).unwrap();
+    term.draw(|f| draw(f, app)).unwrap();
+    let buf = term.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut line = String::new();
+        for x in 0..buf.area.width {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn data(app: &App) -> &imgscope::tui::Data {
+    app.data.as_deref().expect("loaded")
+}
+
+fn selected(app: &App) -> String {
+    data(app).selected_path().unwrap_or_default()
+}
+
+/// Select layer `l` from the Layers pane.
+fn to_layer(a: &mut App, l: usize) {
+    key(a, KeyCode::Char('1'));
+    key(a, KeyCode::Home);
+    for _ in 0..l {
+        key(a, KeyCode::Down);
+    }
+    assert_eq!(data(a).layer(), l);
+}
+
+#[test]
+fn view_layers_and_merged_tree() {
+    let mut a = app();
+    insta::assert_snapshot!("layers_merged_tree", render(&mut a));
+}
+
+#[test]
+fn view_layer_only_changes_chmod() {
+    let mut a = app();
+    to_layer(&mut a, 4);
+    ctrl(&mut a, 'l');
+    insta::assert_snapshot!("layer_only_chmod", render(&mut a));
+}
+
+#[test]
+fn view_whiteouts_in_the_layer_that_hid_them() {
+    let mut a = app();
+    to_layer(&mut a, 9);
+    ctrl(&mut a, 'l');
+    let s = render(&mut a);
+    assert!(s.contains("somefile1.txt [remove"), "{s}");
+    insta::assert_snapshot!("layer_only_rm", s);
+}
+
+#[test]
+fn view_moved_file() {
+    let mut a = app();
+    to_layer(&mut a, 7);
+    ctrl(&mut a, 'l');
+    let s = render(&mut a);
+    assert!(s.contains("somefile3.txt [moved]"), "{s}");
+    assert!(s.contains("saved.txt"), "{s}");
+    insta::assert_snapshot!("layer_only_mv", s);
+}
+
+#[test]
+fn view_waste() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('3'));
+    let s = render(&mut a);
+    assert!(
+        s.contains("hidden by layer 9: RUN rm -rf /root/example/"),
+        "{s}"
+    );
+    insta::assert_snapshot!("waste", s);
+}
+
+#[test]
+fn view_fixes() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('4'));
+    insta::assert_snapshot!("fixes", render(&mut a));
+}
+
+#[test]
+fn view_help() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('?'));
+    assert!(a.help);
+    insta::assert_snapshot!("help", render(&mut a));
+    key(&mut a, KeyCode::Esc);
+    assert!(!a.help);
+}
+
+#[test]
+fn view_filter_sorted_by_size_without_attributes() {
+    let mut a = app();
+    ctrl(&mut a, 'f');
+    typed(&mut a, "saved");
+    key(&mut a, KeyCode::Enter);
+    ctrl(&mut a, 'b');
+    ctrl(&mut a, 'o');
+    insta::assert_snapshot!("filter_size_noattrs", render(&mut a));
+}
+
+#[test]
+fn view_loading_progress() {
+    let p = Arc::new(LoadProgress::default());
+    {
+        let mut layers = p.layers.lock().unwrap();
+        let mut sizes = p.layer_sizes.lock().unwrap();
+        for i in 0..3u64 {
+            let l = Arc::new(imgscope::layer::Progress::default());
+            l.read.store(i * 1000, std::sync::atomic::Ordering::Relaxed);
+            l.entries
+                .store(i * 10, std::sync::atomic::Ordering::Relaxed);
+            l.done
+                .store((i == 0) as u64, std::sync::atomic::Ordering::Relaxed);
+            layers.push(l);
+            sizes.push(2000);
+        }
+    }
+    p.phase.store(1, std::sync::atomic::Ordering::Relaxed);
+    let mut a = App::new("big.tar", p.clone(), (W, 20));
+    update(&mut a, Msg::Tick);
+    assert!(a.dirty);
+    let mut term = Terminal::new(TestBackend::new(W, 20)).unwrap();
+    term.draw(|f| draw(f, &mut a)).unwrap();
+    let buf = term.backend().buffer().clone();
+    let text: String = (0..20)
+        .map(|y| {
+            let l: String = (0..W).map(|x| buf[(x, y)].symbol().to_string()).collect();
+            l.trim_end().to_string() + "\n"
+        })
+        .collect();
+    insta::assert_snapshot!("loading", text);
+    // q quits while loading.
+    key(&mut a, KeyCode::Char('q'));
+    assert!(a.quit);
+}
+
+// ---- user journeys ----
+
+#[test]
+fn journey_layers_navigation() {
+    let mut a = app();
+    assert_eq!(data(&a).focus, Focus::Layers);
+    assert_eq!(data(&a).layer(), 13);
+    key(&mut a, KeyCode::Home);
+    assert_eq!(data(&a).layer(), 0);
+    key(&mut a, KeyCode::Char('j'));
+    key(&mut a, KeyCode::Down);
+    assert_eq!(data(&a).layer(), 2);
+    key(&mut a, KeyCode::Char('k'));
+    assert_eq!(data(&a).layer(), 1);
+    key(&mut a, KeyCode::PageDown);
+    assert_eq!(data(&a).layer(), 13);
+    key(&mut a, KeyCode::Tab);
+    assert_eq!(data(&a).focus, Focus::Tree);
+    key(&mut a, KeyCode::BackTab);
+    assert_eq!(data(&a).focus, Focus::Layers);
+}
+
+#[test]
+fn journey_jump_from_finding_to_its_file() {
+    let mut a = app();
+    key(&mut a, KeyCode::Tab); // tree
+    key(&mut a, KeyCode::Tab); // waste
+    assert_eq!(data(&a).focus, Focus::Waste);
+    // The first finding row is selected: /root/example/somefile1.txt, stored in layer 4.
+    let d = data(&a);
+    let WasteRow::Finding(fi) = d.waste_rows[d.waste.sel] else {
+        panic!("a finding is selected")
+    };
+    let f = d.report.waste[fi].clone();
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(data(&a).focus, Focus::Tree);
+    assert_eq!(data(&a).layer(), f.stored_in_layer);
+    assert_eq!(selected(&a), f.path.display());
+    // The next finding: the moved file, from the waste list again.
+    key(&mut a, KeyCode::Char('3'));
+    let d = data(&a);
+    let i = d
+        .waste_rows
+        .iter()
+        .position(|r| matches!(r, WasteRow::Finding(i) if d.report.waste[*i].kind == imgscope::analysis::WasteKind::Moved))
+        .unwrap();
+    let cur = d.waste.sel;
+    for _ in cur..i {
+        key(&mut a, KeyCode::Down);
+    }
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(data(&a).layer(), 6);
+    assert_eq!(selected(&a), "/root/example/somefile3.txt");
+    let s = render(&mut a);
+    assert!(s.contains("Files at layer 6"), "{s}");
+}
+
+#[test]
+fn journey_jump_from_fix() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('4'));
+    assert_eq!(data(&a).focus, Focus::Fixes);
+    let s = data(&a).report.suggestions[0].clone();
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(data(&a).focus, Focus::Tree);
+    let f = &data(&a).report.waste[s.findings[0]];
+    assert_eq!(data(&a).layer(), f.stored_in_layer);
+    assert_eq!(selected(&a), f.path.display());
+}
+
+#[test]
+fn journey_filter_by_path() {
+    let mut a = app();
+    ctrl(&mut a, 'f');
+    assert!(data(&a).filter_editing);
+    typed(&mut a, "saved");
+    key(&mut a, KeyCode::Enter);
+    let d = data(&a);
+    assert!(!d.filter_editing);
+    assert_eq!(d.filter_text, "saved");
+    // root/, .saved.txt, .data/, saved.again2.txt, saved.txt, tmp/, saved.again1.txt
+    assert_eq!(d.tree.shown_count, 7);
+    assert_eq!(data(&a).focus, Focus::Tree);
+    key(&mut a, KeyCode::Home);
+    assert_eq!(selected(&a), "/root");
+    key(&mut a, KeyCode::Down);
+    assert_eq!(selected(&a), "/root/.data");
+    // A glob and a regex.
+    ctrl(&mut a, 'f');
+    ctrl(&mut a, 'u');
+    typed(&mut a, "*.txt");
+    key(&mut a, KeyCode::Enter);
+    assert!(data(&a).tree.shown_count >= 5);
+    ctrl(&mut a, 'f');
+    ctrl(&mut a, 'u');
+    typed(&mut a, "/^/tmp/");
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(data(&a).filter_error, None);
+    assert_eq!(data(&a).tree.shown_count, 2);
+    // Esc clears it.
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(data(&a).filter_text, "");
+    assert!(data(&a).tree.shown_count > 300);
+    // A bad regex is reported, the previous tree stays.
+    ctrl(&mut a, 'f');
+    typed(&mut a, "re:(");
+    key(&mut a, KeyCode::Enter);
+    assert!(data(&a).filter_error.is_some());
+}
+
+#[test]
+fn journey_collapse_and_expand() {
+    let mut a = app();
+    key(&mut a, KeyCode::Tab);
+    assert_eq!(selected(&a), "/bin");
+    key(&mut a, KeyCode::Char(' '));
+    assert!(data(&a).collapsed("/bin"));
+    key(&mut a, KeyCode::Down);
+    assert_eq!(selected(&a), "/dev");
+    key(&mut a, KeyCode::Up);
+    key(&mut a, KeyCode::Right);
+    assert!(!data(&a).collapsed("/bin"));
+    key(&mut a, KeyCode::Down);
+    assert_eq!(selected(&a), "/bin/[");
+    key(&mut a, KeyCode::Left); // to the parent
+    assert_eq!(selected(&a), "/bin");
+    key(&mut a, KeyCode::Left); // collapses it
+    assert!(data(&a).collapsed("/bin"));
+    // Collapse all, expand all.
+    key(&mut a, KeyCode::Char('+'));
+    assert!(!data(&a).collapsed("/bin"));
+    update(
+        &mut a,
+        Msg::Key(KeyEvent::new(KeyCode::Char(' '), KeyModifiers::CONTROL)),
+    );
+    for d in ["/bin", "/etc", "/root", "/usr"] {
+        assert!(data(&a).collapsed(d), "{d}");
+    }
+    key(&mut a, KeyCode::End);
+    assert_eq!(selected(&a), "/var");
+    key(&mut a, KeyCode::Home);
+    assert_eq!(selected(&a), "/bin");
+    key(&mut a, KeyCode::PageDown);
+    assert_eq!(selected(&a), "/var");
+}
+
+#[test]
+fn journey_change_type_toggles_and_mode() {
+    let mut a = app();
+    key(&mut a, KeyCode::Tab);
+    ctrl(&mut a, 'u'); // hide unchanged
+    let d = data(&a);
+    assert!(!d.types.0[3]);
+    // Layer 13 only re-stored /root/saved.txt.
+    assert_eq!(d.tree.shown_count, 2);
+    assert_eq!(selected(&a), "/root");
+    key(&mut a, KeyCode::Down);
+    assert_eq!(selected(&a), "/root/saved.txt");
+    ctrl(&mut a, 'm'); // hide modified too: nothing left
+    assert_eq!(data(&a).tree.shown_count, 0);
+    key(&mut a, KeyCode::Esc); // clears the filters
+    assert!(data(&a).types.all());
+    ctrl(&mut a, 'l');
+    assert_eq!(data(&a).mode, imgscope::tui::tree::Mode::LayerOnly);
+    assert_eq!(data(&a).tree.shown_count, 2);
+    ctrl(&mut a, 'o');
+    assert_eq!(data(&a).sort, imgscope::tui::tree::Sort::Size);
+    ctrl(&mut a, 'b');
+    assert!(!data(&a).attrs);
+}
+
+#[test]
+fn journey_mouse() {
+    let mut a = app();
+    let areas = imgscope::tui::layout(a.size, data(&a));
+    // Click on layer 3's row.
+    click(&mut a, 5, areas.layers.y + 2 + 3);
+    assert_eq!(data(&a).layer(), 3);
+    assert_eq!(data(&a).focus, Focus::Layers);
+    // Wheel over the tree moves its selection; a click selects a row.
+    let (x, y) = (areas.right.x + 10, areas.right.y + 5);
+    wheel(&mut a, x, y, true);
+    assert_eq!(data(&a).focus, Focus::Tree);
+    assert_eq!(selected(&a), "/bin/acpid");
+    click(&mut a, x, areas.right.y + 2);
+    assert_eq!(selected(&a), "/bin");
+    // Click the Waste tab.
+    let tabs = areas.tabs;
+    for x in tabs.x..tabs.x + tabs.width {
+        click(&mut a, x, tabs.y);
+        if data(&a).tab == Focus::Waste {
+            break;
+        }
+    }
+    assert_eq!(data(&a).tab, Focus::Waste);
+}
+
+#[test]
+fn journey_resize_relayouts() {
+    let mut a = app();
+    key(&mut a, KeyCode::Tab);
+    for _ in 0..50 {
+        key(&mut a, KeyCode::Down);
+    }
+    let sel = selected(&a);
+    update(&mut a, Msg::Resize(80, 15));
+    assert_eq!(selected(&a), sel);
+    let mut term = Terminal::new(TestBackend::new(80, 15)).unwrap();
+    term.draw(|f| draw(f, &mut a)).unwrap();
+    let d = data(&a);
+    assert!(d.sel_row < imgscope::tui::layout((80, 15), d).tree_rows());
+    // Tiny terminals do not panic.
+    for (w, h) in [(10, 3), (1, 1), (30, 8)] {
+        update(&mut a, Msg::Resize(w, h));
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| draw(f, &mut a)).unwrap();
+    }
+}
+
+#[test]
+fn quit_keys() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('q'));
+    assert!(a.quit);
+    let mut a = app();
+    ctrl(&mut a, 'c');
+    assert!(a.quit);
+}
