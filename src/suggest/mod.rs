@@ -348,11 +348,7 @@ impl<'a> Ctx<'a> {
                 all.extend(ts.into_iter().map(|t| self.path_of(t)));
             }
         }
-        let plain = |t: &String| t.trim_end_matches("/*").to_string();
-        all.iter()
-            .filter(|t| !all.iter().any(|o| is_inside(&plain(t), &plain(o))))
-            .cloned()
-            .collect()
+        drop_nested(all)
     }
 
     pub fn path_of(&self, node: NodeId) -> String {
@@ -454,6 +450,22 @@ impl Draft {
     }
 }
 
+/// The paths that are not inside another one of the set (a trailing `/*`
+/// counts as its directory). O(n × depth).
+pub fn drop_nested(all: BTreeSet<String>) -> Vec<String> {
+    let plain: std::collections::HashSet<&str> =
+        all.iter().map(|t| t.trim_end_matches("/*")).collect();
+    all.iter()
+        .filter(|t| {
+            let t = t.trim_end_matches("/*");
+            !t.match_indices('/')
+                .skip(1)
+                .any(|(pos, _)| plain.contains(&t[..pos]))
+        })
+        .cloned()
+        .collect()
+}
+
 /// Is `path` strictly inside directory `dir`?
 pub fn is_inside(path: &str, dir: &str) -> bool {
     path.len() > dir.len() && path.starts_with(dir) && path.as_bytes()[dir.len()] == b'/'
@@ -497,6 +509,15 @@ mod tests {
             "ADD file:ce026b62356e… in /  (the base image's root file system)"
         );
         assert_eq!(layer_command("RUN x"), "RUN x");
+    }
+
+    #[test]
+    fn nested_paths_dropped() {
+        let set: BTreeSet<String> = ["/a", "/a/b", "/a-b/c", "/x/*", "/x/y", "/xy"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(drop_nested(set), ["/a", "/a-b/c", "/x/*", "/xy"]);
     }
 
     #[test]

@@ -50,6 +50,9 @@ fn mv_commands(moves: &BTreeMap<String, String>) -> Vec<String> {
     out
 }
 
+/// Most files of the same content looked at to find where a file went.
+const MAX_CANDIDATES: usize = 256;
+
 /// Most sources listed in one `mv`.
 const MAX_MV: usize = 10;
 
@@ -150,6 +153,7 @@ fn moved(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
             let base = old.rsplit('/').next().unwrap_or("");
             let new = cands
                 .iter()
+                .take(MAX_CANDIDATES)
                 .map(|&c| cx.path_of(cx.index.inodes[c as usize].node))
                 .min_by_key(|p| (!p.ends_with(&format!("/{base}")), p.clone()))
                 .unwrap_or_default();

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::steps::{merged_parts, sh_quote, Step};
 use super::texts::Manager;
-use super::{is_inside, layer_id, Claims, Ctx, Draft};
+use rustc_hash::FxHashMap as HashMap;
+
+use super::{drop_nested, layer_id, Claims, Ctx, Draft};
 use crate::analysis::{Suggestion, WasteKind};
 
 /// Shown when a group has more cache directories than this.
@@ -137,33 +139,34 @@ fn join_and(items: &[&str]) -> String {
 /// shortest ancestor inside which everything matches the same rule.
 fn cache_dirs(cx: &Ctx, fs: &[usize]) -> Vec<String> {
     let mut dirs = BTreeSet::new();
+    // The answer depends on the parent directory and the rule only.
+    let mut memo: HashMap<(String, &str), Option<String>> = HashMap::default();
     for &i in fs {
         let f = cx.finding(i);
         let Some(rule) = f.rule.as_deref() else {
             continue;
         };
         let p = f.path.display();
-        let mut found = None;
-        for (pos, _) in p.match_indices('/').skip(1) {
-            let d = &p[..pos];
-            let probe = format!("{d}/x");
-            if cx
-                .rules
-                .matching(probe.as_bytes())
-                .is_some_and(|r| r.id == rule)
-            {
-                found = Some(d.to_string());
-                break;
-            }
-        }
+        let parent = p.rsplit_once('/').map_or("", |(d, _)| d).to_string();
+        let found = memo
+            .entry((parent, rule))
+            .or_insert_with_key(|(parent, rule)| {
+                let with_slash = format!("{parent}/");
+                with_slash
+                    .match_indices('/')
+                    .skip(1)
+                    .map(|(pos, _)| &with_slash[..pos])
+                    .find(|d| {
+                        cx.rules
+                            .matching(format!("{d}/x").as_bytes())
+                            .is_some_and(|r| r.id == *rule)
+                    })
+                    .map(str::to_string)
+            })
+            .clone();
         dirs.insert(found.unwrap_or(p));
     }
-    // Drop directories inside others.
-    let all: Vec<String> = dirs.into_iter().collect();
-    all.iter()
-        .filter(|d| !all.iter().any(|o| is_inside(d, o)))
-        .cloned()
-        .collect()
+    drop_nested(dirs)
 }
 
 fn rm_command(dirs: &[String]) -> String {
