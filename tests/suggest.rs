@@ -933,3 +933,45 @@ fn base_made_by_a_non_dockerfile_tool_is_the_base() {
         .before
         .starts_with("FROM …  # layer 0: # debian.sh"));
 }
+
+/// Many files of one content, moved and deleted: the rules stay linear (a
+/// quadratic step would make this test take minutes).
+#[test]
+fn many_identical_files_moved_and_deleted() {
+    const N: usize = 20000;
+    let names: Vec<&'static str> = (0..N)
+        .map(|i| &*Box::leak(format!("d{:02}/f{i:05}.txt", i % 50).into_boxed_str()))
+        .collect();
+    let moved: Vec<&'static str> = names
+        .iter()
+        .map(|n| &*Box::leak(format!("new/{n}").into_boxed_str()))
+        .collect();
+    let l0 = layer(&[E::File("bin/sh", big(100, 9))]);
+    let mut e1 = vec![E::Dir("old")];
+    e1.extend(names.iter().map(|n| {
+        E::File(
+            Box::leak(format!("old/{n}").into_boxed_str()),
+            b"same content".to_vec(),
+        )
+    }));
+    e1.push(E::File("tmp/junk.bin", big(5000, 1)));
+    let mut e2 = vec![E::Whiteout("old"), E::Whiteout("tmp/junk.bin")];
+    e2.extend(moved.iter().map(|n| E::File(n, b"same content".to_vec())));
+    let r = report_bytes(&docker_archive(
+        &[l0, layer(&e1), layer(&e2)],
+        &[
+            "/bin/sh -c #(nop) ADD file:0123abcd in / ",
+            "/bin/sh -c make-tree /old && make-junk /tmp/junk.bin",
+            "/bin/sh -c mv /old /new && rm /tmp/junk.bin",
+        ],
+    ));
+    assert_eq!(r.waste.len(), N + 1);
+    let s = by_id(&r, "move:L1-L2");
+    assert_eq!(s.saves_bytes, 12 * N as u64);
+    // Layer 2 only hides what layer 1 stored: the two RUNs become one.
+    assert_eq!(
+        s.after,
+        "RUN make-tree /old && make-junk /tmp/junk.bin && \\\n    mv /old /new && rm /tmp/junk.bin"
+    );
+    assert_eq!(by_id(&r, "chain-cleanup:L1-L2").saves_bytes, 5000);
+}

@@ -50,9 +50,6 @@ fn mv_commands(moves: &BTreeMap<String, String>) -> Vec<String> {
     out
 }
 
-/// Most files of the same content looked at to find where a file went.
-const MAX_CANDIDATES: usize = 256;
-
 /// Most sources listed in one `mv`.
 const MAX_MV: usize = 10;
 
@@ -75,13 +72,16 @@ fn moved(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
     }
     // Files stored by the moving layers, by content: where each file went.
     let movers: std::collections::BTreeSet<usize> = groups.keys().map(|k| k.1).collect();
-    let mut by_hash: HashMap<(usize, u128), Vec<InodeId>> = HashMap::default();
+    // (layer, hash) → a file with that content; (layer, hash, name) → the
+    // one that kept its name, which is where a moved file usually went.
+    let mut by_hash: HashMap<(usize, u128), InodeId> = HashMap::default();
+    let mut by_name: HashMap<(usize, u128, &[u8]), InodeId> = HashMap::default();
     for (id, ino) in cx.index.inodes.iter().enumerate() {
         if movers.contains(&(ino.layer as usize)) && ino.size > 0 {
-            by_hash
-                .entry((ino.layer as usize, ino.hash))
-                .or_default()
-                .push(id as InodeId);
+            let key = (ino.layer as usize, ino.hash);
+            by_hash.entry(key).or_insert(id as InodeId);
+            let name = &cx.index.nodes[ino.node as usize].name[..];
+            by_name.entry((key.0, key.1, name)).or_insert(id as InodeId);
         }
     }
     // A moved file that earlier layers only re-stored (chmod, touch) since
@@ -147,16 +147,14 @@ fn moved(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
             let f = cx.finding(i);
             let old = f.path.display();
             let Some(h) = cx.stored_hash(f) else { continue };
-            let Some(cands) = by_hash.get(&(b, h)) else {
+            let base = old.rsplit('/').next().unwrap_or("");
+            let Some(&to) = by_name
+                .get(&(b, h, base.as_bytes()))
+                .or_else(|| by_hash.get(&(b, h)))
+            else {
                 continue;
             };
-            let base = old.rsplit('/').next().unwrap_or("");
-            let new = cands
-                .iter()
-                .take(MAX_CANDIDATES)
-                .map(|&c| cx.path_of(cx.index.inodes[c as usize].node))
-                .min_by_key(|p| (!p.ends_with(&format!("/{base}")), p.clone()))
-                .unwrap_or_default();
+            let new = cx.path_of(cx.index.inodes[to as usize].node);
             let t = cx.path_of(cx.rm_target(i, a, b, &mut memo));
             let rel = &old[t.len()..];
             match new.strip_suffix(rel) {
