@@ -975,3 +975,39 @@ fn many_identical_files_moved_and_deleted() {
     );
     assert_eq!(by_id(&r, "chain-cleanup:L1-L2").saves_bytes, 5000);
 }
+
+#[test]
+fn cli_bad_dockerfile_exits_2_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let df = dir.path().join("Dockerfile");
+    std::fs::write(&df, "RUN echo no FROM\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_imgscope"))
+        .args(["--format", "json", "--dockerfile"])
+        .arg(&df)
+        .arg(shared("test-docker-image.tar"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("cannot parse Dockerfile"), "{err}");
+}
+
+#[test]
+fn cli_text_report_with_dockerfile() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_imgscope"))
+        .args(["--format", "text", "--dockerfile"])
+        .arg(root().join("tests/images/src/cleanup-later/Containerfile"))
+        .arg(built("cleanup-later.tar.zst"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("What to fix (largest saving first)"),
+        "{text}"
+    );
+    assert!(text.contains("Dockerfile line 4, 9"), "{text}");
+    assert!(text.contains("Saves   460 kB (460000 bytes)"), "{text}");
+}
