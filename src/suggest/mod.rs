@@ -392,6 +392,16 @@ impl<'a> Ctx<'a> {
         let mut vars: Vec<(&str, &str)> = d.vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let bytes = format!("{} ({saves} bytes)", human(saves));
         vars.push(("bytes", &bytes));
+        // Pronouns that agree with {what}.
+        let one = findings
+            .iter()
+            .all(|&i| self.report.waste[i].path == self.report.waste[findings[0]].path);
+        let (it, its, it_is) = if one {
+            ("it", "its", "it is")
+        } else {
+            ("them", "their", "they are")
+        };
+        vars.extend([("it", it), ("its", its), ("it_is", it_is)]);
         let t = self.texts.rule(d.rule);
         out.push(Suggestion {
             id: d.id,
