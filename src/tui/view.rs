@@ -257,12 +257,18 @@ fn draw_loading(f: &mut Frame, app: &App) {
         2 => "merging layers".to_string(),
         _ => "analysing waste".to_string(),
     };
-    let ratio = if total > 0 {
-        (read as f64 / total as f64).min(1.0)
-    } else if phase >= 2 {
+    // Bytes read, or layers done when that says more (the indexer reads
+    // uncompressed layers' headers first, then their contents in parallel).
+    let ratio = if phase >= 2 {
         1.0
     } else {
-        0.0
+        let bytes = if total > 0 {
+            read as f64 / total as f64
+        } else {
+            0.0
+        };
+        let layers = if n > 0 { done as f64 / n as f64 } else { 0.0 };
+        bytes.max(layers).min(1.0)
     };
     let label = if total > 0 {
         format!("{} / {}", human(read), human(total))

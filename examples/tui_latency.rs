@@ -1,0 +1,112 @@
+//! Keystroke-to-frame latency of the TUI: for each key, `update` plus a full
+//! `draw` on a 120x40 TestBackend (the terminal write itself is not counted).
+//!
+//!   cargo run --release --example tui_latency -- IMAGE [IMAGE...]
+//!
+//! Prints, per kind of key, the number of keys and p50 / p95 / max in ms.
+
+use std::time::{Duration, Instant};
+
+use imgscope::tui::{draw, update, App, Msg};
+use imgscope::{LoadProgress, Rules};
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+
+fn k(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+fn c(ch: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(ch), KeyModifiers::CONTROL)
+}
+
+fn main() {
+    let images: Vec<String> = std::env::args().skip(1).collect();
+    if images.is_empty() {
+        eprintln!("usage: tui_latency IMAGE [IMAGE...]");
+        std::process::exit(2);
+    }
+    for image in images {
+        bench(&image);
+    }
+}
+
+fn bench(image: &str) {
+    let t0 = Instant::now();
+    let index = imgscope::load(image, &Default::default(), &LoadProgress::default())
+        .unwrap_or_else(|e| panic!("{image}: {e}"));
+    let t_load = t0.elapsed();
+    let report = imgscope::report(&index, &Rules::builtin(), &Default::default()).unwrap();
+    let t_report = t0.elapsed() - t_load;
+    let nodes = index.nodes.len();
+    let layers = index.layers.len();
+    let t1 = Instant::now();
+    let mut app = App::loaded(image, index, report, (120, 40));
+    let t_app = t1.elapsed();
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    term.draw(|f| draw(f, &mut app)).unwrap();
+    println!(
+        "== {image}\n   {nodes} paths, {layers} layers; load {:.2} s, report {:.2} s, first tree {:.1} ms",
+        t_load.as_secs_f64(),
+        t_report.as_secs_f64(),
+        t_app.as_secs_f64() * 1e3
+    );
+    let mut run = |name: &str, keys: Vec<KeyEvent>| {
+        let mut times: Vec<Duration> = Vec::with_capacity(keys.len());
+        for key in keys {
+            let t = Instant::now();
+            update(&mut app, Msg::Key(key));
+            term.draw(|f| draw(f, &mut app)).unwrap();
+            times.push(t.elapsed());
+        }
+        times.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        let p = |q: f64| ms(times[((times.len() - 1) as f64 * q) as usize]);
+        println!(
+            "   {name:<34} n={:<4} p50 {:>7.3} ms  p95 {:>7.3} ms  max {:>7.3} ms",
+            times.len(),
+            p(0.5),
+            p(0.95),
+            ms(*times.last().unwrap())
+        );
+    };
+    run("tree: focus (Tab)", vec![k(KeyCode::Tab)]);
+    run("tree: Down", vec![k(KeyCode::Down); 500]);
+    run("tree: Up", vec![k(KeyCode::Up); 200]);
+    run("tree: PgDn", vec![k(KeyCode::PageDown); 200]);
+    run("tree: PgUp", vec![k(KeyCode::PageUp); 100]);
+    run("tree: End / Home", vec![k(KeyCode::End), k(KeyCode::Home)]);
+    let mut sp = Vec::new();
+    for _ in 0..20 {
+        sp.push(k(KeyCode::Char(' ')));
+        sp.push(k(KeyCode::Down));
+    }
+    run("tree: Space (collapse) + Down", sp);
+    run(
+        "tree: collapse all / expand all",
+        vec![k(KeyCode::Char('-')), k(KeyCode::Char('+'))],
+    );
+    run("tree: Ctrl+B attributes", vec![c('b'); 10]);
+    run("tree: Ctrl+O sort (rebuild)", vec![c('o'), c('o')]);
+    run("tree: Ctrl+L mode (rebuild)", vec![c('l'), c('l')]);
+    run("tree: Ctrl+U unchanged (rebuild)", vec![c('u'), c('u')]);
+    let mut f = vec![c('f')];
+    f.extend("f00012".chars().map(|ch| k(KeyCode::Char(ch))));
+    run("filter: typing (debounced if big)", f);
+    run("filter: Enter (apply)", vec![k(KeyCode::Enter)]);
+    run("filter: Esc (clear)", vec![k(KeyCode::Esc)]);
+    run("layers: focus", vec![k(KeyCode::Char('1'))]);
+    let n = layers.min(30);
+    let mut lk = vec![k(KeyCode::Up); n];
+    lk.extend(vec![k(KeyCode::Down); n]);
+    run("layers: Up/Down (tree per layer)", lk);
+    run(
+        "waste: focus + Down",
+        vec![k(KeyCode::Char('3')), k(KeyCode::Down), k(KeyCode::Down)],
+    );
+    run("waste: Enter (jump to file)", vec![k(KeyCode::Enter)]);
+    run(
+        "fixes: focus + Down",
+        vec![k(KeyCode::Char('4')), k(KeyCode::Down)],
+    );
+}

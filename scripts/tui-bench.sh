@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Keystroke-to-frame latency of the TUI (update + full redraw on a 120x40
+# TestBackend, per key), on the largest images available.
+#
+#   scripts/tui-bench.sh [IMAGE...]
+#
+# Default images: /work/bench/million.tar (1M files), /work/bench/big.docker.tar,
+# and the dive test image, whichever exist.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+imgs=("$@")
+if [ ${#imgs[@]} -eq 0 ]; then
+  for f in /work/bench/million.tar /work/bench/big.docker.tar ../shared/images/dive/test-docker-image.tar; do
+    [ -e "$f" ] && imgs+=("$f")
+  done
+fi
+cargo build --release --example tui_latency >&2
+exec target/release/examples/tui_latency "${imgs[@]}"

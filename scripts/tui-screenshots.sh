@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Real captures of the running TUI: the release binary in tmux (120x40),
+# `capture-pane -e` (text + colours) → HTML (aha) → PNG (headless chromium).
+#
+#   scripts/tui-screenshots.sh [IMAGE] [BIG_IMAGE]
+#
+# IMAGE defaults to assets/demo/demo.tar, else the dive test image;
+# BIG_IMAGE (for the progress gauge) to /work/bench/million.tar if present.
+# Needs: tmux, aha, chromium, a monospace font (fonts-dejavu-core).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+img=${1:-}
+if [ -z "$img" ]; then
+  if [ -e assets/demo/demo.tar ]; then img=assets/demo/demo.tar; else img=../shared/images/dive/test-docker-image.tar; fi
+fi
+big=${2:-/work/bench/million.tar}
+for t in tmux aha chromium; do command -v $t >/dev/null || { echo "missing: $t" >&2; exit 2; }; done
+cargo build --release >&2
+bin=$root/target/release/imgscope
+out=$root/screenshots
+mkdir -p "$out"
+work=$(mktemp -d)
+sock=imgscope-shots-$$
+trap 'tmux -L $sock kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
+
+tm() { tmux -L "$sock" "$@"; }
+keys() { for k in "$@"; do tm send-keys -t shots "$k"; sleep 0.15; done; sleep 0.4; }
+
+shot() { # name
+  local name=$1
+  tm capture-pane -e -p -t shots > "$work/$name.ansi"
+  {
+    echo '<!DOCTYPE html><html><head><meta charset="utf-8"><style>'
+    echo 'body{margin:0;background:#1d1f21;} pre{margin:8px;font-family:"DejaVu Sans Mono",monospace;font-size:14px;line-height:17px;color:#d0d0d0;white-space:pre;}'
+    echo '</style></head><body><pre>'
+    aha --no-header --black < "$work/$name.ansi"
+    echo '</pre></body></html>'
+  } > "$work/$name.html"
+  chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
+    --window-size=1030,700 --screenshot="$out/$name.png" "file://$work/$name.html" >/dev/null 2>&1
+  echo "screenshots/$name.png"
+}
+
+start() { # image
+  tm kill-session -t shots 2>/dev/null || true
+  tm new-session -d -s shots -x 120 -y 40 "'$bin' '$1'; sleep 30"
+}
+
+if [ -e "$big" ]; then
+  start "$big"
+  sleep 0.6
+  shot loading
+fi
+
+start "$img"
+sleep 1.5
+shot layers
+keys Home Down Down Down Down C-l
+shot layer-changes
+keys Down Down Down Down Down
+shot whiteouts
+keys 3
+shot waste
+keys Down Enter
+shot jump-to-file
+keys 4
+shot fixes
+keys C-f s a v e d Enter C-o
+shot filter
+keys '?'
+shot help
+keys Escape q

@@ -1,0 +1,130 @@
+//! End to end: the real binary in a real terminal (tmux). Opens the TUI on a
+//! real image, checks the layers with their commands and the waste, moves
+//! around, jumps from a finding to its file, filters, quits with exit 0 and a
+//! restored terminal. Skipped (with a message) when tmux is not installed.
+#![cfg(feature = "tui")]
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+    target: String,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.cmd(&["send-keys", "-t", &self.target, k]);
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+    fn screen(&self) -> String {
+        self.cmd(&["capture-pane", "-p", "-t", &self.target])
+    }
+    fn wait_for(&self, what: &str) -> String {
+        let t0 = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(what) {
+                return s;
+            }
+            if t0.elapsed() > Duration::from_secs(20) {
+                panic!("timed out waiting for {what:?}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        // Our own server (private socket) only.
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+#[test]
+fn tui_in_tmux() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("SKIPPED tui_in_tmux: tmux is not installed");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_imgscope");
+    let image = format!(
+        "{}/../shared/images/dive/test-docker-image.tar",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let t = Tmux {
+        socket: format!("imgscope-e2e-{}", std::process::id()),
+        target: "e2e".into(),
+    };
+    // After the TUI exits: its exit code, then whether the tty is back in
+    // cooked mode (icanon, echo), then wait to be captured.
+    let script = format!(
+        "'{bin}' '{image}'; echo \"exit=$?\"; stty -a | tr ' ' '\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo; sleep 60"
+    );
+    t.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    // Opens: the layers with their commands and the waste.
+    let s = t.wait_for("Layers (14)");
+    assert!(s.contains("RUN chmod 444 /root/"), "{s}");
+    assert!(s.contains("RUN rm -rf /root/exa"), "{s}");
+    assert!(s.contains("Wasted"), "{s}");
+    assert!(s.contains("38.43 kB"), "{s}");
+    assert!(s.contains("Efficiency"), "{s}");
+    // Navigates: layer 4 in the layers pane, its command in the details.
+    t.keys(&["Home", "Down", "Down", "Down", "Down"]);
+    let s = t.wait_for("Files at layer 4");
+    assert!(s.contains("Command RUN chmod 444"), "{s}");
+    // The waste tab, Enter on the first finding: its layer and file.
+    t.keys(&["3"]);
+    t.wait_for("hidden by layer 9: RUN rm -rf /root/example/");
+    t.keys(&["Down", "Enter"]);
+    let s = t.wait_for("Files at layer 5");
+    assert!(s.contains("somefile2.txt"), "{s}");
+    // Filters the tree.
+    t.keys(&["C-f", "s", "a", "v", "e", "d", "Enter"]);
+    let s = t.wait_for("Filter: saved");
+    assert!(!s.contains("busybox"), "{s}");
+    // Help opens and closes.
+    t.keys(&["?"]);
+    t.wait_for("this help");
+    t.keys(&["Escape"]);
+    // Quits with exit 0 and a restored terminal.
+    t.keys(&["q"]);
+    let s = t.wait_for("exit=");
+    assert!(s.contains("exit=0"), "{s}");
+    let s = t.wait_for("icanon");
+    assert!(
+        s.contains("icanon echo") || s.contains("echo icanon"),
+        "{s}"
+    );
+    assert!(!s.contains("-icanon") && !s.contains("-echo "), "{s}");
+    assert!(
+        !s.contains("Layers (14)"),
+        "still on the alternate screen:\n{s}"
+    );
+}
