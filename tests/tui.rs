@@ -140,7 +140,7 @@ fn view_moved_file() {
     ctrl(&mut a, 'l');
     let s = render(&mut a);
     assert!(s.contains("somefile3.txt [moved]"), "{s}");
-    assert!(s.contains("saved.txt"), "{s}");
+    assert!(s.contains("saved.txt [moved here]"), "{s}");
     insta::assert_snapshot!("layer_only_mv", s);
 }
 

@@ -18,6 +18,9 @@ pub enum Mark {
     MetaOnly,
     /// Deleted by a layer that stored the same content elsewhere (a `mv`).
     Moved,
+    /// Where a moved file went: added by the layer that deleted the same
+    /// content at another path.
+    MovedHere,
     /// Deleted (whited out) by this layer.
     Removed,
 }
@@ -30,6 +33,7 @@ impl Mark {
             Mark::Modified => '~',
             Mark::MetaOnly => '=',
             Mark::Moved => '>',
+            Mark::MovedHere => '<',
             Mark::Removed => '-',
         }
     }
@@ -40,13 +44,14 @@ impl Mark {
             Mark::Modified => "modified",
             Mark::MetaOnly => "metadata only",
             Mark::Moved => "moved away",
+            Mark::MovedHere => "moved here",
             Mark::Removed => "removed",
         }
     }
     /// The change-type class the Ctrl+A/R/M/U toggles act on.
     fn class(self) -> usize {
         match self {
-            Mark::Added => 0,
+            Mark::Added | Mark::MovedHere => 0,
             Mark::Removed | Mark::Moved => 1,
             Mark::Modified | Mark::MetaOnly => 2,
             Mark::Unchanged => 3,
@@ -210,6 +215,15 @@ impl Tree {
         // Hard links: a directory counts each stored file once.
         let mut seen = vec![false; index.inodes.len()];
         flags[ROOT as usize] = DIR | PRESENT;
+        // Content this layer moved away (for marking where it went).
+        let moved: FxHashSet<u128> = kinds
+            .iter()
+            .filter(|((_, l), k)| *l as usize == layer && **k == WasteKind::Moved)
+            .filter_map(|((node, _), _)| {
+                let (_, c) = change_at(index, *node, layer)?;
+                (c.inode != NO_INODE).then(|| index.inodes[c.inode as usize].hash)
+            })
+            .collect();
         for id in 1..n {
             let node = &index.nodes[id];
             let Some((ci, c)) = change_at(index, id as NodeId, layer) else {
@@ -234,7 +248,13 @@ impl Tree {
                     && !std::mem::replace(&mut seen[c.inode as usize], true);
             }
             if here {
+                let moved_here = c.kind == NodeKind::File
+                    && c.inode != NO_INODE
+                    && !moved.is_empty()
+                    && index.inodes[c.inode as usize].size > 0
+                    && moved.contains(&index.inodes[c.inode as usize].hash);
                 mark[id] = match c.op {
+                    _ if moved_here && c.op != Op::Remove => Mark::MovedHere,
                     Op::Add => Mark::Added,
                     Op::Remove => match kinds.get(&(id as NodeId, layer as u16)) {
                         Some(WasteKind::Moved) => Mark::Moved,

@@ -127,6 +127,7 @@ fn mark_style(m: Mark) -> Style {
         Mark::Modified => s.fg(Color::Yellow),
         Mark::MetaOnly => s.fg(Color::Cyan),
         Mark::Moved => s.fg(Color::Magenta).add_modifier(Modifier::CROSSED_OUT),
+        Mark::MovedHere => s.fg(Color::Magenta),
         Mark::Removed => s.fg(Color::Red).add_modifier(Modifier::CROSSED_OUT),
     }
 }
@@ -642,6 +643,9 @@ fn draw_tree(f: &mut Frame, a: &Areas, d: &Data) {
                 }
             }
         }
+        if m == Mark::MovedHere {
+            label.push_str(" [moved here]");
+        }
         if !present {
             label.push_str(if m == Mark::Moved {
                 " [moved]"
@@ -1067,8 +1071,8 @@ pub const HELP: &[(&str, &str)] = &[
 ];
 
 fn draw_help(f: &mut Frame, area: Rect) {
-    let w = area.width.min(84);
-    let h = area.height.min(HELP.len() as u16 + 10);
+    let w = area.width.min(96);
+    let h = area.height.min(HELP.len() as u16 + 6);
     let r = Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,
@@ -1098,6 +1102,8 @@ fn draw_help(f: &mut Frame, area: Rect) {
         Span::styled("= metadata only", mark_style(Mark::MetaOnly)),
         Span::raw("  "),
         Span::styled("> moved away", mark_style(Mark::Moved)),
+        Span::raw("  "),
+        Span::styled("< moved here", mark_style(Mark::MovedHere)),
         Span::raw("  "),
         Span::styled("- removed", mark_style(Mark::Removed)),
     ]));
