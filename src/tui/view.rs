@@ -92,7 +92,17 @@ pub fn layout(size: (u16, u16), d: &Data) -> Areas {
     };
     let n = d.index.layers.len() as u16;
     let layers_h = (n + 3).min(body_h * 45 / 100).max(5.min(body_h));
-    let details_h = 8.min(body_h.saturating_sub(layers_h));
+    // Room for the selected layer's whole command (within reason).
+    let cmd = d
+        .report
+        .layers
+        .get(d.layers.sel)
+        .map_or(0, |l| one_line(&l.command).chars().count() + 8);
+    let cmd_lines = (cmd / (lw.saturating_sub(2).max(1) as usize) + 1) as u16;
+    let details_h = (5 + cmd_lines)
+        .clamp(8, 16)
+        .min(body_h.saturating_sub(layers_h + 6).max(8))
+        .min(body_h.saturating_sub(layers_h));
     let summary_h = body_h.saturating_sub(layers_h + details_h);
     let layers = Rect::new(0, 1, lw, layers_h);
     let details = Rect::new(0, 1 + layers_h, lw, details_h);
@@ -455,7 +465,13 @@ fn draw_details(f: &mut Frame, r: Rect, d: &Data) {
 
 fn draw_summary(f: &mut Frame, r: Rect, d: &Data) {
     let s = &d.report.summary;
-    let block = pane(" Image ".into(), false);
+    let block = pane(
+        format!(
+            " Image · {} layers · {} files ",
+            s.layer_count, s.file_count
+        ),
+        false,
+    );
     let pct = |b: u64| {
         if s.total_bytes == 0 {
             0.0
@@ -467,20 +483,16 @@ fn draw_summary(f: &mut Frame, r: Rect, d: &Data) {
     let mut lines = vec![
         Line::from(vec![
             Span::styled(format!("{:<15}", "Total"), bold),
-            Span::raw(format!("{:>9}", human(s.total_bytes))),
-            Span::raw(format!(
-                "  {} layers, {} files",
-                s.layer_count, s.file_count
-            )),
+            Span::raw(format!("{:>10}", human(s.total_bytes))),
         ]),
         Line::from(vec![
             Span::styled(format!("{:<15}", "Visible"), bold),
-            Span::raw(format!("{:>9}", human(s.visible_bytes))),
+            Span::raw(format!("{:>10}", human(s.visible_bytes))),
         ]),
         Line::from(vec![
             Span::styled(format!("{:<15}", "Wasted"), bold),
             Span::styled(
-                format!("{:>9}", human(s.wasted_bytes)),
+                format!("{:>10}", human(s.wasted_bytes)),
                 Style::default().fg(if s.wasted_bytes > 0 {
                     Color::LightRed
                 } else {
@@ -497,13 +509,13 @@ fn draw_summary(f: &mut Frame, r: Rect, d: &Data) {
         }
         lines.push(Line::from(vec![
             Span::styled(format!("  {:<13}", kind_label(k)), kind_style(k)),
-            Span::raw(format!("{:>9}", human(b))),
+            Span::raw(format!("{:>10}", human(b))),
             Span::raw(format!("  {:.1}%", pct(b))),
         ]));
     }
     lines.push(Line::from(vec![
         Span::styled(format!("{:<15}", "Efficiency"), bold),
-        Span::raw(format!("{:>8.1}%", s.efficiency * 100.0)),
+        Span::raw(format!("{:>9.1}%", s.efficiency * 100.0)),
     ]));
     f.render_widget(Paragraph::new(lines).block(block), r);
 }
