@@ -55,31 +55,31 @@ impl Drop for Tmux {
     }
 }
 
-#[test]
-fn tui_in_tmux() {
+fn tmux_available(test: &str) -> bool {
     if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("SKIPPED tui_in_tmux: tmux is not installed");
-        return;
+        eprintln!("SKIPPED {test}: tmux is not installed");
+        return false;
     }
+    true
+}
+
+/// Start `imgscope ARGS` in a 120x40 tmux session on a private server.
+/// After it exits the pane shows its exit code and whether the tty is back
+/// in cooked mode (icanon, echo).
+fn start(name: &str, args: &str) -> Tmux {
     let bin = env!("CARGO_BIN_EXE_imgscope");
-    let image = format!(
-        "{}/../shared/images/dive/test-docker-image.tar",
-        env!("CARGO_MANIFEST_DIR")
-    );
     let t = Tmux {
-        socket: format!("imgscope-e2e-{}", std::process::id()),
-        target: "e2e".into(),
+        socket: format!("imgscope-{name}-{}", std::process::id()),
+        target: name.into(),
     };
-    // After the TUI exits: its exit code, then whether the tty is back in
-    // cooked mode (icanon, echo), then wait to be captured.
     let script = format!(
-        "'{bin}' '{image}'; echo \"exit=$?\"; stty -a | tr ' ' '\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo; sleep 60"
+        "'{bin}' {args}; echo \"exit=$?\"; stty -a | tr ' ' '\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo; sleep 60"
     );
     t.cmd(&[
         "new-session",
         "-d",
         "-s",
-        "e2e",
+        name,
         "-x",
         "120",
         "-y",
@@ -88,6 +88,46 @@ fn tui_in_tmux() {
         "-c",
         &script,
     ]);
+    t
+}
+
+fn quits_cleanly(t: &Tmux) {
+    t.keys(&["q"]);
+    let s = t.wait_for("exit=");
+    assert!(s.contains("exit=0"), "{s}");
+    let s = t.wait_for("icanon");
+    assert!(
+        s.contains("icanon echo") || s.contains("echo icanon"),
+        "{s}"
+    );
+    assert!(!s.contains("-icanon") && !s.contains("-echo "), "{s}");
+    assert!(
+        !s.contains("Layers ("),
+        "still on the alternate screen:\n{s}"
+    );
+}
+
+#[test]
+fn demo_in_tmux() {
+    if !tmux_available("demo_in_tmux") {
+        return;
+    }
+    let t = start("demo", "--demo");
+    let s = t.wait_for("Layers (");
+    assert!(s.contains("Efficiency"), "{s}");
+    quits_cleanly(&t);
+}
+
+#[test]
+fn tui_in_tmux() {
+    if !tmux_available("tui_in_tmux") {
+        return;
+    }
+    let image = format!(
+        "{}/../shared/images/dive/test-docker-image.tar",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let t = start("e2e", &format!("'{image}'"));
     // Opens: the layers with their commands and the waste.
     let s = t.wait_for("Layers (14)");
     assert!(s.contains("RUN chmod 444 /root/"), "{s}");
@@ -114,17 +154,19 @@ fn tui_in_tmux() {
     t.wait_for("this help");
     t.keys(&["Escape"]);
     // Quits with exit 0 and a restored terminal.
-    t.keys(&["q"]);
+    quits_cleanly(&t);
+}
+
+#[test]
+fn load_error_restores_the_terminal() {
+    if !tmux_available("load_error_restores_the_terminal") {
+        return;
+    }
+    let bad = format!("{}/Cargo.toml", env!("CARGO_MANIFEST_DIR"));
+    let t = start("err", &format!("'{bad}'"));
     let s = t.wait_for("exit=");
-    assert!(s.contains("exit=0"), "{s}");
+    assert!(s.contains("exit=2"), "{s}");
+    assert!(s.contains("imgscope: ") && s.contains("Cargo.toml"), "{s}");
     let s = t.wait_for("icanon");
-    assert!(
-        s.contains("icanon echo") || s.contains("echo icanon"),
-        "{s}"
-    );
     assert!(!s.contains("-icanon") && !s.contains("-echo "), "{s}");
-    assert!(
-        !s.contains("Layers (14)"),
-        "still on the alternate screen:\n{s}"
-    );
 }

@@ -72,20 +72,6 @@ fn setup_terminal() -> anyhow::Result<(Guard, Terminal<CrosstermBackend<std::io:
     Ok((guard, term))
 }
 
-/// `--demo` before the bundled demo image exists: the dive test image.
-fn demo_fallback(image: &str) -> String {
-    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo/demo.tar");
-    let dive = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/images/dive/test-docker-image.tar"
-    );
-    if image == demo && !std::path::Path::new(demo).exists() && std::path::Path::new(dive).exists()
-    {
-        return dive.to_string();
-    }
-    image.to_string()
-}
-
 /// Open the TUI on IMAGE: it shows progress while the layers are indexed,
 /// then becomes interactive. Returns when the user quits.
 pub fn run(
@@ -94,8 +80,6 @@ pub fn run(
     rules: &Rules,
     suggest: &SuggestOptions,
 ) -> anyhow::Result<()> {
-    let image = demo_fallback(image);
-    let image = image.as_str();
     let (tx, rx) = mpsc::channel::<Msg>();
     let progress = Arc::new(LoadProgress::default());
     {
