@@ -56,9 +56,9 @@ fi
 start "$img"
 sleep 1.5
 shot layers
-keys Home Down Down Down Down C-l
+keys Home Down Down Down C-l
 shot layer-changes
-keys Down Down Down Down Down
+keys End
 shot whiteouts
 keys 3
 shot waste
@@ -66,7 +66,7 @@ keys Down Enter
 shot jump-to-file
 keys 4
 shot fixes
-keys C-f s a v e d Enter C-o
+keys C-f a p p Enter C-o
 shot filter
 keys '?'
 shot help

@@ -25,6 +25,7 @@ pub struct Areas {
     pub status: Rect,
     tab_x: [(u16, u16); 3],
     filter_line: bool,
+    fix_count: usize,
 }
 
 const TAB_NAMES: [&str; 3] = ["Files", "Waste", "Fixes"];
@@ -65,8 +66,10 @@ impl Areas {
             .saturating_sub(self.waste_detail_h())
             .max(1) as usize
     }
+    /// Fix rows on screen: as many as there are, up to 2/5 of the pane.
     pub fn fix_rows(&self) -> usize {
-        (Self::inner(self.right).height * 2 / 5).max(2) as usize
+        let max = (Self::inner(self.right).height * 2 / 5).max(2) as usize;
+        self.fix_count.clamp(1, max)
     }
     pub fn tab_at(&self, p: Position) -> Option<Focus> {
         if p.y != self.tabs.y {
@@ -126,6 +129,7 @@ pub fn layout(size: (u16, u16), d: &Data) -> Areas {
         status,
         tab_x,
         filter_line: d.filter_editing || !d.filter_text.is_empty(),
+        fix_count: d.report.suggestions.len(),
     }
 }
 
