@@ -134,6 +134,8 @@ pub struct Data {
     pub fixes: ListSel,
     /// Suggestion covering each finding, if any.
     pub fix_of: Vec<Option<usize>>,
+    /// Findings of each path.
+    pub findings_of: rustc_hash::FxHashMap<NodeId, Vec<usize>>,
 }
 
 pub struct App {
@@ -204,6 +206,10 @@ impl Data {
                 }
             }
         }
+        let mut findings_of: rustc_hash::FxHashMap<NodeId, Vec<usize>> = Default::default();
+        for (i, f) in report.waste.iter().enumerate() {
+            findings_of.entry(f.node).or_default().push(i);
+        }
         let mut d = Data {
             index,
             report,
@@ -230,6 +236,7 @@ impl Data {
             waste: ListSel::default(),
             fixes: ListSel::default(),
             fix_of,
+            findings_of,
         };
         d.layers.sel = last;
         d.sel = d.nav().first();
@@ -261,6 +268,21 @@ impl Data {
     pub fn selected_path(&self) -> Option<String> {
         self.sel
             .map(|n| String::from_utf8_lossy(&self.index.path(n)).into_owned())
+    }
+
+    /// The findings of a path whose bytes are in the tree at this layer:
+    /// stored at or below it and not yet hidden.
+    pub fn live_findings(&self, node: NodeId) -> impl Iterator<Item = usize> + '_ {
+        let layer = self.layer();
+        self.findings_of
+            .get(&node)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(move |&i| {
+                let f = &self.report.waste[i];
+                f.stored_in_layer <= layer && f.hidden_by_layer.is_none_or(|h| layer < h)
+            })
     }
 
     /// Is the directory collapsed (as a row)?

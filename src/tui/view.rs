@@ -128,7 +128,7 @@ pub fn layout(size: (u16, u16), d: &Data) -> Areas {
         right,
         status,
         tab_x,
-        filter_line: d.filter_editing || !d.filter_text.is_empty(),
+        filter_line: true,
         fix_count: d.report.suggestions.len(),
     }
 }
@@ -662,6 +662,7 @@ fn draw_tree(f: &mut Frame, a: &Areas, d: &Data) {
         if m == Mark::MovedHere {
             label.push_str(" [moved here]");
         }
+        let wasted = !is_dir && d.live_findings(n).next().is_some();
         if !present {
             label.push_str(if m == Mark::Moved {
                 " [moved]"
@@ -693,12 +694,19 @@ fn draw_tree(f: &mut Frame, a: &Areas, d: &Data) {
                 .fg(Color::Yellow)
                 .add_modifier(Modifier::DIM);
         }
-        let line = Line::from(vec![
+        let mut spans = vec![
             Span::styled(format!("{} ", m.symbol()), mark_style(m)),
             Span::raw(format!("{attrs}{size:>9}  ")),
             Span::raw(prefix),
             Span::styled(label, style),
-        ]);
+        ];
+        if wasted {
+            spans.push(Span::styled(
+                " [waste]",
+                Style::default().fg(Color::LightRed),
+            ));
+        }
+        let line = Line::from(spans);
         let mut para = Paragraph::new(line);
         if Some(n) == d.sel {
             para = para.style(sel_style(focused));
@@ -709,28 +717,60 @@ fn draw_tree(f: &mut Frame, a: &Areas, d: &Data) {
         );
         cur = nav.next(n);
     }
-    if a.filter_line {
+    if a.filter_line && inner.height > 1 {
         let y = inner.bottom() - 1;
-        let mut spans = vec![Span::styled(
-            "Filter: ",
-            Style::default().add_modifier(Modifier::BOLD),
-        )];
-        spans.push(Span::raw(d.filter_text.clone()));
-        if d.filter_editing {
-            spans.push(Span::styled("▏", Style::default().fg(Color::LightCyan)));
-        }
-        match &d.filter_error {
-            Some(e) => spans.push(Span::styled(
-                format!("  {e}"),
-                Style::default().fg(Color::Red),
-            )),
-            None => spans.push(Span::styled(
-                format!("  {} paths shown", t.shown_count),
-                Style::default().fg(Color::DarkGray),
-            )),
+        let bold = Style::default().add_modifier(Modifier::BOLD);
+        let mut spans = Vec::new();
+        if d.filter_editing || !d.filter_text.is_empty() {
+            spans.push(Span::styled("Filter: ", bold));
+            spans.push(Span::raw(d.filter_text.clone()));
+            if d.filter_editing {
+                spans.push(Span::styled("▏", Style::default().fg(Color::LightCyan)));
+            }
+            match &d.filter_error {
+                Some(e) => spans.push(Span::styled(
+                    format!("  {e}"),
+                    Style::default().fg(Color::Red),
+                )),
+                None => spans.push(Span::styled(
+                    format!("  {} paths shown", t.shown_count),
+                    Style::default().fg(Color::DarkGray),
+                )),
+            }
+        } else if let Some(n) = d.sel {
+            // The selected path, what this layer did to it, and its waste.
+            let m = t.mark(n);
+            spans.push(Span::styled(
+                String::from_utf8_lossy(&d.index.path(n)).into_owned(),
+                bold,
+            ));
+            if m != Mark::Unchanged {
+                spans.push(Span::styled(format!("  {}", m.label()), mark_style(m)));
+            }
+            let live: Vec<usize> = d.live_findings(n).collect();
+            if let Some(&fi) = live.first() {
+                let fd = &d.report.waste[fi];
+                let when = match fd.hidden_by_layer {
+                    Some(h) => format!("hidden by layer {h}"),
+                    None => "left in the image".into(),
+                };
+                spans.push(Span::styled(
+                    format!(
+                        "  waste: {} {} ({when}){}",
+                        human(fd.bytes),
+                        kind_label(fd.kind),
+                        if live.len() > 1 {
+                            format!(" +{} more", live.len() - 1)
+                        } else {
+                            String::new()
+                        }
+                    ),
+                    Style::default().fg(Color::LightRed),
+                ));
+            }
         }
         f.render_widget(
-            Paragraph::new(Line::from(spans)),
+            Paragraph::new(Line::from(spans)).style(Style::default().bg(Color::Black)),
             Rect::new(inner.x, y, inner.width, 1),
         );
     }
