@@ -68,7 +68,7 @@ impl Areas {
     }
     /// Fix rows on screen: as many as there are, up to 2/5 of the pane.
     pub fn fix_rows(&self) -> usize {
-        let max = (Self::inner(self.right).height * 2 / 5).max(2) as usize;
+        let max = (Self::inner(self.right).height as usize * 2 / 5).max(2);
         self.fix_count.clamp(1, max)
     }
     pub fn tab_at(&self, p: Position) -> Option<Focus> {
@@ -91,10 +91,13 @@ pub fn layout(size: (u16, u16), d: &Data) -> Areas {
     let lw = if w < 70 {
         w / 2
     } else {
-        (w * 2 / 5).clamp(34, 80)
+        ((w as u32 * 2 / 5) as u16).clamp(34, 80)
     };
     let n = d.index.layers.len() as u16;
-    let layers_h = (n + 3).min(body_h * 45 / 100).max(5.min(body_h));
+    let layers_h = n
+        .saturating_add(3)
+        .min((body_h as u32 * 45 / 100) as u16)
+        .max(5.min(body_h));
     // Room for the selected layer's whole command (within reason).
     let cmd = d
         .report
