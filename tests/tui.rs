@@ -448,3 +448,81 @@ fn quit_keys() {
     ctrl(&mut a, 'c');
     assert!(a.quit);
 }
+
+#[test]
+fn path_filter_kinds() {
+    use imgscope::tui::tree::PathFilter;
+    let m = |pat: &str, path: &str| {
+        PathFilter::parse(pat)
+            .unwrap()
+            .expect("a filter")
+            .is_match(path.as_bytes())
+    };
+    // Substring, case-insensitive unless the pattern has a capital.
+    assert!(m("saved", "/root/Saved.txt"));
+    assert!(!m("Saved", "/root/saved.txt"));
+    // Globs match at any depth unless anchored with a leading '/'.
+    assert!(m("*.txt", "/root/example/somefile1.txt"));
+    assert!(!m("*.txt", "/root/example"));
+    assert!(m("/root/*", "/root/saved.txt"));
+    assert!(!m("/root/*", "/root/example/somefile1.txt"));
+    // Regexes: /…/ or re:…
+    assert!(m("/^/tmp/", "/tmp/x"));
+    assert!(!m("re:^/tmp/", "/root/tmp/x"));
+    assert!(PathFilter::parse("re:(").is_err());
+    assert!(PathFilter::parse("  ").unwrap().is_none());
+}
+
+/// Walking the rows forwards and backwards visits every shown path once,
+/// in every layer and mode, sorted by name or size.
+#[test]
+fn navigation_visits_every_row() {
+    use imgscope::tui::tree::{Expansion, Key, Mode, Nav, Sort, Tree, Types};
+    let a = app();
+    let d = data(&a);
+    let kinds = imgscope::tui::tree::hide_kinds(&d.report);
+    let exp = Expansion::default();
+    for layer in 0..d.index.layers.len() {
+        for mode in [Mode::Merged, Mode::LayerOnly] {
+            for sort in [Sort::Name, Sort::Size] {
+                let key = Key {
+                    layer,
+                    mode,
+                    sort,
+                    types: Types::default(),
+                    filter: String::new(),
+                };
+                let tree = Tree::build(&d.index, &kinds, key, None);
+                let nav = Nav {
+                    index: &d.index,
+                    tree: &tree,
+                    exp: &exp,
+                };
+                let mut rows = Vec::new();
+                let mut cur = nav.first();
+                while let Some(n) = cur {
+                    rows.push(n);
+                    cur = nav.next(n);
+                }
+                assert_eq!(rows.len(), tree.shown_count, "layer {layer} {mode:?}");
+                assert_eq!(rows.last().copied(), nav.last());
+                let mut back = Vec::new();
+                let mut cur = nav.last();
+                while let Some(n) = cur {
+                    back.push(n);
+                    cur = nav.prev(n);
+                }
+                back.reverse();
+                assert_eq!(rows, back, "layer {layer} {mode:?} {sort:?}");
+                if sort == Sort::Size {
+                    for &n in &rows {
+                        let ch = tree.children(n);
+                        assert!(ch
+                            .windows(2)
+                            .all(|w| tree.size[w[0] as usize] >= tree.size[w[1] as usize]));
+                    }
+                }
+            }
+        }
+    }
+}
