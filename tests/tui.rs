@@ -526,3 +526,31 @@ fn navigation_visits_every_row() {
         }
     }
 }
+
+/// Queued layer moves build one tree, for the layer they end on.
+#[test]
+fn queued_layer_moves_build_one_tree() {
+    let mut a = app();
+    key(&mut a, KeyCode::Home);
+    assert_eq!(data(&a).tree.key.layer, 0);
+    a.defer = true;
+    for _ in 0..5 {
+        key(&mut a, KeyCode::Down);
+    }
+    assert_eq!(data(&a).layer(), 5);
+    assert_eq!(
+        data(&a).tree.key.layer,
+        0,
+        "not rebuilt while keys are queued"
+    );
+    a.defer = false;
+    update(&mut a, Msg::Tick);
+    assert_eq!(data(&a).tree.key.layer, 5);
+    // A key for another pane settles first, even when deferred.
+    a.defer = true;
+    key(&mut a, KeyCode::Down);
+    key(&mut a, KeyCode::Tab);
+    key(&mut a, KeyCode::Down);
+    assert_eq!(data(&a).tree.key.layer, 6);
+    a.defer = false;
+}

@@ -134,6 +134,8 @@ pub struct Data {
     pub fixes: ListSel,
     /// Suggestion covering each finding, if any.
     pub fix_of: Vec<Option<usize>>,
+    /// The selected layer changed and the tree was not rebuilt yet.
+    stale: bool,
     /// Findings of each path.
     pub findings_of: rustc_hash::FxHashMap<NodeId, Vec<usize>>,
 }
@@ -149,6 +151,10 @@ pub struct App {
     /// Something changed since the last frame.
     pub dirty: bool,
     pub size: (u16, u16),
+    /// More messages are queued: moving between layers may leave the tree
+    /// to be rebuilt once, after the last of them (holding ↓ on a huge
+    /// image does not build a tree per layer passed).
+    pub defer: bool,
     last_progress: (u64, u64, usize, usize, u64, u64),
 }
 
@@ -169,6 +175,7 @@ impl App {
             quit: false,
             dirty: true,
             size,
+            defer: false,
             last_progress: (0, 0, 0, 0, 0, 0),
         }
     }
@@ -237,6 +244,7 @@ impl Data {
             fixes: ListSel::default(),
             fix_of,
             findings_of,
+            stale: false,
         };
         d.layers.sel = last;
         d.sel = d.nav().first();
@@ -394,6 +402,15 @@ impl Data {
         }
         self.layers.select(layer.min(n - 1), a.layers_rows());
         self.rebuild(a.tree_rows());
+        self.stale = false;
+    }
+
+    /// Rebuild the tree if a layer move left it stale.
+    fn settle(&mut self, h: usize) {
+        if self.stale {
+            self.stale = false;
+            self.rebuild(h);
+        }
     }
 
     /// Enter on a finding: its layer (where its bytes are stored; the hiding
@@ -523,6 +540,18 @@ fn ctrl(k: &KeyEvent) -> bool {
 
 /// The whole state machine.
 pub fn update(app: &mut App, msg: Msg) {
+    handle(app, msg);
+    if !app.defer {
+        if let Some(d) = app.data.as_deref_mut() {
+            if d.stale {
+                let h = view::layout(app.size, d).tree_rows();
+                d.settle(h);
+            }
+        }
+    }
+}
+
+fn handle(app: &mut App, msg: Msg) {
     match msg {
         Msg::Resize(w, h) => {
             app.size = (w, h);
@@ -611,6 +640,25 @@ fn key(app: &mut App, k: KeyEvent) {
     };
     let a = view::layout(size, d);
     let th = a.tree_rows();
+    let layer_move = d.focus == Focus::Layers
+        && !d.filter_editing
+        && !ctrl(&k)
+        && matches!(
+            k.code,
+            KeyCode::Up
+                | KeyCode::Down
+                | KeyCode::Char('j')
+                | KeyCode::Char('k')
+                | KeyCode::PageUp
+                | KeyCode::PageDown
+                | KeyCode::Home
+                | KeyCode::End
+                | KeyCode::Char('g')
+                | KeyCode::Char('G')
+        );
+    if !layer_move {
+        d.settle(th);
+    }
     if d.filter_editing {
         match k.code {
             KeyCode::Enter => {
@@ -754,7 +802,8 @@ fn key(app: &mut App, k: KeyEvent) {
             if let Some(t) = target {
                 let t = t.min(n.saturating_sub(1));
                 if t != cur {
-                    d.set_layer(t, &a);
+                    d.layers.select(t, h);
+                    d.stale = true;
                 }
             }
         }
@@ -895,6 +944,7 @@ fn toggle_all(d: &mut Data, h: usize) {
 
 fn mouse(size: (u16, u16), d: &mut Data, m: MouseEvent) -> bool {
     let a = view::layout(size, d);
+    d.settle(a.tree_rows());
     let p = Position::new(m.column, m.row);
     let delta: isize = match m.kind {
         MouseEventKind::ScrollDown => 3,

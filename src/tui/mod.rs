@@ -133,9 +133,12 @@ pub fn run(
     term.draw(|f| draw(f, &mut app))?;
     app.dirty = false;
     while let Ok(msg) = rx.recv() {
-        update(&mut app, msg);
-        // Coalesce whatever else is queued into one frame.
-        while let Ok(m) = rx.try_recv() {
+        // Whatever else is queued goes into the same frame.
+        let mut batch = vec![msg];
+        batch.extend(rx.try_iter());
+        let last = batch.len() - 1;
+        for (i, m) in batch.into_iter().enumerate() {
+            app.defer = i < last;
             update(&mut app, m);
             if app.quit {
                 break;
