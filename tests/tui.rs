@@ -554,3 +554,20 @@ fn queued_layer_moves_build_one_tree() {
     assert_eq!(data(&a).tree.key.layer, 6);
     a.defer = false;
 }
+
+#[test]
+fn view_small_terminal() {
+    let mut a = app();
+    update(&mut a, Msg::Resize(80, 24));
+    key(&mut a, KeyCode::Tab);
+    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    term.draw(|f| draw(f, &mut a)).unwrap();
+    let buf = term.backend().buffer().clone();
+    let text: String = (0..24)
+        .map(|y| {
+            let l: String = (0..80).map(|x| buf[(x, y)].symbol().to_string()).collect();
+            l.trim_end().to_string() + "\n"
+        })
+        .collect();
+    insta::assert_snapshot!("small_80x24", text);
+}

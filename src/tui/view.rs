@@ -605,7 +605,9 @@ fn draw_tree(f: &mut Frame, a: &Areas, d: &Data) {
         return;
     }
     let w = inner.width as usize;
-    let head = if d.attrs {
+    // Narrow panes keep the names readable: attributes only when there is room.
+    let attrs_on = d.attrs && w >= 64;
+    let head = if attrs_on {
         format!(
             "  {:<10} {:>11} {:>9}  Name",
             "Permission", "UID:GID", "Size"
@@ -678,7 +680,7 @@ fn draw_tree(f: &mut Frame, a: &Areas, d: &Data) {
         } else {
             String::new()
         };
-        let attrs = if d.attrs {
+        let attrs = if attrs_on {
             match change {
                 Some(c) if present => format!(
                     "{:<10} {:>11} ",
