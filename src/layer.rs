@@ -518,6 +518,8 @@ fn index_plain_seekable(
     let mut entries_out: Vec<Entry> = Vec::new();
     // (index into entries_out, data offset within the layer)
     let mut data: Vec<(usize, u64)> = Vec::new();
+    // End of the last entry's content: what the header pass has covered.
+    let mut scanned = 0u64;
     let iter = archive
         .entries_with_seek()
         .map_err(|e| Error::format(loc.clone(), describe(&e, Compression::None)))?;
@@ -538,8 +540,13 @@ fn index_plain_seekable(
             Classified::Entry(e) => e,
             _ => continue,
         };
+        // Header bytes count as read now; content bytes when hashed.
+        let pos = entry.raw_file_position();
+        progress
+            .read
+            .fetch_add(pos.saturating_sub(scanned), Ordering::Relaxed);
+        scanned = pos.saturating_add(if e.kind == EntryKind::File { e.size } else { 0 });
         if e.kind == EntryKind::File {
-            let pos = entry.raw_file_position();
             if pos.saturating_add(e.size) > len {
                 return Err(Error::format(
                     loc.path(lossy(&e.path)),
@@ -555,6 +562,9 @@ fn index_plain_seekable(
         entries_out.push(e);
         progress.entries.fetch_add(1, Ordering::Relaxed);
     }
+    progress
+        .read
+        .fetch_add(len.saturating_sub(scanned), Ordering::Relaxed);
     // Hash contents in parallel, a few files per task.
     let sizes: Vec<u64> = data.iter().map(|&(i, _)| entries_out[i].size).collect();
     let hashes: Vec<std::io::Result<u128>> = data
