@@ -144,7 +144,11 @@ impl Model {
         if i.names == 0 {
             if matches!(cause, Cause::Gone) {
                 // Several names gone in one layer: the stored name is reported.
-                let at = if stored_gone { i.stored.clone() } else { path.to_string() };
+                let at = if stored_gone {
+                    i.stored.clone()
+                } else {
+                    path.to_string()
+                };
                 i.hidden = Some((layer, at.clone(), cause));
                 hidden_here.insert(path.to_string(), ino);
                 hidden_here.insert(at, ino);

@@ -44,14 +44,40 @@ fn single_layer_has_no_waste() {
 fn cleanup_in_a_later_run() {
     let want = [
         f("/data/big.bin", "removed", 300_000, 1, Some(2)),
-        f("/var/cache/apt/archives/x.deb", "removed", 100_000, 1, Some(2)),
-        f("/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages", "removed", 50_000, 1, Some(2)),
-        f("/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease", "removed", 10_000, 1, Some(2)),
+        f(
+            "/var/cache/apt/archives/x.deb",
+            "removed",
+            100_000,
+            1,
+            Some(2),
+        ),
+        f(
+            "/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages",
+            "removed",
+            50_000,
+            1,
+            Some(2),
+        ),
+        f(
+            "/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease",
+            "removed",
+            10_000,
+            1,
+            Some(2),
+        ),
     ];
     for name in ["cleanup-later.tar.zst", "cleanup-later.ocidir"] {
         let r = check(name, &want, BASE + 460_000, BASE, 0);
         let rules: Vec<Option<&str>> = r.waste.iter().map(|f| f.rule.as_deref()).collect();
-        assert_eq!(rules, vec![None, Some("apt-archives"), Some("apt-lists"), Some("apt-lists")]);
+        assert_eq!(
+            rules,
+            vec![
+                None,
+                Some("apt-archives"),
+                Some("apt-lists"),
+                Some("apt-lists")
+            ]
+        );
         assert_eq!(r.layers[1].bytes, 460_000);
         assert_eq!(r.layers[1].wasted_bytes, 460_000);
         assert_eq!(r.layers[2].bytes, 0);
@@ -80,7 +106,10 @@ fn chmod_chown_and_touch_in_later_runs() {
     for name in ["chmod-chown.tar.zst", "chmod-chown.oci-zstd.tar"] {
         let r = check(name, &want, BASE + 620_000, BASE + 210_000, 0);
         assert_eq!(r.layers[3].modified, 1, "{name}");
-        assert_eq!(r.layers[3].wasted_bytes, 0, "{name}: the surviving copy is not waste");
+        assert_eq!(
+            r.layers[3].wasted_bytes, 0,
+            "{name}: the surviving copy is not waste"
+        );
     }
 }
 
@@ -90,7 +119,13 @@ fn mv_across_layers_and_overwrite_with_same_size() {
         f("/opt/a/file.bin", "moved", 150_000, 1, Some(2)),
         f("/opt/config.txt", "overwritten", 20_000, 1, Some(3)),
     ];
-    check("mv-across.tar.zst", &want, BASE + 340_000, BASE + 170_000, 0);
+    check(
+        "mv-across.tar.zst",
+        &want,
+        BASE + 340_000,
+        BASE + 170_000,
+        0,
+    );
 }
 
 #[test]
@@ -100,8 +135,20 @@ fn directory_replaced_wholesale_overlay_and_vfs_agree() {
         f("/srv/dir/two.txt", "removed", 20_000, 1, Some(2)),
         f("/srv/dir/one.txt", "removed", 10_000, 1, Some(2)),
     ];
-    let a = check("dir-replaced-overlay.tar.zst", &want, BASE + 60_009, BASE + 9, 0);
-    let b = check("dir-replaced-vfs.tar.zst", &want, BASE + 60_009, BASE + 9, 0);
+    let a = check(
+        "dir-replaced-overlay.tar.zst",
+        &want,
+        BASE + 60_009,
+        BASE + 9,
+        0,
+    );
+    let b = check(
+        "dir-replaced-vfs.tar.zst",
+        &want,
+        BASE + 60_009,
+        BASE + 9,
+        0,
+    );
     // Opaque marker vs per-file whiteouts: the same three files removed.
     assert_eq!(a.layers[2].removed, 3);
     assert_eq!(b.layers[2].removed, 3);
@@ -126,7 +173,13 @@ fn download_extract_delete_and_move() {
         f("/opt/pkg-1.0/main.c", "moved", 60_000, 2, Some(4)),
         f("/tmp/src.tar.gz", "removed", 23_564, 1, Some(3)),
     ];
-    let r = check("download-extract.tar.zst", &want, BASE + 303_564, BASE + 140_000, 0);
+    let r = check(
+        "download-extract.tar.zst",
+        &want,
+        BASE + 303_564,
+        BASE + 140_000,
+        0,
+    );
     assert_eq!(r.waste[2].rule.as_deref(), Some("tmp"));
 }
 
@@ -138,14 +191,35 @@ fn pip_cache_left_in_the_image() {
         f("/root/.cache/pip/wheels/c4/5e/5d/66060b991c13a1f38f41b1355fd3d49c8c31d4d5d7d6ab34e8/origin.json", "cache", 327, 1, None),
         f("/root/.cache/pip/wheels/c7/a5/d9/f6f5f728e371928297bee0c000ea2e4331c24d8f3804f44db6/origin.json", "cache", 326, 1, None),
     ];
-    let r = check("pip-cache.tar.zst", &want, BASE + 30_540, BASE + 30_540, 30_540);
-    assert!(r.waste.iter().all(|f| f.rule.as_deref() == Some("pip-cache")));
+    let r = check(
+        "pip-cache.tar.zst",
+        &want,
+        BASE + 30_540,
+        BASE + 30_540,
+        30_540,
+    );
+    assert!(r
+        .waste
+        .iter()
+        .all(|f| f.rule.as_deref() == Some("pip-cache")));
 }
 
 #[test]
 fn toolchain_images_have_no_layer_waste() {
-    check("toolchain-single.tar.zst", &[], BASE + 1_465_598 + 682_696, BASE + 1_465_598 + 682_696, 0);
-    check("toolchain-multistage.tar.zst", &[], BASE + 682_696, BASE + 682_696, 0);
+    check(
+        "toolchain-single.tar.zst",
+        &[],
+        BASE + 1_465_598 + 682_696,
+        BASE + 1_465_598 + 682_696,
+        0,
+    );
+    check(
+        "toolchain-multistage.tar.zst",
+        &[],
+        BASE + 682_696,
+        BASE + 682_696,
+        0,
+    );
 }
 
 #[test]
@@ -153,9 +227,18 @@ fn skopeo_archives_resolve_symlinked_legacy_layer_names() {
     // skopeo writes <sha256>.tar blobs: the digest comes from the name.
     let r = analyse(&built("mv-across.tar.zst"));
     for l in &r.layers {
-        assert!(l.digest.starts_with("sha256:") && l.digest.len() == 71, "{}", l.digest);
+        assert!(
+            l.digest.starts_with("sha256:") && l.digest.len() == 71,
+            "{}",
+            l.digest
+        );
         assert!(l.diff_id.starts_with("sha256:"));
     }
-    assert_eq!(r.layers[0].diff_id, "sha256:bdfa86aa299e3551f38435df4f0438bd561b338197638db0f101708fd0ecf754");
-    assert!(r.layers[2].created_by.starts_with("/bin/sh -c mkdir -p /opt/b"));
+    assert_eq!(
+        r.layers[0].diff_id,
+        "sha256:bdfa86aa299e3551f38435df4f0438bd561b338197638db0f101708fd0ecf754"
+    );
+    assert!(r.layers[2]
+        .created_by
+        .starts_with("/bin/sh -c mkdir -p /opt/b"));
 }
