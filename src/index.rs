@@ -233,6 +233,32 @@ impl Builder {
         Some(id)
     }
 
+    /// Record what this layer stored at `id` and make it present. One change
+    /// per layer: a path stored again within the same layer (or removed by
+    /// its whiteout first) keeps the last word, and stays an Add if it began
+    /// as one.
+    fn store(&mut self, id: NodeId, change: Change) {
+        let changes = &mut self.nodes[id as usize].changes;
+        let op = match changes.last() {
+            Some(prev) if prev.layer == change.layer => {
+                let op = if prev.op == Op::Add {
+                    Op::Add
+                } else {
+                    change.op
+                };
+                changes.pop();
+                op
+            }
+            _ => change.op,
+        };
+        changes.push(Change { op, ..change });
+        self.cur[id as usize] = Cur {
+            present: true,
+            kind: change.kind,
+            inode: change.inode,
+        };
+    }
+
     fn sorted_children(&self, id: NodeId) -> Vec<NodeId> {
         let mut ch = self.nodes[id as usize].children.clone();
         ch.sort_by(|a, b| {
@@ -545,25 +571,7 @@ impl Builder {
                 link,
                 implicit: false,
             };
-            let changes = &mut self.nodes[id as usize].changes;
-            if changes.last().is_some_and(|c| c.layer == layer) {
-                // Re-stored within the same layer (or removed by its whiteout):
-                // one change per layer, the last word wins.
-                let prev = changes.pop().unwrap();
-                let op = if prev.op == Op::Add {
-                    Op::Add
-                } else {
-                    change.op
-                };
-                changes.push(Change { op, ..change });
-            } else {
-                changes.push(change);
-            }
-            self.cur[id as usize] = Cur {
-                present: true,
-                kind,
-                inode: new_inode,
-            };
+            self.store(id, change);
         }
         stats
     }
@@ -662,23 +670,7 @@ impl Builder {
             link: u32::MAX,
             implicit,
         };
-        let changes = &mut self.nodes[id as usize].changes;
-        if changes.last().is_some_and(|c| c.layer == layer) {
-            let prev = changes.pop().unwrap();
-            let op = if prev.op == Op::Add {
-                Op::Add
-            } else {
-                change.op
-            };
-            changes.push(Change { op, ..change });
-        } else {
-            changes.push(change);
-        }
-        self.cur[id as usize] = Cur {
-            present: true,
-            kind: NodeKind::Dir,
-            inode: NO_INODE,
-        };
+        self.store(id, change);
     }
 }
 
