@@ -324,7 +324,25 @@ pub fn walk_visible(
     path: &mut Vec<u8>,
     f: &mut impl FnMut(NodeId, &[u8]),
 ) {
-    // Iterative to survive very deep trees.
+    let present = |ch: NodeId| {
+        index.nodes[ch as usize]
+            .changes
+            .last()
+            .is_some_and(|c| c.op != Op::Remove)
+    };
+    walk(index, start, path, present, f);
+}
+
+/// Depth-first walk below `start` over the nodes `include` accepts (an
+/// excluded node's subtree is skipped), children in name order, calling `f`
+/// with each node and its absolute path. Iterative, for very deep trees.
+pub fn walk(
+    index: &Index,
+    start: NodeId,
+    path: &mut Vec<u8>,
+    include: impl Fn(NodeId) -> bool,
+    f: &mut impl FnMut(NodeId, &[u8]),
+) {
     let mut stack: Vec<(NodeId, usize, usize)> = vec![(start, 0, path.len())];
     while let Some(top) = stack.last_mut() {
         let (id, next, _) = *top;
@@ -336,11 +354,7 @@ pub fn walk_visible(
         }
         top.1 += 1;
         let ch = children[next];
-        let present = index.nodes[ch as usize]
-            .changes
-            .last()
-            .is_some_and(|c| c.op != Op::Remove);
-        if !present {
+        if !include(ch) {
             continue;
         }
         let len = path.len();

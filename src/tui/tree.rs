@@ -288,30 +288,13 @@ impl Tree {
         let matched: Option<Vec<bool>> = filter.map(|f| {
             let mut m = vec![false; n];
             let mut path = Vec::with_capacity(256);
-            let mut stack: Vec<(NodeId, usize, usize)> = vec![(ROOT, 0, 0)];
-            while let Some(top) = stack.last_mut() {
-                let (id, next, _) = *top;
-                let children = &index.nodes[id as usize].children;
-                if next >= children.len() {
-                    let (_, _, len) = stack.pop().unwrap();
-                    path.truncate(len);
-                    continue;
-                }
-                top.1 += 1;
-                let ch = children[next];
-                if !candidate[ch as usize] && flags[ch as usize] & DIR == 0 {
-                    continue;
-                }
-                let len = path.len();
-                path.push(b'/');
-                path.extend_from_slice(&index.nodes[ch as usize].name);
-                m[ch as usize] = f.is_match(&path);
-                if index.nodes[ch as usize].children.is_empty() {
-                    path.truncate(len);
-                } else {
-                    stack.push((ch, 0, len));
-                }
-            }
+            crate::analysis::walk(
+                index,
+                ROOT,
+                &mut path,
+                |ch| candidate[ch as usize] || flags[ch as usize] & DIR != 0,
+                &mut |ch, p| m[ch as usize] = f.is_match(p),
+            );
             m
         });
         let all_types = key.types.all();
