@@ -230,3 +230,62 @@ fn bad_usage_is_exit_2() {
     let out = Command::cargo_bin("imgscope").unwrap().output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn random_corruption_never_panics() {
+    // Seeded corruptions of real images (byte flips, truncation, zeroed
+    // runs): every run ends in a report (0/1) or one error line (2).
+    let sources = [
+        shared("test-docker-image.tar"),
+        shared("test-kaniko-image.tar"),
+        shared("test-oci-zstd-image.tar"),
+        shared("test-oci-gzip-image.tar"),
+    ];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let originals: Vec<Vec<u8>> = sources.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    let mut errors = 0;
+    for _ in 0..40 {
+        let mut b = originals[(next() % 4) as usize].clone();
+        match next() % 3 {
+            0 => {
+                for _ in 0..(1 + next() % 20) {
+                    let p = (next() % b.len() as u64) as usize;
+                    b[p] = next() as u8;
+                }
+            }
+            1 => b.truncate((next() % b.len() as u64) as usize),
+            _ => {
+                let p = (next() % b.len() as u64) as usize;
+                let end = (p + 1 + (next() % 4096) as usize).min(b.len());
+                b[p..end].fill(0);
+            }
+        }
+        let f = temp_file(&b);
+        let out = Command::cargo_bin("imgscope")
+            .unwrap()
+            .args(["--format", "json"])
+            .arg(f.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        match out.status.code() {
+            Some(0) | Some(1) => {
+                serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("a report");
+            }
+            Some(2) => {
+                errors += 1;
+                assert!(out.stdout.is_empty());
+                assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+            }
+            other => panic!("exit {other:?}: {stderr}"),
+        }
+    }
+    assert!(errors > 0, "some corruptions must be detected");
+}
