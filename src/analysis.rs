@@ -175,7 +175,7 @@ impl Report {
 
 /// Compute every finding and total. Deterministic: the output is sorted.
 pub fn analyze(index: &Index, rules: &Rules) -> Report {
-    let total_bytes: u64 = index.layers.iter().map(|l| l.stats.bytes).sum();
+    let total_bytes = index.total_bytes();
     // (layer, hash) of every non-empty file stored by each layer, for `moved`.
     let stored: HashSet<(u16, u128)> = index
         .inodes

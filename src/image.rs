@@ -34,7 +34,6 @@ pub struct LayerRef {
     pub diff_id: String,
     /// Raw `created_by` of the history entry that made this layer.
     pub created_by: String,
-    pub comment: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -55,8 +54,6 @@ pub struct HistoryEntry {
     pub created_by: Option<String>,
     #[serde(default)]
     pub empty_layer: Option<bool>,
-    #[serde(default)]
-    pub comment: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,34 +115,23 @@ fn hex_digest_of_member(member: &str) -> Option<String> {
         .trim_end_matches(".tar.zst")
         .trim_end_matches(".tar");
     let stem = stem.strip_prefix("sha256:").unwrap_or(stem);
-    if stem.len() == 64 && stem.bytes().all(|b| b.is_ascii_hexdigit()) {
-        // layer.tar in `<id>/layer.tar` is not a digest; blobs are.
-        if base.ends_with(".tar")
-            || base.ends_with(".tar.gz")
-            || base.ends_with(".tar.zst")
-            || member.contains("blobs/sha256/")
-            || base.starts_with("sha256:")
-        {
-            return Some(format!("sha256:{stem}"));
-        }
-        return Some(format!("sha256:{stem}"));
-    }
-    None
+    (stem.len() == 64 && stem.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| format!("sha256:{stem}"))
 }
 
 /// Turn config history into one `created_by` per non-empty layer.
-fn layer_commands(history: &[HistoryEntry], n_layers: usize) -> Vec<(String, Option<String>)> {
-    let mut out: Vec<(String, Option<String>)> = history
+fn layer_commands(history: &[HistoryEntry], n_layers: usize) -> Vec<String> {
+    let mut out: Vec<String> = history
         .iter()
         .filter(|h| !h.empty_layer.unwrap_or(false))
-        .map(|h| (h.created_by.clone().unwrap_or_default(), h.comment.clone()))
+        .map(|h| h.created_by.clone().unwrap_or_default())
         .collect();
     if out.len() > n_layers {
         // Some tools record more non-empty entries than layers: keep the last.
         out.drain(..out.len() - n_layers);
     }
     while out.len() < n_layers {
-        out.insert(0, (String::new(), None));
+        out.insert(0, String::new());
     }
     out
 }
@@ -234,8 +220,7 @@ fn docker_archive(
             member: member.clone(),
             digest,
             diff_id,
-            created_by: cmds[i].0.clone(),
-            comment: cmds[i].1.clone(),
+            created_by: cmds[i].clone(),
         });
     }
     let meta = ImageMeta {
@@ -488,8 +473,7 @@ fn oci_layout(src: &Source, loc: &Location, select: &Select) -> Result<(ImageMet
             member: blob_member(d),
             digest: d.digest().to_string(),
             diff_id: diff_ids.get(i).cloned().unwrap_or_default(),
-            created_by: cmds[i].0.clone(),
-            comment: cmds[i].1.clone(),
+            created_by: cmds[i].clone(),
         })
         .collect();
     let plat = chosen.platform.clone().unwrap_or_default();

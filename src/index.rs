@@ -436,25 +436,17 @@ impl Builder {
             };
             let Some(last) = last else { continue }; // opaque marker at the root
             let id = self.child(parent, last);
-            if e.kind == EntryKind::Opaque {
-                self.ensure_dir(
-                    id,
-                    layer,
-                    &mut stats,
-                    &mut hidden_here,
-                    &removed_in_phase1,
-                    None,
-                );
-                continue;
-            }
             if kind == NodeKind::Dir {
+                // A directory entry, or the directory an opaque marker names
+                // (which carries no metadata of its own).
+                let meta = (e.kind == EntryKind::Dir).then_some(e);
                 self.ensure_dir(
                     id,
                     layer,
                     &mut stats,
                     &mut hidden_here,
                     &removed_in_phase1,
-                    Some(e),
+                    meta,
                 );
                 continue;
             }

@@ -42,18 +42,36 @@ pub struct LoadProgress {
     pub phase: AtomicU64,
 }
 
+/// A load's progress at one moment, for whoever draws it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProgressSnapshot {
+    /// Layer blob bytes read so far.
+    pub read: u64,
+    /// Stored size of all layer blobs (0 until the layers are known).
+    pub total: u64,
+    pub layers_done: usize,
+    pub layers: usize,
+    /// Bytes of a compressed outer archive or stdin consumed so far.
+    pub stream: u64,
+    /// 0 reading, 1 indexing, 2 merging, 3 done.
+    pub phase: u64,
+}
+
 impl LoadProgress {
-    /// (bytes read, bytes total, layers done, layer count)
-    pub fn snapshot(&self) -> (u64, u64, usize, usize) {
+    pub fn snapshot(&self) -> ProgressSnapshot {
         let layers = self.layers.lock().unwrap();
         let sizes = self.layer_sizes.lock().unwrap();
-        let read: u64 = layers.iter().map(|p| p.read.load(Ordering::Relaxed)).sum();
-        let total: u64 = sizes.iter().sum();
-        let done = layers
-            .iter()
-            .filter(|p| p.done.load(Ordering::Relaxed) == 1)
-            .count();
-        (read, total, done, layers.len())
+        ProgressSnapshot {
+            read: layers.iter().map(|p| p.read.load(Ordering::Relaxed)).sum(),
+            total: sizes.iter().sum(),
+            layers_done: layers
+                .iter()
+                .filter(|p| p.done.load(Ordering::Relaxed) == 1)
+                .count(),
+            layers: layers.len(),
+            stream: self.stream.read.load(Ordering::Relaxed),
+            phase: self.phase.load(Ordering::Relaxed),
+        }
     }
 }
 

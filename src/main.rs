@@ -181,14 +181,10 @@ fn spawn_progress_bar(
             .progress_chars("=> "),
         );
         while !s.load(std::sync::atomic::Ordering::Relaxed) {
-            let (read, total, done, n) = progress.snapshot();
-            let stream = progress
-                .stream
-                .read
-                .load(std::sync::atomic::Ordering::Relaxed);
-            bar.set_length(total.max(read));
-            bar.set_position(read.max(stream));
-            bar.set_message(format!("layers {done}/{n}"));
+            let p = progress.snapshot();
+            bar.set_length(p.total.max(p.read));
+            bar.set_position(p.read.max(p.stream));
+            bar.set_message(format!("layers {}/{}", p.layers_done, p.layers));
             std::thread::sleep(std::time::Duration::from_millis(80));
         }
         bar.finish_and_clear();

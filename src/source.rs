@@ -69,12 +69,6 @@ fn resolve_link(name: &str, link: &(bool, String)) -> String {
     }
 }
 
-/// How a layer blob gets indexed.
-pub struct Opened {
-    pub source: Source,
-    pub display: String,
-}
-
 impl Source {
     /// Open IMAGE: a path, a directory, or `-` for standard input.
     pub fn open(arg: &str, progress_stream: Option<Arc<Progress>>) -> Result<Source> {

@@ -155,7 +155,7 @@ pub struct App {
     /// to be rebuilt once, after the last of them (holding ↓ on a huge
     /// image does not build a tree per layer passed).
     pub defer: bool,
-    last_progress: (u64, u64, usize, usize, u64, u64),
+    last_progress: crate::ProgressSnapshot,
 }
 
 /// Filters on images with more nodes than this are applied after a short
@@ -176,7 +176,7 @@ impl App {
             dirty: true,
             size,
             defer: false,
-            last_progress: (0, 0, 0, 0, 0, 0),
+            last_progress: Default::default(),
         }
     }
 
@@ -566,17 +566,7 @@ fn handle(app: &mut App, msg: Msg) {
         }
         Msg::Tick => {
             if app.data.is_none() {
-                let (r, t, done, n) = app.progress.snapshot();
-                let phase = app
-                    .progress
-                    .phase
-                    .load(std::sync::atomic::Ordering::Relaxed);
-                let stream = app
-                    .progress
-                    .stream
-                    .read
-                    .load(std::sync::atomic::Ordering::Relaxed);
-                let p = (r, t, done, n, phase, stream);
+                let p = app.progress.snapshot();
                 if p != app.last_progress {
                     app.last_progress = p;
                     app.dirty = true;

@@ -248,16 +248,14 @@ pub fn draw(f: &mut Frame, app: &mut App) {
 
 fn draw_loading(f: &mut Frame, app: &App) {
     let area = f.area();
-    let (read, total, done, n) = app.progress.snapshot();
-    let stream = app
-        .progress
-        .stream
-        .read
-        .load(std::sync::atomic::Ordering::Relaxed);
-    let phase = app
-        .progress
-        .phase
-        .load(std::sync::atomic::Ordering::Relaxed);
+    let crate::ProgressSnapshot {
+        read,
+        total,
+        layers_done: done,
+        layers: n,
+        stream,
+        phase,
+    } = app.progress.snapshot();
     let w = area.width.min(90);
     let h = area.height.min(8 + n as u16).max(7.min(area.height));
     let r = Rect::new(
