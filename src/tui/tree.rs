@@ -6,7 +6,7 @@
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::analysis::{Report, WasteKind};
-use crate::index::{Change, HideCause, Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
+use crate::index::{Change, Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
 
 /// What the selected layer did to a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -261,16 +261,10 @@ impl Tree {
                         _ => Mark::Removed,
                     },
                     Op::Modify => {
-                        let prev = ci
-                            .checked_sub(1)
-                            .map(|p| node.changes[p])
-                            .filter(|p| p.op != Op::Remove && p.inode != NO_INODE);
-                        let same = prev.is_some_and(|p| {
-                            index.inodes[p.inode as usize].hidden.is_some_and(|h| {
-                                h.layer as usize == layer
-                                    && h.cause == HideCause::Replaced { same_content: true }
-                            })
-                        });
+                        // The analysis decided whether the copy this layer
+                        // replaced had the same content.
+                        let same = kinds.get(&(id as NodeId, layer as u16))
+                            == Some(&WasteKind::MetadataOnly);
                         let dir_meta = c.kind == NodeKind::Dir
                             && ci
                                 .checked_sub(1)
