@@ -1,210 +1,31 @@
 //! imgscope: where a container image's bytes go, and how to stop wasting them.
 //!
-//! The core (loading, indexing, analysis, reports) never depends on the TUI.
-//! `load` reads an image and builds an [`index::Index`]; [`analysis::analyze`]
-//! turns it into a [`analysis::Report`].
+//! The stages, each a folder, data flowing one way:
+//! `load` (archive, manifests, layers → [`Index`]) → `analyze` (index, waste,
+//! cache rules → [`Report`]) → `suggest` (fixes) → `ci` (checks) → `render`
+//! (text, JSON, SARIF, …). The core never depends on the TUI (`tui`, behind
+//! the default `tui` feature).
 
-pub mod analysis;
-pub mod checks;
-pub mod engine;
+pub mod analyze;
+pub mod ci;
 pub mod error;
-pub mod image;
-pub mod index;
-pub mod layer;
-pub mod output;
-pub mod rules;
-pub mod source;
+pub mod load;
+pub mod render;
 pub mod suggest;
 #[cfg(feature = "tui")]
 pub mod tui;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+// Paths of the flat layout this crate had before its stages became folders.
+pub use analyze::{index, rules, waste as analysis};
+pub use ci::checks;
+pub use load::{engine, image, layer, source};
+pub use render as output;
 
-use rayon::prelude::*;
-
-pub use analysis::{analyze, Report};
+pub use analyze::waste::{analyze, Report};
 pub use error::{Error, Location, Result};
 pub use index::Index;
+pub use load::{load, load_reader, LoadOptions, LoadProgress, ProgressSnapshot};
 pub use rules::Rules;
-
-/// Progress of a load, shared with whoever draws it. Only counters: the
-/// indexers never send a message per file.
-#[derive(Debug, Default)]
-pub struct LoadProgress {
-    /// Set once the layers are known.
-    pub layers: Mutex<Vec<Arc<layer::Progress>>>,
-    /// Stored size of each layer blob, same order (0 when unknown).
-    pub layer_sizes: Mutex<Vec<u64>>,
-    /// Bytes of a compressed outer archive or stdin consumed so far.
-    pub stream: Arc<layer::Progress>,
-    /// Phase: 0 reading, 1 indexing, 2 merging, 3 done.
-    pub phase: AtomicU64,
-}
-
-/// A load's progress at one moment, for whoever draws it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ProgressSnapshot {
-    /// Layer blob bytes read so far.
-    pub read: u64,
-    /// Stored size of all layer blobs (0 until the layers are known).
-    pub total: u64,
-    pub layers_done: usize,
-    pub layers: usize,
-    /// Bytes of a compressed outer archive or stdin consumed so far.
-    pub stream: u64,
-    /// 0 reading, 1 indexing, 2 merging, 3 done.
-    pub phase: u64,
-}
-
-impl LoadProgress {
-    pub fn snapshot(&self) -> ProgressSnapshot {
-        let layers = self.layers.lock().unwrap();
-        let sizes = self.layer_sizes.lock().unwrap();
-        ProgressSnapshot {
-            read: layers.iter().map(|p| p.read.load(Ordering::Relaxed)).sum(),
-            total: sizes.iter().sum(),
-            layers_done: layers
-                .iter()
-                .filter(|p| p.done.load(Ordering::Relaxed) == 1)
-                .count(),
-            layers: layers.len(),
-            stream: self.stream.read.load(Ordering::Relaxed),
-            phase: self.phase.load(Ordering::Relaxed),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct LoadOptions {
-    pub select: image::Select,
-}
-
-/// Read an image (path, directory, `-`, or `docker://NAME` / `podman://NAME`
-/// streamed from the engine's `save`) and build its merged index.
-pub fn load(arg: &str, opts: &LoadOptions, progress: &LoadProgress) -> Result<Index> {
-    if let Some((engine, name)) = engine::parse(arg) {
-        return engine::load(engine, name, arg, opts, progress);
-    }
-    let t0 = std::time::Instant::now();
-    let src = source::Source::open(arg, Some(progress.stream.clone()))?;
-    load_source(src, arg, t0, opts, progress)
-}
-
-/// Read an image from a stream (e.g. `docker save` piped in), named
-/// `display` in the report and in errors.
-pub fn load_reader(
-    reader: Box<dyn std::io::Read + Send>,
-    display: &str,
-    opts: &LoadOptions,
-    progress: &LoadProgress,
-) -> Result<Index> {
-    let t0 = std::time::Instant::now();
-    let src = source::Source::from_reader(reader, display, Some(progress.stream.clone()))?;
-    load_source(src, display, t0, opts, progress)
-}
-
-fn load_source(
-    src: source::Source,
-    arg: &str,
-    t0: std::time::Instant,
-    opts: &LoadOptions,
-    progress: &LoadProgress,
-) -> Result<Index> {
-    let timings = std::env::var_os("IMGSCOPE_TIMINGS").is_some();
-    let loc = Location::source(arg);
-    let (meta, refs) = image::resolve(&src, &loc, &opts.select)?;
-    if refs.len() > u16::MAX as usize {
-        return Err(Error::format(
-            loc,
-            format!("{} layers is more than supported", refs.len()),
-        ));
-    }
-    let sizes: Vec<u64> = refs
-        .iter()
-        .map(|r| src.blob_size(&r.member).unwrap_or(0))
-        .collect();
-    let per_layer: Vec<Arc<layer::Progress>> = refs
-        .iter()
-        .map(|_| Arc::new(layer::Progress::default()))
-        .collect();
-    *progress.layers.lock().unwrap() = per_layer.clone();
-    *progress.layer_sizes.lock().unwrap() = sizes.clone();
-    progress.phase.store(1, Ordering::Relaxed);
-    // Index every layer in parallel, each streaming its own byte range, and
-    // merge them in order on this thread as they complete: each layer's
-    // entries are dropped once applied, and merging overlaps indexing.
-    let n = refs.len();
-    let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<layer::LayerIndex>)>();
-    let mut builder = index::IndexBuilder::default();
-    let mut first_err: Option<(usize, Error)> = None;
-    let t1 = std::thread::scope(|scope| {
-        let src = &src;
-        let refs_ref = &refs;
-        let loc = &loc;
-        let per_layer = &per_layer;
-        scope.spawn(move || {
-            refs_ref
-                .par_iter()
-                .zip(per_layer.par_iter())
-                .enumerate()
-                .for_each_with(tx, |tx, (i, (r, p))| {
-                    let lloc = loc.layer(i, short_digest(&r.digest, &r.member));
-                    let res = src.index_layer(&r.member, &lloc.member(r.member.clone()), p.clone());
-                    let _ = tx.send((i, res));
-                });
-        });
-        let mut pending: Vec<Option<layer::LayerIndex>> = (0..n).map(|_| None).collect();
-        let mut next = 0;
-        let mut merge_time = std::time::Duration::ZERO;
-        for (i, res) in rx.iter() {
-            match res {
-                Ok(ix) => pending[i] = Some(ix),
-                Err(e) => {
-                    if first_err.as_ref().is_none_or(|(j, _)| i < *j) {
-                        first_err = Some((i, e));
-                    }
-                }
-            }
-            if first_err.is_some() {
-                continue;
-            }
-            while next < n {
-                let Some(ix) = pending[next].take() else {
-                    break;
-                };
-                let t = std::time::Instant::now();
-                builder.push(refs[next].clone(), sizes[next], ix);
-                merge_time += t.elapsed();
-                next += 1;
-            }
-        }
-        merge_time
-    });
-    if let Some((_, e)) = first_err {
-        return Err(e);
-    }
-    progress.phase.store(2, Ordering::Relaxed);
-    let index = builder.finish(meta);
-    progress.phase.store(3, Ordering::Relaxed);
-    if timings {
-        eprintln!(
-            "timings: total {:.3}s, of which merging (overlapped with indexing) {:.3}s",
-            t0.elapsed().as_secs_f64(),
-            t1.as_secs_f64()
-        );
-    }
-    Ok(index)
-}
-
-fn short_digest(digest: &str, member: &str) -> String {
-    if digest.is_empty() {
-        member.to_string()
-    } else {
-        let hex = digest.split_once(':').map(|(_, h)| h).unwrap_or(digest);
-        format!("sha256:{}", &hex[..hex.len().min(12)])
-    }
-}
 
 /// The full report of an index: findings, totals and suggestions.
 pub fn report(index: &Index, rules: &Rules, opts: &suggest::SuggestOptions) -> Result<Report> {

@@ -3,7 +3,7 @@
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
-pub const DEFAULT_RULES: &str = include_str!("../assets/cache-rules.toml");
+pub const DEFAULT_RULES: &str = include_str!("../../assets/cache-rules.toml");
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Rule {

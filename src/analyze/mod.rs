@@ -1,0 +1,6 @@
+//! Analysis: the ordered merge of layer indexes into one arena (`index`), the
+//! cache/temp rules as data (`rules`), and the pure waste analysis (`waste`).
+
+pub mod index;
+pub mod rules;
+pub mod waste;

@@ -1,0 +1,3 @@
+//! CI: rules, limits, ignores and baselines, evaluated over a report.
+
+pub mod checks;
