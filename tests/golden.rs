@@ -1,0 +1,118 @@
+//! Golden test: the JSON report of every image committed in the repository
+//! (tests/images/ and assets/demo/) is byte-identical to the file stored in
+//! tests/golden/. It guards the report against unintended change while the
+//! code is restructured: any change to the output shows up here as a diff
+//! that must be looked at and then accepted on purpose.
+//!
+//! Two runs per image: `--format json` (the report, no checks) and
+//! `--ci --format json` (the report with the default checks; exit 0 or 1).
+//! Both run with the working directory at the repository root and the image
+//! given as a relative path, so `image.source` is the same on every machine.
+//!
+//! To accept a change, rewrite the files and review the diff:
+//!     IMGSCOPE_BLESS=1 cargo test --test golden && git diff tests/golden
+
+mod common;
+use common::root;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Every image file or OCI directory committed under tests/images/ and assets/demo/,
+/// as paths relative to the repository root, sorted.
+fn images() -> Vec<String> {
+    let mut out = Vec::new();
+    for dir in ["tests/images", "assets/demo"] {
+        for e in std::fs::read_dir(root().join(dir)).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            let is_image = name.ends_with(".tar")
+                || name.ends_with(".tar.gz")
+                || name.ends_with(".tar.zst")
+                || name.ends_with(".ocidir");
+            if is_image {
+                out.push(format!("{dir}/{name}"));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The golden file of `image` in `mode` ("json" or "ci.json").
+fn golden_path(image: &str, mode: &str) -> PathBuf {
+    let file = Path::new(image).file_name().unwrap().to_string_lossy();
+    root().join("tests/golden").join(format!("{file}.{mode}"))
+}
+
+fn run(image: &str, ci: bool) -> (Vec<u8>, i32) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgscope"));
+    cmd.current_dir(root())
+        .env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
+        .env("NO_COLOR", "1");
+    if ci {
+        cmd.arg("--ci");
+    } else {
+        cmd.arg("--no-ci");
+    }
+    let out = cmd.args(["--format", "json", image]).output().unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    assert!(
+        code == 0 || (ci && code == 1),
+        "{image}: exit {code}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.stdout, code)
+}
+
+#[test]
+fn json_reports_match_the_golden_files() {
+    let bless = std::env::var_os("IMGSCOPE_BLESS").is_some_and(|v| v != "0");
+    let images = images();
+    assert!(images.len() >= 15, "found only {images:?}");
+    let mut expected_files = Vec::new();
+    let mut failures = Vec::new();
+    for image in &images {
+        for (mode, ci) in [("json", false), ("ci.json", true)] {
+            let (got, _) = run(image, ci);
+            // Every golden is a complete JSON document.
+            serde_json::from_slice::<serde_json::Value>(&got)
+                .unwrap_or_else(|e| panic!("{image} ({mode}): not JSON: {e}"));
+            let path = golden_path(image, mode);
+            expected_files.push(path.clone());
+            if bless {
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, &got).unwrap();
+                continue;
+            }
+            match std::fs::read(&path) {
+                Ok(want) if want == got => {}
+                Ok(want) => failures.push(format!(
+                    "{image} ({mode}): differs from {} at byte {}",
+                    path.display(),
+                    want.iter()
+                        .zip(&got)
+                        .position(|(a, b)| a != b)
+                        .unwrap_or(want.len().min(got.len()))
+                )),
+                Err(e) => failures.push(format!("{image} ({mode}): {}: {e}", path.display())),
+            }
+        }
+    }
+    // A golden file whose image is gone is stale: it guards nothing.
+    for e in std::fs::read_dir(root().join("tests/golden")).unwrap() {
+        let p = e.unwrap().path();
+        if !expected_files.contains(&p) {
+            if bless {
+                std::fs::remove_file(&p).unwrap();
+            } else {
+                failures.push(format!("{}: no image has this golden file", p.display()));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "JSON output changed (review, then IMGSCOPE_BLESS=1 cargo test --test golden):\n{}",
+        failures.join("\n")
+    );
+}
