@@ -3,8 +3,9 @@
 //! The stages, each a folder, data flowing one way:
 //! `load` (archive, manifests, layers → [`Index`]) → `analyze` (index, waste,
 //! cache rules → [`Report`]) → `suggest` (fixes) → `ci` (checks) → `render`
-//! (text, JSON, SARIF, …). The core never depends on the TUI (`tui`, behind
-//! the default `tui` feature).
+//! (text, JSON, SARIF, …); `view` holds the UI-free view models the TUI
+//! draws (the file tree as of a layer). The core never depends on the TUI
+//! (`tui`, behind the default `tui` feature).
 
 pub mod analyze;
 pub mod ci;
@@ -14,6 +15,7 @@ pub mod render;
 pub mod suggest;
 #[cfg(feature = "tui")]
 pub mod tui;
+pub mod view;
 
 // Paths of the flat layout this crate had before its stages became folders.
 pub use analyze::{index, rules, waste as analysis};

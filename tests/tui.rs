@@ -383,10 +383,10 @@ fn journey_change_type_toggles_and_mode() {
     key(&mut a, KeyCode::Esc); // clears the filters
     assert!(data(&a).types.all());
     ctrl(&mut a, 'l');
-    assert_eq!(data(&a).mode, imgscope::tui::tree::Mode::LayerOnly);
+    assert_eq!(data(&a).mode, imgscope::view::Mode::LayerOnly);
     assert_eq!(data(&a).tree.shown_count, 2);
     ctrl(&mut a, 'o');
-    assert_eq!(data(&a).sort, imgscope::tui::tree::Sort::Size);
+    assert_eq!(data(&a).sort, imgscope::view::Sort::Size);
     ctrl(&mut a, 'b');
     assert!(!data(&a).attrs);
 }
@@ -430,7 +430,7 @@ fn journey_resize_relayouts() {
     let mut term = Terminal::new(TestBackend::new(80, 15)).unwrap();
     term.draw(|f| draw(f, &mut a)).unwrap();
     let d = data(&a);
-    assert!(d.sel_row < imgscope::tui::layout((80, 15), d).tree_rows());
+    assert!(d.cur.sel_row < imgscope::tui::layout((80, 15), d).tree_rows());
     // Tiny terminals do not panic.
     for (w, h) in [(10, 3), (1, 1), (30, 8)] {
         update(&mut a, Msg::Resize(w, h));
@@ -447,84 +447,6 @@ fn quit_keys() {
     let mut a = app();
     ctrl(&mut a, 'c');
     assert!(a.quit);
-}
-
-#[test]
-fn path_filter_kinds() {
-    use imgscope::tui::tree::PathFilter;
-    let m = |pat: &str, path: &str| {
-        PathFilter::parse(pat)
-            .unwrap()
-            .expect("a filter")
-            .is_match(path.as_bytes())
-    };
-    // Substring, case-insensitive unless the pattern has a capital.
-    assert!(m("saved", "/root/Saved.txt"));
-    assert!(!m("Saved", "/root/saved.txt"));
-    // Globs match at any depth unless anchored with a leading '/'.
-    assert!(m("*.txt", "/root/example/somefile1.txt"));
-    assert!(!m("*.txt", "/root/example"));
-    assert!(m("/root/*", "/root/saved.txt"));
-    assert!(!m("/root/*", "/root/example/somefile1.txt"));
-    // Regexes: /…/ or re:…
-    assert!(m("/^/tmp/", "/tmp/x"));
-    assert!(!m("re:^/tmp/", "/root/tmp/x"));
-    assert!(PathFilter::parse("re:(").is_err());
-    assert!(PathFilter::parse("  ").unwrap().is_none());
-}
-
-/// Walking the rows forwards and backwards visits every shown path once,
-/// in every layer and mode, sorted by name or size.
-#[test]
-fn navigation_visits_every_row() {
-    use imgscope::tui::tree::{Expansion, Key, Mode, Nav, Sort, Tree, Types};
-    let a = app();
-    let d = data(&a);
-    let kinds = imgscope::tui::tree::hide_kinds(&d.report);
-    let exp = Expansion::default();
-    for layer in 0..d.index.layers.len() {
-        for mode in [Mode::Merged, Mode::LayerOnly] {
-            for sort in [Sort::Name, Sort::Size] {
-                let key = Key {
-                    layer,
-                    mode,
-                    sort,
-                    types: Types::default(),
-                    filter: String::new(),
-                };
-                let tree = Tree::build(&d.index, &kinds, key, None);
-                let nav = Nav {
-                    index: &d.index,
-                    tree: &tree,
-                    exp: &exp,
-                };
-                let mut rows = Vec::new();
-                let mut cur = nav.first();
-                while let Some(n) = cur {
-                    rows.push(n);
-                    cur = nav.next(n);
-                }
-                assert_eq!(rows.len(), tree.shown_count, "layer {layer} {mode:?}");
-                assert_eq!(rows.last().copied(), nav.last());
-                let mut back = Vec::new();
-                let mut cur = nav.last();
-                while let Some(n) = cur {
-                    back.push(n);
-                    cur = nav.prev(n);
-                }
-                back.reverse();
-                assert_eq!(rows, back, "layer {layer} {mode:?} {sort:?}");
-                if sort == Sort::Size {
-                    for &n in &rows {
-                        let ch = tree.children(n);
-                        assert!(ch
-                            .windows(2)
-                            .all(|w| tree.size[w[0] as usize] >= tree.size[w[1] as usize]));
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// Queued layer moves build one tree, for the layer they end on.

@@ -9,10 +9,11 @@ use ratatui::crossterm::event::{
 };
 use ratatui::layout::{Position, Rect};
 
-use super::tree::{self, Expansion, HideKinds, Mode, Nav, PathFilter, Sort, Tree, Types};
 use super::view;
 use crate::analysis::{Report, WasteKind};
-use crate::index::{Index, NodeId, ROOT};
+use crate::index::{Index, NodeId};
+use crate::view::tree::{self, HideKinds, Mode, Sort, Tree, Types};
+use crate::view::{Cursor, Expansion, Nav, PathFilter};
 use crate::LoadProgress;
 
 /// Everything the TUI reacts to, from one channel.
@@ -126,9 +127,8 @@ pub struct Data {
     pub tree: Tree,
     cache: Vec<Tree>,
     pub exp: Expansion,
-    pub sel: Option<NodeId>,
-    pub top: Option<NodeId>,
-    pub sel_row: usize,
+    /// The selected row of the tree.
+    pub cur: Cursor,
     pub waste_rows: Vec<WasteRow>,
     pub waste: ListSel,
     pub fixes: ListSel,
@@ -236,9 +236,7 @@ impl Data {
             tree,
             cache: Vec::new(),
             exp: Expansion::default(),
-            sel: None,
-            top: None,
-            sel_row: 0,
+            cur: Cursor::default(),
             waste_rows,
             waste: ListSel::default(),
             fixes: ListSel::default(),
@@ -247,8 +245,9 @@ impl Data {
             stale: false,
         };
         d.layers.sel = last;
-        d.sel = d.nav().first();
-        d.top = d.sel;
+        let mut cur = Cursor::default();
+        cur.first(&d.nav());
+        d.cur = cur;
         // Start on the first finding row rather than its group header.
         if let Some(i) = d
             .waste_rows
@@ -274,7 +273,8 @@ impl Data {
 
     /// The path of the selected tree row.
     pub fn selected_path(&self) -> Option<String> {
-        self.sel
+        self.cur
+            .sel
             .map(|n| String::from_utf8_lossy(&self.index.path(n)).into_owned())
     }
 
@@ -332,67 +332,31 @@ impl Data {
         }
     }
 
-    /// Keep `sel` a row (moving it to its nearest row ancestor) and `top`
-    /// `sel_row` rows above it.
     fn reanchor(&mut self, h: usize) {
-        let nav = self.nav();
-        let sel = match self.sel {
-            Some(s) if nav.is_row(s) => Some(s),
-            Some(s) => nav.row_for(s),
-            None => nav.first(),
-        };
-        let mut top = sel;
-        let mut steps = 0;
-        if let Some(mut t) = sel {
-            while steps < self.sel_row.min(h.saturating_sub(1)) {
-                match nav.prev(t) {
-                    Some(p) => t = p,
-                    None => break,
-                }
-                steps += 1;
-            }
-            top = Some(t);
-        }
-        self.sel = sel;
-        self.top = top;
-        self.sel_row = steps;
+        let mut cur = self.cur;
+        cur.reanchor(&self.nav(), h);
+        self.cur = cur;
     }
 
     fn tree_down(&mut self, h: usize) -> bool {
-        let nav = self.nav();
-        let Some(s) = self.sel else { return false };
-        let Some(n) = nav.next(s) else { return false };
-        if self.sel_row + 1 >= h.max(1) {
-            self.top = self.top.and_then(|t| nav.next(t));
-        } else {
-            self.sel_row += 1;
-        }
-        self.sel = Some(n);
-        true
+        let mut cur = self.cur;
+        let moved = cur.down(&self.nav(), h);
+        self.cur = cur;
+        moved
     }
 
     fn tree_up(&mut self) -> bool {
-        let nav = self.nav();
-        let Some(s) = self.sel else { return false };
-        let Some(p) = nav.prev(s) else { return false };
-        if self.sel_row == 0 {
-            self.top = Some(p);
-        } else {
-            self.sel_row -= 1;
-        }
-        self.sel = Some(p);
-        true
+        let mut cur = self.cur;
+        let moved = cur.up(&self.nav());
+        self.cur = cur;
+        moved
     }
 
     fn select_node(&mut self, node: NodeId, h: usize) {
-        let mut a = self.index.nodes[node as usize].parent;
-        while a != ROOT {
-            self.exp.set(a, true);
-            a = self.index.nodes[a as usize].parent;
-        }
-        self.sel = Some(node);
-        self.sel_row = h / 3;
-        self.reanchor(h);
+        self.exp.reveal(&self.index, node);
+        let mut cur = self.cur;
+        cur.select(&self.nav(), node, h);
+        self.cur = cur;
     }
 
     fn set_layer(&mut self, layer: usize, a: &view::Areas) {
@@ -858,14 +822,14 @@ fn tree_key(d: &mut Data, k: KeyEvent, h: usize, up: bool, down: bool) {
             }
         }
         KeyCode::Home | KeyCode::Char('g') => {
-            d.sel = d.nav().first();
-            d.top = d.sel;
-            d.sel_row = 0;
+            let mut cur = d.cur;
+            cur.first(&d.nav());
+            d.cur = cur;
         }
         KeyCode::End | KeyCode::Char('G') => {
-            d.sel = d.nav().last();
-            d.sel_row = h.saturating_sub(1);
-            d.reanchor(h);
+            let mut cur = d.cur;
+            cur.last(&d.nav(), h);
+            d.cur = cur;
         }
         KeyCode::Char(' ') if ctrl(&k) => toggle_all(d, h),
         KeyCode::Char('\0') => toggle_all(d, h),
@@ -878,44 +842,23 @@ fn tree_key(d: &mut Data, k: KeyEvent, h: usize, up: bool, down: bool) {
             d.reanchor(h);
         }
         KeyCode::Char(' ') | KeyCode::Enter => {
-            if let Some(s) = d.sel.filter(|s| d.tree.is_dir(*s)) {
+            if let Some(s) = d.cur.sel.filter(|s| d.tree.is_dir(*s)) {
                 let e = d.exp.expanded(s);
                 d.exp.set(s, !e);
             }
         }
         KeyCode::Left | KeyCode::Char('h') => {
-            let Some(s) = d.sel else { return };
+            let Some(s) = d.cur.sel else { return };
             if d.tree.is_dir(s) && d.exp.expanded(s) && !d.tree.children(s).is_empty() {
                 d.exp.set(s, false);
                 return;
             }
-            let p = d.index.nodes[s as usize].parent;
-            if p == ROOT {
-                return;
-            }
-            let nav = d.nav();
-            let mut steps = 0;
-            let mut n = s;
-            while steps <= d.sel_row {
-                match nav.prev(n) {
-                    Some(x) => n = x,
-                    None => break,
-                }
-                steps += 1;
-                if n == p {
-                    break;
-                }
-            }
-            if n == p && steps <= d.sel_row {
-                d.sel_row -= steps;
-            } else {
-                d.sel_row = 0;
-                d.top = Some(p);
-            }
-            d.sel = Some(p);
+            let mut cur = d.cur;
+            cur.to_parent(&d.nav());
+            d.cur = cur;
         }
         KeyCode::Right | KeyCode::Char('l') => {
-            let Some(s) = d.sel else { return };
+            let Some(s) = d.cur.sel else { return };
             if d.tree.is_dir(s) && !d.exp.expanded(s) {
                 d.exp.set(s, true);
             } else if !d.tree.children(s).is_empty() {
@@ -977,18 +920,13 @@ fn mouse(size: (u16, u16), d: &mut Data, m: MouseEvent) -> bool {
             if click {
                 if let Some(r) = (p.y as usize).checked_sub(a.tree_first_row() as usize) {
                     if r < h {
-                        let nav = d.nav();
-                        let mut n = d.top;
-                        for _ in 0..r {
-                            n = n.and_then(|x| nav.next(x));
-                        }
-                        if let Some(s) = n {
-                            if n == d.sel && d.tree.is_dir(s) {
+                        if let Some(s) = d.cur.row_at(&d.nav(), r) {
+                            if Some(s) == d.cur.sel && d.tree.is_dir(s) {
                                 let e = d.exp.expanded(s);
                                 d.exp.set(s, !e);
                             }
-                            d.sel = n;
-                            d.sel_row = r;
+                            d.cur.sel = Some(s);
+                            d.cur.sel_row = r;
                         }
                     }
                 }

@@ -8,7 +8,6 @@
 //! drawn only when a message changed something.
 
 mod app;
-pub mod tree;
 mod view;
 
 use std::io::Write;

@@ -8,10 +8,10 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Gauge, Paragraph, Wrap
 use ratatui::Frame;
 
 use super::app::{App, Data, Focus, WasteRow};
-use super::tree::{change_at, Mark, Mode, Sort};
 use crate::analysis::WasteKind;
 use crate::index::{NodeKind, NO_INODE, ROOT};
 use crate::output::human;
+use crate::view::tree::{change_at, Mark, Mode, Sort};
 
 /// Where everything is, for drawing and for mouse hits.
 #[derive(Debug, Clone, Copy, Default)]
@@ -619,7 +619,7 @@ fn draw_tree(f: &mut Frame, a: &Areas, d: &Data) {
     );
     let rows = a.tree_rows();
     let nav = d.nav();
-    let mut cur = d.top;
+    let mut cur = d.cur.top;
     let layer = d.layer();
     let mut guide: Vec<bool> = Vec::new();
     for row in 0..rows {
@@ -711,7 +711,7 @@ fn draw_tree(f: &mut Frame, a: &Areas, d: &Data) {
         }
         let line = Line::from(spans);
         let mut para = Paragraph::new(line);
-        if Some(n) == d.sel {
+        if Some(n) == d.cur.sel {
             para = para.style(sel_style(focused));
         }
         f.render_widget(
@@ -740,7 +740,7 @@ fn draw_tree(f: &mut Frame, a: &Areas, d: &Data) {
                     Style::default().fg(Color::DarkGray),
                 )),
             }
-        } else if let Some(n) = d.sel {
+        } else if let Some(n) = d.cur.sel {
             // The selected path, what this layer did to it, and its waste.
             let m = t.mark(n);
             spans.push(Span::styled(
@@ -1172,3 +1172,4 @@ fn draw_help(f: &mut Frame, area: Rect) {
     lines.push(Line::raw(" Press ? or Esc to close."));
     f.render_widget(Paragraph::new(lines).block(pane(" Keys ".into(), true)), r);
 }
+

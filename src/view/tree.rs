@@ -5,8 +5,9 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::analysis::{Report, WasteKind};
-use crate::index::{Change, Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
+use super::filter::PathFilter;
+use crate::analyze::index::{Change, Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
+use crate::analyze::waste::{Report, WasteKind};
 
 /// What the selected layer did to a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -85,72 +86,6 @@ impl Default for Types {
 impl Types {
     pub fn all(&self) -> bool {
         self.0.iter().all(|b| *b)
-    }
-}
-
-/// A path filter: `/re/` or `re:…` is a regex, a pattern with `*?[` a glob
-/// (anywhere in the path unless it starts with `/`), else a substring
-/// (case-insensitive when it has no upper-case letter).
-#[derive(Debug, Clone)]
-pub enum PathFilter {
-    Sub { pat: Vec<u8>, fold: bool },
-    Glob(globset::GlobMatcher),
-    Regex(regex::bytes::Regex),
-}
-
-impl PathFilter {
-    pub fn parse(text: &str) -> Result<Option<PathFilter>, String> {
-        let t = text.trim();
-        if t.is_empty() {
-            return Ok(None);
-        }
-        let re = t
-            .strip_prefix("re:")
-            .or_else(|| t.strip_prefix('/').and_then(|r| r.strip_suffix('/')))
-            .filter(|r| !r.is_empty());
-        if let Some(r) = re {
-            return regex::bytes::Regex::new(r)
-                .map(|r| Some(PathFilter::Regex(r)))
-                .map_err(|e| format!("bad regex: {e}"));
-        }
-        if t.contains(['*', '?', '[']) {
-            let g = if t.starts_with('/') {
-                t.to_string()
-            } else {
-                format!("**/{t}")
-            };
-            return globset::GlobBuilder::new(&g)
-                .literal_separator(true)
-                .build()
-                .map(|g| Some(PathFilter::Glob(g.compile_matcher())))
-                .map_err(|e| format!("bad glob: {e}"));
-        }
-        let fold = !t.chars().any(|c| c.is_uppercase());
-        Ok(Some(PathFilter::Sub {
-            pat: t.as_bytes().to_vec(),
-            fold,
-        }))
-    }
-
-    pub fn is_match(&self, path: &[u8]) -> bool {
-        match self {
-            PathFilter::Sub { pat, fold } => {
-                if pat.len() > path.len() {
-                    return false;
-                }
-                if *fold {
-                    path.windows(pat.len())
-                        .any(|w| w.iter().zip(pat).all(|(a, b)| a.to_ascii_lowercase() == *b))
-                } else {
-                    path.windows(pat.len()).any(|w| w == &pat[..])
-                }
-            }
-            PathFilter::Glob(g) => match std::str::from_utf8(path) {
-                Ok(s) => g.is_match(s),
-                Err(_) => g.is_match(String::from_utf8_lossy(path).as_ref()),
-            },
-            PathFilter::Regex(r) => r.is_match(path),
-        }
     }
 }
 
@@ -282,7 +217,7 @@ impl Tree {
         let matched: Option<Vec<bool>> = filter.map(|f| {
             let mut m = vec![false; n];
             let mut path = Vec::with_capacity(256);
-            crate::analysis::walk(
+            crate::analyze::waste::walk(
                 index,
                 ROOT,
                 &mut path,
@@ -379,6 +314,10 @@ impl Tree {
         let e = self.start[id as usize + 1] as usize;
         &self.list[s..e]
     }
+    /// Position of a shown node among its parent's shown children.
+    pub fn position(&self, id: NodeId) -> usize {
+        self.pos[id as usize] as usize
+    }
     /// Is this shown node the last of its parent's shown children?
     pub fn is_last(&self, index: &Index, id: NodeId) -> bool {
         let p = index.nodes[id as usize].parent;
@@ -386,117 +325,139 @@ impl Tree {
     }
 }
 
-/// Which directories are expanded: a default plus the exceptions, so
-/// collapse-all and expand-all are O(1).
-#[derive(Debug, Clone, Default)]
-pub struct Expansion {
-    pub collapsed_by_default: bool,
-    pub flipped: FxHashSet<NodeId>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::view::nav::{Expansion, Nav};
+    use crate::view::testing::three_layers;
 
-impl Expansion {
-    pub fn expanded(&self, id: NodeId) -> bool {
-        id == ROOT || (self.collapsed_by_default == self.flipped.contains(&id))
-    }
-    pub fn set(&mut self, id: NodeId, expanded: bool) {
-        if expanded != self.collapsed_by_default {
-            self.flipped.remove(&id);
-        } else {
-            self.flipped.insert(id);
+    fn key(layer: usize, mode: Mode) -> Key {
+        Key {
+            layer,
+            mode,
+            sort: Sort::Name,
+            types: Types::default(),
+            filter: String::new(),
         }
     }
-    pub fn all(&mut self, expanded: bool) {
-        self.collapsed_by_default = !expanded;
-        self.flipped.clear();
-    }
-}
 
-/// Preorder navigation over the rows (shown nodes under expanded parents).
-pub struct Nav<'a> {
-    pub index: &'a Index,
-    pub tree: &'a Tree,
-    pub exp: &'a Expansion,
-}
+    /// Every row, everything expanded: (path, mark).
+    fn rows(index: &Index, tree: &Tree) -> Vec<(String, Mark)> {
+        let exp = Expansion::default();
+        let nav = Nav {
+            index,
+            tree,
+            exp: &exp,
+        };
+        let mut out = Vec::new();
+        let mut cur = nav.first();
+        while let Some(n) = cur {
+            out.push((
+                String::from_utf8_lossy(&index.path(n)).into_owned(),
+                tree.mark(n),
+            ));
+            cur = nav.next(n);
+        }
+        out
+    }
 
-impl Nav<'_> {
-    fn open_children(&self, id: NodeId) -> &[NodeId] {
-        if self.exp.expanded(id) {
-            self.tree.children(id)
-        } else {
-            &[]
-        }
+    fn build(key: Key, filter: Option<&PathFilter>) -> (Index, Tree) {
+        let (index, report) = three_layers();
+        let tree = Tree::build(&index, &hide_kinds(&report), key, filter);
+        (index, tree)
     }
-    pub fn first(&self) -> Option<NodeId> {
-        self.tree.children(ROOT).first().copied()
+
+    fn size(index: &Index, tree: &Tree, path: &str) -> u64 {
+        tree.size[index.find(path.as_bytes()).unwrap() as usize]
     }
-    pub fn last(&self) -> Option<NodeId> {
-        let mut n = *self.tree.children(ROOT).last()?;
-        while let Some(&c) = self.open_children(n).last() {
-            n = c;
-        }
-        Some(n)
+
+    #[test]
+    fn merged_tree_marks_what_the_layer_did() {
+        let (ix, t) = build(key(1, Mode::Merged), None);
+        use Mark::*;
+        let want = [
+            ("/bin", Modified),
+            ("/bin/sh", Unchanged),
+            ("/bin/x", Removed),
+            ("/etc", Modified),
+            ("/etc/a", Modified),
+            ("/etc/b", Added),
+            ("/usr", Unchanged),
+            ("/usr/lib", Unchanged),
+            ("/usr/lib/big", Unchanged),
+        ];
+        let got = rows(&ix, &t);
+        assert_eq!(got, want.map(|(p, m)| (p.to_string(), m)));
+        assert_eq!(t.shown_count, 9);
+        assert!(!t.present(ix.find(b"/bin/x").unwrap()));
+        // Directory sizes count present files only: bin/sh 4; etc/a 6 + etc/b 1.
+        assert_eq!(size(&ix, &t, "/bin"), 4);
+        assert_eq!(size(&ix, &t, "/etc"), 7);
+        assert_eq!(size(&ix, &t, "/usr"), 10);
     }
-    pub fn next(&self, id: NodeId) -> Option<NodeId> {
-        if let Some(&c) = self.open_children(id).first() {
-            return Some(c);
-        }
-        let mut n = id;
-        while n != ROOT {
-            let p = self.index.nodes[n as usize].parent;
-            let sib = self.tree.children(p);
-            let i = self.tree.pos[n as usize] as usize + 1;
-            if i < sib.len() {
-                return Some(sib[i]);
-            }
-            n = p;
-        }
-        None
+
+    #[test]
+    fn layer_only_shows_the_layers_changes_with_moves_and_chmods() {
+        let (ix, t) = build(key(2, Mode::LayerOnly), None);
+        use Mark::*;
+        let want = [
+            ("/etc", Modified),
+            ("/etc/b", MetaOnly),
+            ("/opt", Added),
+            ("/opt/big", MovedHere),
+            ("/usr", Modified),
+            ("/usr/lib", Modified),
+            ("/usr/lib/big", Moved),
+        ];
+        assert_eq!(rows(&ix, &t), want.map(|(p, m)| (p.to_string(), m)));
+        // Only this layer's stored bytes count: the chmodded etc/b and opt/big.
+        assert_eq!(size(&ix, &t, "/etc"), 1);
+        assert_eq!(size(&ix, &t, "/opt"), 10);
     }
-    pub fn prev(&self, id: NodeId) -> Option<NodeId> {
-        let p = self.index.nodes[id as usize].parent;
-        let i = self.tree.pos[id as usize] as usize;
-        if i == 0 {
-            return (p != ROOT).then_some(p);
-        }
-        let mut n = self.tree.children(p)[i - 1];
-        while let Some(&c) = self.open_children(n).last() {
-            n = c;
-        }
-        Some(n)
+
+    #[test]
+    fn size_sort_orders_siblings_by_their_bytes() {
+        let (ix, t) = build(
+            Key {
+                sort: Sort::Size,
+                ..key(2, Mode::Merged)
+            },
+            None,
+        );
+        let top: Vec<String> = t
+            .children(ROOT)
+            .iter()
+            .map(|&n| String::from_utf8_lossy(&ix.path(n)).into_owned())
+            .collect();
+        // opt 10, etc 6 + 1, bin 4, usr 0 (its file moved away).
+        assert_eq!(top, ["/opt", "/etc", "/bin", "/usr"]);
     }
-    /// Is the node a row now (shown, and every ancestor expanded)?
-    pub fn is_row(&self, id: NodeId) -> bool {
-        if id == ROOT || !self.tree.shown(id) {
-            return false;
-        }
-        let mut n = self.index.nodes[id as usize].parent;
-        while n != ROOT {
-            if !self.exp.expanded(n) {
-                return false;
-            }
-            n = self.index.nodes[n as usize].parent;
-        }
-        true
+
+    #[test]
+    fn type_toggles_and_path_filters_keep_the_ancestors() {
+        let (ix, t) = build(
+            Key {
+                types: Types([true, true, true, false]),
+                ..key(1, Mode::Merged)
+            },
+            None,
+        );
+        let paths: Vec<String> = rows(&ix, &t).into_iter().map(|r| r.0).collect();
+        assert_eq!(paths, ["/bin", "/bin/x", "/etc", "/etc/a", "/etc/b"]);
+        let f = PathFilter::parse("big").unwrap().unwrap();
+        let (ix, t) = build(key(0, Mode::Merged), Some(&f));
+        let paths: Vec<String> = rows(&ix, &t).into_iter().map(|r| r.0).collect();
+        assert_eq!(paths, ["/usr", "/usr/lib", "/usr/lib/big"]);
+        assert!(!t.shown(ix.find(b"/bin").unwrap()));
     }
-    /// The nearest row at or above `id` (its first ancestor that is a row).
-    pub fn row_for(&self, id: NodeId) -> Option<NodeId> {
-        // The outermost collapsed or unshown ancestor decides.
-        let mut chain = Vec::new();
-        let mut n = id;
-        while n != ROOT {
-            chain.push(n);
-            n = self.index.nodes[n as usize].parent;
-        }
-        let mut best = None;
-        for &a in chain.iter().rev() {
-            if !self.tree.shown(a) {
-                break;
-            }
-            best = Some(a);
-            if !self.exp.expanded(a) {
-                break;
-            }
-        }
-        best.or_else(|| self.first())
+
+    #[test]
+    fn change_at_is_the_last_change_at_or_before_the_layer() {
+        let (ix, _) = three_layers();
+        let a = ix.find(b"/etc/a").unwrap();
+        assert_eq!(change_at(&ix, a, 0).unwrap().1.layer, 0);
+        assert_eq!(change_at(&ix, a, 2).unwrap().1.layer, 1);
+        let b = ix.find(b"/etc/b").unwrap();
+        assert!(change_at(&ix, b, 0).is_none());
     }
 }

@@ -1,0 +1,20 @@
+//! View models of an analysed image for interactive front ends (the TUI):
+//! UI-free, so they are tested without the `tui` feature.
+//!
+//! - `tree`: the file tree as of one layer (shown nodes, change marks,
+//!   aggregated sizes, display order), built once per layer/mode/filter/sort.
+//! - `nav`: expansion, preorder row navigation and the cursor over a tree.
+//! - `filter`: the path filter (text, glob or regex).
+//!
+//! Stage: reads `analyze` (the index and the report); nothing below imports it.
+
+pub mod filter;
+pub mod nav;
+pub mod tree;
+
+pub use filter::PathFilter;
+pub use nav::{Cursor, Expansion, Nav};
+pub use tree::{change_at, hide_kinds, HideKinds, Key, Mark, Mode, Sort, Tree, Types};
+
+#[cfg(test)]
+pub(crate) mod testing;
