@@ -21,17 +21,26 @@ pub enum NodeKind {
     File,
     Dir,
     Symlink,
-    Other,
+    /// Character device (e.g. `/dev/null`).
+    Char,
+    /// Block device.
+    Block,
+    /// Named pipe.
+    Fifo,
 }
 
 impl NodeKind {
-    fn of(k: EntryKind) -> NodeKind {
-        match k {
+    /// The kind of node an entry makes; None for a whiteout, which removes one.
+    fn of(k: EntryKind) -> Option<NodeKind> {
+        Some(match k {
             EntryKind::File | EntryKind::HardLink => NodeKind::File,
             EntryKind::Dir | EntryKind::Opaque => NodeKind::Dir,
             EntryKind::Symlink => NodeKind::Symlink,
-            _ => NodeKind::Other,
-        }
+            EntryKind::Char => NodeKind::Char,
+            EntryKind::Block => NodeKind::Block,
+            EntryKind::Fifo => NodeKind::Fifo,
+            EntryKind::Whiteout => return None,
+        })
     }
 }
 
@@ -389,10 +398,9 @@ impl Builder {
         let mut removed2: FxHashMap<NodeId, NodeKind> = FxHashMap::default();
         // Phase 2: entries in tar order.
         for e in &ix.entries {
-            if matches!(e.kind, EntryKind::Whiteout) {
+            let Some(kind) = NodeKind::of(e.kind) else {
                 continue;
-            }
-            let kind = NodeKind::of(e.kind);
+            };
             if e.kind == EntryKind::File {
                 stats.bytes += e.size;
             }

@@ -558,7 +558,9 @@ fn mode_string(kind: NodeKind, mode: u32) -> String {
         NodeKind::Dir => 'd',
         NodeKind::Symlink => 'l',
         NodeKind::File => '-',
-        NodeKind::Other => '?',
+        NodeKind::Char => 'c',
+        NodeKind::Block => 'b',
+        NodeKind::Fifo => 'p',
     };
     let mut s = String::with_capacity(10);
     s.push(t);
@@ -1173,3 +1175,50 @@ fn draw_help(f: &mut Frame, area: Rect) {
     f.render_widget(Paragraph::new(lines).block(pane(" Keys ".into(), true)), r);
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::view::testing::{image, E};
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    fn screen(app: &mut App) -> Vec<String> {
+        let (w, h) = app.size;
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| draw(f, app)).unwrap();
+        let buf = term.backend().buffer();
+        (0..h)
+            .map(|y| (0..w).map(|x| buf[(x, y)].symbol()).collect::<String>())
+            .collect()
+    }
+
+    /// Devices and pipes get `ls -l`'s type letters, not `?`.
+    #[test]
+    fn files_show_device_and_pipe_types_as_ls_does() {
+        let (index, report) = image(&[&[
+            E::Dir("dev"),
+            E::Char("dev/null"),
+            E::Block("dev/sda"),
+            E::Fifo("dev/initctl"),
+            E::File("dev/notes", b"x"),
+        ]]);
+        let mut app = App::loaded("devices.tar", index, report, (140, 30));
+        let rows = screen(&mut app);
+        let row = |name: &str| {
+            rows.iter()
+                .find(|r| r.contains(&format!("{name} ")))
+                .unwrap_or_else(|| panic!("no row for {name}:\n{}", rows.join("\n")))
+                .clone()
+        };
+        assert!(row("── null").contains(" crw-rw-rw- "), "{}", row("null"));
+        assert!(row("── sda").contains(" brw-rw---- "), "{}", row("sda"));
+        assert!(
+            row("── initctl").contains(" prw-r--r-- "),
+            "{}",
+            row("initctl")
+        );
+        assert!(row("── notes").contains(" -rw-r--r-- "));
+        assert!(row("dev/").contains(" drwxr-xr-x "));
+        assert!(!rows.iter().any(|r| r.contains("?rw")));
+    }
+}

@@ -12,6 +12,9 @@ pub enum E {
     Dir(&'static str),
     /// `.wh.NAME` beside it: the path is removed.
     Whiteout(&'static str),
+    Char(&'static str),
+    Block(&'static str),
+    Fifo(&'static str),
 }
 
 fn append(b: &mut tar::Builder<Vec<u8>>, path: &str, data: &[u8], kind: tar::EntryType, mode: u32) {
@@ -42,6 +45,9 @@ fn layer(entries: &[E]) -> Vec<u8> {
                 };
                 append(&mut b, &wh, &[], T::Regular, 0o644);
             }
+            E::Char(p) => append(&mut b, p, &[], T::Char, 0o666),
+            E::Block(p) => append(&mut b, p, &[], T::Block, 0o660),
+            E::Fifo(p) => append(&mut b, p, &[], T::Fifo, 0o644),
         }
     }
     b.into_inner().unwrap()
