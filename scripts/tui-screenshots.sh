@@ -4,7 +4,8 @@
 #
 #   scripts/tui-screenshots.sh [IMAGE] [BIG_IMAGE]
 #
-# IMAGE defaults to the bundled demo image (assets/demo/demo.tar.zst), else the dive test image;
+# IMAGE defaults to the bundled demo image (assets/demo/demo.tar.zst), else the 14-layer test image
+# (tests/images/dive-steps.docker.tar.zst);
 # BIG_IMAGE (for the progress gauge) to /work/bench/million.tar if present.
 # Needs: tmux, aha, chromium, a monospace font (fonts-dejavu-core).
 set -euo pipefail
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 img=${1:-}
 if [ -z "$img" ]; then
-  if [ -e assets/demo/demo.tar.zst ]; then img=assets/demo/demo.tar.zst; else img=../shared/images/dive/test-docker-image.tar; fi
+  if [ -e assets/demo/demo.tar.zst ]; then img=assets/demo/demo.tar.zst; else img=tests/images/dive-steps.docker.tar.zst; fi
 fi
 big=${2:-/work/bench/million.tar}
 for t in tmux aha chromium; do command -v $t >/dev/null || { echo "missing: $t" >&2; exit 2; }; done

@@ -44,21 +44,32 @@ fn member(bytes: &[u8], name: &str) -> (usize, usize) {
 
 #[test]
 fn plain_tars_are_not_images() {
-    for name in [
-        "test-uncompressed-image.tar",
-        "test-gzip-image.tar",
-        "test-zstd-image.tar",
-        "test-estargz-image.tar",
-    ] {
-        let err = run_bad(&shared(name));
+    // tests/images/not-images/: one README.md in a tar, plain, gzip and zstd.
+    for name in ["plain.tar", "plain.tar.gz", "plain.tar.zst"] {
+        let err = run_bad(&not_image(name));
         assert!(err.contains("not a container image"), "{err}");
     }
 }
 
+/// The kaniko archive's layer blobs in manifest order, with (offset, size).
+fn kaniko_layers(bytes: &[u8]) -> Vec<(usize, usize)> {
+    let (off, size) = member(bytes, "manifest.json");
+    let m: serde_json::Value = serde_json::from_slice(&bytes[off..off + size]).unwrap();
+    m[0]["Layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| member(bytes, l.as_str().unwrap()))
+        .collect()
+}
+
 #[test]
 fn truncated_archives() {
-    let full = std::fs::read(shared("test-docker-image.tar")).unwrap();
-    for cut in [100, 700_000, full.len() - 5000] {
+    // The legacy docker-archive, uncompressed: cut in the first header, inside
+    // the base layer, and inside manifest.json (the archive's last members).
+    let full = read_uncompressed(&steps_docker());
+    let (manifest, _) = member(&full, "manifest.json");
+    for cut in [100, 700_000, manifest + 10] {
         let f = temp_file(&full[..cut]);
         let err = run_bad(f.path());
         assert!(
@@ -66,19 +77,17 @@ fn truncated_archives() {
             "{cut}: {err}"
         );
     }
-    let kaniko = std::fs::read(shared("test-kaniko-image.tar")).unwrap();
-    let f = temp_file(&kaniko[..400_000]);
+    let kaniko = std::fs::read(steps_kaniko()).unwrap();
+    let (off, size) = kaniko_layers(&kaniko)[0];
+    let f = temp_file(&kaniko[..off + size / 2]);
     let err = run_bad(f.path());
     assert!(err.contains("truncated"), "{err}");
 }
 
 #[test]
 fn corrupt_gzip_layer_names_the_layer() {
-    let mut bytes = std::fs::read(shared("test-kaniko-image.tar")).unwrap();
-    let (off, size) = member(
-        &bytes,
-        "5c4213be9af904dd74649d250f22023f532b2f9179ffcb15260b5eaa10d7a3b4.tar.gz",
-    );
+    let mut bytes = std::fs::read(steps_kaniko()).unwrap();
+    let (off, size) = kaniko_layers(&bytes)[0];
     for b in &mut bytes[off + size / 2..off + size / 2 + 64] {
         *b ^= 0x5a;
     }
@@ -90,15 +99,19 @@ fn corrupt_gzip_layer_names_the_layer() {
 
 #[test]
 fn corrupt_zstd_layer_names_the_layer() {
-    let mut bytes = std::fs::read(shared("test-oci-zstd-image.tar")).unwrap();
-    // The one blob that starts with zstd's magic is the layer.
+    let mut bytes = std::fs::read(steps_oci_zstd()).unwrap();
+    // The largest blob that starts with zstd's magic is the base layer (layer 0).
     let mut a = tar::Archive::new(&bytes[..]);
-    let mut target = None;
+    let mut target: Option<(usize, usize)> = None;
     for e in a.entries().unwrap() {
         let e = e.unwrap();
         let off = e.raw_file_position() as usize;
-        if e.size() > 8 && bytes[off..off + 4] == [0x28, 0xb5, 0x2f, 0xfd] {
-            target = Some((off, e.size() as usize));
+        let size = e.size() as usize;
+        if size > 8
+            && bytes[off..off + 4] == [0x28, 0xb5, 0x2f, 0xfd]
+            && target.is_none_or(|(_, s)| size > s)
+        {
+            target = Some((off, size));
         }
     }
     let (off, size) = target.expect("a zstd layer");
@@ -197,7 +210,7 @@ fn empty_missing_and_non_image_inputs() {
 
 #[test]
 fn corrupt_compressed_archives() {
-    let full = std::fs::read(shared("test-docker-image.tar")).unwrap();
+    let full = read_uncompressed(&steps_docker());
     let gz = gzip(&full);
     let f = temp_file(&gz[..gz.len() / 2]);
     let err = run_bad(f.path());
@@ -236,10 +249,10 @@ fn random_corruption_never_panics() {
     // Seeded corruptions of real images (byte flips, truncation, zeroed
     // runs): every run ends in a report (0/1) or one error line (2).
     let sources = [
-        shared("test-docker-image.tar"),
-        shared("test-kaniko-image.tar"),
-        shared("test-oci-zstd-image.tar"),
-        shared("test-oci-gzip-image.tar"),
+        steps_docker(),
+        steps_kaniko(),
+        steps_oci_zstd(),
+        steps_oci_gzip(),
     ];
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = move || {
@@ -248,7 +261,8 @@ fn random_corruption_never_panics() {
         seed ^= seed << 17;
         seed
     };
-    let originals: Vec<Vec<u8>> = sources.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    // The docker-archive uncompressed, so its tar structure is what gets hit.
+    let originals: Vec<Vec<u8>> = sources.iter().map(|p| read_uncompressed(p)).collect();
     let mut errors = 0;
     for _ in 0..40 {
         let mut b = originals[(next() % 4) as usize].clone();

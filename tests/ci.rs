@@ -11,20 +11,21 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use common::shared;
+use common::{read_uncompressed, single_layer_image, steps_docker};
 use serde_json::Value;
 
-/// 14 layers, 1220598 bytes; wasted 38430 = hidden 32025 + cache 6405
-/// (/tmp/saved.again1.txt); all hidden findings are under /root.
+/// dive's 14-step scenario (tests/dive_steps.rs): 14 layers, 2082799 bytes;
+/// wasted 60000 = hidden 50000 + cache 10000 (/tmp/saved.again1.txt), so
+/// waste 2.88%, efficiency 0.9712, hidden 2.40%, cache 0.48%; all hidden
+/// findings are under /root. dive's "user wasted" is 60000 over the 100445
+/// bytes of layers 1..13: 59.73%.
 fn dive_image() -> String {
-    shared("test-docker-image.tar").display().to_string()
+    steps_docker().display().to_string()
 }
 
-/// A single-layer OCI image with no waste.
+/// A single-layer image (the busybox base) with no waste.
 fn single_layer() -> String {
-    shared("test-oci-uncompressed-image.tar")
-        .display()
-        .to_string()
+    single_layer_image().display().to_string()
 }
 
 struct Run {
@@ -98,16 +99,16 @@ fn every_rule_passes_fails_and_rejects_bad_values() {
     // (rule, passing value, failing value, bad value)
     let cases: &[(&str, &str, &str, &str)] = &[
         ("--max-waste", "10%", "1%", "lots"),
-        ("--max-waste", "38430", "38429", "12 parsecs"),
-        ("--max-waste", "50kB", "30kB", "150%"),
-        ("--min-efficiency", "0.9", "0.99", "1.5"),
-        ("--min-efficiency", "96%", "97%", "1.01"),
-        ("--max-hidden", "32025", "32024", "many"),
+        ("--max-waste", "60000", "59999", "12 parsecs"),
+        ("--max-waste", "70kB", "50kB", "150%"),
+        ("--min-efficiency", "0.9", "0.98", "1.5"),
+        ("--min-efficiency", "97%", "98%", "1.01"),
+        ("--max-hidden", "50000", "49999", "many"),
         ("--max-hidden", "3%", "2%", "200%"),
-        ("--max-cache", "6405", "6404", "x"),
-        ("--max-cache", "0.6%", "0.5%", "1%%"),
-        ("--max-size", "2MB", "1MB", "10%"),
-        ("--max-size", "1220598", "1220597", "big"),
+        ("--max-cache", "10000", "9999", "x"),
+        ("--max-cache", "0.5%", "0.4%", "1%%"),
+        ("--max-size", "3MB", "2MB", "10%"),
+        ("--max-size", "2082799", "2082798", "big"),
         ("--max-user-waste", "60%", "10%", "7MB"),
         ("--max-user-waste", "0.6", "0.5", "2"),
     ];
@@ -131,11 +132,11 @@ fn checks_report_limit_actual_and_result() {
         "--min-efficiency",
         "0.9",
         "--max-hidden",
-        "40kB",
+        "60kB",
         "--max-cache",
         "0",
         "--max-size",
-        "2MB",
+        "3MB",
         "--max-user-waste",
         "10%",
         &img,
@@ -160,15 +161,15 @@ fn checks_report_limit_actual_and_result() {
     );
     let w = check(&r, "max-waste");
     assert_eq!(w["limit"], "1%");
-    assert_eq!(w["actual"], "3.15% (38430 bytes)");
+    assert_eq!(w["actual"], "2.88% (60000 bytes)");
     assert_eq!(w["passed"], false);
     assert_eq!(check(&r, "min-efficiency")["passed"], true);
     assert_eq!(check(&r, "max-hidden")["passed"], true);
     assert_eq!(check(&r, "max-cache")["passed"], false);
     assert_eq!(check(&r, "max-size")["passed"], true);
-    // dive's user-wasted: 38430 over the 66237 bytes of layers 1..13.
+    // dive's user-wasted: 60000 over the 100445 bytes of layers 1..13.
     let u = check(&r, "max-user-waste");
-    assert!(u["actual"].as_str().unwrap().starts_with("58.02%"), "{u}");
+    assert!(u["actual"].as_str().unwrap().starts_with("59.73%"), "{u}");
     assert_eq!(u["passed"], false);
 }
 
@@ -236,13 +237,13 @@ fn ignores_recompute_every_figure_and_say_what_they_removed() {
     assert_eq!(c, 0, "{}", r["checks"]);
     let s = &r["summary"];
     assert_eq!(s["hidden_bytes"], 0);
-    assert_eq!(s["cache_bytes"], 6405);
-    assert_eq!(s["wasted_bytes"], 6405);
+    assert_eq!(s["cache_bytes"], 10000);
+    assert_eq!(s["wasted_bytes"], 10000);
     assert_eq!(s["squash_saves_bytes"], 0);
     assert_eq!(s["total_bytes"], full["summary"]["total_bytes"]);
     assert_eq!(s["visible_bytes"], full["summary"]["visible_bytes"]);
     let ratio = s["waste_ratio"].as_f64().unwrap();
-    assert!((ratio - 6405.0 / 1220598.0).abs() < 1e-12);
+    assert!((ratio - 10000.0 / 2082799.0).abs() < 1e-12);
     assert!((s["efficiency"].as_f64().unwrap() - (1.0 - ratio)).abs() < 1e-12);
     // Ignored findings leave `waste`; what is left still adds up.
     let waste = r["waste"].as_array().unwrap();
@@ -250,14 +251,14 @@ fn ignores_recompute_every_figure_and_say_what_they_removed() {
         .iter()
         .all(|f| !f["path"].as_str().unwrap().starts_with("/root/")));
     let sum: u64 = waste.iter().map(|f| f["bytes"].as_u64().unwrap()).sum();
-    assert_eq!(sum, 6405);
+    assert_eq!(sum, 10000);
     let layer_sum: u64 = r["layers"]
         .as_array()
         .unwrap()
         .iter()
         .map(|l| l["wasted_bytes"].as_u64().unwrap())
         .sum();
-    assert_eq!(layer_sum, 6405);
+    assert_eq!(layer_sum, 10000);
     // Suggestions about ignored paths are gone; the rest still add up.
     for sg in r["suggestions"].as_array().unwrap() {
         let text = format!("{}{}", sg["title"], sg["before"]);
@@ -266,8 +267,8 @@ fn ignores_recompute_every_figure_and_say_what_they_removed() {
     let ig = &r["ignored"];
     assert_eq!(ig["globs"], serde_json::json!(["/root"]));
     assert_eq!(ig["findings"], 5);
-    assert_eq!(ig["bytes"], 32025);
-    assert_eq!(ig["hidden_bytes"], 32025);
+    assert_eq!(ig["bytes"], 50000);
+    assert_eq!(ig["hidden_bytes"], 50000);
     assert_eq!(ig["cache_bytes"], 0);
     // No `ignored` object without ignores.
     assert!(full.get("ignored").is_none());
@@ -278,7 +279,7 @@ fn ignores_recompute_every_figure_and_say_what_they_removed() {
     let (_, r) = json(&["--ignore", "/tmp/**", "--ignore", "/root/example/**", &img]);
     assert_eq!(r["summary"]["cache_bytes"], 0);
     assert_eq!(
-        r["summary"]["wasted_bytes"], 6405,
+        r["summary"]["wasted_bytes"], 10000,
         "only /root/saved.txt left"
     );
     assert_eq!(r["ignored"]["findings"], 5);
@@ -286,9 +287,8 @@ fn ignores_recompute_every_figure_and_say_what_they_removed() {
     // The text verdict says it too.
     let t = run(&["--ci", "--ignore", "/root", &img]);
     assert!(
-        t.stdout.contains(
-            "ignored 5 findings, 32.02 kB (32025 bytes: hidden 32025, cache 0) under /root"
-        ),
+        t.stdout
+            .contains("ignored 5 findings, 50 kB (50000 bytes: hidden 50000, cache 0) under /root"),
         "{}",
         t.stdout
     );
@@ -309,18 +309,18 @@ fn baseline_gates_growth_of_waste() {
     let clean = clean.to_str().unwrap();
 
     assert_eq!(code(&["--ci", "--baseline", same, &img]), 0);
-    // Against a clean baseline, 38430 bytes more waste: fails by default (0 growth).
+    // Against a clean baseline, 60000 bytes more waste: fails by default (0 growth).
     let (c, r) = json(&["--ci", "--baseline", clean, &img]);
     assert_eq!(c, 1);
     let g = check(&r, "max-growth");
     assert_eq!(g["passed"], false);
-    assert!(g["actual"].as_str().unwrap().contains("0 -> 38430"), "{g}");
+    assert!(g["actual"].as_str().unwrap().contains("0 -> 60000"), "{g}");
     assert_eq!(
-        code(&["--ci", "--baseline", clean, "--max-growth", "40kB", &img]),
+        code(&["--ci", "--baseline", clean, "--max-growth", "70kB", &img]),
         0
     );
     assert_eq!(
-        code(&["--ci", "--baseline", clean, "--max-growth", "30kB", &img]),
+        code(&["--ci", "--baseline", clean, "--max-growth", "50kB", &img]),
         1
     );
     // A percentage is of the baseline's waste: 50% of 0 is 0.
@@ -350,7 +350,7 @@ fn imgscope_toml_rules_and_flags_winning() {
     let img = dive_image();
     std::fs::write(
         d.join(".imgscope.toml"),
-        "# rules\nmax-waste = \"1%\"\nmax-size = \"2MB\"\n",
+        "# rules\nmax-waste = \"1%\"\nmax-size = \"3MB\"\n",
     )
     .unwrap();
     let r = run_in(d, &["--ci", "--format", "json", &img]);
@@ -417,7 +417,7 @@ fn dive_ci_is_read_when_there_is_no_imgscope_toml() {
     let d = dir.path();
     let img = dive_image();
     // dive's defaults apply to rules the file does not name:
-    // highestUserWastedPercent 0.1 fails this image (58% user-wasted), as in dive.
+    // highestUserWastedPercent 0.1 fails this image (59.73% user-wasted), as in dive.
     std::fs::write(d.join(".dive-ci"), "rules:\n  lowestEfficiency: 0.9\n").unwrap();
     let r = run_in(d, &["--ci", "--format", "json", &img]);
     assert_eq!(r.code, 1, "{}", r.stderr);
@@ -432,14 +432,14 @@ fn dive_ci_is_read_when_there_is_no_imgscope_toml() {
         .all(|c| c["name"] != "max-waste"));
 
     for text in [
-        "rules:\n  lowestEfficiency: 0.95\n  highestWastedBytes: 50KB\n  highestUserWastedPercent: disabled\n",
-        "rules:\n  lowest-efficiency: \"0.95\"\n  highest-wasted-bytes: 50KB\n  highest-user-wasted-percent: disabled\n",
+        "rules:\n  lowestEfficiency: 0.95\n  highestWastedBytes: 70KB\n  highestUserWastedPercent: disabled\n",
+        "rules:\n  lowest-efficiency: \"0.95\"\n  highest-wasted-bytes: 70KB\n  highest-user-wasted-percent: disabled\n",
     ] {
         std::fs::write(d.join(".dive-ci"), text).unwrap();
         let r = run_in(d, &["--ci", "--format", "json", &img]);
         assert_eq!(r.code, 0, "{text}: {}", r.stdout);
         let v: Value = serde_json::from_str(&r.stdout).unwrap();
-        assert_eq!(check(&v, "max-waste")["limit"], "50 kB (50000 bytes)");
+        assert_eq!(check(&v, "max-waste")["limit"], "70 kB (70000 bytes)");
         assert_eq!(check(&v, "min-efficiency")["limit"], "0.95");
     }
     std::fs::write(
@@ -455,10 +455,10 @@ fn dive_ci_is_read_when_there_is_no_imgscope_toml() {
         r.stdout
     );
     // Flags win over it.
-    assert_eq!(run_in(d, &["--ci", "--max-waste", "50kB", &img]).code, 0);
+    assert_eq!(run_in(d, &["--ci", "--max-waste", "70kB", &img]).code, 0);
     // dive's own flags work too.
     assert_eq!(
-        run_in(d, &["--ci", "--highestWastedBytes", "50KB", &img]).code,
+        run_in(d, &["--ci", "--highestWastedBytes", "70KB", &img]).code,
         0
     );
     // .imgscope.toml wins over .dive-ci.
@@ -500,7 +500,7 @@ fn ci_environment_variable_and_output_stability() {
     assert!(a.stdout.starts_with("imgscope FAIL 1 of 1 check failed: "));
     assert!(a
         .stdout
-        .contains("\n  FAIL  max-waste  3.15% (38430 bytes), limit 1%\n"));
+        .contains("\n  FAIL  max-waste  2.88% (60000 bytes), limit 1%\n"));
     assert!(a.stdout.contains("What to fix"));
     assert!(!a.stdout.contains("\nChecks\n"));
     assert_eq!(code(&["--ci", "--no-ci", &img]), 2);
@@ -552,7 +552,10 @@ fn docker_and_podman_uris_stream_the_engines_save() {
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
-    let img = dive_image();
+    // `docker save` writes an uncompressed archive: the committed one is zstd as a whole.
+    let saved = dir.path().join("saved.tar");
+    std::fs::write(&saved, read_uncompressed(&steps_docker())).unwrap();
+    let img = saved.display().to_string();
     // A stand-in engine: `save NAME` writes the archive to stdout.
     for engine in ["docker", "podman"] {
         fake_engine(
@@ -627,17 +630,23 @@ fn docker_and_podman_uris_stream_the_engines_save() {
 /// With a real podman (Debian's package), when it can run here.
 #[test]
 fn podman_for_real_when_available() {
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("saved.tar");
+    std::fs::write(&saved, read_uncompressed(&steps_docker())).unwrap();
     let ok = std::process::Command::new("podman")
-        .args(["load", "-q", "-i", &dive_image()])
+        .args(["load", "-q", "-i"])
+        .arg(&saved)
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
     if !ok {
-        eprintln!("podman is not installed or cannot load images here: skipped");
+        eprintln!(
+            "podman_for_real_when_available: skipped: podman is not installed or cannot load images here"
+        );
         return;
     }
-    let (c, v) = json(&["--ci", "podman://localhost/dive-test:latest"]);
+    let (c, v) = json(&["--ci", "podman://docker.io/library/dive-steps:latest"]);
     assert_eq!(c, 0);
-    assert_eq!(v["summary"]["wasted_bytes"], 38430);
-    assert_eq!(v["summary"]["total_bytes"], 1220598);
+    assert_eq!(v["summary"]["wasted_bytes"], 60000);
+    assert_eq!(v["summary"]["total_bytes"], 2082799);
 }

@@ -27,12 +27,15 @@ fn without_source(mut v: serde_json::Value) -> serde_json::Value {
 
 #[test]
 fn whole_archive_gzip_zstd_and_stdin_give_the_same_report() {
-    let path = shared("test-docker-image.tar");
-    let plain = json_of(&[path.to_str().unwrap()], None);
-    let bytes = std::fs::read(&path).unwrap();
+    // The committed legacy docker-archive is zstd-compressed as a whole.
+    let committed = steps_docker();
+    let bytes = read_uncompressed(&committed);
+    let tar = temp_file(&bytes);
+    let plain = json_of(&[tar.path().to_str().unwrap()], None);
     let gz = temp_file(&gzip(&bytes));
     let zs = temp_file(&zstd(&bytes));
     for other in [
+        json_of(&[committed.to_str().unwrap()], None),
         json_of(&[gz.path().to_str().unwrap()], None),
         json_of(&[zs.path().to_str().unwrap()], None),
         json_of(&["-"], Some(bytes.clone())),
@@ -44,7 +47,7 @@ fn whole_archive_gzip_zstd_and_stdin_give_the_same_report() {
 
 #[test]
 fn oci_layout_directory_matches_its_tarball() {
-    let path = shared("test-oci-zstd-image.tar");
+    let path = steps_oci_zstd();
     let dir = tempfile::tempdir().unwrap();
     tar::Archive::new(std::fs::File::open(&path).unwrap())
         .unpack(dir.path())
@@ -236,7 +239,7 @@ fn docker_25_layout_with_oci_blobs() {
 
 #[test]
 fn json_report_has_every_field_of_the_contract() {
-    let v = json_of(&[shared("test-docker-image.tar").to_str().unwrap()], None);
+    let v = json_of(&[steps_docker().to_str().unwrap()], None);
     assert_eq!(v["schema"], 1);
     for k in ["source", "format", "tags", "os", "architecture"] {
         assert!(!v["image"][k].is_null(), "image.{k}");

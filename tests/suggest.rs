@@ -1,5 +1,6 @@
-//! Suggestions on real images (../shared/images/dive/) and on small synthetic
-//! images for the rules the dive images do not exercise. Every report here
+//! Suggestions on real images (dive's 14-step scenario rebuilt in
+//! tests/images/, see tests/dive_steps.rs) and on small synthetic images for
+//! the rules that scenario does not exercise. Every report here
 //! also goes through `check_invariants`: each suggestion saves exactly the
 //! bytes of the findings it covers, and no finding is covered twice.
 
@@ -163,74 +164,59 @@ fn dive_expectations(r: &Report, s: u64) {
     // Everything hidden or cached is covered: the suggestions add up to the waste.
     let total: u64 = r.suggestions.iter().map(|s| s.saves_bytes).sum();
     assert_eq!(total, r.summary.wasted_bytes);
-    assert_eq!(r.summary.squash_saves_bytes, r.summary.hidden_bytes);
+    // Squashing drops the five hidden copies (not the visible /tmp one).
+    assert_eq!(r.summary.squash_saves_bytes, 5 * s);
 }
+
+/// The size of somefile.txt in the dive-steps image (tests/dive_steps.rs).
+const S: u64 = 10_000;
 
 #[test]
 fn dive_docker_image_suggestions() {
-    let r = report_with(&shared("test-docker-image.tar"), None);
-    dive_expectations(&r, 6405);
+    let r = report_with(&steps_docker(), None);
+    dive_expectations(&r, S);
 }
 
 #[test]
 fn dive_kaniko_image_suggestions() {
-    let r = report_with(&shared("test-kaniko-image.tar"), None);
-    dive_expectations(&r, 9249);
+    let r = report_with(&steps_kaniko(), None);
+    dive_expectations(&r, S);
 }
 
 #[test]
-fn oci_images_have_consistent_suggestions() {
+fn oci_images_have_the_same_suggestions() {
     for name in [
-        "test-oci-gzip-image.tar",
-        "test-oci-zstd-image.tar",
-        "test-oci-estargz-image.tar",
-        "test-oci-uncompressed-image.tar",
+        "dive-steps.oci-gzip.tar",
+        "dive-steps.oci-zstd.tar",
+        "dive-steps.oci-uncompressed.tar.zst",
     ] {
-        let r = report_with(&shared(name), None);
-        let covered: u64 = r.suggestions.iter().map(|s| s.saves_bytes).sum();
-        assert!(covered <= r.summary.wasted_bytes, "{name}");
+        let r = report_with(&built(name), None);
+        dive_expectations(&r, S);
     }
 }
 
-const DIVE_DOCKERFILE: &str = "\
-FROM busybox:latest
-ADD README.md /somefile.txt
-RUN mkdir -p /root/example/really/nested
-RUN cp /somefile.txt /root/example/somefile1.txt
-RUN chmod 444 /root/example/somefile1.txt
-RUN cp /somefile.txt /root/example/somefile2.txt
-RUN cp /somefile.txt /root/example/somefile3.txt
-RUN mv /root/example/somefile3.txt /root/saved.txt
-RUN cp /root/saved.txt /root/.saved.txt
-RUN rm -rf /root/example/
-ADD .scripts/ /root/.data/
-RUN cp /root/saved.txt /tmp/saved.again1.txt
-RUN cp /root/saved.txt /root/.data/saved.again2.txt
-RUN chmod +x /root/saved.txt
-";
-
 #[test]
 fn dockerfile_lines_are_cited() {
-    let dir = tempfile::tempdir().unwrap();
-    let df = dir.path().join("Dockerfile");
-    std::fs::write(&df, DIVE_DOCKERFILE).unwrap();
-    let r = report_with(&shared("test-docker-image.tar"), Some(&df));
-    // Layer L was made by line L + 1 (line 1 is FROM, layer 0 the base).
-    assert_eq!(by_id(&r, "metadata:L3-L4").dockerfile_lines, vec![4, 5]);
+    // The Containerfile the image was built from: three comment lines, then
+    // FROM scratch (line 4), ADD rootfs.tar (5, layer 0), CMD (6, no layer),
+    // so layer L (L >= 1) was made by line L + 6.
+    let df = root().join("tests/images/src/dive-steps/Containerfile");
+    let r = report_with(&steps_docker(), Some(&df));
+    assert_eq!(by_id(&r, "metadata:L3-L4").dockerfile_lines, vec![9, 10]);
     assert_eq!(
         by_id(&r, "metadata:L3-L4").before,
         "RUN cp /somefile.txt /root/example/somefile1.txt\nRUN chmod 444 /root/example/somefile1.txt"
     );
     assert_eq!(
         by_id(&r, "chain-cleanup:L5-L9").dockerfile_lines,
-        vec![6, 10]
+        vec![11, 15]
     );
-    assert_eq!(by_id(&r, "metadata:L7-L13").dockerfile_lines, vec![8, 14]);
-    assert_eq!(by_id(&r, "temp:L11").dockerfile_lines, vec![12]);
+    assert_eq!(by_id(&r, "metadata:L7-L13").dockerfile_lines, vec![13, 19]);
+    assert_eq!(by_id(&r, "temp:L11").dockerfile_lines, vec![17]);
     // Same suggestions and savings as without the Dockerfile.
-    dive_expectations(&r, 6405);
+    dive_expectations(&r, S);
     let text = imgscope::output::text::render(&r, &Default::default());
-    assert!(text.contains("Dockerfile line 4, 5"), "{text}");
+    assert!(text.contains("Dockerfile line 9, 10"), "{text}");
 }
 
 #[test]
@@ -238,7 +224,7 @@ fn dockerfile_errors_are_usage_errors() {
     let dir = tempfile::tempdir().unwrap();
     let df = dir.path().join("Dockerfile");
     std::fs::write(&df, "RUN echo no FROM\n").unwrap();
-    let path = shared("test-docker-image.tar");
+    let path = steps_docker();
     let index = imgscope::load(
         path.to_str().unwrap(),
         &Default::default(),
@@ -259,7 +245,7 @@ fn dockerfile_errors_are_usage_errors() {
 
 #[test]
 fn text_report_explains_and_fixes() {
-    let r = report_with(&shared("test-docker-image.tar"), None);
+    let r = report_with(&steps_docker(), None);
     let text = imgscope::output::text::render(&r, &Default::default());
     for kind in ["removed", "metadata_only", "moved", "cache"] {
         let why = imgscope::suggest::why(
@@ -276,7 +262,7 @@ fn text_report_explains_and_fixes() {
     assert!(text.contains("Squashing"));
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
-        flat.contains("would remove the 32.02 kB (32025 bytes) of hidden bytes"),
+        flat.contains("would remove the 50 kB (50000 bytes) of hidden bytes"),
         "{text}"
     );
     // Each suggestion with its layers and commands.
@@ -288,14 +274,14 @@ fn text_report_explains_and_fixes() {
         text.contains("   13  RUN chmod +x /root/saved.txt"),
         "{text}"
     );
-    assert_eq!(text.matches("     Saves   6.41 kB (6405 bytes)").count(), 6);
+    assert_eq!(text.matches("     Saves   10 kB (10000 bytes)").count(), 6);
     let json = imgscope::output::json::render(&r);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     let s0 = &v["suggestions"][0];
     for k in ["id", "title", "layers", "saves_bytes", "before", "after"] {
         assert!(!s0[k].is_null(), "{k}");
     }
-    assert_eq!(v["summary"]["squash_saves_bytes"], 32025);
+    assert_eq!(v["summary"]["squash_saves_bytes"], 50000);
 }
 
 // ---------------------------------------------------------------- synthetic
@@ -984,7 +970,7 @@ fn cli_bad_dockerfile_exits_2_with_one_line() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_imgscope"))
         .args(["--format", "json", "--dockerfile"])
         .arg(&df)
-        .arg(shared("test-docker-image.tar"))
+        .arg(steps_docker())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

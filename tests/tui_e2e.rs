@@ -123,8 +123,9 @@ fn tui_in_tmux() {
     if !tmux_available("tui_in_tmux") {
         return;
     }
+    // dive's 14-step scenario rebuilt in tests/images/ (see tests/dive_steps.rs).
     let image = format!(
-        "{}/../shared/images/dive/test-docker-image.tar",
+        "{}/tests/images/dive-steps.docker.tar.zst",
         env!("CARGO_MANIFEST_DIR")
     );
     let t = start("e2e", &format!("'{image}'"));
@@ -133,7 +134,7 @@ fn tui_in_tmux() {
     assert!(s.contains("RUN chmod 444 /root/"), "{s}");
     assert!(s.contains("RUN rm -rf /root/exa"), "{s}");
     assert!(s.contains("Wasted"), "{s}");
-    assert!(s.contains("38.43 kB"), "{s}");
+    assert!(s.contains("60 kB"), "{s}");
     assert!(s.contains("Efficiency"), "{s}");
     // Navigates: layer 4 in the layers pane, its command in the details.
     t.keys(&["Home", "Down", "Down", "Down", "Down"]);

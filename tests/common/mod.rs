@@ -9,14 +9,56 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A real image from ../shared/images/dive/.
-pub fn shared(name: &str) -> PathBuf {
-    root().join("../shared/images/dive").join(name)
-}
-
 /// A real image built by tests/images/build.sh.
 pub fn built(name: &str) -> PathBuf {
     root().join("tests/images").join(name)
+}
+
+/// dive's 14-step scenario rebuilt here (tests/images/src/dive-steps), as
+/// `docker save` (Docker < 25) writes it: real `<id>/layer.tar` files,
+/// uncompressed layers; zstd-compressed as a whole.
+pub fn steps_docker() -> PathBuf {
+    built("dive-steps.docker.tar.zst")
+}
+
+/// The same image as kaniko writes it: `<sha256>.tar.gz` layers.
+pub fn steps_kaniko() -> PathBuf {
+    built("dive-steps.kaniko.tar")
+}
+
+/// The same image as an OCI archive with zstd layers.
+pub fn steps_oci_zstd() -> PathBuf {
+    built("dive-steps.oci-zstd.tar")
+}
+
+/// The same image as an OCI archive with gzip layers.
+pub fn steps_oci_gzip() -> PathBuf {
+    built("dive-steps.oci-gzip.tar")
+}
+
+/// A one-layer image (the busybox base alone): no waste.
+pub fn single_layer_image() -> PathBuf {
+    built("single-layer.tar.gz")
+}
+
+/// A plain tar that is not an image: `plain.tar`, `plain.tar.gz`, `plain.tar.zst`.
+pub fn not_image(name: &str) -> PathBuf {
+    root().join("tests/images/not-images").join(name)
+}
+
+/// The bytes of a file, decompressed when the whole file is zstd or gzip
+/// (the committed archives that would be over 2 MB are stored compressed).
+pub fn read_uncompressed(path: &std::path::Path) -> Vec<u8> {
+    let raw = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    if raw.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        zstd::decode_all(&raw[..]).unwrap()
+    } else if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&raw[..]), &mut out).unwrap();
+        out
+    } else {
+        raw
+    }
 }
 
 #[derive(Clone, Debug)]

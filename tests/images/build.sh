@@ -20,7 +20,8 @@ OUT=$HERE
 source "$HERE/lib.sh"
 
 ALL=(single-layer cleanup-later cleanup-chained chmod-chown mv-across dir-replaced
-     hardlinks pip-cache download-extract toolchain-single toolchain-multistage)
+     hardlinks pip-cache download-extract toolchain-single toolchain-multistage
+     dive-steps not-images)
 if (($#)); then WANT=("$@"); else WANT=("${ALL[@]}"); fi
 
 [[ $(id -u) == 0 ]] || { echo "run as root (buildah --isolation chroot needs it)" >&2; exit 1; }
@@ -29,6 +30,9 @@ img_init
 echo "work dir $IMG_WORK" >&2
 img_rootfs "$IMG_WORK/rootfs"
 img_pack "$IMG_WORK/rootfs" "$IMG_WORK/rootfs.tar"
+# dive-steps' base: busybox applets as hard links (like busybox:latest).
+img_rootfs "$IMG_WORK/rootfs-hard" hard
+img_pack "$IMG_WORK/rootfs-hard" "$IMG_WORK/rootfs-hard.tar"
 
 # ctx NAME: a fresh build context = src/NAME + the base rootfs.tar.
 ctx() {
@@ -114,6 +118,40 @@ build_one() {
         c=$(toolchain_ctx "$name")
         img_bud overlay "$name" "$c"
         docker_zst overlay "$name" "$name"
+        ;;
+    dive-steps)
+        # dive's 14-step scenario in every layout dive's own test data had:
+        c=$(ctx "$name")
+        cp "$IMG_WORK/rootfs-hard.tar" "$c/rootfs.tar"
+        head -c 10000 < <(yes 'somefile: copied, chmod-ed, moved and removed by the layers above.') \
+            >"$c/somefile.txt"
+        img_bud overlay "$name" "$c"
+        img_docker_archive overlay "$name" "$IMG_WORK/$name.skopeo.tar"
+        # `docker save` (Docker < 25): skopeo's archive repacked so every
+        # <id>/layer.tar is a real file, not a symlink (repack.py); zstd as a whole.
+        python3 "$HERE/repack.py" legacy "$IMG_WORK/$name.skopeo.tar" "$IMG_WORK/$name.docker.tar"
+        img_zstd "$IMG_WORK/$name.docker.tar" "$OUT/$name.docker.tar.zst"
+        # kaniko --tarPath: gzip layers named <sha256>.tar.gz (repack.py); small enough as is.
+        python3 "$HERE/repack.py" kaniko "$IMG_WORK/$name.skopeo.tar" "$OUT/$name.kaniko.tar"
+        # OCI archives with gzip and zstd layers, and with uncompressed layers
+        # (2.2 MB, so that one is zstd-compressed as a whole).
+        local f
+        for f in gzip zstd; do
+            rm -f "$OUT/$name.oci-$f.tar"
+            skopeo copy --quiet --dest-compress-format "$f" "$(img_ref overlay "$name")" \
+                "oci-archive:$OUT/$name.oci-$f.tar:$name:latest" >>"$IMG_LOG" 2>&1
+        done
+        rm -f "$IMG_WORK/$name.oci-uncompressed.tar"
+        skopeo copy --quiet --dest-oci-accept-uncompressed-layers "$(img_ref overlay "$name")" \
+            "oci-archive:$IMG_WORK/$name.oci-uncompressed.tar:$name:latest" >>"$IMG_LOG" 2>&1
+        img_zstd "$IMG_WORK/$name.oci-uncompressed.tar" "$OUT/$name.oci-uncompressed.tar.zst"
+        ;;
+    not-images)
+        # Plain tars holding one text file: inputs that must be rejected (exit 2).
+        mkdir -p "$OUT/not-images"
+        img_pack "$HERE/src/not-images" "$OUT/not-images/plain.tar"
+        gzip -9 -n -c "$OUT/not-images/plain.tar" >"$OUT/not-images/plain.tar.gz"
+        zstd -19 -q -f -o "$OUT/not-images/plain.tar.zst" "$OUT/not-images/plain.tar"
         ;;
     cleanup-chained | mv-across | hardlinks | download-extract)
         c=$(ctx "$name")

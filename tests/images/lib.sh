@@ -70,15 +70,20 @@ img_ref() {
     echo "containers-storage:[$1@$s/root+$s/run]localhost/$2:latest"
 }
 
-# img_rootfs DIR: a tiny busybox rootfs (bin/busybox and its applet symlinks,
-# installed by `busybox --install -s` run inside the rootfs itself so the links
-# point at /bin/busybox).
+# img_rootfs DIR [hard]: a tiny busybox rootfs (bin/busybox and its applet
+# symlinks, installed by `busybox --install -s` run inside the rootfs itself so
+# the links point at /bin/busybox). With `hard`, the applets are hard links to
+# /bin/busybox instead (`busybox --install`), as in the busybox image on Docker Hub.
 img_rootfs() {
-    local r=$1
+    local r=$1 how=${2:-}
     mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,etc,root,tmp,var}
     cp "$BUSYBOX" "$r/bin/busybox"
     chmod 755 "$r/bin/busybox"
-    chroot "$r" /bin/busybox --install -s
+    if [[ $how == hard ]]; then
+        chroot "$r" /bin/busybox --install
+    else
+        chroot "$r" /bin/busybox --install -s
+    fi
     chmod 1777 "$r/tmp"
     chmod 700 "$r/root"
     printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$r/etc/passwd"
