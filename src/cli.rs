@@ -60,9 +60,17 @@ const DIVE: &str = "dive compatibility";
                   Rules may also come from .imgscope.toml in the working directory (or --config), \
                   or from dive's .dive-ci when there is no .imgscope.toml; flags win.\n\
                   Exit codes: 0 analysed and every check passed, 1 a check failed, 2 bad usage or \
-                  unreadable input."
+                  unreadable input.\n\
+                  `imgscope diff OLD NEW` compares two images, `imgscope share IMAGE...` shows what \
+                  they share. An image file literally named diff or share: write ./diff (or \
+                  `imgscope diff` alone, which reads the file when it exists).",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
 )]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<crate::compare_cli::Command>,
+
     /// The image to analyse
     #[arg(value_name = "IMAGE", required_unless_present = "demo")]
     pub image: Option<String>,

@@ -9,6 +9,7 @@
 
 pub mod analyze;
 pub mod ci;
+pub mod compare;
 pub mod error;
 pub mod load;
 pub mod render;

@@ -2,9 +2,8 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
-
 mod cli;
+mod compare_cli;
 mod config;
 
 use cli::{Cli, Format, Mode};
@@ -12,7 +11,7 @@ use imgscope::output::verdict::{self, Context};
 use imgscope::{checks, output, LoadProgress, Report, Rules};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match compare_cli::parse::<Cli>(std::env::args_os().collect()) {
         Ok(c) => c,
         Err(e) if !e.use_stderr() => {
             // --help, --version
@@ -36,7 +35,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command.take() {
+        Some(compare_cli::Command::Diff(a)) => {
+            return compare_cli::run_diff(a, &cli::Env::current())
+        }
+        Some(compare_cli::Command::Share(a)) => return compare_cli::run_share(a),
+        None => {}
+    }
     let config = cli.into_config().map_err(anyhow::Error::msg)?;
     let rules = Rules::builtin();
     let suggest = imgscope::suggest::SuggestOptions {
@@ -153,7 +159,7 @@ fn one_line(text: &str) -> String {
     line.strip_prefix("error: ").unwrap_or(&line).to_string()
 }
 
-fn print_stdout(s: &str) -> anyhow::Result<()> {
+pub(crate) fn print_stdout(s: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
         if e.kind() != std::io::ErrorKind::BrokenPipe {

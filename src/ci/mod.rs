@@ -1,3 +1,4 @@
 //! CI: rules, limits, ignores and baselines, evaluated over a report.
 
 pub mod checks;
+pub mod growth;

@@ -1,10 +1,14 @@
 //! Rendering a report: JSON (the contract) and readable text.
 
+pub mod diff_github;
+pub mod diff_markdown;
+pub mod diff_text;
 pub mod github;
 pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod sarif;
+pub mod share_text;
 pub mod text;
 pub mod verdict;
 
