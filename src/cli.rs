@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::{ArgAction, Parser, ValueEnum};
 
 use crate::config::{self, RuleSet, Setting};
-use imgscope::checks::{parse_ratio, Baseline, Gate, Ignore, Limit};
+use imgscope::ci::checks::{parse_ratio, Baseline, Gate, Ignore, Limit};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -309,7 +309,7 @@ impl Cli {
         if let Some(path) = image.strip_prefix("docker-archive://") {
             return Ok(path.to_string());
         }
-        if imgscope::engine::parse(&image).is_some() {
+        if imgscope::load::engine::parse(&image).is_some() {
             return Ok(image);
         }
         Ok(match self.source {
@@ -405,7 +405,7 @@ impl Cli {
             verdict,
             output: self.output,
             load: imgscope::LoadOptions {
-                select: imgscope::image::Select {
+                select: imgscope::load::image::Select {
                     image: self.image_name,
                     platform: self.platform,
                 },

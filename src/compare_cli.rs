@@ -126,7 +126,7 @@ fn load_options(platform: &Option<String>) -> Result<LoadOptions, String> {
         }
     }
     Ok(LoadOptions {
-        select: imgscope::image::Select {
+        select: imgscope::load::image::Select {
             image: None,
             platform: platform.clone(),
         },

@@ -21,7 +21,7 @@
 
 use std::path::{Path, PathBuf};
 
-use imgscope::checks::{parse_ratio, parse_size, Limit};
+use imgscope::ci::checks::{parse_ratio, parse_size, Limit};
 
 /// A rule's setting: a value, or explicitly switched off.
 #[derive(Debug, Clone, Copy, PartialEq)]

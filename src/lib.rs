@@ -18,17 +18,11 @@ pub mod suggest;
 pub mod tui;
 pub mod view;
 
-// Paths of the flat layout this crate had before its stages became folders.
-pub use analyze::{index, rules, waste as analysis};
-pub use ci::checks;
-pub use load::{engine, image, layer, source};
-pub use render as output;
-
+pub use analyze::index::Index;
+pub use analyze::rules::Rules;
 pub use analyze::waste::{analyze, Report};
 pub use error::{Error, Location, Result};
-pub use index::Index;
 pub use load::{load, load_reader, LoadOptions, LoadProgress, ProgressSnapshot};
-pub use rules::Rules;
 
 /// The full report of an index: findings, totals and suggestions.
 pub fn report(index: &Index, rules: &Rules, opts: &suggest::SuggestOptions) -> Result<Report> {

@@ -7,8 +7,10 @@ mod compare_cli;
 mod config;
 
 use cli::{Cli, Format, Mode};
-use imgscope::output::verdict::{self, Context};
-use imgscope::{checks, output, LoadProgress, Report, Rules};
+use imgscope::ci::checks;
+use imgscope::render;
+use imgscope::render::verdict::{self, Context};
+use imgscope::{LoadProgress, Report, Rules};
 
 fn main() -> ExitCode {
     let cli = match compare_cli::parse::<Cli>(std::env::args_os().collect()) {
@@ -93,7 +95,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
     };
     match &config.output {
         Some(path) => {
-            let body = render(format, &mut report, &ctx, &config, false);
+            let body = render_report(format, &mut report, &ctx, &config, false);
             std::fs::write(path, body)
                 .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
             let mut short = verdict::render(&report, &ctx, config.color);
@@ -105,7 +107,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
             print_stdout(&short)?;
         }
         None => {
-            let body = render(format, &mut report, &ctx, &config, config.color);
+            let body = render_report(format, &mut report, &ctx, &config, config.color);
             print_stdout(&body)?;
         }
     }
@@ -118,7 +120,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// The report in `format`. Text: the verdict first (when there are checks,
 /// ignores or `--ci`), then the readable report without its own checks list.
-fn render(
+fn render_report(
     format: Format,
     report: &mut Report,
     ctx: &Context,
@@ -127,19 +129,19 @@ fn render(
 ) -> String {
     match format {
         Format::Json => verdict::json(report, ctx),
-        Format::Sarif => output::sarif::render(report, ctx),
-        Format::Junit => output::junit::render(report, ctx),
-        Format::Markdown => output::markdown::render(report, ctx),
-        Format::Github => output::github::render(report, ctx),
+        Format::Sarif => render::sarif::render(report, ctx),
+        Format::Junit => render::junit::render(report, ctx),
+        Format::Markdown => render::markdown::render(report, ctx),
+        Format::Github => render::github::render(report, ctx),
         Format::Text => {
-            let opts = output::text::TextOptions { top: config.top };
+            let opts = render::text::TextOptions { top: config.top };
             if !config.verdict {
-                return output::text::render(report, &opts);
+                return render::text::render(report, &opts);
             }
             let mut s = verdict::render(report, ctx, color);
             s.push('\n');
             let checks = std::mem::take(&mut report.checks);
-            s.push_str(&output::text::render(report, &opts));
+            s.push_str(&render::text::render(report, &opts));
             report.checks = checks;
             s
         }

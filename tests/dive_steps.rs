@@ -103,7 +103,7 @@ fn check(name: &str, format: &str) {
     let hidden_rule = r
         .waste
         .iter()
-        .filter(|f| f.kind != imgscope::analysis::WasteKind::Cache)
+        .filter(|f| f.kind != imgscope::analyze::waste::WasteKind::Cache)
         .all(|f| f.rule.is_none());
     assert!(hidden_rule, "no hidden finding matches a cache rule");
     let bytes: Vec<u64> = r.layers.iter().map(|l| l.bytes).collect();

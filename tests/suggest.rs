@@ -10,7 +10,7 @@ use common::*;
 use std::collections::HashMap;
 use std::path::Path;
 
-use imgscope::analysis::Suggestion;
+use imgscope::analyze::waste::Suggestion;
 use imgscope::suggest::SuggestOptions;
 use imgscope::Report;
 
@@ -215,7 +215,7 @@ fn dockerfile_lines_are_cited() {
     assert_eq!(by_id(&r, "temp:L11").dockerfile_lines, vec![17]);
     // Same suggestions and savings as without the Dockerfile.
     dive_expectations(&r, S);
-    let text = imgscope::output::text::render(&r, &Default::default());
+    let text = imgscope::render::text::render(&r, &Default::default());
     assert!(text.contains("Dockerfile line 9, 10"), "{text}");
 }
 
@@ -246,7 +246,7 @@ fn dockerfile_errors_are_usage_errors() {
 #[test]
 fn text_report_explains_and_fixes() {
     let r = report_with(&steps_docker(), None);
-    let text = imgscope::output::text::render(&r, &Default::default());
+    let text = imgscope::render::text::render(&r, &Default::default());
     for kind in ["removed", "metadata_only", "moved", "cache"] {
         let why = imgscope::suggest::why(
             r.waste
@@ -275,7 +275,7 @@ fn text_report_explains_and_fixes() {
         "{text}"
     );
     assert_eq!(text.matches("     Saves   10 kB (10000 bytes)").count(), 6);
-    let json = imgscope::output::json::render(&r);
+    let json = imgscope::render::json::render(&r);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     let s0 = &v["suggestions"][0];
     for k in ["id", "title", "layers", "saves_bytes", "before", "after"] {

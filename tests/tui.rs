@@ -192,7 +192,7 @@ fn view_loading_progress() {
         let mut layers = p.layers.lock().unwrap();
         let mut sizes = p.layer_sizes.lock().unwrap();
         for i in 0..3u64 {
-            let l = Arc::new(imgscope::layer::Progress::default());
+            let l = Arc::new(imgscope::load::layer::Progress::default());
             l.read.store(i * 1000, std::sync::atomic::Ordering::Relaxed);
             l.entries
                 .store(i * 10, std::sync::atomic::Ordering::Relaxed);
@@ -265,7 +265,7 @@ fn journey_jump_from_finding_to_its_file() {
     let i = d
         .waste_rows
         .iter()
-        .position(|r| matches!(r, WasteRow::Finding(i) if d.report.waste[*i].kind == imgscope::analysis::WasteKind::Moved))
+        .position(|r| matches!(r, WasteRow::Finding(i) if d.report.waste[*i].kind == imgscope::analyze::waste::WasteKind::Moved))
         .unwrap();
     let cur = d.waste.sel;
     for _ in cur..i {

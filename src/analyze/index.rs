@@ -7,8 +7,8 @@ use std::hash::{BuildHasher, Hasher};
 
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
-use crate::image::{ImageMeta, LayerRef};
-use crate::layer::{Compression, EntryKind, LayerIndex};
+use crate::load::image::{ImageMeta, LayerRef};
+use crate::load::layer::{Compression, EntryKind, LayerIndex};
 
 pub type NodeId = u32;
 pub type InodeId = u32;
@@ -585,7 +585,7 @@ impl Builder {
         stats: &mut LayerStats,
         hidden_here: &mut FxHashMap<NodeId, InodeId>,
         removed_in_phase1: &FxHashMap<NodeId, NodeKind>,
-        entry: Option<&crate::layer::Entry>,
+        entry: Option<&crate::load::layer::Entry>,
     ) {
         let before = self.cur[id as usize];
         if before.present && before.kind == NodeKind::Dir {

@@ -4,9 +4,9 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use serde::{Serialize, Serializer};
 
-use crate::image::display_command;
-use crate::index::{HideCause, Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
-use crate::rules::Rules;
+use crate::analyze::index::{HideCause, Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
+use crate::analyze::rules::Rules;
+use crate::load::image::display_command;
 
 /// A path inside the image: written as a string when it is UTF-8, else as
 /// `{"bytes_base64": "…"}`.

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Serialize;
 
-use crate::analysis::{Check, Report, WasteKind};
-use crate::output::human;
-use crate::rules::bytes_as_path;
+use crate::analyze::rules::bytes_as_path;
+use crate::analyze::waste::{Check, Report, WasteKind};
+use crate::render::human;
 
 /// A limit given as a share of a total or as a size in bytes.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use crate::error::{Error, Location, Result};
-use crate::source::Source;
+use crate::load::source::Source;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Format {

@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::sync::Arc;
 
 use crate::error::{Error, Location, Result};
-use crate::layer::{self, Compression, LayerIndex, Progress};
+use crate::load::layer::{self, Compression, LayerIndex, Progress};
 
 /// Largest metadata file (JSON) read into memory.
 pub const MAX_METADATA: u64 = 64 * 1024 * 1024;

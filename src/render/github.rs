@@ -6,8 +6,8 @@ use std::fmt::Write;
 
 use super::human;
 use super::verdict::{self, Context};
-use crate::analysis::Report;
-use crate::checks::explain;
+use crate::analyze::waste::Report;
+use crate::ci::checks::explain;
 
 /// Escape a message (data) of a workflow command.
 pub fn data(s: &str) -> String {

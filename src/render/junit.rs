@@ -5,8 +5,8 @@ use std::fmt::Write;
 
 use super::human;
 use super::verdict::{self, Context};
-use crate::analysis::Report;
-use crate::checks::explain;
+use crate::analyze::waste::Report;
+use crate::ci::checks::explain;
 
 /// Escape text for XML 1.0 (attribute or element): markup characters
 /// become entities, characters XML cannot hold become U+FFFD.

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::human;
 use super::verdict::{self, Context};
-use crate::analysis::Report;
+use crate::analyze::waste::Report;
 
 /// Text safe inside a table cell: no `|`, no line break, no stray markup.
 pub fn cell(s: &str) -> String {

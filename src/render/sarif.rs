@@ -15,8 +15,8 @@ use serde_json::{json, Value};
 
 use super::human;
 use super::verdict::Context;
-use crate::analysis::{Report, WasteKind};
-use crate::checks::{explain, kinds_of};
+use crate::analyze::waste::{Report, WasteKind};
+use crate::ci::checks::{explain, kinds_of};
 
 pub const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// Paths listed per result, at most.

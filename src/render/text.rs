@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::human;
-use crate::analysis::{Report, WasteKind};
+use crate::analyze::waste::{Report, WasteKind};
 
 pub struct TextOptions {
     /// How many findings to list.

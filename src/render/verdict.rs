@@ -7,8 +7,8 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::human;
-use crate::analysis::{Check, Report};
-use crate::checks::Ignored;
+use crate::analyze::waste::{Check, Report};
+use crate::ci::checks::Ignored;
 
 /// What a CI run adds to the report for its renderers.
 #[derive(Debug, Clone, Default)]

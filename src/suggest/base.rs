@@ -3,7 +3,7 @@
 //! base or copying the cleaned file system into a fresh stage.
 
 use super::{layer_id, Claims, Ctx, Draft};
-use crate::analysis::{Suggestion, WasteKind};
+use crate::analyze::waste::{Suggestion, WasteKind};
 
 pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
     let steps = &cx.steps;

@@ -7,7 +7,7 @@
 
 use super::steps::{merged_run, sh_path, Step};
 use super::{Claims, Ctx, Draft};
-use crate::analysis::{Suggestion, WasteKind};
+use crate::analyze::waste::{Suggestion, WasteKind};
 
 const ARCHIVES: &[&str] = &[
     ".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tar.zst", ".zip", ".gz",

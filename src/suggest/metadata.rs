@@ -8,8 +8,8 @@ use super::steps::{merged_run, sh_quote, Step};
 use rustc_hash::FxHashMap as HashMap;
 
 use super::{layer_id, Claims, Ctx, Draft};
-use crate::analysis::{Suggestion, WasteKind};
-use crate::index::NodeId;
+use crate::analyze::index::NodeId;
+use crate::analyze::waste::{Suggestion, WasteKind};
 
 const MAX_PATHS: usize = 10;
 

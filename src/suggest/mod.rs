@@ -26,11 +26,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashMap as HashMap;
 
-use crate::analysis::{Finding, Report, Suggestion, WasteKind};
+use crate::analyze::index::{Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
+use crate::analyze::rules::Rules;
+use crate::analyze::waste::{Finding, Report, Suggestion, WasteKind};
 use crate::error::{Error, Location};
-use crate::index::{Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
-use crate::output::human;
-use crate::rules::Rules;
+use crate::render::human;
 use steps::Steps;
 
 /// Options for suggestions (a Dockerfile to cite, when given).
@@ -256,7 +256,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The change `layer` made to `node`, if any.
-    pub fn change_at(&self, node: NodeId, layer: usize) -> Option<&crate::index::Change> {
+    pub fn change_at(&self, node: NodeId, layer: usize) -> Option<&crate::analyze::index::Change> {
         self.index.nodes[node as usize]
             .changes
             .iter()

@@ -10,8 +10,8 @@ use rustc_hash::FxHashMap as HashMap;
 use super::chain::rm_line;
 use super::steps::{merged_run, sh_quote, Step};
 use super::{Claims, Ctx, Draft};
-use crate::analysis::{Suggestion, WasteKind};
-use crate::index::{InodeId, NodeId};
+use crate::analyze::index::{InodeId, NodeId};
+use crate::analyze::waste::{Suggestion, WasteKind};
 
 pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
     moved(cx, claims, out);

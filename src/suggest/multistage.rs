@@ -10,9 +10,9 @@ use rustc_hash::FxHashSet as HashSet;
 
 use super::texts::{fill, GroupedGlobs};
 use super::Ctx;
-use crate::analysis::{walk_visible, Suggestion};
-use crate::index::{NodeKind, NO_INODE, ROOT};
-use crate::output::human;
+use crate::analyze::index::{NodeKind, NO_INODE, ROOT};
+use crate::analyze::waste::{walk_visible, Suggestion};
+use crate::render::human;
 
 /// How many artifacts the after-snippet copies at most.
 const MAX_ARTIFACTS: usize = 3;

@@ -10,7 +10,7 @@ use super::texts::Manager;
 use rustc_hash::FxHashMap as HashMap;
 
 use super::{drop_nested, layer_id, Claims, Ctx, Draft};
-use crate::analysis::{Suggestion, WasteKind};
+use crate::analyze::waste::{Suggestion, WasteKind};
 
 /// Shown when a group has more cache directories than this.
 const MAX_DIRS: usize = 6;

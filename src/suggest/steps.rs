@@ -4,7 +4,7 @@
 //! snippets built from steps (one RUN joined with `&&`).
 
 use super::dockerfile::{Dockerfile, Instr};
-use crate::analysis::LayerReport;
+use crate::analyze::waste::LayerReport;
 
 #[derive(Debug, Clone)]
 pub struct Step {

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
-use crate::analysis::WasteKind;
+use crate::analyze::waste::WasteKind;
 
 pub const SUGGESTIONS: &str = include_str!("../../assets/suggestions.toml");
 
@@ -139,7 +139,7 @@ impl GroupedGlobs {
 
     /// The groups whose globs match `path`, each once, in order.
     pub fn groups(&self, path: &[u8]) -> Vec<usize> {
-        let cand = globset::Candidate::new(crate::rules::bytes_as_path(path));
+        let cand = globset::Candidate::new(crate::analyze::rules::bytes_as_path(path));
         let mut g: Vec<usize> = self
             .set
             .matches_candidate(&cand)
@@ -174,7 +174,7 @@ mod tests {
             assert!(!t.rule(r).title.is_empty(), "{r}");
         }
         // Every manager of the cache rules has its fix text.
-        for r in crate::rules::Rules::builtin().rules {
+        for r in crate::analyze::rules::Rules::builtin().rules {
             assert!(t.manager(&r.manager).is_some(), "manager {}", r.manager);
         }
         for tc in &t.toolchain {

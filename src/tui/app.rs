@@ -10,8 +10,8 @@ use ratatui::crossterm::event::{
 use ratatui::layout::{Position, Rect};
 
 use super::view;
-use crate::analysis::{Report, WasteKind};
-use crate::index::{Index, NodeId};
+use crate::analyze::index::{Index, NodeId};
+use crate::analyze::waste::{Report, WasteKind};
 use crate::view::tree::{self, HideKinds, Mode, Sort, Tree, Types};
 use crate::view::{Cursor, Expansion, Nav, PathFilter};
 use crate::LoadProgress;

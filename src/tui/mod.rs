@@ -26,7 +26,7 @@ use ratatui::Terminal;
 pub use app::{update, App, Data, Focus, ListSel, Loaded, Msg, WasteRow};
 pub use view::{draw, layout, Areas, HELP};
 
-use crate::rules::Rules;
+use crate::analyze::rules::Rules;
 use crate::suggest::SuggestOptions;
 use crate::{LoadOptions, LoadProgress};
 

@@ -8,9 +8,9 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Gauge, Paragraph, Wrap
 use ratatui::Frame;
 
 use super::app::{App, Data, Focus, WasteRow};
-use crate::analysis::WasteKind;
-use crate::index::{NodeKind, NO_INODE, ROOT};
-use crate::output::human;
+use crate::analyze::index::{NodeKind, NO_INODE, ROOT};
+use crate::analyze::waste::WasteKind;
+use crate::render::human;
 use crate::view::tree::{change_at, Mark, Mode, Sort};
 
 /// Where everything is, for drawing and for mouse hits.
