@@ -3,6 +3,13 @@
 //! real layer tars, loaded through the whole pipeline, and compared with a
 //! naive reference model of overlay semantics: a flat map of paths with
 //! prefix scans, applied entry by entry.
+//!
+//! The generator makes what real (and hand-made) tars hold: a path stored
+//! twice in one layer (`tar --append`), hard links before and after their
+//! target, to earlier layers' files and to nothing, whiteouts and files of
+//! the same name in one layer, directories replaced by files and back. The
+//! last entry in a layer wins; each earlier copy is hidden by that layer and
+//! warned about. The whole report (suggestions too) must finish quickly.
 
 mod common;
 use common::*;
@@ -18,6 +25,10 @@ enum Op {
     Symlink(String),
     /// Hard link at path to the n-th earlier File op of the same layer.
     Link(String, usize),
+    /// Hard link at path to any path (an earlier layer's, a later entry's, or nothing).
+    LinkPath(String, String),
+    /// The previous entry of the layer again, as `tar --append` leaves it.
+    Dup,
     Whiteout(String),
     Opaque(String),
 }
@@ -42,13 +53,15 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         2 => path_strategy().prop_map(Op::Dir),
         1 => path_strategy().prop_map(Op::Symlink),
         2 => (path_strategy(), 0usize..4).prop_map(|(p, n)| Op::Link(p, n)),
+        1 => (path_strategy(), path_strategy()).prop_map(|(p, t)| Op::LinkPath(p, t)),
+        2 => Just(Op::Dup),
         3 => path_strategy().prop_map(Op::Whiteout),
         1 => path_strategy().prop_map(Op::Opaque),
     ]
 }
 
 fn stack_strategy() -> impl Strategy<Value = Vec<Vec<Op>>> {
-    prop::collection::vec(prop::collection::vec(op_strategy(), 0..8), 1..6)
+    prop::collection::vec(prop::collection::vec(op_strategy(), 0..10), 1..6)
 }
 
 fn leak(s: &str) -> &'static str {
@@ -71,6 +84,15 @@ fn entries(ops: &[Op]) -> Vec<E> {
                 if !files.is_empty() {
                     let t = &files[n % files.len()];
                     out.push(E::HardLink(leak(p), leak(t)));
+                }
+            }
+            Op::LinkPath(p, t) => out.push(E::HardLink(leak(p), leak(t))),
+            Op::Dup => {
+                if let Some(last) = out.last().cloned() {
+                    if let E::File(p, _) = &last {
+                        files.push(p.to_string());
+                    }
+                    out.push(last);
                 }
             }
             Op::Whiteout(p) => out.push(E::Whiteout(leak(p))),
@@ -111,6 +133,10 @@ struct Model {
     inodes: Vec<Ino>,
     /// Paths removed by the layer being applied.
     removed_now: HashSet<String>,
+    /// What the layer being applied put at each path (kind, by an entry).
+    placed: HashMap<String, (K, bool)>,
+    /// Expected warnings: (layer, path, what).
+    warnings: std::collections::BTreeSet<(usize, String, &'static str)>,
 }
 
 fn h(data: &[u8]) -> u64 {
@@ -158,7 +184,22 @@ impl Model {
         }
     }
 
+    /// The layer puts `kind` at `p`: a path it already put something at is
+    /// stored twice (a directory meeting a directory only when both are entries).
+    fn place(&mut self, layer: usize, p: &str, kind: K, explicit: bool) {
+        if let Some(&(old, old_explicit)) = self.placed.get(p) {
+            if old != K::Dir || kind != K::Dir || (old_explicit && explicit) {
+                self.warnings.insert((layer, format!("/{p}"), "twice"));
+            }
+        }
+        let was_dir = matches!(self.state.get(p), Some((K::Dir, _)));
+        if explicit || !was_dir {
+            self.placed.insert(p.to_string(), (kind, explicit));
+        }
+    }
+
     fn remove(&mut self, p: &str, layer: usize, hidden_here: &mut HashMap<String, usize>) {
+        self.placed.remove(p);
         if let Some((_, ino)) = self.state.remove(p) {
             self.removed_now.insert(p.to_string());
             if let Some(ino) = ino {
@@ -184,7 +225,14 @@ impl Model {
         }
     }
 
-    fn ensure_dir(&mut self, p: &str, layer: usize, hidden_here: &mut HashMap<String, usize>) {
+    fn ensure_dir(
+        &mut self,
+        p: &str,
+        layer: usize,
+        explicit: bool,
+        hidden_here: &mut HashMap<String, usize>,
+    ) {
+        self.place(layer, p, K::Dir, explicit);
         match self.state.get(p).copied() {
             Some((K::Dir, _)) => return,
             Some((_, Some(ino))) => {
@@ -199,7 +247,13 @@ impl Model {
     fn apply(&mut self, layer: usize, es: &[E]) {
         let mut hidden_here = HashMap::new();
         self.removed_now.clear();
+        self.placed.clear();
         for e in es {
+            if let E::Whiteout(p) = e {
+                if !self.state.contains_key(*p) {
+                    self.warnings.insert((layer, format!("/{p}"), "whiteout"));
+                }
+            }
             match e {
                 E::Whiteout(p) if self.state.contains_key(*p) => {
                     for k in self.below(p) {
@@ -227,10 +281,10 @@ impl Model {
             let comps: Vec<&str> = p.split('/').collect();
             for i in 1..comps.len() {
                 let a = comps[..i].join("/");
-                self.ensure_dir(&a, layer, &mut hidden_here);
+                self.ensure_dir(&a, layer, false, &mut hidden_here);
             }
             if kind == K::Dir {
-                self.ensure_dir(p, layer, &mut hidden_here);
+                self.ensure_dir(p, layer, matches!(e, E::Dir(_)), &mut hidden_here);
                 continue;
             }
             let new_ino = if let Some(d) = data {
@@ -246,11 +300,15 @@ impl Model {
             } else if let Some(t) = link {
                 match self.state.get(t) {
                     Some((K::File, Some(i))) => Some(*i),
-                    _ => None,
+                    _ => {
+                        self.warnings.insert((layer, format!("/{p}"), "link"));
+                        None
+                    }
                 }
             } else {
                 None
             };
+            self.place(layer, p, kind, true);
             let cause = Cause::Replaced(new_ino.map(|i| self.inodes[i].hash));
             match self.state.get(p).copied() {
                 Some((K::Dir, _)) => {
@@ -313,6 +371,36 @@ proptest! {
         let f = temp_file(&docker_archive(&tars, &[]));
         let index = imgscope::load(f.path().to_str().unwrap(), &Default::default(), &Default::default()).unwrap();
         let report = imgscope::analyze(&index, &imgscope::Rules::empty());
+        // The whole report, suggestions included, ends (a loop there once
+        // hung on paths stored twice in one layer).
+        let (tx, rx) = std::sync::mpsc::channel();
+        let ix = index.clone();
+        std::thread::spawn(move || {
+            let r = imgscope::report(&ix, &imgscope::Rules::builtin(), &Default::default());
+            let _ = tx.send(r.map(|r| r.suggestions.iter().map(|s| s.saves_bytes).sum::<u64>()));
+        });
+        let saved = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the report with suggestions finishes within 10 s")
+            .unwrap();
+        prop_assert!(saved <= report.summary.wasted_bytes + report.summary.visible_bytes);
+        let got_warnings: std::collections::BTreeSet<(usize, String, &'static str)> = report
+            .warnings
+            .iter()
+            .map(|w| {
+                let what = if w.message.contains("more than once") {
+                    "twice"
+                } else if w.message.contains("whiteout") {
+                    "whiteout"
+                } else if w.message.contains("hard link") {
+                    "link"
+                } else {
+                    "other"
+                };
+                (w.layer.unwrap_or(usize::MAX), w.path.as_ref().map(|p| p.display()).unwrap_or_default(), what)
+            })
+            .collect();
+        prop_assert_eq!(&got_warnings, &model.warnings);
 
         let total: u64 = model.inodes.iter().map(|i| i.size).sum();
         let visible: u64 = model.inodes.iter().filter(|i| i.hidden.is_none()).map(|i| i.size).sum();

@@ -143,6 +143,54 @@ pub struct Layer {
     pub stats: LayerStats,
 }
 
+/// An oddity that does not stop the analysis (a path stored twice in one
+/// layer, a whiteout of nothing, a hard link to a missing file, …).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Warning {
+    pub layer: Option<usize>,
+    pub path: Option<crate::analyze::waste::ImagePath>,
+    pub message: String,
+}
+
+/// Most warnings listed; the rest are counted in one last warning.
+pub const MAX_WARNINGS: usize = 1000;
+
+/// A bounded list of warnings.
+#[derive(Debug, Clone, Default)]
+pub struct Warnings {
+    list: Vec<Warning>,
+    dropped: u64,
+}
+
+impl Warnings {
+    pub fn push(&mut self, w: Warning) {
+        if self.list.len() < MAX_WARNINGS {
+            self.list.push(w);
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    pub fn extend(&mut self, other: Warnings) {
+        self.dropped += other.dropped;
+        for w in other.list {
+            self.push(w);
+        }
+    }
+
+    /// The warnings, the unlisted ones counted in a last entry.
+    pub fn into_vec(mut self) -> Vec<Warning> {
+        if self.dropped > 0 {
+            self.list.push(Warning {
+                layer: None,
+                path: None,
+                message: format!("{} more warnings not listed", self.dropped),
+            });
+        }
+        self.list
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Index {
     pub image: ImageMeta,
@@ -150,6 +198,8 @@ pub struct Index {
     pub nodes: Vec<Node>,
     pub inodes: Vec<Inode>,
     pub links: Vec<Box<[u8]>>,
+    /// Oddities met while loading and merging, in layer order.
+    pub warnings: Vec<Warning>,
 }
 
 /// Current state of a path during the merge.
@@ -168,6 +218,10 @@ struct Builder {
     lookup: FxHashMap<(NodeId, u32), NodeId>,
     inodes: Vec<Inode>,
     links: Vec<Box<[u8]>>,
+    warnings: Warnings,
+    /// What the layer being applied put at each path so far (kind, whether
+    /// by an entry of its own), to warn about paths stored twice.
+    placed: FxHashMap<NodeId, (NodeKind, bool)>,
 }
 
 const ABSENT: Cur = Cur {
@@ -194,6 +248,55 @@ impl Builder {
             lookup: FxHashMap::default(),
             inodes: Vec::new(),
             links: Vec::new(),
+            warnings: Warnings::default(),
+            placed: FxHashMap::default(),
+        }
+    }
+
+    fn path_of(&self, id: NodeId) -> Vec<u8> {
+        let mut parts = Vec::new();
+        let mut n = id;
+        while n != ROOT {
+            parts.push(&self.nodes[n as usize].name);
+            n = self.nodes[n as usize].parent;
+        }
+        let mut out = Vec::new();
+        for p in parts.iter().rev() {
+            out.push(b'/');
+            out.extend_from_slice(p);
+        }
+        if out.is_empty() {
+            out.push(b'/');
+        }
+        out
+    }
+
+    fn warn(&mut self, layer: u16, id: Option<NodeId>, message: impl Into<String>) {
+        let path = id.map(|id| crate::analyze::waste::ImagePath(self.path_of(id)));
+        self.warnings.push(Warning {
+            layer: Some(layer as usize),
+            path,
+            message: message.into(),
+        });
+    }
+
+    /// Note that this layer puts a `kind` at `id` (`explicit`: an entry of
+    /// its own, else a directory a deeper entry implies), warning when the
+    /// layer already put something there: the last entry wins. Directories
+    /// meeting directories are no news unless both are entries.
+    fn place(&mut self, layer: u16, id: NodeId, kind: NodeKind, explicit: bool) {
+        let cur = self.cur[id as usize];
+        if let Some(&(old, old_explicit)) = self.placed.get(&id) {
+            if old != NodeKind::Dir || kind != NodeKind::Dir || (old_explicit && explicit) {
+                self.warn(
+                    layer,
+                    Some(id),
+                    "stored more than once in this layer; the last entry wins",
+                );
+            }
+        }
+        if explicit || !(cur.present && cur.kind == NodeKind::Dir) {
+            self.placed.insert(id, (kind, explicit));
         }
     }
 
@@ -304,6 +407,7 @@ impl Builder {
                 stats.removed += 1;
             }
             self.cur[n as usize] = ABSENT;
+            self.placed.remove(&n);
             removed.insert(n, c.kind);
             self.nodes[n as usize].changes.push(Change {
                 layer,
@@ -345,6 +449,7 @@ impl Builder {
 
     fn apply(&mut self, layer: u16, ix: &LayerIndex) -> LayerStats {
         let mut stats = LayerStats::default();
+        self.placed.clear();
         // Inodes hidden by this layer's deletions, by the path they were at:
         // if this layer stores that path again, the event is a replacement.
         let mut hidden_here: FxHashMap<NodeId, InodeId> = FxHashMap::default();
@@ -355,7 +460,27 @@ impl Builder {
         for e in &ix.entries {
             match e.kind {
                 EntryKind::Whiteout => {
-                    if let Some(id) = self.find(&e.path) {
+                    let id = self
+                        .find(&e.path)
+                        .filter(|&id| self.cur[id as usize].present);
+                    if id.is_none() {
+                        let id = self.find(&e.path);
+                        let msg = "whiteout of a path that no lower layer holds";
+                        match id {
+                            Some(id) => self.warn(layer, Some(id), msg),
+                            None => {
+                                let p = crate::analyze::waste::ImagePath(
+                                    [b"/".as_slice(), &e.path].concat(),
+                                );
+                                self.warnings.push(Warning {
+                                    layer: Some(layer as usize),
+                                    path: Some(p),
+                                    message: msg.into(),
+                                });
+                            }
+                        }
+                    }
+                    if let Some(id) = id {
                         self.remove(
                             id,
                             layer,
@@ -481,11 +606,19 @@ impl Builder {
                         {
                             self.cur[t as usize].inode
                         }
-                        _ => NO_INODE,
+                        _ => {
+                            self.warn(
+                                layer,
+                                Some(id),
+                                "hard link to a file that is not in the image; counted as an empty file",
+                            );
+                            NO_INODE
+                        }
                     }
                 }
                 _ => NO_INODE,
             };
+            self.place(layer, id, kind, true);
             let (by_file, by_hash) = if new_inode != NO_INODE {
                 (true, self.inodes[new_inode as usize].hash)
             } else {
@@ -587,6 +720,7 @@ impl Builder {
         removed_in_phase1: &FxHashMap<NodeId, NodeKind>,
         entry: Option<&crate::load::layer::Entry>,
     ) {
+        self.place(layer, id, NodeKind::Dir, entry.is_some());
         let before = self.cur[id as usize];
         if before.present && before.kind == NodeKind::Dir {
             if let Some(e) = entry {
@@ -710,8 +844,14 @@ impl IndexBuilder {
             mut nodes,
             inodes,
             links,
+            warnings: layer_warnings,
             ..
         } = b;
+        let mut warnings = Warnings::default();
+        for w in &image.warnings {
+            warnings.push(w.clone());
+        }
+        warnings.extend(layer_warnings);
         // Sort children by name for deterministic output and display.
         for i in 0..nodes.len() {
             if nodes[i].children.len() < 2 {
@@ -727,6 +867,7 @@ impl IndexBuilder {
             nodes,
             inodes,
             links,
+            warnings: warnings.into_vec(),
         }
     }
 }

@@ -161,6 +161,8 @@ pub struct Report {
     pub waste: Vec<Finding>,
     pub suggestions: Vec<Suggestion>,
     pub checks: Vec<Check>,
+    /// Oddities that did not stop the analysis.
+    pub warnings: Vec<crate::index::Warning>,
 }
 
 impl Report {
@@ -313,6 +315,7 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
         waste,
         suggestions: Vec::new(),
         checks: Vec::new(),
+        warnings: index.warnings.clone(),
     }
 }
 

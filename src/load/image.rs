@@ -46,6 +46,24 @@ pub struct ImageMeta {
     pub variant: Option<String>,
     /// All history entries, including empty ones (for Dockerfile mapping).
     pub history: Vec<HistoryEntry>,
+    /// Oddities of the manifest and config (e.g. a diff_ids count that is
+    /// not the layer count).
+    pub warnings: Vec<crate::analyze::index::Warning>,
+}
+
+/// A warning when the config's diff_ids do not pair one to one with the
+/// manifest's layers.
+fn diff_id_warnings(diff_ids: usize, layers: usize) -> Vec<crate::analyze::index::Warning> {
+    if diff_ids == layers {
+        return Vec::new();
+    }
+    vec![crate::analyze::index::Warning {
+        layer: None,
+        path: None,
+        message: format!(
+            "the config lists {diff_ids} diff_ids for {layers} layers; layers without one are not verified"
+        ),
+    }]
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -231,6 +249,7 @@ fn docker_archive(
         architecture: config.architecture.clone().unwrap_or_default(),
         variant: config.variant.clone(),
         history,
+        warnings: diff_id_warnings(diff_ids.len(), layers.len()),
     };
     Ok((meta, layers))
 }
@@ -465,7 +484,7 @@ fn oci_layout(src: &Source, loc: &Location, select: &Select) -> Result<(ImageMet
         .unwrap_or_default();
     let history = config.history.clone().unwrap_or_default();
     let cmds = layer_commands(&history, manifest.layers().len());
-    let layers = manifest
+    let layers: Vec<LayerRef> = manifest
         .layers()
         .iter()
         .enumerate()
@@ -494,6 +513,7 @@ fn oci_layout(src: &Source, loc: &Location, select: &Select) -> Result<(ImageMet
             .unwrap_or_default(),
         variant: config.variant.clone(),
         history,
+        warnings: diff_id_warnings(diff_ids.len(), layers.len()),
     };
     Ok((meta, layers))
 }

@@ -76,6 +76,13 @@ pub fn render(r: &Report, opts: &TextOptions) -> String {
     );
     let _ = writeln!(o, "Tags       {tags}");
     let _ = writeln!(o, "Layers     {}    Files {}", s.layer_count, s.file_count);
+    if !r.warnings.is_empty() {
+        let _ = writeln!(
+            o,
+            "Warnings   {}    (oddities in the archive, listed at the end)",
+            r.warnings.len()
+        );
+    }
     let _ = writeln!(o);
     let _ = writeln!(
         o,
@@ -237,6 +244,26 @@ pub fn render(r: &Report, opts: &TextOptions) -> String {
             for line in sg.after.lines() {
                 let _ = writeln!(o, "       {line}");
             }
+        }
+    }
+    if !r.warnings.is_empty() {
+        let _ = writeln!(o);
+        let _ = writeln!(o, "Warnings ({})", r.warnings.len());
+        for w in r.warnings.iter().take(opts.top) {
+            let layer = w.layer.map(|l| format!("layer {l}: ")).unwrap_or_default();
+            let path = w
+                .path
+                .as_ref()
+                .map(|p| format!("{}: ", p.display()))
+                .unwrap_or_default();
+            let _ = writeln!(o, "  {layer}{path}{}", w.message);
+        }
+        if r.warnings.len() > opts.top {
+            let _ = writeln!(
+                o,
+                "  … and {} more (all in --format json)",
+                r.warnings.len() - opts.top
+            );
         }
     }
     if !r.checks.is_empty() {

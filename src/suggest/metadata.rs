@@ -112,15 +112,21 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
     for (&(a, b), fs) in &pairs {
         for &i in fs {
             let node = cx.finding(i).node;
+            // Each step goes to a strictly earlier (later) layer, so the
+            // walks end even on findings a layer hid itself.
             let mut o = a;
             while let Some(&j) = by_hider.get(&(node, o)) {
-                o = cx.finding(j).stored_in_layer;
+                let s = cx.finding(j).stored_in_layer;
+                if s >= o {
+                    break;
+                }
+                o = s;
             }
             let mut last = b;
             while let Some(&j) = by_stored.get(&(node, last)) {
-                last = cx.finding(j).hidden_by_layer.unwrap_or(last);
-                if cx.finding(j).hidden_by_layer.is_none() {
-                    break;
+                match cx.finding(j).hidden_by_layer {
+                    Some(h) if h > last => last = h,
+                    _ => break,
                 }
             }
             chains.entry((o, last)).or_default().push(i);

@@ -7,7 +7,8 @@
 //! specific first: base-image files, package-manager caches, chained cleanup
 //! (and download–extract–delete), moves and overwrites (a move takes along
 //! the metadata-only copies of the file before it), metadata-only copies.
-//! The multi-stage rule is apart: it claims no finding, and its saving is the
+//! Copies a layer hid itself (a path stored twice in one tar) are claimed
+//! first, by their own rule. The multi-stage rule is apart: it claims no finding, and its saving is the
 //! visible bytes a build toolchain occupies.
 //!
 //! Texts and data live in `assets/suggestions.toml`.
@@ -15,6 +16,7 @@
 mod base;
 mod chain;
 pub mod dockerfile;
+mod duplicate;
 mod metadata;
 mod moves;
 mod multistage;
@@ -106,6 +108,9 @@ pub fn suggest(
         taken: vec![false; report.waste.len()],
     };
     let mut out = Vec::new();
+    // Copies hidden by their own layer first: the rules below relate a
+    // storing layer to a strictly later hiding one.
+    duplicate::run(&cx, &mut claims, &mut out);
     base::run(&cx, &mut claims, &mut out);
     packages::run(&cx, &mut claims, &mut out);
     chain::run(&cx, &mut claims, &mut out);

@@ -98,8 +98,13 @@ fn moved(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
         let mut chain = Vec::new();
         let mut at = f.stored_in_layer;
         while let Some(&j) = by_hider.get(&(f.node, at)) {
+            // Strictly earlier layers only: the walk ends.
+            let s = cx.finding(j).stored_in_layer;
+            if s >= at {
+                break;
+            }
             chain.push(j);
-            at = cx.finding(j).stored_in_layer;
+            at = s;
         }
         chain
     };

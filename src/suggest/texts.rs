@@ -165,6 +165,7 @@ mod tests {
             "metadata",
             "move",
             "overwrite",
+            "duplicate",
             "base-image",
             "base-cache",
             "package",
