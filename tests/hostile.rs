@@ -62,6 +62,8 @@ impl Outcome {
     }
 }
 
+/// The child is reaped by `wait4` (for its rusage), not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
 /// Run the binary with `args`, feeding `stdin`, under a 3 GB address-space
 /// guard (so a blow-up cannot take the machine down), and assert the time
 /// and peak-memory bounds.
@@ -310,4 +312,18 @@ fn whiteout_oddities() {
     );
     assert!(warned(&v, 1, "/never"), "{}", v["warnings"]);
     assert_eq!(v["summary"]["visible_bytes"], 20);
+}
+
+// ------------------------------------------------------------ path traversal
+
+#[test]
+fn path_traversal_is_rejected() {
+    for raw in [&b"../../etc/passwd"[..], b"a/../../x", b"./.."] {
+        let l = layer(&[E::RawPath(raw.to_vec(), b"x".to_vec())]);
+        run_file(&docker_archive(&[l], &[])).rejected("contains '..'");
+    }
+    // Absolute paths are taken as inside the image.
+    let l = layer(&[E::RawPath(b"/etc/x".to_vec(), b"x".to_vec())]);
+    let v = run_file(&docker_archive(&[l], &[])).analysed();
+    assert_eq!(v["summary"]["file_count"], 1);
 }
