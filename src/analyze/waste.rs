@@ -162,7 +162,7 @@ pub struct Report {
     pub suggestions: Vec<Suggestion>,
     pub checks: Vec<Check>,
     /// Oddities that did not stop the analysis.
-    pub warnings: Vec<crate::index::Warning>,
+    pub warnings: Vec<crate::analyze::index::Warning>,
 }
 
 impl Report {
