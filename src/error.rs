@@ -73,6 +73,9 @@ impl Error {
     }
 }
 
+/// Longest entry path quoted in an error.
+pub const MAX_SHOWN_PATH: usize = 300;
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Location {
@@ -92,9 +95,21 @@ impl Location {
         l.layer = Some((i, digest.into()));
         l
     }
+    /// The entry's path, cut to [`MAX_SHOWN_PATH`] characters: an error
+    /// never quotes a whole absurd name.
     pub fn path(&self, p: impl Into<String>) -> Self {
         let mut l = self.clone();
-        l.path = Some(p.into());
+        let mut p: String = p.into();
+        if p.len() > MAX_SHOWN_PATH {
+            let mut end = MAX_SHOWN_PATH;
+            while !p.is_char_boundary(end) {
+                end -= 1;
+            }
+            let total = p.len();
+            p.truncate(end);
+            p.push_str(&format!("… ({total} bytes)"));
+        }
+        l.path = Some(p);
         l
     }
 }

@@ -31,7 +31,8 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("imgscope: {e}");
+            // One line, whatever the image put in the names it quotes.
+            eprintln!("imgscope: {}", render::escape::line(&format!("{e}")));
             ExitCode::from(2)
         }
     }

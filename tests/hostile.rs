@@ -327,3 +327,62 @@ fn path_traversal_is_rejected() {
     let v = run_file(&docker_archive(&[l], &[])).analysed();
     assert_eq!(v["summary"]["file_count"], 1);
 }
+
+// ------------------------------------------------------------ output hygiene
+
+#[test]
+fn image_data_never_drives_the_terminal() {
+    let evil_name = "etc/\x1b]0;owned\x07\x1b[2J\x1b[31mred\nFAKE LINE\u{202e}gpj.exe";
+    let l0 = layer(&[
+        E::File(evil_name, data(100, 1)),
+        E::File("keep", data(5, 1)),
+    ]);
+    let l1 = layer(&[E::Whiteout(evil_name)]);
+    let cmd = "/bin/sh -c echo \x1b[41mPWNED\x1b[0m\x1b]2;title\x07\nsecond line";
+    let img = docker_archive(&[l0, l1], &[cmd, cmd]);
+    let f = temp_file(&img);
+    let p = f.path().to_str().unwrap();
+    for format in ["text", "markdown", "github"] {
+        for args in [
+            vec!["--ci", "--format", format, p],
+            vec!["--format", format, p],
+        ] {
+            let o = run(&args, None);
+            assert!(o.code == 0 || o.code == 1, "{}", o.stderr);
+            let out = String::from_utf8(o.stdout).unwrap();
+            assert!(
+                !out.contains('\x1b') && !out.contains('\x07'),
+                "{format}: raw control characters:\n{out}"
+            );
+            assert!(!out.contains('\u{202e}'), "{format}: a bidi override");
+            assert!(
+                !out.lines().any(|l| l.starts_with("FAKE LINE")),
+                "{format}: a forged line"
+            );
+            if format == "text" {
+                assert!(
+                    out.contains("\\x1b[31mred\\nFAKE LINE\\u{202e}gpj.exe"),
+                    "{format}: {out}"
+                );
+            } else {
+                assert!(
+                    out.contains("\\x1b") && out.contains("FAKE LINE"),
+                    "{format}: {out}"
+                );
+            }
+        }
+    }
+    // JSON keeps the exact bytes.
+    let v = run(&["--format", "json", p], None).analysed();
+    assert_eq!(v["waste"][0]["path"], format!("/{evil_name}"));
+    assert_eq!(v["layers"][0]["created_by"], cmd);
+}
+
+#[test]
+fn an_error_naming_an_entry_stays_one_line() {
+    let l = layer(&[E::RawPath(b"a\nb/../../\x1b[2Jx".to_vec(), b"x".to_vec())]);
+    let o = run_file(&docker_archive(&[l], &[]));
+    o.rejected("contains '..'");
+    assert!(!o.stderr.contains('\x1b'), "{:?}", o.stderr);
+    assert!(o.stderr.contains("a\\nb/"), "{:?}", o.stderr);
+}

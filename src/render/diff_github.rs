@@ -13,7 +13,13 @@ use crate::compare::diff::Diff;
 /// Warnings written, at most (GitHub shows 10 per step).
 const WARNINGS: usize = 10;
 
+/// Rendered, with every control character that came from the image escaped
+/// (see [`super::escape`]).
 pub fn render(d: &Diff) -> String {
+    super::escape::block(&render_unescaped(d)).into_owned()
+}
+
+fn render_unescaped(d: &Diff) -> String {
     let mut o = String::new();
     for c in d.checks.iter().filter(|c| !c.passed) {
         let _ = writeln!(

@@ -38,7 +38,13 @@ fn short(s: &str, max: usize) -> String {
 }
 
 /// The comment, at most [`GITHUB_LIMIT`] characters.
+/// Rendered, with every control character that came from the image escaped
+/// (see [`super::escape`]).
 pub fn render(d: &Diff) -> String {
+    super::escape::block(&render_unescaped(d)).into_owned()
+}
+
+fn render_unescaped(d: &Diff) -> String {
     // Rows per list, shrinking until the comment fits.
     for rows in [50usize, 25, 12, 6, 3, 1, 0] {
         let (body, left_out) = render_with(d, rows, rows.max(2) * 4);

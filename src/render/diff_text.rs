@@ -55,7 +55,13 @@ pub struct DiffTextOptions {
     pub top: usize,
 }
 
+/// Rendered, with every control character that came from the image escaped
+/// (see [`super::escape`]).
 pub fn render(d: &Diff, opts: &DiffTextOptions) -> String {
+    super::escape::block(&render_unescaped(d, opts)).into_owned()
+}
+
+fn render_unescaped(d: &Diff, opts: &DiffTextOptions) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "Old        {}", d.old.source);
     let _ = writeln!(o, "New        {}", d.new.source);
@@ -126,7 +132,7 @@ pub fn render(d: &Diff, opts: &DiffTextOptions) -> String {
                 "  {:>10}  {:<13} {}  (stored in {}{by})",
                 human(f.bytes),
                 f.kind.as_str(),
-                f.path.display(),
+                super::escape::line(&f.path.display()),
                 f.stored_in_layer
             );
         }
@@ -142,7 +148,7 @@ pub fn render(d: &Diff, opts: &DiffTextOptions) -> String {
                 "  {:>10}  {:<13} {}  ({} -> {})",
                 signed(c.bytes_delta),
                 c.old.kind.as_str(),
-                c.old.path.display(),
+                super::escape::line(&c.old.path.display()),
                 human(c.old.bytes),
                 human(c.new.bytes)
             );
@@ -188,7 +194,7 @@ pub fn render(d: &Diff, opts: &DiffTextOptions) -> String {
             "  {:>10}  {:<7} {}{dir}",
             signed(f.bytes_delta),
             f.status.as_str(),
-            f.path.display()
+            super::escape::line(&f.path.display())
         );
     }
     if d.files.len() > opts.top {

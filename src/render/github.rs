@@ -24,7 +24,13 @@ pub fn property(s: &str) -> String {
 /// Suggestions annotated, at most (GitHub shows 10 warnings per step).
 const FIXES: usize = 10;
 
+/// Rendered, with every control character that came from the image escaped
+/// (see [`super::escape`]).
 pub fn render(report: &Report, ctx: &Context) -> String {
+    super::escape::block(&render_unescaped(report, ctx)).into_owned()
+}
+
+fn render_unescaped(report: &Report, ctx: &Context) -> String {
     let mut o = String::new();
     for c in report.checks.iter().filter(|c| !c.passed) {
         let _ = writeln!(

@@ -38,7 +38,13 @@ const FIXES: usize = 5;
 /// Findings listed, at most.
 const FINDINGS: usize = 10;
 
+/// Rendered, with every control character that came from the image escaped
+/// (see [`super::escape`]).
 pub fn render(report: &Report, ctx: &Context) -> String {
+    super::escape::block(&render_unescaped(report, ctx)).into_owned()
+}
+
+fn render_unescaped(report: &Report, ctx: &Context) -> String {
     let mut o = String::new();
     let ok = verdict::passed(report);
     let s = &report.summary;

@@ -3,6 +3,7 @@
 pub mod diff_github;
 pub mod diff_markdown;
 pub mod diff_text;
+pub mod escape;
 pub mod github;
 pub mod json;
 pub mod junit;

@@ -18,7 +18,13 @@ fn name(i: usize) -> String {
     }
 }
 
+/// Rendered, with every control character that came from the image escaped
+/// (see [`super::escape`]).
 pub fn render(s: &Share) -> String {
+    super::escape::block(&render_unescaped(s)).into_owned()
+}
+
+fn render_unescaped(s: &Share) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,

@@ -26,6 +26,7 @@ fn pct(part: u64, total: u64) -> String {
 
 pub fn truncate(s: &str, max: usize) -> String {
     let one_line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let one_line = super::escape::line(&one_line).into_owned();
     if one_line.chars().count() <= max {
         one_line
     } else {
@@ -61,13 +62,19 @@ pub fn wrap_into(o: &mut String, head: &str, text: &str, width: usize) {
     let _ = writeln!(o, "{}", line.trim_end());
 }
 
+/// Rendered, with every control character that came from the image escaped
+/// (see [`super::escape`]).
 pub fn render(r: &Report, opts: &TextOptions) -> String {
+    super::escape::block(&render_unescaped(r, opts)).into_owned()
+}
+
+fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
     let mut o = String::new();
     let s = &r.summary;
     let tags = if r.image.tags.is_empty() {
         "<untagged>".to_string()
     } else {
-        r.image.tags.join(", ")
+        super::escape::line(&r.image.tags.join(", ")).into_owned()
     };
     let _ = writeln!(
         o,
@@ -173,7 +180,7 @@ pub fn render(r: &Report, opts: &TextOptions) -> String {
                 f.hidden_by_layer
                     .map(|l| l.to_string())
                     .unwrap_or_else(|| "-".into()),
-                f.path.display(),
+                super::escape::line(&f.path.display()),
                 rule
             );
         }
@@ -202,7 +209,7 @@ pub fn render(r: &Report, opts: &TextOptions) -> String {
         let _ = writeln!(o, "What to fix (largest saving first)");
         for (i, sg) in r.suggestions.iter().enumerate() {
             let _ = writeln!(o);
-            let _ = writeln!(o, "  {}. {}", i + 1, sg.title);
+            let _ = writeln!(o, "  {}. {}", i + 1, super::escape::line(&sg.title));
             let _ = writeln!(
                 o,
                 "     Saves   {} ({} bytes){}",
@@ -254,9 +261,9 @@ pub fn render(r: &Report, opts: &TextOptions) -> String {
             let path = w
                 .path
                 .as_ref()
-                .map(|p| format!("{}: ", p.display()))
+                .map(|p| format!("{}: ", super::escape::line(&p.display())))
                 .unwrap_or_default();
-            let _ = writeln!(o, "  {layer}{path}{}", w.message);
+            let _ = writeln!(o, "  {layer}{path}{}", super::escape::line(&w.message));
         }
         if r.warnings.len() > opts.top {
             let _ = writeln!(

@@ -647,7 +647,8 @@ fn draw_tree(f: &mut Frame, a: &Areas, d: &Data) {
             "├── "
         });
         let is_dir = t.is_dir(n);
-        let name = String::from_utf8_lossy(&node.name);
+        // Names and link targets from the image, control characters escaped.
+        let name = crate::render::escape::line(&String::from_utf8_lossy(&node.name)).into_owned();
         let mut label = String::new();
         if is_dir && !t.children(n).is_empty() {
             label.push_str(if d.exp.expanded(n) { "▾ " } else { "▸ " });
@@ -660,7 +661,7 @@ fn draw_tree(f: &mut Frame, a: &Areas, d: &Data) {
             if c.kind == NodeKind::Symlink && c.link != u32::MAX && present {
                 if let Some(l) = d.index.links.get(c.link as usize) {
                     label.push_str(" → ");
-                    label.push_str(&String::from_utf8_lossy(l));
+                    label.push_str(&crate::render::escape::line(&String::from_utf8_lossy(l)));
                 }
             }
         }
@@ -853,7 +854,10 @@ fn draw_waste(f: &mut Frame, a: &Areas, d: &Data) {
                 let fd = &d.report.waste[*fi];
                 Line::from(vec![
                     Span::raw(format!("    {:>10}  ", human(fd.bytes))),
-                    Span::styled(fd.path.display(), kind_style(fd.kind)),
+                    Span::styled(
+                        crate::render::escape::line(&fd.path.display()).into_owned(),
+                        kind_style(fd.kind),
+                    ),
                     Span::styled(
                         format!("  stored in layer {}", fd.stored_in_layer),
                         Style::default().fg(Color::DarkGray),
@@ -880,7 +884,7 @@ fn draw_waste(f: &mut Frame, a: &Areas, d: &Data) {
             let fd = &d.report.waste[*fi];
             lines.push(Line::from(vec![
                 Span::styled(
-                    fd.path.display(),
+                    crate::render::escape::line(&fd.path.display()).into_owned(),
                     kind_style(fd.kind).add_modifier(Modifier::BOLD),
                 ),
                 Span::raw(format!(
