@@ -1,10 +1,13 @@
-//! Cache/temp rules: data in `assets/cache-rules.toml`, compiled to a glob set.
+//! Cache/temp rules (`assets/cache-rules.toml`) and optional rules
+//! (`assets/optional-rules.toml`): data compiled to glob sets.
 
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 pub const DEFAULT_RULES: &str = include_str!("../../assets/cache-rules.toml");
+pub const DEFAULT_OPTIONAL_RULES: &str = include_str!("../../assets/optional-rules.toml");
 
+/// A cache/temp rule: matching visible files are waste.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Rule {
     pub id: String,
@@ -14,63 +17,185 @@ pub struct Rule {
     pub fix: String,
 }
 
-#[derive(Debug, Deserialize)]
-struct RuleFile {
-    rule: Vec<Rule>,
+/// An optional rule: matching visible files are a trade-off, not waste.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OptionalRule {
+    pub id: String,
+    pub manager: String,
+    pub title: String,
+    pub globs: Vec<String>,
+    /// Paths the rule never takes (licence texts).
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// A `*.pyc` outside `__pycache__` counts only when its `.py` is visible.
+    #[serde(default)]
+    pub beside_source: bool,
+    /// What removing them costs.
+    pub tradeoff: String,
+    pub fix: String,
+    /// For a suggestion on a RUN: a command to run before it, joined with `&&`.
+    #[serde(default)]
+    pub run_before: Option<String>,
+    /// For a suggestion on a RUN: a command to run at its end.
+    #[serde(default)]
+    pub run_after: Option<String>,
+    /// For a suggestion on a COPY/ADD: a `.dockerignore` line.
+    #[serde(default)]
+    pub dockerignore: Option<String>,
 }
 
+#[derive(Debug, Deserialize)]
+struct RuleFile<R> {
+    rule: Vec<R>,
+}
+
+fn glob(g: &str, id: &str) -> Result<Glob, String> {
+    GlobBuilder::new(g)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .map_err(|e| format!("rule {id}: bad glob {g:?}: {e}"))
+}
+
+/// The globs of a list of rules, each glob knowing its rule.
 #[derive(Debug, Clone)]
-pub struct Rules {
-    pub rules: Vec<Rule>,
+struct Matcher {
     set: GlobSet,
     owner: Vec<usize>,
 }
 
-impl Rules {
-    pub fn parse(text: &str) -> Result<Rules, String> {
-        let file: RuleFile = toml::from_str(text).map_err(|e| format!("bad rules file: {e}"))?;
+impl Matcher {
+    fn new<'a>(rules: impl Iterator<Item = (&'a str, &'a [String])>) -> Result<Matcher, String> {
         let mut b = GlobSetBuilder::new();
         let mut owner = Vec::new();
-        for (i, r) in file.rule.iter().enumerate() {
-            for g in &r.globs {
-                let glob = GlobBuilder::new(g)
-                    .literal_separator(true)
-                    .backslash_escape(true)
-                    .build()
-                    .map_err(|e| format!("rule {}: bad glob {g:?}: {e}", r.id))?;
-                b.add(glob);
+        for (i, (id, globs)) in rules.enumerate() {
+            for g in globs {
+                b.add(glob(g, id)?);
                 owner.push(i);
             }
         }
-        Ok(Rules {
-            rules: file.rule,
+        Ok(Matcher {
             set: b.build().map_err(|e| e.to_string())?,
             owner,
         })
     }
 
+    /// The rules (file order) with a glob matching `path`.
+    fn matches(&self, path: &[u8]) -> Vec<usize> {
+        let cand = globset::Candidate::new(bytes_as_path(path));
+        let mut v: Vec<usize> = self
+            .set
+            .matches_candidate(&cand)
+            .into_iter()
+            .map(|g| self.owner[g])
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub rules: Vec<Rule>,
+    pub optional: Vec<OptionalRule>,
+    cache: Matcher,
+    optional_match: Matcher,
+    optional_exclude: Matcher,
+    /// Count optional files as waste (see [`Rules::optional_as_waste`]).
+    pub optional_is_waste: bool,
+}
+
+impl Rules {
+    /// Cache rules from `text`, no optional rules.
+    pub fn parse(text: &str) -> Result<Rules, String> {
+        Rules::parse_with(text, "rule = []")
+    }
+
+    /// Cache rules from `cache`, optional rules from `optional`.
+    pub fn parse_with(cache: &str, optional: &str) -> Result<Rules, String> {
+        let cache: RuleFile<Rule> =
+            toml::from_str(cache).map_err(|e| format!("bad cache rules file: {e}"))?;
+        let optional: RuleFile<OptionalRule> =
+            toml::from_str(optional).map_err(|e| format!("bad optional rules file: {e}"))?;
+        Ok(Rules {
+            cache: Matcher::new(cache.rule.iter().map(|r| (r.id.as_str(), &r.globs[..])))?,
+            optional_match: Matcher::new(
+                optional.rule.iter().map(|r| (r.id.as_str(), &r.globs[..])),
+            )?,
+            optional_exclude: Matcher::new(
+                optional
+                    .rule
+                    .iter()
+                    .map(|r| (r.id.as_str(), &r.exclude[..])),
+            )?,
+            rules: cache.rule,
+            optional: optional.rule,
+            optional_is_waste: false,
+        })
+    }
+
     pub fn builtin() -> Rules {
-        Rules::parse(DEFAULT_RULES).expect("built-in rules parse")
+        Rules::parse_with(DEFAULT_RULES, DEFAULT_OPTIONAL_RULES).expect("built-in rules parse")
     }
 
     pub fn empty() -> Rules {
         Rules::parse("rule = []").expect("empty rules")
     }
 
-    /// The first rule (in file order) whose glob matches an absolute path.
+    /// The same rules, with what optional rules take counted as waste
+    /// (`--count-optional-as-waste`): the analysis reports those files as
+    /// `cache` findings carrying the optional rule's id.
+    pub fn optional_as_waste(mut self) -> Rules {
+        self.optional_is_waste = true;
+        self
+    }
+
+    /// The first cache rule (in file order) whose glob matches an absolute
+    /// path.
     pub fn matching(&self, path: &[u8]) -> Option<&Rule> {
-        let cand = globset::Candidate::new(bytes_as_path(path));
-        self.set
-            .matches_candidate(&cand)
+        self.cache.matches(path).first().map(|&i| &self.rules[i])
+    }
+
+    /// The first optional rule that takes a visible file at `path`;
+    /// `visible(p)` says whether another path is visible (for
+    /// `beside_source`).
+    pub fn optional_matching(
+        &self,
+        path: &[u8],
+        visible: &dyn Fn(&[u8]) -> bool,
+    ) -> Option<&OptionalRule> {
+        self.optional_match
+            .matches(path)
             .into_iter()
-            .map(|g| self.owner[g])
-            .min()
-            .map(|i| &self.rules[i])
+            .find(|&i| self.optional_applies(i, path, visible))
+            .map(|i| &self.optional[i])
+    }
+
+    fn optional_applies(&self, i: usize, path: &[u8], visible: &dyn Fn(&[u8]) -> bool) -> bool {
+        let r = &self.optional[i];
+        if self.optional_exclude.matches(path).contains(&i) {
+            return false;
+        }
+        if r.beside_source && path.ends_with(b".pyc") && !in_pycache(path) {
+            let src = &path[..path.len() - 1];
+            return visible(src);
+        }
+        true
     }
 
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
     }
+
+    pub fn get_optional(&self, id: &str) -> Option<&OptionalRule> {
+        self.optional.iter().find(|r| r.id == id)
+    }
+}
+
+fn in_pycache(path: &[u8]) -> bool {
+    path.windows(b"/__pycache__/".len())
+        .any(|w| w == b"/__pycache__/")
 }
 
 #[cfg(unix)]
@@ -108,11 +233,43 @@ mod tests {
             Some("pip-cache")
         );
         assert_eq!(
-            id("/usr/lib/python3/dist-packages/x/__pycache__/a.pyc").as_deref(),
-            Some("pycache")
+            id("/usr/lib/python3/dist-packages/x/__pycache__/a.pyc"),
+            None
         );
         assert_eq!(id("/tmp/a/b").as_deref(), Some("tmp"));
         assert_eq!(id("/usr/bin/tmp"), None);
         assert_eq!(id("/tmpfoo"), None);
+    }
+
+    #[test]
+    fn builtin_optional_rules() {
+        let r = Rules::builtin();
+        let sources = ["/app/m.py"];
+        let visible = |p: &[u8]| sources.iter().any(|s| s.as_bytes() == p);
+        let id = |p: &str| {
+            r.optional_matching(p.as_bytes(), &visible)
+                .map(|r| r.id.clone())
+        };
+        assert_eq!(
+            id("/usr/lib/python3/dist-packages/x/__pycache__/a.cpython-311.pyc").as_deref(),
+            Some("python-bytecode")
+        );
+        assert_eq!(id("/app/m.pyc").as_deref(), Some("python-bytecode"));
+        assert_eq!(id("/app/sourceless.pyc"), None);
+        assert_eq!(
+            id("/usr/share/doc/gcc/changelog.gz").as_deref(),
+            Some("docs")
+        );
+        assert_eq!(id("/usr/share/doc/gcc/copyright"), None);
+        assert_eq!(
+            id("/usr/share/man/man1/ls.1.gz").as_deref(),
+            Some("man-pages")
+        );
+        assert_eq!(
+            id("/usr/share/locale/de/LC_MESSAGES/apt.mo").as_deref(),
+            Some("locales")
+        );
+        assert_eq!(id("/usr/share/locale/locale.alias"), None);
+        assert_eq!(id("/usr/bin/python3"), None);
     }
 }

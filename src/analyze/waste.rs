@@ -79,6 +79,19 @@ pub struct Finding {
     pub node: NodeId,
 }
 
+/// A visible file an optional rule takes: a trade-off, not waste.
+#[derive(Debug, Clone, Serialize)]
+pub struct OptionalFile {
+    pub path: ImagePath,
+    pub bytes: u64,
+    /// The layer that stored the visible copy.
+    pub layer: usize,
+    pub rule: String,
+    /// The node of `path` in the index (for navigation).
+    #[serde(skip)]
+    pub node: NodeId,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ImageReport {
     pub source: String,
@@ -94,6 +107,8 @@ pub struct Summary {
     pub visible_bytes: u64,
     pub hidden_bytes: u64,
     pub cache_bytes: u64,
+    /// Visible files optional rules take (never in `wasted_bytes`).
+    pub optional_bytes: u64,
     pub wasted_bytes: u64,
     pub waste_ratio: f64,
     pub efficiency: f64,
@@ -159,6 +174,8 @@ pub struct Report {
     pub summary: Summary,
     pub layers: Vec<LayerReport>,
     pub waste: Vec<Finding>,
+    /// Visible files a team may remove at a cost: largest first.
+    pub optional: Vec<OptionalFile>,
     pub suggestions: Vec<Suggestion>,
     pub checks: Vec<Check>,
     /// Oddities that did not stop the analysis.
@@ -205,7 +222,13 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
             }
         };
         let path = index.path(h.node);
-        let rule = rules.matching(&path).map(|r| r.id.clone());
+        // A cache rule's id, else an optional rule's: bytecode deleted in a
+        // later layer is still hidden waste, tagged with what it was.
+        let rule = rules.matching(&path).map(|r| r.id.clone()).or_else(|| {
+            rules
+                .optional_matching(&path, &|_| true)
+                .map(|r| r.id.clone())
+        });
         waste.push(Finding {
             path: ImagePath(path),
             kind,
@@ -219,7 +242,11 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
     let hidden_bytes = total_bytes - visible_bytes;
 
     // Walk the final filesystem once, depth first in name order: cache
-    // findings (each visible inode once, at its first name) and file count.
+    // findings and optional files (each visible inode once, at its first
+    // name) and file count.
+    let visible = |p: &[u8]| index.find(p).is_some_and(|n| index.visible(n));
+    let mut optional = Vec::new();
+    let mut optional_bytes = 0u64;
     let mut cache_bytes = 0u64;
     let mut file_count = 0u64;
     let mut seen: HashSet<u32> = HashSet::default();
@@ -236,20 +263,37 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
         if c.kind != NodeKind::File || c.inode == NO_INODE || !seen.insert(c.inode) {
             return;
         }
-        if let Some(rule) = rules.matching(p) {
-            let ino = &index.inodes[c.inode as usize];
-            cache_bytes += ino.size;
-            waste.push(Finding {
-                path: ImagePath(p.to_vec()),
-                kind: WasteKind::Cache,
-                bytes: ino.size,
-                stored_in_layer: ino.layer as usize,
-                hidden_by_layer: None,
-                rule: Some(rule.id.clone()),
-                node: id,
-            });
-        }
+        let ino = &index.inodes[c.inode as usize];
+        let rule = match rules.matching(p) {
+            Some(rule) => &rule.id,
+            None => match rules.optional_matching(p, &visible) {
+                Some(o) if !rules.optional_is_waste => {
+                    optional_bytes += ino.size;
+                    optional.push(OptionalFile {
+                        path: ImagePath(p.to_vec()),
+                        bytes: ino.size,
+                        layer: ino.layer as usize,
+                        rule: o.id.clone(),
+                        node: id,
+                    });
+                    return;
+                }
+                Some(o) => &o.id,
+                None => return,
+            },
+        };
+        cache_bytes += ino.size;
+        waste.push(Finding {
+            path: ImagePath(p.to_vec()),
+            kind: WasteKind::Cache,
+            bytes: ino.size,
+            stored_in_layer: ino.layer as usize,
+            hidden_by_layer: None,
+            rule: Some(rule.clone()),
+            node: id,
+        });
     });
+    optional.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
 
     waste.sort_by(|a, b| {
         b.bytes
@@ -304,6 +348,7 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
             visible_bytes,
             hidden_bytes,
             cache_bytes,
+            optional_bytes,
             wasted_bytes,
             waste_ratio,
             efficiency: 1.0 - waste_ratio,
@@ -313,6 +358,7 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
         },
         layers,
         waste,
+        optional,
         suggestions: Vec::new(),
         checks: Vec::new(),
         warnings: index.warnings.clone(),

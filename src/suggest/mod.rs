@@ -20,6 +20,7 @@ mod duplicate;
 mod metadata;
 mod moves;
 mod multistage;
+mod optional;
 mod packages;
 pub mod steps;
 pub mod texts;
@@ -119,6 +120,7 @@ pub fn suggest(
     metadata::run(&cx, &mut claims, &mut out);
     let t1 = std::time::Instant::now();
     multistage::run(&cx, &mut out);
+    optional::run(&cx, &mut out);
     if std::env::var_os("IMGSCOPE_TIMINGS").is_some() {
         eprintln!(
             "timings: suggestions {:.3}s (multi-stage {:.3}s)",
@@ -126,9 +128,11 @@ pub fn suggest(
             t1.elapsed().as_secs_f64()
         );
     }
+    // Fixes of waste first, largest first; optional trade-offs after them.
     out.sort_by(|a, b| {
-        b.saves_bytes
-            .cmp(&a.saves_bytes)
+        (a.kind == "optional")
+            .cmp(&(b.kind == "optional"))
+            .then_with(|| b.saves_bytes.cmp(&a.saves_bytes))
             .then_with(|| a.id.cmp(&b.id))
     });
     Ok(out)

@@ -127,7 +127,7 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
     }
 }
 
-fn join_and(items: &[&str]) -> String {
+pub(super) fn join_and(items: &[&str]) -> String {
     match items {
         [] => String::new(),
         [one] => one.to_string(),

@@ -21,7 +21,7 @@ source "$HERE/lib.sh"
 
 ALL=(single-layer cleanup-later cleanup-chained chmod-chown mv-across dir-replaced
      hardlinks pip-cache download-extract toolchain-single toolchain-multistage
-     dive-steps not-images)
+     dive-steps not-images python-optional)
 if (($#)); then WANT=("$@"); else WANT=("${ALL[@]}"); fi
 
 [[ $(id -u) == 0 ]] || { echo "run as root (buildah --isolation chroot needs it)" >&2; exit 1; }
@@ -70,6 +70,31 @@ toolchain_ctx() {
     echo "$c"
 }
 
+# python_optional_ctx DIR: real files from the host for the python-optional
+# scenario: the stdlib's json package compiled by the host's python3
+# (compileall: __pycache__ + one legacy .pyc beside its source), a sourceless
+# .pyc, and a few docs, man pages and message catalogues of host packages.
+python_optional_ctx() {
+    local c=$1 py
+    img_need python3
+    py=$(python3 -c 'import json, os; print(os.path.dirname(json.__file__))')
+    mkdir -p "$c/dist-packages/json" "$c/app" "$c/share/doc/busybox" "$c/share/man/man1" \
+        "$c/share/locale/de/LC_MESSAGES" "$c/share/info"
+    cp "$py"/*.py "$c/dist-packages/json/"
+    python3 -m compileall -q "$c/dist-packages/json"
+    # A legacy .pyc beside its source (compileall -b writes it next to the .py).
+    python3 -m compileall -q -b "$c/dist-packages/json/tool.py"
+    # A sourceless .pyc: the image's only copy of that code.
+    printf 'print("hello")\n' >"$c/app/main.py"
+    python3 -m compileall -q -b "$c/app/main.py"
+    rm "$c/app/main.py"
+    cp /usr/share/doc/busybox-static/copyright "$c/share/doc/busybox/copyright"
+    cp /usr/share/doc/busybox-static/changelog.Debian.gz "$c/share/doc/busybox/changelog.Debian.gz"
+    cp /usr/share/man/man1/busybox.1.gz "$c/share/man/man1/"
+    cp /usr/share/locale/de/LC_MESSAGES/apt.mo "$c/share/locale/de/LC_MESSAGES/"
+    cp /usr/share/info/autosprintf.info.gz "$c/share/info/"
+}
+
 build_one() {
     local name=$1 c
     IMG_SCOPE=$name
@@ -111,6 +136,12 @@ build_one() {
         local reqs=()
         mapfile -t reqs < <(grep -v '^#' "$c/requirements.txt" | grep .)
         img_pip_cache "$c/pip-cache" "${reqs[@]}"
+        img_bud overlay "$name" "$c"
+        docker_zst overlay "$name" "$name"
+        ;;
+    python-optional)
+        c=$(ctx "$name")
+        python_optional_ctx "$c"
         img_bud overlay "$name" "$c"
         docker_zst overlay "$name" "$name"
         ;;

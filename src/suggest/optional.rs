@@ -1,0 +1,91 @@
+//! Optional bytes (bytecode, docs, man/info pages, locales): one suggestion
+//! per layer that says how to leave them out and what that costs. Like
+//! multi-stage, it claims no finding: its saving is visible bytes a team may
+//! choose to drop, so it is counted apart from the waste.
+
+use std::collections::BTreeMap;
+
+use super::steps::merged_parts;
+use super::texts::fill;
+use super::Ctx;
+use crate::analyze::rules::OptionalRule;
+use crate::analyze::waste::Suggestion;
+use crate::render::human;
+
+pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
+    // Per layer, per rule (in the rules' file order): bytes and files.
+    let mut layers: BTreeMap<usize, BTreeMap<usize, (u64, usize)>> = BTreeMap::new();
+    for o in &cx.report.optional {
+        let Some(r) = cx.rules.optional.iter().position(|r| r.id == o.rule) else {
+            continue;
+        };
+        let g = layers.entry(o.layer).or_default().entry(r).or_default();
+        g.0 += o.bytes;
+        g.1 += 1;
+    }
+    let t = cx.texts.rule("optional");
+    for (a, by_rule) in layers {
+        let step = cx.steps.get(a);
+        let bytes: u64 = by_rule.values().map(|g| g.0).sum();
+        if step.base || bytes == 0 {
+            // The base image's files: a user's Dockerfile cannot leave them out.
+            continue;
+        }
+        let rules: Vec<&OptionalRule> = by_rule.keys().map(|&i| &cx.rules.optional[i]).collect();
+        let count: usize = by_rule.values().map(|g| g.1).sum();
+        let after = if step.is_run() {
+            let before: Vec<&str> = rules
+                .iter()
+                .filter_map(|r| r.run_before.as_deref())
+                .collect();
+            let after: Vec<String> = rules.iter().filter_map(|r| r.run_after.clone()).collect();
+            merged_parts(&[step], &after).map(|(flags, body)| {
+                let pre: String = before.iter().map(|b| format!("{b} && \\\n    ")).collect();
+                format!("RUN {flags}{pre}{body}")
+            })
+        } else if step.is_copy() {
+            let lines: Vec<&str> = rules
+                .iter()
+                .filter_map(|r| r.dockerignore.as_deref())
+                .collect();
+            (!lines.is_empty())
+                .then(|| format!("{}\n# .dockerignore:\n{}", step.text, lines.join("\n")))
+        } else {
+            None
+        };
+        let titles: Vec<&str> = rules.iter().map(|r| r.title.as_str()).collect();
+        let what = super::packages::join_and(&titles);
+        let costs: Vec<String> = rules
+            .iter()
+            .map(|r| format!("{}: {} {}", r.title, r.tradeoff, r.fix))
+            .collect();
+        let a_text = a.to_string();
+        let size = human(bytes);
+        let bytes_text = format!("{size} ({bytes} bytes)");
+        let files = match count {
+            1 => "1 file".to_string(),
+            n => format!("{n} files"),
+        };
+        let costs = costs.join(" ");
+        let vars: [(&str, &str); 6] = [
+            ("what", &what),
+            ("a", &a_text),
+            ("size", &size),
+            ("bytes", &bytes_text),
+            ("files", &files),
+            ("costs", &costs),
+        ];
+        out.push(Suggestion {
+            id: format!("optional:L{a}"),
+            title: fill(&t.title, &vars),
+            dockerfile_lines: cx.steps.lines(&[a]),
+            layers: vec![a],
+            saves_bytes: bytes,
+            before: cx.steps.before(&[a]),
+            after: after.unwrap_or_default(),
+            why: fill(&t.why, &vars),
+            kind: "optional".into(),
+            findings: Vec::new(),
+        });
+    }
+}

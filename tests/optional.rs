@@ -1,0 +1,129 @@
+//! Optional bytes (SPEC): bytecode, docs, man/info pages and locales are
+//! trade-offs, reported apart and never counted as waste. The figures are
+//! computed here independently: this test reads the real image's layer tars
+//! itself, applies whiteouts, and sums what the rules name.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::process::Command;
+
+use assert_cmd::prelude::*;
+
+/// The final filesystem of a docker-archive (`.tar.zst`): path → (size,
+/// layer). Regular files only; `.wh.NAME` removes NAME and what is below it.
+fn final_files(archive: &std::path::Path) -> BTreeMap<String, (u64, usize)> {
+    let mut raw = Vec::new();
+    zstd::stream::read::Decoder::new(std::fs::File::open(archive).unwrap())
+        .unwrap()
+        .read_to_end(&mut raw)
+        .unwrap();
+    let mut members: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut outer = tar::Archive::new(&raw[..]);
+    for e in outer.entries().unwrap() {
+        let mut e = e.unwrap();
+        let name = e.path().unwrap().to_string_lossy().into_owned();
+        if e.header().entry_type().is_file() {
+            let mut b = Vec::new();
+            e.read_to_end(&mut b).unwrap();
+            members.insert(name, b);
+        }
+    }
+    let manifest: serde_json::Value = serde_json::from_slice(&members["manifest.json"]).unwrap();
+    let mut files: BTreeMap<String, (u64, usize)> = BTreeMap::new();
+    for (i, l) in manifest[0]["Layers"].as_array().unwrap().iter().enumerate() {
+        let mut ar = tar::Archive::new(&members[l.as_str().unwrap()][..]);
+        for e in ar.entries().unwrap() {
+            let e = e.unwrap();
+            let p = format!(
+                "/{}",
+                e.path().unwrap().to_string_lossy().trim_start_matches("./")
+            );
+            let (dir, base) = p.rsplit_once('/').unwrap();
+            if let Some(gone) = base.strip_prefix(".wh.") {
+                let gone = format!("{dir}/{gone}");
+                let below = format!("{gone}/");
+                files.retain(|k, _| *k != gone && !k.starts_with(&below));
+            } else if e.header().entry_type().is_file() {
+                files.insert(p, (e.header().size().unwrap(), i));
+            }
+        }
+    }
+    files
+}
+
+fn json(args: &[&str]) -> (serde_json::Value, i32) {
+    let out = Command::cargo_bin("imgscope")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap();
+    assert!(
+        code == 0 || code == 1,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (serde_json::from_slice(&out.stdout).unwrap(), code)
+}
+
+fn sum(files: &BTreeMap<String, (u64, usize)>, f: impl Fn(&str) -> bool) -> u64 {
+    files
+        .iter()
+        .filter(|(p, _)| f(p))
+        .map(|(_, (s, _))| s)
+        .sum()
+}
+
+#[test]
+fn python_image_bytecode_docs_and_locales_are_optional_not_waste() {
+    let img = common::built("python-optional.tar.zst");
+    let files = final_files(&img);
+    let bytecode = sum(&files, |p| {
+        p.contains("/__pycache__/")
+            || (p.ends_with(".pyc") && files.contains_key(&p[..p.len() - 1]))
+    });
+    let docs = sum(&files, |p| {
+        p.starts_with("/usr/share/doc/") && !p.ends_with("/copyright")
+    });
+    let man_info = sum(&files, |p| {
+        p.starts_with("/usr/share/man/") || p.starts_with("/usr/share/info/")
+    });
+    let locales = sum(&files, |p| p.starts_with("/usr/share/locale/"));
+    assert!(bytecode > 0 && docs > 0 && man_info > 0 && locales > 0);
+    // The sourceless .pyc and the copyright file are in the image, not optional.
+    assert!(files.contains_key("/opt/app/main.pyc"));
+    assert!(files.contains_key("/usr/share/doc/busybox/copyright"));
+
+    let path = img.to_str().unwrap();
+    let (r, _) = json(&["--format", "json", path]);
+    let s = &r["summary"];
+    assert_eq!(s["optional_bytes"], bytecode + docs + man_info + locales);
+    let opt = r["optional"].as_array().unwrap();
+    let of_rule = |id: &str| -> u64 {
+        opt.iter()
+            .filter(|o| o["rule"] == id)
+            .map(|o| o["bytes"].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(of_rule("python-bytecode"), bytecode);
+    assert_eq!(of_rule("docs"), docs);
+    assert_eq!(of_rule("locales"), locales);
+    for o in opt {
+        let p = o["path"].as_str().unwrap();
+        assert_eq!(o["layer"], files[p].1, "{p}");
+        assert_eq!(o["bytes"], files[p].0, "{p}");
+    }
+    // Nothing optional is waste; the bytecode deleted by a later RUN still is.
+    let waste = r["waste"].as_array().unwrap();
+    assert!(waste.iter().all(|f| f["kind"] != "cache"));
+    let removed: Vec<_> = waste.iter().filter(|f| f["kind"] == "removed").collect();
+    assert_eq!(removed.len(), 1);
+    assert_eq!(
+        removed[0]["path"],
+        "/usr/lib/python3/dist-packages/json/__pycache__/decoder.cpython-311.pyc"
+    );
+    assert_eq!(removed[0]["rule"], "python-bytecode");
+    assert_eq!(s["wasted_bytes"], s["hidden_bytes"]);
+}
