@@ -1,13 +1,16 @@
 //! Command line: clap parses into `Cli`, which is checked once into `Config`
 //! (flags merged over `.imgscope.toml` / `.dive-ci`, baseline read).
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{ArgAction, Parser, ValueEnum};
 
 use crate::config::{self, RuleSet, Setting};
 use imgscope::ci::checks::{parse_ratio, Baseline, Gate, Ignore, Limit};
+use imgscope::load::cache::CacheMode;
+use imgscope::load::registry::auth::Credentials;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -48,6 +51,7 @@ pub enum DiveSource {
 
 const RULES: &str = "CI rules (SIZE: 50MB, 1.5GiB, 200000; off disables a rule of a config file)";
 const DIVE: &str = "dive compatibility";
+const REGISTRY: &str = "Registry (IMAGE as a reference)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -56,7 +60,13 @@ const DIVE: &str = "dive compatibility";
     about = "Shows where a container image's bytes go and how to stop wasting them",
     after_help = "IMAGE is a docker/podman save tar, an OCI layout (tar or directory), either \
                   compressed with gzip or zstd, - for standard input, or docker://NAME / \
-                  podman://NAME to stream it from the engine (`save`, nothing written to disk).\n\
+                  podman://NAME to stream it from the engine (`save`, nothing written to disk), or a \
+                  registry reference ([registry/]repo[:tag][@sha256:...], or registry://... to be \
+                  explicit) read through the registry's API with no daemon; an existing path always \
+                  wins over a reference, and a name ending in .tar/.gz/.zst or starting with / . ~ is \
+                  always a path. Credentials: --username/--password-stdin, $REGISTRY_AUTH_FILE, \
+                  podman's auth.json, docker's config.json (credHelpers/credsStore too). Layer indexes \
+                  are cached in $XDG_CACHE_HOME/imgscope (bounded, least recently used first).\n\
                   Rules may also come from .imgscope.toml in the working directory (or --config), \
                   or from dive's .dive-ci when there is no .imgscope.toml; flags win.\n\
                   Exit codes: 0 analysed and every check passed, 1 a check failed, 2 bad usage or \
@@ -156,6 +166,30 @@ pub struct Cli {
     /// How many findings the text report lists
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub top: usize,
+
+    /// Speak plain HTTP to the registry (always so for localhost, 127.0.0.0/8 and ::1)
+    #[arg(long, help_heading = REGISTRY)]
+    pub insecure: bool,
+
+    /// Give up when the registry sends nothing for this many seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, help_heading = REGISTRY)]
+    pub timeout: f64,
+
+    /// Registry user name (the password is read from standard input with --password-stdin)
+    #[arg(long, value_name = "USER", requires = "password_stdin", help_heading = REGISTRY)]
+    pub username: Option<String>,
+
+    /// Read the registry password (or token) from standard input
+    #[arg(long, requires = "username", help_heading = REGISTRY)]
+    pub password_stdin: bool,
+
+    /// Neither read nor write the layer-index cache
+    #[arg(long, help_heading = REGISTRY)]
+    pub no_cache: bool,
+
+    /// Also cache the indexes of local archives' layers (by diff_id); registry layers always are
+    #[arg(long, conflicts_with = "no_cache", help_heading = REGISTRY)]
+    pub cache: bool,
 
     /// dive's --source: docker or podman reads IMAGE from the engine, docker-archive from a file
     #[arg(long, value_enum, value_name = "SOURCE", help_heading = DIVE)]
@@ -334,6 +368,21 @@ impl Cli {
         if self.top == 0 {
             return Err("--top: give at least 1".into());
         }
+        if !(self.timeout.is_finite() && self.timeout > 0.0 && self.timeout < 1e6) {
+            return Err(format!(
+                "--timeout: {} is not a number of seconds",
+                self.timeout
+            ));
+        }
+        let credentials = match &self.username {
+            Some(user) if self.password_stdin => {
+                if image == "-" {
+                    return Err("--password-stdin: standard input cannot carry both the password and the image".into());
+                }
+                Some(read_password(user)?)
+            }
+            _ => None,
+        };
         let flags = self.flag_rules()?;
         let rule_flags = flags.says_anything() || !flags.ignore.is_empty();
         let file = if self.no_config {
@@ -409,6 +458,21 @@ impl Cli {
                     image: self.image_name,
                     platform: self.platform,
                 },
+                cache: imgscope::load::cache::CacheOptions {
+                    mode: if self.no_cache {
+                        CacheMode::Off
+                    } else if self.cache {
+                        CacheMode::All
+                    } else {
+                        CacheMode::Registry
+                    },
+                    ..Default::default()
+                },
+                registry: imgscope::load::registry::Options {
+                    insecure: self.insecure,
+                    timeout: Duration::from_secs_f64(self.timeout),
+                    credentials,
+                },
             },
             top: self.top,
             progress,
@@ -416,6 +480,23 @@ impl Cli {
             dockerfile: self.dockerfile,
         })
     }
+}
+
+/// The password from standard input (one line; the newline is not part of it).
+fn read_password(user: &str) -> Result<Credentials, String> {
+    let mut s = String::new();
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .map_err(|e| format!("--password-stdin: cannot read standard input: {e}"))?;
+    let secret = s.strip_suffix('\n').unwrap_or(&s);
+    let secret = secret.strip_suffix('\r').unwrap_or(secret);
+    if secret.is_empty() {
+        return Err("--password-stdin: standard input was empty".into());
+    }
+    Ok(Credentials {
+        username: user.to_string(),
+        secret: secret.to_string(),
+    })
 }
 
 fn read_baseline(p: &Path) -> Result<Baseline, String> {

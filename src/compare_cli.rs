@@ -130,6 +130,7 @@ fn load_options(platform: &Option<String>) -> Result<LoadOptions, String> {
             image: None,
             platform: platform.clone(),
         },
+        ..Default::default()
     })
 }
 

@@ -12,6 +12,9 @@ pub enum Format {
     DockerArchive,
     #[serde(rename = "oci-layout")]
     OciLayout,
+    /// Read through a registry's API.
+    #[serde(rename = "registry")]
+    Registry,
 }
 
 impl Format {
@@ -19,6 +22,7 @@ impl Format {
         match self {
             Format::DockerArchive => "docker-archive",
             Format::OciLayout => "oci-layout",
+            Format::Registry => "registry",
         }
     }
 }
@@ -298,20 +302,20 @@ fn blob_member(d: &Descriptor) -> String {
 }
 
 /// A platform as `os/arch[/variant]`.
-fn platform_of(d: &Descriptor) -> Option<String> {
+pub(crate) fn platform_of(d: &Descriptor) -> Option<String> {
     d.platform().as_ref().map(|p| match p.variant() {
         Some(v) if !v.is_empty() => format!("{}/{}/{}", p.os(), p.architecture(), v),
         _ => format!("{}/{}", p.os(), p.architecture()),
     })
 }
 
-struct Candidate {
-    manifest: Descriptor,
-    platform: Option<String>,
-    names: Vec<String>,
+pub(crate) struct Candidate {
+    pub manifest: Descriptor,
+    pub platform: Option<String>,
+    pub names: Vec<String>,
 }
 
-fn is_attestation(d: &Descriptor) -> bool {
+pub(crate) fn is_attestation(d: &Descriptor) -> bool {
     platform_of(d).is_some_and(|p| p.starts_with("unknown/unknown"))
         || d.annotations().as_ref().is_some_and(|a| {
             a.get("vnd.docker.reference.type").map(String::as_str) == Some("attestation-manifest")
@@ -339,7 +343,7 @@ fn parse_oci<T: serde::de::DeserializeOwned>(bytes: &[u8], loc: &Location) -> Re
         .map_err(|e| Error::format(loc.clone(), format!("malformed JSON: {e}")))
 }
 
-fn is_index_doc(media_type: &str, bytes: &[u8]) -> bool {
+pub(crate) fn is_index_doc(media_type: &str, bytes: &[u8]) -> bool {
     if media_type.contains("image.index") || media_type.contains("manifest.list") {
         return true;
     }
@@ -422,6 +426,86 @@ fn oci_layout(src: &Source, loc: &Location, select: &Select) -> Result<(ImageMet
             ));
         }
     }
+    let chosen = choose_platform(&cands, select, loc)?;
+    let mmember = blob_member(&chosen.manifest);
+    let mloc = loc.member(mmember.clone());
+    let mbytes = src.read_small(&mmember, loc)?;
+    let manifest: ImageManifest = parse_oci(&mbytes, &mloc)?;
+    let cmember = blob_member(manifest.config());
+    let config = src.read_small(&cmember, loc)?;
+    image_of_manifest(
+        &manifest,
+        &config,
+        &loc.member(cmember.clone()),
+        Format::OciLayout,
+        chosen.names.clone(),
+        chosen.platform.as_deref(),
+        &loc.source,
+        blob_member,
+    )
+}
+
+/// The image a manifest describes, given its config blob: metadata and one
+/// [`LayerRef`] per layer (`member` names each layer's blob in the source).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn image_of_manifest(
+    manifest: &ImageManifest,
+    config_bytes: &[u8],
+    cloc: &Location,
+    format: Format,
+    tags: Vec<String>,
+    platform: Option<&str>,
+    source: &str,
+    member: impl Fn(&Descriptor) -> String,
+) -> Result<(ImageMeta, Vec<LayerRef>)> {
+    let config: ConfigJson = parse_json(config_bytes, cloc)?;
+    let diff_ids = config
+        .rootfs
+        .as_ref()
+        .map(|r| r.diff_ids.clone())
+        .unwrap_or_default();
+    let history = config.history.clone().unwrap_or_default();
+    let cmds = layer_commands(&history, manifest.layers().len());
+    let layers: Vec<LayerRef> = manifest
+        .layers()
+        .iter()
+        .enumerate()
+        .map(|(i, d)| LayerRef {
+            member: member(d),
+            digest: d.digest().to_string(),
+            diff_id: diff_ids.get(i).cloned().unwrap_or_default(),
+            created_by: cmds[i].clone(),
+        })
+        .collect();
+    let mut plat_parts = platform.unwrap_or_default().split('/');
+    let meta = ImageMeta {
+        source: source.to_string(),
+        format,
+        tags,
+        os: config
+            .os
+            .clone()
+            .or(plat_parts.next().map(String::from))
+            .unwrap_or_default(),
+        architecture: config
+            .architecture
+            .clone()
+            .or(plat_parts.next().map(String::from))
+            .unwrap_or_default(),
+        variant: config.variant.clone(),
+        history,
+        warnings: diff_id_warnings(diff_ids.len(), layers.len()),
+    };
+    Ok((meta, layers))
+}
+
+/// The manifest to analyse among an index's: `--platform`'s, else the only
+/// one, else the host's.
+pub(crate) fn choose_platform<'a>(
+    cands: &'a [Candidate],
+    select: &Select,
+    loc: &Location,
+) -> Result<&'a Candidate> {
     let list = |c: &[Candidate]| {
         c.iter()
             .map(|c| {
@@ -432,7 +516,7 @@ fn oci_layout(src: &Source, loc: &Location, select: &Select) -> Result<(ImageMet
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let chosen = if let Some(want) = &select.platform {
+    Ok(if let Some(want) = &select.platform {
         match cands
             .iter()
             .find(|c| platform_matches(c.platform.as_deref(), want))
@@ -443,7 +527,7 @@ fn oci_layout(src: &Source, loc: &Location, select: &Select) -> Result<(ImageMet
                     loc.clone(),
                     format!(
                         "no manifest for platform {want}; available: {}",
-                        list(&cands)
+                        list(cands)
                     ),
                 ))
             }
@@ -465,57 +549,12 @@ fn oci_layout(src: &Source, loc: &Location, select: &Select) -> Result<(ImageMet
                     loc.clone(),
                     format!(
                         "no manifest for the host platform {host}; choose one with --platform: {}",
-                        list(&cands)
+                        list(cands)
                     ),
                 ))
             }
         }
-    };
-    let mmember = blob_member(&chosen.manifest);
-    let mloc = loc.member(mmember.clone());
-    let mbytes = src.read_small(&mmember, loc)?;
-    let manifest: ImageManifest = parse_oci(&mbytes, &mloc)?;
-    let cmember = blob_member(manifest.config());
-    let config = read_config(src, loc, &cmember)?;
-    let diff_ids = config
-        .rootfs
-        .as_ref()
-        .map(|r| r.diff_ids.clone())
-        .unwrap_or_default();
-    let history = config.history.clone().unwrap_or_default();
-    let cmds = layer_commands(&history, manifest.layers().len());
-    let layers: Vec<LayerRef> = manifest
-        .layers()
-        .iter()
-        .enumerate()
-        .map(|(i, d)| LayerRef {
-            member: blob_member(d),
-            digest: d.digest().to_string(),
-            diff_id: diff_ids.get(i).cloned().unwrap_or_default(),
-            created_by: cmds[i].clone(),
-        })
-        .collect();
-    let plat = chosen.platform.clone().unwrap_or_default();
-    let mut plat_parts = plat.split('/');
-    let meta = ImageMeta {
-        source: loc.source.clone(),
-        format: Format::OciLayout,
-        tags: chosen.names.clone(),
-        os: config
-            .os
-            .clone()
-            .or(plat_parts.next().map(String::from))
-            .unwrap_or_default(),
-        architecture: config
-            .architecture
-            .clone()
-            .or(plat_parts.next().map(String::from))
-            .unwrap_or_default(),
-        variant: config.variant.clone(),
-        history,
-        warnings: diff_id_warnings(diff_ids.len(), layers.len()),
-    };
-    Ok((meta, layers))
+    })
 }
 
 fn platform_matches(p: Option<&str>, want: &str) -> bool {

@@ -2,12 +2,14 @@
 //! `engine`), manifest resolution (`image`), one layer's tar (`layer`), and
 //! the parallel index-then-ordered-merge that builds an [`Index`].
 
+pub mod cache;
 pub mod engine;
 pub mod image;
 pub mod layer;
+pub mod registry;
 pub mod source;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
@@ -66,13 +68,26 @@ impl LoadProgress {
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
     pub select: image::Select,
+    /// The layer-index cache (on for registry layers by default).
+    pub cache: cache::CacheOptions,
+    /// How to reach a registry (references only).
+    pub registry: registry::Options,
 }
 
-/// Read an image (path, directory, `-`, or `docker://NAME` / `podman://NAME`
-/// streamed from the engine's `save`) and build its merged index.
+/// Read an image (path, directory, `-`, `docker://NAME` / `podman://NAME`
+/// streamed from the engine's `save`, or a registry reference read through
+/// the registry's API) and build its merged index. A path that exists wins
+/// over a reference.
 pub fn load(arg: &str, opts: &LoadOptions, progress: &LoadProgress) -> Result<Index> {
     if let Some((engine, name)) = engine::parse(arg) {
         return engine::load(engine, name, arg, opts, progress);
+    }
+    if arg != "-" && std::fs::symlink_metadata(arg).is_err() {
+        match registry::reference::parse(arg) {
+            Ok(Some(r)) => return registry::load(&r, arg, opts, progress),
+            Ok(None) => {}
+            Err(msg) => return Err(Error::usage(Location::source(arg), msg)),
+        }
     }
     let t0 = std::time::Instant::now();
     let src = source::Source::open(arg, Some(progress.stream.clone()))?;
@@ -102,45 +117,107 @@ fn load_source(
     let timings = std::env::var_os("IMGSCOPE_TIMINGS").is_some();
     let loc = Location::source(arg);
     let (meta, refs) = image::resolve(&src, &loc, &opts.select)?;
-    if refs.len() > u16::MAX as usize {
-        return Err(Error::format(
-            loc,
-            format!("{} layers is more than supported", refs.len()),
-        ));
-    }
     let sizes: Vec<u64> = refs
         .iter()
         .map(|r| src.blob_size(&r.member).unwrap_or(0))
         .collect();
+    let cache = cache::Cache::open(&opts.cache, false);
+    let index = index_layers(
+        meta,
+        &refs,
+        &sizes,
+        &loc,
+        progress,
+        None,
+        |_, r, lloc, p| {
+            let key = (cache.as_ref(), r.diff_id.as_str());
+            if let (Some(c), d) = key {
+                if let Some(ix) = c.get(cache::KeyKind::DiffId, d) {
+                    p.read
+                        .store(src.blob_size(&r.member).unwrap_or(0), Ordering::Relaxed);
+                    p.done.store(1, Ordering::Relaxed);
+                    return Ok(ix);
+                }
+            }
+            let ix = src.index_layer(&r.member, &lloc.member(r.member.clone()), p)?;
+            if let (Some(c), d) = key {
+                c.put(cache::KeyKind::DiffId, d, &ix);
+            }
+            Ok(ix)
+        },
+    )?;
+    if timings {
+        eprintln!("timings: total {:.3}s", t0.elapsed().as_secs_f64());
+    }
+    Ok(index)
+}
+
+/// Several layers indexed at once, by `pool` or rayon's global pool. With a
+/// `cancel` flag (sources whose layers can be abandoned), the first failure
+/// raises it and is the error returned; without, the failing layer with the
+/// lowest index is (deterministic for files).
+pub struct Jobs<'a> {
+    pub pool: Option<&'a rayon::ThreadPool>,
+    pub cancel: &'a AtomicBool,
+}
+
+/// Index every layer in parallel with `index_one(i, layer, location,
+/// progress)` and merge them in order on this thread as they complete: each
+/// layer's entries are dropped once applied, and merging overlaps indexing.
+pub(crate) fn index_layers<F>(
+    meta: image::ImageMeta,
+    refs: &[image::LayerRef],
+    sizes: &[u64],
+    loc: &Location,
+    progress: &LoadProgress,
+    jobs: Option<Jobs<'_>>,
+    index_one: F,
+) -> Result<Index>
+where
+    F: Fn(usize, &image::LayerRef, &Location, Arc<layer::Progress>) -> Result<layer::LayerIndex>
+        + Sync,
+{
+    let timings = std::env::var_os("IMGSCOPE_TIMINGS").is_some();
+    if refs.len() > u16::MAX as usize {
+        return Err(Error::format(
+            loc.clone(),
+            format!("{} layers is more than supported", refs.len()),
+        ));
+    }
     let per_layer: Vec<Arc<layer::Progress>> = refs
         .iter()
         .map(|_| Arc::new(layer::Progress::default()))
         .collect();
     *progress.layers.lock().unwrap() = per_layer.clone();
-    *progress.layer_sizes.lock().unwrap() = sizes.clone();
+    *progress.layer_sizes.lock().unwrap() = sizes.to_vec();
     progress.phase.store(1, Ordering::Relaxed);
-    // Index every layer in parallel, each streaming its own byte range, and
-    // merge them in order on this thread as they complete: each layer's
-    // entries are dropped once applied, and merging overlaps indexing.
     let n = refs.len();
     let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<layer::LayerIndex>)>();
     let mut builder = index::IndexBuilder::default();
     let mut first_err: Option<(usize, Error)> = None;
+    let cancel = jobs.as_ref().map(|j| j.cancel);
+    let pool = jobs.as_ref().and_then(|j| j.pool);
     let t1 = std::thread::scope(|scope| {
-        let src = &src;
-        let refs_ref = &refs;
-        let loc = &loc;
         let per_layer = &per_layer;
+        let index_one = &index_one;
         scope.spawn(move || {
-            refs_ref
-                .par_iter()
-                .zip(per_layer.par_iter())
-                .enumerate()
-                .for_each_with(tx, |tx, (i, (r, p))| {
-                    let lloc = loc.layer(i, short_digest(&r.digest, &r.member));
-                    let res = src.index_layer(&r.member, &lloc.member(r.member.clone()), p.clone());
-                    let _ = tx.send((i, res));
-                });
+            let run = move || {
+                refs.par_iter()
+                    .zip(per_layer.par_iter())
+                    .enumerate()
+                    .for_each_with(tx, |tx, (i, (r, p))| {
+                        if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                            return;
+                        }
+                        let lloc = loc.layer(i, short_digest(&r.digest, &r.member));
+                        let res = index_one(i, r, &lloc, p.clone());
+                        let _ = tx.send((i, res));
+                    })
+            };
+            match pool {
+                Some(p) => p.install(run),
+                None => run(),
+            }
         });
         let mut pending: Vec<Option<layer::LayerIndex>> = (0..n).map(|_| None).collect();
         let mut next = 0;
@@ -148,11 +225,19 @@ fn load_source(
         for (i, res) in rx.iter() {
             match res {
                 Ok(ix) => pending[i] = Some(ix),
-                Err(e) => {
-                    if first_err.as_ref().is_none_or(|(j, _)| i < *j) {
-                        first_err = Some((i, e));
+                Err(e) => match cancel {
+                    // The first failure wins; the others were cancelled by it.
+                    Some(c) => {
+                        if !c.swap(true, Ordering::Relaxed) {
+                            first_err = Some((i, e));
+                        }
                     }
-                }
+                    None => {
+                        if first_err.as_ref().is_none_or(|(j, _)| i < *j) {
+                            first_err = Some((i, e));
+                        }
+                    }
+                },
             }
             if first_err.is_some() {
                 continue;
@@ -177,8 +262,7 @@ fn load_source(
     progress.phase.store(3, Ordering::Relaxed);
     if timings {
         eprintln!(
-            "timings: total {:.3}s, of which merging (overlapped with indexing) {:.3}s",
-            t0.elapsed().as_secs_f64(),
+            "timings: merging (overlapped with indexing) {:.3}s",
             t1.as_secs_f64()
         );
     }

@@ -1,0 +1,602 @@
+//! `imgscope REF` against a real registry (Debian's `docker-registry`, started
+//! on 127.0.0.1 by each test) holding the repo's own images pushed with
+//! skopeo; a bearer-token gate and a misbehaving server are played by small
+//! TCP servers in `fake.rs`. Every test says by name when it skipped because
+//! a tool is missing (`.ci/run` installs them).
+
+mod fake;
+mod harness;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use harness::*;
+
+fn image(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/images")
+        .join(name)
+}
+
+fn tools(test: &str) -> bool {
+    have("docker-registry", test) && have("skopeo", test)
+}
+
+/// Reports of the same image from a file and by reference: JSON (`--ci`,
+/// so the exit code is compared too) and text, equal but for where they
+/// came from.
+fn assert_same_report(run: &Run, file: &str, reference: &str, extra: &[&str]) {
+    let by_file = run
+        .cmd()
+        .args(["--ci", "--format", "json", file])
+        .args(extra)
+        .output()
+        .unwrap();
+    let by_ref = run
+        .cmd()
+        .args(["--ci", "--format", "json", reference])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert_eq!(
+        by_ref.status.code(),
+        by_file.status.code(),
+        "{}",
+        String::from_utf8_lossy(&by_ref.stderr)
+    );
+    assert!(
+        matches!(by_ref.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&by_ref.stderr)
+    );
+    let (a, b) = (json_report(&by_file.stdout), json_report(&by_ref.stdout));
+    assert_eq!(a, b);
+    assert!(a["layers"].as_array().unwrap().len() >= 2);
+    let full: serde_json::Value = serde_json::from_slice(&by_ref.stdout).unwrap();
+    assert_eq!(full["image"]["source"], reference);
+    assert_eq!(full["image"]["format"], "registry");
+    let text = |arg: &str| {
+        let o = run.cmd().args([arg]).args(extra).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        text_report(&o.stdout)
+    };
+    assert_eq!(text(file), text(reference));
+}
+
+#[test]
+fn by_reference_equals_the_archive_gzip_and_zstd() {
+    if !tools("by_reference_equals_the_archive_gzip_and_zstd") {
+        return;
+    }
+    let reg = Registry::start(None);
+    let gz = image("cleanup-later.ocidir");
+    let zst = image("chmod-chown.oci-zstd.tar");
+    reg.push(
+        &format!("oci:{}:cleanup-later:latest", gz.display()),
+        "cleanup:gz",
+        &[],
+    );
+    reg.push(
+        &format!("oci-archive:{}", zst.display()),
+        "chmod/chown:zstd",
+        &[],
+    );
+    let run = Run::new();
+    let host = reg.host();
+    assert_same_report(
+        &run,
+        gz.to_str().unwrap(),
+        &format!("{host}/cleanup:gz"),
+        &[],
+    );
+    assert_same_report(
+        &run,
+        zst.to_str().unwrap(),
+        &format!("registry://{host}/chmod/chown:zstd"),
+        &[],
+    );
+    // By digest: the manifest the tag points at.
+    let raw = std::fs::read_to_string(gz.join("index.json")).unwrap();
+    let index: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    let digest = index["manifests"][0]["digest"].as_str().unwrap();
+    assert_same_report(
+        &run,
+        gz.to_str().unwrap(),
+        &format!("{host}/cleanup@{digest}"),
+        &[],
+    );
+}
+
+/// An OCI layout holding one index of two platforms (the gzip image as
+/// linux/amd64, the zstd one as linux/arm64/v8) and an attestation manifest.
+fn multi_platform_layout(dir: &Path) {
+    let out = dir.join("layout");
+    for (src, name) in [
+        (
+            format!(
+                "oci:{}:cleanup-later:latest",
+                image("cleanup-later.ocidir").display()
+            ),
+            "a",
+        ),
+        (
+            format!(
+                "oci-archive:{}",
+                image("chmod-chown.oci-zstd.tar").display()
+            ),
+            "b",
+        ),
+    ] {
+        let st = std::process::Command::new("skopeo")
+            .args(["copy", "--quiet", &src])
+            .arg(format!("oci:{}:{name}", out.display()))
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("index.json")).unwrap()).unwrap();
+    let mut manifests = Vec::new();
+    for m in index["manifests"].as_array().unwrap() {
+        let mut m = m.clone();
+        let name = m["annotations"]["org.opencontainers.image.ref.name"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        m.as_object_mut().unwrap().remove("annotations");
+        m["platform"] = if name == "a" {
+            serde_json::json!({"os": "linux", "architecture": "amd64"})
+        } else {
+            serde_json::json!({"os": "linux", "architecture": "arm64", "variant": "v8"})
+        };
+        manifests.push(m);
+    }
+    let nested = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": manifests,
+    });
+    let bytes = serde_json::to_vec(&nested).unwrap();
+    let digest = write_blob(&out, &bytes);
+    let top = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": digest,
+            "size": bytes.len(),
+            "annotations": {"org.opencontainers.image.ref.name": "multi"},
+        }],
+    });
+    std::fs::write(out.join("index.json"), serde_json::to_vec(&top).unwrap()).unwrap();
+}
+
+#[test]
+fn multi_platform_index_with_platform() {
+    if !tools("multi_platform_index_with_platform") {
+        return;
+    }
+    let reg = Registry::start(None);
+    let tmp = tempfile::tempdir().unwrap();
+    multi_platform_layout(tmp.path());
+    let layout = tmp.path().join("layout");
+    reg.push(
+        &format!("oci:{}:multi", layout.display()),
+        "multi:1",
+        &["--all"],
+    );
+    let run = Run::new();
+    let reference = format!("{}/multi:1", reg.host());
+    for p in ["linux/amd64", "linux/arm64/v8"] {
+        assert_same_report(
+            &run,
+            layout.to_str().unwrap(),
+            &reference,
+            &["--platform", p],
+        );
+    }
+    let by_ref = |p: &str| {
+        let o = run
+            .cmd()
+            .args(["--format", "json", "--platform", p, &reference])
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        json_report(&o.stdout)
+    };
+    assert_ne!(by_ref("linux/amd64"), by_ref("linux/arm64/v8"));
+    let o = run
+        .cmd()
+        .args(["--format", "json", "--platform", "linux/s390x", &reference])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("linux/amd64") && err.contains("linux/arm64/v8"),
+        "{err}"
+    );
+}
+
+fn one_line_error(o: &std::process::Output) -> String {
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(o.stdout.is_empty());
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    err
+}
+
+#[test]
+fn basic_auth_flags_config_json_helper_and_401() {
+    if !(tools("basic_auth_flags_config_json_helper_and_401")
+        && have("htpasswd", "basic_auth_flags_config_json_helper_and_401"))
+    {
+        return;
+    }
+    let reg = Registry::start(Some(("alice", "s3cret-pw")));
+    reg.push(
+        &format!(
+            "oci:{}:cleanup-later:latest",
+            image("cleanup-later.ocidir").display()
+        ),
+        "private/app:1",
+        &["--dest-creds", "alice:s3cret-pw"],
+    );
+    let reference = format!("{}/private/app:1", reg.host());
+    let run = Run::new();
+
+    // No credentials: a 401, one line, exit 2.
+    let o = run
+        .cmd()
+        .args(["--format", "json", &reference])
+        .output()
+        .unwrap();
+    let err = one_line_error(&o);
+    assert!(
+        err.contains("wants credentials") && err.contains("401"),
+        "{err}"
+    );
+
+    // --username with --password-stdin.
+    let ok = |c: &mut assert_cmd::Command| {
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        json_report(&o.stdout)
+    };
+    let want = ok(run.cmd().args([
+        "--format",
+        "json",
+        "--no-cache",
+        image("cleanup-later.ocidir").to_str().unwrap(),
+    ]));
+    let got = ok(run
+        .cmd()
+        .args([
+            "--format",
+            "json",
+            "--no-cache",
+            "--username",
+            "alice",
+            "--password-stdin",
+            &reference,
+        ])
+        .write_stdin("s3cret-pw\n"));
+    assert_eq!(got, want);
+
+    // A wrong password: refused, and the secret is never shown.
+    let o = run
+        .cmd()
+        .args([
+            "--no-cache",
+            "--username",
+            "alice",
+            "--password-stdin",
+            &reference,
+        ])
+        .write_stdin("wrong-pw-XYZ\n")
+        .output()
+        .unwrap();
+    let err = one_line_error(&o);
+    assert!(
+        err.contains("refused") && !err.contains("wrong-pw-XYZ"),
+        "{err}"
+    );
+
+    // docker's config.json (`auths`), then a credential helper.
+    let b64 = base64::engine::general_purpose::STANDARD.encode("alice:s3cret-pw");
+    let docker = run.home.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    std::fs::write(
+        docker.join("config.json"),
+        format!(r#"{{"auths":{{"{}":{{"auth":"{b64}"}}}}}}"#, reg.host()),
+    )
+    .unwrap();
+    let got = ok(run.cmd().env("DOCKER_CONFIG", &docker).args([
+        "--format",
+        "json",
+        "--no-cache",
+        &reference,
+    ]));
+    assert_eq!(got, want);
+
+    let bin = run.home.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-imgscopetest");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\n[ \"$server\" = \"{}\" ] || {{ echo 'credentials not found'; exit 1; }}\n\
+             echo '{{\"ServerURL\":\"'$server'\",\"Username\":\"alice\",\"Secret\":\"s3cret-pw\"}}'\n",
+            reg.host()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::write(
+        docker.join("config.json"),
+        format!(r#"{{"credHelpers":{{"{}":"imgscopetest"}}}}"#, reg.host()),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let got = ok(run
+        .cmd()
+        .env("DOCKER_CONFIG", &docker)
+        .env("PATH", &path)
+        .args(["--format", "json", "--no-cache", &reference]));
+    assert_eq!(got, want);
+
+    // podman's auth.json through REGISTRY_AUTH_FILE wins over docker's.
+    let podman = run.home.path().join("auth.json");
+    std::fs::write(
+        &podman,
+        format!(r#"{{"auths":{{"{}":{{"auth":"{b64}"}}}}}}"#, reg.host()),
+    )
+    .unwrap();
+    std::fs::write(docker.join("config.json"), "{}").unwrap();
+    let got = ok(run
+        .cmd()
+        .env("DOCKER_CONFIG", &docker)
+        .env("REGISTRY_AUTH_FILE", &podman)
+        .args(["--format", "json", "--no-cache", &reference]));
+    assert_eq!(got, want);
+}
+
+#[test]
+fn bearer_token_flow() {
+    if !tools("bearer_token_flow") {
+        return;
+    }
+    let reg = Registry::start(None);
+    reg.push(
+        &format!(
+            "oci:{}:cleanup-later:latest",
+            image("cleanup-later.ocidir").display()
+        ),
+        "team/app:1",
+        &[],
+    );
+    let want = {
+        let o = Run::new()
+            .cmd()
+            .args([
+                "--format",
+                "json",
+                image("cleanup-later.ocidir").to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        json_report(&o.stdout)
+    };
+    // Anonymous tokens (as Docker Hub gives for public images).
+    let gate = fake::BearerGate::start(reg.port, None, "team/app");
+    let run = Run::new();
+    let reference = format!("127.0.0.1:{}/team/app:1", gate.port);
+    let o = run
+        .cmd()
+        .args(["--format", "json", &reference])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(json_report(&o.stdout), want);
+    assert_eq!(
+        gate.tokens_issued(),
+        1,
+        "one token, reused for every request"
+    );
+    assert!(gate.refused() >= 1, "the first request was challenged");
+
+    // A token service that wants credentials.
+    let gate = fake::BearerGate::start(reg.port, Some(("bob", "t0ken-pw")), "team/app");
+    let reference = format!("127.0.0.1:{}/team/app:1", gate.port);
+    let o = Run::new()
+        .cmd()
+        .args(["--no-cache", &reference])
+        .output()
+        .unwrap();
+    let err = one_line_error(&o);
+    assert!(err.contains("credentials"), "{err}");
+    let o = Run::new()
+        .cmd()
+        .args([
+            "--format",
+            "json",
+            "--username",
+            "bob",
+            "--password-stdin",
+            &reference,
+        ])
+        .write_stdin("t0ken-pw")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(json_report(&o.stdout), want);
+}
+
+/// An OCI layout of cleanup-later with its last layer replaced by a new one
+/// (everything else shared): (layout dir, the new layer's digest).
+fn one_new_layer(dir: &Path) -> (PathBuf, String) {
+    let out = dir.join("b");
+    copy_dir(&image("cleanup-later.ocidir"), &out);
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("index.json")).unwrap()).unwrap();
+    let mdigest = index["manifests"][0]["digest"].as_str().unwrap();
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&read_blob(&out, mdigest)).unwrap();
+    let cdigest = manifest["config"]["digest"].as_str().unwrap().to_string();
+    let mut config: serde_json::Value = serde_json::from_slice(&read_blob(&out, &cdigest)).unwrap();
+    let mut b = tar::Builder::new(Vec::new());
+    let data = b"a file only the new layer has\n".repeat(100);
+    let mut h = tar::Header::new_ustar();
+    h.set_path("srv/new.txt").unwrap();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_mtime(1_700_000_000);
+    h.set_cksum();
+    b.append(&h, &data[..]).unwrap();
+    let tar = b.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &tar).unwrap();
+    let gz = gz.finish().unwrap();
+    let ldigest = write_blob(&out, &gz);
+    let n = manifest["layers"].as_array().unwrap().len();
+    manifest["layers"][n - 1]["digest"] = ldigest.clone().into();
+    manifest["layers"][n - 1]["size"] = gz.len().into();
+    config["rootfs"]["diff_ids"][n - 1] = format!("sha256:{}", sha256_hex(&tar)).into();
+    let cbytes = serde_json::to_vec(&config).unwrap();
+    manifest["config"]["digest"] = write_blob(&out, &cbytes).into();
+    manifest["config"]["size"] = cbytes.len().into();
+    let mbytes = serde_json::to_vec(&manifest).unwrap();
+    let top = serde_json::json!({"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": write_blob(&out, &mbytes), "size": mbytes.len(),
+        "annotations": {"org.opencontainers.image.ref.name": "b"}}]});
+    std::fs::write(out.join("index.json"), serde_json::to_vec(&top).unwrap()).unwrap();
+    (out, ldigest)
+}
+
+fn layer_digests(layout: &Path) -> Vec<String> {
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let m: serde_json::Value = serde_json::from_slice(&read_blob(
+        layout,
+        index["manifests"][0]["digest"].as_str().unwrap(),
+    ))
+    .unwrap();
+    m["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn cache_downloads_only_the_new_layer() {
+    if !tools("cache_downloads_only_the_new_layer") {
+        return;
+    }
+    let reg = Registry::start(None);
+    let tmp = tempfile::tempdir().unwrap();
+    let a = image("cleanup-later.ocidir");
+    let (b, new_layer) = one_new_layer(tmp.path());
+    reg.push(
+        &format!("oci:{}:cleanup-later:latest", a.display()),
+        "app:v1",
+        &[],
+    );
+    reg.push(&format!("oci:{}:b", b.display()), "app:v2", &[]);
+    let (la, lb) = (layer_digests(&a), layer_digests(&b));
+    assert_eq!(la.len(), 3);
+    assert_eq!(la[..2], lb[..2]);
+    let run = Run::new();
+    let report = |arg: &str, extra: &[&str]| {
+        let o = run
+            .cmd()
+            .args(["--format", "json", arg])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        json_report(&o.stdout)
+    };
+    let v1 = format!("{}/app:v1", reg.host());
+    let v2 = format!("{}/app:v2", reg.host());
+    let all: Vec<String> = la.iter().chain(lb.iter()).cloned().collect();
+
+    assert_eq!(report(&v1, &[]), report(a.to_str().unwrap(), &[]));
+    assert_eq!(reg.blob_downloads(&all), 3);
+    // v2 shares all but its last layer with v1: one blob downloaded.
+    assert_eq!(report(&v2, &[]), report(b.to_str().unwrap(), &[]));
+    assert_eq!(reg.blob_downloads(&all), 4);
+    assert_eq!(reg.blob_downloads(std::slice::from_ref(&new_layer)), 1);
+    // Again: nothing downloaded; with --no-cache, everything.
+    report(&v2, &[]);
+    assert_eq!(reg.blob_downloads(&all), 4);
+    report(&v2, &["--no-cache"]);
+    assert_eq!(reg.blob_downloads(&all), 7);
+
+    // A corrupt cache entry is ignored and rebuilt, never trusted.
+    let entries: Vec<PathBuf> = std::fs::read_dir(run.cache_dir().join("imgscope/layers"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 4);
+    for e in &entries {
+        std::fs::write(e, b"garbage").unwrap();
+    }
+    assert_eq!(report(&v2, &[]), report(b.to_str().unwrap(), &[]));
+    assert_eq!(reg.blob_downloads(&all), 10);
+}
+
+#[test]
+fn missing_manifest_is_one_line() {
+    if !tools("missing_manifest_is_one_line") {
+        return;
+    }
+    let reg = Registry::start(None);
+    let o = Run::new()
+        .cmd()
+        .arg(format!("{}/nothing/here:1", reg.host()))
+        .output()
+        .unwrap();
+    let err = one_line_error(&o);
+    assert!(
+        err.contains("manifest unknown") && err.contains("404"),
+        "{err}"
+    );
+}
+
+#[test]
+fn misbehaving_registries_end_in_one_line() {
+    let started = Instant::now();
+    for (mode, want) in [
+        (fake::Mode::Drop, "closed the connection after"),
+        (fake::Mode::Mismatch, "digest mismatch"),
+        (fake::Mode::Stall, "sent nothing for 2s"),
+        (fake::Mode::Oversize, "more than the"),
+    ] {
+        let server = fake::Registry::start(&image("cleanup-later.ocidir"), mode);
+        let t = Instant::now();
+        eprintln!("fake registry: {mode:?}");
+        let o = Run::new()
+            .cmd()
+            .timeout(Duration::from_secs(40))
+            .args(["--timeout", "2"])
+            .arg(format!("127.0.0.1:{}/app:t", server.port))
+            .output()
+            .unwrap();
+        let err = one_line_error(&o);
+        assert!(err.contains(want), "{mode:?}: {err}");
+        assert!(err.contains("layer 1"), "{mode:?} names the layer: {err}");
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "{mode:?} took {:?}",
+            t.elapsed()
+        );
+    }
+    assert!(started.elapsed() < Duration::from_secs(90));
+}
