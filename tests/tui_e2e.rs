@@ -32,10 +32,15 @@ impl Tmux {
         self.cmd(&["capture-pane", "-p", "-t", &self.target])
     }
     fn wait_for(&self, what: &str) -> String {
+        self.wait_for_all(&[what])
+    }
+    /// The screen once it shows every one of `what`: a capture can catch a
+    /// frame half drawn, so wait for all the parts a check needs.
+    fn wait_for_all(&self, what: &[&str]) -> String {
         let t0 = Instant::now();
         loop {
             let s = self.screen();
-            if s.contains(what) {
+            if what.iter().all(|w| s.contains(w)) {
                 return s;
             }
             if t0.elapsed() > Duration::from_secs(20) {
@@ -130,22 +135,22 @@ fn tui_in_tmux() {
     );
     let t = start("e2e", &format!("'{image}'"));
     // Opens: the layers with their commands and the waste.
-    let s = t.wait_for("Layers (14)");
-    assert!(s.contains("RUN chmod 444 /root/"), "{s}");
-    assert!(s.contains("RUN rm -rf /root/exa"), "{s}");
-    assert!(s.contains("Wasted"), "{s}");
-    assert!(s.contains("60 kB"), "{s}");
-    assert!(s.contains("Efficiency"), "{s}");
+    t.wait_for_all(&[
+        "Layers (14)",
+        "RUN chmod 444 /root/",
+        "RUN rm -rf /root/exa",
+        "Wasted",
+        "60 kB",
+        "Efficiency",
+    ]);
     // Navigates: layer 4 in the layers pane, its command in the details.
     t.keys(&["Home", "Down", "Down", "Down", "Down"]);
-    let s = t.wait_for("Files at layer 4");
-    assert!(s.contains("Command RUN chmod 444"), "{s}");
+    t.wait_for_all(&["Files at layer 4", "Command RUN chmod 444"]);
     // The waste tab, Enter on the first finding: its layer and file.
     t.keys(&["3"]);
     t.wait_for("hidden by layer 9: RUN rm -rf /root/example/");
     t.keys(&["Down", "Enter"]);
-    let s = t.wait_for("Files at layer 5");
-    assert!(s.contains("somefile2.txt"), "{s}");
+    t.wait_for_all(&["Files at layer 5", "somefile2.txt"]);
     // Filters the tree.
     t.keys(&["C-f", "s", "a", "v", "e", "d", "Enter"]);
     let s = t.wait_for("Filter: saved");
