@@ -28,5 +28,6 @@ pub use load::{load, load_reader, LoadOptions, LoadProgress, ProgressSnapshot};
 pub fn report(index: &Index, rules: &Rules, opts: &suggest::SuggestOptions) -> Result<Report> {
     let mut report = analyze(index, rules);
     report.suggestions = suggest::suggest(index, &report, rules, opts)?;
+    analyze::pull::fill(&mut report);
     Ok(report)
 }

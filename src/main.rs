@@ -74,6 +74,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
             let mut report = imgscope::analyze(&index, &rules);
             let ignored = checks::apply_ignores(&mut report, ig);
             report.suggestions = imgscope::suggest::suggest(&index, &report, &rules, &suggest)?;
+            imgscope::analyze::pull::fill(&mut report);
             (report, Some(ignored))
         }
     };

@@ -292,7 +292,10 @@ fn text_report_explains_and_fixes() {
         text.contains("   13  RUN chmod +x /root/saved.txt"),
         "{text}"
     );
-    assert_eq!(text.matches("     Saves   10 kB (10000 bytes)").count(), 6);
+    assert_eq!(
+        text.matches("     Saves   10 kB (10000 bytes; ~").count(),
+        6
+    );
     let json = imgscope::render::json::render(&r);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     let s0 = &v["suggestions"][0];
@@ -1013,5 +1016,5 @@ fn cli_text_report_with_dockerfile() {
         "{text}"
     );
     assert!(text.contains("Dockerfile line 4, 9"), "{text}");
-    assert!(text.contains("Saves   460 kB (460000 bytes)"), "{text}");
+    assert!(text.contains("Saves   460 kB (460000 bytes; ~"), "{text}");
 }

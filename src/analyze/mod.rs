@@ -2,5 +2,6 @@
 //! cache/temp rules as data (`rules`), and the pure waste analysis (`waste`).
 
 pub mod index;
+pub mod pull;
 pub mod rules;
 pub mod waste;

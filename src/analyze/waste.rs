@@ -71,6 +71,9 @@ pub struct Finding {
     pub path: ImagePath,
     pub kind: WasteKind,
     pub bytes: u64,
+    /// Estimated download bytes: `bytes` at its layer's compression ratio
+    /// (see [`crate::analyze::pull`]).
+    pub compressed_bytes: u64,
     pub stored_in_layer: usize,
     pub hidden_by_layer: Option<usize>,
     pub rule: Option<String>,
@@ -117,6 +120,10 @@ pub struct Summary {
     /// What squashing the image into one layer would remove: the hidden
     /// bytes (at the price of layer sharing with images on the same base).
     pub squash_saves_bytes: u64,
+    /// Pull size: the stored (compressed) layer blobs.
+    pub compressed_bytes: u64,
+    /// Estimated download bytes of the waste (see [`crate::analyze::pull`]).
+    pub wasted_compressed_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -143,6 +150,8 @@ pub struct Suggestion {
     pub title: String,
     pub layers: Vec<usize>,
     pub saves_bytes: u64,
+    /// Estimated download bytes it saves (see [`crate::analyze::pull`]).
+    pub saves_compressed_bytes: u64,
     pub before: String,
     pub after: String,
     /// Why this wastes bytes, in plain words.
@@ -233,6 +242,7 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
             path: ImagePath(path),
             kind,
             bytes: ino.size,
+            compressed_bytes: 0,
             stored_in_layer: ino.layer as usize,
             hidden_by_layer: Some(h.layer as usize),
             rule,
@@ -287,6 +297,7 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
             path: ImagePath(p.to_vec()),
             kind: WasteKind::Cache,
             bytes: ino.size,
+            compressed_bytes: 0,
             stored_in_layer: ino.layer as usize,
             hidden_by_layer: None,
             rule: Some(rule.clone()),
@@ -355,6 +366,8 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
             layer_count: index.layers.len(),
             file_count,
             squash_saves_bytes: hidden_bytes,
+            compressed_bytes: 0,
+            wasted_compressed_bytes: 0,
         },
         layers,
         waste,

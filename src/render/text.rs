@@ -99,16 +99,23 @@ fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
     );
     let _ = writeln!(
         o,
+        "Pull       {:>12}  ({} bytes of compressed layer blobs: the download)",
+        human(s.compressed_bytes),
+        s.compressed_bytes
+    );
+    let _ = writeln!(
+        o,
         "Visible    {:>12}  ({} bytes)",
         human(s.visible_bytes),
         s.visible_bytes
     );
     let _ = writeln!(
         o,
-        "Wasted     {:>12}  ({} bytes, {} of total)",
+        "Wasted     {:>12}  ({} bytes, {} of total; ~{} to pull)",
         human(s.wasted_bytes),
         s.wasted_bytes,
-        pct(s.wasted_bytes, s.total_bytes)
+        pct(s.wasted_bytes, s.total_bytes),
+        human(s.wasted_compressed_bytes)
     );
     let _ = writeln!(
         o,
@@ -136,15 +143,16 @@ fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
     let _ = writeln!(o, "Layers");
     let _ = writeln!(
         o,
-        "  {:>3}  {:>10}  {:>10}  {:>6}  Command",
-        "#", "Size", "Wasted", "Files"
+        "  {:>3}  {:>10}  {:>10}  {:>10}  {:>6}  Command",
+        "#", "Size", "Pull", "Wasted", "Files"
     );
     for l in &r.layers {
         let _ = writeln!(
             o,
-            "  {:>3}  {:>10}  {:>10}  {:>6}  {}",
+            "  {:>3}  {:>10}  {:>10}  {:>10}  {:>6}  {}",
             l.index,
             human(l.bytes),
+            human(l.compressed_bytes),
             if l.wasted_bytes == 0 {
                 "-".to_string()
             } else {
@@ -162,8 +170,8 @@ fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
         let _ = writeln!(o, "Largest findings ({shown} of {})", r.waste.len());
         let _ = writeln!(
             o,
-            "  {:>10}  {:<13}  {:>6}  {:>6}  Path",
-            "Bytes", "Kind", "Stored", "Hidden"
+            "  {:>10}  {:>10}  {:<13}  {:>6}  {:>6}  Path",
+            "Bytes", "~Pull", "Kind", "Stored", "Hidden"
         );
         for f in r.waste.iter().take(opts.top) {
             let rule = f
@@ -173,8 +181,9 @@ fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
                 .unwrap_or_default();
             let _ = writeln!(
                 o,
-                "  {:>10}  {:<13}  {:>6}  {:>6}  {}{}",
+                "  {:>10}  {:>10}  {:<13}  {:>6}  {:>6}  {}{}",
                 human(f.bytes),
+                human(f.compressed_bytes),
                 f.kind.as_str(),
                 f.stored_in_layer,
                 f.hidden_by_layer
@@ -212,9 +221,10 @@ fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
             let _ = writeln!(o, "  {}. {}", i + 1, super::escape::line(&sg.title));
             let _ = writeln!(
                 o,
-                "     Saves   {} ({} bytes){}",
+                "     Saves   {} ({} bytes; ~{} to pull){}",
                 human(sg.saves_bytes),
                 sg.saves_bytes,
+                human(sg.saves_compressed_bytes),
                 if sg.kind == "multi-stage" {
                     "  — visible bytes, not counted in the waste above"
                 } else {

@@ -419,6 +419,7 @@ impl<'a> Ctx<'a> {
             dockerfile_lines: self.steps.lines(&layers),
             layers,
             saves_bytes: saves,
+            saves_compressed_bytes: 0,
             after: d.after,
             why: texts::fill(&t.why, &vars),
             kind: d.rule.to_string(),

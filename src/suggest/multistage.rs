@@ -252,6 +252,7 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
         dockerfile_lines: steps.lines(&layers),
         layers,
         saves_bytes: total,
+        saves_compressed_bytes: 0,
         before,
         after,
         why: fill(&t.why, &vars),

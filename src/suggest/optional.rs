@@ -81,6 +81,7 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
             dockerfile_lines: cx.steps.lines(&[a]),
             layers: vec![a],
             saves_bytes: bytes,
+            saves_compressed_bytes: 0,
             before: cx.steps.before(&[a]),
             after: after.unwrap_or_default(),
             why: fill(&t.why, &vars),

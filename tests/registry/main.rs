@@ -600,3 +600,71 @@ fn misbehaving_registries_end_in_one_line() {
     }
     assert!(started.elapsed() < Duration::from_secs(90));
 }
+
+/// Pull bytes come from the manifest: the total is the sum of the layer
+/// descriptors' sizes, by file and by reference; every byte of
+/// cleanup-later's layer 1 is waste, so the waste's pull cost is that
+/// layer's whole blob (to rounding).
+#[test]
+fn pull_bytes_are_the_manifest_sizes() {
+    let layout = image("cleanup-later.ocidir");
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let m: serde_json::Value = serde_json::from_slice(&read_blob(
+        &layout,
+        index["manifests"][0]["digest"].as_str().unwrap(),
+    ))
+    .unwrap();
+    let sizes: Vec<u64> = m["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["size"].as_u64().unwrap())
+        .collect();
+    let check = |out: &[u8]| {
+        let r: serde_json::Value = serde_json::from_slice(out).unwrap();
+        assert_eq!(r["summary"]["compressed_bytes"], sizes.iter().sum::<u64>());
+        let wasted_pull = r["summary"]["wasted_compressed_bytes"].as_u64().unwrap();
+        let findings = r["waste"].as_array().unwrap();
+        assert!(findings.iter().all(|f| f["stored_in_layer"] == 1));
+        assert!(
+            sizes[1] - wasted_pull <= findings.len() as u64,
+            "{wasted_pull} vs {}",
+            sizes[1]
+        );
+        let sum: u64 = findings
+            .iter()
+            .map(|f| f["compressed_bytes"].as_u64().unwrap())
+            .sum();
+        assert_eq!(sum, wasted_pull);
+        for s in r["suggestions"].as_array().unwrap() {
+            assert!(
+                s["saves_compressed_bytes"].as_u64().unwrap() <= s["saves_bytes"].as_u64().unwrap()
+            );
+        }
+        let text = String::from_utf8_lossy(out).to_string();
+        text
+    };
+    let run = Run::new();
+    let o = run
+        .cmd()
+        .args(["--format", "json", layout.to_str().unwrap()])
+        .output()
+        .unwrap();
+    check(&o.stdout);
+    if !tools("pull_bytes_are_the_manifest_sizes") {
+        return;
+    }
+    let reg = Registry::start(None);
+    reg.push(
+        &format!("oci:{}:cleanup-later:latest", layout.display()),
+        "pull:1",
+        &[],
+    );
+    let o = run
+        .cmd()
+        .args(["--format", "json", &format!("{}/pull:1", reg.host())])
+        .output()
+        .unwrap();
+    check(&o.stdout);
+}
