@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use imgscope::tui::{draw, update, App, Focus, Msg, WasteRow};
+use imgscope::tui::{draw, update, App, Focus, Msg, Tab, WasteRow};
 use imgscope::{LoadProgress, Rules};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{
@@ -251,7 +251,7 @@ fn journey_jump_from_finding_to_its_file() {
     assert_eq!(data(&a).focus, Focus::Waste);
     // The first finding row is selected: /root/example/somefile1.txt, stored in layer 4.
     let d = data(&a);
-    let WasteRow::Finding(fi) = d.waste_rows[d.waste.sel] else {
+    let WasteRow::Finding(fi) = d.waste.rows[d.waste.list.sel] else {
         panic!("a finding is selected")
     };
     let f = d.report.waste[fi].clone();
@@ -263,11 +263,12 @@ fn journey_jump_from_finding_to_its_file() {
     key(&mut a, KeyCode::Char('3'));
     let d = data(&a);
     let i = d
-        .waste_rows
+        .waste
+        .rows
         .iter()
         .position(|r| matches!(r, WasteRow::Finding(i) if d.report.waste[*i].kind == imgscope::analyze::waste::WasteKind::Moved))
         .unwrap();
-    let cur = d.waste.sel;
+    let cur = d.waste.list.sel;
     for _ in cur..i {
         key(&mut a, KeyCode::Down);
     }
@@ -295,14 +296,14 @@ fn journey_jump_from_fix() {
 fn journey_filter_by_path() {
     let mut a = app();
     ctrl(&mut a, 'f');
-    assert!(data(&a).filter_editing);
+    assert!(data(&a).files.filter.editing);
     typed(&mut a, "saved");
     key(&mut a, KeyCode::Enter);
     let d = data(&a);
-    assert!(!d.filter_editing);
-    assert_eq!(d.filter_text, "saved");
+    assert!(!d.files.filter.editing);
+    assert_eq!(d.files.filter.text, "saved");
     // root/, .saved.txt, .data/, saved.again2.txt, saved.txt, tmp/, saved.again1.txt
-    assert_eq!(d.tree.shown_count, 7);
+    assert_eq!(d.files.tree.shown_count, 7);
     assert_eq!(data(&a).focus, Focus::Tree);
     key(&mut a, KeyCode::Home);
     assert_eq!(selected(&a), "/root");
@@ -313,26 +314,26 @@ fn journey_filter_by_path() {
     ctrl(&mut a, 'u');
     typed(&mut a, "*.txt");
     key(&mut a, KeyCode::Enter);
-    assert!(data(&a).tree.shown_count >= 5);
+    assert!(data(&a).files.tree.shown_count >= 5);
     ctrl(&mut a, 'f');
     ctrl(&mut a, 'u');
     typed(&mut a, "/^/tmp/");
     key(&mut a, KeyCode::Enter);
-    assert_eq!(data(&a).filter_error, None);
-    assert_eq!(data(&a).tree.shown_count, 2);
+    assert_eq!(data(&a).files.filter.error, None);
+    assert_eq!(data(&a).files.tree.shown_count, 2);
     // Esc clears it.
     key(&mut a, KeyCode::Esc);
-    assert_eq!(data(&a).filter_text, "");
+    assert_eq!(data(&a).files.filter.text, "");
     // Every path of the final image: 281 non-directories (the base's 271,
     // somefile.txt, buildah's 3 empty /etc files, /root/saved.txt,
     // /root/.saved.txt, the 3 files of /root/.data, /tmp/saved.again1.txt)
     // and 14 directories (the base's 9, /dev /proc /run /sys, /root/.data).
-    assert_eq!(data(&a).tree.shown_count, 295);
+    assert_eq!(data(&a).files.tree.shown_count, 295);
     // A bad regex is reported, the previous tree stays.
     ctrl(&mut a, 'f');
     typed(&mut a, "re:(");
     key(&mut a, KeyCode::Enter);
-    assert!(data(&a).filter_error.is_some());
+    assert!(data(&a).files.filter.error.is_some());
 }
 
 #[test]
@@ -377,29 +378,29 @@ fn journey_change_type_toggles_and_mode() {
     key(&mut a, KeyCode::Tab);
     ctrl(&mut a, 'u'); // hide unchanged
     let d = data(&a);
-    assert!(!d.types.0[3]);
+    assert!(!d.files.types.0[3]);
     // Layer 13 only re-stored /root/saved.txt.
-    assert_eq!(d.tree.shown_count, 2);
+    assert_eq!(d.files.tree.shown_count, 2);
     assert_eq!(selected(&a), "/root");
     key(&mut a, KeyCode::Down);
     assert_eq!(selected(&a), "/root/saved.txt");
     ctrl(&mut a, 'm'); // hide modified too: nothing left
-    assert_eq!(data(&a).tree.shown_count, 0);
+    assert_eq!(data(&a).files.tree.shown_count, 0);
     key(&mut a, KeyCode::Esc); // clears the filters
-    assert!(data(&a).types.all());
+    assert!(data(&a).files.types.all());
     ctrl(&mut a, 'l');
-    assert_eq!(data(&a).mode, imgscope::view::Mode::LayerOnly);
-    assert_eq!(data(&a).tree.shown_count, 2);
+    assert_eq!(data(&a).files.mode, imgscope::view::Mode::LayerOnly);
+    assert_eq!(data(&a).files.tree.shown_count, 2);
     ctrl(&mut a, 'o');
-    assert_eq!(data(&a).sort, imgscope::view::Sort::Size);
+    assert_eq!(data(&a).files.sort, imgscope::view::Sort::Size);
     ctrl(&mut a, 'b');
-    assert!(!data(&a).attrs);
+    assert!(!data(&a).files.attrs);
 }
 
 #[test]
 fn journey_mouse() {
     let mut a = app();
-    let areas = imgscope::tui::layout(a.size, data(&a));
+    let areas = data(&a).areas(a.size);
     // Click on layer 3's row.
     click(&mut a, 5, areas.layers.y + 2 + 3);
     assert_eq!(data(&a).layer(), 3);
@@ -415,11 +416,11 @@ fn journey_mouse() {
     let tabs = areas.tabs;
     for x in tabs.x..tabs.x + tabs.width {
         click(&mut a, x, tabs.y);
-        if data(&a).tab == Focus::Waste {
+        if data(&a).tab == Tab::Waste {
             break;
         }
     }
-    assert_eq!(data(&a).tab, Focus::Waste);
+    assert_eq!(data(&a).tab, Tab::Waste);
 }
 
 #[test]
@@ -435,7 +436,7 @@ fn journey_resize_relayouts() {
     let mut term = Terminal::new(TestBackend::new(80, 15)).unwrap();
     term.draw(|f| draw(f, &mut a)).unwrap();
     let d = data(&a);
-    assert!(d.cur.sel_row < imgscope::tui::layout((80, 15), d).tree_rows());
+    assert!(d.files.cur.sel_row < d.areas((80, 15)).tree_rows());
     // Tiny terminals do not panic.
     for (w, h) in [(10, 3), (1, 1), (30, 8)] {
         update(&mut a, Msg::Resize(w, h));
@@ -459,26 +460,26 @@ fn quit_keys() {
 fn queued_layer_moves_build_one_tree() {
     let mut a = app();
     key(&mut a, KeyCode::Home);
-    assert_eq!(data(&a).tree.key.layer, 0);
+    assert_eq!(data(&a).files.tree.key.layer, 0);
     a.defer = true;
     for _ in 0..5 {
         key(&mut a, KeyCode::Down);
     }
     assert_eq!(data(&a).layer(), 5);
     assert_eq!(
-        data(&a).tree.key.layer,
+        data(&a).files.tree.key.layer,
         0,
         "not rebuilt while keys are queued"
     );
     a.defer = false;
     update(&mut a, Msg::Tick);
-    assert_eq!(data(&a).tree.key.layer, 5);
+    assert_eq!(data(&a).files.tree.key.layer, 5);
     // A key for another pane settles first, even when deferred.
     a.defer = true;
     key(&mut a, KeyCode::Down);
     key(&mut a, KeyCode::Tab);
     key(&mut a, KeyCode::Down);
-    assert_eq!(data(&a).tree.key.layer, 6);
+    assert_eq!(data(&a).files.tree.key.layer, 6);
     a.defer = false;
 }
 

@@ -6,9 +6,49 @@
 //! message: an input thread, a ticker that reads the loader's atomic progress
 //! counters (never a message per file), and the loader thread. A frame is
 //! drawn only when a message changed something.
+//!
+//! Modules (imports point down this list, never up):
+//! - `app`: [`App`], [`Msg`], [`update`]; routes keys and clicks to the
+//!   focused pane and carries out the [`Action`](pane::Action)s panes return.
+//! - `screen`: [`draw`]: title, tab and status bars; places the panes.
+//! - one file per pane, each owning its state, keys and drawing: `layers`,
+//!   `details`, `image`, `files` (with its `filter` line), `waste`, `fixes`,
+//!   `help`, `loading`.
+//! - `pane`: what panes share (the read-only [`Ctx`](pane::Ctx), `Action`,
+//!   the list selection); `widgets`: frames, colours, text fitting;
+//!   `layout`: where each pane goes ([`Areas`]), from the size and a few
+//!   counts only.
+//! - The file tree itself (shown paths, marks, sizes, rows, cursor, filter)
+//!   is the core's UI-free `crate::view`.
+//!
+//! Adding a tab (e.g. Packages, a diff):
+//! 1. `layout.rs`: a variant in [`Tab`] (with its name) and in [`Focus`]
+//!    (and `Focus::ORDER`, which gives its number key), and in their
+//!    conversions; add any row counts it needs to [`Areas`].
+//! 2. `NAME.rs`: `pub struct Name { .. }` with its state, `pub const KEYS`
+//!    (the status bar), `fn key(&mut self, &Ctx, &KeyEvent, &Areas) ->
+//!    Action`, `fn mouse(..)` and `fn draw(&self, &mut Frame, &Ctx, &Areas,
+//!    focused)`. Read the analysis through `Ctx`; ask for anything outside
+//!    the pane (another layer, a jump to a file) with an `Action` (add a
+//!    variant in `pane.rs` if none fits, handled in `Data::act`).
+//! 3. `app.rs`: a field in `Data`, built in `Data::new`; one arm each in
+//!    `key` and `mouse`. `screen.rs`: one arm each in `draw` and `status`.
+//!    `help.rs`: its keys. The compiler points at every `match` missed.
 
 mod app;
-mod view;
+mod details;
+mod files;
+mod filter;
+mod fixes;
+mod help;
+mod image;
+mod layers;
+mod layout;
+mod loading;
+mod pane;
+mod screen;
+mod waste;
+mod widgets;
 
 use std::io::Write;
 use std::sync::mpsc;
@@ -23,8 +63,14 @@ use ratatui::crossterm::terminal::{
 use ratatui::crossterm::{cursor, execute};
 use ratatui::Terminal;
 
-pub use app::{update, App, Data, Focus, ListSel, Loaded, Msg, WasteRow};
-pub use view::{draw, layout, Areas, HELP};
+pub use app::{update, App, Data, Loaded, Msg};
+pub use files::Files;
+pub use fixes::Fixes;
+pub use layers::Layers;
+pub use layout::{Areas, Focus, Tab};
+pub use pane::{Ctx, ListSel};
+pub use screen::draw;
+pub use waste::{Waste, WasteRow};
 
 use crate::analyze::rules::Rules;
 use crate::suggest::SuggestOptions;

@@ -1,0 +1,121 @@
+//! The Fixes tab: the suggestions, largest saving first, the selected one's
+//! layers, reason and before/after below the list; Enter shows its files.
+
+use ratatui::crossterm::event::KeyEvent;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::layout::Areas;
+use super::pane::{Action, Ctx, ListSel};
+use super::widgets::{bold, detail_block, fit, one_line, pane};
+use crate::render::human;
+
+pub use super::waste::KEYS;
+
+#[derive(Debug, Default)]
+pub struct Fixes {
+    pub list: ListSel,
+}
+
+impl Fixes {
+    pub fn key(&mut self, cx: &Ctx, k: &KeyEvent, a: &Areas) -> Action {
+        let len = cx.report.suggestions.len();
+        if self.list.key(k, len, a.fix_rows()) {
+            Action::JumpToFix(self.list.sel)
+        } else {
+            Action::None
+        }
+    }
+
+    /// A click on list row `row` (None: above the list), or a wheel step.
+    pub fn mouse(&mut self, cx: &Ctx, row: Option<usize>, delta: isize, a: &Areas) {
+        let (len, h) = (cx.report.suggestions.len(), a.fix_rows());
+        if delta != 0 {
+            self.list.moved(delta.signum(), len, h);
+        } else if let Some(r) = row {
+            self.list.click(r, len, h);
+        }
+    }
+
+    pub fn draw(&self, f: &mut Frame, cx: &Ctx, a: &Areas, focused: bool) {
+        let sug = &cx.report.suggestions;
+        let block = pane(format!(" Fixes · {} suggestions ", sug.len()), focused);
+        let inner = block.inner(a.right);
+        f.render_widget(block, a.right);
+        if sug.is_empty() {
+            f.render_widget(
+                Paragraph::new("  Nothing to fix.").style(Style::default().fg(Color::Green)),
+                inner,
+            );
+            return;
+        }
+        let w = inner.width as usize;
+        let rows = a.fix_rows();
+        for (i, s) in sug.iter().enumerate().skip(self.list.top).take(rows) {
+            let layers: Vec<String> = s.layers.iter().map(|l| l.to_string()).collect();
+            let line = Line::from(vec![
+                Span::styled(
+                    format!("{:>10}  ", human(s.saves_bytes)),
+                    Style::default().fg(Color::Green),
+                ),
+                Span::raw(fit(
+                    &format!("{}  (layers {})", s.title, layers.join(", ")),
+                    w.saturating_sub(12),
+                )),
+            ]);
+            self.list.draw_row(f, inner, i, line, focused);
+        }
+        let Some(s) = sug.get(self.list.sel) else {
+            return;
+        };
+        let dr = Rect::new(
+            inner.x,
+            inner.y + rows as u16,
+            inner.width,
+            inner.height.saturating_sub(rows as u16),
+        );
+        let bold = bold();
+        let mut lines = vec![Line::from(vec![
+            Span::styled(s.title.clone(), bold),
+            Span::styled(
+                format!("  saves {} ({} bytes)", human(s.saves_bytes), s.saves_bytes),
+                Style::default().fg(Color::Green),
+            ),
+        ])];
+        for &l in &s.layers {
+            lines.push(Line::from(vec![
+                Span::styled(format!("layer {l}: "), bold),
+                Span::raw(cx.layer_cmd(l)),
+            ]));
+        }
+        if !s.why.is_empty() {
+            lines.push(Line::from(Span::styled(
+                one_line(&s.why),
+                Style::default().fg(Color::Gray),
+            )));
+        }
+        lines.push(Line::from(Span::styled("Before:", bold.fg(Color::Red))));
+        for l in s.before.lines() {
+            lines.push(Line::from(Span::styled(
+                format!("  {l}"),
+                Style::default().fg(Color::LightRed),
+            )));
+        }
+        lines.push(Line::from(Span::styled("After:", bold.fg(Color::Green))));
+        for l in s.after.lines() {
+            lines.push(Line::from(Span::styled(
+                format!("  {l}"),
+                Style::default().fg(Color::LightGreen),
+            )));
+        }
+        f.render_widget(
+            Paragraph::new(lines)
+                .block(detail_block(" Enter: show its files in the tree "))
+                .wrap(Wrap { trim: false }),
+            dr,
+        );
+    }
+}

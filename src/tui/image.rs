@@ -1,0 +1,69 @@
+//! The Image pane: totals, waste by kind and efficiency. Stateless.
+
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::pane::Ctx;
+use super::widgets::{bold, kind_label, kind_style, pane};
+use crate::analyze::waste::WasteKind;
+use crate::render::human;
+
+pub fn draw(f: &mut Frame, cx: &Ctx, r: Rect) {
+    let s = &cx.report.summary;
+    let block = pane(
+        format!(
+            " Image · {} layers · {} files ",
+            s.layer_count, s.file_count
+        ),
+        false,
+    );
+    let pct = |b: u64| {
+        if s.total_bytes == 0 {
+            0.0
+        } else {
+            b as f64 * 100.0 / s.total_bytes as f64
+        }
+    };
+    let bold = bold();
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(format!("{:<15}", "Total"), bold),
+            Span::raw(format!("{:>10}", human(s.total_bytes))),
+        ]),
+        Line::from(vec![
+            Span::styled(format!("{:<15}", "Visible"), bold),
+            Span::raw(format!("{:>10}", human(s.visible_bytes))),
+        ]),
+        Line::from(vec![
+            Span::styled(format!("{:<15}", "Wasted"), bold),
+            Span::styled(
+                format!("{:>10}", human(s.wasted_bytes)),
+                Style::default().fg(if s.wasted_bytes > 0 {
+                    Color::LightRed
+                } else {
+                    Color::Green
+                }),
+            ),
+            Span::raw(format!("  {:.1}% of total", pct(s.wasted_bytes))),
+        ]),
+    ];
+    for k in WasteKind::ALL {
+        let b = cx.report.bytes_of(k);
+        if b == 0 {
+            continue;
+        }
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {:<13}", kind_label(k)), kind_style(k)),
+            Span::raw(format!("{:>10}", human(b))),
+            Span::raw(format!("  {:.1}%", pct(b))),
+        ]));
+    }
+    lines.push(Line::from(vec![
+        Span::styled(format!("{:<15}", "Efficiency"), bold),
+        Span::raw(format!("{:>9.1}%", s.efficiency * 100.0)),
+    ]));
+    f.render_widget(Paragraph::new(lines).block(block), r);
+}

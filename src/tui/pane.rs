@@ -1,0 +1,125 @@
+//! What the panes share: the read-only [`Ctx`] they see, the [`Action`] a
+//! pane hands back when something outside it must change, and [`ListSel`],
+//! the scrolled selection of the list panes.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::widgets::sel_style;
+
+use crate::analyze::index::Index;
+use crate::analyze::waste::Report;
+
+/// The analysed image and the selected layer, as every pane sees them.
+#[derive(Clone, Copy)]
+pub struct Ctx<'a> {
+    pub index: &'a Index,
+    pub report: &'a Report,
+    /// The selected layer (the Layers pane owns it).
+    pub layer: usize,
+}
+
+impl Ctx<'_> {
+    /// A layer's command on one line, as the layer list shows it.
+    pub fn layer_cmd(&self, l: usize) -> String {
+        self.report
+            .layers
+            .get(l)
+            .map(|l| super::widgets::one_line(&crate::suggest::layer_command(&l.command)))
+            .unwrap_or_default()
+    }
+}
+
+/// What a pane asks of the app after a key or a click.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    None,
+    /// The selected layer moved (keys: the tree is rebuilt once the queued
+    /// keys are handled).
+    LayerMoved,
+    /// Select this layer now (a click, a wheel step).
+    SetLayer(usize),
+    /// Show the Files tab, focused.
+    ShowFiles,
+    /// Show the finding's file in the layer that stored it.
+    JumpToFinding(usize),
+    /// Show the suggestion's first finding (or first layer).
+    JumpToFix(usize),
+}
+
+pub fn ctrl(k: &KeyEvent) -> bool {
+    k.modifiers.contains(KeyModifiers::CONTROL)
+}
+
+/// Up and down, as arrows or vi keys.
+pub fn up(k: &KeyEvent) -> bool {
+    matches!(k.code, KeyCode::Up | KeyCode::Char('k'))
+}
+pub fn down(k: &KeyEvent) -> bool {
+    matches!(k.code, KeyCode::Down | KeyCode::Char('j'))
+}
+
+/// A scrolled list selection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListSel {
+    pub sel: usize,
+    pub top: usize,
+}
+
+impl ListSel {
+    pub fn moved(&mut self, delta: isize, len: usize, height: usize) {
+        if len == 0 {
+            return;
+        }
+        let s = (self.sel as isize + delta).clamp(0, len as isize - 1) as usize;
+        self.select(s, height);
+    }
+
+    /// Select `s`, scrolling so it is one of the `height` rows shown.
+    pub fn select(&mut self, s: usize, height: usize) {
+        self.sel = s;
+        let h = height.max(1);
+        if self.sel < self.top {
+            self.top = self.sel;
+        } else if self.sel >= self.top + h {
+            self.top = self.sel + 1 - h;
+        }
+    }
+
+    /// Arrows, vi keys, pages, Home/End over `len` rows, `h` on screen;
+    /// true on Enter (with something to enter).
+    pub fn key(&mut self, k: &KeyEvent, len: usize, h: usize) -> bool {
+        match k.code {
+            _ if up(k) => self.moved(-1, len, h),
+            _ if down(k) => self.moved(1, len, h),
+            KeyCode::PageUp => self.moved(-(h as isize), len, h),
+            KeyCode::PageDown => self.moved(h as isize, len, h),
+            KeyCode::Home | KeyCode::Char('g') => self.select(0, h),
+            KeyCode::End | KeyCode::Char('G') => self.select(len.saturating_sub(1), h),
+            KeyCode::Enter => return len > 0,
+            _ => {}
+        }
+        false
+    }
+
+    /// A click on screen row `r` of the list.
+    pub fn click(&mut self, r: usize, len: usize, h: usize) {
+        if r < h && self.top + r < len {
+            self.select(self.top + r, h);
+        }
+    }
+
+    /// Row `i` of the list (one of those shown) in `area`, highlighted
+    /// when selected.
+    pub fn draw_row(&self, f: &mut Frame, area: Rect, i: usize, line: Line, focused: bool) {
+        let mut p = Paragraph::new(line);
+        if i == self.sel {
+            p = p.style(sel_style(focused));
+        }
+        let y = area.y + (i - self.top) as u16;
+        f.render_widget(p, Rect::new(area.x, y, area.width, 1));
+    }
+}

@@ -1,0 +1,291 @@
+//! The Waste tab: findings grouped by kind, then by cause (the hiding layer
+//! or the cache rule), each finding's detail below the list; Enter shows the
+//! file in its layer.
+
+use ratatui::crossterm::event::KeyEvent;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::layout::Areas;
+use super::pane::{Action, Ctx, ListSel};
+use super::widgets::{bold, detail_block, fit, kind_label, kind_style, one_line, pane};
+use crate::analyze::waste::{Report, WasteKind};
+use crate::render::{escape, human};
+
+pub const KEYS: &[(&str, &str)] = &[
+    ("↑↓", "select"),
+    ("Enter", "show in tree"),
+    ("Tab", "pane"),
+    ("?", "help"),
+    ("q", "quit"),
+];
+
+/// A row of the Waste tab.
+#[derive(Debug, Clone)]
+pub enum WasteRow {
+    Kind {
+        kind: WasteKind,
+        bytes: u64,
+        count: usize,
+    },
+    Cause {
+        kind: WasteKind,
+        /// The layer that hid the bytes (None for cache findings).
+        layer: Option<usize>,
+        rule: Option<String>,
+        bytes: u64,
+        count: usize,
+    },
+    Finding(usize),
+}
+
+pub struct Waste {
+    pub rows: Vec<WasteRow>,
+    pub list: ListSel,
+    /// The suggestion covering each finding, if any.
+    fix_of: Vec<Option<usize>>,
+}
+
+impl Waste {
+    /// Starts on the first finding rather than its group header.
+    pub fn new(report: &Report) -> Waste {
+        let rows = rows(report);
+        let mut fix_of = vec![None; report.waste.len()];
+        for (si, s) in report.suggestions.iter().enumerate() {
+            for &f in &s.findings {
+                if let Some(slot) = fix_of.get_mut(f) {
+                    slot.get_or_insert(si);
+                }
+            }
+        }
+        let mut list = ListSel::default();
+        if let Some(i) = rows.iter().position(|r| matches!(r, WasteRow::Finding(_))) {
+            list.sel = i;
+        }
+        Waste { rows, list, fix_of }
+    }
+
+    /// Enter jumps to the selected finding (or the first one of a group).
+    pub fn key(&mut self, k: &KeyEvent, a: &Areas) -> Action {
+        if !self.list.key(k, self.rows.len(), a.waste_rows()) {
+            return Action::None;
+        }
+        let fi = self.rows[self.list.sel..].iter().find_map(|r| match r {
+            WasteRow::Finding(i) => Some(*i),
+            _ => None,
+        });
+        fi.map_or(Action::None, Action::JumpToFinding)
+    }
+
+    /// A click on list row `row` (None: above the list), or a wheel step.
+    pub fn mouse(&mut self, row: Option<usize>, delta: isize, a: &Areas) {
+        let (len, h) = (self.rows.len(), a.waste_rows());
+        if delta != 0 {
+            self.list.moved(delta, len, h);
+        } else if let Some(r) = row {
+            self.list.click(r, len, h);
+        }
+    }
+
+    pub fn draw(&self, f: &mut Frame, cx: &Ctx, a: &Areas, focused: bool) {
+        let s = &cx.report.summary;
+        let block = pane(
+            format!(
+                " Waste · {} in {} findings · by kind, then cause ",
+                human(s.wasted_bytes),
+                cx.report.waste.len()
+            ),
+            focused,
+        );
+        let inner = block.inner(a.right);
+        f.render_widget(block, a.right);
+        let w = inner.width as usize;
+        let rows = a.waste_rows();
+        if self.rows.is_empty() {
+            f.render_widget(
+                Paragraph::new(
+                    "  No waste: every stored byte is visible and no cache is left behind.",
+                )
+                .style(Style::default().fg(Color::Green)),
+                inner,
+            );
+            return;
+        }
+        for (i, r) in self.rows.iter().enumerate().skip(self.list.top).take(rows) {
+            let line = match r {
+                WasteRow::Kind { kind, bytes, count } => Line::from(vec![Span::styled(
+                    fit(
+                        &format!(
+                            "{:<14} {:>10}  {count} finding{}",
+                            kind_label(*kind),
+                            human(*bytes),
+                            if *count == 1 { "" } else { "s" }
+                        ),
+                        w,
+                    ),
+                    kind_style(*kind).add_modifier(Modifier::BOLD),
+                )]),
+                WasteRow::Cause {
+                    layer,
+                    rule,
+                    bytes,
+                    count,
+                    ..
+                } => {
+                    let cause = match (layer, rule) {
+                        (Some(l), _) => format!("hidden by layer {l}: {}", cx.layer_cmd(*l)),
+                        (None, Some(r)) => format!("cache rule {r}"),
+                        (None, None) => "visible".into(),
+                    };
+                    Line::from(Span::raw(fit(
+                        &format!("  {:>10}  {cause}  ({count})", human(*bytes)),
+                        w,
+                    )))
+                }
+                WasteRow::Finding(fi) => {
+                    let fd = &cx.report.waste[*fi];
+                    Line::from(vec![
+                        Span::raw(format!("    {:>10}  ", human(fd.bytes))),
+                        Span::styled(
+                            escape::line(&fd.path.display()).into_owned(),
+                            kind_style(fd.kind),
+                        ),
+                        Span::styled(
+                            format!("  stored in layer {}", fd.stored_in_layer),
+                            Style::default().fg(Color::DarkGray),
+                        ),
+                    ])
+                }
+            };
+            self.list.draw_row(f, inner, i, line, focused);
+        }
+        // Detail of the selection.
+        let dh = a.waste_detail_h();
+        let dr = Rect::new(inner.x, inner.bottom().saturating_sub(dh), inner.width, dh);
+        let bold = bold();
+        let mut lines = Vec::new();
+        match self.rows.get(self.list.sel) {
+            Some(WasteRow::Finding(fi)) => {
+                let fd = &cx.report.waste[*fi];
+                lines.push(Line::from(vec![
+                    Span::styled(
+                        escape::line(&fd.path.display()).into_owned(),
+                        kind_style(fd.kind).add_modifier(Modifier::BOLD),
+                    ),
+                    Span::raw(format!(
+                        "  {} {} ({} bytes)",
+                        kind_label(fd.kind),
+                        human(fd.bytes),
+                        fd.bytes
+                    )),
+                ]));
+                lines.push(Line::from(vec![
+                    Span::styled("Stored in ", bold),
+                    Span::raw(format!(
+                        "layer {}: {}",
+                        fd.stored_in_layer,
+                        cx.layer_cmd(fd.stored_in_layer)
+                    )),
+                ]));
+                if let Some(h) = fd.hidden_by_layer {
+                    lines.push(Line::from(vec![
+                        Span::styled("Hidden by ", bold),
+                        Span::raw(format!("layer {h}: {}", cx.layer_cmd(h))),
+                    ]));
+                }
+                if let Some(r) = &fd.rule {
+                    lines.push(Line::from(vec![
+                        Span::styled("Rule ", bold),
+                        Span::raw(r.clone()),
+                    ]));
+                }
+                if let Some(si) = self.fix_of.get(*fi).copied().flatten() {
+                    let s = &cx.report.suggestions[si];
+                    lines.push(Line::from(vec![
+                        Span::styled(
+                            "Fix ",
+                            Style::default()
+                                .fg(Color::Green)
+                                .add_modifier(Modifier::BOLD),
+                        ),
+                        Span::raw(format!("{} (saves {})", s.title, human(s.saves_bytes))),
+                    ]));
+                }
+                lines.push(Line::from(Span::styled(
+                    one_line(crate::suggest::why(fd.kind)),
+                    Style::default().fg(Color::Gray),
+                )));
+            }
+            Some(WasteRow::Kind { kind, .. }) | Some(WasteRow::Cause { kind, .. }) => {
+                lines.push(Line::from(Span::styled(
+                    kind_label(*kind),
+                    kind_style(*kind).add_modifier(Modifier::BOLD),
+                )));
+                lines.push(Line::from(Span::raw(one_line(crate::suggest::why(*kind)))));
+            }
+            None => {}
+        }
+        f.render_widget(Clear, dr);
+        f.render_widget(
+            Paragraph::new(lines)
+                .block(detail_block(" Enter: show the file in its layer "))
+                .wrap(Wrap { trim: true }),
+            dr,
+        );
+    }
+}
+
+type Causes = std::collections::BTreeMap<(Option<usize>, Option<String>), Vec<usize>>;
+
+/// Findings grouped by kind (most bytes first), then by cause.
+fn rows(report: &Report) -> Vec<WasteRow> {
+    use std::collections::BTreeMap;
+    let mut by_kind: BTreeMap<WasteKind, Causes> = BTreeMap::new();
+    for (i, f) in report.waste.iter().enumerate() {
+        let cause = match f.hidden_by_layer {
+            Some(l) => (Some(l), None),
+            None => (None, f.rule.clone()),
+        };
+        by_kind
+            .entry(f.kind)
+            .or_default()
+            .entry(cause)
+            .or_default()
+            .push(i);
+    }
+    let bytes = |v: &[usize]| v.iter().map(|&i| report.waste[i].bytes).sum::<u64>();
+    let mut kinds: Vec<_> = by_kind
+        .into_iter()
+        .map(|(k, causes)| {
+            let total: u64 = causes.values().map(|v| bytes(v)).sum();
+            (k, total, causes)
+        })
+        .collect();
+    kinds.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut rows = Vec::new();
+    for (kind, total, causes) in kinds {
+        let count = causes.values().map(|v| v.len()).sum();
+        rows.push(WasteRow::Kind {
+            kind,
+            bytes: total,
+            count,
+        });
+        let mut causes: Vec<_> = causes.into_iter().collect();
+        causes.sort_by(|a, b| bytes(&b.1).cmp(&bytes(&a.1)).then(a.0.cmp(&b.0)));
+        for ((layer, rule), list) in causes {
+            rows.push(WasteRow::Cause {
+                kind,
+                layer,
+                rule,
+                bytes: bytes(&list),
+                count: list.len(),
+            });
+            // `report.waste` is sorted by bytes: so is each list.
+            rows.extend(list.into_iter().map(WasteRow::Finding));
+        }
+    }
+    rows
+}
