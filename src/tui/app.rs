@@ -134,17 +134,20 @@ impl Data {
         cx!(self)
     }
 
+    /// What the layout depends on besides the terminal size.
+    pub fn sizes(&self) -> Sizes {
+        let command = self.report.layers.get(self.layer());
+        Sizes {
+            layers: self.index.layers.len(),
+            command_chars: command.map(|l| one_line(&l.command).chars().count()),
+            fixes: self.report.suggestions.len(),
+            findings: self.report.waste.len(),
+        }
+    }
+
     /// The layout for a terminal of `size`.
     pub fn areas(&self, size: (u16, u16)) -> Areas {
-        let command = self.report.layers.get(self.layer());
-        layout(
-            size,
-            Sizes {
-                layers: self.index.layers.len(),
-                command_chars: command.map(|l| one_line(&l.command).chars().count()),
-                fixes: self.report.suggestions.len(),
-            },
-        )
+        layout(size, self.sizes())
     }
 
     /// The path of the selected tree row.

@@ -75,6 +75,8 @@ pub struct Sizes {
     /// details pane grows to show it whole, within reason).
     pub command_chars: Option<usize>,
     pub fixes: usize,
+    /// Findings (the Waste tab's count).
+    pub findings: usize,
 }
 
 /// Where everything is.
@@ -146,9 +148,20 @@ impl Areas {
     }
 }
 
-/// The width of a tab's label: " N Name" plus its count and padding.
-fn tab_width(t: Tab) -> u16 {
-    t.name().len() as u16 + 4
+/// A tab's label as the tab bar draws it: its number key, its name and
+/// its count, padded; one more space separates it from the next.
+pub fn tab_label(t: Tab, s: &Sizes) -> String {
+    let number = Focus::ORDER
+        .iter()
+        .position(|f| *f == Focus::from(t))
+        .unwrap_or(0)
+        + 1;
+    let count = match t {
+        Tab::Files => String::new(),
+        Tab::Waste => format!(" {}", s.findings),
+        Tab::Fixes => format!(" {}", s.fixes),
+    };
+    format!(" {number} {}{count} ", t.name())
 }
 
 pub fn layout(size: (u16, u16), s: Sizes) -> Areas {
@@ -181,7 +194,7 @@ pub fn layout(size: (u16, u16), s: Sizes) -> Areas {
     let mut tab_x = [(0, 0); Tab::ALL.len()];
     let mut x = tabs.x + 1;
     for (i, t) in Tab::ALL.into_iter().enumerate() {
-        let len = tab_width(t);
+        let len = tab_label(t, &s).chars().count() as u16;
         tab_x[i] = (x, x + len);
         x += len + 1;
     }

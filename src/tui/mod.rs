@@ -23,8 +23,9 @@
 //!
 //! Adding a tab (e.g. Packages, a diff):
 //! 1. `layout.rs`: a variant in [`Tab`] (with its name) and in [`Focus`]
-//!    (and `Focus::ORDER`, which gives its number key), and in their
-//!    conversions; add any row counts it needs to [`Areas`].
+//!    (and `Focus::ORDER`, which gives its number key), in their
+//!    conversions and in `tab_label` (its count, if any); add any row counts
+//!    it needs to [`Areas`].
 //! 2. `NAME.rs`: `pub struct Name { .. }` with its state, `pub const KEYS`
 //!    (the status bar), `fn key(&mut self, &Ctx, &KeyEvent, &Areas) ->
 //!    Action`, `fn mouse(..)` and `fn draw(&self, &mut Frame, &Ctx, &Areas,

@@ -10,7 +10,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::app::{App, Data};
-use super::layout::{Focus, Tab};
+use super::layout::{tab_label, Focus, Sizes, Tab};
 use super::pane::Ctx;
 use super::{details, files, filter, fixes, help, image, layers, loading, waste};
 
@@ -28,7 +28,7 @@ pub fn draw(f: &mut Frame, app: &mut App) {
                 .draw(f, &cx, a.layers, focused(Focus::Layers), d.files.mode);
             details::draw(f, &cx, a.details);
             image::draw(f, &cx, a.summary);
-            tabs(f, a.tabs, d, &cx);
+            tabs(f, a.tabs, d, &d.sizes());
             match d.tab {
                 Tab::Files => d.files.draw(f, &cx, &a, focused(Focus::Tree)),
                 Tab::Waste => d.waste.draw(f, &cx, &a, focused(Focus::Waste)),
@@ -65,19 +65,14 @@ fn title(f: &mut Frame, r: Rect, source: &str, cx: &Ctx) {
     f.render_widget(Paragraph::new(line), r);
 }
 
-fn tabs(f: &mut Frame, r: Rect, d: &Data, cx: &Ctx) {
+/// The tab labels, the shown one highlighted (brighter when focused).
+fn tabs(f: &mut Frame, r: Rect, d: &Data, sizes: &Sizes) {
     let mut spans = vec![Span::raw(" ")];
     for t in Tab::ALL {
-        let extra = match t {
-            Tab::Files => String::new(),
-            Tab::Waste => format!(" {}", cx.report.waste.len()),
-            Tab::Fixes => format!(" {}", cx.report.suggestions.len()),
-        };
-        let focus = Focus::from(t);
         let style = if d.tab == t {
             Style::default()
                 .fg(Color::Black)
-                .bg(if d.focus == focus {
+                .bg(if d.focus == Focus::from(t) {
                     Color::LightCyan
                 } else {
                     Color::Gray
@@ -86,9 +81,7 @@ fn tabs(f: &mut Frame, r: Rect, d: &Data, cx: &Ctx) {
         } else {
             Style::default().fg(Color::Gray)
         };
-        let number = Focus::ORDER.iter().position(|o| *o == focus).unwrap_or(0) + 1;
-        spans.push(Span::styled(format!(" {number} {}", t.name()), style));
-        spans.push(Span::styled(format!("{extra} "), style));
+        spans.push(Span::styled(tab_label(t, sizes), style));
         spans.push(Span::raw(" "));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), r);
@@ -120,4 +113,48 @@ fn status(f: &mut Frame, r: Rect, d: &Data) {
         Paragraph::new(Line::from(spans)).style(Style::default().bg(Color::Black)),
         r,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::backend::TestBackend;
+    use ratatui::layout::Position;
+    use ratatui::Terminal;
+
+    use super::*;
+    use crate::view::testing::three_layers;
+
+    /// Every tab's label, where it is drawn, is where a click selects it
+    /// (adding a tab keeps the drawing and the hit areas in step).
+    #[test]
+    fn tab_labels_are_where_clicks_find_them() {
+        let (index, report) = three_layers();
+        let mut app = App::loaded("t.tar", index, report, (120, 30));
+        let mut term = Terminal::new(TestBackend::new(120, 30)).unwrap();
+        term.draw(|f| draw(f, &mut app)).unwrap();
+        let d = app.data.as_deref().unwrap();
+        let a = d.areas(app.size);
+        let buf = term.backend().buffer();
+        let row: String = (0..120).map(|x| buf[(x, a.tabs.y)].symbol()).collect();
+        let chars: Vec<char> = row.chars().collect();
+        let tab_at = |x: usize| a.tab_at(Position::new(x as u16, a.tabs.y));
+        for t in Tab::ALL {
+            let name = row.find(t.name()).expect("the tab is drawn");
+            let name = row[..name].chars().count();
+            // The label runs from the space before its number to the space
+            // after its name or count; one unstyled space separates labels.
+            let start = name - 3;
+            let mut end = name + t.name().len();
+            if chars[end] == ' ' && chars[end + 1].is_ascii_digit() {
+                end += 1;
+                while chars[end].is_ascii_digit() {
+                    end += 1;
+                }
+            }
+            for x in start..=end {
+                assert_eq!(tab_at(x), Some(t), "x {x} in {row}");
+            }
+            assert_eq!(tab_at(end + 1), None, "x {} in {row}", end + 1);
+        }
+    }
 }
