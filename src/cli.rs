@@ -26,6 +26,8 @@ pub enum Format {
     Markdown,
     /// GitHub Actions ::error/::warning annotations
     Github,
+    /// One self-contained page: treemap, layers, fixes, findings
+    Html,
 }
 
 impl Format {
@@ -37,6 +39,7 @@ impl Format {
             Format::Junit => "junit",
             Format::Markdown => "markdown",
             Format::Github => "github",
+            Format::Html => "html",
         }
     }
 }

@@ -97,7 +97,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
     };
     match &config.output {
         Some(path) => {
-            let body = render_report(format, &mut report, &ctx, &config, false);
+            let body = render_report(format, &mut report, &ctx, &config, false, &index);
             std::fs::write(path, body)
                 .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
             let mut short = verdict::render(&report, &ctx, config.color);
@@ -109,7 +109,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
             print_stdout(&short)?;
         }
         None => {
-            let body = render_report(format, &mut report, &ctx, &config, config.color);
+            let body = render_report(format, &mut report, &ctx, &config, config.color, &index);
             print_stdout(&body)?;
         }
     }
@@ -128,6 +128,7 @@ fn render_report(
     ctx: &Context,
     config: &cli::Config,
     color: bool,
+    index: &imgscope::Index,
 ) -> String {
     match format {
         Format::Json => verdict::json(report, ctx),
@@ -135,6 +136,10 @@ fn render_report(
         Format::Junit => render::junit::render(report, ctx),
         Format::Markdown => render::markdown::render(report, ctx),
         Format::Github => render::github::render(report, ctx),
+        Format::Html => {
+            let files = imgscope::analyze::sizes::size_tree(index, report);
+            render::html::render(report, ctx.ignored.as_ref(), &files)
+        }
         Format::Text => {
             let opts = render::text::TextOptions { top: config.top };
             if !config.verdict {

@@ -4,4 +4,5 @@
 pub mod index;
 pub mod pull;
 pub mod rules;
+pub mod sizes;
 pub mod waste;

@@ -5,6 +5,7 @@ pub mod diff_markdown;
 pub mod diff_text;
 pub mod escape;
 pub mod github;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;

@@ -1,0 +1,128 @@
+//! `--format html`: one self-contained page. The report value `--format json`
+//! writes is embedded as JSON (with the size tree of the final filesystem
+//! from `analyze::sizes`), and a small plain script (assets/html/app.js)
+//! draws the treemap, the layer chart, the fixes and the findings from it.
+//! A Content-Security-Policy forbids every fetch: the page needs nothing but
+//! itself.
+
+use serde::Serialize;
+
+use crate::analyze::sizes::SizeTree;
+use crate::analyze::waste::Report;
+use crate::ci::checks::Ignored;
+
+const PAGE: &str = include_str!("../../assets/html/page.html");
+const STYLE: &str = include_str!("../../assets/html/style.css");
+const SCRIPT: &str = include_str!("../../assets/html/app.js");
+
+/// The page lists the largest findings up to this many (the JSON report
+/// lists every one); the totals always cover all of them.
+pub const MAX_FINDINGS: usize = 2_000;
+
+#[derive(Serialize)]
+struct Page<'a> {
+    generator: String,
+    /// The JSON report, `waste` cut to the largest `MAX_FINDINGS`.
+    report: serde_json::Value,
+    /// How many findings the report has (the page may list fewer).
+    findings_total: usize,
+    ignored: Option<&'a Ignored>,
+    /// Each layer's instruction without the `/bin/sh -c` noise.
+    commands: Vec<&'a str>,
+    files: &'a SizeTree,
+}
+
+/// The page's data as JSON, safe inside a `<script>` element: `<`, `>` and
+/// `&` only occur inside JSON strings, where `\u003c` etc. mean the same.
+pub fn data_json(report: &Report, ignored: Option<&Ignored>, files: &SizeTree) -> String {
+    let mut value = serde_json::to_value(report).expect("report serializes");
+    if let Some(serde_json::Value::Array(w)) = value.get_mut("waste") {
+        w.truncate(MAX_FINDINGS);
+    }
+    let page = Page {
+        generator: format!("imgscope {}", env!("CARGO_PKG_VERSION")),
+        report: value,
+        findings_total: report.waste.len(),
+        ignored,
+        commands: report.layers.iter().map(|l| l.command.as_str()).collect(),
+        files,
+    };
+    let json = serde_json::to_string(&page).expect("page data serializes");
+    let mut out = String::with_capacity(json.len() + 64);
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The whole page.
+pub fn render(report: &Report, ignored: Option<&Ignored>, files: &SizeTree) -> String {
+    let title = match report.image.tags.first() {
+        Some(t) => format!("imgscope: {t}"),
+        None => format!("imgscope: {}", report.image.source),
+    };
+    // One pass over the template; the data goes last so nothing in it is
+    // ever taken for a placeholder.
+    let mut out = String::with_capacity(PAGE.len() + STYLE.len() + SCRIPT.len() + (1 << 16));
+    let mut rest = PAGE;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let Some(len) = rest[start..].find("}}") else {
+            break;
+        };
+        match &rest[start + 2..start + len] {
+            "TITLE" => out.push_str(&escape_html(&title)),
+            "STYLE" => out.push_str(STYLE),
+            "SCRIPT" => out.push_str(SCRIPT),
+            "DATA" => out.push_str(&data_json(report, ignored, files)),
+            other => {
+                out.push_str("{{");
+                out.push_str(other);
+                out.push_str("}}");
+            }
+        }
+        rest = &rest[start + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_escaping() {
+        assert_eq!(escape_html("a</b>&'\""), "a&lt;/b&gt;&amp;&#39;&quot;");
+    }
+
+    #[test]
+    fn template_has_every_placeholder_once() {
+        for p in ["{{STYLE}}", "{{SCRIPT}}", "{{DATA}}"] {
+            assert_eq!(PAGE.matches(p).count(), 1, "{p}");
+        }
+        assert!(!SCRIPT.contains("{{") && !STYLE.contains("{{"));
+        assert!(!SCRIPT.contains("</script"));
+        assert!(!STYLE.contains("</style"));
+    }
+}
