@@ -102,7 +102,7 @@
     if (checks.length) {
       var failed = checks.filter(function (c) { return !c.passed; }).length;
       add(v, [el('span', { 'class': 'badge ' + (failed ? 'fail' : 'pass'), text: failed ? 'FAIL' : 'PASS' }), ' ',
-        failed ? failed + ' of ' + checks.length + ' checks failed' : checks.length + ' of ' + checks.length + ' checks passed']);
+        (failed || checks.length) + ' of ' + checks.length + ' check' + (checks.length === 1 ? '' : 's') + (failed ? ' failed' : ' passed')]);
     }
     $('footer').textContent = 'Made by ' + D.generator + ' from the same report as --format json (embedded in this file as #imgscope-data).';
   }
