@@ -98,7 +98,35 @@ fn model(image: &Path) -> Model {
         e.read_to_end(&mut data).unwrap();
         files.insert(name, data);
     }
-    let manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    let layers: Vec<String> = match files.get("manifest.json") {
+        Some(m) => {
+            let m: Value = serde_json::from_slice(m).unwrap();
+            m[0]["Layers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l.as_str().unwrap().to_string())
+                .collect()
+        }
+        None => {
+            // OCI layout: index.json → (an index →) a manifest → layer blobs.
+            let blob = |d: &Value| {
+                let d = d.as_str().unwrap().replace(':', "/");
+                serde_json::from_slice::<Value>(&files[&format!("blobs/{d}")]).unwrap()
+            };
+            let index: Value = serde_json::from_slice(&files["index.json"]).unwrap();
+            let mut m = blob(&index["manifests"][0]["digest"]);
+            while m.get("manifests").is_some() {
+                m = blob(&m["manifests"][0]["digest"]);
+            }
+            m["layers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| format!("blobs/{}", l["digest"].as_str().unwrap().replace(':', "/")))
+                .collect()
+        }
+    };
     // path → (size, hard-link group)
     let mut fs: BTreeMap<String, (u64, usize)> = BTreeMap::new();
     let mut groups = 0usize;
@@ -121,8 +149,8 @@ fn model(image: &Path) -> Model {
             fs.remove(&k);
         }
     };
-    for layer in manifest[0]["Layers"].as_array().unwrap() {
-        let data = decompress(files[layer.as_str().unwrap()].clone());
+    for layer in &layers {
+        let data = decompress(files[layer].clone());
         let mut entries = Vec::new();
         for e in tar::Archive::new(&data[..]).entries().unwrap() {
             let e = e.unwrap();
@@ -586,7 +614,7 @@ fn real_images() -> Vec<PathBuf> {
         .map(|e| e.unwrap().path())
         .filter(|p| {
             let n = p.file_name().unwrap().to_string_lossy();
-            n.ends_with(".tar.zst") || n.ends_with(".tar.gz")
+            n.ends_with(".tar") || n.ends_with(".tar.zst") || n.ends_with(".tar.gz")
         })
         .collect();
     v.sort();

@@ -537,6 +537,33 @@
           el('td', { 'class': 'num', text: human(p.wasted_bytes || 0) }), el('td', { 'class': 'num', text: p.files === undefined ? '' : p.files }));
       })))));
   }
+  function optional() {
+    var list = R.optional;
+    if (!Array.isArray(list) || !list.length) return;
+    $('optional-section').hidden = false;
+    var box = $('optional'), shown = list.slice(0, 200);
+    var total = D.optional_total || list.length;
+    if (total > shown.length) add(box, el('p', { 'class': 'note', text: 'The largest ' + shown.length + ' of ' + total + ' optional files (' + human(S.optional_bytes || 0) + ' in all).' }));
+    add(box, el('div', { 'class': 'scroll' }, el('table', { id: 'optional-table' },
+      el('caption', { 'class': 'sr', text: 'Optional files' }),
+      el('thead', null, el('tr', null, ['Path', 'Bytes', 'Layer', 'Rule'].map(function (t, i) {
+        return el('th', { scope: 'col', 'class': i === 1 || i === 2 ? 'num' : '', text: t });
+      }))),
+      el('tbody', null, shown.map(function (o) {
+        return el('tr', null, el('td', { 'class': 'path mono', text: pathText(o.path) }), el('td', { 'class': 'num', text: human(o.bytes), title: exact(o.bytes) }),
+          el('td', { 'class': 'num', text: layerName(o.layer), title: command(o.layer) }), el('td', { 'class': 'mono', text: o.rule || '' }));
+      })))));
+  }
+  function warnings() {
+    var list = R.warnings;
+    if (!Array.isArray(list) || !list.length) return;
+    var ul = $('warnings');
+    ul.hidden = false;
+    list.forEach(function (w) {
+      var where = (w.layer !== null && w.layer !== undefined ? 'layer ' + layerName(w.layer) + ' ' : '') + (w.path ? pathText(w.path) + ': ' : '');
+      add(ul, el('li', { text: 'warning: ' + where + (w.message || '') }));
+    });
+  }
   function insights() {
     var list = R.insights;
     if (!Array.isArray(list) || !list.length) return;
@@ -554,8 +581,10 @@
   fixes();
   findingsFrame();
   drawFindings();
+  optional();
   packages();
   insights();
+  warnings();
   legend();
   drawTreemap();
   var resizeTimer = null, lastWidth = $('treemap').clientWidth;

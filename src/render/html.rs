@@ -22,10 +22,13 @@ pub const MAX_FINDINGS: usize = 2_000;
 #[derive(Serialize)]
 struct Page<'a> {
     generator: String,
-    /// The JSON report, `waste` cut to the largest `MAX_FINDINGS`.
+    /// The JSON report, `waste` and `optional` cut to their largest
+    /// `MAX_FINDINGS`.
     report: serde_json::Value,
     /// How many findings the report has (the page may list fewer).
     findings_total: usize,
+    /// How many optional files the report lists (the page may list fewer).
+    optional_total: usize,
     ignored: Option<&'a Ignored>,
     /// Each layer's instruction without the `/bin/sh -c` noise.
     commands: Vec<&'a str>,
@@ -36,13 +39,20 @@ struct Page<'a> {
 /// `&` only occur inside JSON strings, where `\u003c` etc. mean the same.
 pub fn data_json(report: &Report, ignored: Option<&Ignored>, files: &SizeTree) -> String {
     let mut value = serde_json::to_value(report).expect("report serializes");
-    if let Some(serde_json::Value::Array(w)) = value.get_mut("waste") {
-        w.truncate(MAX_FINDINGS);
+    let mut optional_total = 0;
+    for (key, total) in [("waste", None), ("optional", Some(&mut optional_total))] {
+        if let Some(serde_json::Value::Array(w)) = value.get_mut(key) {
+            if let Some(t) = total {
+                *t = w.len();
+            }
+            w.truncate(MAX_FINDINGS);
+        }
     }
     let page = Page {
         generator: format!("imgscope {}", env!("CARGO_PKG_VERSION")),
         report: value,
         findings_total: report.waste.len(),
+        optional_total,
         ignored,
         commands: report.layers.iter().map(|l| l.command.as_str()).collect(),
         files,
