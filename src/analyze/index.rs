@@ -7,6 +7,7 @@ use std::hash::{BuildHasher, Hasher};
 
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
+use crate::load::capture::Captured;
 use crate::load::image::{ImageMeta, LayerRef};
 use crate::load::layer::{Compression, EntryKind, LayerIndex};
 
@@ -200,6 +201,8 @@ pub struct Index {
     pub links: Vec<Box<[u8]>>,
     /// Oddities met while loading and merging, in layer order.
     pub warnings: Vec<Warning>,
+    /// What was kept of some files' content, by inode (increasing).
+    pub captured: Vec<(InodeId, Captured)>,
 }
 
 /// Current state of a path during the merge.
@@ -222,6 +225,7 @@ struct Builder {
     /// What the layer being applied put at each path so far (kind, whether
     /// by an entry of its own), to warn about paths stored twice.
     placed: FxHashMap<NodeId, (NodeKind, bool)>,
+    captured: Vec<(InodeId, Captured)>,
 }
 
 const ABSENT: Cur = Cur {
@@ -250,6 +254,7 @@ impl Builder {
             links: Vec::new(),
             warnings: Warnings::default(),
             placed: FxHashMap::default(),
+            captured: Vec::new(),
         }
     }
 
@@ -447,7 +452,8 @@ impl Builder {
         }
     }
 
-    fn apply(&mut self, layer: u16, ix: &LayerIndex) -> LayerStats {
+    fn apply(&mut self, layer: u16, ix: &mut LayerIndex) -> LayerStats {
+        let mut captures = std::mem::take(&mut ix.captures).into_iter().peekable();
         let mut stats = LayerStats::default();
         self.placed.clear();
         // Inodes hidden by this layer's deletions, by the path they were at:
@@ -522,7 +528,7 @@ impl Builder {
         let mut parent_cache: Option<(Vec<u8>, NodeId)> = None;
         let mut removed2: FxHashMap<NodeId, NodeKind> = FxHashMap::default();
         // Phase 2: entries in tar order.
-        for e in &ix.entries {
+        for (entry_index, e) in ix.entries.iter().enumerate() {
             let Some(kind) = NodeKind::of(e.kind) else {
                 continue;
             };
@@ -595,6 +601,15 @@ impl Builder {
                         hidden: None,
                         names: 0,
                     });
+                    while captures
+                        .peek()
+                        .is_some_and(|(i, _)| (*i as usize) < entry_index)
+                    {
+                        captures.next();
+                    }
+                    if let Some((_, c)) = captures.next_if(|(i, _)| *i as usize == entry_index) {
+                        self.captured.push((ino, c));
+                    }
                     ino
                 }
                 EntryKind::HardLink => {
@@ -826,9 +841,9 @@ impl Default for IndexBuilder {
 
 impl IndexBuilder {
     /// Apply the next layer (in manifest order).
-    pub fn push(&mut self, r: LayerRef, compressed_bytes: u64, ix: LayerIndex) {
+    pub fn push(&mut self, r: LayerRef, compressed_bytes: u64, mut ix: LayerIndex) {
         let i = self.layers.len() as u16;
-        let stats = self.b.apply(i, &ix);
+        let stats = self.b.apply(i, &mut ix);
         self.layers.push(Layer {
             r,
             compressed_bytes,
@@ -845,6 +860,7 @@ impl IndexBuilder {
             inodes,
             links,
             warnings: layer_warnings,
+            captured,
             ..
         } = b;
         let mut warnings = Warnings::default();
@@ -868,6 +884,7 @@ impl IndexBuilder {
             inodes,
             links,
             warnings: warnings.into_vec(),
+            captured,
         }
     }
 }
@@ -939,6 +956,15 @@ impl Index {
             id = ch[pos];
         }
         Some(id)
+    }
+
+    /// What was kept of an inode's content, if anything.
+    pub fn captured(&self, inode: InodeId) -> Option<&Captured> {
+        let i = self
+            .captured
+            .binary_search_by_key(&inode, |(ino, _)| *ino)
+            .ok()?;
+        Some(&self.captured[i].1)
     }
 
     pub fn total_bytes(&self) -> u64 {

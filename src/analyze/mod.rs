@@ -1,7 +1,9 @@
 //! Analysis: the ordered merge of layer indexes into one arena (`index`), the
 //! cache/temp rules as data (`rules`), and the pure waste analysis (`waste`).
 
+pub mod binaries;
 pub mod index;
+pub mod packages;
 pub mod pull;
 pub mod rules;
 pub mod sizes;

@@ -4,7 +4,9 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use serde::{Serialize, Serializer};
 
-use crate::analyze::index::{HideCause, Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
+use super::binaries::{Binary, Insight};
+use super::packages::{Package, PackageSummary};
+use crate::analyze::index::{HideCause, Index, InodeId, NodeId, NodeKind, Op, NO_INODE, ROOT};
 use crate::analyze::rules::Rules;
 use crate::load::image::display_command;
 
@@ -77,6 +79,9 @@ pub struct Finding {
     pub stored_in_layer: usize,
     pub hidden_by_layer: Option<usize>,
     pub rule: Option<String>,
+    /// The package that owns the path (`dpkg:gcc-12`), when one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
     /// The node of `path` in the index (for navigation).
     #[serde(skip)]
     pub node: NodeId,
@@ -189,6 +194,14 @@ pub struct Report {
     pub checks: Vec<Check>,
     /// Oddities that did not stop the analysis.
     pub warnings: Vec<crate::analyze::index::Warning>,
+    /// Installed (and removed-but-wasting) packages, largest first.
+    pub packages: Vec<Package>,
+    /// The split of visible and wasted bytes between packages and none.
+    pub package_summary: PackageSummary,
+    /// What the binaries and the minimal-image checks find.
+    pub insights: Vec<Insight>,
+    /// Every visible ELF executable and shared library.
+    pub binaries: Vec<Binary>,
 }
 
 impl Report {
@@ -246,6 +259,7 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
             stored_in_layer: ino.layer as usize,
             hidden_by_layer: Some(h.layer as usize),
             rule,
+            package: None,
             node: h.node,
         });
     }
@@ -301,6 +315,7 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
             stored_in_layer: ino.layer as usize,
             hidden_by_layer: None,
             rule: Some(rule.clone()),
+            package: None,
             node: id,
         });
     });
@@ -345,7 +360,7 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
         wasted_bytes as f64 / total_bytes as f64
     };
     let image = &index.image;
-    Report {
+    let mut report = Report {
         schema: 1,
         image: ImageReport {
             source: image.source.clone(),
@@ -375,7 +390,15 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
         suggestions: Vec::new(),
         checks: Vec::new(),
         warnings: index.warnings.clone(),
-    }
+
+        packages: Vec::new(),
+        package_summary: PackageSummary::default(),
+        insights: Vec::new(),
+        binaries: Vec::new(),
+    };
+    let owners = super::packages::attribute(index, &mut report);
+    super::binaries::run(index, &mut report, &owners);
+    report
 }
 
 /// Depth-first walk over nodes present in the final filesystem, children in
@@ -393,6 +416,21 @@ pub fn walk_visible(
             .is_some_and(|c| c.op != Op::Remove)
     };
     walk(index, start, path, present, f);
+}
+
+/// Every regular file of the final filesystem once (a hard-link group at its
+/// first name in path order), with its path and inode.
+pub fn walk_visible_files(index: &Index, f: &mut impl FnMut(NodeId, &[u8], InodeId)) {
+    let mut seen: HashSet<InodeId> = HashSet::default();
+    let mut path = Vec::new();
+    walk_visible(index, ROOT, &mut path, &mut |id, p| {
+        let Some(c) = index.nodes[id as usize].changes.last() else {
+            return;
+        };
+        if c.kind == NodeKind::File && c.inode != NO_INODE && seen.insert(c.inode) {
+            f(id, p, c.inode);
+        }
+    });
 }
 
 /// Depth-first walk below `start` over the nodes `include` accepts (an

@@ -17,11 +17,12 @@ use std::time::SystemTime;
 
 use xxhash_rust::xxh3::xxh3_64;
 
+use super::capture::Captured;
 use super::layer::{Compression, Entry, EntryKind, LayerIndex};
 
 /// Bump when [`LayerIndex`] or [`Entry`] change shape: older entries are
 /// then ignored and rebuilt.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 const MAGIC: &[u8; 12] = b"IMGSCOPE-LIX";
 /// Default bound of the cache folder.
 pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
@@ -264,6 +265,28 @@ pub fn encode(ix: &LayerIndex, key: &str) -> Vec<u8> {
         }
         out.extend_from_slice(&e.hash.to_le_bytes());
     }
+    out.extend_from_slice(&(ix.captures.len() as u64).to_le_bytes());
+    for (i, c) in &ix.captures {
+        out.extend_from_slice(&i.to_le_bytes());
+        match c {
+            Captured::Data(d) => {
+                out.push(0);
+                put_bytes(&mut out, d);
+            }
+            Captured::Elf(f) => {
+                out.push(1);
+                put_bytes(
+                    &mut out,
+                    &serde_json::to_vec(f).expect("ELF facts serialize"),
+                );
+            }
+            Captured::Npm { name, version } => {
+                out.push(2);
+                put_bytes(&mut out, name.as_bytes());
+                put_bytes(&mut out, version.as_bytes());
+            }
+        }
+    }
     let sum = xxh3_64(&out);
     out.extend_from_slice(&sum.to_le_bytes());
     out
@@ -345,6 +368,28 @@ pub fn decode(raw: &[u8], key: &str) -> Option<LayerIndex> {
             hash,
         });
     }
+    let n = c.u64()?;
+    // Each capture takes at least 9 bytes.
+    if n > (c.0.len() as u64) / 9 {
+        return None;
+    }
+    let mut captures = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        let i = c.u32()?;
+        if i as usize >= entries.len() || captures.last().is_some_and(|(j, _)| *j >= i) {
+            return None;
+        }
+        let cap = match c.u8()? {
+            0 => Captured::Data(c.bytes()?.into()),
+            1 => Captured::Elf(serde_json::from_slice(c.bytes()?).ok()?),
+            2 => Captured::Npm {
+                name: String::from_utf8(c.bytes()?.to_vec()).ok()?,
+                version: String::from_utf8(c.bytes()?.to_vec()).ok()?,
+            },
+            _ => return None,
+        };
+        captures.push((i, cap));
+    }
     if !c.0.is_empty() {
         return None;
     }
@@ -352,6 +397,7 @@ pub fn decode(raw: &[u8], key: &str) -> Option<LayerIndex> {
         entries,
         compression,
         estargz,
+        captures,
     })
 }
 
@@ -360,7 +406,7 @@ mod tests {
     use super::*;
 
     fn sample() -> LayerIndex {
-        LayerIndex {
+        let mut ix = LayerIndex {
             entries: vec![
                 Entry {
                     path: b"usr/bin/a\xff".to_vec().into(),
@@ -385,7 +431,25 @@ mod tests {
             ],
             compression: Compression::Zstd,
             estargz: true,
-        }
+            captures: vec![(0, Captured::Data(b"Package: a\n".to_vec().into()))],
+        };
+        ix.captures.push((
+            1,
+            Captured::Elf(Box::new(crate::load::elf::ElfFacts {
+                class64: true,
+                machine: 62,
+                kind: crate::load::elf::ElfKind::Executable,
+                linkage: crate::load::elf::Linkage::Dynamic,
+                interp: Some(b"/lib64/ld-linux-x86-64.so.2".to_vec().into()),
+                needed: Some(vec![b"libc.so.6".to_vec().into()]),
+                runpath: Vec::new(),
+                soname: None,
+                strippable: Some(4096),
+                upx: false,
+                go: None,
+            })),
+        ));
+        ix
     }
 
     fn same(a: &LayerIndex, b: &LayerIndex) -> bool {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use xxhash_rust::xxh3::Xxh3;
 
+use super::capture::{Captured, Capturer, LayerCaptures};
 use crate::error::{Error, Location, Result};
 
 /// Longest path accepted inside a layer (PAX headers can claim anything).
@@ -73,6 +74,9 @@ pub struct LayerIndex {
     pub compression: Compression,
     /// True when the layer carried an eStargz table of contents.
     pub estargz: bool,
+    /// What was kept of some files' content (package databases, ELF
+    /// facts), by index into `entries`.
+    pub captures: LayerCaptures,
 }
 
 /// Per-layer progress, updated by the indexing task without messages.
@@ -350,6 +354,8 @@ fn index_tar<R: Read>(
     let mut entries_out: Vec<Entry> = Vec::new();
     let mut buf = vec![0u8; BUF];
     let mut estargz = false;
+    let mut captures = LayerCaptures::new();
+    let mut budget = super::capture::LAYER_BUDGET;
     let iter = archive
         .entries()
         .map_err(|e| Error::format(loc.clone(), describe(&e, compression)))?;
@@ -366,6 +372,7 @@ fn index_tar<R: Read>(
         if e.kind == EntryKind::File {
             let mut h = Xxh3::new();
             let mut size = 0u64;
+            let mut cap = Capturer::new(&e.path, e.size, &mut budget);
             loop {
                 let n = match entry.read(&mut buf) {
                     Ok(0) => break,
@@ -379,6 +386,9 @@ fn index_tar<R: Read>(
                     }
                 };
                 h.update(&buf[..n]);
+                if let Some(c) = &mut cap {
+                    c.feed(&buf[..n]);
+                }
                 size += n as u64;
             }
             if size != e.size {
@@ -391,6 +401,9 @@ fn index_tar<R: Read>(
                 ));
             }
             e.hash = h.digest128();
+            if let Some(c) = cap.and_then(Capturer::finish) {
+                captures.push((entries_out.len() as u32, c));
+            }
         }
         entries_out.push(e);
         progress.entries.fetch_add(1, Ordering::Relaxed);
@@ -399,6 +412,7 @@ fn index_tar<R: Read>(
         entries: entries_out,
         compression,
         estargz,
+        captures,
     })
 }
 
@@ -516,8 +530,9 @@ fn index_plain_seekable(
     };
     let mut archive = tar::Archive::new(section);
     let mut entries_out: Vec<Entry> = Vec::new();
-    // (index into entries_out, data offset within the layer)
-    let mut data: Vec<(usize, u64)> = Vec::new();
+    // (index into entries_out, data offset within the layer, its capture)
+    let mut data: Vec<(usize, u64, Option<Capturer>)> = Vec::new();
+    let mut budget = super::capture::LAYER_BUDGET;
     // End of the last entry's content: what the header pass has covered.
     let mut scanned = 0u64;
     let iter = archive
@@ -557,7 +572,8 @@ fn index_plain_seekable(
                     ),
                 ));
             }
-            data.push((entries_out.len(), pos));
+            let cap = Capturer::new(&e.path, e.size, &mut budget);
+            data.push((entries_out.len(), pos, cap));
         }
         entries_out.push(e);
         progress.entries.fetch_add(1, Ordering::Relaxed);
@@ -566,14 +582,15 @@ fn index_plain_seekable(
         .read
         .fetch_add(len.saturating_sub(scanned), Ordering::Relaxed);
     // Hash contents in parallel, a few files per task.
-    let sizes: Vec<u64> = data.iter().map(|&(i, _)| entries_out[i].size).collect();
-    let hashes: Vec<std::io::Result<u128>> = data
-        .par_iter()
-        .zip(sizes.par_iter())
+    let sizes: Vec<u64> = data.iter().map(|(i, _, _)| entries_out[*i].size).collect();
+    let index_of: Vec<usize> = data.iter().map(|(i, _, _)| *i).collect();
+    let hashes: Vec<std::io::Result<(u128, Option<Captured>)>> = data
+        .into_par_iter()
+        .zip(sizes.into_par_iter())
         .with_min_len(16)
         .map_init(
             || vec![0u8; BUF * 4],
-            |buf, (&(_, pos), &size)| {
+            |buf, ((_, pos, mut cap), size)| {
                 let mut h = Xxh3::new();
                 let mut done = 0u64;
                 while done < size {
@@ -586,26 +603,35 @@ fn index_plain_seekable(
                         ));
                     }
                     h.update(&buf[..n]);
+                    if let Some(c) = &mut cap {
+                        c.feed(&buf[..n]);
+                    }
                     done += n as u64;
                     progress.read.fetch_add(n as u64, Ordering::Relaxed);
                 }
-                Ok(h.digest128())
+                // Finished here: a scan's windows are freed with its file.
+                Ok((h.digest128(), cap.and_then(Capturer::finish)))
             },
         )
         .collect();
-    for ((i, _), h) in data.iter().zip(hashes) {
-        let h = h.map_err(|e| {
+    let mut captures = LayerCaptures::new();
+    for (i, h) in index_of.into_iter().zip(hashes) {
+        let (h, cap) = h.map_err(|e| {
             Error::format(
-                loc.path(lossy(&entries_out[*i].path)),
+                loc.path(lossy(&entries_out[i].path)),
                 describe(&e, Compression::None),
             )
         })?;
-        entries_out[*i].hash = h;
+        entries_out[i].hash = h;
+        if let Some(c) = cap {
+            captures.push((i as u32, c));
+        }
     }
     Ok(LayerIndex {
         entries: entries_out,
         compression: Compression::None,
         estargz: false,
+        captures,
     })
 }
 

@@ -3,6 +3,8 @@
 //! the parallel index-then-ordered-merge that builds an [`Index`].
 
 pub mod cache;
+pub mod capture;
+pub mod elf;
 pub mod engine;
 pub mod image;
 pub mod layer;

@@ -16,7 +16,7 @@ impl Default for TextOptions {
     }
 }
 
-fn pct(part: u64, total: u64) -> String {
+pub(crate) fn pct(part: u64, total: u64) -> String {
     if total == 0 {
         "0.0%".into()
     } else {
@@ -213,6 +213,7 @@ fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
             96,
         );
     }
+    super::packages::write_sections(&mut o, r);
     if !r.suggestions.is_empty() {
         let _ = writeln!(o);
         let _ = writeln!(o, "What to fix (largest saving first)");

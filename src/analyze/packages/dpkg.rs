@@ -1,0 +1,315 @@
+//! dpkg: `/var/lib/dpkg/status` (every layer's version of it), the file
+//! lists `/var/lib/dpkg/info/NAME[:ARCH].list`, apt's `extended_states`
+//! (which packages were installed automatically), and distroless images'
+//! `/var/lib/dpkg/status.d/NAME` records with `NAME.md5sums` file lists.
+
+use std::collections::BTreeMap;
+
+use super::{data, since, versions, Found, Meta};
+use crate::analyze::index::{Index, NodeId};
+
+/// One record of a deb822 file: field name → value (continuation lines
+/// joined with newlines).
+pub type Stanza<'a> = BTreeMap<&'a str, String>;
+
+/// Split a deb822 file (dpkg status, apt extended_states, apk uses another
+/// format) into records.
+pub fn stanzas(text: &str) -> Vec<Stanza<'_>> {
+    let mut out = Vec::new();
+    let mut cur: Stanza = BTreeMap::new();
+    let mut last: Option<&str> = None;
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            last = None;
+            continue;
+        }
+        if line.starts_with(' ') || line.starts_with('\t') {
+            if let Some(k) = last {
+                if let Some(v) = cur.get_mut(k) {
+                    v.push('\n');
+                    v.push_str(line.trim());
+                }
+            }
+            continue;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            cur.insert(k, v.trim().to_string());
+            last = Some(k);
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// `a (>= 1), b | c:any` → `[[a], [b, c]]`, names only.
+pub fn relations(v: &str) -> Vec<Vec<String>> {
+    v.split(',')
+        .map(|alt| {
+            alt.split('|')
+                .filter_map(|p| {
+                    let name = p.split_whitespace().next()?;
+                    let name = name.split(':').next().unwrap_or(name);
+                    (!name.is_empty()).then(|| name.to_string())
+                })
+                .collect::<Vec<_>>()
+        })
+        .filter(|a| !a.is_empty())
+        .collect()
+}
+
+fn installed(s: &Stanza) -> bool {
+    s.get("Status")
+        .and_then(|st| st.split_whitespace().nth(2))
+        .is_some_and(|state| {
+            matches!(
+                state,
+                "installed"
+                    | "half-configured"
+                    | "unpacked"
+                    | "triggers-awaited"
+                    | "triggers-pending"
+            )
+        })
+}
+
+fn meta(s: &Stanza) -> Meta {
+    let mut depends = Vec::new();
+    for f in ["Pre-Depends", "Depends"] {
+        if let Some(v) = s.get(f) {
+            depends.extend(relations(v));
+        }
+    }
+    Meta {
+        section: s.get("Section").cloned().unwrap_or_default(),
+        priority: s.get("Priority").cloned().unwrap_or_default(),
+        essential: s.get("Essential").is_some_and(|v| v == "yes"),
+        depends,
+        provides: s
+            .get("Provides")
+            .map(|v| relations(v).into_iter().flatten().collect())
+            .unwrap_or_default(),
+        auto: None,
+    }
+}
+
+/// The record's key: `name` or, beside a list file named so, `name:arch`.
+struct Rec {
+    name: String,
+    version: String,
+    meta: Meta,
+    /// Continuously present since this layer, in the last record run.
+    layer: Option<usize>,
+    installed: bool,
+}
+
+fn node(index: &Index, path: &[u8]) -> Option<NodeId> {
+    index.find(path)
+}
+
+/// What the status files of all layers say, by package name and arch.
+fn status_records(index: &Index) -> BTreeMap<(String, String), Rec> {
+    let mut recs: BTreeMap<(String, String), Rec> = BTreeMap::new();
+    let Some(status) = node(index, b"var/lib/dpkg/status") else {
+        return recs;
+    };
+    let vs = versions(index, status);
+    // (layer, present) per package, over the status versions in order.
+    let mut runs: BTreeMap<(String, String), Vec<(usize, bool)>> = BTreeMap::new();
+    let last = vs.len().saturating_sub(1);
+    for (vi, (layer, ino, c)) in vs.iter().enumerate() {
+        let Some(d) = data(c) else { continue };
+        let text = String::from_utf8_lossy(d);
+        let final_version = vi == last && index.inodes[*ino as usize].hidden.is_none();
+        let mut here = std::collections::BTreeSet::new();
+        for s in stanzas(&text) {
+            let Some(name) = s.get("Package") else {
+                continue;
+            };
+            if !installed(&s) {
+                continue;
+            }
+            let key = (
+                name.clone(),
+                s.get("Architecture").cloned().unwrap_or_default(),
+            );
+            here.insert(key.clone());
+            let r = recs.entry(key.clone()).or_insert_with(|| Rec {
+                name: key.0.clone(),
+                version: String::new(),
+                meta: Meta::default(),
+                layer: None,
+                installed: false,
+            });
+            r.version = s.get("Version").cloned().unwrap_or_default();
+            r.meta = meta(&s);
+            r.installed = final_version;
+        }
+        for key in recs.keys() {
+            runs.entry(key.clone())
+                .or_default()
+                .push((*layer, here.contains(key)));
+        }
+    }
+    for (key, r) in recs.iter_mut() {
+        r.layer = since(&runs[key]);
+    }
+    recs
+}
+
+/// Lines of a file list (`/usr/bin/x`), skipping `/.` and directories
+/// are harmless (they own no bytes).
+fn list_paths(d: &[u8]) -> impl Iterator<Item = &[u8]> {
+    d.split(|&b| b == b'\n')
+        .filter(|l| l.len() > 1 && l.starts_with(b"/") && *l != b"/.")
+}
+
+/// apt's `extended_states`: packages marked automatically installed.
+fn auto_installed(index: &Index) -> Option<std::collections::BTreeSet<(String, String)>> {
+    let n = node(index, b"var/lib/apt/extended_states")?;
+    if !index.visible(n) {
+        return None;
+    }
+    let (_, _, c) = versions(index, n).pop()?;
+    let text = String::from_utf8_lossy(data(c)?).into_owned();
+    Some(
+        stanzas(&text)
+            .into_iter()
+            .filter(|s| s.get("Auto-Installed").is_some_and(|v| v == "1"))
+            .filter_map(|s| {
+                Some((
+                    s.get("Package")?.clone(),
+                    s.get("Architecture").cloned().unwrap_or_default(),
+                ))
+            })
+            .collect(),
+    )
+}
+
+pub fn read(index: &Index) -> Vec<Found> {
+    let mut out = Vec::new();
+    let recs = status_records(index);
+    if !recs.is_empty() {
+        let auto = auto_installed(index);
+        // File lists by list name (`name` or `name:arch`), every version.
+        let mut lists: BTreeMap<Vec<u8>, Vec<Vec<u8>>> = BTreeMap::new();
+        if let Some(info) = node(index, b"var/lib/dpkg/info") {
+            for &ch in &index.nodes[info as usize].children {
+                let Some(stem) = index.nodes[ch as usize].name.strip_suffix(b".list") else {
+                    continue;
+                };
+                let entry = lists.entry(stem.to_vec()).or_default();
+                for (_, _, c) in versions(index, ch).into_iter().rev() {
+                    if let Some(d) = data(c) {
+                        entry.extend(list_paths(d).map(<[u8]>::to_vec));
+                    }
+                }
+            }
+        }
+        for ((name, arch), r) in recs {
+            let qualified = format!("{name}:{arch}").into_bytes();
+            let paths = lists
+                .get(&qualified)
+                .or_else(|| lists.get(name.as_bytes()))
+                .cloned()
+                .unwrap_or_default();
+            let mut meta = r.meta;
+            meta.auto = auto
+                .as_ref()
+                .map(|a| a.contains(&(name.clone(), arch.clone())));
+            out.push(Found {
+                manager: "dpkg",
+                name: r.name,
+                version: r.version,
+                layer: r.layer,
+                installed: r.installed,
+                meta,
+                paths,
+                dirs: Vec::new(),
+                nodes: Vec::new(),
+            });
+        }
+    }
+    out.extend(status_d(index));
+    out
+}
+
+/// Distroless: one record per file in `status.d/`, its files in `NAME.md5sums`.
+fn status_d(index: &Index) -> Vec<Found> {
+    let mut out = Vec::new();
+    let Some(dir) = node(index, b"var/lib/dpkg/status.d") else {
+        return out;
+    };
+    let children = &index.nodes[dir as usize].children;
+    let by_name: BTreeMap<&[u8], NodeId> = children
+        .iter()
+        .map(|&c| (&*index.nodes[c as usize].name, c))
+        .collect();
+    for (&name, &ch) in &by_name {
+        if name.ends_with(b".md5sums") {
+            continue;
+        }
+        let vs = versions(index, ch);
+        let Some((layer, ino, c)) = vs.last() else {
+            continue;
+        };
+        let Some(d) = data(c) else { continue };
+        let text = String::from_utf8_lossy(d);
+        let Some(s) = stanzas(&text).into_iter().next() else {
+            continue;
+        };
+        let Some(pkg) = s.get("Package") else {
+            continue;
+        };
+        let md5 = [name, b".md5sums"].concat();
+        let mut paths = Vec::new();
+        if let Some(&m) = by_name.get(&md5[..]) {
+            for (_, _, c) in versions(index, m).into_iter().rev() {
+                if let Some(d) = data(c) {
+                    for line in d.split(|&b| b == b'\n') {
+                        // `<md5>  <path relative to />`
+                        if let Some(p) = line.get(34..).filter(|p| !p.is_empty()) {
+                            paths.push([b"/", p].concat());
+                        }
+                    }
+                }
+            }
+        }
+        let installed = index.visible(ch) && index.inodes[*ino as usize].hidden.is_none();
+        out.push(Found {
+            manager: "dpkg",
+            name: pkg.clone(),
+            version: s.get("Version").cloned().unwrap_or_default(),
+            layer: Some(*layer),
+            installed,
+            meta: meta(&s),
+            paths,
+            dirs: Vec::new(),
+            nodes: Vec::new(),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_status_records() {
+        let t = "Package: a\nStatus: install ok installed\nDepends: b (>= 1), c | d:any\nDescription: x\n more\n\nPackage: e\nStatus: deinstall ok config-files\n";
+        let s = stanzas(t);
+        assert_eq!(s.len(), 2);
+        assert!(installed(&s[0]));
+        assert!(!installed(&s[1]));
+        assert_eq!(s[0]["Description"], "x\nmore");
+        assert_eq!(
+            relations(&s[0]["Depends"]),
+            vec![vec!["b".to_string()], vec!["c".into(), "d".into()]]
+        );
+    }
+}

@@ -1,0 +1,461 @@
+//! Where the bytes come from: the package databases found in the image (in
+//! the final filesystem and in every layer's copy of them) give each
+//! package its files; every visible byte and every wasted byte is then
+//! attributed to the package that owns its path, or to no package.
+//!
+//! Readers: `dpkg` (status, `info/*.list`, distroless `status.d/`), `apk`
+//! (`lib/apk/db/installed`), `python` (`*.dist-info/RECORD`,
+//! `*.egg-info/installed-files.txt`), `npm` (`node_modules/**/package.json`:
+//! a package owns its directory but nested `node_modules`) and `go` (a Go
+//! binary's embedded build info owns that binary). RPM databases are not read.
+
+pub mod apk;
+pub mod dpkg;
+pub mod python;
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::analyze::index::{Index, InodeId, NodeId, NodeKind, Op, NO_INODE, ROOT};
+use crate::analyze::waste::{walk_visible_files, Report};
+use crate::load::capture::Captured;
+use crate::load::image::display_command;
+
+/// One installed (or once installed) package and the bytes it accounts for.
+#[derive(Debug, Clone, Serialize)]
+pub struct Package {
+    /// `dpkg`, `apk`, `python`, `npm` or `go`.
+    pub manager: &'static str,
+    pub name: String,
+    pub version: String,
+    /// The layer that installed it (the first of the layers since which
+    /// its database record is continuously present), when known.
+    pub layer: Option<usize>,
+    /// That layer's instruction.
+    pub created_by: String,
+    /// In the final filesystem's database (false: installed, then removed).
+    pub installed: bool,
+    pub visible_bytes: u64,
+    pub wasted_bytes: u64,
+    /// Visible regular files it owns.
+    pub files: u64,
+    /// Wasted bytes by finding kind (`removed`, `overwritten`, …, `cache`).
+    pub wasted_by_kind: BTreeMap<&'static str, u64>,
+    /// Everything its database record says beyond name and version that
+    /// the suggestions use (dpkg: `Section`, `Priority`, dependencies).
+    #[serde(skip)]
+    pub meta: Meta,
+}
+
+/// Database details some suggestions need.
+#[derive(Debug, Clone, Default)]
+pub struct Meta {
+    pub section: String,
+    pub priority: String,
+    pub essential: bool,
+    /// `Depends` and `Pre-Depends`: each a list of alternatives.
+    pub depends: Vec<Vec<String>>,
+    pub provides: Vec<String>,
+    /// Marked automatically installed (apt's `extended_states`).
+    pub auto: Option<bool>,
+}
+
+/// The image's split between packaged and unowned bytes.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PackageSummary {
+    /// Packages in the final filesystem's databases.
+    pub installed: usize,
+    /// Visible bytes owned by a package.
+    pub visible_bytes: u64,
+    /// Visible bytes owned by none.
+    pub no_package_visible_bytes: u64,
+    pub wasted_bytes: u64,
+    pub no_package_wasted_bytes: u64,
+}
+
+/// What a reader found: a package and the paths it claims.
+pub struct Found {
+    pub manager: &'static str,
+    pub name: String,
+    pub version: String,
+    pub layer: Option<usize>,
+    pub installed: bool,
+    pub meta: Meta,
+    /// Absolute paths of its files, as the database writes them.
+    pub paths: Vec<Vec<u8>>,
+    /// Directories it owns wholly (npm), absolute.
+    pub dirs: Vec<Vec<u8>>,
+    /// Files it owns by node (Go binaries).
+    pub nodes: Vec<NodeId>,
+}
+
+/// Every captured version of the file at `node`, in layer order:
+/// (layer, inode, what was captured).
+pub fn versions(index: &Index, node: NodeId) -> Vec<(usize, InodeId, &Captured)> {
+    index.nodes[node as usize]
+        .changes
+        .iter()
+        .filter(|c| c.op != Op::Remove && c.kind == NodeKind::File && c.inode != NO_INODE)
+        .filter_map(|c| Some((c.layer as usize, c.inode, index.captured(c.inode)?)))
+        .collect()
+}
+
+/// The captured bytes of a file version, if it was captured whole.
+pub fn data(c: &Captured) -> Option<&[u8]> {
+    match c {
+        Captured::Data(d) => Some(d),
+        _ => None,
+    }
+}
+
+/// Path resolution through the symbolic links of the final filesystem
+/// (`/bin` → `usr/bin` on merged-/usr systems), memoised per directory.
+pub struct Resolver<'a> {
+    index: &'a Index,
+    dirs: FxHashMap<Vec<u8>, Option<NodeId>>,
+}
+
+impl<'a> Resolver<'a> {
+    pub fn new(index: &'a Index) -> Self {
+        Resolver {
+            index,
+            dirs: FxHashMap::default(),
+        }
+    }
+
+    fn child(&self, dir: NodeId, name: &[u8]) -> Option<NodeId> {
+        let ch = &self.index.nodes[dir as usize].children;
+        let i = ch
+            .binary_search_by(|c| (*self.index.nodes[*c as usize].name).cmp(name))
+            .ok()?;
+        Some(ch[i])
+    }
+
+    /// The symlink target of a node, by its last state that is not a removal.
+    fn link(&self, id: NodeId) -> Option<&'a [u8]> {
+        let c = self.index.nodes[id as usize]
+            .changes
+            .iter()
+            .rev()
+            .find(|c| c.op != Op::Remove)?;
+        (c.kind == NodeKind::Symlink && c.link != u32::MAX)
+            .then(|| &*self.index.links[c.link as usize])
+    }
+
+    /// The node an absolute path leads to, following every symlink.
+    pub fn follow(&self, path: &[u8]) -> Option<NodeId> {
+        self.resolve_dir_uncached(path)
+    }
+
+    fn resolve_dir_uncached(&self, path: &[u8]) -> Option<NodeId> {
+        let mut todo: Vec<Vec<u8>> = path
+            .split(|&b| b == b'/')
+            .rev()
+            .map(|c| c.to_vec())
+            .collect();
+        let mut stack = vec![ROOT];
+        let mut hops = 0;
+        while let Some(c) = todo.pop() {
+            match &c[..] {
+                b"" | b"." => continue,
+                b".." => {
+                    if stack.len() > 1 {
+                        stack.pop();
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            let cur = *stack.last()?;
+            let child = self.child(cur, &c)?;
+            if let Some(target) = self.link(child) {
+                hops += 1;
+                if hops > 40 {
+                    return None;
+                }
+                if target.starts_with(b"/") {
+                    stack.truncate(1);
+                }
+                todo.extend(target.split(|&b| b == b'/').rev().map(|c| c.to_vec()));
+                continue;
+            }
+            stack.push(child);
+        }
+        stack.last().copied()
+    }
+
+    /// The node of an absolute path, directories resolved through symlinks
+    /// (the last component is not followed).
+    pub fn resolve(&mut self, path: &[u8]) -> Option<NodeId> {
+        let path = path.strip_suffix(b"/").unwrap_or(path);
+        let (dir, name) = match path.iter().rposition(|&b| b == b'/') {
+            Some(i) => (&path[..i], &path[i + 1..]),
+            None => (&b""[..], path),
+        };
+        let d = match self.dirs.get(dir) {
+            Some(d) => *d,
+            None => {
+                let d = self.resolve_dir_uncached(dir);
+                self.dirs.insert(dir.to_vec(), d);
+                d
+            }
+        }?;
+        if name.is_empty() {
+            return Some(d);
+        }
+        self.child(d, name)
+    }
+}
+
+/// Join a relative path to a directory and fold `.` and `..`.
+pub fn join_normalized(dir: &[u8], rel: &[u8]) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    let full: Vec<u8> = if rel.starts_with(b"/") {
+        rel.to_vec()
+    } else {
+        [dir, b"/", rel].concat()
+    };
+    for c in full.split(|&b| b == b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    let mut out = Vec::with_capacity(full.len());
+    for p in parts {
+        out.push(b'/');
+        out.extend_from_slice(p);
+    }
+    out
+}
+
+/// The layer that installed a record, given whether it is present in each
+/// database version (`(layer, present)`, in layer order): the start of its
+/// last run of presence (for a record removed later, the run before that).
+pub fn since(run: &[(usize, bool)]) -> Option<usize> {
+    let mut start = None;
+    let mut last_start = None;
+    for &(layer, present) in run {
+        match (present, start) {
+            (true, None) => start = Some(layer),
+            (false, Some(s)) => {
+                last_start = Some(s);
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    start.or(last_start)
+}
+
+/// Which package owns a path: by its node, or (npm) by a directory above it.
+#[derive(Default)]
+pub struct Owners {
+    owner: FxHashMap<NodeId, u32>,
+    dir_owner: FxHashMap<NodeId, u32>,
+    /// `manager:name` of each owner.
+    names: Vec<String>,
+}
+
+impl Owners {
+    fn index_of(&self, index: &Index, node: NodeId) -> Option<u32> {
+        if let Some(&o) = self.owner.get(&node) {
+            return Some(o);
+        }
+        if self.dir_owner.is_empty() {
+            return None;
+        }
+        let mut n = node;
+        while n != ROOT {
+            n = index.nodes[n as usize].parent;
+            if let Some(&o) = self.dir_owner.get(&n) {
+                return Some(o);
+            }
+        }
+        None
+    }
+
+    /// `manager:name` of the package owning `node`.
+    pub fn of(&self, index: &Index, node: NodeId) -> Option<&str> {
+        self.index_of(index, node)
+            .map(|o| self.names[o as usize].as_str())
+    }
+
+    /// True when some package database was found.
+    pub fn any(&self) -> bool {
+        !self.names.is_empty()
+    }
+}
+
+/// Read every package database and attribute the report's bytes: fills
+/// `report.packages`, `report.package_summary` and each finding's `package`.
+pub fn attribute(index: &Index, report: &mut Report) -> Owners {
+    let mut found = Vec::new();
+    found.extend(dpkg::read(index));
+    found.extend(apk::read(index));
+    found.extend(python::read(index));
+    found.extend(npm_and_go(index));
+    if found.is_empty() {
+        report.package_summary = PackageSummary::default();
+        report.package_summary.no_package_visible_bytes = report.summary.visible_bytes;
+        report.package_summary.no_package_wasted_bytes = report.summary.wasted_bytes;
+        return Owners::default();
+    }
+    // Installed packages claim first, then in name order.
+    found.sort_by(|a, b| {
+        b.installed
+            .cmp(&a.installed)
+            .then_with(|| a.manager.cmp(b.manager))
+            .then_with(|| a.name.cmp(&b.name))
+            .then_with(|| a.version.cmp(&b.version))
+    });
+    let mut resolver = Resolver::new(index);
+    let mut owners = Owners {
+        names: found
+            .iter()
+            .map(|f| format!("{}:{}", f.manager, f.name))
+            .collect(),
+        ..Owners::default()
+    };
+    let Owners {
+        owner, dir_owner, ..
+    } = &mut owners;
+    for (i, f) in found.iter().enumerate() {
+        for p in &f.paths {
+            if let Some(n) = resolver.resolve(p) {
+                owner.entry(n).or_insert(i as u32);
+            }
+        }
+        for &n in &f.nodes {
+            owner.entry(n).or_insert(i as u32);
+        }
+        for d in &f.dirs {
+            if let Some(n) = resolver.resolve(d) {
+                dir_owner.entry(n).or_insert(i as u32);
+            }
+        }
+    }
+    let owner_of = |node: NodeId| owners.index_of(index, node);
+    let mut pkgs: Vec<Package> = found
+        .iter()
+        .map(|f| Package {
+            manager: f.manager,
+            name: f.name.clone(),
+            version: f.version.clone(),
+            layer: f.layer,
+            created_by: f
+                .layer
+                .and_then(|l| index.layers.get(l))
+                .map(|l| display_command(&l.r.created_by))
+                .unwrap_or_default(),
+            installed: f.installed,
+            visible_bytes: 0,
+            wasted_bytes: 0,
+            files: 0,
+            wasted_by_kind: BTreeMap::new(),
+            meta: f.meta.clone(),
+        })
+        .collect();
+    // Visible bytes: each inode once, at its first name in path order.
+    walk_visible_files(index, &mut |id, _, inode| {
+        if let Some(o) = owner_of(id) {
+            let p = &mut pkgs[o as usize];
+            p.visible_bytes += index.inodes[inode as usize].size;
+            p.files += 1;
+        }
+    });
+    let mut sum = PackageSummary::default();
+    for f in &mut report.waste {
+        let Some(o) = owner_of(f.node) else {
+            sum.no_package_wasted_bytes += f.bytes;
+            continue;
+        };
+        let p = &mut pkgs[o as usize];
+        p.wasted_bytes += f.bytes;
+        *p.wasted_by_kind.entry(f.kind.as_str()).or_default() += f.bytes;
+        sum.wasted_bytes += f.bytes;
+        f.package = Some(owners.names[o as usize].clone());
+    }
+    // Keep installed packages, and removed ones that left bytes behind.
+    pkgs.retain(|p| p.installed || p.wasted_bytes > 0);
+    sum.installed = pkgs.iter().filter(|p| p.installed).count();
+    sum.visible_bytes = pkgs.iter().map(|p| p.visible_bytes).sum();
+    sum.no_package_visible_bytes = report.summary.visible_bytes - sum.visible_bytes;
+    pkgs.sort_by(|a, b| {
+        (b.visible_bytes + b.wasted_bytes)
+            .cmp(&(a.visible_bytes + a.wasted_bytes))
+            .then_with(|| a.manager.cmp(b.manager))
+            .then_with(|| a.name.cmp(&b.name))
+            .then_with(|| a.version.cmp(&b.version))
+    });
+    report.packages = pkgs;
+    report.package_summary = sum;
+    owners
+}
+
+/// npm packages (by their `package.json`) and Go modules (by the build info
+/// of their binaries), both visible in the final filesystem.
+fn npm_and_go(index: &Index) -> Vec<Found> {
+    let mut out: BTreeMap<(&'static str, String, String), Found> = BTreeMap::new();
+    for (ino, c) in &index.captured {
+        let inode = &index.inodes[*ino as usize];
+        if inode.hidden.is_some() {
+            continue;
+        }
+        let (manager, name, version) = match c {
+            Captured::Npm { name, version } => ("npm", name.clone(), version.clone()),
+            Captured::Elf(f) => match &f.go {
+                Some(g) if !g.path.is_empty() => ("go", g.path.clone(), g.version.clone()),
+                _ => continue,
+            },
+            Captured::Data(_) => continue,
+        };
+        let entry = out
+            .entry((manager, name.clone(), version.clone()))
+            .or_insert_with(|| Found {
+                manager,
+                name,
+                version,
+                layer: Some(inode.layer as usize),
+                installed: true,
+                meta: Meta::default(),
+                paths: Vec::new(),
+                dirs: Vec::new(),
+                nodes: Vec::new(),
+            });
+        entry.layer = entry.layer.min(Some(inode.layer as usize));
+        if manager == "npm" {
+            let p = index.path(inode.node);
+            let dir = p[..p.len() - b"/package.json".len()].to_vec();
+            entry.dirs.push(dir);
+        } else {
+            entry.nodes.push(inode.node);
+        }
+    }
+    out.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joins_and_folds() {
+        assert_eq!(join_normalized(b"/a/b", b"../c/./d"), b"/a/c/d");
+        assert_eq!(join_normalized(b"/a", b"/x"), b"/x");
+        assert_eq!(join_normalized(b"/", b"../../x"), b"/x");
+    }
+
+    #[test]
+    fn since_is_the_start_of_the_last_run() {
+        assert_eq!(since(&[(1, true), (3, true)]), Some(1));
+        assert_eq!(since(&[(1, true), (3, false), (5, true)]), Some(5));
+        assert_eq!(since(&[(1, true), (3, false)]), Some(1));
+        assert_eq!(since(&[(1, false)]), None);
+    }
+}
