@@ -96,6 +96,19 @@ fn by_reference_equals_the_archive_gzip_and_zstd() {
         &format!("registry://{host}/chmod/chown:zstd"),
         &[],
     );
+    // The same image as a Docker v2 schema 2 manifest (skopeo converts the
+    // manifest; the gzip blobs stay the same).
+    reg.push(
+        &format!("oci:{}:cleanup-later:latest", gz.display()),
+        "cleanup:v2s2",
+        &["--format", "v2s2"],
+    );
+    assert_same_report(
+        &run,
+        gz.to_str().unwrap(),
+        &format!("{host}/cleanup:v2s2"),
+        &[],
+    );
     // By digest: the manifest the tag points at.
     let raw = std::fs::read_to_string(gz.join("index.json")).unwrap();
     let index: serde_json::Value = serde_json::from_str(&raw).unwrap();
