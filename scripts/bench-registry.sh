@@ -68,7 +68,8 @@ run() {
     "$TIME" -f '%e %M' -o "$WORK/time" "$@" >/dev/null 2>"$WORK/err"
     local rc=$?
     if [ $rc -gt 1 ]; then echo "bench-registry: $name failed ($rc): $(tail -1 "$WORK/err")" >&2; return 1; fi
-    read -r w m <"$WORK/time"; walls+=("$w"); rss+=("$m")
+    # (time prints "Command exited with non-zero status 1" first when it did)
+    read -r w m < <(tail -n 1 "$WORK/time"); walls+=("$w"); rss+=("$m")
   done
   printf '%-34s %8.2f s %8.0f MiB\n' "$name" "$(printf '%s\n' "${walls[@]}" | median)" \
     "$(( $(printf '%s\n' "${rss[@]}" | median) / 1024 ))"
@@ -86,7 +87,7 @@ if [ "$HAVE_DIVE" = 1 ]; then
     rm -f "$WORK/img.tar"
     "$TIME" -f '%e %M' -o "$WORK/t1" skopeo copy --quiet --src-tls-verify=false "docker://$REF" "docker-archive:$WORK/img.tar:bench:latest" || exit 1
     "$TIME" -f '%e %M' -o "$WORK/t2" "$DIVE" --ci --source docker-archive "$WORK/img.tar" >/dev/null 2>&1
-    read -r w1 m1 <"$WORK/t1"; read -r w2 m2 <"$WORK/t2"
+    read -r w1 m1 < <(tail -n 1 "$WORK/t1"); read -r w2 m2 < <(tail -n 1 "$WORK/t2")
     walls+=("$(awk -v a="$w1" -v b="$w2" 'BEGIN {print a+b}')"); rss+=("$(( m1 > m2 ? m1 : m2 ))")
   done
   printf '%-34s %8.2f s %8.0f MiB\n' "skopeo copy + dive --ci" "$(printf '%s\n' "${walls[@]}" | median)" \
