@@ -127,3 +127,26 @@ fn python_image_bytecode_docs_and_locales_are_optional_not_waste() {
     assert_eq!(removed[0]["rule"], "python-bytecode");
     assert_eq!(s["wasted_bytes"], s["hidden_bytes"]);
 }
+
+#[test]
+fn text_report_shows_optional_on_its_own_line() {
+    let out = Command::cargo_bin("imgscope")
+        .unwrap()
+        .current_dir(common::root())
+        .args(["--format", "text", "tests/images/python-optional.tar.zst"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    // The summary, up to the layer table.
+    let head: String = text
+        .lines()
+        .take_while(|l| *l != "Layers")
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(
+        head.contains("Optional      155.61 kB  (155610 bytes, 7.1% of total"),
+        "{head}"
+    );
+    insta::assert_snapshot!("text_summary_with_optional", head);
+}

@@ -24,10 +24,22 @@ fn image() -> String {
 }
 
 fn app() -> App {
-    let index =
-        imgscope::load(&image(), &Default::default(), &LoadProgress::default()).expect("loads");
+    app_of(&image(), "dive-steps.docker.tar.zst")
+}
+
+fn app_of(path: &str, name: &str) -> App {
+    let index = imgscope::load(path, &Default::default(), &LoadProgress::default()).expect("loads");
     let report = imgscope::report(&index, &Rules::builtin(), &Default::default()).expect("report");
-    App::loaded("dive-steps.docker.tar.zst", index, report, (W, H))
+    App::loaded(name, index, report, (W, H))
+}
+
+/// Bytecode, docs, man/info pages and locales (tests/images/src/python-optional).
+fn optional_app() -> App {
+    let p = format!(
+        "{}/tests/images/python-optional.tar.zst",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    app_of(&p, "python-optional.tar.zst")
 }
 
 fn key(app: &mut App, code: KeyCode) {
@@ -155,6 +167,51 @@ fn view_waste() {
         "{s}"
     );
     insta::assert_snapshot!("waste", s);
+}
+
+#[test]
+fn view_optional_in_image_pane_and_waste_tab() {
+    let mut a = optional_app();
+    key(&mut a, KeyCode::Char('3'));
+    let s = render(&mut a);
+    // The Image pane: optional on its own line, after the efficiency.
+    assert!(
+        s.contains("Optional        155.61 kB  7.1% (not waste)"),
+        "{s}"
+    );
+    // The Waste tab: the optional group after the waste, by rule.
+    assert!(
+        s.contains("optional        155.61 kB  9 files · a choice, not waste"),
+        "{s}"
+    );
+    insta::assert_snapshot!("optional", s);
+}
+
+#[test]
+fn journey_jump_from_optional_file_to_its_layer() {
+    let mut a = optional_app();
+    key(&mut a, KeyCode::Char('3'));
+    let d = data(&a);
+    let i = d
+        .waste
+        .rows
+        .iter()
+        .position(|r| matches!(r, WasteRow::Optional(_)))
+        .expect("an optional row");
+    let WasteRow::Optional(oi) = d.waste.rows[i] else {
+        unreachable!()
+    };
+    let o = d.report.optional[oi].clone();
+    let cur = d.waste.list.sel;
+    for _ in cur..i {
+        key(&mut a, KeyCode::Down);
+    }
+    let s = render(&mut a);
+    assert!(s.contains("Cost "), "{s}");
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(data(&a).focus, Focus::Tree);
+    assert_eq!(data(&a).layer(), o.layer);
+    assert_eq!(selected(&a), o.path.display());
 }
 
 #[test]

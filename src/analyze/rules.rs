@@ -193,6 +193,20 @@ impl Rules {
     }
 }
 
+/// The built-in optional rule `id` (its title, trade-off and fix), for views
+/// that explain an optional file. Parsed once.
+pub fn builtin_optional(id: &str) -> Option<&'static OptionalRule> {
+    static RULES: std::sync::OnceLock<Vec<OptionalRule>> = std::sync::OnceLock::new();
+    RULES
+        .get_or_init(|| {
+            toml::from_str::<RuleFile<OptionalRule>>(DEFAULT_OPTIONAL_RULES)
+                .map(|f| f.rule)
+                .unwrap_or_default()
+        })
+        .iter()
+        .find(|r| r.id == id)
+}
+
 fn in_pycache(path: &[u8]) -> bool {
     path.windows(b"/__pycache__/".len())
         .any(|w| w == b"/__pycache__/")

@@ -139,6 +139,37 @@ fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
         human(s.cache_bytes)
     );
     let _ = writeln!(o, "Efficiency {:>11.1}%", s.efficiency * 100.0);
+    if s.optional_bytes > 0 {
+        // A trade-off, not waste: its own line, outside the waste figures.
+        let _ = writeln!(
+            o,
+            "Optional   {:>12}  ({} bytes, {} of total: bytecode, docs, man pages or locales;",
+            human(s.optional_bytes),
+            s.optional_bytes,
+            pct(s.optional_bytes, s.total_bytes),
+        );
+        let _ = writeln!(
+            o,
+            "                          not waste: removing them saves bytes at a cost, see the optional fixes)"
+        );
+        let mut by_rule: std::collections::BTreeMap<&str, (u64, usize)> = Default::default();
+        for f in &r.optional {
+            let e = by_rule.entry(f.rule.as_str()).or_default();
+            e.0 += f.bytes;
+            e.1 += 1;
+        }
+        let mut rules: Vec<_> = by_rule.into_iter().collect();
+        rules.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
+        for (rule, (bytes, n)) in rules {
+            let _ = writeln!(
+                o,
+                "  {:<16}{:>9}  ({n} file{})",
+                rule,
+                human(bytes),
+                if n == 1 { "" } else { "s" }
+            );
+        }
+    }
     let _ = writeln!(o);
     let _ = writeln!(o, "Layers");
     let _ = writeln!(
@@ -258,9 +289,13 @@ fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
             for line in sg.before.lines() {
                 let _ = writeln!(o, "       {line}");
             }
-            let _ = writeln!(o, "     After");
-            for line in sg.after.lines() {
-                let _ = writeln!(o, "       {line}");
+            // An optional trade-off on a step without a fix in its own
+            // text (a COPY of docs) has no "after": its why says how.
+            if !sg.after.is_empty() {
+                let _ = writeln!(o, "     After");
+                for line in sg.after.lines() {
+                    let _ = writeln!(o, "       {line}");
+                }
             }
         }
     }

@@ -20,7 +20,7 @@ use super::layout::{layout, Areas, Focus, Sizes, Tab};
 use super::pane::{ctrl, Action, Ctx};
 use super::waste::Waste;
 use super::widgets::one_line;
-use crate::analyze::index::Index;
+use crate::analyze::index::{Index, NodeId};
 use crate::analyze::waste::Report;
 use crate::load::{LoadProgress, ProgressSnapshot};
 use crate::view::Mode;
@@ -189,6 +189,7 @@ impl Data {
             Action::SetLayer(l) => self.set_layer(l, a),
             Action::ShowFiles => self.focus_on(Focus::Tree),
             Action::JumpToFinding(fi) => self.jump_to_finding(fi, a),
+            Action::JumpToOptional(oi) => self.jump_to_optional(oi, a),
             Action::JumpToFix(si) => self.jump_to_fix(si, a),
         }
     }
@@ -200,6 +201,20 @@ impl Data {
             return;
         };
         let (node, stored, hidden) = (f.node, f.stored_in_layer, f.hidden_by_layer);
+        self.jump_to(node, stored, hidden, a);
+    }
+
+    /// An optional file, selected in the layer that stored it.
+    fn jump_to_optional(&mut self, oi: usize, a: &Areas) {
+        if let Some(o) = self.report.optional.get(oi) {
+            let (node, layer) = (o.node, o.layer);
+            self.jump_to(node, layer, None, a);
+        }
+    }
+
+    /// Select `node` in the merged tree as of layer `stored` (or as of
+    /// `hidden` when it is not shown there), clearing filters that hide it.
+    fn jump_to(&mut self, node: NodeId, stored: usize, hidden: Option<usize>, a: &Areas) {
         let h = a.tree_rows();
         self.files.mode = Mode::Merged;
         self.set_layer(stored, a);
@@ -222,8 +237,18 @@ impl Data {
             return;
         };
         let (finding, layer) = (s.findings.first().copied(), s.layers.first().copied());
+        let optional = (s.kind == "optional")
+            .then(|| {
+                self.report
+                    .optional
+                    .iter()
+                    .position(|o| Some(o.layer) == layer)
+            })
+            .flatten();
         if let Some(fi) = finding {
             self.jump_to_finding(fi, a);
+        } else if let Some(oi) = optional {
+            self.jump_to_optional(oi, a);
         } else if let Some(l) = layer {
             self.set_layer(l, a);
             self.focus_on(Focus::Tree);

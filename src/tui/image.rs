@@ -65,5 +65,16 @@ pub fn draw(f: &mut Frame, cx: &Ctx, r: Rect) {
         Span::styled(format!("{:<15}", "Efficiency"), bold),
         Span::raw(format!("{:>9.1}%", s.efficiency * 100.0)),
     ]));
+    if s.optional_bytes > 0 {
+        // A trade-off, not waste: its own line, after the efficiency.
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{:<15}", "Optional"),
+                Style::default().fg(Color::Cyan),
+            ),
+            Span::raw(format!("{:>10}", human(s.optional_bytes))),
+            Span::raw(format!("  {:.1}% (not waste)", pct(s.optional_bytes))),
+        ]));
+    }
     f.render_widget(Paragraph::new(lines).block(block), r);
 }

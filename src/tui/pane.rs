@@ -46,6 +46,8 @@ pub enum Action {
     ShowFiles,
     /// Show the finding's file in the layer that stored it.
     JumpToFinding(usize),
+    /// Show the optional file (`report.optional[i]`) in its layer.
+    JumpToOptional(usize),
     /// Show the suggestion's first finding (or first layer).
     JumpToFix(usize),
 }

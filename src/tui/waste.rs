@@ -12,6 +12,7 @@ use ratatui::Frame;
 use super::layout::Areas;
 use super::pane::{Action, Ctx, ListSel};
 use super::widgets::{bold, detail_block, fit, kind_label, kind_style, one_line, pane};
+use crate::analyze::rules::builtin_optional;
 use crate::analyze::waste::{Report, WasteKind};
 use crate::render::{escape, human};
 
@@ -40,6 +41,18 @@ pub enum WasteRow {
         count: usize,
     },
     Finding(usize),
+    /// The optional files, after every kind of waste: a choice, not waste.
+    OptionalHeader {
+        bytes: u64,
+        count: usize,
+    },
+    OptionalRule {
+        rule: String,
+        bytes: u64,
+        count: usize,
+    },
+    /// `report.optional[i]`.
+    Optional(usize),
 }
 
 pub struct Waste {
@@ -73,11 +86,14 @@ impl Waste {
         if !self.list.key(k, self.rows.len(), a.waste_rows()) {
             return Action::None;
         }
-        let fi = self.rows[self.list.sel..].iter().find_map(|r| match r {
-            WasteRow::Finding(i) => Some(*i),
-            _ => None,
-        });
-        fi.map_or(Action::None, Action::JumpToFinding)
+        self.rows[self.list.sel..]
+            .iter()
+            .find_map(|r| match r {
+                WasteRow::Finding(i) => Some(Action::JumpToFinding(*i)),
+                WasteRow::Optional(i) => Some(Action::JumpToOptional(*i)),
+                _ => None,
+            })
+            .unwrap_or(Action::None)
     }
 
     /// A click on list row `row` (None: above the list), or a wheel step.
@@ -144,6 +160,42 @@ impl Waste {
                         &format!("  {:>10}  {cause}  ({count})", human(*bytes)),
                         w,
                     )))
+                }
+                WasteRow::OptionalHeader { bytes, count } => Line::from(Span::styled(
+                    fit(
+                        &format!(
+                            "{:<14} {:>10}  {count} file{} · a choice, not waste",
+                            "optional",
+                            human(*bytes),
+                            if *count == 1 { "" } else { "s" }
+                        ),
+                        w,
+                    ),
+                    optional_style().add_modifier(Modifier::BOLD),
+                )),
+                WasteRow::OptionalRule { rule, bytes, count } => {
+                    let name = match builtin_optional(rule) {
+                        Some(r) if r.title != *rule => format!("{} ({rule})", r.title),
+                        _ => rule.clone(),
+                    };
+                    Line::from(Span::raw(fit(
+                        &format!("  {:>10}  {name}  ({count})", human(*bytes)),
+                        w,
+                    )))
+                }
+                WasteRow::Optional(oi) => {
+                    let o = &cx.report.optional[*oi];
+                    Line::from(vec![
+                        Span::raw(format!("    {:>10}  ", human(o.bytes))),
+                        Span::styled(
+                            escape::line(&o.path.display()).into_owned(),
+                            optional_style(),
+                        ),
+                        Span::styled(
+                            format!("  stored in layer {}", o.layer),
+                            Style::default().fg(Color::DarkGray),
+                        ),
+                    ])
                 }
                 WasteRow::Finding(fi) => {
                     let fd = &cx.report.waste[*fi];
@@ -219,6 +271,31 @@ impl Waste {
                     Style::default().fg(Color::Gray),
                 )));
             }
+            Some(WasteRow::Optional(oi)) => {
+                let o = &cx.report.optional[*oi];
+                lines.push(Line::from(vec![
+                    Span::styled(
+                        escape::line(&o.path.display()).into_owned(),
+                        optional_style().add_modifier(Modifier::BOLD),
+                    ),
+                    Span::raw(format!("  optional {} ({} bytes)", human(o.bytes), o.bytes)),
+                ]));
+                lines.push(Line::from(vec![
+                    Span::styled("Stored in ", bold),
+                    Span::raw(format!("layer {}: {}", o.layer, cx.layer_cmd(o.layer))),
+                ]));
+                optional_texts(&o.rule, &mut lines);
+            }
+            Some(WasteRow::OptionalRule { rule, .. }) => optional_texts(rule, &mut lines),
+            Some(WasteRow::OptionalHeader { .. }) => {
+                lines.push(Line::from(Span::styled(
+                    "optional: a choice, not waste",
+                    optional_style().add_modifier(Modifier::BOLD),
+                )));
+                lines.push(Line::from(Span::raw(
+                    "Visible files the container may use: removing them saves bytes at a cost (slower starts, no docs or translations). Never counted as waste.",
+                )));
+            }
             Some(WasteRow::Kind { kind, .. }) | Some(WasteRow::Cause { kind, .. }) => {
                 lines.push(Line::from(Span::styled(
                     kind_label(*kind),
@@ -235,6 +312,31 @@ impl Waste {
                 .wrap(Wrap { trim: true }),
             dr,
         );
+    }
+}
+
+/// Optional files' colour: neither waste red nor clean green.
+fn optional_style() -> Style {
+    Style::default().fg(Color::Cyan)
+}
+
+/// The trade-off and the fix of an optional rule.
+fn optional_texts(rule: &str, lines: &mut Vec<Line<'static>>) {
+    let bold = bold();
+    lines.push(Line::from(vec![
+        Span::styled("Rule ", bold),
+        Span::raw(rule.to_string()),
+        Span::styled("  a choice, not waste", optional_style()),
+    ]));
+    if let Some(r) = builtin_optional(rule) {
+        lines.push(Line::from(vec![
+            Span::styled("Cost ", bold),
+            Span::raw(r.tradeoff.clone()),
+        ]));
+        lines.push(Line::from(vec![
+            Span::styled("How ", bold),
+            Span::raw(one_line(&r.fix)),
+        ]));
     }
 }
 
@@ -285,6 +387,29 @@ fn rows(report: &Report) -> Vec<WasteRow> {
             });
             // `report.waste` is sorted by bytes: so is each list.
             rows.extend(list.into_iter().map(WasteRow::Finding));
+        }
+    }
+    // Optional files last, by rule (most bytes first).
+    if !report.optional.is_empty() {
+        let mut by_rule: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, o) in report.optional.iter().enumerate() {
+            by_rule.entry(o.rule.as_str()).or_default().push(i);
+        }
+        let obytes = |v: &[usize]| v.iter().map(|&i| report.optional[i].bytes).sum::<u64>();
+        rows.push(WasteRow::OptionalHeader {
+            bytes: report.summary.optional_bytes,
+            count: report.optional.len(),
+        });
+        let mut rules: Vec<_> = by_rule.into_iter().collect();
+        rules.sort_by(|a, b| obytes(&b.1).cmp(&obytes(&a.1)).then(a.0.cmp(b.0)));
+        for (rule, list) in rules {
+            rows.push(WasteRow::OptionalRule {
+                rule: rule.to_string(),
+                bytes: obytes(&list),
+                count: list.len(),
+            });
+            // `report.optional` is sorted by bytes: so is each list.
+            rows.extend(list.into_iter().map(WasteRow::Optional));
         }
     }
     rows
