@@ -122,6 +122,14 @@ pub struct Cli {
     #[arg(long, value_name = "SIZE", help_heading = RULES)]
     pub max_size: Option<String>,
 
+    /// Fail when optional bytes (bytecode, docs, man pages, locales: trade-offs, not waste) are above this: % or SIZE
+    #[arg(long, value_name = "LIMIT", help_heading = RULES)]
+    pub max_optional: Option<String>,
+
+    /// Count optional bytes (bytecode, docs, man pages, locales) as cache waste, as before they were reported apart
+    #[arg(long, help_heading = RULES)]
+    pub count_optional_as_waste: bool,
+
     /// Fail when wasted bytes over the bytes of all layers but the first are above this (10% or 0.1; dive's highestUserWastedPercent)
     #[arg(long, value_name = "PERCENT", help_heading = RULES)]
     pub max_user_waste: Option<String>,
@@ -228,6 +236,9 @@ pub struct Config {
     pub ci: bool,
     pub gate: Gate,
     pub ignore: Option<Ignore>,
+    /// Optional files count as cache waste (`--count-optional-as-waste`,
+    /// `optional = "waste"`).
+    pub optional_as_waste: bool,
     /// Where rules came from besides flags.
     pub origin: Option<String>,
     /// `--ci` had no rule: `max-waste 10%` was applied.
@@ -322,6 +333,8 @@ impl Cli {
             )?,
             max_hidden: flag("--max-hidden", &self.max_hidden, config::limit)?,
             max_cache: flag("--max-cache", &self.max_cache, config::limit)?,
+            max_optional: flag("--max-optional", &self.max_optional, config::limit)?,
+            optional_as_waste: self.count_optional_as_waste.then_some(Setting::On(true)),
             max_size: flag("--max-size", &self.max_size, config::size_only)?,
             max_user_waste: one(
                 flag("--max-user-waste", &self.max_user_waste, config::percent)?,
@@ -413,6 +426,7 @@ impl Cli {
             min_efficiency: on(rules.min_efficiency),
             max_hidden: on(rules.max_hidden),
             max_cache: on(rules.max_cache),
+            max_optional: on(rules.max_optional),
             max_user_waste: on(rules.max_user_waste),
             baseline,
             max_growth: on(rules.max_growth),
@@ -452,6 +466,7 @@ impl Cli {
             ci,
             gate,
             ignore,
+            optional_as_waste: matches!(rules.optional_as_waste, Some(Setting::On(true))),
             origin,
             default_rule,
             verdict,

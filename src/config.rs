@@ -37,6 +37,9 @@ pub struct RuleSet {
     pub min_efficiency: Option<Setting<f64>>,
     pub max_hidden: Option<Setting<Limit>>,
     pub max_cache: Option<Setting<Limit>>,
+    pub max_optional: Option<Setting<Limit>>,
+    /// `optional = "waste"`: optional files count as cache waste.
+    pub optional_as_waste: Option<Setting<bool>>,
     pub max_size: Option<Setting<u64>>,
     /// Percent.
     pub max_user_waste: Option<Setting<f64>>,
@@ -59,6 +62,8 @@ impl RuleSet {
             min_efficiency: over.min_efficiency.or(self.min_efficiency),
             max_hidden: over.max_hidden.or(self.max_hidden),
             max_cache: over.max_cache.or(self.max_cache),
+            max_optional: over.max_optional.or(self.max_optional),
+            optional_as_waste: over.optional_as_waste.or(self.optional_as_waste),
             max_size: over.max_size.or(self.max_size),
             max_user_waste: over.max_user_waste.or(self.max_user_waste),
             max_growth: over.max_growth.or(self.max_growth),
@@ -73,6 +78,7 @@ impl RuleSet {
             || self.min_efficiency.is_some()
             || self.max_hidden.is_some()
             || self.max_cache.is_some()
+            || self.max_optional.is_some()
             || self.max_size.is_some()
             || self.max_user_waste.is_some()
             || self.max_growth.is_some()
@@ -174,6 +180,8 @@ const TOML_KEYS: &[&str] = &[
     "min-efficiency",
     "max-hidden",
     "max-cache",
+    "max-optional",
+    "optional",
     "max-size",
     "max-user-waste",
     "max-growth",
@@ -221,6 +229,18 @@ pub fn parse_toml(text: &str, base: &Path) -> Result<RuleSet, String> {
             "min-efficiency" => r.min_efficiency = Some(setting(&text, parse_ratio).map_err(ctx)?),
             "max-hidden" => r.max_hidden = Some(setting(&text, limit).map_err(ctx)?),
             "max-cache" => r.max_cache = Some(setting(&text, limit).map_err(ctx)?),
+            "max-optional" => r.max_optional = Some(setting(&text, limit).map_err(ctx)?),
+            "optional" => {
+                r.optional_as_waste = Some(match text.trim() {
+                    "waste" => Setting::On(true),
+                    "apart" | "off" => Setting::Off,
+                    other => {
+                        return Err(format!(
+                            "{key}: \"waste\" (count optional bytes as waste) or \"apart\" (the default) is expected, not {other:?}"
+                        ))
+                    }
+                })
+            }
             "max-size" => r.max_size = Some(setting(&text, size_only).map_err(ctx)?),
             "max-user-waste" => r.max_user_waste = Some(setting(&text, percent).map_err(ctx)?),
             "max-growth" => r.max_growth = Some(setting(&text, limit).map_err(ctx)?),

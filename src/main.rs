@@ -47,7 +47,11 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
         None => {}
     }
     let config = cli.into_config().map_err(anyhow::Error::msg)?;
-    let rules = Rules::builtin();
+    let rules = if config.optional_as_waste {
+        Rules::builtin().optional_as_waste()
+    } else {
+        Rules::builtin()
+    };
     let suggest = imgscope::suggest::SuggestOptions {
         dockerfile: config.dockerfile.clone(),
     };

@@ -126,6 +126,35 @@ fn python_image_bytecode_docs_and_locales_are_optional_not_waste() {
     );
     assert_eq!(removed[0]["rule"], "python-bytecode");
     assert_eq!(s["wasted_bytes"], s["hidden_bytes"]);
+    let hidden = s["hidden_bytes"].as_u64().unwrap();
+    let total = s["total_bytes"].as_u64().unwrap();
+
+    // The old strictness: the same files counted as cache waste.
+    let (strict, _) = json(&["--format", "json", "--count-optional-as-waste", path]);
+    let ss = &strict["summary"];
+    assert_eq!(ss["optional_bytes"], 0);
+    assert_eq!(ss["cache_bytes"], bytecode + docs + man_info + locales);
+    assert_eq!(
+        ss["wasted_bytes"].as_u64().unwrap(),
+        hidden + bytecode + docs + man_info + locales
+    );
+    // Wasted bytes drop by exactly the optional bytes, and the gate follows:
+    // a limit between the two ratios passes by default, fails when strict.
+    let limit = (hidden + (bytecode + docs + man_info + locales) / 2) * 100 / total + 1;
+    let limit_arg = format!("{limit}%");
+    assert!(hidden * 100 / total < limit);
+    let (_, code) = json(&["--ci", "--max-waste", &limit_arg, "--format", "json", path]);
+    assert_eq!(code, 0);
+    let (_, code) = json(&[
+        "--ci",
+        "--max-waste",
+        &limit_arg,
+        "--count-optional-as-waste",
+        "--format",
+        "json",
+        path,
+    ]);
+    assert_eq!(code, 1);
 }
 
 #[test]
@@ -149,4 +178,68 @@ fn text_report_shows_optional_on_its_own_line() {
         "{head}"
     );
     insta::assert_snapshot!("text_summary_with_optional", head);
+}
+
+#[test]
+fn max_optional_gates_optional_bytes() {
+    let img = common::built("python-optional.tar.zst");
+    let path = img.to_str().unwrap();
+    let (r, _) = json(&["--format", "json", path]);
+    let optional = r["summary"]["optional_bytes"].as_u64().unwrap();
+    let below = (optional - 1).to_string();
+    let (r, code) = json(&["--ci", "--max-optional", &below, "--format", "json", path]);
+    assert_eq!(code, 1);
+    let check = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "max-optional")
+        .expect("max-optional check");
+    assert_eq!(check["passed"], false);
+    let at = optional.to_string();
+    let (_, code) = json(&["--ci", "--max-optional", &at, "--format", "json", path]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn imgscope_toml_optional_switch_counts_them_as_waste() {
+    let img = common::built("python-optional.tar.zst");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |toml: &str| -> serde_json::Value {
+        std::fs::write(dir.path().join(".imgscope.toml"), toml).unwrap();
+        let out = Command::cargo_bin("imgscope")
+            .unwrap()
+            .current_dir(dir.path())
+            .args(["--format", "json", img.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.code().is_some_and(|c| c < 2),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let apart = run("optional = \"apart\"\n");
+    let waste = run("optional = \"waste\"\n");
+    let opt = apart["summary"]["optional_bytes"].as_u64().unwrap();
+    assert!(opt > 0);
+    assert_eq!(waste["summary"]["optional_bytes"], 0);
+    assert_eq!(
+        waste["summary"]["wasted_bytes"].as_u64().unwrap(),
+        apart["summary"]["wasted_bytes"].as_u64().unwrap() + opt
+    );
+    // A bad value is one line and exit 2.
+    std::fs::write(dir.path().join(".imgscope.toml"), "optional = \"maybe\"\n").unwrap();
+    let out = Command::cargo_bin("imgscope")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["--format", "json", img.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("optional"), "{err}");
 }

@@ -121,6 +121,7 @@ pub struct Gate {
     pub max_hidden: Option<Limit>,
     /// Cache bytes only.
     pub max_cache: Option<Limit>,
+    pub max_optional: Option<Limit>,
     /// Percentage: wasted bytes over the bytes of all layers but the first
     /// (dive's `highestUserWastedPercent`).
     pub max_user_waste: Option<f64>,
@@ -139,6 +140,7 @@ impl Gate {
             && self.min_efficiency.is_none()
             && self.max_hidden.is_none()
             && self.max_cache.is_none()
+            && self.max_optional.is_none()
             && self.max_user_waste.is_none()
             && self.baseline.is_none()
     }
@@ -404,6 +406,12 @@ pub fn max_hidden(report: &Report, limit: Limit) -> Check {
     limit_check("max-hidden", s.hidden_bytes, s.total_bytes, limit)
 }
 
+/// `max-optional`: fails when optional bytes are above the limit.
+pub fn max_optional(report: &Report, limit: Limit) -> Check {
+    let s = &report.summary;
+    limit_check("max-optional", s.optional_bytes, s.total_bytes, limit)
+}
+
 /// `max-cache`: fails when cache bytes are above the limit.
 pub fn max_cache(report: &Report, limit: Limit) -> Check {
     let s = &report.summary;
@@ -514,6 +522,9 @@ pub fn evaluate(report: &Report, gate: &Gate, ignore: Option<&Ignore>) -> Vec<Ch
     if let Some(l) = gate.max_cache {
         out.push(max_cache(report, l));
     }
+    if let Some(l) = gate.max_optional {
+        out.push(max_optional(report, l));
+    }
     if let Some(p) = gate.max_user_waste {
         out.push(max_user_waste(report, p));
     }
@@ -536,6 +547,7 @@ pub fn explain(name: &str) -> &'static str {
         "max-waste" => "Wasted bytes (bytes hidden by later layers plus package-manager caches and temp files left in the image) must not be above the limit.",
         "min-efficiency" => "Efficiency (1 - wasted bytes / total bytes) must not be below the limit.",
         "max-hidden" => "Hidden bytes (stored in a layer, then removed, overwritten, moved or re-stored by a later one) must not be above the limit.",
+        "max-optional" => "Optional bytes (Python bytecode, documentation, man pages, locales: visible files a team may remove at a cost) must not be above the limit.",
         "max-cache" => "Cache bytes (package-manager caches and temp files still visible in the image) must not be above the limit.",
         "max-user-waste" => "Wasted bytes over the bytes of every layer but the first (dive's highestUserWastedPercent) must not be above the limit.",
         "max-growth" => "Wasted bytes must not grow by more than the limit against the baseline report.",
@@ -554,6 +566,8 @@ pub fn kinds_of(name: &str) -> &'static [WasteKind] {
             WasteKind::Moved,
         ],
         "max-cache" => &[WasteKind::Cache],
+        // Optional files are not findings.
+        "max-optional" => &[],
         _ => &WasteKind::ALL,
     }
 }
