@@ -386,3 +386,514 @@ fn an_error_naming_an_entry_stays_one_line() {
     assert!(!o.stderr.contains('\x1b'), "{:?}", o.stderr);
     assert!(o.stderr.contains("a\\nb/"), "{:?}", o.stderr);
 }
+
+// ------------------------------------------------------------ helpers for raw tars
+
+fn sha256_hex(b: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(b))
+}
+
+/// A raw 512-byte header with `typ`, `size` and a name; checksum set.
+fn raw_header(name: &[u8], typ: u8, size: u64) -> [u8; 512] {
+    let mut h = [0u8; 512];
+    h[..name.len()].copy_from_slice(name);
+    h[100..108].copy_from_slice(b"0000644\0");
+    h[108..116].copy_from_slice(b"0000000\0");
+    h[116..124].copy_from_slice(b"0000000\0");
+    let s = format!("{size:011o}\0");
+    if s.len() == 12 {
+        h[124..136].copy_from_slice(s.as_bytes());
+    } else {
+        // base-256
+        h[124] = 0x80;
+        h[128..136].copy_from_slice(&size.to_be_bytes());
+    }
+    h[136..148].copy_from_slice(b"00000000000\0");
+    h[156] = typ;
+    h[257..263].copy_from_slice(b"ustar ");
+    h[263..265].copy_from_slice(b" \0");
+    finish_header(&mut h);
+    h
+}
+
+fn finish_header(h: &mut [u8; 512]) {
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|&b| b as u32).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+}
+
+fn pad(v: &mut Vec<u8>) {
+    while v.len() % 512 != 0 {
+        v.push(0);
+    }
+}
+
+/// A one-entry-plus layer: `pre` raw bytes (special headers), then a file.
+fn layer_with_prefix(pre: &[u8]) -> Vec<u8> {
+    let mut v = pre.to_vec();
+    pad(&mut v);
+    v.extend(layer(&[E::File("after", data(10, 1))]));
+    v
+}
+
+// ------------------------------------------------------------ tar size claims
+
+#[test]
+fn huge_pax_and_long_name_claims_are_refused_before_reading() {
+    // 1.5 GB PAX header and GNU long name, with only a few bytes present:
+    // refused from the header, never buffered.
+    for (typ, want) in [
+        (b'x', "PAX header of 1500000000 bytes"),
+        (b'L', "GNU long name of 1500000000 bytes"),
+        (b'K', "GNU long link"),
+    ] {
+        let mut pre = raw_header(b"././@LongLink", typ, 1_500_000_000).to_vec();
+        pre.extend(vec![b'a'; 4096]);
+        // Inside a layer…
+        let img = docker_archive(&[layer_with_prefix(&pre)], &[]);
+        let o = run_file(&img);
+        o.rejected(want);
+        assert!(o.stderr.len() < 1000, "{}", o.stderr.len());
+        run_stdin(&img).rejected(want);
+        // …and as the outer archive itself.
+        let mut outer = pre.clone();
+        pad(&mut outer);
+        outer.extend(docker_archive(&[layer(&[])], &[]));
+        run_file(&outer).rejected(want);
+        run_stdin(&gzip(&outer)).rejected(want);
+    }
+}
+
+#[test]
+fn malformed_pax_records_and_absurd_pax_sizes_are_refused() {
+    for (rec, want) in [
+        (&b"garbage without a length\n"[..], "malformed PAX record"),
+        (b"99 path=x\n", "malformed PAX record"),
+        (b"29 size=99999999999999999999\n", "is not a size"),
+        (b"11 size=-5\n", "is not a size"),
+    ] {
+        let mut pre = raw_header(b"PaxHeaders/f", b'x', rec.len() as u64).to_vec();
+        pre.extend_from_slice(rec);
+        let img = docker_archive(&[layer_with_prefix(&pre)], &[]);
+        run_file(&img).rejected(want);
+        run_stdin(&img).rejected(want);
+    }
+    // A well-formed PAX path is honoured.
+    let rec = b"26 path=pax/long/name.txt\n";
+    let mut pre = raw_header(b"PaxHeaders/f", b'x', rec.len() as u64).to_vec();
+    pre.extend_from_slice(rec);
+    pad(&mut pre);
+    pre.extend(raw_header(b"short", b'0', 3));
+    pre.extend(b"abc");
+    pad(&mut pre);
+    pre.extend([0u8; 1024]);
+    let v = run_file(&docker_archive(&[pre], &[])).analysed();
+    assert_eq!(v["summary"]["visible_bytes"], 3);
+    assert_eq!(v["summary"]["file_count"], 1);
+}
+
+#[test]
+fn a_sparse_file_declaring_a_petabyte_is_refused() {
+    let mut h = raw_header(b"sparse", b'S', 512);
+    h[257..265].copy_from_slice(b"ustar  \0");
+    // Regions at 386: (offset 0, 512 bytes), (offset 1 PB, 0 bytes).
+    h[386..398].copy_from_slice(b"00000000000\0");
+    h[398..410].copy_from_slice(b"00000001000\0");
+    let pb: u64 = 1 << 50;
+    let b256 = |v: u64| {
+        let mut f = [0u8; 12];
+        f[0] = 0x80;
+        f[4..].copy_from_slice(&v.to_be_bytes());
+        f
+    };
+    h[410..422].copy_from_slice(&b256(pb));
+    h[422..434].copy_from_slice(b"00000000000\0");
+    h[483..495].copy_from_slice(&b256(pb));
+    finish_header(&mut h);
+    let mut l = h.to_vec();
+    l.extend(vec![7u8; 512]);
+    l.extend([0u8; 1024]);
+    let img = docker_archive(&[l], &[]);
+    run_file(&img).rejected("sparse file of 1125899906842624 bytes");
+    run_stdin(&img).rejected("sparse file of 1125899906842624 bytes");
+}
+
+// ------------------------------------------------------------ OCI layouts
+
+/// An OCI layout as (path, bytes) members: index.json → manifest → config
+/// and the layers, with real digests.
+fn oci_members(layers: &[Vec<u8>]) -> Vec<(String, Vec<u8>)> {
+    let mut m = Vec::new();
+    let diff_ids: Vec<String> = layers
+        .iter()
+        .map(|l| format!("\"sha256:{}\"", sha256_hex(l)))
+        .collect();
+    let config = format!(
+        "{{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[{}]}}}}",
+        diff_ids.join(",")
+    )
+    .into_bytes();
+    let desc = |mt: &str, b: &[u8]| {
+        format!(
+            "{{\"mediaType\":\"{mt}\",\"digest\":\"sha256:{}\",\"size\":{}}}",
+            sha256_hex(b),
+            b.len()
+        )
+    };
+    let ls: Vec<String> = layers
+        .iter()
+        .map(|l| desc("application/vnd.oci.image.layer.v1.tar", l))
+        .collect();
+    let manifest = format!(
+        "{{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{},\"layers\":[{}]}}",
+        desc("application/vnd.oci.image.config.v1+json", &config),
+        ls.join(",")
+    )
+    .into_bytes();
+    let index = format!(
+        "{{\"schemaVersion\":2,\"manifests\":[{}]}}",
+        desc("application/vnd.oci.image.manifest.v1+json", &manifest)
+    );
+    m.push((
+        "oci-layout".into(),
+        b"{\"imageLayoutVersion\":\"1.0.0\"}".to_vec(),
+    ));
+    m.push(("index.json".into(), index.into_bytes()));
+    for b in [config, manifest].into_iter().chain(layers.iter().cloned()) {
+        m.push((format!("blobs/sha256/{}", sha256_hex(&b)), b));
+    }
+    m
+}
+
+fn oci_dir(layers: &[Vec<u8>]) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    for (p, b) in oci_members(layers) {
+        let path = d.path().join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, b).unwrap();
+    }
+    d
+}
+
+fn mkfifo(p: &std::path::Path) {
+    let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+}
+
+fn replace_with(p: &std::path::Path, what: &str) {
+    std::fs::remove_file(p).unwrap();
+    match what {
+        "fifo" => mkfifo(p),
+        "dev" => {
+            // A character device node (as root), else a link to one.
+            let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+            let dev = libc::makedev(1, 5);
+            if unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o644, dev) } != 0 {
+                std::os::unix::fs::symlink("/dev/zero", p).unwrap()
+            }
+        }
+        "outside" => std::os::unix::fs::symlink("/etc/hostname", p).unwrap(),
+        "socket" => {
+            let _ = std::os::unix::net::UnixListener::bind(p).unwrap();
+        }
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn only_regular_files_are_opened_in_an_oci_directory() {
+    let l = layer(&[E::File("f", data(100, 1))]);
+    let d = oci_dir(std::slice::from_ref(&l));
+    let v = run(&["--format", "json", d.path().to_str().unwrap()], None).analysed();
+    assert_eq!(v["summary"]["total_bytes"], 100);
+    let blob = format!("blobs/sha256/{}", sha256_hex(&l));
+    for member in ["index.json", blob.as_str()] {
+        for what in ["fifo", "dev", "outside", "socket"] {
+            let d = oci_dir(std::slice::from_ref(&l));
+            replace_with(&d.path().join(member), what);
+            let o = run(&["--format", "json", d.path().to_str().unwrap()], None);
+            let p = d.path().join(member);
+            let want = if std::fs::symlink_metadata(&p)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+            {
+                "out of the image directory"
+            } else {
+                "not a regular file"
+            };
+            o.rejected(want);
+        }
+    }
+}
+
+#[test]
+fn nested_indexes_fanning_out_are_bounded() {
+    // Seven levels of indexes, each listing the next ten times: 10^7 paths.
+    let l = layer(&[E::File("f", data(100, 1))]);
+    let mut members = oci_members(&[l]);
+    let top_index = members[1].1.clone();
+    let mut child = top_index;
+    for _ in 0..7 {
+        let d = format!(
+            "{{\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"digest\":\"sha256:{}\",\"size\":{}}}",
+            sha256_hex(&child),
+            child.len()
+        );
+        let next = format!(
+            "{{\"schemaVersion\":2,\"manifests\":[{}]}}",
+            vec![d; 10].join(",")
+        );
+        members.push((format!("blobs/sha256/{}", sha256_hex(&child)), child));
+        child = next.into_bytes();
+    }
+    members[1].1 = child;
+    let mut b = tar::Builder::new(Vec::new());
+    for (p, bytes) in &members {
+        let h = header(
+            p.as_bytes(),
+            bytes.len() as u64,
+            tar::EntryType::Regular,
+            0o644,
+        );
+        b.append(&h, &bytes[..]).unwrap();
+    }
+    let tar = b.into_inner().unwrap();
+    run_file(&tar).rejected("index documents");
+    run_stdin(&tar).rejected("index documents");
+}
+
+#[test]
+fn a_pipe_given_as_the_image_is_read_as_a_stream() {
+    let img = docker_archive(&[layer(&[E::File("f", data(100, 1))])], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("image.fifo");
+    mkfifo(&fifo);
+    let writer = {
+        let (fifo, img) = (fifo.clone(), img.clone());
+        std::thread::spawn(move || {
+            let mut f = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+            let _ = f.write_all(&img);
+        })
+    };
+    let v = run(&["--ci", "--format", "json", fifo.to_str().unwrap()], None).analysed();
+    writer.join().unwrap();
+    assert_eq!(v["summary"]["total_bytes"], 100);
+    let mut same = run_file(&img).analysed();
+    let mut got = v.clone();
+    same["image"]["source"] = "".into();
+    got["image"]["source"] = "".into();
+    assert_eq!(got, same);
+}
+
+#[test]
+fn whole_archive_gzip_with_an_empty_layer_reads_like_the_plain_archive() {
+    let empty_tar = vec![0u8; 1024];
+    let mut v7 = raw_header(b"v7file", b'0', 5);
+    v7[257..265].fill(0);
+    finish_header(&mut v7);
+    let mut v7tar = v7.to_vec();
+    v7tar.extend(b"hello");
+    pad(&mut v7tar);
+    v7tar.extend([0u8; 1024]);
+    for l in [Vec::new(), empty_tar, v7tar] {
+        let img = docker_archive(&[layer(&[E::File("f", data(10, 1))]), l], &[]);
+        let plain = run_file(&img).analysed();
+        for (name, o) in [
+            ("gzip", run_file(&gzip(&img))),
+            ("zstd", run_file(&zstd(&img))),
+            ("stdin", run_stdin(&img)),
+        ] {
+            let mut v = o.analysed();
+            v["image"]["source"] = plain["image"]["source"].clone();
+            assert_eq!(v, plain, "{name}");
+        }
+    }
+}
+
+#[test]
+fn a_blob_listed_many_times_is_indexed_once() {
+    // One 1,000-file blob referenced by 40 layers: a small archive whose
+    // every layer hides the one below (39,000 findings); analysed within
+    // the bounds by the debug binary on a shared machine.
+    let names: Vec<String> = (0..1000).map(|i| format!("d{}/f{i}", i % 50)).collect();
+    let es: Vec<E> = names
+        .iter()
+        .map(|n| E::File(Box::leak(n.clone().into_boxed_str()), vec![1, 2, 3]))
+        .collect();
+    let l = layer(&es);
+    let digest = sha256_hex(&l);
+    let member = format!("{digest}.tar");
+    let list: Vec<String> = (0..40).map(|_| format!("\"{member}\"")).collect();
+    let diff_ids: Vec<String> = (0..40).map(|_| format!("\"sha256:{digest}\"")).collect();
+    let config = format!(
+        "{{\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[{}]}}}}",
+        diff_ids.join(",")
+    );
+    let manifest = format!(
+        "[{{\"Config\":\"c.json\",\"Layers\":[{}]}}]",
+        list.join(",")
+    );
+    let mut b = tar::Builder::new(Vec::new());
+    for (p, bytes) in [
+        (member.as_str(), l.clone()),
+        ("c.json", config.into_bytes()),
+        ("manifest.json", manifest.into_bytes()),
+    ] {
+        let h = header(
+            p.as_bytes(),
+            bytes.len() as u64,
+            tar::EntryType::Regular,
+            0o644,
+        );
+        b.append(&h, &bytes[..]).unwrap();
+    }
+    let img = b.into_inner().unwrap();
+    let v = run_file(&img).analysed();
+    assert_eq!(v["summary"]["total_bytes"], 40 * 1000 * 3);
+    assert_eq!(v["summary"]["visible_bytes"], 1000 * 3);
+    assert_eq!(v["waste"].as_array().unwrap().len(), 39 * 1000);
+    let o = run_stdin(&img);
+    assert_eq!(o.analysed()["summary"]["hidden_bytes"], 39 * 1000 * 3);
+    // 2,000 references: over the layer limit, refused at once.
+    let list: Vec<String> = (0..2000).map(|_| format!("\"{member}\"")).collect();
+    let manifest = format!(
+        "[{{\"Config\":\"c.json\",\"Layers\":[{}]}}]",
+        list.join(",")
+    );
+    let mut b = tar::Builder::new(Vec::new());
+    for (p, bytes) in [
+        (member.as_str(), l),
+        ("c.json", b"{}".to_vec()),
+        ("manifest.json", manifest.into_bytes()),
+    ] {
+        let h = header(
+            p.as_bytes(),
+            bytes.len() as u64,
+            tar::EntryType::Regular,
+            0o644,
+        );
+        b.append(&h, &bytes[..]).unwrap();
+    }
+    run_file(&b.into_inner().unwrap()).rejected("1000-layer limit");
+}
+
+// ------------------------------------------------------------ loops, depth, bombs
+
+#[test]
+fn link_loops_end() {
+    // Members of the outer archive that are symlinks to each other.
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, target) in [("a.tar", "b.tar"), ("b.tar", "a.tar")] {
+        let mut h = header(name.as_bytes(), 0, tar::EntryType::Symlink, 0o777);
+        h.set_link_name(target).unwrap();
+        h.set_cksum();
+        b.append(&h, &[][..]).unwrap();
+    }
+    let manifest = b"[{\"Config\":\"c.json\",\"Layers\":[\"a.tar\"]}]";
+    for (p, bytes) in [("c.json", &b"{}"[..]), ("manifest.json", &manifest[..])] {
+        let h = header(
+            p.as_bytes(),
+            bytes.len() as u64,
+            tar::EntryType::Regular,
+            0o644,
+        );
+        b.append(&h, bytes).unwrap();
+    }
+    let img = b.into_inner().unwrap();
+    run_file(&img).rejected("a.tar");
+    run_stdin(&img).rejected("a.tar");
+    // Hard links inside a layer that point at each other or at themselves.
+    let l = layer(&[
+        E::HardLink("x", "y"),
+        E::HardLink("y", "x"),
+        E::HardLink("z", "z"),
+    ]);
+    let v = run_file(&docker_archive(&[l], &[])).analysed();
+    assert_eq!(v["summary"]["total_bytes"], 0);
+    assert!(
+        warned(&v, 0, "/x") && warned(&v, 0, "/z"),
+        "{}",
+        v["warnings"]
+    );
+}
+
+#[test]
+fn deep_nesting() {
+    // 20,000 directory levels (a 40 kB path), and a directory tree 1,000
+    // entries deep built one entry at a time.
+    let deep: String = vec!["d"; 20_000].join("/");
+    let mut b = tar::Builder::new(Vec::new());
+    let mut put = |path: &str, kind: tar::EntryType, body: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_size(body.len() as u64);
+        h.set_mode(0o755);
+        b.append_data(&mut h, path, body).unwrap();
+    };
+    put(&format!("{deep}/f"), tar::EntryType::Regular, &data(10, 1));
+    let mut p = String::new();
+    for i in 0..1_000 {
+        p.push_str(if i == 0 { "e" } else { "/e" });
+        put(&p, tar::EntryType::Directory, &[]);
+    }
+    let long: String = vec!["abcdefgh"; 9000].join("/");
+    let l0 = b.into_inner().unwrap();
+    let l1 = layer(&[E::Whiteout("d"), E::Whiteout("e")]);
+    let img = docker_archive(&[l0, l1], &[]);
+    for o in [run_file(&img), run_stdin(&img)] {
+        let v = o.analysed();
+        assert_eq!(v["summary"]["hidden_bytes"], 10);
+        assert_eq!(v["waste"][0]["path"].as_str().unwrap().len(), 40_002);
+    }
+    // A path longer than the 64 KiB limit (in a GNU long-name header) is
+    // refused with the limit named.
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(1);
+    h.set_mode(0o644);
+    b.append_data(&mut h, &long, &[1u8][..]).unwrap();
+    run_file(&docker_archive(&[b.into_inner().unwrap()], &[])).rejected("limit");
+}
+
+#[test]
+fn decompression_bombs_stream_in_bounded_memory() {
+    // A 1 GB file of zeros, gzip- and zstd-compressed (about 1 MB each), as a
+    // layer and as the whole archive: streamed, never held.
+    let zeros = vec![0u8; 1 << 20];
+    let mut raw = tar::Builder::new(Vec::new());
+    let h = header(b"bomb", 1 << 30, tar::EntryType::Regular, 0o644);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut zs = zstd::stream::write::Encoder::new(Vec::new(), 1).unwrap();
+    {
+        let _ = &mut raw;
+        gz.write_all(h.as_bytes()).unwrap();
+        zs.write_all(h.as_bytes()).unwrap();
+        for _ in 0..1024 {
+            gz.write_all(&zeros).unwrap();
+            zs.write_all(&zeros).unwrap();
+        }
+        gz.write_all(&[0u8; 1024]).unwrap();
+        zs.write_all(&[0u8; 1024]).unwrap();
+    }
+    for l in [gz.finish().unwrap(), zs.finish().unwrap()] {
+        let img = docker_archive(&[l], &[]);
+        let v = run_file(&img).analysed();
+        assert_eq!(v["summary"]["total_bytes"], 1u64 << 30);
+        let v = run_file(&gzip(&img)).analysed();
+        assert_eq!(v["summary"]["total_bytes"], 1u64 << 30);
+    }
+}
+
+#[test]
+fn a_stream_of_many_tiny_gzip_members() {
+    // The whole archive as 50,000 gzip members of about 20 bytes each.
+    let img = docker_archive(&[layer(&[E::File("f", data(100_000, 1))])], &[]);
+    let mut out = Vec::new();
+    for chunk in img.chunks(img.len().div_ceil(50_000)) {
+        out.extend(gzip(chunk));
+    }
+    let v = run_file(&out).analysed();
+    assert_eq!(v["summary"]["total_bytes"], 100_000);
+}

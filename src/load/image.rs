@@ -356,21 +356,35 @@ pub(crate) fn is_index_doc(media_type: &str, bytes: &[u8]) -> bool {
         .unwrap_or(false)
 }
 
+/// Deepest nesting of image indexes.
+pub const MAX_INDEX_DEPTH: usize = 8;
+/// Most index documents read while looking for manifests (fan-out bound).
+pub const MAX_INDEX_DOCS: usize = 256;
+/// Most manifests the indexes may list in all.
+pub const MAX_MANIFESTS: usize = 4096;
+
 fn collect(
     src: &Source,
     loc: &Location,
     descs: &[Descriptor],
     inherited_names: &[String],
     depth: usize,
+    docs: &mut usize,
     out: &mut Vec<Candidate>,
 ) -> Result<()> {
-    if depth > 8 {
+    if depth > MAX_INDEX_DEPTH {
         return Err(Error::format(
             loc.clone(),
-            "image indexes nested too deeply",
+            format!("image indexes nested more than {MAX_INDEX_DEPTH} deep"),
         ));
     }
     for d in descs {
+        if out.len() >= MAX_MANIFESTS {
+            return Err(Error::format(
+                loc.clone(),
+                format!("image indexes list more than {MAX_MANIFESTS} manifests"),
+            ));
+        }
         if is_attestation(d) {
             continue;
         }
@@ -384,10 +398,17 @@ fn collect(
             || !media_type.contains("manifest")
         {
             let member = blob_member(d);
+            *docs += 1;
+            if *docs > MAX_INDEX_DOCS {
+                return Err(Error::format(
+                    loc.clone(),
+                    format!("image indexes refer to more than {MAX_INDEX_DOCS} index documents"),
+                ));
+            }
             let bytes = src.read_small(&member, loc)?;
             if is_index_doc(&media_type, &bytes) {
                 let nested: ImageIndex = parse_oci(&bytes, &loc.member(member.clone()))?;
-                collect(src, loc, nested.manifests(), &names, depth + 1, out)?;
+                collect(src, loc, nested.manifests(), &names, depth + 1, docs, out)?;
                 continue;
             }
         }
@@ -405,7 +426,7 @@ fn oci_layout(src: &Source, loc: &Location, select: &Select) -> Result<(ImageMet
     let bytes = src.read_small("index.json", loc)?;
     let index: ImageIndex = parse_oci(&bytes, &iloc)?;
     let mut cands = Vec::new();
-    collect(src, loc, index.manifests(), &[], 0, &mut cands)?;
+    collect(src, loc, index.manifests(), &[], 0, &mut 0, &mut cands)?;
     if cands.is_empty() {
         return Err(Error::format(iloc, "the index lists no image manifest"));
     }

@@ -205,7 +205,7 @@ pub fn index_layer<R: Read>(
     result
 }
 
-fn v7_header_ok(block: &[u8]) -> bool {
+pub(crate) fn v7_header_ok(block: &[u8]) -> bool {
     if block.len() < 512 {
         return false;
     }
@@ -350,7 +350,7 @@ fn index_tar<R: Read>(
     loc: &Location,
     progress: &Progress,
 ) -> Result<LayerIndex> {
-    let mut archive = tar::Archive::new(reader);
+    let mut archive = tar::Archive::new(super::guard::TarGuard::new(reader));
     let mut entries_out: Vec<Entry> = Vec::new();
     let mut buf = vec![0u8; BUF];
     let mut estargz = false;
@@ -528,7 +528,7 @@ fn index_plain_seekable(
         len,
         pos: 0,
     };
-    let mut archive = tar::Archive::new(section);
+    let mut archive = tar::Archive::new(super::guard::TarGuard::new(section));
     let mut entries_out: Vec<Entry> = Vec::new();
     // (index into entries_out, data offset within the layer, its capture)
     let mut data: Vec<(usize, u64, Option<Capturer>)> = Vec::new();

@@ -6,6 +6,7 @@ pub mod cache;
 pub mod capture;
 pub mod elf;
 pub mod engine;
+pub mod guard;
 pub mod image;
 pub mod layer;
 pub mod registry;
@@ -180,16 +181,40 @@ where
         + Sync,
 {
     let timings = std::env::var_os("IMGSCOPE_TIMINGS").is_some();
-    if refs.len() > u16::MAX as usize {
+    if refs.len() > MAX_LAYERS {
         return Err(Error::format(
             loc.clone(),
-            format!("{} layers is more than supported", refs.len()),
+            format!(
+                "{} layers is more than the {MAX_LAYERS}-layer limit",
+                refs.len()
+            ),
         ));
     }
-    let per_layer: Vec<Arc<layer::Progress>> = refs
+    // A blob listed several times is indexed once and applied at each place
+    // (its progress counter shared by those places).
+    let mut first_of: std::collections::HashMap<String, usize> = Default::default();
+    let mut uniq: Vec<usize> = Vec::new();
+    let uid: Vec<usize> = refs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            *first_of
+                .entry(source::clean_member(&r.member))
+                .or_insert_with(|| {
+                    uniq.push(i);
+                    uniq.len() - 1
+                })
+        })
+        .collect();
+    let mut last_use = vec![0usize; uniq.len()];
+    for (i, &u) in uid.iter().enumerate() {
+        last_use[u] = i;
+    }
+    let per_blob: Vec<Arc<layer::Progress>> = uniq
         .iter()
         .map(|_| Arc::new(layer::Progress::default()))
         .collect();
+    let per_layer: Vec<Arc<layer::Progress>> = uid.iter().map(|&u| per_blob[u].clone()).collect();
     *progress.layers.lock().unwrap() = per_layer.clone();
     *progress.layer_sizes.lock().unwrap() = sizes.to_vec();
     progress.phase.store(1, Ordering::Relaxed);
@@ -200,20 +225,22 @@ where
     let cancel = jobs.as_ref().map(|j| j.cancel);
     let pool = jobs.as_ref().and_then(|j| j.pool);
     let t1 = std::thread::scope(|scope| {
-        let per_layer = &per_layer;
+        let per_blob = &per_blob;
+        let uniq = &uniq;
         let index_one = &index_one;
         scope.spawn(move || {
             let run = move || {
-                refs.par_iter()
-                    .zip(per_layer.par_iter())
+                uniq.par_iter()
+                    .zip(per_blob.par_iter())
                     .enumerate()
-                    .for_each_with(tx, |tx, (i, (r, p))| {
+                    .for_each_with(tx, |tx, (u, (&i, p))| {
                         if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
                             return;
                         }
+                        let r = &refs[i];
                         let lloc = loc.layer(i, short_digest(&r.digest, &r.member));
                         let res = index_one(i, r, &lloc, p.clone());
-                        let _ = tx.send((i, res));
+                        let _ = tx.send((u, res));
                     })
             };
             match pool {
@@ -221,12 +248,13 @@ where
                 None => run(),
             }
         });
-        let mut pending: Vec<Option<layer::LayerIndex>> = (0..n).map(|_| None).collect();
+        let mut pending: Vec<Option<layer::LayerIndex>> = (0..uniq.len()).map(|_| None).collect();
         let mut next = 0;
         let mut merge_time = std::time::Duration::ZERO;
-        for (i, res) in rx.iter() {
+        for (u, res) in rx.iter() {
+            let i = uniq[u];
             match res {
-                Ok(ix) => pending[i] = Some(ix),
+                Ok(ix) => pending[u] = Some(ix),
                 Err(e) => match cancel {
                     // The first failure wins; the others were cancelled by it.
                     Some(c) => {
@@ -245,9 +273,18 @@ where
                 continue;
             }
             while next < n {
-                let Some(ix) = pending[next].take() else {
+                let u = uid[next];
+                if pending[u].is_none() {
                     break;
+                }
+                // The last place a blob is listed takes its index; earlier
+                // places get a copy (applying a layer consumes its index).
+                let ix = if last_use[u] == next {
+                    pending[u].take()
+                } else {
+                    pending[u].clone()
                 };
+                let Some(ix) = ix else { break };
                 let t = std::time::Instant::now();
                 builder.push(refs[next].clone(), sizes[next], ix);
                 merge_time += t.elapsed();
@@ -270,6 +307,9 @@ where
     }
     Ok(index)
 }
+
+/// Most layers in one image (Docker stops at 127, containerd at about 500).
+pub const MAX_LAYERS: usize = 1000;
 
 fn short_digest(digest: &str, member: &str) -> String {
     if digest.is_empty() {

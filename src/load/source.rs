@@ -14,6 +14,10 @@ use crate::load::layer::{self, Compression, LayerIndex, Progress};
 
 /// Largest metadata file (JSON) read into memory.
 pub const MAX_METADATA: u64 = 64 * 1024 * 1024;
+/// Most bytes of small (non-layer) members a stream keeps in memory.
+pub const MAX_METADATA_TOTAL: u64 = 256 * 1024 * 1024;
+/// Most members in the outer archive.
+pub const MAX_MEMBERS: usize = 1_000_000;
 
 #[derive(Debug, Clone)]
 pub struct Member {
@@ -84,6 +88,21 @@ impl Source {
             return Ok(Source::Dir {
                 root: path.to_path_buf(),
             });
+        }
+        if !meta.is_file() {
+            use std::os::unix::fs::FileTypeExt;
+            let ft = meta.file_type();
+            if ft.is_fifo() || ft.is_char_device() {
+                // A pipe (`imgscope <(docker save app)`, a FIFO): read once,
+                // as standard input is.
+                let f =
+                    File::open(path).map_err(|e| Error::Open(Box::new(path.to_path_buf()), e))?;
+                return Source::from_stream(Box::new(f), &loc, progress_stream);
+            }
+            return Err(Error::format(
+                loc,
+                "not a file, directory or pipe (a socket or block device?)",
+            ));
         }
         let mut file =
             File::open(path).map_err(|e| Error::Open(Box::new(path.to_path_buf()), e))?;
@@ -178,15 +197,21 @@ impl Source {
                 Ok(v)
             }
             Source::Dir { root } => {
-                let p = dir_member(root, &name, &mloc)?;
-                let meta = std::fs::metadata(&p).map_err(|_| missing(&mloc))?;
-                if meta.len() > MAX_METADATA {
+                let (f, len) = dir_file(root, &name, &mloc)?;
+                if len > MAX_METADATA {
                     return Err(Error::format(
                         mloc,
-                        format!("metadata file of {} bytes is too large", meta.len()),
+                        format!("metadata file of {len} bytes is too large"),
                     ));
                 }
-                std::fs::read(&p).map_err(|e| Error::io(mloc, e))
+                let mut v = Vec::with_capacity(len as usize);
+                f.take(MAX_METADATA + 1)
+                    .read_to_end(&mut v)
+                    .map_err(|e| Error::io(mloc.clone(), e))?;
+                if v.len() as u64 > MAX_METADATA {
+                    return Err(Error::format(mloc, "metadata file grew while read"));
+                }
+                Ok(v)
             }
             Source::Stream { small, links, .. } => {
                 let mut n = name.clone();
@@ -250,11 +275,18 @@ impl Source {
                 .ok()
                 .map(|m| m.size),
             Source::Dir { root } => std::fs::metadata(root.join(&name)).ok().map(|m| m.len()),
-            Source::Stream { blobs, links, .. } => {
+            Source::Stream {
+                blobs,
+                links,
+                small,
+            } => {
                 let mut n = name;
                 for _ in 0..16 {
                     if let Some((s, _)) = blobs.get(&n) {
                         return Some(*s);
+                    }
+                    if let Some(b) = small.get(&n) {
+                        return Some(b.len() as u64);
                     }
                     n = resolve_link(&n, links.get(&n)?);
                 }
@@ -286,12 +318,14 @@ impl Source {
                 layer::index_layer_at(&f, m.offset, m.size, loc, progress)
             }
             Source::Dir { root } => {
-                let p = dir_member(root, &name, loc)?;
-                let f = File::open(&p).map_err(|_| missing(loc))?;
-                let len = f.metadata().map_err(|e| Error::io(loc.clone(), e))?.len();
+                let (f, len) = dir_file(root, &name, loc)?;
                 layer::index_layer_at(&f, 0, len, loc, progress)
             }
-            Source::Stream { blobs, links, .. } => {
+            Source::Stream {
+                blobs,
+                links,
+                small,
+            } => {
                 let mut n = name.clone();
                 for _ in 0..16 {
                     if let Some((size, r)) = blobs.get(&n) {
@@ -303,6 +337,13 @@ impl Source {
                             Ok(ix) => Ok(ix.clone()),
                             Err(e) => Err(Error::format(loc.clone(), strip_loc(e))),
                         };
+                    }
+                    if let Some(bytes) = small.get(&n) {
+                        // Kept as a small file: an empty layer, an empty or
+                        // v7 tar. Index it from memory, as a file would be.
+                        let r = layer::index_layer(&bytes[..], loc, progress.clone());
+                        progress.done.store(1, std::sync::atomic::Ordering::Relaxed);
+                        return r;
                     }
                     match links.get(&n) {
                         Some(l) => n = resolve_link(&n, l),
@@ -327,6 +368,25 @@ fn strip_loc(e: &Error) -> String {
 
 fn missing(loc: &Location) -> Error {
     Error::format(loc.clone(), "missing from the archive")
+}
+
+/// Open a member of an OCI directory: a regular file inside the layout
+/// only (never a FIFO, a device or a socket, which would block or never end).
+fn dir_file(root: &Path, name: &str, loc: &Location) -> Result<(File, u64)> {
+    let p = dir_member(root, name, loc)?;
+    let meta = std::fs::metadata(&p).map_err(|_| missing(loc))?;
+    if !meta.is_file() {
+        return Err(Error::format(
+            loc.clone(),
+            "not a regular file (a directory, FIFO, device or socket)",
+        ));
+    }
+    let f = File::open(&p).map_err(|_| missing(loc))?;
+    let meta = f.metadata().map_err(|e| Error::io(loc.clone(), e))?;
+    if !meta.is_file() {
+        return Err(Error::format(loc.clone(), "not a regular file"));
+    }
+    Ok((f, meta.len()))
 }
 
 fn dir_member(root: &Path, name: &str, loc: &Location) -> Result<PathBuf> {
@@ -375,13 +435,22 @@ fn outer_err(loc: &Location, e: std::io::Error) -> Error {
 /// Scan the headers of an uncompressed tar once, seeking over contents.
 fn scan_tar(file: File, loc: &Location) -> Result<HashMap<String, Member>> {
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut archive = tar::Archive::new(BufReader::with_capacity(64 * 1024, file));
+    let mut archive = tar::Archive::new(super::guard::TarGuard::new(BufReader::with_capacity(
+        64 * 1024,
+        file,
+    )));
     let mut members = HashMap::new();
     let entries = archive.entries_with_seek().map_err(|e| outer_err(loc, e))?;
     let mut count = 0usize;
     for item in entries {
         let entry = item.map_err(|e| outer_err(loc, e))?;
         count += 1;
+        if count > MAX_MEMBERS {
+            return Err(Error::format(
+                loc.clone(),
+                format!("more than the {MAX_MEMBERS}-member limit in the archive"),
+            ));
+        }
         let name = clean_member(&String::from_utf8_lossy(&entry.path_bytes()));
         let etype = entry.header().entry_type();
         let link = match etype {
@@ -459,6 +528,7 @@ impl Read for ChanReader {
 fn looks_like_layer(head: &[u8]) -> bool {
     Compression::detect(head) != Compression::None
         || (head.len() >= 262 && &head[257..262] == b"ustar")
+        || layer::v7_header_ok(head)
 }
 
 fn stream_members(
@@ -466,7 +536,7 @@ fn stream_members(
     outer: Compression,
     loc: &Location,
 ) -> Result<Source> {
-    let mut archive = tar::Archive::new(reader);
+    let mut archive = tar::Archive::new(super::guard::TarGuard::new(reader));
     let mut small = HashMap::new();
     let mut links = HashMap::new();
     let mut blobs: HashMap<String, (u64, Result<LayerIndex>)> = HashMap::new();
@@ -489,9 +559,16 @@ fn stream_members(
         let mut handles = Vec::new();
         let entries = archive.entries().map_err(err)?;
         let mut count = 0;
+        let mut kept = 0u64;
         for item in entries {
             let mut entry = item.map_err(err)?;
             count += 1;
+            if count > MAX_MEMBERS {
+                return Err(Error::format(
+                    loc.clone(),
+                    format!("more than the {MAX_MEMBERS}-member limit in the archive"),
+                ));
+            }
             let name = clean_member(&String::from_utf8_lossy(&entry.path_bytes()));
             let etype = entry.header().entry_type();
             if etype == tar::EntryType::Symlink || etype == tar::EntryType::Link {
@@ -551,6 +628,15 @@ fn stream_members(
                 if size > MAX_METADATA {
                     // Neither metadata nor a layer: skip it.
                     continue;
+                }
+                kept += size;
+                if kept > MAX_METADATA_TOTAL {
+                    return Err(Error::format(
+                        loc.clone(),
+                        format!(
+                            "more than {MAX_METADATA_TOTAL} bytes of metadata files in the archive"
+                        ),
+                    ));
                 }
                 let mut v = head;
                 entry.read_to_end(&mut v).map_err(err)?;

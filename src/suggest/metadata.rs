@@ -95,6 +95,31 @@ fn layer_list(ls: &[usize]) -> String {
     }
 }
 
+/// Follow `step` from `start` to its end, remembering the end of every
+/// layer passed on the way.
+fn walk(
+    memo: &mut HashMap<(NodeId, usize), usize>,
+    (node, start): (NodeId, usize),
+    step: impl Fn(usize) -> Option<usize>,
+) -> usize {
+    let mut path = Vec::new();
+    let mut l = start;
+    let found = loop {
+        if let Some(&e) = memo.get(&(node, l)) {
+            break e;
+        }
+        path.push(l);
+        match step(l) {
+            Some(n) => l = n,
+            None => break l,
+        }
+    };
+    for p in path {
+        memo.insert((node, p), found);
+    }
+    found
+}
+
 pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
     let steps = &cx.steps;
     let pairs = cx.pairs(claims, WasteKind::MetadataOnly);
@@ -108,27 +133,24 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
             by_hider.insert((cx.finding(i).node, b), i);
         }
     }
+    // Each step goes to a strictly earlier (later) layer, so the walks end
+    // even on findings a layer hid itself; each (path, layer) is walked
+    // once (memo), so a path re-stored by every one of n layers costs O(n).
+    let mut origin: HashMap<(NodeId, usize), usize> = HashMap::default();
+    let mut end: HashMap<(NodeId, usize), usize> = HashMap::default();
     let mut chains: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
     for (&(a, b), fs) in &pairs {
         for &i in fs {
             let node = cx.finding(i).node;
-            // Each step goes to a strictly earlier (later) layer, so the
-            // walks end even on findings a layer hid itself.
-            let mut o = a;
-            while let Some(&j) = by_hider.get(&(node, o)) {
+            let o = walk(&mut origin, (node, a), |l| {
+                let j = *by_hider.get(&(node, l))?;
                 let s = cx.finding(j).stored_in_layer;
-                if s >= o {
-                    break;
-                }
-                o = s;
-            }
-            let mut last = b;
-            while let Some(&j) = by_stored.get(&(node, last)) {
-                match cx.finding(j).hidden_by_layer {
-                    Some(h) if h > last => last = h,
-                    _ => break,
-                }
-            }
+                (s < l).then_some(s)
+            });
+            let last = walk(&mut end, (node, b), |l| {
+                let j = *by_stored.get(&(node, l))?;
+                cx.finding(j).hidden_by_layer.filter(|&h| h > l)
+            });
             chains.entry((o, last)).or_default().push(i);
         }
     }

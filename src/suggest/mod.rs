@@ -288,6 +288,17 @@ impl<'a> Ctx<'a> {
         let mut ok = true;
         let mut stack = vec![node];
         while let Some(n) = stack.pop() {
+            // A subtree already judged (a child, when walking up from a
+            // deep path) is not scanned again: the walk up stays linear.
+            if n != node {
+                if let Some(&m) = memo.get(&n) {
+                    if m {
+                        continue;
+                    }
+                    ok = false;
+                    break;
+                }
+            }
             let Some(c) = self.index.state_at(n, b - 1) else {
                 continue;
             };
