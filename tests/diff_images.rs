@@ -549,3 +549,32 @@ fn markdown_and_github_formats_on_a_real_pair() {
     );
     assert_eq!(gh.lines().filter(|l| l.starts_with("::warning")).count(), 4);
 }
+
+/// The worked example (docs/diff.md): the demo image before and after its
+/// fixes, the "after" built with buildah from assets/demo/Containerfile.fixed.
+#[test]
+fn the_demo_fixed_realises_every_suggested_saving_to_the_byte() {
+    let before = common::root().join("assets/demo/demo.tar.zst");
+    let after = common::root().join("assets/demo/demo-fixed.tar.zst");
+    let d = diff_json(&before.display().to_string(), &after.display().to_string());
+    assert_eq!(d["layers"][0]["status"], "same");
+    let realised = d["realised"].as_array().unwrap();
+    assert!(realised.len() >= 5, "{realised:?}");
+    for r in realised {
+        assert_eq!(r["realised_bytes"], r["saves_bytes"], "{r}");
+    }
+    let suggested: u64 = realised
+        .iter()
+        .map(|r| r["saves_bytes"].as_u64().unwrap())
+        .sum();
+    // Every wasted byte was covered by a suggestion, and all of them are gone.
+    assert_eq!(d["old"]["wasted_bytes"].as_u64().unwrap(), suggested);
+    assert_eq!(d["new"]["wasted_bytes"], 0);
+    assert_eq!(d["wasted_delta"].as_i64().unwrap(), -(suggested as i64));
+    assert_eq!(d["introduced"], Value::Array(vec![]));
+    assert_eq!(d["remaining"], Value::Array(vec![]));
+    // The image shrank by exactly the waste: read from the two archives' layers.
+    let sum = |p: &Path| -> i64 { layers_of(p).iter().map(|l| bytes(&l.1)).sum::<u64>() as i64 };
+    assert_eq!(sum(&after) - sum(&before), -(suggested as i64));
+    assert_eq!(d["total_delta"].as_i64().unwrap(), -(suggested as i64));
+}
