@@ -181,6 +181,11 @@ pub fn run_diff(a: DiffArgs, env: &crate::cli::Env) -> anyhow::Result<ExitCode> 
         && a.output.is_none()
         && a.max_growth.is_none()
         && a.max_waste_growth.is_none();
+    #[cfg(feature = "tui")]
+    if tui {
+        imgscope::tui::run_diff(&a.old, &a.new, &load, &Rules::builtin())?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let _ = tui;
     let (oi, or) = analyse(&a.old, &load)?;
     let (ni, nr) = analyse(&a.new, &load)?;

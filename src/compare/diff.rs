@@ -710,7 +710,7 @@ fn file_deltas(oi: &Index, ni: &Index) -> Vec<FileDelta> {
 }
 
 /// Children of two directories joined by name (both lists are sorted).
-fn merge_children<'a>(
+pub(crate) fn merge_children<'a>(
     oi: &'a Index,
     o: NodeId,
     ni: &'a Index,

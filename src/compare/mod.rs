@@ -5,6 +5,7 @@
 
 pub mod diff;
 pub mod share;
+pub mod tree;
 
 pub use diff::{diff, Diff, FileStatus, LayerStatus};
 pub use share::{share, Share};

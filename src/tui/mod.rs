@@ -37,6 +37,7 @@
 //!    `help.rs`: its keys. The compiler points at every `match` missed.
 
 mod app;
+pub mod compare;
 mod details;
 mod files;
 mod filter;
@@ -65,6 +66,7 @@ use ratatui::crossterm::{cursor, execute};
 use ratatui::Terminal;
 
 pub use app::{update, App, Data, Loaded, Msg};
+pub use compare::{run_diff, CompareView};
 pub use files::Files;
 pub use fixes::Fixes;
 pub use layers::Layers;

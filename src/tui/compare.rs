@@ -1,0 +1,457 @@
+//! The comparison view of `imgscope diff OLD NEW` in a terminal: the two
+//! layer lists aligned side by side with statuses and deltas, the final
+//! filesystems as one tree with changed paths marked (Ctrl+U: changes only),
+//! and the fixed / introduced / changed findings. The normal view's keys
+//! apply: Tab / Shift+Tab and 1 2 3 for panes, ↑ ↓ k j, PgUp PgDn Home End,
+//! ? help, q / Ctrl+C quit.
+//!
+//! Its own small Elm loop: [`CompareView`] is the state, [`CompareView::key`]
+//! the only place it changes, [`CompareView::draw`] a view of it.
+
+use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::Frame;
+
+use crate::analyze::rules::Rules;
+use crate::analyze::waste::Finding;
+use crate::compare::diff::{Diff, FileStatus, LayerStatus};
+use crate::compare::tree::{tree, TreeRow};
+use crate::render::diff_text::{headline, signed};
+use crate::render::human;
+use crate::{Index, LoadOptions, LoadProgress};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Layers,
+    Files,
+    Findings,
+}
+
+const PANES: [Pane; 3] = [Pane::Layers, Pane::Files, Pane::Findings];
+
+/// One row of the findings pane.
+#[derive(Debug, Clone)]
+struct FindingRow {
+    what: &'static str,
+    delta: i64,
+    finding: Finding,
+}
+
+pub struct CompareView {
+    pub diff: Diff,
+    rows: Vec<TreeRow>,
+    /// Indexes into `rows` shown (all, or only changed paths).
+    shown: Vec<usize>,
+    pub changes_only: bool,
+    findings: Vec<FindingRow>,
+    pub focus: Pane,
+    sel: [usize; 3],
+    pub help: bool,
+    pub quit: bool,
+    /// Rows of each pane at the last draw (for paging).
+    page: [usize; 3],
+}
+
+impl CompareView {
+    pub fn new(diff: Diff, old: &Index, new: &Index) -> CompareView {
+        let rows = tree(old, new);
+        let mut findings = Vec::new();
+        for f in &diff.fixed {
+            findings.push(FindingRow {
+                what: "fixed",
+                delta: -(f.bytes as i64),
+                finding: f.clone(),
+            });
+        }
+        for f in &diff.introduced {
+            findings.push(FindingRow {
+                what: "introduced",
+                delta: f.bytes as i64,
+                finding: f.clone(),
+            });
+        }
+        for c in &diff.changed {
+            findings.push(FindingRow {
+                what: "changed",
+                delta: c.bytes_delta,
+                finding: c.new.clone(),
+            });
+        }
+        findings.sort_by(|a, b| {
+            b.delta
+                .unsigned_abs()
+                .cmp(&a.delta.unsigned_abs())
+                .then_with(|| a.finding.path.cmp(&b.finding.path))
+        });
+        let mut v = CompareView {
+            diff,
+            shown: Vec::new(),
+            rows,
+            changes_only: false,
+            findings,
+            focus: Pane::Layers,
+            sel: [0; 3],
+            help: false,
+            quit: false,
+            page: [10; 3],
+        };
+        v.refilter();
+        v
+    }
+
+    fn refilter(&mut self) {
+        let keep_path = self.shown.get(self.sel[1]).copied();
+        self.shown = (0..self.rows.len())
+            .filter(|&i| !self.changes_only || self.rows[i].changed())
+            .collect();
+        self.sel[1] = keep_path
+            .and_then(|k| self.shown.iter().position(|&i| i >= k))
+            .unwrap_or(0);
+    }
+
+    fn len(&self, p: Pane) -> usize {
+        match p {
+            Pane::Layers => self.diff.layers.len(),
+            Pane::Files => self.shown.len(),
+            Pane::Findings => self.findings.len(),
+        }
+    }
+
+    fn pane_index(p: Pane) -> usize {
+        PANES.iter().position(|x| *x == p).unwrap_or(0)
+    }
+
+    /// Rows of the file tree as shown, for tests: `(depth, name, mark)`.
+    pub fn shown_paths(&self) -> Vec<(u16, String, Option<FileStatus>)> {
+        self.shown
+            .iter()
+            .map(|&i| {
+                let r = &self.rows[i];
+                (
+                    r.depth,
+                    String::from_utf8_lossy(&r.name).into_owned(),
+                    r.mark,
+                )
+            })
+            .collect()
+    }
+
+    pub fn key(&mut self, k: &KeyEvent) {
+        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+        if self.help {
+            self.help = false;
+            return;
+        }
+        let p = Self::pane_index(self.focus);
+        let len = self.len(self.focus);
+        let last = len.saturating_sub(1);
+        match k.code {
+            KeyCode::Char('q') => self.quit = true,
+            KeyCode::Char('c') if ctrl => self.quit = true,
+            KeyCode::Char('u') if ctrl => {
+                self.changes_only = !self.changes_only;
+                self.refilter();
+            }
+            KeyCode::Char('?') => self.help = true,
+            KeyCode::Tab => self.focus = PANES[(p + 1) % PANES.len()],
+            KeyCode::BackTab => self.focus = PANES[(p + PANES.len() - 1) % PANES.len()],
+            KeyCode::Char('1') => self.focus = Pane::Layers,
+            KeyCode::Char('2') => self.focus = Pane::Files,
+            KeyCode::Char('3') => self.focus = Pane::Findings,
+            KeyCode::Down | KeyCode::Char('j') => self.sel[p] = (self.sel[p] + 1).min(last),
+            KeyCode::Up | KeyCode::Char('k') => self.sel[p] = self.sel[p].saturating_sub(1),
+            KeyCode::PageDown => self.sel[p] = (self.sel[p] + self.page[p].max(1)).min(last),
+            KeyCode::PageUp => self.sel[p] = self.sel[p].saturating_sub(self.page[p].max(1)),
+            KeyCode::Home => self.sel[p] = 0,
+            KeyCode::End => self.sel[p] = last,
+            KeyCode::Esc => self.changes_only = false,
+            _ => {}
+        }
+        if k.code == KeyCode::Esc {
+            self.refilter();
+        }
+    }
+
+    pub fn draw(&mut self, f: &mut Frame) {
+        let area = f.area();
+        let rows = Layout::default()
+            .direction(Direction::Vertical)
+            .constraints([
+                Constraint::Length(1),
+                Constraint::Length(4),
+                Constraint::Min(6),
+                Constraint::Length(8.min(area.height / 4).max(3)),
+                Constraint::Length(1),
+            ])
+            .split(area);
+        let d = &self.diff;
+        let title = format!(
+            " imgscope diff  {} → {}   {}",
+            d.old.source,
+            d.new.source,
+            headline(d)
+        );
+        f.render_widget(
+            Paragraph::new(title).style(Style::default().add_modifier(Modifier::BOLD)),
+            rows[0],
+        );
+        let (os, ns) = (&d.old.summary, &d.new.summary);
+        let totals = [
+            ("Total", os.total_bytes, ns.total_bytes, d.total_delta),
+            ("Wasted", os.wasted_bytes, ns.wasted_bytes, d.wasted_delta),
+            ("Pull", d.old.pull_bytes, d.new.pull_bytes, d.pull_delta),
+        ];
+        let lines: Vec<Line> = totals
+            .iter()
+            .map(|(n, a, b, dl)| {
+                Line::from(vec![
+                    Span::raw(format!(" {n:<7}{:>12} → {:>12}  ", human(*a), human(*b))),
+                    Span::styled(signed(*dl), delta_style(*dl)),
+                ])
+            })
+            .collect();
+        f.render_widget(
+            Paragraph::new(lines).block(Block::default().borders(Borders::BOTTOM)),
+            rows[1],
+        );
+        let mid = Layout::default()
+            .direction(Direction::Horizontal)
+            .constraints([Constraint::Percentage(55), Constraint::Percentage(45)])
+            .split(rows[2]);
+        self.draw_layers(f, mid[0]);
+        self.draw_files(f, mid[1]);
+        self.draw_findings(f, rows[3]);
+        let status = format!(
+            " Tab/1-3 pane  ↑↓ move  PgUp/PgDn  Ctrl+U {}  ? help  q quit",
+            if self.changes_only {
+                "show all paths"
+            } else {
+                "changes only"
+            }
+        );
+        f.render_widget(
+            Paragraph::new(status).style(Style::default().add_modifier(Modifier::REVERSED)),
+            rows[4],
+        );
+        if self.help {
+            let r = centered(area, 60, 14);
+            f.render_widget(Clear, r);
+            let text = vec![
+                Line::raw(" Tab / Shift+Tab, 1 2 3   panes: Layers, Files, Findings"),
+                Line::raw(" ↑ ↓ / k j                move the selection"),
+                Line::raw(" PgUp PgDn Home End       page, first, last"),
+                Line::raw(" Ctrl+U                   files: only changed paths / all"),
+                Line::raw(" Esc                      show all paths"),
+                Line::raw(" q, Ctrl+C                quit"),
+                Line::raw(""),
+                Line::raw(" Layers: same (same diff_id), changed, added, removed"),
+                Line::raw(" Files: + added  - removed  > grown  < shrunk  * below"),
+                Line::raw(""),
+                Line::raw(" Press any key to close."),
+            ];
+            f.render_widget(Paragraph::new(text).block(frame(" Keys ", true)), r);
+        }
+    }
+
+    /// The window of `height` rows of pane `p` that keeps its selection visible.
+    fn window(&mut self, p: usize, height: usize, len: usize) -> std::ops::Range<usize> {
+        self.page[p] = height;
+        let sel = self.sel[p].min(len.saturating_sub(1));
+        let start = sel.saturating_sub(height.saturating_sub(1));
+        start..(start + height).min(len)
+    }
+
+    fn draw_layers(&mut self, f: &mut Frame, r: Rect) {
+        let focused = self.focus == Pane::Layers;
+        let h = r.height.saturating_sub(3) as usize;
+        let win = self.window(0, h, self.diff.layers.len());
+        let mut lines = vec![Line::styled(
+            format!(
+                " {:>3} {:>3}  {:<8}{:>11}{:>11}  instruction",
+                "old", "new", "status", "bytes", "waste"
+            ),
+            Style::default().add_modifier(Modifier::BOLD),
+        )];
+        let idx = |i: Option<usize>| i.map_or("-".to_string(), |i| i.to_string());
+        for i in win {
+            let l = &self.diff.layers[i];
+            let st = match l.status {
+                LayerStatus::Same => Style::default().fg(Color::DarkGray),
+                LayerStatus::Changed => Style::default().fg(Color::Yellow),
+                LayerStatus::Added => Style::default().fg(Color::Green),
+                LayerStatus::Removed => Style::default().fg(Color::Red),
+            };
+            let mut line = Line::from(vec![
+                Span::raw(format!(" {:>3} {:>3}  ", idx(l.old), idx(l.new))),
+                Span::styled(format!("{:<8}", l.status.as_str()), st),
+                Span::styled(
+                    format!("{:>11}", signed(l.bytes_delta)),
+                    delta_style(l.bytes_delta),
+                ),
+                Span::styled(
+                    format!("{:>11}", signed(l.wasted_delta)),
+                    delta_style(l.wasted_delta),
+                ),
+                Span::raw(format!("  {}", crate::render::escape::line(&l.command()))),
+            ]);
+            if focused && i == self.sel[0] {
+                line = line.style(Style::default().add_modifier(Modifier::REVERSED));
+            }
+            lines.push(line);
+        }
+        f.render_widget(
+            Paragraph::new(lines).block(frame(" 1 Layers (old | new) ", focused)),
+            r,
+        );
+    }
+
+    fn draw_files(&mut self, f: &mut Frame, r: Rect) {
+        let focused = self.focus == Pane::Files;
+        let h = r.height.saturating_sub(2) as usize;
+        let win = self.window(1, h, self.shown.len());
+        let mut lines = Vec::new();
+        for k in win {
+            let row = &self.rows[self.shown[k]];
+            let (mark, style) = match row.mark {
+                Some(FileStatus::Added) => ('+', Style::default().fg(Color::Green)),
+                Some(FileStatus::Removed) => ('-', Style::default().fg(Color::Red)),
+                Some(FileStatus::Grown) => ('>', Style::default().fg(Color::Yellow)),
+                Some(FileStatus::Shrunk) => ('<', Style::default().fg(Color::Cyan)),
+                None if row.changed_below => ('*', Style::default()),
+                None => (' ', Style::default().fg(Color::DarkGray)),
+            };
+            let name = String::from_utf8_lossy(&row.name);
+            let size = match (row.old_bytes, row.new_bytes) {
+                (Some(a), Some(b)) if a != b => format!("  {} → {}", human(a), human(b)),
+                (Some(a), None) if !row.dir => format!("  {}", human(a)),
+                (_, Some(b)) if !row.dir => format!("  {}", human(b)),
+                _ => String::new(),
+            };
+            let mut line = Line::from(vec![
+                Span::styled(format!("{mark} "), style),
+                Span::raw("  ".repeat(row.depth as usize)),
+                Span::styled(
+                    format!(
+                        "{}{}",
+                        crate::render::escape::line(&name),
+                        if row.dir { "/" } else { "" }
+                    ),
+                    style,
+                ),
+                Span::raw(size),
+            ]);
+            if focused && k == self.sel[1] {
+                line = line.style(Style::default().add_modifier(Modifier::REVERSED));
+            }
+            lines.push(line);
+        }
+        let title = format!(
+            " 2 Files{} ({} paths) ",
+            if self.changes_only {
+                ", changes only"
+            } else {
+                ""
+            },
+            self.shown.len()
+        );
+        f.render_widget(Paragraph::new(lines).block(frame(&title, focused)), r);
+    }
+
+    fn draw_findings(&mut self, f: &mut Frame, r: Rect) {
+        let focused = self.focus == Pane::Findings;
+        let h = r.height.saturating_sub(2) as usize;
+        let win = self.window(2, h, self.findings.len());
+        let mut lines = Vec::new();
+        for i in win {
+            let row = &self.findings[i];
+            let style = match row.what {
+                "fixed" => Style::default().fg(Color::Green),
+                "introduced" => Style::default().fg(Color::Red),
+                _ => Style::default().fg(Color::Yellow),
+            };
+            let mut line = Line::from(vec![
+                Span::styled(format!(" {:<11}", row.what), style),
+                Span::styled(
+                    format!("{:>11}  ", signed(row.delta)),
+                    delta_style(row.delta),
+                ),
+                Span::raw(format!(
+                    "{:<14}{}",
+                    row.finding.kind.as_str(),
+                    crate::render::escape::line(&row.finding.path.display())
+                )),
+            ]);
+            if focused && i == self.sel[2] {
+                line = line.style(Style::default().add_modifier(Modifier::REVERSED));
+            }
+            lines.push(line);
+        }
+        let title = format!(
+            " 3 Findings: {} fixed, {} introduced, {} changed ",
+            self.diff.fixed.len(),
+            self.diff.introduced.len(),
+            self.diff.changed.len()
+        );
+        f.render_widget(Paragraph::new(lines).block(frame(&title, focused)), r);
+    }
+}
+
+fn delta_style(d: i64) -> Style {
+    match d.signum() {
+        1 => Style::default().fg(Color::Red),
+        -1 => Style::default().fg(Color::Green),
+        _ => Style::default().fg(Color::DarkGray),
+    }
+}
+
+fn frame(title: &str, focused: bool) -> Block<'static> {
+    let b = Block::default()
+        .borders(Borders::ALL)
+        .title(title.to_string());
+    if focused {
+        b.border_style(Style::default().fg(Color::Cyan))
+    } else {
+        b
+    }
+}
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+/// `imgscope diff OLD NEW` in a terminal: load both (errors before the
+/// screen is taken), then the comparison view until the user quits.
+pub fn run_diff(old: &str, new: &str, load: &LoadOptions, rules: &Rules) -> anyhow::Result<()> {
+    let analyse = |image: &str| -> anyhow::Result<(Index, crate::Report)> {
+        eprint!("imgscope: loading {image}…\r");
+        let index = crate::load(image, load, &LoadProgress::default())?;
+        let report = crate::report(&index, rules, &Default::default())?;
+        Ok((index, report))
+    };
+    let (oi, or) = analyse(old)?;
+    let (ni, nr) = analyse(new)?;
+    let d = crate::compare::diff((&oi, &or), (&ni, &nr));
+    let mut view = CompareView::new(d, &oi, &ni);
+    drop((oi, ni, or, nr));
+    let (_guard, mut term) = super::setup_terminal()?;
+    term.draw(|f| view.draw(f))?;
+    while !view.quit {
+        match event::read()? {
+            Event::Key(k) if k.kind == event::KeyEventKind::Press => view.key(&k),
+            Event::Resize(..) => {}
+            _ => continue,
+        }
+        term.draw(|f| view.draw(f))?;
+    }
+    Ok(())
+}
