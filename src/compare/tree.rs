@@ -43,17 +43,20 @@ fn state(index: &Index, id: Option<NodeId>) -> Option<(NodeKind, u64)> {
     Some((c.kind, size))
 }
 
+/// A path still to visit: (old node, new node, depth, inherited mark, name).
+type Pending = (
+    Option<NodeId>,
+    Option<NodeId>,
+    u16,
+    Option<FileStatus>,
+    Vec<u8>,
+);
+
 /// Rows of the merged tree (the root itself is not a row).
 pub fn tree(oi: &Index, ni: &Index) -> Vec<TreeRow> {
     let mut rows: Vec<TreeRow> = Vec::new();
     // (old node, new node, depth, inherited mark)
-    let mut stack: Vec<(
-        Option<NodeId>,
-        Option<NodeId>,
-        u16,
-        Option<FileStatus>,
-        Vec<u8>,
-    )> = Vec::new();
+    let mut stack: Vec<Pending> = Vec::new();
     let push_children =
         |stack: &mut Vec<_>, o: Option<NodeId>, n: Option<NodeId>, depth: u16, m| {
             let (oo, nn) = (o.unwrap_or(ROOT), n.unwrap_or(ROOT));
