@@ -320,6 +320,16 @@ bench_image() {
   if [ -n "${wall[dive]:-}" ] && [ -n "${wall[plain]:-}" ]; then
     echo "  dive/plain:     wall $(ratio "${wall[dive]}" "${wall[plain]}")"
   fi
+  if [ -n "${wall[imgscope]:-}" ]; then
+    # Share of package attribution and the binaries pass in one more run's wall time.
+    local t0 t1 share
+    t0=$(date +%s.%N)
+    share=$(IMGSCOPE_TIMINGS=1 "$IMGSCOPE" --format json "$IMG" 2>&1 >/dev/null | grep -o 'package attribution [0-9.]*s, binaries [0-9.]*s')
+    t1=$(date +%s.%N)
+    awk -v s="$share" -v a="$t0" -v b="$t1" 'BEGIN{ split(s, f, /[ s,]+/); n=split(s, w, " ");
+      pa=w[3]+0; bi=w[5]+0; wall=b-a;
+      if (wall > 0) printf "  packages:       attribution %.3f s + binaries %.3f s of %.2f s wall (%.1f%%)\n", pa, bi, wall, (pa+bi)*100/wall }'
+  fi
   rm -f "$TMP"/runs.* "$TMP"/warm.*
 }
 

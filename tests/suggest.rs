@@ -59,6 +59,29 @@ pub fn check_invariants(r: &Report) {
                 .map(|o| o.bytes)
                 .sum();
             assert_eq!(s.saves_bytes, of_layer, "{}: saves_bytes", s.id);
+        } else if s.kind == "recommends" || s.kind == "strip" {
+            // Visible bytes of its one layer: packages it installed, or the
+            // strippable bytes of the binaries it stored.
+            assert!(s.findings.is_empty(), "{}: claims no finding", s.id);
+            assert_eq!(s.layers.len(), 1, "{}", s.id);
+            let l = s.layers[0];
+            if s.kind == "strip" {
+                let of_layer: u64 = r
+                    .insights
+                    .iter()
+                    .filter(|i| i.id == "unstripped" && i.layer == l)
+                    .map(|i| i.bytes)
+                    .sum();
+                assert_eq!(s.saves_bytes, of_layer, "{}: saves_bytes", s.id);
+            } else {
+                let of_layer: u64 = r
+                    .packages
+                    .iter()
+                    .filter(|p| p.layer == Some(l))
+                    .map(|p| p.visible_bytes)
+                    .sum();
+                assert!(s.saves_bytes <= of_layer, "{}: saves_bytes", s.id);
+            }
         } else {
             assert!(!s.findings.is_empty(), "{}: covers no finding", s.id);
             let sum: u64 = s.findings.iter().map(|&i| r.waste[i].bytes).sum();

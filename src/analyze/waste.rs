@@ -202,6 +202,9 @@ pub struct Report {
     pub insights: Vec<Insight>,
     /// Every visible ELF executable and shared library.
     pub binaries: Vec<Binary>,
+    /// Which package owns each path (for the suggestions and the views).
+    #[serde(skip)]
+    pub owners: super::packages::Owners,
 }
 
 impl Report {
@@ -395,9 +398,20 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
         package_summary: PackageSummary::default(),
         insights: Vec::new(),
         binaries: Vec::new(),
+        owners: Default::default(),
     };
+    let t0 = std::time::Instant::now();
     let owners = super::packages::attribute(index, &mut report);
+    let t1 = std::time::Instant::now();
     super::binaries::run(index, &mut report, &owners);
+    report.owners = owners;
+    if std::env::var_os("IMGSCOPE_TIMINGS").is_some() {
+        eprintln!(
+            "timings: package attribution {:.3}s, binaries {:.3}s",
+            (t1 - t0).as_secs_f64(),
+            t1.elapsed().as_secs_f64()
+        );
+    }
     report
 }
 

@@ -17,6 +17,7 @@ mod base;
 mod chain;
 pub mod dockerfile;
 mod duplicate;
+mod installed;
 mod metadata;
 mod moves;
 mod multistage;
@@ -121,6 +122,7 @@ pub fn suggest(
     let t1 = std::time::Instant::now();
     multistage::run(&cx, &mut out);
     optional::run(&cx, &mut out);
+    installed::run(&cx, &mut out);
     if std::env::var_os("IMGSCOPE_TIMINGS").is_some() {
         eprintln!(
             "timings: suggestions {:.3}s (multi-stage {:.3}s)",

@@ -169,7 +169,7 @@ fn list_paths(d: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 /// apt's `extended_states`: packages marked automatically installed.
-fn auto_installed(index: &Index) -> Option<std::collections::BTreeSet<(String, String)>> {
+fn auto_installed(index: &Index) -> Option<std::collections::BTreeSet<String>> {
     let n = node(index, b"var/lib/apt/extended_states")?;
     if !index.visible(n) {
         return None;
@@ -177,15 +177,12 @@ fn auto_installed(index: &Index) -> Option<std::collections::BTreeSet<(String, S
     let (_, _, c) = versions(index, n).pop()?;
     let text = String::from_utf8_lossy(data(c)?).into_owned();
     Some(
+        // By name: apt records `Architecture: all` packages under the
+        // native architecture.
         stanzas(&text)
             .into_iter()
             .filter(|s| s.get("Auto-Installed").is_some_and(|v| v == "1"))
-            .filter_map(|s| {
-                Some((
-                    s.get("Package")?.clone(),
-                    s.get("Architecture").cloned().unwrap_or_default(),
-                ))
-            })
+            .filter_map(|s| s.get("Package").cloned())
             .collect(),
     )
 }
@@ -218,9 +215,7 @@ pub fn read(index: &Index) -> Vec<Found> {
                 .cloned()
                 .unwrap_or_default();
             let mut meta = r.meta;
-            meta.auto = auto
-                .as_ref()
-                .map(|a| a.contains(&(name.clone(), arch.clone())));
+            meta.auto = auto.as_ref().map(|a| a.contains(&name));
             out.push(Found {
                 manager: "dpkg",
                 name: r.name,

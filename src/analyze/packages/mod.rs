@@ -254,7 +254,7 @@ pub fn since(run: &[(usize, bool)]) -> Option<usize> {
 }
 
 /// Which package owns a path: by its node, or (npm) by a directory above it.
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Owners {
     owner: FxHashMap<NodeId, u32>,
     dir_owner: FxHashMap<NodeId, u32>,

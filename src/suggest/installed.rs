@@ -1,0 +1,395 @@
+//! Suggestions from what is installed (the report's `packages` and
+//! `binaries`): packages apt pulled in only as recommendations, `-dev`
+//! packages and compilers in the final image, the documentation of many
+//! packages, and unstripped binaries. None claims a finding: their savings
+//! are visible bytes, apart from the waste (like the multi-stage rule).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::Ctx;
+use crate::analyze::index::{NodeKind, Op, NO_INODE};
+use crate::analyze::packages::Package;
+use crate::analyze::waste::Suggestion;
+use crate::render::human;
+
+/// The package names an `apt-get install` / `apt install` command asks for.
+fn requested(body: &str) -> Option<BTreeSet<String>> {
+    let body = body.replace("\\\n", " ");
+    let mut out = BTreeSet::new();
+    let mut any = false;
+    for cmd in body.split(['&', '|', ';', '\n']) {
+        let toks: Vec<&str> = cmd.split_whitespace().collect();
+        let Some(i) = toks
+            .windows(2)
+            .position(|w| matches!(w[0], "apt-get" | "apt") && w[1] == "install")
+            .or_else(|| {
+                // `apt-get -y install`
+                let a = toks.iter().position(|t| matches!(*t, "apt-get" | "apt"))?;
+                let k = toks[a..].iter().position(|t| *t == "install")?;
+                Some(a + k - 1)
+            })
+        else {
+            continue;
+        };
+        if toks
+            .iter()
+            .any(|t| t.starts_with("--no-install-recommends") || t.contains("Install-Recommends="))
+        {
+            return None;
+        }
+        any = true;
+        for t in &toks[i + 2..] {
+            if !t.starts_with('-') {
+                let name = t.split(['=', ':']).next().unwrap_or(t);
+                out.insert(name.to_string());
+            }
+        }
+    }
+    any.then_some(out)
+}
+
+/// Insert `--no-install-recommends` after each `install` of apt.
+fn with_no_recommends(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(" install") {
+        let (a, b) = rest.split_at(i + " install".len());
+        out.push_str(a);
+        let before = a.trim_end_matches(" install");
+        if before.ends_with("apt-get") || before.ends_with("apt") || before.ends_with("-y") {
+            out.push_str(" --no-install-recommends");
+        }
+        rest = b;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Packages an install in `layer` pulled in only as recommendations: those
+/// it installed that the requested ones do not need through `Depends` /
+/// `Pre-Depends` (an alternative or a virtual name satisfied by whatever is
+/// installed, first alternative first).
+pub fn recommended(pkgs: &[Package], layer: usize, asked: &BTreeSet<String>) -> Vec<usize> {
+    let dpkg: Vec<(usize, &Package)> = pkgs
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.manager == "dpkg" && p.installed)
+        .collect();
+    let mut by_name: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for &(i, p) in &dpkg {
+        by_name.entry(p.name.as_str()).or_default().push(i);
+        for v in &p.meta.provides {
+            by_name.entry(v.as_str()).or_default().push(i);
+        }
+    }
+    let here: Vec<usize> = dpkg
+        .iter()
+        .filter(|(_, p)| p.layer == Some(layer))
+        .map(|&(i, _)| i)
+        .collect();
+    // Needed: what was there before, the requested packages (by name, or
+    // marked manual in apt's records), and their dependency closure.
+    let mut needed: BTreeSet<usize> = dpkg
+        .iter()
+        .filter(|(_, p)| p.layer.is_some_and(|l| l < layer) || p.meta.essential)
+        .map(|&(i, _)| i)
+        .collect();
+    let mut todo: Vec<usize> = here
+        .iter()
+        .copied()
+        .filter(|&i| asked.contains(&pkgs[i].name) || pkgs[i].meta.auto == Some(false))
+        .collect();
+    while let Some(i) = todo.pop() {
+        needed.insert(i);
+        for alts in &pkgs[i].meta.depends {
+            let cands: Vec<usize> = alts
+                .iter()
+                .flat_map(|a| by_name.get(a.as_str()).cloned().unwrap_or_default())
+                .collect();
+            if cands.iter().any(|c| needed.contains(c)) || cands.is_empty() {
+                continue;
+            }
+            let c = cands[0];
+            needed.insert(c);
+            todo.push(c);
+        }
+    }
+    here.into_iter().filter(|i| !needed.contains(i)).collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draft(
+    cx: &Ctx,
+    id: String,
+    title: String,
+    layers: Vec<usize>,
+    saves: u64,
+    why: String,
+    kind: &str,
+    after: String,
+) -> Suggestion {
+    Suggestion {
+        id,
+        title,
+        before: cx.steps.before(&layers),
+        dockerfile_lines: cx.steps.lines(&layers),
+        layers,
+        saves_bytes: saves,
+        after,
+        why,
+        kind: kind.to_string(),
+        saves_compressed_bytes: 0,
+        findings: Vec::new(),
+    }
+}
+
+/// Visible bytes of dpkg's own files of each package
+/// (`/var/lib/dpkg/info/NAME[:ARCH].{list,md5sums,postinst,symbols,…}`).
+fn dpkg_info_bytes(cx: &Ctx) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    let index = cx.index;
+    let Some(info) = index.find(b"var/lib/dpkg/info") else {
+        return out;
+    };
+    for &ch in &index.nodes[info as usize].children {
+        let Some(c) = index.nodes[ch as usize].changes.last() else {
+            continue;
+        };
+        if c.op == Op::Remove || c.kind != NodeKind::File || c.inode == NO_INODE {
+            continue;
+        }
+        let name = String::from_utf8_lossy(&index.nodes[ch as usize].name).into_owned();
+        let Some((stem, _)) = name.rsplit_once('.') else {
+            continue;
+        };
+        let pkg = stem.split(':').next().unwrap_or(stem).to_string();
+        *out.entry(pkg).or_default() += index.inodes[c.inode as usize].size;
+    }
+    out
+}
+
+pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
+    let r = cx.report;
+    let pkgs = &r.packages;
+    // Recommends, per RUN that installs with apt without turning them off.
+    let mut info: Option<BTreeMap<String, u64>> = None;
+    for s in &cx.steps.steps {
+        if !s.is_run() || s.base {
+            continue;
+        }
+        let body = s.body.as_deref().unwrap_or(&s.text);
+        let Some(asked) = requested(body) else {
+            continue;
+        };
+        let extra = recommended(pkgs, s.layer, &asked);
+        if extra.is_empty() {
+            continue;
+        }
+        let info = info.get_or_insert_with(|| dpkg_info_bytes(cx));
+        let bytes: u64 = extra
+            .iter()
+            .map(|&i| pkgs[i].visible_bytes + info.get(&pkgs[i].name).copied().unwrap_or(0))
+            .sum();
+        let mut names: Vec<&str> = extra.iter().map(|&i| pkgs[i].name.as_str()).collect();
+        names.sort_unstable();
+        let shown: Vec<&str> = names.iter().take(8).copied().collect();
+        out.push(draft(
+            cx,
+            format!("apt-recommends-{}", s.layer),
+            format!(
+                "Recommends pulled in {} packages: {} (--no-install-recommends)",
+                extra.len(),
+                human(bytes)
+            ),
+            vec![s.layer],
+            bytes,
+            format!(
+                "apt installs the packages a package recommends unless told not to. \
+                 Nothing the requested packages depend on needs {}{}; \
+                 `--no-install-recommends` leaves them out (add back any you use).",
+                shown.join(", "),
+                if names.len() > shown.len() {
+                    format!(" and {} more", names.len() - shown.len())
+                } else {
+                    String::new()
+                }
+            ),
+            "recommends",
+            with_no_recommends(&s.text),
+        ));
+    }
+    // -dev packages and compilers.
+    let tool = |n: &str| {
+        const TOOLS: &[&str] = &[
+            "gcc",
+            "g++",
+            "cpp",
+            "clang",
+            "llvm",
+            "binutils",
+            "golang",
+            "rustc",
+            "cargo",
+            "build-essential",
+            "make",
+            "openjdk",
+            "linux-libc-dev",
+            "libc6-dev",
+        ];
+        let runtime =
+            n.starts_with("libgcc-s") || n.starts_with("libstdc++6") || n.starts_with("libllvm");
+        !runtime
+            && (n.ends_with("-dev")
+                || n.ends_with("-jdk")
+                || n.ends_with("-jdk-headless")
+                || TOOLS.iter().any(|t| {
+                    n == *t
+                        || n.strip_prefix(t).is_some_and(|r| {
+                            r.starts_with('-') && r[1..].starts_with(|c: char| c.is_ascii_digit())
+                                || r.starts_with("-x86-64")
+                                || r.starts_with("-aarch64")
+                        })
+                }))
+    };
+    let devs: Vec<&Package> = pkgs
+        .iter()
+        .filter(|p| p.manager == "dpkg" && p.installed && tool(&p.name) && p.visible_bytes > 0)
+        .collect();
+    if !devs.is_empty() {
+        let bytes: u64 = devs.iter().map(|p| p.visible_bytes).sum();
+        let layers: BTreeSet<usize> = devs.iter().filter_map(|p| p.layer).collect();
+        let mut names: Vec<&str> = devs.iter().map(|p| p.name.as_str()).collect();
+        names.sort_unstable();
+        out.push(draft(
+            cx,
+            "dev-packages".into(),
+            format!(
+                "-dev packages and compilers in the final image: {} in {} packages (multi-stage)",
+                human(bytes),
+                devs.len()
+            ),
+            layers.into_iter().collect(),
+            bytes,
+            format!(
+                "Headers and compilers are needed to build, not to run: {}. Build in a first \
+                 stage and copy only the result into a runtime stage without them.",
+                names.iter().take(10).copied().collect::<Vec<_>>().join(", ")
+            ),
+            "multi-stage",
+            "FROM <base> AS build\nRUN apt-get install -y <build deps> && <build>\n\nFROM <base>\nRUN apt-get install -y --no-install-recommends <runtime libraries only>\nCOPY --from=build <artifact> <destination>".into(),
+        ));
+    }
+    strip(cx, out);
+}
+
+/// Unstripped executables and libraries, per layer that stored them.
+fn strip(cx: &Ctx, out: &mut Vec<Suggestion>) {
+    let mut by_layer: BTreeMap<usize, (u64, Vec<String>)> = BTreeMap::new();
+    for i in cx.report.insights.iter().filter(|i| i.id == "unstripped") {
+        let e = by_layer.entry(i.layer).or_default();
+        e.0 += i.bytes;
+        e.1.push(i.path.display());
+    }
+    for (layer, (bytes, paths)) in by_layer {
+        let s = cx.steps.get(layer);
+        let shown: Vec<&str> = paths.iter().take(5).map(String::as_str).collect();
+        let after = if s.is_run() && !s.base {
+            format!(
+                "RUN {} \\\n    && strip --strip-unneeded {}",
+                s.body.as_deref().unwrap_or(&s.text).trim(),
+                shown.join(" ")
+            )
+        } else {
+            format!(
+                "# strip in the stage that builds them, before this step:\nRUN strip --strip-unneeded {}\n{}",
+                shown.join(" "),
+                s.text.trim()
+            )
+        };
+        out.push(draft(
+            cx,
+            format!("strip-{layer}"),
+            format!(
+                "Strip {} binaries: {} of symbols and debug sections",
+                paths.len(),
+                human(bytes)
+            ),
+            vec![layer],
+            bytes,
+            "Symbol tables and debug sections are for debuggers, not for running: `strip` \
+             removes them (keep a copy with debug info outside the image if you need it)."
+                .into(),
+            "strip",
+            after,
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::packages::Meta;
+
+    fn p(name: &str, layer: usize, deps: &[&[&str]], provides: &[&str]) -> Package {
+        Package {
+            manager: "dpkg",
+            name: name.into(),
+            version: "1".into(),
+            layer: Some(layer),
+            created_by: String::new(),
+            installed: true,
+            visible_bytes: 10,
+            wasted_bytes: 0,
+            files: 1,
+            wasted_by_kind: BTreeMap::new(),
+            meta: Meta {
+                depends: deps
+                    .iter()
+                    .map(|a| a.iter().map(|s| s.to_string()).collect())
+                    .collect(),
+                provides: provides.iter().map(|s| s.to_string()).collect(),
+                ..Meta::default()
+            },
+        }
+    }
+
+    #[test]
+    fn recommends_are_what_the_closure_does_not_reach() {
+        let pkgs = vec![
+            p("libc6", 0, &[], &[]),
+            p("curl", 1, &[&["libcurl4"], &["libc6"]], &[]),
+            p(
+                "libcurl4",
+                1,
+                &[&["libssl3"], &["mail-transport-agent", "exim4"]],
+                &[],
+            ),
+            p("libssl3", 1, &[], &[]),
+            p("postfix", 1, &[], &["mail-transport-agent"]),
+            p("exim4", 1, &[], &[]),
+            p("ca-certificates", 1, &[&["openssl"]], &[]),
+            p("openssl", 1, &[&["libssl3"]], &[]),
+        ];
+        let asked: BTreeSet<String> = ["curl".to_string()].into();
+        let extra: Vec<&str> = recommended(&pkgs, 1, &asked)
+            .into_iter()
+            .map(|i| pkgs[i].name.as_str())
+            .collect();
+        // The virtual name is satisfied by postfix (first alternative), so
+        // exim4 was not needed either.
+        assert_eq!(extra, vec!["exim4", "ca-certificates", "openssl"]);
+    }
+
+    #[test]
+    fn apt_install_requests() {
+        let r =
+            requested("apt-get update && apt-get install -y curl procps=2:4 && rm -rf x").unwrap();
+        assert_eq!(r.into_iter().collect::<Vec<_>>(), vec!["curl", "procps"]);
+        assert!(requested("apt-get install -y --no-install-recommends curl").is_none());
+        assert!(requested("echo hi").is_none());
+        assert_eq!(
+            with_no_recommends("apt-get update && apt-get install -y curl"),
+            "apt-get update && apt-get install --no-install-recommends -y curl"
+        );
+    }
+}
