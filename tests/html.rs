@@ -777,6 +777,54 @@ fn a_100k_file_image_gives_a_page_under_2_mb() {
     );
 }
 
+#[test]
+fn phone_width_dark_mode_and_print() {
+    let Some(mut b) = browser("phone_width_dark_mode_and_print") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (_, html) = reports(
+        &root().join("assets/demo/demo.tar.zst"),
+        dir.path(),
+        &["--ci"],
+    );
+    let url = format!("file://{}", html.display());
+    // A 360-pixel phone: nothing wider than the screen, the treemap redrawn
+    // to fit it.
+    b.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 360, "height": 740, "deviceScaleFactor": 2, "mobile": true}),
+    );
+    b.open(&url);
+    let w = b.eval(
+        "({page:document.documentElement.scrollWidth,\
+         svg:document.querySelector('#treemap svg').getBoundingClientRect().right})",
+    );
+    assert!(w["page"].as_f64().unwrap() <= 360.0, "{w}");
+    assert!(w["svg"].as_f64().unwrap() <= 360.0, "{w}");
+    // Dark mode changes the colours.
+    let bg = "getComputedStyle(document.documentElement).backgroundColor";
+    let light = b.eval(bg);
+    b.call(
+        "Emulation.setEmulatedMedia",
+        json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]}),
+    );
+    assert_ne!(b.eval(bg), light);
+    // Print: controls hidden, white paper.
+    b.call("Emulation.setEmulatedMedia", json!({"media": "print"}));
+    let p = b.eval(
+        "({search:getComputedStyle(document.getElementById('finding-search').closest('.controls')).display,\
+         copy:getComputedStyle(document.querySelector('button.copy')).display,\
+         bg:getComputedStyle(document.documentElement).backgroundColor})",
+    );
+    assert_eq!(
+        p,
+        json!({"search": "none", "copy": "none", "bg": "rgb(255, 255, 255)"})
+    );
+    let errors = b.errors();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
 /// The page's embedded data (no browser needed).
 fn page_data(html: &Path) -> Value {
     let text = std::fs::read_to_string(html).unwrap();
