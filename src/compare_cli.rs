@@ -38,6 +38,8 @@ pub enum DiffFormat {
     Markdown,
     /// GitHub Actions annotations
     Github,
+    /// The new image's HTML page with what changed since the old one
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -202,6 +204,10 @@ pub fn run_diff(a: DiffArgs, env: &crate::cli::Env) -> anyhow::Result<ExitCode> 
         }
         DiffFormat::Markdown => render::diff_markdown::render(&d),
         DiffFormat::Github => render::diff_github::render(&d),
+        DiffFormat::Html => {
+            let files = imgscope::analyze::sizes::size_tree(&ni, &nr);
+            render::html::render_diff(&d, &nr, &files)
+        }
     };
     emit(&a.output, &body)?;
     Ok(if d.checks.iter().all(|c| c.passed) {

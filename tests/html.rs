@@ -825,6 +825,93 @@ fn phone_width_dark_mode_and_print() {
     assert!(errors.is_empty(), "{errors:?}");
 }
 
+#[test]
+fn diff_page_in_chromium() {
+    let Some(mut b) = browser("diff_page_in_chromium") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let img = |n: &str| root().join("tests/images").join(n);
+    for (old, new) in [
+        (img("cleanup-later.tar.zst"), img("cleanup-chained.tar.zst")),
+        (img("chmod-copy.tar.zst"), img("chmod-run.tar.zst")),
+    ] {
+        let (o, n) = (old.to_str().unwrap(), new.to_str().unwrap());
+        let out = imgscope(&["diff", "--ci", "--format", "json", o, n]);
+        let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let html = dir.path().join("diff.html");
+        let out = imgscope(&[
+            "diff",
+            "--ci",
+            "--format",
+            "html",
+            "-o",
+            html.to_str().unwrap(),
+            o,
+            n,
+        ]);
+        assert!(
+            out.status.code().unwrap_or(9) <= 1,
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let url = format!("file://{}", html.display());
+        b.open(&url);
+        let errors = b.errors();
+        assert!(errors.is_empty(), "{n}: {errors:?}");
+        assert!(b.requests().iter().all(|u| *u == url), "{n}");
+        // Deltas as the JSON diff has them, and as the layer tars say.
+        let (mo, mn) = (model(&old), model(&new));
+        assert_eq!(
+            d["total_delta"].as_i64().unwrap(),
+            mn.total as i64 - mo.total as i64
+        );
+        let cards = b.eval(
+            "Object.fromEntries([...document.querySelectorAll('#diff-cards .card')]\
+             .map(c=>[c.dataset.field, Number(c.dataset.delta)]))",
+        );
+        for k in [
+            "total_delta",
+            "visible_delta",
+            "wasted_delta",
+            "hidden_delta",
+            "cache_delta",
+            "pull_delta",
+        ] {
+            assert_eq!(cards[k], d[k], "{n}: {k}");
+        }
+        for k in ["fixed", "introduced", "changed", "files"] {
+            let got = b.eval(&format!(
+                "Number(document.getElementById('diff-{k}-h').dataset.count)"
+            ));
+            assert_eq!(
+                got.as_u64().unwrap() as usize,
+                d[k].as_array().unwrap().len(),
+                "{n}: {k}"
+            );
+        }
+        let rows = b.eval("document.querySelectorAll('#diff-layers tbody tr').length");
+        assert_eq!(
+            rows.as_u64().unwrap() as usize,
+            d["layers"].as_array().unwrap().len()
+        );
+        // The checks are the diff's; the treemap is the new image's.
+        let checks = b.eval("[...document.querySelectorAll('#checks-table tbody tr')].map(r=>[r.dataset.check, r.dataset.passed==='true'])");
+        let want: Vec<Value> = d["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| json!([c["name"], c["passed"]]))
+            .collect();
+        assert_eq!(checks, json!(want), "{n}");
+        let dirs = b.eval(
+            "[...document.querySelectorAll('#treemap .tm-item.dir[data-depth=\"1\"]')].map(g=>g.dataset.path).sort()",
+        );
+        let want: Vec<&String> = mn.top_dirs.keys().collect();
+        assert_eq!(dirs, json!(want), "{n}");
+    }
+}
+
 /// The page's embedded data (no browser needed).
 fn page_data(html: &Path) -> Value {
     let text = std::fs::read_to_string(html).unwrap();

@@ -4,7 +4,7 @@
 (function () {
   'use strict';
   var D = JSON.parse(document.getElementById('imgscope-data').textContent);
-  var R = D.report, S = R.summary, T = D.files;
+  var R = D.report, S = R.summary, T = D.files, DIFF = D.diff || null;
   var LAYERS = R.layers || [];
   var KINDS = ['removed', 'overwritten', 'metadata_only', 'moved', 'cache'];
   var KIND_TEXT = {
@@ -98,7 +98,7 @@
     var bits = [im.format, (im.os || '') + (im.architecture ? '/' + im.architecture : ''), im.source];
     if (im.tags && im.tags.length) bits.unshift(im.tags.join(', '));
     $('image-meta').textContent = bits.filter(Boolean).join(' · ');
-    var v = $('verdict'), checks = R.checks || [];
+    var v = $('verdict'), checks = (DIFF ? DIFF.checks : R.checks) || [];
     if (checks.length) {
       var failed = checks.filter(function (c) { return !c.passed; }).length;
       add(v, [el('span', { 'class': 'badge ' + (failed ? 'fail' : 'pass'), text: failed ? 'FAIL' : 'PASS' }), ' ',
@@ -129,13 +129,13 @@
         el('div', { 'class': 'k', text: 'ignored' }), el('div', { 'class': 'v', text: human(D.ignored.bytes) }),
         el('div', { 'class': 'x', text: D.ignored.findings + ' findings under ' + D.ignored.globs.join(', ') })));
     }
-    var checks = R.checks || [];
+    var checks = (DIFF ? DIFF.checks : R.checks) || [];
     if (!checks.length) { add($('checks'), el('p', { 'class': 'note', text: 'No CI checks were configured for this report.' })); return; }
     add($('checks'), el('div', { 'class': 'scroll' }, el('table', { id: 'checks-table' },
       el('caption', { 'class': 'sr', text: 'CI checks' }),
       el('thead', null, el('tr', null, el('th', { text: 'Result' }), el('th', { text: 'Check' }), el('th', { text: 'Actual' }), el('th', { text: 'Limit' }))),
       el('tbody', null, checks.map(function (c) {
-        return el('tr', { 'data-check': c.name, 'data-passed': c.passed },
+        return el('tr', { 'data-check': c.name, 'data-passed': String(c.passed) },
           el('td', null, el('span', { 'class': 'badge ' + (c.passed ? 'pass' : 'fail'), text: c.passed ? 'PASS' : 'FAIL' })),
           el('td', { 'class': 'mono', text: c.name }), el('td', { text: c.actual }), el('td', { text: c.limit }));
       })))));
@@ -519,6 +519,66 @@
     more.hidden = list.length <= state.limit;
   }
 
+  // ---------- diff: what changed since the old image ----------
+  function signed(n) { return (n > 0 ? '+' : n < 0 ? '−' : '±') + human(Math.abs(n)); }
+  function table(id, caption, heads, rows) {
+    return el('div', { 'class': 'scroll' }, el('table', { id: id },
+      el('caption', { 'class': 'sr', text: caption }),
+      el('thead', null, el('tr', null, heads.map(function (h) { return el('th', { scope: 'col', 'class': h[1] ? 'num' : '', text: h[0] }); }))),
+      el('tbody', null, rows)));
+  }
+  function diffSection() {
+    if (!DIFF) return;
+    $('diff-section').hidden = false;
+    var box = $('diff'), o = DIFF.old, n = DIFF.new, tot = DIFF.totals || {};
+    add(box, el('p', { 'class': 'hint', text: 'Old: ' + (o.tags && o.tags[0] || o.source) + ' → new: ' + (n.tags && n.tags[0] || n.source) + '. The views below this section are the new image\'s.' }));
+    var cards = el('div', { 'class': 'cards', id: 'diff-cards' });
+    [['total_bytes', 'total', 'total_delta'], ['visible_bytes', 'visible', 'visible_delta'], ['wasted_bytes', 'wasted', 'wasted_delta'],
+      ['hidden_bytes', 'hidden', 'hidden_delta'], ['cache_bytes', 'cache', 'cache_delta'], ['pull_bytes', 'pull', 'pull_delta']].forEach(function (c) {
+      var d = DIFF[c[2]];
+      add(cards, el('div', { 'class': 'card', 'data-field': c[2], 'data-delta': d, title: exact(o[c[0]]) + ' → ' + exact(n[c[0]]) },
+        el('div', { 'class': 'k', text: c[1] }), el('div', { 'class': 'v ' + (d > 0 ? 'fail' : d < 0 ? 'pass' : ''), text: signed(d) }),
+        el('div', { 'class': 'x', text: human(o[c[0]]) + ' → ' + human(n[c[0]]) })));
+    });
+    add(box, cards);
+    add(box, el('h3', { text: 'Layers' }));
+    add(box, table('diff-layers', 'Layers, old and new aligned', [['Status'], ['Old', 1], ['New', 1], ['Instruction'], ['Bytes', 1], ['Waste', 1]],
+      DIFF.layers.map(function (l) {
+        return el('tr', { 'data-status': l.status }, el('td', { text: l.status }), el('td', { 'class': 'num', text: layerName(l.old) }),
+          el('td', { 'class': 'num', text: layerName(l.new) }), el('td', { 'class': 'mono', text: l.created_by_new || l.created_by_old || '' }),
+          el('td', { 'class': 'num', text: signed(l.bytes_delta) }), el('td', { 'class': 'num', text: signed(l.wasted_delta) }));
+      })));
+    var findingRows = function (list, sign) {
+      return list.slice(0, 200).map(function (f) {
+        var x = f.new ? f.new : f;
+        return el('tr', null, el('td', { 'class': 'path mono', text: pathText(x.path) }), el('td', { text: x.kind }),
+          el('td', { 'class': 'num', text: f.new ? signed(f.bytes_delta) : signed(sign * f.bytes) }));
+      });
+    };
+    [['fixed', 'Fixed findings', -1], ['introduced', 'Introduced findings', 1], ['changed', 'Changed findings', 0]].forEach(function (k) {
+      var list = DIFF[k[0]] || [], total = tot[k[0]] || list.length;
+      add(box, el('h3', { id: 'diff-' + k[0] + '-h', 'data-count': total, text: k[1] + ' (' + total + ')' }));
+      if (list.length) add(box, table('diff-' + k[0], k[1], [['Path'], ['Kind'], ['Bytes', 1]], findingRows(list, k[2])));
+      if (total > Math.min(list.length, 200)) add(box, el('p', { 'class': 'note', text: 'The largest ' + Math.min(list.length, 200) + ' of ' + total + ' are listed; --format json lists every one.' }));
+    });
+    if ((DIFF.realised || []).length) {
+      add(box, el('h3', { text: 'Fixes of the old image, realised' }));
+      add(box, el('ul', { id: 'diff-realised' }, DIFF.realised.map(function (r) {
+        return el('li', null, r.title + ': ' + human(r.realised_bytes) + ' of ' + human(r.saves_bytes) + ' realised');
+      })));
+    }
+    var files = DIFF.files || [], ftotal = tot.files || files.length;
+    add(box, el('h3', { id: 'diff-files-h', 'data-count': ftotal, text: 'Files (' + ftotal + ' changed)' }));
+    if (files.length) {
+      add(box, table('diff-files', 'Files of the final filesystems that changed', [['Path'], ['Change'], ['Old', 1], ['New', 1], ['Delta', 1]],
+        files.slice(0, 200).map(function (f) {
+          return el('tr', null, el('td', { 'class': 'path mono', text: pathText(f.path) + (f.dir ? '/ (' + f.files + ' files)' : '') }), el('td', { text: f.status }),
+            el('td', { 'class': 'num', text: f.old_bytes === null ? '' : human(f.old_bytes) }), el('td', { 'class': 'num', text: f.new_bytes === null ? '' : human(f.new_bytes) }),
+            el('td', { 'class': 'num', text: signed(f.bytes_delta) }));
+        })));
+    }
+  }
+
   // ---------- packages and insights (when the report has them) ----------
   function packages() {
     var list = R.packages;
@@ -576,6 +636,7 @@
 
   // ---------- start ----------
   header();
+  diffSection();
   summary();
   layersChart();
   fixes();

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::analyze::sizes::SizeTree;
 use crate::analyze::waste::Report;
 use crate::ci::checks::Ignored;
+use crate::compare::diff::Diff;
 
 const PAGE: &str = include_str!("../../assets/html/page.html");
 const STYLE: &str = include_str!("../../assets/html/style.css");
@@ -30,6 +31,10 @@ struct Page<'a> {
     /// How many optional files the report lists (the page may list fewer).
     optional_total: usize,
     ignored: Option<&'a Ignored>,
+    /// `imgscope diff`: the comparison (the report and files are then the
+    /// new image's), its lists cut to `MAX_FINDINGS` each.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    diff: Option<serde_json::Value>,
     /// Each layer's instruction without the `/bin/sh -c` noise.
     commands: Vec<&'a str>,
     files: &'a SizeTree,
@@ -37,7 +42,12 @@ struct Page<'a> {
 
 /// The page's data as JSON, safe inside a `<script>` element: `<`, `>` and
 /// `&` only occur inside JSON strings, where `\u003c` etc. mean the same.
-pub fn data_json(report: &Report, ignored: Option<&Ignored>, files: &SizeTree) -> String {
+pub fn data_json(
+    report: &Report,
+    ignored: Option<&Ignored>,
+    files: &SizeTree,
+    diff: Option<&Diff>,
+) -> String {
     let mut value = serde_json::to_value(report).expect("report serializes");
     let mut optional_total = 0;
     for (key, total) in [("waste", None), ("optional", Some(&mut optional_total))] {
@@ -54,6 +64,18 @@ pub fn data_json(report: &Report, ignored: Option<&Ignored>, files: &SizeTree) -
         findings_total: report.waste.len(),
         optional_total,
         ignored,
+        diff: diff.map(|d| {
+            let mut v = serde_json::to_value(d).expect("diff serializes");
+            let mut totals = serde_json::Map::new();
+            for key in ["fixed", "introduced", "changed", "files"] {
+                if let Some(serde_json::Value::Array(w)) = v.get_mut(key) {
+                    totals.insert(key.to_string(), w.len().into());
+                    w.truncate(MAX_FINDINGS);
+                }
+            }
+            v["totals"] = serde_json::Value::Object(totals);
+            v
+        }),
         commands: report.layers.iter().map(|l| l.command.as_str()).collect(),
         files,
     };
@@ -85,11 +107,37 @@ fn escape_html(s: &str) -> String {
     out
 }
 
-/// The whole page.
+/// The whole page of one image's report.
 pub fn render(report: &Report, ignored: Option<&Ignored>, files: &SizeTree) -> String {
-    let title = match report.image.tags.first() {
-        Some(t) => format!("imgscope: {t}"),
-        None => format!("imgscope: {}", report.image.source),
+    page(report, ignored, files, None)
+}
+
+/// `imgscope diff --format html`: the new image's page with a section on
+/// what changed since the old one. `report` and `files` are the new image's.
+pub fn render_diff(diff: &Diff, report: &Report, files: &SizeTree) -> String {
+    page(report, None, files, Some(diff))
+}
+
+fn name_of(source: &str, tags: &[String]) -> String {
+    tags.first().cloned().unwrap_or_else(|| source.to_string())
+}
+
+fn page(
+    report: &Report,
+    ignored: Option<&Ignored>,
+    files: &SizeTree,
+    diff: Option<&Diff>,
+) -> String {
+    let title = match diff {
+        Some(d) => format!(
+            "imgscope diff: {} → {}",
+            name_of(&d.old.source, &d.old.tags),
+            name_of(&d.new.source, &d.new.tags)
+        ),
+        None => format!(
+            "imgscope: {}",
+            name_of(&report.image.source, &report.image.tags)
+        ),
     };
     // One pass over the template; the data goes last so nothing in it is
     // ever taken for a placeholder.
@@ -104,7 +152,7 @@ pub fn render(report: &Report, ignored: Option<&Ignored>, files: &SizeTree) -> S
             "TITLE" => out.push_str(&escape_html(&title)),
             "STYLE" => out.push_str(STYLE),
             "SCRIPT" => out.push_str(SCRIPT),
-            "DATA" => out.push_str(&data_json(report, ignored, files)),
+            "DATA" => out.push_str(&data_json(report, ignored, files, diff)),
             other => {
                 out.push_str("{{");
                 out.push_str(other);
