@@ -557,6 +557,16 @@ fn check_page(b: &mut Browser, image: &Path, dir: &Path) {
         .collect();
     assert_eq!(fixes, json!(want), "{name}: fixes");
 
+    // Packages and insights, when the report has them.
+    for (key, sel) in [
+        ("packages", "#packages-table tbody tr"),
+        ("insights", "#insight-list li"),
+    ] {
+        let want = report[key].as_array().map_or(0, |v| v.len().min(2000));
+        let got = b.eval(&format!("document.querySelectorAll('{sel}').length"));
+        assert_eq!(got.as_u64().unwrap() as usize, want, "{name}: {key}");
+    }
+
     // Clicking a layer filters the findings (and the treemap) to it.
     // The page lists the largest 2,000 findings (the JSON report all).
     let all = report["waste"].as_array().unwrap();
@@ -798,7 +808,9 @@ fn phone_width_dark_mode_and_print() {
     b.open(&url);
     let w = b.eval(
         "({page:document.documentElement.scrollWidth,\
-         svg:document.querySelector('#treemap svg').getBoundingClientRect().right})",
+         svg:document.querySelector('#treemap svg').getBoundingClientRect().right,\
+         wide:[...document.querySelectorAll('body *')].filter(e=>e.getBoundingClientRect().right>361\
+         &&!e.closest('.scroll')).slice(0,3).map(e=>e.tagName+'.'+e.className+' '+e.getBoundingClientRect().right)})",
     );
     assert!(w["page"].as_f64().unwrap() <= 360.0, "{w}");
     assert!(w["svg"].as_f64().unwrap() <= 360.0, "{w}");

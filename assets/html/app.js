@@ -584,6 +584,8 @@
     var list = R.packages;
     if (!Array.isArray(list) || !list.length) return;
     $('packages-section').hidden = false;
+    var ptotal = (D.totals && D.totals.packages) || list.length;
+    if (ptotal > list.length) add($('packages'), el('p', { 'class': 'note', text: list.length + ' of ' + ptotal + ' packages listed; --format json lists every one.' }));
     var sorted = list.slice().sort(function (a, b) { return (b.visible_bytes || 0) - (a.visible_bytes || 0); });
     add($('packages'), el('div', { 'class': 'scroll' }, el('table', { id: 'packages-table' },
       el('caption', { 'class': 'sr', text: 'Installed packages' }),
@@ -602,7 +604,7 @@
     if (!Array.isArray(list) || !list.length) return;
     $('optional-section').hidden = false;
     var box = $('optional'), shown = list.slice(0, 200);
-    var total = D.optional_total || list.length;
+    var total = (D.totals && D.totals.optional) || list.length;
     if (total > shown.length) add(box, el('p', { 'class': 'note', text: 'The largest ' + shown.length + ' of ' + total + ' optional files (' + human(S.optional_bytes || 0) + ' in all).' }));
     add(box, el('div', { 'class': 'scroll' }, el('table', { id: 'optional-table' },
       el('caption', { 'class': 'sr', text: 'Optional files' }),

@@ -23,13 +23,13 @@ pub const MAX_FINDINGS: usize = 2_000;
 #[derive(Serialize)]
 struct Page<'a> {
     generator: String,
-    /// The JSON report, `waste` and `optional` cut to their largest
-    /// `MAX_FINDINGS`.
+    /// The JSON report, `waste`, `optional`, `packages`, `insights` and
+    /// `binaries` cut to their first `MAX_FINDINGS` (largest first).
     report: serde_json::Value,
     /// How many findings the report has (the page may list fewer).
     findings_total: usize,
-    /// How many optional files the report lists (the page may list fewer).
-    optional_total: usize,
+    /// The length of each list of the report that the page may cut.
+    totals: std::collections::BTreeMap<&'static str, usize>,
     ignored: Option<&'a Ignored>,
     /// `imgscope diff`: the comparison (the report and files are then the
     /// new image's), its lists cut to `MAX_FINDINGS` each.
@@ -49,12 +49,11 @@ pub fn data_json(
     diff: Option<&Diff>,
 ) -> String {
     let mut value = serde_json::to_value(report).expect("report serializes");
-    let mut optional_total = 0;
-    for (key, total) in [("waste", None), ("optional", Some(&mut optional_total))] {
+    // Lists that grow with the image are cut; `totals` keeps their lengths.
+    let mut totals = std::collections::BTreeMap::new();
+    for key in ["waste", "optional", "packages", "insights", "binaries"] {
         if let Some(serde_json::Value::Array(w)) = value.get_mut(key) {
-            if let Some(t) = total {
-                *t = w.len();
-            }
+            totals.insert(key, w.len());
             w.truncate(MAX_FINDINGS);
         }
     }
@@ -62,7 +61,7 @@ pub fn data_json(
         generator: format!("imgscope {}", env!("CARGO_PKG_VERSION")),
         report: value,
         findings_total: report.waste.len(),
-        optional_total,
+        totals,
         ignored,
         diff: diff.map(|d| {
             let mut v = serde_json::to_value(d).expect("diff serializes");
