@@ -72,15 +72,17 @@ fn render_unescaped(report: &Report, ctx: &Context) -> String {
     }
     let _ = writeln!(
         o,
-        "| Total | Wasted | Hidden | Cache | Efficiency | Layers |"
+        "| Total | Pull | Wasted | Hidden | Cache | Efficiency | Layers |"
     );
-    let _ = writeln!(o, "|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(o, "|---:|---:|---:|---:|---:|---:|---:|");
     let _ = writeln!(
         o,
-        "| {} | {} ({:.2}%) | {} | {} | {:.2}% | {} |\n",
+        "| {} | {} | {} ({:.2}%, ~{} to pull) | {} | {} | {:.2}% | {} |\n",
         human(s.total_bytes),
+        human(s.compressed_bytes),
         human(s.wasted_bytes),
         s.waste_ratio * 100.0,
+        human(s.wasted_compressed_bytes),
         human(s.hidden_bytes),
         human(s.cache_bytes),
         s.efficiency * 100.0,

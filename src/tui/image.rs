@@ -76,5 +76,18 @@ pub fn draw(f: &mut Frame, cx: &Ctx, r: Rect) {
             Span::raw(format!("  {:.1}% (not waste)", pct(s.optional_bytes))),
         ]));
     }
+    // The download, and the waste's share of it (an estimate: each file at
+    // its layer's compression ratio).
+    let mut pull = vec![
+        Span::styled(format!("{:<15}", "Pull"), bold),
+        Span::raw(format!("{:>10}", human(s.compressed_bytes))),
+    ];
+    if s.wasted_bytes > 0 {
+        pull.push(Span::raw(format!(
+            "  ~{} wasted",
+            human(s.wasted_compressed_bytes)
+        )));
+    }
+    lines.push(Line::from(pull));
     f.render_widget(Paragraph::new(lines).block(block), r);
 }
