@@ -347,3 +347,51 @@ fn markdown_for_a_large_diff_stays_under_githubs_limit() {
     assert!(md.contains("_Truncated to stay under GitHub's 65536-character comment limit"));
     insta::assert_snapshot!(md);
 }
+
+/// `share` on three synthetic images on one base: two of them ran the same
+/// instruction into different bytes, so the hint says what rebuilding one on
+/// the other's layer would share.
+#[test]
+fn share_hints_at_layers_built_apart() {
+    let base = (
+        layer(&[E::File("bin/sh", vec![b's'; 5000])]),
+        "/bin/sh -c #(nop) ADD file:base in /".to_string(),
+    );
+    let install = |fill: u8, n: usize| {
+        (
+            layer(&[E::File("opt/tool", vec![fill; n])]),
+            "/bin/sh -c install-tool".to_string(),
+        )
+    };
+    let a = archive(&[base.clone(), install(b'a', 3000)]);
+    let b = archive(&[base.clone(), install(b'b', 2000)]);
+    let c = archive(std::slice::from_ref(&base));
+    let reports: Vec<Report> = [(a, "A"), (b, "B"), (c, "C")]
+        .into_iter()
+        .map(|(bytes, n)| analyse(bytes, n).1)
+        .collect();
+    let refs: Vec<&Report> = reports.iter().collect();
+    let s = imgscope::compare::share(&refs);
+    assert_eq!(s.disk_bytes, 5000 + 3000 + 2000);
+    assert_eq!(s.disk_bytes_without_sharing, 3 * 5000 + 3000 + 2000);
+    assert_eq!(
+        [
+            s.images[0].unique_bytes,
+            s.images[1].unique_bytes,
+            s.images[2].unique_bytes
+        ],
+        [3000, 2000, 0]
+    );
+    assert!(s.images.iter().all(|i| i.shared_bytes == 5000));
+    assert_eq!(s.hints.len(), 1);
+    let h = &s.hints[0];
+    assert_eq!(
+        (h.base, h.other, h.layers.clone(), h.bytes),
+        (0, 1, vec![1], 2000)
+    );
+    let text = imgscope::render::share_text::render(&s);
+    assert!(
+        text.contains("A and B would share another 2 kB if B were built on A's layer 1"),
+        "{text}"
+    );
+}

@@ -112,21 +112,7 @@ fn render_with(d: &Diff, rows: usize, layer_rows: usize) -> (String, usize) {
         short(&d.old.source, 200).replace('`', "'"),
         short(&d.new.source, 200).replace('`', "'")
     );
-    if !d.checks.is_empty() {
-        let _ = writeln!(o, "| Check | Result | Actual | Limit |");
-        let _ = writeln!(o, "|---|---|---|---|");
-        for c in &d.checks {
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} |",
-                cell(&c.name),
-                if c.passed { "✅ pass" } else { "❌ fail" },
-                cell(&c.actual),
-                cell(&c.limit)
-            );
-        }
-        let _ = writeln!(o);
-    }
+    super::markdown::checks_table(&mut o, &d.checks);
     let (os, ns) = (&d.old.summary, &d.new.summary);
     let _ = writeln!(o, "| | Old | New | Change |");
     let _ = writeln!(o, "|---|---:|---:|---:|");

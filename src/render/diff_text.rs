@@ -213,19 +213,6 @@ fn render_unescaped(d: &Diff, opts: &DiffTextOptions) -> String {
             );
         }
     }
-    if !d.checks.is_empty() {
-        let _ = writeln!(o);
-        let _ = writeln!(o, "Checks");
-        for c in &d.checks {
-            let _ = writeln!(
-                o,
-                "  {} {}: {} (limit {})",
-                if c.passed { "PASS" } else { "FAIL" },
-                c.name,
-                c.actual,
-                c.limit
-            );
-        }
-    }
+    super::text::checks_list(&mut o, &d.checks);
     o
 }

@@ -55,21 +55,7 @@ fn render_unescaped(report: &Report, ctx: &Context) -> String {
         report.image.source.replace('`', "'")
     );
     let _ = writeln!(o, "{}.\n", verdict::summary(report));
-    if !report.checks.is_empty() {
-        let _ = writeln!(o, "| Check | Result | Actual | Limit |");
-        let _ = writeln!(o, "|---|---|---|---|");
-        for c in &report.checks {
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} |",
-                cell(&c.name),
-                if c.passed { "✅ pass" } else { "❌ fail" },
-                cell(&c.actual),
-                cell(&c.limit)
-            );
-        }
-        let _ = writeln!(o);
-    }
+    checks_table(&mut o, &report.checks);
     let _ = writeln!(
         o,
         "| Total | Pull | Wasted | Hidden | Cache | Efficiency | Layers |"
@@ -154,4 +140,24 @@ fn render_unescaped(report: &Report, ctx: &Context) -> String {
         let _ = writeln!(o, "\n</details>");
     }
     o
+}
+
+/// The table of checks (nothing when there are none), also used by `diff`.
+pub fn checks_table(o: &mut String, checks: &[crate::analyze::waste::Check]) {
+    if checks.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "| Check | Result | Actual | Limit |");
+    let _ = writeln!(o, "|---|---|---|---|");
+    for c in checks {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} |",
+            cell(&c.name),
+            if c.passed { "✅ pass" } else { "❌ fail" },
+            cell(&c.actual),
+            cell(&c.limit)
+        );
+    }
+    let _ = writeln!(o);
 }

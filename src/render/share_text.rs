@@ -86,24 +86,26 @@ fn render_unescaped(s: &Share) -> String {
             _ => String::new(),
         };
         let _ = writeln!(o);
-        let _ = writeln!(
-            o,
-            "Hint       {} and {} would share another {} if {} were built on {}'s {layers}: \
-             the same instructions made different bytes (built apart, or a cache miss).",
+        let text = format!(
+            "{} and {} would share another {} if {} were built on {}'s {layers}: the same \
+             instructions made different bytes (built apart, or a cache miss).",
             name(h.base),
             name(h.other),
             human(h.bytes),
             name(h.other),
             name(h.base)
         );
+        super::text::wrap_into(&mut o, "Hint       ", &text, 100);
     }
     let _ = writeln!(o);
-    let _ = writeln!(
-        o,
-        "Trade-off  a layer shared by several images is stored and pulled once. Squashing an \
-         image (or building it FROM scratch) drops its hidden bytes but shares nothing: every \
-         image then carries its own copy of the base. A common base image, with the changes in \
-         small layers on top, is stored once for all of them."
+    super::text::wrap_into(
+        &mut o,
+        "Trade-off  ",
+        "A layer shared by several images is stored and pulled once. Squashing an image (or \
+         building it FROM scratch) drops its hidden bytes but shares nothing: every image then \
+         carries its own copy of the base. A common base image, with the changes in small \
+         layers on top, is stored once for all of them.",
+        100,
     );
     o
 }

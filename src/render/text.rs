@@ -319,19 +319,26 @@ fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
             );
         }
     }
-    if !r.checks.is_empty() {
-        let _ = writeln!(o);
-        let _ = writeln!(o, "Checks");
-        for c in &r.checks {
-            let _ = writeln!(
-                o,
-                "  {}  {}: {} (limit {})",
-                if c.passed { "PASS" } else { "FAIL" },
-                c.name,
-                c.actual,
-                c.limit
-            );
-        }
-    }
+    checks_list(&mut o, &r.checks);
     o
+}
+
+/// The checks, one line each, after a blank line (nothing when there are
+/// none); also used by `diff`.
+pub fn checks_list(o: &mut String, checks: &[crate::analyze::waste::Check]) {
+    if checks.is_empty() {
+        return;
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(o, "Checks");
+    for c in checks {
+        let _ = writeln!(
+            o,
+            "  {}  {}: {} (limit {})",
+            if c.passed { "PASS" } else { "FAIL" },
+            c.name,
+            c.actual,
+            c.limit
+        );
+    }
 }
