@@ -428,7 +428,7 @@ fn grouped<'a>(
         g.entry((f.kind, f.path.clone(), row)).or_default().push(f);
     }
     for v in g.values_mut() {
-        v.sort_by_key(|f| row_of[&f.stored_in_layer]);
+        v.sort_by_key(|f| (row_of[&f.stored_in_layer], f.bytes));
     }
     g
 }
@@ -441,6 +441,7 @@ fn sort_findings(v: &mut [Finding]) {
             .then_with(|| a.path.cmp(&b.path))
             .then_with(|| a.kind.cmp(&b.kind))
             .then_with(|| a.stored_in_layer.cmp(&b.stored_in_layer))
+            .then_with(|| a.hidden_by_layer.cmp(&b.hidden_by_layer))
     });
 }
 
@@ -492,6 +493,8 @@ fn match_findings(
             .then_with(|| a.old.kind.cmp(&b.old.kind))
             .then_with(|| a.old.stored_in_layer.cmp(&b.old.stored_in_layer))
             .then_with(|| a.new.stored_in_layer.cmp(&b.new.stored_in_layer))
+            .then_with(|| a.old.hidden_by_layer.cmp(&b.old.hidden_by_layer))
+            .then_with(|| a.new.hidden_by_layer.cmp(&b.new.hidden_by_layer))
     });
     (fixed, introduced, changed)
 }
