@@ -384,3 +384,60 @@ fn compressed_archives_are_named() {
         ]
     );
 }
+
+/// The TUI's Packages tab: sorted by size; Enter shows the selected
+/// package's largest file in the tree.
+#[cfg(feature = "tui")]
+#[test]
+fn tui_packages_tab_lists_by_size_and_enter_shows_a_file() {
+    use imgscope::tui::{draw, update, App, Msg, Tab};
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let l0 = layer(&[
+        E::File("usr/bin/small", vec![1; 10]),
+        E::File("usr/lib/big/a.so", vec![2; 900]),
+        E::File("usr/lib/big/b.so", vec![3; 300]),
+        E::File("var/lib/dpkg/status", status(&[("small", ""), ("big", "")])),
+        E::File("var/lib/dpkg/info/small.list", b"/usr/bin/small\n".to_vec()),
+        E::File(
+            "var/lib/dpkg/info/big.list",
+            b"/usr/lib/big/a.so\n/usr/lib/big/b.so\n".to_vec(),
+        ),
+    ]);
+    let tmp = common::temp_file(&docker_archive(
+        &[l0],
+        &["RUN apt-get install -y big small"],
+    ));
+    let path = tmp.path().to_str().unwrap();
+    let index = imgscope::load(path, &Default::default(), &Default::default()).unwrap();
+    let report =
+        imgscope::report(&index, &imgscope::Rules::builtin(), &Default::default()).unwrap();
+    let mut app = App::loaded("pkgs", index, report, (120, 40));
+    let key = |app: &mut App, code| update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    key(&mut app, KeyCode::Char('5'));
+    let d = app.data.as_deref().unwrap();
+    assert_eq!(d.tab, Tab::Packages);
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    term.draw(|f| draw(f, &mut app)).unwrap();
+    let buf = term.backend().buffer().clone();
+    let screen: String = (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+                + "\n"
+        })
+        .collect();
+    let big = screen.find("dpkg:big 1.0-big").expect(&screen);
+    let small = screen.find("dpkg:small 1.0-small").expect(&screen);
+    assert!(big < small, "largest first:\n{screen}");
+    assert!(screen.contains("5 Packages 2"), "{screen}");
+    key(&mut app, KeyCode::Enter);
+    let d = app.data.as_deref().unwrap();
+    assert_eq!(d.tab, Tab::Files);
+    assert_eq!(d.selected_path().as_deref(), Some("/usr/lib/big/a.so"));
+    key(&mut app, KeyCode::Char('5'));
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Enter);
+    let d = app.data.as_deref().unwrap();
+    assert_eq!(d.selected_path().as_deref(), Some("/usr/bin/small"));
+}

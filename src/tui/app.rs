@@ -17,6 +17,7 @@ use super::fixes::Fixes;
 use super::help;
 use super::layers::Layers;
 use super::layout::{layout, Areas, Focus, Sizes, Tab};
+use super::packages::Packages;
 use super::pane::{ctrl, Action, Ctx};
 use super::waste::Waste;
 use super::widgets::one_line;
@@ -53,6 +54,7 @@ pub struct Data {
     pub layers: Layers,
     pub files: Files,
     pub waste: Waste,
+    pub packages: Packages,
     pub fixes: Fixes,
 }
 
@@ -114,12 +116,14 @@ impl Data {
         let layers = Layers::new(index.layers.len());
         let files = Files::new(&index, &report, layers.layer());
         let waste = Waste::new(&report);
+        let packages = Packages::new(&index, &report);
         Data {
             focus: Focus::Layers,
             tab: Tab::Files,
             layers,
             files,
             waste,
+            packages,
             fixes: Fixes::default(),
             index,
             report,
@@ -142,6 +146,7 @@ impl Data {
             command_chars: command.map(|l| one_line(&l.command).chars().count()),
             fixes: self.report.suggestions.len(),
             findings: self.report.waste.len(),
+            packages: self.report.packages.len(),
         }
     }
 
@@ -190,6 +195,7 @@ impl Data {
             Action::ShowFiles => self.focus_on(Focus::Tree),
             Action::JumpToFinding(fi) => self.jump_to_finding(fi, a),
             Action::JumpToOptional(oi) => self.jump_to_optional(oi, a),
+            Action::JumpToPackage(node, layer) => self.jump_to(node, layer, None, a),
             Action::JumpToFix(si) => self.jump_to_fix(si, a),
         }
     }
@@ -382,6 +388,7 @@ fn key(app: &mut App, k: KeyEvent) {
         }
         Focus::Waste => d.waste.key(&k, &a),
         Focus::Fixes => d.fixes.key(&cx!(d), &k, &a),
+        Focus::Packages => d.packages.key(&cx!(d), &k, &a),
     };
     d.act(action, &a);
 }
@@ -421,6 +428,9 @@ fn mouse(size: (u16, u16), d: &mut Data, m: MouseEvent) -> bool {
             .mouse(&d.index, row(a.tree_first_row()), delta, a.tree_rows()),
         Tab::Waste => d.waste.mouse(row(a.list_first_row()), delta, &a),
         Tab::Fixes => d.fixes.mouse(&cx!(d), row(a.list_first_row()), delta, &a),
+        Tab::Packages => d
+            .packages
+            .mouse(&cx!(d), row(a.list_first_row()), delta, &a),
     }
     true
 }

@@ -11,16 +11,18 @@ pub enum Tab {
     Files,
     Waste,
     Fixes,
+    Packages,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 3] = [Tab::Files, Tab::Waste, Tab::Fixes];
+    pub const ALL: [Tab; 4] = [Tab::Files, Tab::Waste, Tab::Fixes, Tab::Packages];
 
     pub fn name(self) -> &'static str {
         match self {
             Tab::Files => "Files",
             Tab::Waste => "Waste",
             Tab::Fixes => "Fixes",
+            Tab::Packages => "Packages",
         }
     }
 }
@@ -32,11 +34,18 @@ pub enum Focus {
     Tree,
     Waste,
     Fixes,
+    Packages,
 }
 
 impl Focus {
     /// Tab order, also the number keys 1, 2, 3, ….
-    pub const ORDER: [Focus; 4] = [Focus::Layers, Focus::Tree, Focus::Waste, Focus::Fixes];
+    pub const ORDER: [Focus; 5] = [
+        Focus::Layers,
+        Focus::Tree,
+        Focus::Waste,
+        Focus::Fixes,
+        Focus::Packages,
+    ];
 
     pub fn next(self) -> Focus {
         let i = Self::ORDER.iter().position(|f| *f == self).unwrap_or(0);
@@ -53,6 +62,7 @@ impl Focus {
             Focus::Tree => Some(Tab::Files),
             Focus::Waste => Some(Tab::Waste),
             Focus::Fixes => Some(Tab::Fixes),
+            Focus::Packages => Some(Tab::Packages),
         }
     }
 }
@@ -63,6 +73,7 @@ impl From<Tab> for Focus {
             Tab::Files => Focus::Tree,
             Tab::Waste => Focus::Waste,
             Tab::Fixes => Focus::Fixes,
+            Tab::Packages => Focus::Packages,
         }
     }
 }
@@ -77,6 +88,8 @@ pub struct Sizes {
     pub fixes: usize,
     /// Findings (the Waste tab's count).
     pub findings: usize,
+    /// Packages (the Packages tab's count).
+    pub packages: usize,
 }
 
 /// Where everything is.
@@ -160,6 +173,7 @@ pub fn tab_label(t: Tab, s: &Sizes) -> String {
         Tab::Files => String::new(),
         Tab::Waste => format!(" {}", s.findings),
         Tab::Fixes => format!(" {}", s.fixes),
+        Tab::Packages => format!(" {}", s.packages),
     };
     format!(" {number} {}{count} ", t.name())
 }

@@ -47,6 +47,7 @@ mod image;
 mod layers;
 mod layout;
 mod loading;
+mod packages;
 mod pane;
 mod screen;
 mod waste;

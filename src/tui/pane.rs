@@ -50,6 +50,8 @@ pub enum Action {
     JumpToOptional(usize),
     /// Show the suggestion's first finding (or first layer).
     JumpToFix(usize),
+    /// Show a package's file (node) in the layer that installed it.
+    JumpToPackage(crate::analyze::index::NodeId, usize),
 }
 
 pub fn ctrl(k: &KeyEvent) -> bool {

@@ -33,6 +33,7 @@ pub fn draw(f: &mut Frame, app: &mut App) {
                 Tab::Files => d.files.draw(f, &cx, &a, focused(Focus::Tree)),
                 Tab::Waste => d.waste.draw(f, &cx, &a, focused(Focus::Waste)),
                 Tab::Fixes => d.fixes.draw(f, &cx, &a, focused(Focus::Fixes)),
+                Tab::Packages => d.packages.draw(f, &cx, &a, focused(Focus::Packages)),
             }
             status(f, a.status, d);
         }
@@ -97,6 +98,7 @@ fn status(f: &mut Frame, r: Rect, d: &Data) {
             Focus::Tree => files::KEYS,
             Focus::Waste => waste::KEYS,
             Focus::Fixes => fixes::KEYS,
+            Focus::Packages => super::packages::KEYS,
         }
     };
     let mut spans = Vec::new();
