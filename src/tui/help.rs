@@ -24,7 +24,7 @@ const HELP: &[(&str, &str)] = &[
         "Tab / Shift+Tab",
         "next / previous pane (Layers, Files, Waste, Fixes)",
     ),
-    ("1 2 3 4", "go to Layers, Files, Waste, Fixes"),
+    ("1 2 3 4 5", "go to Layers, Files, Waste, Fixes, Packages"),
     ("↑ ↓ / k j", "move the selection"),
     ("PgUp PgDn Home End", "page, first, last"),
     (
