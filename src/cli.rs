@@ -198,6 +198,14 @@ pub struct Cli {
     #[arg(long, help_heading = REGISTRY)]
     pub no_cache: bool,
 
+    /// Check every layer against its blob digest and the config's diff_id, in the pass that reads it (a mismatch is exit 2; the default for standard input)
+    #[arg(long, conflicts_with = "no_verify")]
+    pub verify: bool,
+
+    /// Skip the digest checks (the default for files; standard input is checked)
+    #[arg(long)]
+    pub no_verify: bool,
+
     /// Also cache the indexes of local archives' layers (by diff_id); registry layers always are
     #[arg(long, conflicts_with = "no_cache", help_heading = REGISTRY)]
     pub cache: bool,
@@ -472,6 +480,13 @@ impl Cli {
             verdict,
             output: self.output,
             load: imgscope::LoadOptions {
+                verify: if self.verify {
+                    Some(true)
+                } else if self.no_verify {
+                    Some(false)
+                } else {
+                    None
+                },
                 select: imgscope::load::image::Select {
                     image: self.image_name,
                     platform: self.platform,

@@ -2,7 +2,9 @@
 //! (or a broken tool) would. Each case runs the real binary and asserts its
 //! outcome — exit 2 with one line naming what is wrong, or a warning and a
 //! correct analysis — and that it took under 10 s and peaked under 500 MB of
-//! resident memory (measured with wait4's rusage of the child).
+//! resident memory (measured with wait4's rusage of the child, an upper
+//! bound: it also counts the forked copy of this test process before exec,
+//! so the tests keep their own buffers small).
 
 mod common;
 use common::*;
@@ -527,7 +529,7 @@ fn oci_members(layers: &[Vec<u8>]) -> Vec<(String, Vec<u8>)> {
     let mut m = Vec::new();
     let diff_ids: Vec<String> = layers
         .iter()
-        .map(|l| format!("\"sha256:{}\"", sha256_hex(l)))
+        .map(|l| format!("\"{}\"", diff_id(l)))
         .collect();
     let config = format!(
         "{{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[{}]}}}}",
@@ -896,4 +898,54 @@ fn a_stream_of_many_tiny_gzip_members() {
     }
     let v = run_file(&out).analysed();
     assert_eq!(v["summary"]["total_bytes"], 100_000);
+}
+
+// ------------------------------------------------------------ integrity
+
+#[test]
+fn layers_that_do_not_match_their_digests_are_refused_with_verify() {
+    let l = layer(&[E::File("f", data(1000, 1))]);
+    let good = docker_archive(std::slice::from_ref(&l), &[]);
+    let f = temp_file(&good);
+    let p = f.path().to_str().unwrap();
+    run(&["--verify", "--ci", "--format", "json", p], None).analysed();
+    run(
+        &["--verify", "--ci", "--format", "json", "-"],
+        Some(gzip(&good)),
+    )
+    .analysed();
+    // The same archive with one content byte changed: diff_id mismatch.
+    let mut bad = good.clone();
+    let at = bad
+        .windows(6)
+        .position(|w| w == &data(1000, 1)[..6])
+        .unwrap();
+    bad[at + 10] ^= 1;
+    let f = temp_file(&bad);
+    let want = "does not match its diff_id";
+    run(
+        &["--verify", "--format", "json", f.path().to_str().unwrap()],
+        None,
+    )
+    .rejected(want);
+    run(&["--verify", "--format", "json", "-"], Some(bad.clone())).rejected(want);
+    run(&["--verify", "--format", "json", "-"], Some(zstd(&bad))).rejected(want);
+    // Without --verify the bytes are analysed as they are.
+    run(&["--format", "json", f.path().to_str().unwrap()], None).analysed();
+    // An OCI directory whose gzip blob was swapped for the same tar in zstd:
+    // the diff_id holds, the blob digest from the manifest does not.
+    let lz = gzip(&l);
+    let d = oci_dir(std::slice::from_ref(&lz));
+    run(
+        &["--verify", "--format", "json", d.path().to_str().unwrap()],
+        None,
+    )
+    .analysed();
+    let blob = d.path().join(format!("blobs/sha256/{}", sha256_hex(&lz)));
+    std::fs::write(&blob, zstd(&l)).unwrap();
+    run(
+        &["--verify", "--format", "json", d.path().to_str().unwrap()],
+        None,
+    )
+    .rejected("does not match its digest");
 }

@@ -398,6 +398,7 @@ pub fn decode(raw: &[u8], key: &str) -> Option<LayerIndex> {
         compression,
         estargz,
         captures,
+        digests: None,
     })
 }
 
@@ -431,6 +432,7 @@ mod tests {
             ],
             compression: Compression::Zstd,
             estargz: true,
+            digests: None,
             captures: vec![(0, Captured::Data(b"Package: a\n".to_vec().into()))],
         };
         ix.captures.push((

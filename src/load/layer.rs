@@ -77,6 +77,72 @@ pub struct LayerIndex {
     /// What was kept of some files' content (package databases, ELF
     /// facts), by index into `entries`.
     pub captures: LayerCaptures,
+    /// sha256 of the stored blob and of the uncompressed tar, computed in
+    /// the pass that read them (when verification is on).
+    pub digests: Option<Digests>,
+}
+
+/// `sha256:…` digests of a layer as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digests {
+    pub blob: String,
+    pub diff: String,
+}
+
+static VERIFY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Compute blob and diff_id digests while indexing (`--verify`).
+pub fn set_verify(on: bool) {
+    VERIFY.store(on, Ordering::Relaxed);
+}
+
+pub fn verifying() -> bool {
+    VERIFY.load(Ordering::Relaxed)
+}
+
+fn hex_digest(h: sha2::Sha256) -> String {
+    use sha2::Digest;
+    let d = h.finalize();
+    let mut s = String::with_capacity(71);
+    s.push_str("sha256:");
+    for b in d {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// A reader that feeds what passes through it to sha256 (when on).
+struct Hashing<R> {
+    inner: R,
+    h: Option<sha2::Sha256>,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(h) = &mut self.h {
+            sha2::Digest::update(h, &buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+impl<R> Hashing<R> {
+    fn new(inner: R) -> Self {
+        Hashing {
+            inner,
+            h: verifying().then(<sha2::Sha256 as sha2::Digest>::new),
+        }
+    }
+    fn digest(&mut self) -> Option<String> {
+        self.h.take().map(hex_digest)
+    }
+}
+
+/// Read `r` to its end (what the tar reader left: padding, trailing
+/// blocks), so that a digest covers every byte.
+fn drain(r: &mut impl Read) -> std::io::Result<()> {
+    std::io::copy(r, &mut std::io::sink()).map(|_| ())
 }
 
 /// Per-layer progress, updated by the indexing task without messages.
@@ -166,23 +232,51 @@ pub fn index_layer<R: Read>(
         inner: reader,
         progress: progress.clone(),
     };
-    let mut buffered = BufReader::with_capacity(BUF, counting);
+    let mut buffered = BufReader::with_capacity(BUF, Hashing::new(counting));
     let magic = buffered
         .fill_buf()
         .map_err(|e| Error::io(loc.clone(), e))?
         .to_vec();
     let compression = Compression::detect(&magic);
+    let corrupt = |e: std::io::Error| Error::format(loc.clone(), describe(&e, compression));
+    // The whole stream is read, past the tar's end, so that the digests of
+    // the blob and of the uncompressed tar cover every byte.
     let result = match compression {
-        Compression::Gzip => index_tar(
-            flate2::bufread::MultiGzDecoder::new(buffered),
-            compression,
-            loc,
-            &progress,
-        ),
+        Compression::Gzip => {
+            let mut dec = Hashing::new(flate2::bufread::MultiGzDecoder::new(buffered));
+            index_tar(&mut dec, compression, loc, &progress).and_then(|mut ix| {
+                if verifying() {
+                    drain(&mut dec).map_err(corrupt)?;
+                    let diff = dec.digest();
+                    let mut raw = dec.inner.into_inner();
+                    drain(&mut raw).map_err(corrupt)?;
+                    ix.digests = raw
+                        .get_mut()
+                        .digest()
+                        .zip(diff)
+                        .map(|(blob, diff)| Digests { blob, diff });
+                }
+                Ok(ix)
+            })
+        }
         Compression::Zstd => {
             let dec = zstd::stream::read::Decoder::with_buffer(buffered)
                 .map_err(|e| Error::format(loc.clone(), format!("bad zstd stream: {e}")))?;
-            index_tar(dec, compression, loc, &progress)
+            let mut dec = Hashing::new(dec);
+            index_tar(&mut dec, compression, loc, &progress).and_then(|mut ix| {
+                if verifying() {
+                    drain(&mut dec).map_err(corrupt)?;
+                    let diff = dec.digest();
+                    let mut raw = dec.inner.finish();
+                    drain(&mut raw).map_err(corrupt)?;
+                    ix.digests = raw
+                        .get_mut()
+                        .digest()
+                        .zip(diff)
+                        .map(|(blob, diff)| Digests { blob, diff });
+                }
+                Ok(ix)
+            })
         }
         Compression::None => {
             if magic.len() >= 262
@@ -198,7 +292,16 @@ pub fn index_layer<R: Read>(
                     ));
                 }
             }
-            index_tar(buffered, compression, loc, &progress)
+            index_tar(&mut buffered, compression, loc, &progress).and_then(|mut ix| {
+                if verifying() {
+                    drain(&mut buffered).map_err(corrupt)?;
+                    ix.digests = buffered.get_mut().digest().map(|d| Digests {
+                        blob: d.clone(),
+                        diff: d,
+                    });
+                }
+                Ok(ix)
+            })
         }
     };
     progress.done.store(1, Ordering::Relaxed);
@@ -413,6 +516,7 @@ fn index_tar<R: Read>(
         compression,
         estargz,
         captures,
+        digests: None,
     })
 }
 
@@ -509,7 +613,31 @@ pub fn index_layer_at(
         };
         return index_layer(s, loc, progress);
     }
-    let result = index_plain_seekable(file, offset, len, loc, &progress);
+    let result = index_plain_seekable(file, offset, len, loc, &progress).and_then(|mut ix| {
+        if verifying() {
+            // Contents were hashed in parallel by positional reads; the
+            // digest needs one sequential pass (from the page cache, mostly).
+            let mut h = <sha2::Sha256 as sha2::Digest>::new();
+            let mut buf = vec![0u8; 1 << 20];
+            let mut done = 0u64;
+            while done < len {
+                let want = ((len - done) as usize).min(buf.len());
+                let n = read_at(file, &mut buf[..want], offset + done)
+                    .map_err(|e| Error::io(loc.clone(), e))?;
+                if n == 0 {
+                    return Err(Error::format(loc.clone(), "truncated layer"));
+                }
+                sha2::Digest::update(&mut h, &buf[..n]);
+                done += n as u64;
+            }
+            let d = hex_digest(h);
+            ix.digests = Some(Digests {
+                blob: d.clone(),
+                diff: d,
+            });
+        }
+        Ok(ix)
+    });
     progress.done.store(1, Ordering::Relaxed);
     result
 }
@@ -632,6 +760,7 @@ fn index_plain_seekable(
         compression: Compression::None,
         estargz: false,
         captures,
+        digests: None,
     })
 }
 

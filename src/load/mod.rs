@@ -75,6 +75,10 @@ pub struct LoadOptions {
     pub cache: cache::CacheOptions,
     /// How to reach a registry (references only).
     pub registry: registry::Options,
+    /// Check each layer against its blob digest and diff_id: `--verify`,
+    /// `--no-verify`; by default on for standard input, off for files (the
+    /// cost measured on files is far above 15% of the analysis time).
+    pub verify: Option<bool>,
 }
 
 /// Read an image (path, directory, `-`, `docker://NAME` / `podman://NAME`
@@ -82,6 +86,7 @@ pub struct LoadOptions {
 /// the registry's API) and build its merged index. A path that exists wins
 /// over a reference.
 pub fn load(arg: &str, opts: &LoadOptions, progress: &LoadProgress) -> Result<Index> {
+    layer::set_verify(opts.verify.unwrap_or(arg == "-"));
     if let Some((engine, name)) = engine::parse(arg) {
         return engine::load(engine, name, arg, opts, progress);
     }
@@ -105,6 +110,7 @@ pub fn load_reader(
     opts: &LoadOptions,
     progress: &LoadProgress,
 ) -> Result<Index> {
+    layer::set_verify(opts.verify.unwrap_or(true));
     let t0 = std::time::Instant::now();
     let src = source::Source::from_reader(reader, display, Some(progress.stream.clone()))?;
     load_source(src, display, t0, opts, progress)
@@ -143,6 +149,7 @@ fn load_source(
                 }
             }
             let ix = src.index_layer(&r.member, &lloc.member(r.member.clone()), p)?;
+            check_digests(r, &ix, lloc)?;
             if let (Some(c), d) = key {
                 c.put(cache::KeyKind::DiffId, d, &ix);
             }
@@ -306,6 +313,34 @@ where
         );
     }
     Ok(index)
+}
+
+/// Compare the digests computed while reading a layer with those its
+/// manifest (blob) and config (`diff_ids`) give; a mismatch names both.
+fn check_digests(r: &image::LayerRef, ix: &layer::LayerIndex, loc: &Location) -> Result<()> {
+    let Some(d) = &ix.digests else {
+        return Ok(());
+    };
+    let sha = |s: &str| s.starts_with("sha256:") && s.len() == 71;
+    if sha(&r.diff_id) && !r.diff_id.eq_ignore_ascii_case(&d.diff) {
+        return Err(Error::format(
+            loc.clone(),
+            format!(
+                "the layer's content does not match its diff_id: the config says {}, the bytes hash to {}",
+                r.diff_id, d.diff
+            ),
+        ));
+    }
+    if sha(&r.digest) && r.digest != r.diff_id && !r.digest.eq_ignore_ascii_case(&d.blob) {
+        return Err(Error::format(
+            loc.clone(),
+            format!(
+                "the layer blob does not match its digest: the manifest says {}, the bytes hash to {}",
+                r.digest, d.blob
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Most layers in one image (Docker stops at 127, containerd at about 500).

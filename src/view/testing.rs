@@ -65,7 +65,10 @@ pub fn image(layers: &[&[E]]) -> (Index, Report) {
         append(&mut b, &name, &layer(l), tar::EntryType::Regular, 0o644);
         names.push(format!("\"{name}\""));
         history.push(format!("{{\"created_by\":\"RUN layer {i}\"}}"));
-        diff_ids.push(format!("\"sha256:{i:064x}\""));
+        diff_ids.push(format!("\"sha256:{:x}\"", {
+            use sha2::Digest;
+            sha2::Sha256::digest(layer(l))
+        }));
     }
     let config = format!(
         "{{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[{}]}},\"history\":[{}]}}",

@@ -211,8 +211,9 @@ pub fn docker_archive_with(
             )
         })
         .collect();
-    let diff_ids: Vec<String> = (0..layers.len())
-        .map(|i| format!("\"sha256:{:064x}\"", i))
+    let diff_ids: Vec<String> = layers
+        .iter()
+        .map(|l| format!("\"{}\"", diff_id(l)))
         .collect();
     let config = config_override.map(String::from).unwrap_or_else(|| {
         format!(
@@ -270,4 +271,19 @@ pub fn findings(r: &imgscope::Report) -> Vec<(String, &'static str, u64, usize, 
             )
         })
         .collect()
+}
+
+/// The diff_id of a layer blob: sha256 of its uncompressed bytes, streamed
+/// (a test's decompression bomb is never held).
+pub fn diff_id(blob: &[u8]) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    if blob.starts_with(&[0x1f, 0x8b]) {
+        std::io::copy(&mut flate2::read::MultiGzDecoder::new(blob), &mut h).unwrap();
+    } else if blob.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        std::io::copy(&mut zstd::Decoder::new(blob).unwrap(), &mut h).unwrap();
+    } else {
+        h.update(blob);
+    }
+    format!("sha256:{:x}", h.finalize())
 }
