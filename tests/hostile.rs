@@ -949,3 +949,30 @@ fn layers_that_do_not_match_their_digests_are_refused_with_verify() {
     )
     .rejected("does not match its digest");
 }
+
+// ------------------------------------------------------------ streaming or seeking
+
+#[test]
+fn every_test_image_gives_the_same_report_from_a_file_and_from_stdin() {
+    let mut images: Vec<std::path::PathBuf> = std::fs::read_dir(root().join("tests/images"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().into_owned();
+            n.ends_with(".tar") || n.ends_with(".tar.zst") || n.ends_with(".tar.gz")
+        })
+        .collect();
+    images.push(root().join("assets/demo/demo.tar.zst"));
+    images.sort();
+    assert!(images.len() >= 10);
+    for p in images {
+        let bytes = std::fs::read(&p).unwrap();
+        let file = run(&["--ci", "--format", "json", p.to_str().unwrap()], None);
+        // Standard input is verified by default: the digests hold too.
+        let piped = run(&["--ci", "--format", "json", "-"], Some(bytes));
+        let (mut a, mut b) = (file.analysed(), piped.analysed());
+        a["image"]["source"] = "".into();
+        b["image"]["source"] = "".into();
+        assert_eq!(a, b, "{}", p.display());
+    }
+}
