@@ -210,9 +210,8 @@ pub fn read(index: &Index) -> Vec<Found> {
         for ((name, arch), r) in recs {
             let qualified = format!("{name}:{arch}").into_bytes();
             let paths = lists
-                .get(&qualified)
-                .or_else(|| lists.get(name.as_bytes()))
-                .cloned()
+                .remove(&qualified)
+                .or_else(|| lists.remove(name.as_bytes()))
                 .unwrap_or_default();
             let mut meta = r.meta;
             meta.auto = auto.as_ref().map(|a| a.contains(&name));
