@@ -8,40 +8,17 @@ use std::time::Duration;
 use clap::{ArgAction, Parser, ValueEnum};
 
 use crate::config::{self, RuleSet, Setting};
-use imgscope::ci::checks::{parse_ratio, Baseline, Gate, Ignore, Limit};
+use imgscope::ci::checks::{parse_ratio, Baseline, Gate, Limit};
 use imgscope::load::cache::CacheMode;
 use imgscope::load::registry::auth::Credentials;
+pub use imgscope::render::Format;
+use imgscope::Ignore;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// The verdict (with checks), then totals, layers, findings and fixes
-    Text,
-    /// SPEC.md's report, with `checks`
-    Json,
-    /// SARIF 2.1.0 for code-scanning dashboards
-    Sarif,
-    /// JUnit XML, one testcase per check
-    Junit,
-    /// Markdown for a pull-request comment or $GITHUB_STEP_SUMMARY
-    Markdown,
-    /// GitHub Actions ::error/::warning annotations
-    Github,
-    /// One self-contained page: treemap, layers, fixes, findings
-    Html,
-}
-
-impl Format {
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Text => "text",
-            Format::Json => "json",
-            Format::Sarif => "sarif",
-            Format::Junit => "junit",
-            Format::Markdown => "markdown",
-            Format::Github => "github",
-            Format::Html => "html",
-        }
-    }
+/// `--format`: the names and help of [`Format`].
+fn format_parser() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(Format::ALL.map(|f| PossibleValue::new(f.name()).help(f.help())))
+        .map(|s| Format::from_name(&s).expect("one of the possible values"))
 }
 
 /// dive's `--source`.
@@ -155,7 +132,7 @@ pub struct Cli {
     pub no_config: bool,
 
     /// Output format (text by default when stdout is not a terminal)
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = format_parser())]
     pub format: Option<Format>,
 
     /// Write the report (in --format) to FILE; standard output then gets the short verdict
@@ -243,14 +220,10 @@ pub struct Config {
     #[allow(dead_code)]
     pub ci: bool,
     pub gate: Gate,
-    pub ignore: Option<Ignore>,
+    pub ignore: Ignore,
     /// Optional files count as cache waste (`--count-optional-as-waste`,
     /// `optional = "waste"`).
     pub optional_as_waste: bool,
-    /// Where rules came from besides flags.
-    pub origin: Option<String>,
-    /// `--ci` had no rule: `max-waste 10%` was applied.
-    pub default_rule: bool,
     /// The verdict goes first in text output (`--ci`, or checks to report).
     pub verdict: bool,
     pub output: Option<PathBuf>,
@@ -421,8 +394,9 @@ impl Cli {
         };
         let ci = self.ci || (env.ci_var && !env.stdout_tty && !self.no_ci);
 
+        let ignore = Ignore::new(&rules.ignore)?;
         let baseline = match &rules.baseline {
-            Some(Setting::On(p)) => Some(read_baseline(p)?),
+            Some(Setting::On(p)) => Some(read_baseline(p, &ignore)?),
             _ => None,
         };
         if baseline.is_none() && matches!(rules.max_growth, Some(Setting::On(_))) {
@@ -438,17 +412,15 @@ impl Cli {
             max_user_waste: on(rules.max_user_waste),
             baseline,
             max_growth: on(rules.max_growth),
+            origin,
+            default_rule: false,
         };
         // `--ci` alone is a gate: dive's default (efficiency 0.9) in our terms.
         let default_rule = self.ci && gate.is_empty() && !rules.says_anything();
         if default_rule {
             gate.max_waste = Some(Limit::Percent(10.0));
+            gate.default_rule = true;
         }
-        let ignore = if rules.ignore.is_empty() {
-            None
-        } else {
-            Some(Ignore::new(&rules.ignore)?)
-        };
 
         let tui_possible = cfg!(feature = "tui")
             && env.stdout_tty
@@ -467,7 +439,7 @@ impl Cli {
             && env.stderr_tty;
         // Only an explicit --ci changes the text output of a run without
         // rules (CI=true alone keeps a pipeline's existing output as it was).
-        let verdict = self.ci || !gate.is_empty() || ignore.is_some();
+        let verdict = self.ci || !gate.is_empty() || !ignore.is_empty();
         Ok(Config {
             image,
             mode,
@@ -475,8 +447,6 @@ impl Cli {
             gate,
             ignore,
             optional_as_waste: matches!(rules.optional_as_waste, Some(Setting::On(true))),
-            origin,
-            default_rule,
             verdict,
             output: self.output,
             load: imgscope::LoadOptions {
@@ -532,11 +502,11 @@ fn read_password(user: &str) -> Result<Credentials, String> {
     })
 }
 
-fn read_baseline(p: &Path) -> Result<Baseline, String> {
+fn read_baseline(p: &Path, ignore: &Ignore) -> Result<Baseline, String> {
     let name = p.display().to_string();
     let text =
         std::fs::read_to_string(p).map_err(|e| format!("--baseline {name}: cannot read: {e}"))?;
-    Baseline::from_json(&text, &name).map_err(|e| format!("--baseline {e}"))
+    Baseline::from_json(&text, &name, ignore).map_err(|e| format!("--baseline {e}"))
 }
 
 #[cfg(test)]
@@ -562,7 +532,7 @@ mod tests {
     #[test]
     fn ci_mode_from_flag_or_environment() {
         let c = parse(&["x.tar"], &env(false, true)).unwrap();
-        assert!(c.ci && !c.default_rule && c.gate.is_empty() && !c.verdict);
+        assert!(c.ci && !c.gate.default_rule && c.gate.is_empty() && !c.verdict);
         let c = parse(&["--no-ci", "x.tar"], &env(false, true)).unwrap();
         assert!(!c.ci);
         let c = parse(&["x.tar"], &env(true, true)).unwrap();
@@ -576,11 +546,11 @@ mod tests {
             }
         );
         let c = parse(&["--ci", "x.tar"], &env(true, false)).unwrap();
-        assert!(c.ci && c.default_rule && c.verdict && !c.progress && c.color);
+        assert!(c.ci && c.gate.default_rule && c.verdict && !c.progress && c.color);
         assert_eq!(c.mode, Mode::Report(Format::Text));
         assert_eq!(c.gate.max_waste, Some(Limit::Percent(10.0)));
         let c = parse(&["--ci", "--max-waste", "off", "x.tar"], &env(false, false)).unwrap();
-        assert!(c.gate.is_empty() && !c.default_rule);
+        assert!(c.gate.is_empty() && !c.gate.default_rule);
         let c = parse(&["--max-size", "1GB", "x.tar"], &env(true, false)).unwrap();
         assert_eq!(c.mode, Mode::Report(Format::Text));
     }

@@ -18,16 +18,16 @@ pub mod suggest;
 pub mod tui;
 pub mod view;
 
+pub use analyze::ignore::Ignore;
 pub use analyze::index::Index;
 pub use analyze::rules::Rules;
-pub use analyze::waste::{analyze, Report};
+pub use analyze::waste::{analyze, Analysis};
 pub use error::{Error, Location, Result};
 pub use load::{load, load_reader, LoadOptions, LoadProgress, ProgressSnapshot};
+pub use suggest::{suggest, Report};
 
-/// The full report of an index: findings, totals and suggestions.
+/// The report of an index with nothing ignored: findings, totals and
+/// suggestions (`analyze`, then `suggest`).
 pub fn report(index: &Index, rules: &Rules, opts: &suggest::SuggestOptions) -> Result<Report> {
-    let mut report = analyze(index, rules);
-    report.suggestions = suggest::suggest(index, &report, rules, opts)?;
-    analyze::pull::fill(&mut report);
-    Ok(report)
+    suggest(index, analyze(index, rules, &Ignore::none()), rules, opts)
 }

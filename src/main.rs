@@ -1,16 +1,16 @@
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Instant;
 
 mod cli;
 mod compare_cli;
 mod config;
 
-use cli::{Cli, Format, Mode};
+use cli::{Cli, Mode};
 use imgscope::ci::checks;
-use imgscope::render;
-use imgscope::render::verdict::{self, Context};
-use imgscope::{LoadProgress, Report, Rules};
+use imgscope::render::{self, Format};
+use imgscope::{LoadProgress, Rules};
 
 fn main() -> ExitCode {
     let cli = match compare_cli::parse::<Cli>(std::env::args_os().collect()) {
@@ -60,6 +60,8 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
         imgscope::tui::run(&config.image, &config.load, &rules, &suggest)?;
         return Ok(ExitCode::SUCCESS);
     }
+    let timings = std::env::var_os("IMGSCOPE_TIMINGS").is_some();
+    let t0 = Instant::now();
     let progress = Arc::new(LoadProgress::default());
     let bar = config
         .progress
@@ -70,41 +72,44 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
         let _ = handle.join();
     }
     let index = loaded?;
-    // Ignored findings are dropped before suggestions are made, so every
+    let t1 = Instant::now();
+    // One way: ignored findings never enter the analysis, so every figure and
     // suggestion (title, before/after, saving) is about what is left.
-    let (mut report, ignored) = match &config.ignore {
-        None => (imgscope::report(&index, &rules, &suggest)?, None),
-        Some(ig) => {
-            let mut report = imgscope::analyze(&index, &rules);
-            let ignored = checks::apply_ignores(&mut report, ig);
-            report.suggestions = imgscope::suggest::suggest(&index, &report, &rules, &suggest)?;
-            imgscope::analyze::pull::fill(&mut report);
-            (report, Some(ignored))
-        }
-    };
-    report.checks = checks::evaluate(&report, &config.gate, config.ignore.as_ref());
-    if config.default_rule {
-        for c in &mut report.checks {
-            c.limit.push_str(" (default)");
-        }
+    let analysis = imgscope::analyze(&index, &rules, &config.ignore);
+    let report = imgscope::suggest(&index, analysis, &rules, &suggest)?;
+    let verdict = checks::evaluate(&report, &config.gate);
+    if timings {
+        let merge = progress
+            .merge_nanos
+            .load(std::sync::atomic::Ordering::Relaxed);
+        eprintln!(
+            "timings: load {:.3}s (merging, overlapped with indexing, {:.3}s); analysis and \
+             suggestions {:.3}s",
+            (t1 - t0).as_secs_f64(),
+            merge as f64 / 1e9,
+            t1.elapsed().as_secs_f64()
+        );
     }
-    let ctx = Context {
-        ignored,
-        origin: config.origin.clone(),
-        dockerfile: config.dockerfile.as_ref().map(|p| p.display().to_string()),
-        default_rule: config.default_rule,
-    };
     let format = match config.mode {
         // Only reached in a build without the `tui` feature.
         Mode::Tui => Format::Text,
         Mode::Report(f) => f,
     };
+    let mut opts = render::Options {
+        top: config.top,
+        verdict_first: config.verdict,
+        color: config.color,
+        dockerfile: config.dockerfile.as_ref().map(|p| p.display().to_string()),
+        sizes: (format == Format::Html)
+            .then(|| imgscope::analyze::sizes::size_tree(&index, &report)),
+    };
     match &config.output {
         Some(path) => {
-            let body = render_report(format, &mut report, &ctx, &config, false, &index);
+            opts.color = false;
+            let body = render::render(&report, &verdict, format, &opts);
             std::fs::write(path, body)
                 .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
-            let mut short = verdict::render(&report, &ctx, config.color);
+            let mut short = render::verdict::render(&report, &verdict, config.color);
             short.push_str(&format!(
                 "  report ({}) written to {}\n",
                 format.name(),
@@ -112,51 +117,13 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
             ));
             print_stdout(&short)?;
         }
-        None => {
-            let body = render_report(format, &mut report, &ctx, &config, config.color, &index);
-            print_stdout(&body)?;
-        }
+        None => print_stdout(&render::render(&report, &verdict, format, &opts))?,
     }
-    Ok(if verdict::passed(&report) {
+    Ok(if verdict.passed() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
-}
-
-/// The report in `format`. Text: the verdict first (when there are checks,
-/// ignores or `--ci`), then the readable report without its own checks list.
-fn render_report(
-    format: Format,
-    report: &mut Report,
-    ctx: &Context,
-    config: &cli::Config,
-    color: bool,
-    index: &imgscope::Index,
-) -> String {
-    match format {
-        Format::Json => verdict::json(report, ctx),
-        Format::Sarif => render::sarif::render(report, ctx),
-        Format::Junit => render::junit::render(report, ctx),
-        Format::Markdown => render::markdown::render(report, ctx),
-        Format::Github => render::github::render(report, ctx),
-        Format::Html => {
-            let files = imgscope::analyze::sizes::size_tree(index, report);
-            render::html::render(report, ctx.ignored.as_ref(), &files)
-        }
-        Format::Text => {
-            let opts = render::text::TextOptions { top: config.top };
-            if !config.verdict {
-                return render::text::render(report, &opts);
-            }
-            let mut s = verdict::render(report, ctx, color);
-            s.push('\n');
-            let checks = std::mem::take(&mut report.checks);
-            s.push_str(&render::text::render(report, &opts));
-            report.checks = checks;
-            s
-        }
-    }
 }
 
 /// A clap error on one line (SPEC: bad usage is one line on stderr): its

@@ -58,8 +58,12 @@ fn analyse(bytes: Vec<u8>, name: &str) -> (Index, Report) {
     .unwrap();
     // Findings and totals only: the comparison of suggestions is covered by
     // the real images in diff_images.rs.
-    let mut report = imgscope::analyze(&index, &Rules::builtin());
-    report.image.source = name.to_string();
+    let mut analysis = imgscope::analyze(&index, &Rules::builtin(), &imgscope::Ignore::none());
+    analysis.image.source = name.to_string();
+    let report = imgscope::Report {
+        analysis,
+        suggestions: Vec::new(),
+    };
     (index, report)
 }
 

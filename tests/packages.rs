@@ -20,14 +20,14 @@ fn status(pkgs: &[(&str, &str)]) -> Vec<u8> {
     s.into_bytes()
 }
 
-fn pkg<'a>(r: &'a imgscope::Report, name: &str) -> &'a imgscope::analyze::packages::Package {
+fn pkg<'a>(r: &'a imgscope::Analysis, name: &str) -> &'a imgscope::analyze::packages::Package {
     r.packages
         .iter()
         .find(|p| p.name == name)
         .unwrap_or_else(|| panic!("no package {name} in {:?}", names(r)))
 }
 
-fn names(r: &imgscope::Report) -> Vec<String> {
+fn names(r: &imgscope::Analysis) -> Vec<String> {
     r.packages.iter().map(|p| p.name.clone()).collect()
 }
 
@@ -77,8 +77,14 @@ fn dpkg_bytes_follow_merged_usr_and_removal() {
         ps.wasted_bytes + ps.no_package_wasted_bytes,
         r.summary.wasted_bytes
     );
-    let json: serde_json::Value =
-        serde_json::from_str(&imgscope::render::json::render(&r)).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&imgscope::render::json::render(
+        &imgscope::Report {
+            analysis: r.clone(),
+            suggestions: Vec::new(),
+        },
+        &Default::default(),
+    ))
+    .unwrap();
     let p = &json["packages"][0];
     for k in [
         "manager",
@@ -156,7 +162,7 @@ fn host_file(path: &str) -> Option<Vec<u8>> {
     b.starts_with(b"\x7fELF").then_some(b)
 }
 
-fn insight_ids(r: &imgscope::Report) -> Vec<(&'static str, String)> {
+fn insight_ids(r: &imgscope::Analysis) -> Vec<(&'static str, String)> {
     r.insights
         .iter()
         .map(|i| (i.id, i.path.display()))

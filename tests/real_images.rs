@@ -15,7 +15,7 @@ const BASE: u64 = 1_982_354;
 
 /// Findings sorted as the report sorts them (bytes desc, then path), and the
 /// summary totals.
-fn check(name: &str, want: &[F], total: u64, visible: u64, cache: u64) -> imgscope::Report {
+fn check(name: &str, want: &[F], total: u64, visible: u64, cache: u64) -> imgscope::Analysis {
     let r = analyse(&built(name));
     let got = findings(&r);
     let mut want = want.to_vec();

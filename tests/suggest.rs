@@ -10,8 +10,8 @@ use common::*;
 use std::collections::HashMap;
 use std::path::Path;
 
-use imgscope::analyze::waste::Suggestion;
 use imgscope::suggest::SuggestOptions;
+use imgscope::suggest::Suggestion;
 use imgscope::Report;
 
 pub fn report_with(path: &Path, dockerfile: Option<&Path>) -> Report {
@@ -319,7 +319,7 @@ fn text_report_explains_and_fixes() {
         text.matches("     Saves   10 kB (10000 bytes; ~").count(),
         6
     );
-    let json = imgscope::render::json::render(&r);
+    let json = imgscope::render::json::render(&r, &Default::default());
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     let s0 = &v["suggestions"][0];
     for k in ["id", "title", "layers", "saves_bytes", "before", "after"] {

@@ -12,7 +12,7 @@ use serde::{Serialize, Serializer};
 
 use super::index::{Index, InodeId, NodeId, NodeKind, ROOT};
 use super::packages::{Owners, Resolver};
-use super::waste::{walk_visible, walk_visible_files, ImagePath, Report};
+use super::waste::{walk_visible, walk_visible_files, Analysis as Report, ImagePath};
 use crate::load::capture::Captured;
 use crate::load::elf::{ElfFacts, ElfKind, GoBuild, Linkage};
 

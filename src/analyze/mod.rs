@@ -2,6 +2,7 @@
 //! cache/temp rules as data (`rules`), and the pure waste analysis (`waste`).
 
 pub mod binaries;
+pub mod ignore;
 pub mod index;
 pub mod packages;
 pub mod pull;

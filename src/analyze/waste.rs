@@ -6,6 +6,7 @@ use serde::{Serialize, Serializer};
 
 use super::binaries::{Binary, Insight};
 use super::packages::{Package, PackageSummary};
+use crate::analyze::ignore::{Ignore, Ignored};
 use crate::analyze::index::{HideCause, Index, InodeId, NodeId, NodeKind, Op, NO_INODE, ROOT};
 use crate::analyze::rules::Rules;
 use crate::load::image::display_command;
@@ -149,40 +150,10 @@ pub struct LayerReport {
     pub command: String,
 }
 
+/// What the analysis of an index found: SPEC.md's report up to `waste`
+/// (suggestions and checks are later stages' values).
 #[derive(Debug, Clone, Serialize)]
-pub struct Suggestion {
-    pub id: String,
-    pub title: String,
-    pub layers: Vec<usize>,
-    pub saves_bytes: u64,
-    /// Estimated download bytes it saves (see [`crate::analyze::pull`]).
-    pub saves_compressed_bytes: u64,
-    pub before: String,
-    pub after: String,
-    /// Why this wastes bytes, in plain words.
-    #[serde(skip_serializing_if = "String::is_empty", default)]
-    pub why: String,
-    /// The rule that made it (`chain-cleanup`, `package`, `multi-stage`, …).
-    #[serde(skip_serializing_if = "String::is_empty", default)]
-    pub kind: String,
-    /// 1-based Dockerfile lines of its layers (with `--dockerfile`).
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    pub dockerfile_lines: Vec<usize>,
-    /// Indexes into `Report::waste` of the findings this covers.
-    #[serde(skip)]
-    pub findings: Vec<usize>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Check {
-    pub name: String,
-    pub limit: String,
-    pub actual: String,
-    pub passed: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub struct Analysis {
     pub schema: u32,
     pub image: ImageReport,
     pub summary: Summary,
@@ -190,24 +161,31 @@ pub struct Report {
     pub waste: Vec<Finding>,
     /// Visible files a team may remove at a cost: largest first.
     pub optional: Vec<OptionalFile>,
-    pub suggestions: Vec<Suggestion>,
-    pub checks: Vec<Check>,
-    /// Oddities that did not stop the analysis.
+    /// Oddities that did not stop the analysis (written after `checks`).
+    #[serde(skip)]
     pub warnings: Vec<crate::analyze::index::Warning>,
-    /// Installed (and removed-but-wasting) packages, largest first.
+    /// Installed (and removed-but-wasting) packages, largest first
+    /// (written after `warnings`).
+    #[serde(skip)]
     pub packages: Vec<Package>,
     /// The split of visible and wasted bytes between packages and none.
+    #[serde(skip)]
     pub package_summary: PackageSummary,
     /// What the binaries and the minimal-image checks find.
+    #[serde(skip)]
     pub insights: Vec<Insight>,
     /// Every visible ELF executable and shared library.
+    #[serde(skip)]
     pub binaries: Vec<Binary>,
     /// Which package owns each path (for the suggestions and the views).
     #[serde(skip)]
     pub owners: super::packages::Owners,
+    /// What `--ignore` left out, when ignores were given (written last).
+    #[serde(skip)]
+    pub ignored: Option<Ignored>,
 }
 
-impl Report {
+impl Analysis {
     pub fn bytes_of(&self, kind: WasteKind) -> u64 {
         self.waste
             .iter()
@@ -217,8 +195,28 @@ impl Report {
     }
 }
 
-/// Compute every finding and total. Deterministic: the output is sorted.
-pub fn analyze(index: &Index, rules: &Rules) -> Report {
+/// Compute every finding and total, leaving out the findings `ignore`
+/// matches (`visible_bytes` and `total_bytes` do not change, so with ignores
+/// `hidden_bytes = total − visible − ignored.hidden_bytes`). Deterministic:
+/// the output is sorted.
+pub fn analyze(index: &Index, rules: &Rules, ignore: &Ignore) -> Analysis {
+    let mut ignored = Ignored {
+        globs: ignore.globs.clone(),
+        ..Ignored::default()
+    };
+    let mut keep = |f: &Finding| {
+        if ignore.is_empty() || !ignore.matches(&f.path.0) {
+            return true;
+        }
+        ignored.findings += 1;
+        ignored.bytes += f.bytes;
+        if f.kind == WasteKind::Cache {
+            ignored.cache_bytes += f.bytes;
+        } else {
+            ignored.hidden_bytes += f.bytes;
+        }
+        false
+    };
     let total_bytes = index.total_bytes();
     // (layer, hash) of every non-empty file stored by each layer, for `moved`.
     let stored: HashSet<(u16, u128)> = index
@@ -254,7 +252,7 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
                 .optional_matching(&path, &|_| true)
                 .map(|r| r.id.clone())
         });
-        waste.push(Finding {
+        let f = Finding {
             path: ImagePath(path),
             kind,
             bytes: ino.size,
@@ -264,9 +262,11 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
             rule,
             package: None,
             node: h.node,
-        });
+        };
+        if keep(&f) {
+            waste.push(f);
+        }
     }
-    let hidden_bytes = total_bytes - visible_bytes;
 
     // Walk the final filesystem once, depth first in name order: cache
     // findings and optional files (each visible inode once, at its first
@@ -309,8 +309,7 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
                 None => return,
             },
         };
-        cache_bytes += ino.size;
-        waste.push(Finding {
+        let f = Finding {
             path: ImagePath(p.to_vec()),
             kind: WasteKind::Cache,
             bytes: ino.size,
@@ -320,9 +319,14 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
             rule: Some(rule.clone()),
             package: None,
             node: id,
-        });
+        };
+        if keep(&f) {
+            cache_bytes += ino.size;
+            waste.push(f);
+        }
     });
     optional.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
+    let hidden_bytes = total_bytes - visible_bytes - ignored.hidden_bytes;
 
     waste.sort_by(|a, b| {
         b.bytes
@@ -354,7 +358,10 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
             wasted_bytes: layer_waste.get(&i).copied().unwrap_or(0),
             command: display_command(&l.r.created_by),
         })
-        .collect();
+        .collect::<Vec<_>>();
+    for f in &mut waste {
+        f.compressed_bytes = super::pull::estimate(&layers, f.stored_in_layer, f.bytes);
+    }
 
     let wasted_bytes = hidden_bytes + cache_bytes;
     let waste_ratio = if total_bytes == 0 {
@@ -363,7 +370,7 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
         wasted_bytes as f64 / total_bytes as f64
     };
     let image = &index.image;
-    let mut report = Report {
+    let mut report = Analysis {
         schema: 1,
         image: ImageReport {
             source: image.source.clone(),
@@ -384,16 +391,14 @@ pub fn analyze(index: &Index, rules: &Rules) -> Report {
             layer_count: index.layers.len(),
             file_count,
             squash_saves_bytes: hidden_bytes,
-            compressed_bytes: 0,
-            wasted_compressed_bytes: 0,
+            compressed_bytes: layers.iter().map(|l| l.compressed_bytes).sum(),
+            wasted_compressed_bytes: waste.iter().map(|f| f.compressed_bytes).sum(),
         },
         layers,
         waste,
         optional,
-        suggestions: Vec::new(),
-        checks: Vec::new(),
         warnings: index.warnings.clone(),
-
+        ignored: (!ignore.is_empty()).then_some(ignored),
         packages: Vec::new(),
         package_summary: PackageSummary::default(),
         insights: Vec::new(),

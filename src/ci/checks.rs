@@ -1,14 +1,41 @@
-//! CI checks: limits parsed once, ignores applied to a report, rules
-//! evaluated against it into SPEC.md's `checks`.
+//! CI checks: limits parsed once, rules evaluated against a report into a
+//! [`Verdict`] (SPEC.md's `checks`).
 
-use std::collections::HashMap;
-
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Serialize;
 
-use crate::analyze::rules::bytes_as_path;
-use crate::analyze::waste::{Check, Report, WasteKind};
+use crate::analyze::ignore::Ignore;
+use crate::analyze::waste::{Analysis as Report, WasteKind};
 use crate::render::human;
+use crate::suggest::Report as FullReport;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub limit: String,
+    pub actual: String,
+    pub passed: bool,
+}
+
+/// The checks of a run and what they were read from.
+#[derive(Debug, Clone, Default)]
+pub struct Verdict {
+    pub checks: Vec<Check>,
+    /// Where rules came from besides flags.
+    pub origin: Option<String>,
+    /// `max-waste 10%` was applied because `--ci` had no rule.
+    pub default_rule: bool,
+}
+
+impl Verdict {
+    /// Whether every check passed (no check: passed).
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.passed)
+    }
+
+    pub fn failed_count(&self) -> usize {
+        self.checks.iter().filter(|c| !c.passed).count()
+    }
+}
 
 /// A limit given as a share of a total or as a size in bytes.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -130,6 +157,10 @@ pub struct Gate {
     /// Allowed growth of wasted bytes against the baseline: a size, or a
     /// share of the baseline's wasted bytes.
     pub max_growth: Option<Limit>,
+    /// Where rules came from besides flags (`.imgscope.toml`, `.dive-ci (dive)`).
+    pub origin: Option<String>,
+    /// `max-waste 10%` applied because `--ci` had no rule: limits say `(default)`.
+    pub default_rule: bool,
 }
 
 impl Gate {
@@ -153,14 +184,13 @@ pub struct Baseline {
     pub source: String,
     pub wasted_bytes: u64,
     pub total_bytes: u64,
-    /// Its findings (path, bytes), when it listed them: ignores given now
-    /// are applied to them too, so both sides are measured alike.
-    pub findings: Option<Vec<(Vec<u8>, u64)>>,
 }
 
 impl Baseline {
-    /// Read an imgscope JSON report (`--format json`).
-    pub fn from_json(text: &str, source: &str) -> Result<Baseline, String> {
+    /// Read an imgscope JSON report (`--format json`). Its wasted bytes are
+    /// taken less what `ignore` ignores of the findings it lists, so both
+    /// sides are measured alike.
+    pub fn from_json(text: &str, source: &str, ignore: &Ignore) -> Result<Baseline, String> {
         let v: serde_json::Value =
             serde_json::from_str(text).map_err(|e| format!("{source}: not a JSON report: {e}"))?;
         let num = |field: &str| -> Result<u64, String> {
@@ -174,41 +204,31 @@ impl Baseline {
                     )
                 })
         };
-        let wasted_bytes = num("wasted_bytes")?;
+        let mut wasted_bytes = num("wasted_bytes")?;
         let total_bytes = num("total_bytes")?;
-        let findings = match v.get("waste").and_then(|w| w.as_array()) {
-            None => None,
-            Some(list) => {
-                let mut out = Vec::with_capacity(list.len());
-                for f in list {
-                    let bytes = f.get("bytes").and_then(|b| b.as_u64());
-                    let path = f.get("path").and_then(json_path);
-                    match (path, bytes) {
-                        (Some(p), Some(b)) => out.push((p, b)),
-                        _ => return Err(format!("{source}: a `waste` entry has no path or bytes")),
+        if let Some(list) = v.get("waste").and_then(|w| w.as_array()) {
+            let mut kept = 0u64;
+            for f in list {
+                let bytes = f.get("bytes").and_then(|b| b.as_u64());
+                let path = f.get("path").and_then(json_path);
+                match (path, bytes) {
+                    (Some(p), Some(b)) => {
+                        if !ignore.matches(&p) {
+                            kept += b;
+                        }
                     }
+                    _ => return Err(format!("{source}: a `waste` entry has no path or bytes")),
                 }
-                Some(out)
             }
-        };
+            if !ignore.is_empty() {
+                wasted_bytes = kept;
+            }
+        }
         Ok(Baseline {
             source: source.to_string(),
             wasted_bytes,
             total_bytes,
-            findings,
         })
-    }
-
-    /// Its wasted bytes, less what `ignore` ignores.
-    pub fn wasted_with(&self, ignore: Option<&Ignore>) -> u64 {
-        match (ignore, &self.findings) {
-            (Some(ig), Some(list)) => list
-                .iter()
-                .filter(|(p, _)| !ig.matches(p))
-                .map(|(_, b)| b)
-                .sum(),
-            _ => self.wasted_bytes,
-        }
     }
 }
 
@@ -219,153 +239,6 @@ fn json_path(v: &serde_json::Value) -> Option<Vec<u8>> {
     use base64::Engine;
     let b = v.get("bytes_base64")?.as_str()?;
     base64::engine::general_purpose::STANDARD.decode(b).ok()
-}
-
-/// Paths whose findings count for nothing (`--ignore GLOB`).
-///
-/// Globs are matched against absolute paths inside the image, `*` stays
-/// within one path component and `**` crosses them. A glob without a `/`
-/// matches a name at any depth (`*.pyc`); one not starting with `/` is
-/// taken from the root. A finding is ignored when its path or any directory
-/// above it matches, so `/usr/share/doc` ignores everything under it.
-#[derive(Debug, Clone)]
-pub struct Ignore {
-    pub globs: Vec<String>,
-    set: GlobSet,
-}
-
-impl Ignore {
-    pub fn new(globs: &[String]) -> Result<Ignore, String> {
-        let mut b = GlobSetBuilder::new();
-        for g in globs {
-            let t = g.trim();
-            if t.is_empty() {
-                return Err("an empty --ignore glob".into());
-            }
-            let t = t.trim_end_matches('/');
-            let pattern = if !t.contains('/') {
-                format!("/**/{t}")
-            } else if t.starts_with('/') || t.starts_with("**") {
-                t.to_string()
-            } else {
-                format!("/{t}")
-            };
-            let glob = GlobBuilder::new(&pattern)
-                .literal_separator(true)
-                .backslash_escape(true)
-                .build()
-                .map_err(|e| format!("--ignore {g:?}: {e}"))?;
-            b.add(glob);
-        }
-        Ok(Ignore {
-            globs: globs.to_vec(),
-            set: b.build().map_err(|e| e.to_string())?,
-        })
-    }
-
-    /// Whether `path` (absolute, as in findings) or one of its parent
-    /// directories matches.
-    pub fn matches(&self, path: &[u8]) -> bool {
-        let mut end = path.len();
-        loop {
-            let p = &path[..end];
-            if !p.is_empty() && self.set.is_match(bytes_as_path(p)) {
-                return true;
-            }
-            match p.iter().rposition(|&c| c == b'/') {
-                Some(0) | None => return false,
-                Some(i) => end = i,
-            }
-        }
-    }
-}
-
-/// What ignores removed from a report.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Ignored {
-    pub globs: Vec<String>,
-    /// Findings dropped from `waste`.
-    pub findings: usize,
-    /// Their bytes: `hidden_bytes + cache_bytes`.
-    pub bytes: u64,
-    pub hidden_bytes: u64,
-    pub cache_bytes: u64,
-}
-
-/// Drop the findings under ignored paths from `report` and recompute every
-/// figure that depends on them: summary (hidden, cache, wasted, ratio,
-/// efficiency, squash saving), per-layer wasted bytes and suggestions (their
-/// findings and savings; one left with no finding is dropped). `visible_bytes`
-/// and `total_bytes` do not change, so with ignores
-/// `hidden_bytes = total − visible − ignored.hidden_bytes`.
-pub fn apply_ignores(report: &mut Report, ignore: &Ignore) -> Ignored {
-    let mut ignored = Ignored {
-        globs: ignore.globs.clone(),
-        ..Ignored::default()
-    };
-    let old = std::mem::take(&mut report.waste);
-    let old_bytes: Vec<u64> = old.iter().map(|f| f.bytes).collect();
-    let mut new_index: Vec<Option<usize>> = Vec::with_capacity(old.len());
-    let mut per_layer: HashMap<usize, u64> = HashMap::new();
-    for f in old {
-        if ignore.matches(&f.path.0) {
-            ignored.findings += 1;
-            ignored.bytes += f.bytes;
-            if f.kind == WasteKind::Cache {
-                ignored.cache_bytes += f.bytes;
-            } else {
-                ignored.hidden_bytes += f.bytes;
-            }
-            *per_layer.entry(f.stored_in_layer).or_default() += f.bytes;
-            new_index.push(None);
-        } else {
-            new_index.push(Some(report.waste.len()));
-            report.waste.push(f);
-        }
-    }
-    if ignored.findings == 0 {
-        return ignored;
-    }
-    let s = &mut report.summary;
-    s.hidden_bytes = s.hidden_bytes.saturating_sub(ignored.hidden_bytes);
-    s.cache_bytes = s.cache_bytes.saturating_sub(ignored.cache_bytes);
-    s.wasted_bytes = s.hidden_bytes + s.cache_bytes;
-    s.waste_ratio = if s.total_bytes == 0 {
-        0.0
-    } else {
-        s.wasted_bytes as f64 / s.total_bytes as f64
-    };
-    s.efficiency = 1.0 - s.waste_ratio;
-    s.squash_saves_bytes = s.hidden_bytes;
-    for l in &mut report.layers {
-        if let Some(b) = per_layer.get(&l.index) {
-            l.wasted_bytes = l.wasted_bytes.saturating_sub(*b);
-        }
-    }
-    // Suggestions point into `waste` by index: remap, and take the ignored
-    // findings' bytes off their saving. One left with no finding goes.
-    report.suggestions.retain_mut(|sg| {
-        if sg.findings.is_empty() {
-            return true;
-        }
-        let mut kept = Vec::with_capacity(sg.findings.len());
-        let mut dropped = 0u64;
-        for &i in &sg.findings {
-            match new_index.get(i).copied() {
-                Some(Some(j)) => kept.push(j),
-                _ => dropped += old_bytes.get(i).copied().unwrap_or(0),
-            }
-        }
-        sg.findings = kept;
-        sg.saves_bytes = sg.saves_bytes.saturating_sub(dropped);
-        !sg.findings.is_empty() && sg.saves_bytes > 0
-    });
-    report.suggestions.sort_by(|a, b| {
-        b.saves_bytes
-            .cmp(&a.saves_bytes)
-            .then_with(|| a.id.cmp(&b.id))
-    });
-    ignored
 }
 
 fn pct(part: u64, total: u64) -> f64 {
@@ -474,13 +347,8 @@ pub fn max_user_waste(report: &Report, percent: f64) -> Check {
 
 /// `max-growth`: fails when wasted bytes grew by more than `limit` against the
 /// baseline (a percentage is of the baseline's wasted bytes).
-pub fn max_growth(
-    report: &Report,
-    base: &Baseline,
-    limit: Limit,
-    ignore: Option<&Ignore>,
-) -> Check {
-    let before = base.wasted_with(ignore);
+pub fn max_growth(report: &Report, base: &Baseline, limit: Limit) -> Check {
+    let before = base.wasted_bytes;
     let now = report.summary.wasted_bytes;
     let growth = now as i128 - before as i128;
     let allowed = limit.bytes(before);
@@ -505,7 +373,8 @@ pub fn max_growth(
 }
 
 /// Every check of `gate`, in a fixed order.
-pub fn evaluate(report: &Report, gate: &Gate, ignore: Option<&Ignore>) -> Vec<Check> {
+pub fn evaluate(report: &FullReport, gate: &Gate) -> Verdict {
+    let report: &Report = report;
     let mut out = Vec::new();
     if let Some(l) = gate.max_size {
         out.push(max_size(report, l));
@@ -533,10 +402,18 @@ pub fn evaluate(report: &Report, gate: &Gate, ignore: Option<&Ignore>) -> Vec<Ch
             report,
             b,
             gate.max_growth.unwrap_or(Limit::Bytes(0)),
-            ignore,
         ));
     }
-    out
+    if gate.default_rule {
+        for c in &mut out {
+            c.limit.push_str(" (default)");
+        }
+    }
+    Verdict {
+        checks: out,
+        origin: gate.origin.clone(),
+        default_rule: gate.default_rule,
+    }
 }
 
 /// What a check measures, in one sentence (for JUnit failures, SARIF and
@@ -595,29 +472,5 @@ mod tests {
         assert_eq!(parse_ratio("90%").unwrap(), 0.9);
         assert!(parse_ratio("1.5").is_err());
         assert!(parse_ratio("NaN").is_err());
-    }
-
-    #[test]
-    fn ignore_globs() {
-        let ig = Ignore::new(&[
-            "/usr/share/doc".into(),
-            "*.pyc".into(),
-            "opt/*/cache/**".into(),
-        ])
-        .unwrap();
-        assert!(ig.matches(b"/usr/share/doc"));
-        assert!(ig.matches(b"/usr/share/doc/a/b.txt"));
-        assert!(!ig.matches(b"/usr/share/docs/x"));
-        assert!(ig.matches(b"/a/b/c.pyc"));
-        assert!(ig.matches(b"/x.pyc"));
-        assert!(ig.matches(b"/opt/app/cache/x/y"));
-        assert!(!ig.matches(b"/opt/app/b/cache/x"));
-        assert!(!ig.matches(b"/"));
-        let ig = Ignore::new(&["**/cache".into(), "var/log/".into()]).unwrap();
-        assert!(ig.matches(b"/x/cache/y"));
-        assert!(ig.matches(b"/cache"));
-        assert!(ig.matches(b"/var/log/a.log"));
-        assert!(!ig.matches(b"/var/logs"));
-        assert!(Ignore::new(&["a[".into()]).is_err());
     }
 }

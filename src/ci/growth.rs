@@ -1,7 +1,7 @@
 //! Rules over a diff (`imgscope diff --ci`): how much an image and its waste
 //! may grow from OLD to NEW.
 
-use crate::analyze::waste::Check;
+use crate::ci::checks::Check;
 use crate::ci::checks::Limit;
 use crate::compare::Diff;
 use crate::render::human;

@@ -19,8 +19,9 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::Serialize;
 
 use crate::analyze::index::{Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
-use crate::analyze::waste::{walk_visible, Finding, ImagePath, Report, Summary, WasteKind};
+use crate::analyze::waste::{walk_visible, Finding, ImagePath, Summary, WasteKind};
 use crate::load::image::display_command;
+use crate::suggest::Report;
 
 /// One image of the comparison: where it came from and its totals.
 #[derive(Debug, Clone, Serialize)]
@@ -159,9 +160,9 @@ pub struct Diff {
     /// The old image's suggestions and how much of each the new one realised.
     pub realised: Vec<Realised>,
     /// The new image's suggestions: the fixes that remain.
-    pub remaining: Vec<crate::analyze::waste::Suggestion>,
+    pub remaining: Vec<crate::suggest::Suggestion>,
     /// The `--ci` rules (`max-growth`, `max-waste-growth`), when given.
-    pub checks: Vec<crate::analyze::waste::Check>,
+    pub checks: Vec<crate::ci::checks::Check>,
 }
 
 fn delta(old: u64, new: u64) -> i64 {

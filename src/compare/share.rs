@@ -5,8 +5,8 @@
 use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
-use crate::analyze::waste::Report;
 use crate::load::image::display_command;
+use crate::suggest::Report;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ShareImage {

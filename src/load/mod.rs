@@ -33,6 +33,8 @@ pub struct LoadProgress {
     pub stream: Arc<layer::Progress>,
     /// Phase: 0 reading, 1 indexing, 2 merging, 3 done.
     pub phase: AtomicU64,
+    /// Nanoseconds spent merging layer indexes (overlapped with indexing).
+    pub merge_nanos: AtomicU64,
 }
 
 /// A load's progress at one moment, for whoever draws it.
@@ -97,9 +99,8 @@ pub fn load(arg: &str, opts: &LoadOptions, progress: &LoadProgress) -> Result<In
             Err(msg) => return Err(Error::usage(Location::source(arg), msg)),
         }
     }
-    let t0 = std::time::Instant::now();
     let src = source::Source::open(arg, Some(progress.stream.clone()))?;
-    load_source(src, arg, t0, opts, progress)
+    load_source(src, arg, opts, progress)
 }
 
 /// Read an image from a stream (e.g. `docker save` piped in), named
@@ -111,19 +112,16 @@ pub fn load_reader(
     progress: &LoadProgress,
 ) -> Result<Index> {
     layer::set_verify(opts.verify.unwrap_or(true));
-    let t0 = std::time::Instant::now();
     let src = source::Source::from_reader(reader, display, Some(progress.stream.clone()))?;
-    load_source(src, display, t0, opts, progress)
+    load_source(src, display, opts, progress)
 }
 
 fn load_source(
     src: source::Source,
     arg: &str,
-    t0: std::time::Instant,
     opts: &LoadOptions,
     progress: &LoadProgress,
 ) -> Result<Index> {
-    let timings = std::env::var_os("IMGSCOPE_TIMINGS").is_some();
     let loc = Location::source(arg);
     let (meta, refs) = image::resolve(&src, &loc, &opts.select)?;
     let sizes: Vec<u64> = refs
@@ -156,9 +154,6 @@ fn load_source(
             Ok(ix)
         },
     )?;
-    if timings {
-        eprintln!("timings: total {:.3}s", t0.elapsed().as_secs_f64());
-    }
     Ok(index)
 }
 
@@ -187,7 +182,6 @@ where
     F: Fn(usize, &image::LayerRef, &Location, Arc<layer::Progress>) -> Result<layer::LayerIndex>
         + Sync,
 {
-    let timings = std::env::var_os("IMGSCOPE_TIMINGS").is_some();
     if refs.len() > MAX_LAYERS {
         return Err(Error::format(
             loc.clone(),
@@ -231,7 +225,7 @@ where
     let mut first_err: Option<(usize, Error)> = None;
     let cancel = jobs.as_ref().map(|j| j.cancel);
     let pool = jobs.as_ref().and_then(|j| j.pool);
-    let t1 = std::thread::scope(|scope| {
+    let merge_time = std::thread::scope(|scope| {
         let per_blob = &per_blob;
         let uniq = &uniq;
         let index_one = &index_one;
@@ -305,13 +299,10 @@ where
     }
     progress.phase.store(2, Ordering::Relaxed);
     let index = builder.finish(meta);
+    progress
+        .merge_nanos
+        .store(merge_time.as_nanos() as u64, Ordering::Relaxed);
     progress.phase.store(3, Ordering::Relaxed);
-    if timings {
-        eprintln!(
-            "timings: merging (overlapped with indexing) {:.3}s",
-            t1.as_secs_f64()
-        );
-    }
     Ok(index)
 }
 

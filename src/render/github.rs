@@ -4,10 +4,9 @@
 
 use std::fmt::Write;
 
-use super::human;
-use super::verdict::{self, Context};
-use crate::analyze::waste::Report;
-use crate::ci::checks::explain;
+use super::{human, verdict, Options};
+use crate::ci::checks::{explain, Verdict};
+use crate::suggest::Report;
 
 /// Escape a message (data) of a workflow command.
 pub fn data(s: &str) -> String {
@@ -26,13 +25,13 @@ const FIXES: usize = 10;
 
 /// Rendered, with every control character that came from the image escaped
 /// (see [`super::escape`]).
-pub fn render(report: &Report, ctx: &Context) -> String {
-    super::escape::block(&render_unescaped(report, ctx)).into_owned()
+pub fn render(report: &Report, v: &Verdict, opts: &Options) -> String {
+    super::escape::block(&render_unescaped(report, v, opts)).into_owned()
 }
 
-fn render_unescaped(report: &Report, ctx: &Context) -> String {
+fn render_unescaped(report: &Report, v: &Verdict, opts: &Options) -> String {
     let mut o = String::new();
-    for c in report.checks.iter().filter(|c| !c.passed) {
+    for c in v.checks.iter().filter(|c| !c.passed) {
         let _ = writeln!(
             o,
             "::error title={}::{}",
@@ -48,7 +47,7 @@ fn render_unescaped(report: &Report, ctx: &Context) -> String {
     }
     for sg in report.suggestions.iter().take(FIXES) {
         let mut props = Vec::new();
-        if let (Some(df), Some(line)) = (&ctx.dockerfile, sg.dockerfile_lines.first()) {
+        if let (Some(df), Some(line)) = (&opts.dockerfile, sg.dockerfile_lines.first()) {
             props.push(format!("file={}", property(df)));
             props.push(format!("line={line}"));
             if let Some(end) = sg.dockerfile_lines.last().filter(|e| *e > line) {
@@ -70,8 +69,8 @@ fn render_unescaped(report: &Report, ctx: &Context) -> String {
         ));
         let _ = writeln!(o, "::warning {}::{}", props.join(","), data(&msg));
     }
-    let mut summary = vec![verdict::headline(report), verdict::totals_line(report)];
-    if let Some(ig) = &ctx.ignored {
+    let mut summary = vec![verdict::headline(report, v), verdict::totals_line(report)];
+    if let Some(ig) = &report.ignored {
         summary.push(verdict::ignored_line(ig));
     }
     let _ = writeln!(
@@ -79,11 +78,7 @@ fn render_unescaped(report: &Report, ctx: &Context) -> String {
         "::notice title={}::{}",
         property(&format!(
             "imgscope {}",
-            if verdict::passed(report) {
-                "PASS"
-            } else {
-                "FAIL"
-            }
+            if v.passed() { "PASS" } else { "FAIL" }
         )),
         data(&summary.join("\n"))
     );

@@ -7,10 +7,11 @@
 
 use serde::Serialize;
 
+use crate::analyze::ignore::Ignored;
 use crate::analyze::sizes::SizeTree;
-use crate::analyze::waste::Report;
-use crate::ci::checks::Ignored;
+use crate::ci::checks::Verdict;
 use crate::compare::diff::Diff;
+use crate::suggest::Report;
 
 const PAGE: &str = include_str!("../../assets/html/page.html");
 const STYLE: &str = include_str!("../../assets/html/style.css");
@@ -37,18 +38,21 @@ struct Page<'a> {
     diff: Option<serde_json::Value>,
     /// Each layer's instruction without the `/bin/sh -c` noise.
     commands: Vec<&'a str>,
-    files: &'a SizeTree,
+    files: Option<&'a SizeTree>,
 }
 
 /// The page's data as JSON, safe inside a `<script>` element: `<`, `>` and
 /// `&` only occur inside JSON strings, where `\u003c` etc. mean the same.
 pub fn data_json(
     report: &Report,
-    ignored: Option<&Ignored>,
-    files: &SizeTree,
+    verdict: &Verdict,
+    files: Option<&SizeTree>,
     diff: Option<&Diff>,
 ) -> String {
-    let mut value = serde_json::to_value(report).expect("report serializes");
+    let ignored = report.ignored.as_ref();
+    let mut json = super::json::Json::new(report, verdict);
+    json.ignored = None;
+    let mut value = serde_json::to_value(json).expect("report serializes");
     // Lists that grow with the image are cut; `totals` keeps their lengths.
     let mut totals = std::collections::BTreeMap::new();
     for key in ["waste", "optional", "packages", "insights", "binaries"] {
@@ -107,14 +111,14 @@ fn escape_html(s: &str) -> String {
 }
 
 /// The whole page of one image's report.
-pub fn render(report: &Report, ignored: Option<&Ignored>, files: &SizeTree) -> String {
-    page(report, ignored, files, None)
+pub fn render(report: &Report, verdict: &Verdict, files: Option<&SizeTree>) -> String {
+    page(report, verdict, files, None)
 }
 
 /// `imgscope diff --format html`: the new image's page with a section on
 /// what changed since the old one. `report` and `files` are the new image's.
 pub fn render_diff(diff: &Diff, report: &Report, files: &SizeTree) -> String {
-    page(report, None, files, Some(diff))
+    page(report, &Verdict::default(), Some(files), Some(diff))
 }
 
 fn name_of(source: &str, tags: &[String]) -> String {
@@ -123,8 +127,8 @@ fn name_of(source: &str, tags: &[String]) -> String {
 
 fn page(
     report: &Report,
-    ignored: Option<&Ignored>,
-    files: &SizeTree,
+    verdict: &Verdict,
+    files: Option<&SizeTree>,
     diff: Option<&Diff>,
 ) -> String {
     let title = match diff {
@@ -151,7 +155,7 @@ fn page(
             "TITLE" => out.push_str(&escape_html(&title)),
             "STYLE" => out.push_str(STYLE),
             "SCRIPT" => out.push_str(SCRIPT),
-            "DATA" => out.push_str(&data_json(report, ignored, files, diff)),
+            "DATA" => out.push_str(&data_json(report, verdict, files, diff)),
             other => {
                 out.push_str("{{");
                 out.push_str(other);

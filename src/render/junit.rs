@@ -3,10 +3,9 @@
 
 use std::fmt::Write;
 
-use super::human;
-use super::verdict::{self, Context};
-use crate::analyze::waste::Report;
-use crate::ci::checks::explain;
+use super::{human, verdict, Options};
+use crate::ci::checks::{explain, Verdict};
+use crate::suggest::Report;
 
 /// Escape text for XML 1.0 (attribute or element): markup characters
 /// become entities, characters XML cannot hold become U+FFFD.
@@ -30,10 +29,10 @@ pub fn escape(s: &str) -> String {
 /// How many fixes a failure lists.
 const FIXES: usize = 3;
 
-pub fn render(report: &Report, ctx: &Context) -> String {
+pub fn render(report: &Report, v: &Verdict, _opts: &Options) -> String {
     let mut o = String::new();
-    let tests = report.checks.len();
-    let failures = verdict::failed_count(report);
+    let tests = v.checks.len();
+    let failures = v.failed_count();
     let image = escape(&report.image.source);
     let _ = writeln!(o, r#"<?xml version="1.0" encoding="UTF-8"?>"#);
     let _ = writeln!(
@@ -54,11 +53,11 @@ pub fn render(report: &Report, ctx: &Context) -> String {
         ("cache_bytes", s.cache_bytes.to_string()),
         ("efficiency", format!("{:.4}", s.efficiency)),
     ];
-    if let Some(ig) = &ctx.ignored {
+    if let Some(ig) = &report.ignored {
         props.push(("ignored_bytes", ig.bytes.to_string()));
         props.push(("ignored_findings", ig.findings.to_string()));
     }
-    if let Some(origin) = &ctx.origin {
+    if let Some(origin) = &v.origin {
         props.push(("rules_from", origin.clone()));
     }
     for (k, v) in props {
@@ -70,7 +69,7 @@ pub fn render(report: &Report, ctx: &Context) -> String {
         );
     }
     let _ = writeln!(o, "    </properties>");
-    for c in &report.checks {
+    for c in &v.checks {
         let _ = write!(
             o,
             r#"    <testcase name="{}" classname="imgscope.checks" time="0""#,
@@ -85,7 +84,7 @@ pub fn render(report: &Report, ctx: &Context) -> String {
         let _ = writeln!(body, "{}", verdict::check_line(c));
         let _ = writeln!(body, "{}", explain(&c.name));
         let _ = writeln!(body, "{}", verdict::totals_line(report));
-        if let Some(ig) = &ctx.ignored {
+        if let Some(ig) = &report.ignored {
             let _ = writeln!(body, "{}", verdict::ignored_line(ig));
         }
         if !report.suggestions.is_empty() {
@@ -121,7 +120,7 @@ pub fn render(report: &Report, ctx: &Context) -> String {
     let _ = writeln!(
         o,
         "    <system-out>{}</system-out>",
-        escape(verdict::render(report, ctx, false).trim_end())
+        escape(verdict::render(report, v, false).trim_end())
     );
     let _ = writeln!(o, "  </testsuite>");
     let _ = writeln!(o, "</testsuites>");

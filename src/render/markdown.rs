@@ -3,9 +3,9 @@
 
 use std::fmt::Write;
 
-use super::human;
-use super::verdict::{self, Context};
-use crate::analyze::waste::Report;
+use super::{human, verdict, Options};
+use crate::ci::checks::Verdict;
+use crate::suggest::Report;
 
 /// Text safe inside a table cell: no `|`, no line break, no stray markup.
 pub fn cell(s: &str) -> String {
@@ -40,13 +40,13 @@ const FINDINGS: usize = 10;
 
 /// Rendered, with every control character that came from the image escaped
 /// (see [`super::escape`]).
-pub fn render(report: &Report, ctx: &Context) -> String {
-    super::escape::block(&render_unescaped(report, ctx)).into_owned()
+pub fn render(report: &Report, v: &Verdict, opts: &Options) -> String {
+    super::escape::block(&render_unescaped(report, v, opts)).into_owned()
 }
 
-fn render_unescaped(report: &Report, ctx: &Context) -> String {
+fn render_unescaped(report: &Report, v: &Verdict, _opts: &Options) -> String {
     let mut o = String::new();
-    let ok = verdict::passed(report);
+    let ok = v.passed();
     let s = &report.summary;
     let _ = writeln!(
         o,
@@ -54,8 +54,8 @@ fn render_unescaped(report: &Report, ctx: &Context) -> String {
         if ok { "✅ PASS" } else { "❌ FAIL" },
         report.image.source.replace('`', "'")
     );
-    let _ = writeln!(o, "{}.\n", verdict::summary(report));
-    checks_table(&mut o, &report.checks);
+    let _ = writeln!(o, "{}.\n", verdict::summary(v));
+    checks_table(&mut o, &v.checks);
     let _ = writeln!(
         o,
         "| Total | Pull | Wasted | Hidden | Cache | Efficiency | Layers |"
@@ -74,13 +74,13 @@ fn render_unescaped(report: &Report, ctx: &Context) -> String {
         s.efficiency * 100.0,
         s.layer_count
     );
-    if let Some(ig) = &ctx.ignored {
+    if let Some(ig) = &report.ignored {
         let _ = writeln!(o, "_{}_\n", cell(&verdict::ignored_line(ig)));
     }
-    if let Some(origin) = &ctx.origin {
+    if let Some(origin) = &v.origin {
         let _ = writeln!(o, "_rules from {}_\n", cell(origin));
     }
-    if ctx.default_rule {
+    if v.default_rule {
         let _ = writeln!(
             o,
             "_no rule configured: `--ci` applied the default max-waste 10%_\n"
@@ -143,7 +143,7 @@ fn render_unescaped(report: &Report, ctx: &Context) -> String {
 }
 
 /// The table of checks (nothing when there are none), also used by `diff`.
-pub fn checks_table(o: &mut String, checks: &[crate::analyze::waste::Check]) {
+pub fn checks_table(o: &mut String, checks: &[crate::ci::checks::Check]) {
     if checks.is_empty() {
         return;
     }

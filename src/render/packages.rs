@@ -4,8 +4,8 @@ use std::fmt::Write;
 
 use super::human;
 use super::text::{pct, truncate, wrap_into};
-use crate::analyze::waste::Report;
 use crate::load::elf::{ElfKind, Linkage};
+use crate::suggest::Report;
 
 /// Packages listed in the text report.
 const TOP: usize = 15;

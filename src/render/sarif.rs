@@ -13,10 +13,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use super::human;
-use super::verdict::Context;
-use crate::analyze::waste::{Report, WasteKind};
-use crate::ci::checks::{explain, kinds_of};
+use super::{human, Options};
+use crate::analyze::waste::WasteKind;
+use crate::ci::checks::{explain, kinds_of, Verdict};
+use crate::suggest::Report;
 
 pub const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// Paths listed per result, at most.
@@ -92,7 +92,7 @@ impl Rules {
     }
 }
 
-fn location(ctx: &Context, line: Option<usize>) -> Value {
+fn location(ctx: &Options, line: Option<usize>) -> Value {
     json!({
         "physicalLocation": {
             "artifactLocation": {"uri": ctx.dockerfile_uri()},
@@ -102,17 +102,14 @@ fn location(ctx: &Context, line: Option<usize>) -> Value {
 }
 
 /// The SARIF log of a report.
-pub fn render(report: &Report, ctx: &Context) -> String {
-    let failed_kinds: BTreeSet<WasteKind> = report
+pub fn render(report: &Report, v: &Verdict, ctx: &Options) -> String {
+    let failed_kinds: BTreeSet<WasteKind> = v
         .checks
         .iter()
         .filter(|c| !c.passed)
         .flat_map(|c| kinds_of(&c.name).iter().copied())
         .collect();
-    let size_failed = report
-        .checks
-        .iter()
-        .any(|c| !c.passed && c.name == "max-size");
+    let size_failed = v.checks.iter().any(|c| !c.passed && c.name == "max-size");
     let command = |l: usize| {
         report
             .layers
@@ -126,7 +123,7 @@ pub fn render(report: &Report, ctx: &Context) -> String {
     let mut results: Vec<(String, Value)> = Vec::new();
 
     // Failed checks first: they are why the build fails.
-    for c in report.checks.iter().filter(|c| !c.passed) {
+    for c in v.checks.iter().filter(|c| !c.passed) {
         let id = format!("check/{}", c.name);
         rules.add(
             &id,
@@ -319,9 +316,9 @@ pub fn render(report: &Report, ctx: &Context) -> String {
     let mut properties = json!({
         "image": report.image,
         "summary": report.summary,
-        "checks": report.checks,
+        "checks": v.checks,
     });
-    if let Some(ig) = &ctx.ignored {
+    if let Some(ig) = &report.ignored {
         properties["ignored"] = json!(ig);
     }
     let log = json!({
@@ -336,7 +333,7 @@ pub fn render(report: &Report, ctx: &Context) -> String {
             }},
             "invocations": [{
                 "executionSuccessful": true,
-                "exitCode": if super::verdict::passed(report) { 0 } else { 1 },
+                "exitCode": if v.passed() { 0 } else { 1 },
             }],
             "results": results,
             "properties": properties,

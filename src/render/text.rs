@@ -3,7 +3,8 @@
 use std::fmt::Write;
 
 use super::human;
-use crate::analyze::waste::{Report, WasteKind};
+use crate::analyze::waste::WasteKind;
+use crate::suggest::Report;
 
 pub struct TextOptions {
     /// How many findings to list.
@@ -319,13 +320,12 @@ fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
             );
         }
     }
-    checks_list(&mut o, &r.checks);
     o
 }
 
 /// The checks, one line each, after a blank line (nothing when there are
 /// none); also used by `diff`.
-pub fn checks_list(o: &mut String, checks: &[crate::analyze::waste::Check]) {
+pub fn checks_list(o: &mut String, checks: &[crate::ci::checks::Check]) {
     if checks.is_empty() {
         return;
     }

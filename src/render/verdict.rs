@@ -1,29 +1,14 @@
-//! The short CI verdict (PASS/FAIL per check, actual vs limit) and what
-//! every CI format shares: the context of a run and the JSON report with
-//! what ignores removed.
+//! The short CI verdict (PASS/FAIL per check, actual vs limit) and the
+//! lines every CI format shares.
 
 use std::fmt::Write;
 
-use serde::Serialize;
+use super::{human, Options};
+use crate::analyze::ignore::Ignored;
+use crate::ci::checks::{Check, Verdict};
+use crate::suggest::Report;
 
-use super::human;
-use crate::analyze::waste::{Check, Report};
-use crate::ci::checks::Ignored;
-
-/// What a CI run adds to the report for its renderers.
-#[derive(Debug, Clone, Default)]
-pub struct Context {
-    /// What `--ignore` removed, when ignores were given.
-    pub ignored: Option<Ignored>,
-    /// Where rules came from besides flags (`.imgscope.toml`, `.dive-ci (dive)`).
-    pub origin: Option<String>,
-    /// The Dockerfile given with `--dockerfile`, as given (for locations).
-    pub dockerfile: Option<String>,
-    /// Whether `max-waste 10%` was applied because `--ci` had no rule.
-    pub default_rule: bool,
-}
-
-impl Context {
+impl Options {
     /// The file annotations and SARIF results point at.
     pub fn dockerfile_uri(&self) -> String {
         let path = self.dockerfile.as_deref().unwrap_or("Dockerfile");
@@ -42,15 +27,6 @@ impl Context {
     }
 }
 
-/// Whether every check passed (no check: passed).
-pub fn passed(report: &Report) -> bool {
-    report.checks.iter().all(|c| c.passed)
-}
-
-pub fn failed_count(report: &Report) -> usize {
-    report.checks.iter().filter(|c| !c.passed).count()
-}
-
 fn pct(part: u64, total: u64) -> f64 {
     if total == 0 {
         0.0
@@ -60,9 +36,9 @@ fn pct(part: u64, total: u64) -> f64 {
 }
 
 /// What was checked: `2 of 3 checks failed`, `no checks configured`.
-pub fn summary(report: &Report) -> String {
-    let n = report.checks.len();
-    let failed = failed_count(report);
+pub fn summary(verdict: &Verdict) -> String {
+    let n = verdict.checks.len();
+    let failed = verdict.failed_count();
     let s = if n == 1 { "" } else { "s" };
     if n == 0 {
         "no checks configured".to_string()
@@ -74,11 +50,11 @@ pub fn summary(report: &Report) -> String {
 }
 
 /// One line: `PASS`/`FAIL`, what was checked, the image.
-pub fn headline(report: &Report) -> String {
+pub fn headline(report: &Report, verdict: &Verdict) -> String {
     format!(
         "{} {}: {}",
-        if passed(report) { "PASS" } else { "FAIL" },
-        summary(report),
+        if verdict.passed() { "PASS" } else { "FAIL" },
+        summary(verdict),
         report.image.source
     )
 }
@@ -136,20 +112,20 @@ impl Paint {
 /// The short verdict: a headline, a line per check, the totals, what was
 /// ignored, where the rules came from and the largest fix. Deterministic;
 /// ANSI colour only with `color`.
-pub fn render(report: &Report, ctx: &Context, color: bool) -> String {
+pub fn render(report: &Report, verdict: &Verdict, color: bool) -> String {
     let paint = Paint(color);
     let mut o = String::new();
-    let head = headline(report);
-    let ok = passed(report);
+    let head = headline(report, verdict);
+    let ok = verdict.passed();
     let rest = head.split_once(' ').map(|x| x.1).unwrap_or("");
     let _ = writeln!(o, "imgscope {} {rest}", paint.status(ok));
-    let width = report
+    let width = verdict
         .checks
         .iter()
         .map(|c| c.name.len())
         .max()
         .unwrap_or(0);
-    for c in &report.checks {
+    for c in &verdict.checks {
         let _ = writeln!(
             o,
             "  {}  {:<width$}  {}, limit {}",
@@ -160,13 +136,13 @@ pub fn render(report: &Report, ctx: &Context, color: bool) -> String {
         );
     }
     let _ = writeln!(o, "  {}", totals_line(report));
-    if let Some(ig) = &ctx.ignored {
+    if let Some(ig) = &report.ignored {
         let _ = writeln!(o, "  {}", ignored_line(ig));
     }
-    if let Some(origin) = &ctx.origin {
+    if let Some(origin) = &verdict.origin {
         let _ = writeln!(o, "  rules from {origin}");
     }
-    if ctx.default_rule {
+    if verdict.default_rule {
         let _ = writeln!(
             o,
             "  no rule configured: --ci applied the default max-waste 10%"
@@ -183,35 +159,14 @@ pub fn render(report: &Report, ctx: &Context, color: bool) -> String {
     o
 }
 
-#[derive(Serialize)]
-struct WithIgnored<'a> {
-    #[serde(flatten)]
-    report: &'a Report,
-    ignored: &'a Ignored,
-}
-
-/// SPEC's JSON report; with ignores, an `ignored` object after `checks`
-/// says what they removed.
-pub fn json(report: &Report, ctx: &Context) -> String {
-    match &ctx.ignored {
-        None => super::json::render(report),
-        Some(ignored) => {
-            let mut s = serde_json::to_string_pretty(&WithIgnored { report, ignored })
-                .expect("report serializes");
-            s.push('\n');
-            s
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     #[test]
     fn dockerfile_uris() {
-        let ctx = |p: Option<&str>| Context {
+        let ctx = |p: Option<&str>| Options {
             dockerfile: p.map(str::to_string),
-            ..Context::default()
+            ..Options::default()
         };
         assert_eq!(ctx(None).dockerfile_uri(), "Dockerfile");
         assert_eq!(

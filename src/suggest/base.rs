@@ -3,7 +3,8 @@
 //! base or copying the cleaned file system into a fresh stage.
 
 use super::{layer_id, Claims, Ctx, Draft};
-use crate::analyze::waste::{Suggestion, WasteKind};
+use crate::analyze::waste::WasteKind;
+use crate::suggest::Suggestion;
 
 pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
     let steps = &cx.steps;

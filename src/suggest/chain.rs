@@ -7,7 +7,8 @@
 
 use super::steps::{merged_run, sh_path, Step};
 use super::{Claims, Ctx, Draft};
-use crate::analyze::waste::{Suggestion, WasteKind};
+use crate::analyze::waste::WasteKind;
+use crate::suggest::Suggestion;
 
 const ARCHIVES: &[&str] = &[
     ".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tar.zst", ".zip", ".gz",

@@ -8,7 +8,7 @@
 //! from layer to strictly earlier or later layers.
 
 use super::{layer_id, Claims, Ctx, Draft};
-use crate::analyze::waste::Suggestion;
+use crate::suggest::Suggestion;
 
 pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
     let groups = cx.group(claims, |f| {

@@ -9,7 +9,8 @@ use rustc_hash::FxHashMap as HashMap;
 
 use super::{layer_id, Claims, Ctx, Draft};
 use crate::analyze::index::NodeId;
-use crate::analyze::waste::{Suggestion, WasteKind};
+use crate::analyze::waste::WasteKind;
+use crate::suggest::Suggestion;
 
 const MAX_PATHS: usize = 10;
 

@@ -23,6 +23,7 @@ mod moves;
 mod multistage;
 mod optional;
 mod packages;
+pub mod report;
 pub mod steps;
 pub mod texts;
 
@@ -32,9 +33,10 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::analyze::index::{Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
 use crate::analyze::rules::Rules;
-use crate::analyze::waste::{Finding, Report, Suggestion, WasteKind};
+use crate::analyze::waste::{Analysis, Finding, WasteKind};
 use crate::error::{Error, Location};
 use crate::render::human;
+pub use report::{Report, Suggestion};
 use steps::Steps;
 
 /// Options for suggestions (a Dockerfile to cite, when given).
@@ -85,12 +87,15 @@ pub fn layer_command(cmd: &str) -> String {
     format!("ADD {short}{ell} in /  (the base image's root file system)")
 }
 
+/// The report of an analysis: the analysis with what to change in the
+/// Dockerfile, largest saving first. Fails only on an unreadable
+/// `opts.dockerfile`.
 pub fn suggest(
     index: &Index,
-    report: &Report,
+    analysis: Analysis,
     rules: &Rules,
     opts: &SuggestOptions,
-) -> crate::Result<Vec<Suggestion>> {
+) -> crate::Result<Report> {
     let df = match &opts.dockerfile {
         None => None,
         Some(p) => {
@@ -103,11 +108,10 @@ pub fn suggest(
             )
         }
     };
-    let t0 = std::time::Instant::now();
-    let steps = Steps::new(&report.layers, df.as_ref());
-    let cx = Ctx::new(index, report, rules, steps);
+    let steps = Steps::new(&analysis.layers, df.as_ref());
+    let cx = Ctx::new(index, &analysis, rules, steps);
     let mut claims = Claims {
-        taken: vec![false; report.waste.len()],
+        taken: vec![false; analysis.waste.len()],
     };
     let mut out = Vec::new();
     // Copies hidden by their own layer first: the rules below relate a
@@ -119,15 +123,16 @@ pub fn suggest(
     // Moves first: a move may take the metadata-only copies before it.
     moves::run(&cx, &mut claims, &mut out);
     metadata::run(&cx, &mut claims, &mut out);
-    let t1 = std::time::Instant::now();
     multistage::run(&cx, &mut out);
     optional::run(&cx, &mut out);
     installed::run(&cx, &mut out);
-    if std::env::var_os("IMGSCOPE_TIMINGS").is_some() {
-        eprintln!(
-            "timings: suggestions {:.3}s (multi-stage {:.3}s)",
-            t0.elapsed().as_secs_f64(),
-            t1.elapsed().as_secs_f64()
+    for sg in &mut out {
+        sg.saves_compressed_bytes = crate::analyze::pull::saving(
+            &analysis.layers,
+            &analysis.waste,
+            &sg.findings,
+            &sg.layers,
+            sg.saves_bytes,
         );
     }
     // Fixes of waste first, largest first; optional trade-offs after them.
@@ -137,7 +142,10 @@ pub fn suggest(
             .then_with(|| b.saves_bytes.cmp(&a.saves_bytes))
             .then_with(|| a.id.cmp(&b.id))
     });
-    Ok(out)
+    Ok(Report {
+        analysis,
+        suggestions: out,
+    })
 }
 
 /// Which findings a suggestion already covers.
@@ -148,7 +156,7 @@ pub(crate) struct Claims {
 /// What every rule reads.
 pub(crate) struct Ctx<'a> {
     pub index: &'a Index,
-    pub report: &'a Report,
+    pub report: &'a Analysis,
     pub rules: &'a Rules,
     pub steps: Steps,
     pub texts: &'static texts::Texts,
@@ -157,7 +165,7 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    fn new(index: &'a Index, report: &'a Report, rules: &'a Rules, steps: Steps) -> Self {
+    fn new(index: &'a Index, report: &'a Analysis, rules: &'a Rules, steps: Steps) -> Self {
         let mut hid_from: HashMap<usize, BTreeSet<usize>> = HashMap::default();
         for f in &report.waste {
             if let Some(b) = f.hidden_by_layer {

@@ -11,7 +11,8 @@ use super::chain::rm_line;
 use super::steps::{merged_run, sh_quote, Step};
 use super::{Claims, Ctx, Draft};
 use crate::analyze::index::{InodeId, NodeId};
-use crate::analyze::waste::{Suggestion, WasteKind};
+use crate::analyze::waste::WasteKind;
+use crate::suggest::Suggestion;
 
 pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
     moved(cx, claims, out);

@@ -9,8 +9,8 @@ use super::steps::merged_parts;
 use super::texts::fill;
 use super::Ctx;
 use crate::analyze::rules::OptionalRule;
-use crate::analyze::waste::Suggestion;
 use crate::render::human;
+use crate::suggest::Suggestion;
 
 pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
     // Per layer, per rule (in the rules' file order): bytes and files.

@@ -10,7 +10,8 @@ use super::texts::Manager;
 use rustc_hash::FxHashMap as HashMap;
 
 use super::{drop_nested, layer_id, Claims, Ctx, Draft};
-use crate::analyze::waste::{Suggestion, WasteKind};
+use crate::analyze::waste::WasteKind;
+use crate::suggest::Suggestion;
 
 /// Shown when a group has more cache directories than this.
 const MAX_DIRS: usize = 6;

@@ -22,8 +22,8 @@ use super::pane::{ctrl, Action, Ctx};
 use super::waste::Waste;
 use super::widgets::one_line;
 use crate::analyze::index::{Index, NodeId};
-use crate::analyze::waste::Report;
 use crate::load::{LoadProgress, ProgressSnapshot};
+use crate::suggest::Report;
 use crate::view::Mode;
 
 /// Everything the TUI reacts to, from one channel.

@@ -19,8 +19,8 @@ use super::layout::{Areas, Focus};
 use super::pane::{ctrl, down, up, Action, Ctx};
 use super::widgets::{bold, fit, kind_label, mark_style, pane, sel_style};
 use crate::analyze::index::{Index, NodeId, NodeKind, NO_INODE, ROOT};
-use crate::analyze::waste::Report;
 use crate::render::{escape, human};
+use crate::suggest::Report;
 use crate::view::tree::{self, change_at, HideKinds, Mark, Mode, Sort, Tree, Types};
 use crate::view::{Cursor, Expansion, Nav};
 

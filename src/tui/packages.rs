@@ -13,8 +13,9 @@ use super::layout::Areas;
 use super::pane::{Action, Ctx, ListSel};
 use super::widgets::{bold, detail_block, fit, pane};
 use crate::analyze::index::{Index, NodeId};
-use crate::analyze::waste::{walk_visible_files, Report};
+use crate::analyze::waste::walk_visible_files;
 use crate::render::{escape, human};
+use crate::suggest::Report;
 
 pub const KEYS: &[(&str, &str)] = &[
     ("↑↓", "select"),

@@ -11,7 +11,7 @@ use ratatui::Frame;
 use super::widgets::sel_style;
 
 use crate::analyze::index::Index;
-use crate::analyze::waste::Report;
+use crate::suggest::Report;
 
 /// The analysed image and the selected layer, as every pane sees them.
 #[derive(Clone, Copy)]

@@ -13,8 +13,9 @@ use super::layout::Areas;
 use super::pane::{Action, Ctx, ListSel};
 use super::widgets::{bold, detail_block, fit, kind_label, kind_style, one_line, pane};
 use crate::analyze::rules::builtin_optional;
-use crate::analyze::waste::{Report, WasteKind};
+use crate::analyze::waste::WasteKind;
 use crate::render::{escape, human};
+use crate::suggest::Report;
 
 pub const KEYS: &[(&str, &str)] = &[
     ("↑↓", "select"),

@@ -2,7 +2,7 @@
 //! loaded and analysed as users' images are.
 
 use crate::analyze::index::Index;
-use crate::analyze::waste::Report;
+use crate::suggest::Report;
 
 /// One tar entry (paths relative, no leading `/`).
 pub enum E {
@@ -101,7 +101,8 @@ pub fn image(layers: &[&[E]]) -> (Index, Report) {
         &Default::default(),
     )
     .expect("the test image loads");
-    let report = crate::analyze(&index, &crate::Rules::builtin());
+    let report = crate::report(&index, &crate::Rules::builtin(), &Default::default())
+        .expect("the test image has a report");
     (index, report)
 }
 

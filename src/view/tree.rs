@@ -7,7 +7,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::filter::PathFilter;
 use crate::analyze::index::{Change, Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
-use crate::analyze::waste::{Report, WasteKind};
+use crate::analyze::waste::Analysis;
+use crate::analyze::waste::WasteKind;
 
 /// What the selected layer did to a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -123,7 +124,7 @@ pub struct Tree {
 /// (node, hiding layer) → kind, for marks the index alone cannot tell (moved).
 pub type HideKinds = FxHashMap<(NodeId, u16), WasteKind>;
 
-pub fn hide_kinds(report: &Report) -> HideKinds {
+pub fn hide_kinds(report: &Analysis) -> HideKinds {
     report
         .waste
         .iter()

@@ -242,23 +242,27 @@ pub fn temp_file(bytes: &[u8]) -> tempfile::NamedTempFile {
 }
 
 /// Load and analyse an image file with the built-in rules.
-pub fn analyse(path: &std::path::Path) -> imgscope::Report {
+pub fn analyse(path: &std::path::Path) -> imgscope::Analysis {
     let index = imgscope::load(
         path.to_str().unwrap(),
         &imgscope::LoadOptions::default(),
         &imgscope::LoadProgress::default(),
     )
     .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    imgscope::analyze(&index, &imgscope::Rules::builtin())
+    imgscope::analyze(
+        &index,
+        &imgscope::Rules::builtin(),
+        &imgscope::Ignore::none(),
+    )
 }
 
-pub fn analyse_bytes(bytes: &[u8]) -> imgscope::Report {
+pub fn analyse_bytes(bytes: &[u8]) -> imgscope::Analysis {
     let f = temp_file(bytes);
     analyse(f.path())
 }
 
 /// Findings as comparable tuples: (path, kind, bytes, stored, hidden_by).
-pub fn findings(r: &imgscope::Report) -> Vec<(String, &'static str, u64, usize, Option<usize>)> {
+pub fn findings(r: &imgscope::Analysis) -> Vec<(String, &'static str, u64, usize, Option<usize>)> {
     r.waste
         .iter()
         .map(|f| {

@@ -19,7 +19,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::analyze::index::{Index, InodeId, NodeId, NodeKind, Op, NO_INODE, ROOT};
-use crate::analyze::waste::{walk_visible_files, Report};
+use crate::analyze::waste::{walk_visible_files, Analysis as Report};
 use crate::load::capture::Captured;
 use crate::load::image::display_command;
 
