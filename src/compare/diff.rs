@@ -434,7 +434,8 @@ fn grouped<'a>(
     g
 }
 
-/// Largest first, then by path and layers: the report's order.
+/// Largest first, then by path and layers: the report's order. Every field
+/// takes part, so findings gathered from a hash map come out in one order.
 fn sort_findings(v: &mut [Finding]) {
     v.sort_by(|a, b| {
         b.bytes
@@ -443,6 +444,7 @@ fn sort_findings(v: &mut [Finding]) {
             .then_with(|| a.kind.cmp(&b.kind))
             .then_with(|| a.stored_in_layer.cmp(&b.stored_in_layer))
             .then_with(|| a.hidden_by_layer.cmp(&b.hidden_by_layer))
+            .then_with(|| a.rule.cmp(&b.rule))
     });
 }
 
@@ -496,6 +498,7 @@ fn match_findings(
             .then_with(|| a.new.stored_in_layer.cmp(&b.new.stored_in_layer))
             .then_with(|| a.old.hidden_by_layer.cmp(&b.old.hidden_by_layer))
             .then_with(|| a.new.hidden_by_layer.cmp(&b.new.hidden_by_layer))
+            .then_with(|| a.old.bytes.cmp(&b.old.bytes))
     });
     (fixed, introduced, changed)
 }
