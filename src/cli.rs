@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use clap::{ArgAction, Parser, ValueEnum};
 
-use crate::config::{self, RuleSet, Setting};
-use imgscope::ci::checks::{parse_ratio, Baseline, Gate, Limit};
+use crate::config::{self, RuleSet};
+use imgscope::ci::checks::{Baseline, Gate};
+use imgscope::ci::rules::{rules, CheckName, Configured, Setting, Target, Value};
 use imgscope::load::cache::CacheMode;
 use imgscope::load::registry::auth::Credentials;
 pub use imgscope::render::Format;
@@ -30,6 +31,7 @@ pub enum DiveSource {
 }
 
 const RULES: &str = "CI rules (SIZE: 50MB, 1.5GiB, 200000; off disables a rule of a config file)";
+const DIFF_RULES: &str = "CI rules (SIZE: 50MB, 1.5GiB, 200000)";
 const DIVE: &str = "dive compatibility";
 const REGISTRY: &str = "Registry (IMAGE as a reference)";
 
@@ -79,37 +81,8 @@ pub struct Cli {
     #[arg(long, conflicts_with = "ci")]
     pub no_ci: bool,
 
-    /// Fail when wasted bytes (hidden + cache) are above this: a percentage of the total (10%) or a SIZE
-    #[arg(long, value_name = "LIMIT", help_heading = RULES)]
-    pub max_waste: Option<String>,
-
-    /// Fail when efficiency (1 - wasted/total) is below this ratio (0.9 or 90%)
-    #[arg(long, value_name = "RATIO", help_heading = RULES)]
-    pub min_efficiency: Option<String>,
-
-    /// Fail when hidden bytes (layering waste only, no caches) are above this: % of the total or a SIZE
-    #[arg(long, value_name = "LIMIT", help_heading = RULES)]
-    pub max_hidden: Option<String>,
-
-    /// Fail when cache bytes (caches and temp files left in the image) are above this: % or SIZE
-    #[arg(long, value_name = "LIMIT", help_heading = RULES)]
-    pub max_cache: Option<String>,
-
-    /// Fail when the image's total bytes are above this SIZE
-    #[arg(long, value_name = "SIZE", help_heading = RULES)]
-    pub max_size: Option<String>,
-
-    /// Fail when optional bytes (bytecode, docs, man pages, locales: trade-offs, not waste) are above this: % or SIZE
-    #[arg(long, value_name = "LIMIT", help_heading = RULES)]
-    pub max_optional: Option<String>,
-
-    /// Count optional bytes (bytecode, docs, man pages, locales) as cache waste, as before they were reported apart
-    #[arg(long, help_heading = RULES)]
-    pub count_optional_as_waste: bool,
-
-    /// Fail when wasted bytes over the bytes of all layers but the first are above this (10% or 0.1; dive's highestUserWastedPercent)
-    #[arg(long, value_name = "PERCENT", help_heading = RULES)]
-    pub max_user_waste: Option<String>,
+    #[command(flatten)]
+    pub rules: RuleFlags<false>,
 
     /// Findings under paths matching GLOB count for nothing (repeatable; /usr/share/doc/**, *.pyc)
     #[arg(long, value_name = "GLOB", action = ArgAction::Append, help_heading = RULES)]
@@ -118,10 +91,6 @@ pub struct Cli {
     /// An earlier `--format json` report: fail when waste grew by more than --max-growth
     #[arg(long, value_name = "REPORT.json", help_heading = RULES)]
     pub baseline: Option<String>,
-
-    /// Allowed growth of wasted bytes against --baseline: a SIZE or a % of the baseline's waste (default 0)
-    #[arg(long, value_name = "LIMIT", help_heading = RULES)]
-    pub max_growth: Option<String>,
 
     /// Read rules from this file instead of ./.imgscope.toml (a *.yml/*.yaml/.dive-ci file is read as dive's)
     #[arg(long, value_name = "PATH", visible_alias = "ci-config", help_heading = RULES)]
@@ -190,18 +159,6 @@ pub struct Cli {
     /// dive's --source: docker or podman reads IMAGE from the engine, docker-archive from a file
     #[arg(long, value_enum, value_name = "SOURCE", help_heading = DIVE)]
     pub source: Option<DiveSource>,
-
-    /// dive's rule: same as --min-efficiency RATIO
-    #[arg(long = "lowestEfficiency", value_name = "RATIO", help_heading = DIVE)]
-    pub lowest_efficiency: Option<String>,
-
-    /// dive's rule: same as --max-waste SIZE
-    #[arg(long = "highestWastedBytes", value_name = "SIZE", help_heading = DIVE)]
-    pub highest_wasted_bytes: Option<String>,
-
-    /// dive's rule: same as --max-user-waste RATIO
-    #[arg(long = "highestUserWastedPercent", value_name = "RATIO", help_heading = DIVE)]
-    pub highest_user_wasted_percent: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,70 +223,127 @@ impl Env {
     }
 }
 
-fn flag<T>(
-    name: &str,
-    v: &Option<String>,
-    parse: impl Fn(&str) -> Result<T, String>,
-) -> Result<Option<Setting<T>>, String> {
-    v.as_deref()
-        .map(|s| config::setting(s, parse))
-        .transpose()
-        .map_err(|e| format!("{name}: {e}"))
+/// The flags of every rule of a target, read from the rule table:
+/// `--FLAG VALUE` and dive's `--camelCase VALUE` (ripgrep's flag
+/// definitions are the model). `DIFF` picks `imgscope diff`'s rules.
+#[derive(Debug, Clone, Default)]
+pub struct RuleFlags<const DIFF: bool> {
+    /// `(rule, dive's spelling, value)` for each flag given; a bare switch
+    /// has no value.
+    pub given: Vec<(CheckName, bool, Option<String>)>,
 }
 
-fn one<T: Clone>(
-    a: Option<Setting<T>>,
-    b: Option<Setting<T>>,
-    names: &str,
-) -> Result<Option<Setting<T>>, String> {
-    match (a, b) {
-        (Some(_), Some(_)) => Err(format!("{names}: give only one of them")),
-        (a, b) => Ok(a.or(b)),
+impl<const DIFF: bool> RuleFlags<DIFF> {
+    const TARGET: Target = if DIFF { Target::Diff } else { Target::Image };
+    const HEADING: &'static str = if DIFF { DIFF_RULES } else { RULES };
+
+    pub fn is_empty(&self) -> bool {
+        self.given.is_empty()
+    }
+
+    /// What the flags say of each rule (a rule given in both spellings is
+    /// an error).
+    pub fn rule_set(&self) -> Result<RuleSet, String> {
+        let mut out = RuleSet::default();
+        for d in rules(Self::TARGET) {
+            let mut said = self.given.iter().filter(|g| g.0 == d.name);
+            let Some((_, dive, text)) = said.next() else {
+                continue;
+            };
+            if said.next().is_some() {
+                let k = d.dive.as_ref().map(|k| k.key).unwrap_or("");
+                return Err(format!("--{} and --{k}: give only one of them", d.flag));
+            }
+            let (name, parser) = match (dive, &d.dive) {
+                (true, Some(k)) => (k.key, k.parser),
+                _ => (d.flag, d.parser),
+            };
+            let v = match text {
+                None => Setting::On(Value::Bool(true)),
+                Some(t) => Setting::parse(parser, t).map_err(|e| format!("--{name}: {e}"))?,
+            };
+            out.rules.insert(d.name, v);
+        }
+        Ok(out)
     }
 }
 
-fn on<T>(s: Option<Setting<T>>) -> Option<T> {
-    match s {
-        Some(Setting::On(v)) => Some(v),
-        _ => None,
+impl<const DIFF: bool> clap::FromArgMatches for RuleFlags<DIFF> {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut s = RuleFlags::default();
+        s.update_from_arg_matches(m)?;
+        Ok(s)
+    }
+
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        for d in rules(Self::TARGET) {
+            if matches!(d.parser, imgscope::ci::rules::Parser::Bool { .. }) {
+                if m.get_flag(d.flag) {
+                    self.given.push((d.name, false, None));
+                }
+                continue;
+            }
+            if let Some(v) = m.get_one::<String>(d.flag) {
+                self.given.push((d.name, false, Some(v.clone())));
+            }
+            if let Some(k) = &d.dive {
+                if let Some(v) = m.get_one::<String>(k.key) {
+                    self.given.push((d.name, true, Some(v.clone())));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<const DIFF: bool> clap::Args for RuleFlags<DIFF> {
+    fn augment_args(mut cmd: clap::Command) -> clap::Command {
+        use clap::Arg;
+        for d in rules(Self::TARGET) {
+            let arg = Arg::new(d.flag)
+                .long(d.flag)
+                .help(d.help)
+                .help_heading(Self::HEADING);
+            cmd = cmd.arg(match d.parser {
+                imgscope::ci::rules::Parser::Bool { .. } => arg.action(ArgAction::SetTrue),
+                _ => arg.value_name(d.value_name),
+            });
+        }
+        for d in rules(Self::TARGET) {
+            if let Some(k) = &d.dive {
+                cmd = cmd.arg(
+                    Arg::new(k.key)
+                        .long(k.key)
+                        .value_name(k.value_name)
+                        .help(format!(
+                            "dive's rule: same as --{} {}",
+                            d.flag, k.value_name
+                        ))
+                        .help_heading(DIVE),
+                );
+            }
+        }
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
     }
 }
 
 impl Cli {
     /// The rules given as flags (dive's spellings included).
     fn flag_rules(&self) -> Result<RuleSet, String> {
-        let dive_ratio = |s: &str| parse_ratio(s);
-        Ok(RuleSet {
-            max_waste: one(
-                flag("--max-waste", &self.max_waste, config::limit)?,
-                flag("--highestWastedBytes", &self.highest_wasted_bytes, |s| {
-                    config::size_only(s).map(Limit::Bytes)
-                })?,
-                "--max-waste and --highestWastedBytes",
-            )?,
-            min_efficiency: one(
-                flag("--min-efficiency", &self.min_efficiency, parse_ratio)?,
-                flag("--lowestEfficiency", &self.lowest_efficiency, dive_ratio)?,
-                "--min-efficiency and --lowestEfficiency",
-            )?,
-            max_hidden: flag("--max-hidden", &self.max_hidden, config::limit)?,
-            max_cache: flag("--max-cache", &self.max_cache, config::limit)?,
-            max_optional: flag("--max-optional", &self.max_optional, config::limit)?,
-            optional_as_waste: self.count_optional_as_waste.then_some(Setting::On(true)),
-            max_size: flag("--max-size", &self.max_size, config::size_only)?,
-            max_user_waste: one(
-                flag("--max-user-waste", &self.max_user_waste, config::percent)?,
-                flag(
-                    "--highestUserWastedPercent",
-                    &self.highest_user_wasted_percent,
-                    config::percent,
-                )?,
-                "--max-user-waste and --highestUserWastedPercent",
-            )?,
-            max_growth: flag("--max-growth", &self.max_growth, config::limit)?,
-            baseline: flag("--baseline", &self.baseline, |p| Ok(PathBuf::from(p)))?,
-            ignore: self.ignore.clone(),
-        })
+        let mut r = self.rules.rule_set()?;
+        r.baseline = self.baseline.as_ref().map(|p| {
+            if imgscope::ci::rules::is_off(p) {
+                Setting::Off
+            } else {
+                Setting::On(PathBuf::from(p))
+            }
+        });
+        r.ignore = self.ignore.clone();
+        Ok(r)
     }
 
     fn image_arg(&self) -> Result<String, String> {
@@ -399,28 +413,22 @@ impl Cli {
             Some(Setting::On(p)) => Some(read_baseline(p, &ignore)?),
             _ => None,
         };
-        if baseline.is_none() && matches!(rules.max_growth, Some(Setting::On(_))) {
-            return Err("--max-growth: give the earlier report with --baseline REPORT.json".into());
+        let mut gate = gate(&rules, Target::Image, self.ci)?;
+        match (&baseline, gate.get(CheckName::MaxGrowth)) {
+            (None, Some(_)) => {
+                return Err(
+                    "--max-growth: give the earlier report with --baseline REPORT.json".into(),
+                )
+            }
+            // A baseline alone: waste must not grow.
+            (Some(_), None) => gate.set(Configured {
+                name: CheckName::MaxGrowth,
+                value: Value::Limit(imgscope::ci::checks::Limit::Bytes(0)),
+            }),
+            _ => {}
         }
-        let mut gate = Gate {
-            max_size: on(rules.max_size),
-            max_waste: on(rules.max_waste),
-            min_efficiency: on(rules.min_efficiency),
-            max_hidden: on(rules.max_hidden),
-            max_cache: on(rules.max_cache),
-            max_optional: on(rules.max_optional),
-            max_user_waste: on(rules.max_user_waste),
-            baseline,
-            max_growth: on(rules.max_growth),
-            origin,
-            default_rule: false,
-        };
-        // `--ci` alone is a gate: dive's default (efficiency 0.9) in our terms.
-        let default_rule = self.ci && gate.is_empty() && !rules.says_anything();
-        if default_rule {
-            gate.max_waste = Some(Limit::Percent(10.0));
-            gate.default_rule = true;
-        }
+        gate.baseline = baseline;
+        gate.origin = origin;
 
         let tui_possible = cfg!(feature = "tui")
             && env.stdout_tty
@@ -446,7 +454,8 @@ impl Cli {
             ci,
             gate,
             ignore,
-            optional_as_waste: matches!(rules.optional_as_waste, Some(Setting::On(true))),
+            optional_as_waste: rules.get(CheckName::CountOptionalAsWaste)
+                == Some(Setting::On(Value::Bool(true))),
             verdict,
             output: self.output,
             load: imgscope::LoadOptions {
@@ -502,6 +511,36 @@ fn read_password(user: &str) -> Result<Credentials, String> {
     })
 }
 
+/// The checks `rules` switch on for `target`; with `ci` and no rule said,
+/// the rules' `--ci` defaults (`default_rule`).
+pub fn gate(rules: &RuleSet, target: Target, ci: bool) -> Result<Gate, String> {
+    let mut gate = Gate::default();
+    for d in imgscope::ci::rules::rules(target) {
+        if matches!(d.eval, imgscope::ci::rules::Eval::None) {
+            continue;
+        }
+        if let Some(value) = rules.get(d.name).and_then(Setting::on) {
+            gate.set(Configured {
+                name: d.name,
+                value,
+            });
+        }
+    }
+    if ci && gate.is_empty() && !rules.says_anything() {
+        for d in imgscope::ci::rules::rules(target) {
+            if let Some(v) = d.ci_default {
+                let value = d.parser.parse(v)?;
+                gate.set(Configured {
+                    name: d.name,
+                    value,
+                });
+            }
+        }
+        gate.default_rule = true;
+    }
+    Ok(gate)
+}
+
 fn read_baseline(p: &Path, ignore: &Ignore) -> Result<Baseline, String> {
     let name = p.display().to_string();
     let text =
@@ -512,6 +551,7 @@ fn read_baseline(p: &Path, ignore: &Ignore) -> Result<Baseline, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use imgscope::ci::checks::Limit;
 
     fn env(stdout_tty: bool, ci_var: bool) -> Env {
         Env {
@@ -548,7 +588,10 @@ mod tests {
         let c = parse(&["--ci", "x.tar"], &env(true, false)).unwrap();
         assert!(c.ci && c.gate.default_rule && c.verdict && !c.progress && c.color);
         assert_eq!(c.mode, Mode::Report(Format::Text));
-        assert_eq!(c.gate.max_waste, Some(Limit::Percent(10.0)));
+        assert_eq!(
+            c.gate.get(CheckName::MaxWaste).map(|c| c.value),
+            Some(Value::Limit(Limit::Percent(10.0)))
+        );
         let c = parse(&["--ci", "--max-waste", "off", "x.tar"], &env(false, false)).unwrap();
         assert!(c.gate.is_empty() && !c.gate.default_rule);
         let c = parse(&["--max-size", "1GB", "x.tar"], &env(true, false)).unwrap();
@@ -598,9 +641,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.image, "docker://alpine:3");
-        assert_eq!(c.gate.min_efficiency, Some(0.95));
-        assert_eq!(c.gate.max_waste, Some(Limit::Bytes(20_000_000)));
-        assert_eq!(c.gate.max_user_waste, Some(20.0));
+        let v = |n| c.gate.get(n).map(|c| c.value);
+        assert_eq!(v(CheckName::MinEfficiency), Some(Value::Ratio(0.95)));
+        assert_eq!(v(CheckName::MaxWaste), Some(Value::Size(20_000_000)));
+        assert_eq!(v(CheckName::MaxUserWaste), Some(Value::Percent(20.0)));
         let c = parse(&["docker-archive://a/b.tar"], &env(false, false)).unwrap();
         assert_eq!(c.image, "a/b.tar");
     }

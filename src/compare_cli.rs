@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use imgscope::ci::checks::Limit;
-use imgscope::ci::growth::{self, GrowthGate};
+use imgscope::ci::checks;
+use imgscope::ci::rules::Target;
 use imgscope::compare;
 use imgscope::render;
 use imgscope::{Index, LoadOptions, LoadProgress, Report, Rules};
@@ -48,8 +48,6 @@ pub enum ShareFormat {
     Json,
 }
 
-const RULES: &str = "CI rules (SIZE: 50MB, 1.5GiB, 200000)";
-
 #[derive(Debug, Args)]
 pub struct DiffArgs {
     /// The image before the change (any IMAGE imgscope reads)
@@ -61,12 +59,8 @@ pub struct DiffArgs {
     /// CI mode: never the TUI; exit 0/1 by the rules
     #[arg(long)]
     pub ci: bool,
-    /// Fail when NEW's total bytes exceed OLD's by more than this: a SIZE or a % of OLD's total
-    #[arg(long, value_name = "LIMIT", help_heading = RULES)]
-    pub max_growth: Option<String>,
-    /// Fail when NEW's wasted bytes exceed OLD's by more than this: a SIZE or a % of OLD's waste
-    #[arg(long, value_name = "LIMIT", help_heading = RULES)]
-    pub max_waste_growth: Option<String>,
+    #[command(flatten)]
+    pub rules: crate::cli::RuleFlags<true>,
     /// Output format (text by default when stdout is not a terminal)
     #[arg(long, value_enum)]
     pub format: Option<DiffFormat>,
@@ -136,12 +130,6 @@ fn load_options(platform: &Option<String>) -> Result<LoadOptions, String> {
     })
 }
 
-fn limit(name: &str, v: &Option<String>) -> Result<Option<Limit>, String> {
-    v.as_deref()
-        .map(|s| Limit::parse(s).map_err(|e| format!("{name}: {e}")))
-        .transpose()
-}
-
 /// Load one image and make its full report (findings and suggestions).
 pub fn analyse(image: &str, load: &LoadOptions) -> anyhow::Result<(Index, Report)> {
     let image = image.strip_prefix("docker-archive://").unwrap_or(image);
@@ -167,22 +155,17 @@ pub fn run_diff(a: DiffArgs, env: &crate::cli::Env) -> anyhow::Result<ExitCode> 
     if a.top == 0 {
         anyhow::bail!("--top: give at least 1");
     }
-    let mut gate = GrowthGate {
-        max_growth: limit("--max-growth", &a.max_growth).map_err(anyhow::Error::msg)?,
-        max_waste_growth: limit("--max-waste-growth", &a.max_waste_growth)
-            .map_err(anyhow::Error::msg)?,
-    };
-    if a.ci && gate.is_empty() {
-        gate.max_waste_growth = Some(Limit::Bytes(0));
-    }
+    let rules = a.rules.rule_set().map_err(anyhow::Error::msg)?;
+    let mut gate = crate::cli::gate(&rules, Target::Diff, a.ci).map_err(anyhow::Error::msg)?;
+    // The default of `diff --ci` is no news: its limit says no `(default)`.
+    gate.default_rule = false;
     let ci = a.ci || (env.ci_var && !env.stdout_tty);
     let tui = cfg!(feature = "tui")
         && env.stdout_tty
         && !ci
         && a.format.is_none()
         && a.output.is_none()
-        && a.max_growth.is_none()
-        && a.max_waste_growth.is_none();
+        && a.rules.is_empty();
     #[cfg(feature = "tui")]
     if tui {
         imgscope::tui::run_diff(&a.old, &a.new, &load, &Rules::builtin())?;
@@ -192,7 +175,7 @@ pub fn run_diff(a: DiffArgs, env: &crate::cli::Env) -> anyhow::Result<ExitCode> 
     let (oi, or) = analyse(&a.old, &load)?;
     let (ni, nr) = analyse(&a.new, &load)?;
     let mut d = compare::diff((&oi, &or), (&ni, &nr));
-    d.checks = growth::evaluate(&d, &gate);
+    d.checks = checks::evaluate_diff(&d.old.summary, &d.new.summary, &gate);
     let body = match a.format.unwrap_or(DiffFormat::Text) {
         DiffFormat::Text => {
             render::diff_text::render(&d, &render::diff_text::DiffTextOptions { top: a.top })

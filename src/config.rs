@@ -19,31 +19,16 @@
 //! Any rule may be `"off"` (or `"disabled"`) to switch it off, which a flag
 //! can do to a rule of the file too.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use imgscope::ci::checks::{parse_ratio, parse_size, Limit};
+use imgscope::ci::rules::{dive_norm, rules, CheckName, Setting, Target};
 
-/// A rule's setting: a value, or explicitly switched off.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Setting<T> {
-    Off,
-    On(T),
-}
-
-/// Rules from one origin (flags, a config file, `.dive-ci`). `None`: not said.
+/// Rules from one origin (flags, a config file, `.dive-ci`): what it says of
+/// each rule it names (a value, or off).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RuleSet {
-    pub max_waste: Option<Setting<Limit>>,
-    pub min_efficiency: Option<Setting<f64>>,
-    pub max_hidden: Option<Setting<Limit>>,
-    pub max_cache: Option<Setting<Limit>>,
-    pub max_optional: Option<Setting<Limit>>,
-    /// `optional = "waste"`: optional files count as cache waste.
-    pub optional_as_waste: Option<Setting<bool>>,
-    pub max_size: Option<Setting<u64>>,
-    /// Percent.
-    pub max_user_waste: Option<Setting<f64>>,
-    pub max_growth: Option<Setting<Limit>>,
+    pub rules: BTreeMap<CheckName, Setting>,
     pub baseline: Option<Setting<PathBuf>>,
     pub ignore: Vec<String>,
 }
@@ -57,68 +42,26 @@ impl RuleSet {
                 ignore.push(g);
             }
         }
+        let mut rules = self.rules;
+        rules.extend(over.rules);
         RuleSet {
-            max_waste: over.max_waste.or(self.max_waste),
-            min_efficiency: over.min_efficiency.or(self.min_efficiency),
-            max_hidden: over.max_hidden.or(self.max_hidden),
-            max_cache: over.max_cache.or(self.max_cache),
-            max_optional: over.max_optional.or(self.max_optional),
-            optional_as_waste: over.optional_as_waste.or(self.optional_as_waste),
-            max_size: over.max_size.or(self.max_size),
-            max_user_waste: over.max_user_waste.or(self.max_user_waste),
-            max_growth: over.max_growth.or(self.max_growth),
+            rules,
             baseline: over.baseline.or(self.baseline),
             ignore,
         }
     }
 
-    /// Whether it sets (or switches off) any rule.
+    /// Whether it sets (or switches off) any rule that is a check.
     pub fn says_anything(&self) -> bool {
-        self.max_waste.is_some()
-            || self.min_efficiency.is_some()
-            || self.max_hidden.is_some()
-            || self.max_cache.is_some()
-            || self.max_optional.is_some()
-            || self.max_size.is_some()
-            || self.max_user_waste.is_some()
-            || self.max_growth.is_some()
+        self.rules
+            .keys()
+            .any(|n| *n != CheckName::CountOptionalAsWaste)
             || self.baseline.is_some()
     }
-}
 
-fn is_off(s: &str) -> bool {
-    matches!(
-        s.trim().to_ascii_lowercase().as_str(),
-        "off" | "disabled" | "disable" | "none" | "false"
-    )
-}
-
-/// A rule value given as text (a flag, or a string in a file).
-pub fn setting<T>(
-    text: &str,
-    parse: impl Fn(&str) -> Result<T, String>,
-) -> Result<Setting<T>, String> {
-    if is_off(text) {
-        Ok(Setting::Off)
-    } else {
-        parse(text).map(Setting::On)
+    pub fn get(&self, name: CheckName) -> Option<Setting> {
+        self.rules.get(&name).copied()
     }
-}
-
-pub fn limit(s: &str) -> Result<Limit, String> {
-    Limit::parse(s)
-}
-
-pub fn size_only(s: &str) -> Result<u64, String> {
-    if s.trim().ends_with('%') {
-        return Err(format!("{s:?}: give a size (e.g. 500MB), not a percentage"));
-    }
-    parse_size(s)
-}
-
-/// `10%` or a ratio `0.1`, as a percentage.
-pub fn percent(s: &str) -> Result<f64, String> {
-    parse_ratio(s).map(|r| r * 100.0)
 }
 
 /// Where the rules of a run came from (said in the verdict).
@@ -175,19 +118,12 @@ pub fn load(explicit: Option<&Path>, dir: &Path) -> Result<Option<(RuleSet, Orig
     Ok(None)
 }
 
-const TOML_KEYS: &[&str] = &[
-    "max-waste",
-    "min-efficiency",
-    "max-hidden",
-    "max-cache",
-    "max-optional",
-    "optional",
-    "max-size",
-    "max-user-waste",
-    "max-growth",
-    "baseline",
-    "ignore",
-];
+/// The keys of `.imgscope.toml`: the rules' keys, `baseline` and `ignore`.
+fn toml_keys() -> Vec<&'static str> {
+    let mut k: Vec<&str> = rules(Target::Image).filter_map(|d| d.toml_key).collect();
+    k.extend(["baseline", "ignore"]);
+    k
+}
 
 /// Parse `.imgscope.toml`; a relative `baseline` is taken from `base`.
 pub fn parse_toml(text: &str, base: &Path) -> Result<RuleSet, String> {
@@ -199,13 +135,11 @@ pub fn parse_toml(text: &str, base: &Path) -> Result<RuleSet, String> {
         }
     })?;
     let mut r = RuleSet::default();
+    let known = toml_keys();
     for (key, value) in &table {
         let k = key.replace('_', "-");
-        if !TOML_KEYS.contains(&k.as_str()) {
-            return Err(format!(
-                "unknown key {key:?} (known: {})",
-                TOML_KEYS.join(", ")
-            ));
+        if !known.contains(&k.as_str()) {
+            return Err(format!("unknown key {key:?} (known: {})", known.join(", ")));
         }
         let text = match value {
             toml::Value::String(s) => s.clone(),
@@ -223,39 +157,27 @@ pub fn parse_toml(text: &str, base: &Path) -> Result<RuleSet, String> {
             }
             _ => return Err(format!("{key}: a string or a number is expected")),
         };
-        let ctx = |e: String| format!("{key}: {e}");
         match k.as_str() {
-            "max-waste" => r.max_waste = Some(setting(&text, limit).map_err(ctx)?),
-            "min-efficiency" => r.min_efficiency = Some(setting(&text, parse_ratio).map_err(ctx)?),
-            "max-hidden" => r.max_hidden = Some(setting(&text, limit).map_err(ctx)?),
-            "max-cache" => r.max_cache = Some(setting(&text, limit).map_err(ctx)?),
-            "max-optional" => r.max_optional = Some(setting(&text, limit).map_err(ctx)?),
-            "optional" => {
-                r.optional_as_waste = Some(match text.trim() {
-                    "waste" => Setting::On(true),
-                    "apart" | "off" => Setting::Off,
-                    other => {
-                        return Err(format!(
-                            "{key}: \"waste\" (count optional bytes as waste) or \"apart\" (the default) is expected, not {other:?}"
-                        ))
-                    }
-                })
-            }
-            "max-size" => r.max_size = Some(setting(&text, size_only).map_err(ctx)?),
-            "max-user-waste" => r.max_user_waste = Some(setting(&text, percent).map_err(ctx)?),
-            "max-growth" => r.max_growth = Some(setting(&text, limit).map_err(ctx)?),
             "baseline" => {
-                r.baseline = Some(setting(&text, |p| {
-                    let p = Path::new(p);
-                    Ok(if p.is_relative() {
+                r.baseline = Some(if imgscope::ci::rules::is_off(&text) {
+                    Setting::Off
+                } else {
+                    let p = Path::new(&text);
+                    Setting::On(if p.is_relative() {
                         base.join(p)
                     } else {
                         p.to_path_buf()
                     })
-                })?)
+                })
             }
             "ignore" => r.ignore.push(text),
-            _ => unreachable!("key checked above"),
+            k => {
+                let d = rules(Target::Image)
+                    .find(|d| d.toml_key == Some(k))
+                    .expect("key checked above");
+                let v = Setting::parse(d.parser, &text).map_err(|e| format!("{key}: {e}"))?;
+                r.rules.insert(d.name, v);
+            }
         }
     }
     Ok(r)
@@ -279,26 +201,28 @@ fn line_of(text: &str, offset: usize) -> usize {
 pub fn parse_dive_ci(text: &str) -> Result<RuleSet, String> {
     use yaml_rust2::{Yaml, YamlLoader};
     let docs = YamlLoader::load_from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
-    let mut r = RuleSet {
-        min_efficiency: Some(Setting::On(0.9)),
-        max_waste: None,
-        max_user_waste: Some(Setting::On(10.0)),
-        ..RuleSet::default()
-    };
+    let mut r = RuleSet::default();
+    for d in rules(Target::Image) {
+        if let Some(v) = d.dive.as_ref().and_then(|k| k.default) {
+            let v =
+                Setting::parse(d.dive.as_ref().unwrap().parser, v).expect("dive's defaults parse");
+            r.rules.insert(d.name, v);
+        }
+    }
     let Some(doc) = docs.into_iter().next() else {
         return Ok(r);
     };
-    let rules = match &doc {
+    let section = match &doc {
         Yaml::Hash(h) => h.get(&Yaml::String("rules".into())).cloned(),
         Yaml::Null => None,
         _ => return Err("a mapping with a `rules:` key is expected".into()),
     };
-    let rules = match rules {
+    let given = match section {
         None | Some(Yaml::Null) => return Ok(r),
         Some(Yaml::Hash(h)) => h,
         Some(_) => return Err("`rules:` must be a mapping".into()),
     };
-    for (k, v) in rules {
+    for (k, v) in given {
         let Some(key) = k.as_str() else {
             return Err("a rule name must be a string".into());
         };
@@ -308,50 +232,32 @@ pub fn parse_dive_ci(text: &str) -> Result<RuleSet, String> {
             Yaml::Boolean(false) | Yaml::Null => "disabled".into(),
             _ => return Err(format!("rules.{key}: a number or a string is expected")),
         };
-        let norm: String = key
-            .chars()
-            .filter(|c| *c != '-' && *c != '_')
-            .collect::<String>()
-            .to_ascii_lowercase();
-        let ctx = |e: String| format!("rules.{key}: {e}");
-        match norm.as_str() {
-            "lowestefficiency" => {
-                r.min_efficiency = Some(setting(&text, dive_ratio).map_err(ctx)?);
-            }
-            "highestwastedbytes" => {
-                r.max_waste =
-                    Some(setting(&text, |s| size_only(s).map(Limit::Bytes)).map_err(ctx)?);
-            }
-            "highestuserwastedpercent" => {
-                r.max_user_waste =
-                    Some(setting(&text, |s| dive_ratio(s).map(|x| x * 100.0)).map_err(ctx)?);
-            }
-            _ => {
-                return Err(format!(
-                    "unknown rule {key:?} (dive knows lowestEfficiency, highestWastedBytes, \
-                     highestUserWastedPercent)"
-                ))
-            }
-        }
+        let norm = dive_norm(key);
+        let Some((d, k)) = rules(Target::Image)
+            .filter_map(|d| Some((d, d.dive.as_ref()?)))
+            .find(|(_, k)| dive_norm(k.key) == norm)
+        else {
+            let known: Vec<&str> = rules(Target::Image)
+                .filter_map(|d| Some(d.dive.as_ref()?.key))
+                .collect();
+            return Err(format!(
+                "unknown rule {key:?} (dive knows {})",
+                known.join(", ")
+            ));
+        };
+        let v = Setting::parse(k.parser, &text).map_err(|e| format!("rules.{key}: {e}"))?;
+        r.rules.insert(d.name, v);
     }
     Ok(r)
-}
-
-/// dive's ratios are plain numbers in 0..=1.
-fn dive_ratio(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a ratio between 0 and 1"))?;
-    if !v.is_finite() || !(0.0..=1.0).contains(&v) {
-        return Err(format!("{s:?} is not a ratio between 0 and 1"));
-    }
-    Ok(v)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use imgscope::ci::checks::Limit;
+    use imgscope::ci::rules::Value;
+    use CheckName::*;
+    use Setting::On;
 
     #[test]
     fn toml_rules() {
@@ -361,10 +267,13 @@ mod tests {
             Path::new("/cfg"),
         )
         .unwrap();
-        assert_eq!(r.max_waste, Some(Setting::On(Limit::Percent(10.0))));
-        assert_eq!(r.min_efficiency, Some(Setting::On(0.95)));
-        assert_eq!(r.max_size, Some(Setting::On(1000)));
-        assert_eq!(r.max_cache, Some(Setting::Off));
+        assert_eq!(
+            r.get(MaxWaste),
+            Some(On(Value::Limit(Limit::Percent(10.0))))
+        );
+        assert_eq!(r.get(MinEfficiency), Some(On(Value::Ratio(0.95))));
+        assert_eq!(r.get(MaxSize), Some(On(Value::Size(1000))));
+        assert_eq!(r.get(MaxCache), Some(Setting::Off));
         assert_eq!(r.baseline, Some(Setting::On(PathBuf::from("/cfg/b.json"))));
         assert_eq!(r.ignore, vec!["/usr/share/doc".to_string()]);
         assert!(parse_toml("max-wast = \"1%\"", Path::new("")).is_err());
@@ -381,14 +290,17 @@ mod tests {
         )
         .unwrap();
         let flags = RuleSet {
-            max_waste: Some(Setting::On(Limit::Bytes(5))),
-            max_hidden: Some(Setting::Off),
+            rules: [
+                (MaxWaste, On(Value::Limit(Limit::Bytes(5)))),
+                (MaxHidden, Setting::Off),
+            ]
+            .into(),
             ignore: vec!["/b".into(), "/a".into()],
             ..RuleSet::default()
         };
         let r = file.under(flags);
-        assert_eq!(r.max_waste, Some(Setting::On(Limit::Bytes(5))));
-        assert_eq!(r.max_hidden, Some(Setting::Off));
+        assert_eq!(r.get(MaxWaste), Some(On(Value::Limit(Limit::Bytes(5)))));
+        assert_eq!(r.get(MaxHidden), Some(Setting::Off));
         assert_eq!(r.ignore, vec!["/a".to_string(), "/b".to_string()]);
     }
 
@@ -405,17 +317,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(camel, kebab);
-        assert_eq!(camel.min_efficiency, Some(Setting::On(0.95)));
-        assert_eq!(camel.max_waste, Some(Setting::On(Limit::Bytes(20_000_000))));
-        assert_eq!(camel.max_user_waste, Some(Setting::On(20.0)));
+        assert_eq!(camel.get(MinEfficiency), Some(On(Value::Ratio(0.95))));
+        assert_eq!(camel.get(MaxWaste), Some(On(Value::Size(20_000_000))));
+        assert_eq!(camel.get(MaxUserWaste), Some(On(Value::Percent(20.0))));
 
         let partial = parse_dive_ci("rules:\n  lowestEfficiency: disabled\n").unwrap();
-        assert_eq!(partial.min_efficiency, Some(Setting::Off));
-        assert_eq!(partial.max_waste, None);
-        assert_eq!(partial.max_user_waste, Some(Setting::On(10.0)));
+        assert_eq!(partial.get(MinEfficiency), Some(Setting::Off));
+        assert_eq!(partial.get(MaxWaste), None);
+        assert_eq!(partial.get(MaxUserWaste), Some(On(Value::Percent(10.0))));
 
         let empty = parse_dive_ci("").unwrap();
-        assert_eq!(empty.min_efficiency, Some(Setting::On(0.9)));
+        assert_eq!(empty.get(MinEfficiency), Some(On(Value::Ratio(0.9))));
         assert!(parse_dive_ci("rules:\n  lowestEfficiency: 2\n").is_err());
         assert!(parse_dive_ci("rules:\n  highestWastedBytes: lots\n").is_err());
         assert!(parse_dive_ci("rules:\n  mostFun: 1\n").is_err());

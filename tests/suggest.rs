@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use imgscope::suggest::SuggestOptions;
-use imgscope::suggest::Suggestion;
+use imgscope::suggest::{Suggestion, SuggestionKind};
 use imgscope::Report;
 
 pub fn report_with(path: &Path, dockerfile: Option<&Path>) -> Report {
@@ -38,13 +38,13 @@ fn report_bytes(bytes: &[u8]) -> Report {
 pub fn check_invariants(r: &Report) {
     let mut owner: HashMap<usize, &str> = HashMap::new();
     for s in &r.suggestions {
-        if s.kind == "multi-stage" {
+        if s.kind == SuggestionKind::MultiStage {
             assert!(
                 s.findings.is_empty(),
                 "{}: multi-stage claims no finding",
                 s.id
             );
-        } else if s.kind == "optional" {
+        } else if s.kind == SuggestionKind::Optional {
             // A trade-off over the optional files of its one layer.
             assert!(
                 s.findings.is_empty(),
@@ -59,13 +59,13 @@ pub fn check_invariants(r: &Report) {
                 .map(|o| o.bytes)
                 .sum();
             assert_eq!(s.saves_bytes, of_layer, "{}: saves_bytes", s.id);
-        } else if s.kind == "recommends" || s.kind == "strip" {
+        } else if s.kind == SuggestionKind::Recommends || s.kind == SuggestionKind::Strip {
             // Visible bytes of its one layer: packages it installed, or the
             // strippable bytes of the binaries it stored.
             assert!(s.findings.is_empty(), "{}: claims no finding", s.id);
             assert_eq!(s.layers.len(), 1, "{}", s.id);
             let l = s.layers[0];
-            if s.kind == "strip" {
+            if s.kind == SuggestionKind::Strip {
                 let of_layer: u64 = r
                     .insights
                     .iter()
@@ -100,12 +100,19 @@ pub fn check_invariants(r: &Report) {
         }
         assert!(s.layers.windows(2).all(|w| w[0] < w[1]), "{}", s.id);
         assert!(!s.title.is_empty() && !s.why.is_empty());
-        assert!(!s.after.is_empty() || s.kind == "optional", "{}", s.id);
+        assert!(
+            !s.after.is_empty() || s.kind == SuggestionKind::Optional,
+            "{}",
+            s.id
+        );
     }
     // Fixes of waste by saving, then the optional trade-offs by saving.
     assert!(
         r.suggestions.windows(2).all(|w| {
-            let (a, b) = (w[0].kind == "optional", w[1].kind == "optional");
+            let (a, b) = (
+                w[0].kind == SuggestionKind::Optional,
+                w[1].kind == SuggestionKind::Optional,
+            );
             (!a && b) || (a == b && w[0].saves_bytes >= w[1].saves_bytes)
         }),
         "sorted by saving, optional last"
@@ -711,7 +718,9 @@ fn toolchain_in_final_image_suggests_multi_stage() {
 fn no_multi_stage_without_a_compiler() {
     let r = report_bytes(&toolchain_image(false));
     assert!(
-        r.suggestions.iter().all(|s| s.kind != "multi-stage"),
+        r.suggestions
+            .iter()
+            .all(|s| s.kind != SuggestionKind::MultiStage),
         "{:?}",
         summary(&r)
     );
@@ -739,7 +748,7 @@ fn every_built_image_keeps_the_invariants() {
         let covered: u64 = r
             .suggestions
             .iter()
-            .filter(|s| s.kind != "multi-stage" && s.kind != "optional")
+            .filter(|s| s.kind != SuggestionKind::MultiStage && s.kind != SuggestionKind::Optional)
             .map(|s| s.saves_bytes)
             .sum();
         assert_eq!(covered, r.summary.wasted_bytes, "{name}");

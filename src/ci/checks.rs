@@ -3,14 +3,15 @@
 
 use serde::Serialize;
 
+use super::rules::{rules, CheckName, Configured, Eval, Target};
 use crate::analyze::ignore::Ignore;
-use crate::analyze::waste::{Analysis as Report, WasteKind};
+use crate::analyze::waste::{Analysis as Report, Summary};
 use crate::render::human;
 use crate::suggest::Report as FullReport;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
-    pub name: String,
+    pub name: CheckName,
     pub limit: String,
     pub actual: String,
     pub passed: bool,
@@ -134,46 +135,35 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     Ok(v.round() as u64)
 }
 
-/// Every rule of a run, after flags and configuration files were merged.
-/// `None` is a rule that is not checked.
+/// Every rule of a run, after flags and configuration files were merged:
+/// the rules that are on, in [`super::rules::RULES`]'s order.
 #[derive(Debug, Clone, Default)]
 pub struct Gate {
-    /// Total bytes of the image.
-    pub max_size: Option<u64>,
-    /// Wasted bytes (hidden + cache), a share of total bytes or a size.
-    pub max_waste: Option<Limit>,
-    /// Ratio in 0..=1: fails when efficiency is below it.
-    pub min_efficiency: Option<f64>,
-    /// Hidden bytes only (layering waste).
-    pub max_hidden: Option<Limit>,
-    /// Cache bytes only.
-    pub max_cache: Option<Limit>,
-    pub max_optional: Option<Limit>,
-    /// Percentage: wasted bytes over the bytes of all layers but the first
-    /// (dive's `highestUserWastedPercent`).
-    pub max_user_waste: Option<f64>,
-    /// Regression gate against an earlier report.
+    pub rules: Vec<Configured>,
+    /// Regression gate against an earlier report (`max-growth`).
     pub baseline: Option<Baseline>,
-    /// Allowed growth of wasted bytes against the baseline: a size, or a
-    /// share of the baseline's wasted bytes.
-    pub max_growth: Option<Limit>,
     /// Where rules came from besides flags (`.imgscope.toml`, `.dive-ci (dive)`).
     pub origin: Option<String>,
-    /// `max-waste 10%` applied because `--ci` had no rule: limits say `(default)`.
+    /// The `--ci` default applied because no rule was set: limits say `(default)`.
     pub default_rule: bool,
 }
 
 impl Gate {
     /// Whether any rule is set.
     pub fn is_empty(&self) -> bool {
-        self.max_size.is_none()
-            && self.max_waste.is_none()
-            && self.min_efficiency.is_none()
-            && self.max_hidden.is_none()
-            && self.max_cache.is_none()
-            && self.max_optional.is_none()
-            && self.max_user_waste.is_none()
-            && self.baseline.is_none()
+        self.rules.is_empty() && self.baseline.is_none()
+    }
+
+    /// The rule of that name, when it is on.
+    pub fn get(&self, name: CheckName) -> Option<&Configured> {
+        self.rules.iter().find(|c| c.name == name)
+    }
+
+    /// Switch a rule on (replacing its value), keeping the table's order.
+    pub fn set(&mut self, rule: Configured) {
+        self.rules.retain(|c| c.name != rule.name);
+        self.rules.push(rule);
+        self.rules.sort_by_key(|c| c.name);
     }
 }
 
@@ -254,52 +244,17 @@ fn bytes_text(b: u64) -> String {
 }
 
 /// A limit on `value` (a part of `total`): passes when `value` is not above it.
-fn limit_check(name: &str, value: u64, total: u64, limit: Limit) -> Check {
+fn limit_check(name: CheckName, value: u64, total: u64, limit: Limit) -> Check {
     let actual = match limit {
         Limit::Percent(_) => format!("{:.2}% ({value} bytes)", pct(value, total)),
         Limit::Bytes(_) => bytes_text(value),
     };
     Check {
-        name: name.into(),
+        name,
         limit: limit.describe(),
         actual,
         passed: value <= limit.bytes(total),
     }
-}
-
-/// `max-waste`: fails when wasted_bytes is above the limit.
-pub fn max_waste(report: &Report, limit: Limit) -> Check {
-    let s = &report.summary;
-    limit_check("max-waste", s.wasted_bytes, s.total_bytes, limit)
-}
-
-/// `max-hidden`: fails when hidden bytes (layering waste, no caches) are above the limit.
-pub fn max_hidden(report: &Report, limit: Limit) -> Check {
-    let s = &report.summary;
-    limit_check("max-hidden", s.hidden_bytes, s.total_bytes, limit)
-}
-
-/// `max-optional`: fails when optional bytes are above the limit.
-pub fn max_optional(report: &Report, limit: Limit) -> Check {
-    let s = &report.summary;
-    limit_check("max-optional", s.optional_bytes, s.total_bytes, limit)
-}
-
-/// `max-cache`: fails when cache bytes are above the limit.
-pub fn max_cache(report: &Report, limit: Limit) -> Check {
-    let s = &report.summary;
-    limit_check("max-cache", s.cache_bytes, s.total_bytes, limit)
-}
-
-/// `max-size`: fails when the image's total bytes are above the limit.
-pub fn max_size(report: &Report, limit: u64) -> Check {
-    let s = &report.summary;
-    limit_check(
-        "max-size",
-        s.total_bytes,
-        s.total_bytes,
-        Limit::Bytes(limit),
-    )
 }
 
 /// `min-efficiency`: fails when efficiency (1 − wasted/total) is below `min`.
@@ -312,7 +267,7 @@ pub fn min_efficiency(report: &Report, min: f64) -> Check {
         1.0 - s.wasted_bytes as f64 / s.total_bytes as f64
     };
     Check {
-        name: "min-efficiency".into(),
+        name: CheckName::MinEfficiency,
         limit: format!("{min}"),
         actual: format!("{eff:.4} ({:.2}%)", eff * 100.0),
         passed: eff >= min,
@@ -338,7 +293,7 @@ pub fn max_user_waste(report: &Report, percent: f64) -> Check {
     let wasted = report.summary.wasted_bytes;
     let share = pct(wasted, user);
     Check {
-        name: "max-user-waste".into(),
+        name: CheckName::MaxUserWaste,
         limit: format!("{percent}%"),
         actual: format!("{share:.2}% ({wasted} bytes of {user} bytes in layers after the first)"),
         passed: share <= percent,
@@ -360,7 +315,7 @@ pub fn max_growth(report: &Report, base: &Baseline, limit: Limit) -> Check {
         Limit::Bytes(_) => limit.describe(),
     };
     Check {
-        name: "max-growth".into(),
+        name: CheckName::MaxGrowth,
         limit: limit_text,
         actual: format!(
             "{sign}{} ({sign}{} bytes: {before} -> {now} wasted bytes, baseline {})",
@@ -372,38 +327,43 @@ pub fn max_growth(report: &Report, base: &Baseline, limit: Limit) -> Check {
     }
 }
 
-/// Every check of `gate`, in a fixed order.
+/// Growth of `what` bytes from `old` to `new` (a percentage is of `old`).
+pub(crate) fn growth_check(name: CheckName, what: &str, old: u64, new: u64, limit: Limit) -> Check {
+    let growth = new as i128 - old as i128;
+    let allowed = limit.bytes(old);
+    let sign = if growth >= 0 { "+" } else { "-" };
+    let limit_text = match limit {
+        Limit::Percent(p) => format!("{p}% of the old {old} {what} bytes ({allowed} bytes)"),
+        Limit::Bytes(_) => limit.describe(),
+    };
+    Check {
+        name,
+        limit: limit_text,
+        actual: format!(
+            "{sign}{} ({sign}{} bytes: {old} -> {new} {what} bytes)",
+            human(growth.unsigned_abs() as u64),
+            growth.unsigned_abs()
+        ),
+        passed: growth <= allowed as i128,
+    }
+}
+
+/// Every check of `gate` over an image's report, in the table's order.
 pub fn evaluate(report: &FullReport, gate: &Gate) -> Verdict {
     let report: &Report = report;
-    let mut out = Vec::new();
-    if let Some(l) = gate.max_size {
-        out.push(max_size(report, l));
-    }
-    if let Some(l) = gate.max_waste {
-        out.push(max_waste(report, l));
-    }
-    if let Some(m) = gate.min_efficiency {
-        out.push(min_efficiency(report, m));
-    }
-    if let Some(l) = gate.max_hidden {
-        out.push(max_hidden(report, l));
-    }
-    if let Some(l) = gate.max_cache {
-        out.push(max_cache(report, l));
-    }
-    if let Some(l) = gate.max_optional {
-        out.push(max_optional(report, l));
-    }
-    if let Some(p) = gate.max_user_waste {
-        out.push(max_user_waste(report, p));
-    }
-    if let Some(b) = &gate.baseline {
-        out.push(max_growth(
-            report,
-            b,
-            gate.max_growth.unwrap_or(Limit::Bytes(0)),
-        ));
-    }
+    let mut out: Vec<Check> = rules(Target::Image)
+        .filter_map(|d| {
+            let c = gate.get(d.name)?;
+            match d.eval {
+                Eval::Part(part) => {
+                    let s = &report.summary;
+                    Some(limit_check(d.name, part(s), s.total_bytes, c.value.limit()))
+                }
+                Eval::Image(f) => f(report, c, gate),
+                _ => None,
+            }
+        })
+        .collect();
     if gate.default_rule {
         for c in &mut out {
             c.limit.push_str(" (default)");
@@ -416,37 +376,15 @@ pub fn evaluate(report: &FullReport, gate: &Gate) -> Verdict {
     }
 }
 
-/// What a check measures, in one sentence (for JUnit failures, SARIF and
-/// annotations).
-pub fn explain(name: &str) -> &'static str {
-    match name {
-        "max-size" => "The image's total bytes (every regular file of every layer) must not be above the limit.",
-        "max-waste" => "Wasted bytes (bytes hidden by later layers plus package-manager caches and temp files left in the image) must not be above the limit.",
-        "min-efficiency" => "Efficiency (1 - wasted bytes / total bytes) must not be below the limit.",
-        "max-hidden" => "Hidden bytes (stored in a layer, then removed, overwritten, moved or re-stored by a later one) must not be above the limit.",
-        "max-optional" => "Optional bytes (Python bytecode, documentation, man pages, locales: visible files a team may remove at a cost) must not be above the limit.",
-        "max-cache" => "Cache bytes (package-manager caches and temp files still visible in the image) must not be above the limit.",
-        "max-user-waste" => "Wasted bytes over the bytes of every layer but the first (dive's highestUserWastedPercent) must not be above the limit.",
-        "max-growth" => "Wasted bytes must not grow by more than the limit against the baseline report.",
-        _ => "",
-    }
-}
-
-/// Which waste kinds a check is about (a failed check makes the findings of
-/// these kinds errors in SARIF). `max-size` is about everything.
-pub fn kinds_of(name: &str) -> &'static [WasteKind] {
-    match name {
-        "max-hidden" => &[
-            WasteKind::Removed,
-            WasteKind::Overwritten,
-            WasteKind::MetadataOnly,
-            WasteKind::Moved,
-        ],
-        "max-cache" => &[WasteKind::Cache],
-        // Optional files are not findings.
-        "max-optional" => &[],
-        _ => &WasteKind::ALL,
-    }
+/// Every diff rule of `gate` over the summaries of OLD and NEW, in the
+/// table's order.
+pub fn evaluate_diff(old: &Summary, new: &Summary, gate: &Gate) -> Vec<Check> {
+    rules(Target::Diff)
+        .filter_map(|d| match d.eval {
+            Eval::Diff(f) => Some(f(old, new, gate.get(d.name)?)),
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]

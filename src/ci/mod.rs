@@ -1,4 +1,5 @@
-//! CI: rules, limits, ignores and baselines, evaluated over a report.
+//! CI: the rules (one table), limits, ignores and baselines, evaluated over
+//! a report or a diff.
 
 pub mod checks;
-pub mod growth;
+pub mod rules;

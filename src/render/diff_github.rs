@@ -7,7 +7,6 @@ use std::fmt::Write;
 use super::diff_text::headline;
 use super::github::{data, property};
 use super::human;
-use crate::ci::growth::explain;
 use crate::compare::diff::Diff;
 
 /// Warnings written, at most (GitHub shows 10 per step).
@@ -32,7 +31,7 @@ fn render_unescaped(d: &Diff) -> String {
                 d.new.source,
                 c.actual,
                 c.limit,
-                explain(&c.name),
+                c.name.explain(),
                 headline(d)
             ))
         );

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::{human, verdict, Options};
-use crate::ci::checks::{explain, Verdict};
+use crate::ci::checks::Verdict;
 use crate::suggest::Report;
 
 /// Escape a message (data) of a workflow command.
@@ -40,7 +40,7 @@ fn render_unescaped(report: &Report, v: &Verdict, opts: &Options) -> String {
                 "{} — {}\n{}\n{}",
                 report.image.source,
                 verdict::check_line(c),
-                explain(&c.name),
+                c.name.explain(),
                 verdict::totals_line(report)
             ))
         );

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::{human, verdict, Options};
-use crate::ci::checks::{explain, Verdict};
+use crate::ci::checks::Verdict;
 use crate::suggest::Report;
 
 /// Escape text for XML 1.0 (attribute or element): markup characters
@@ -73,7 +73,7 @@ pub fn render(report: &Report, v: &Verdict, _opts: &Options) -> String {
         let _ = write!(
             o,
             r#"    <testcase name="{}" classname="imgscope.checks" time="0""#,
-            escape(&c.name)
+            escape(c.name.as_str())
         );
         if c.passed {
             let _ = writeln!(o, "/>");
@@ -82,7 +82,7 @@ pub fn render(report: &Report, v: &Verdict, _opts: &Options) -> String {
         let _ = writeln!(o, ">");
         let mut body = String::new();
         let _ = writeln!(body, "{}", verdict::check_line(c));
-        let _ = writeln!(body, "{}", explain(&c.name));
+        let _ = writeln!(body, "{}", c.name.explain());
         let _ = writeln!(body, "{}", verdict::totals_line(report));
         if let Some(ig) = &report.ignored {
             let _ = writeln!(body, "{}", verdict::ignored_line(ig));
@@ -112,7 +112,7 @@ pub fn render(report: &Report, v: &Verdict, _opts: &Options) -> String {
             o,
             r#"      <failure message="{}" type="{}">{}</failure>"#,
             escape(&format!("{}, limit {}", c.actual, c.limit)),
-            escape(&c.name),
+            escape(c.name.as_str()),
             escape(body.trim_end())
         );
         let _ = writeln!(o, "    </testcase>");

@@ -153,7 +153,7 @@ pub fn checks_table(o: &mut String, checks: &[crate::ci::checks::Check]) {
         let _ = writeln!(
             o,
             "| {} | {} | {} | {} |",
-            cell(&c.name),
+            cell(c.name.as_str()),
             if c.passed { "✅ pass" } else { "❌ fail" },
             cell(&c.actual),
             cell(&c.limit)

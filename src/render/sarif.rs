@@ -15,54 +15,13 @@ use serde_json::{json, Value};
 
 use super::{human, Options};
 use crate::analyze::waste::WasteKind;
-use crate::ci::checks::{explain, kinds_of, Verdict};
+use crate::ci::checks::Verdict;
+use crate::ci::rules::CheckName;
 use crate::suggest::Report;
 
 pub const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// Paths listed per result, at most.
 const MAX_PATHS: usize = 20;
-
-fn suggestion_rule(kind: &str) -> (&'static str, &'static str) {
-    match kind {
-        "chain-cleanup" => (
-            "Files deleted in a later layer than the one that created them",
-            "Cleanup in a separate RUN does not shrink the image: the bytes stay in the layer that created them. Chain the cleanup into the RUN that makes the mess.",
-        ),
-        "download-extract" => (
-            "A downloaded archive deleted in a later layer",
-            "Download, extract and delete the archive in one RUN so it never reaches a layer.",
-        ),
-        "metadata" => (
-            "A file copied again only to change its metadata",
-            "chmod/chown/touch in a later layer stores every byte again. Use COPY --chmod/--chown or change the metadata in the RUN that creates the file.",
-        ),
-        "move" => (
-            "A file moved across layers",
-            "mv in a later layer stores the file twice. Put it at its final path in the layer that creates it.",
-        ),
-        "overwrite" => (
-            "A file overwritten in a later layer",
-            "Both versions are shipped. Write the final content in one layer.",
-        ),
-        "base-image" => (
-            "Base-image files removed or replaced",
-            "Deleting or replacing files of the base image does not remove them. Pick a smaller base image or a multi-stage build.",
-        ),
-        "base-cache" => (
-            "Caches shipped by the base image",
-            "The base image ships caches; pick a base that cleans them, or copy what you need into a fresh stage.",
-        ),
-        "package" => (
-            "Package-manager caches left in the image",
-            "Use the package manager's no-cache option or clean its cache in the same RUN.",
-        ),
-        "multi-stage" => (
-            "Build toolchain in the final image",
-            "Build in one stage and copy only the artifact into a small runtime stage.",
-        ),
-        _ => ("imgscope suggestion", "A change to the Dockerfile that would save bytes."),
-    }
-}
 
 fn fingerprint(parts: &[&str]) -> String {
     let mut s = String::new();
@@ -107,9 +66,12 @@ pub fn render(report: &Report, v: &Verdict, ctx: &Options) -> String {
         .checks
         .iter()
         .filter(|c| !c.passed)
-        .flat_map(|c| kinds_of(&c.name).iter().copied())
+        .flat_map(|c| c.name.kinds().iter().copied())
         .collect();
-    let size_failed = v.checks.iter().any(|c| !c.passed && c.name == "max-size");
+    let size_failed = v
+        .checks
+        .iter()
+        .any(|c| !c.passed && c.name == CheckName::MaxSize);
     let command = |l: usize| {
         report
             .layers
@@ -128,7 +90,7 @@ pub fn render(report: &Report, v: &Verdict, ctx: &Options) -> String {
         rules.add(
             &id,
             &format!("imgscope check {} failed", c.name),
-            explain(&c.name),
+            c.name.explain(),
             "error",
         );
         results.push((
@@ -137,7 +99,7 @@ pub fn render(report: &Report, v: &Verdict, ctx: &Options) -> String {
                 "level": "error",
                 "message": {"text": format!(
                     "{} failed for {}: {}, limit {}. {}",
-                    c.name, report.image.source, c.actual, c.limit, explain(&c.name)
+                    c.name, report.image.source, c.actual, c.limit, c.name.explain()
                 )},
                 "locations": [location(ctx, None)],
                 "partialFingerprints": {"imgscope/v1": fingerprint(&[&id])},
@@ -148,13 +110,8 @@ pub fn render(report: &Report, v: &Verdict, ctx: &Options) -> String {
 
     let mut covered = vec![false; report.waste.len()];
     for sg in &report.suggestions {
-        let kind = if sg.kind.is_empty() {
-            "other"
-        } else {
-            sg.kind.as_str()
-        };
-        let id = format!("suggestion/{kind}");
-        let (short, full) = suggestion_rule(kind);
+        let id = format!("suggestion/{}", sg.kind);
+        let (short, full) = crate::suggest::texts::texts().sarif(sg.kind);
         let kinds: BTreeSet<WasteKind> = sg
             .findings
             .iter()

@@ -258,7 +258,7 @@ fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
                 human(sg.saves_bytes),
                 sg.saves_bytes,
                 human(sg.saves_compressed_bytes),
-                if sg.kind == "multi-stage" {
+                if sg.kind == crate::suggest::SuggestionKind::MultiStage {
                     "  — visible bytes, not counted in the waste above"
                 } else {
                     ""

@@ -122,7 +122,7 @@ pub fn render(report: &Report, verdict: &Verdict, color: bool) -> String {
     let width = verdict
         .checks
         .iter()
-        .map(|c| c.name.len())
+        .map(|c| c.name.as_str().len())
         .max()
         .unwrap_or(0);
     for c in &verdict.checks {

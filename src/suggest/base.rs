@@ -5,6 +5,7 @@
 use super::{layer_id, Claims, Ctx, Draft};
 use crate::analyze::waste::WasteKind;
 use crate::suggest::Suggestion;
+use crate::suggest::SuggestionKind;
 
 pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
     let steps = &cx.steps;
@@ -33,7 +34,7 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
             )
         };
         let d = Draft {
-            rule: "base-image",
+            rule: SuggestionKind::BaseImage,
             id: format!("base-image:{}", layer_id(&[b])),
             vars: vec![("b", b.to_string()), ("what", what)],
             layers,
@@ -59,7 +60,7 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
              COPY --from=full /path/you/need /path/you/need"
         );
         let d = Draft {
-            rule: "base-cache",
+            rule: SuggestionKind::BaseCache,
             id: format!("base-cache:{}", layer_id(&ls)),
             vars: vec![("what", what)],
             layers,

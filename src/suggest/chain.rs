@@ -9,6 +9,7 @@ use super::steps::{merged_run, sh_path, Step};
 use super::{Claims, Ctx, Draft};
 use crate::analyze::waste::WasteKind;
 use crate::suggest::Suggestion;
+use crate::suggest::SuggestionKind;
 
 const ARCHIVES: &[&str] = &[
     ".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tar.zst", ".zip", ".gz",
@@ -128,9 +129,9 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
             format!("# Delete {what} in the step that creates it:\n{}", sa.text)
         };
         let rule = if download {
-            "download-extract"
+            SuggestionKind::DownloadExtract
         } else {
-            "chain-cleanup"
+            SuggestionKind::ChainCleanup
         };
         let ls = layers
             .iter()

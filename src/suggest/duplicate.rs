@@ -9,6 +9,7 @@
 
 use super::{layer_id, Claims, Ctx, Draft};
 use crate::suggest::Suggestion;
+use crate::suggest::SuggestionKind;
 
 pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
     let groups = cx.group(claims, |f| {
@@ -22,7 +23,7 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
              # tar rather than appending to it)."
         );
         let d = Draft {
-            rule: "duplicate",
+            rule: SuggestionKind::Duplicate,
             id: format!("duplicate:{}", layer_id(&[l])),
             vars: vec![("a", l.to_string()), ("what", cx.what(&fs))],
             layers: vec![l],

@@ -4,6 +4,7 @@
 //! packages, and unstripped binaries. None claims a finding: their savings
 //! are visible bytes, apart from the waste (like the multi-stage rule).
 
+use crate::suggest::SuggestionKind;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Ctx;
@@ -125,7 +126,7 @@ fn draft(
     layers: Vec<usize>,
     saves: u64,
     why: String,
-    kind: &str,
+    kind: SuggestionKind,
     after: String,
 ) -> Suggestion {
     Suggestion {
@@ -137,7 +138,7 @@ fn draft(
         saves_bytes: saves,
         after,
         why,
-        kind: kind.to_string(),
+        kind,
         saves_compressed_bytes: 0,
         findings: Vec::new(),
     }
@@ -214,7 +215,7 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
                     String::new()
                 }
             ),
-            "recommends",
+            SuggestionKind::Recommends,
             with_no_recommends(&s.text),
         ));
     }
@@ -275,7 +276,7 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
                  stage and copy only the result into a runtime stage without them.",
                 names.iter().take(10).copied().collect::<Vec<_>>().join(", ")
             ),
-            "multi-stage",
+            SuggestionKind::MultiStage,
             "FROM <base> AS build\nRUN apt-get install -y <build deps> && <build>\n\nFROM <base>\nRUN apt-get install -y --no-install-recommends <runtime libraries only>\nCOPY --from=build <artifact> <destination>".into(),
         ));
     }
@@ -319,7 +320,7 @@ fn strip(cx: &Ctx, out: &mut Vec<Suggestion>) {
             "Symbol tables and debug sections are for debuggers, not for running: `strip` \
              removes them (keep a copy with debug info outside the image if you need it)."
                 .into(),
-            "strip",
+            SuggestionKind::Strip,
             after,
         ));
     }

@@ -2,6 +2,7 @@
 //! layer A stored (chmod, chown, touch). The fix sets mode and owner where the
 //! files are made: `COPY --chmod/--chown`, or in A's RUN.
 
+use crate::suggest::SuggestionKind;
 use std::collections::BTreeMap;
 
 use super::steps::{merged_run, sh_quote, Step};
@@ -266,7 +267,7 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
             (true, true) => "mode or owner",
         };
         let d = Draft {
-            rule: "metadata",
+            rule: SuggestionKind::Metadata,
             id: format!("metadata:{}", layer_id(&layers)),
             vars: vec![
                 ("a", o.to_string()),

@@ -36,7 +36,7 @@ use crate::analyze::rules::Rules;
 use crate::analyze::waste::{Analysis, Finding, WasteKind};
 use crate::error::{Error, Location};
 use crate::render::human;
-pub use report::{Report, Suggestion};
+pub use report::{Report, Suggestion, SuggestionKind};
 use steps::Steps;
 
 /// Options for suggestions (a Dockerfile to cite, when given).
@@ -137,8 +137,8 @@ pub fn suggest(
     }
     // Fixes of waste first, largest first; optional trade-offs after them.
     out.sort_by(|a, b| {
-        (a.kind == "optional")
-            .cmp(&(b.kind == "optional"))
+        (a.kind == SuggestionKind::Optional)
+            .cmp(&(b.kind == SuggestionKind::Optional))
             .then_with(|| b.saves_bytes.cmp(&a.saves_bytes))
             .then_with(|| a.id.cmp(&b.id))
     });
@@ -443,7 +443,7 @@ impl<'a> Ctx<'a> {
             saves_compressed_bytes: 0,
             after: d.after,
             why: texts::fill(&t.why, &vars),
-            kind: d.rule.to_string(),
+            kind: d.rule,
             findings,
         });
     }
@@ -452,7 +452,7 @@ impl<'a> Ctx<'a> {
 /// A suggestion before its saving and texts are filled in.
 pub(crate) struct Draft {
     /// The `[rule.NAME]` of assets/suggestions.toml.
-    pub rule: &'static str,
+    pub rule: SuggestionKind,
     pub id: String,
     /// Values of the title's and why's placeholders.
     pub vars: Vec<(&'static str, String)>,
@@ -465,14 +465,14 @@ impl Draft {
     /// A suggestion about what layer `b` did to files of layer `a`.
     pub fn pair(
         cx: &Ctx,
-        rule: &'static str,
+        rule: SuggestionKind,
         (a, b): (usize, usize),
         findings: Vec<usize>,
         after: String,
     ) -> Draft {
         Draft {
             rule,
-            id: format!("{rule}:{}", layer_id(&[a, b])),
+            id: format!("{}:{}", rule.as_str(), layer_id(&[a, b])),
             vars: vec![
                 ("a", a.to_string()),
                 ("b", b.to_string()),

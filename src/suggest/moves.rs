@@ -3,6 +3,7 @@
 //! rewrite inside A's RUN, a COPY straight to the final path, or A deleting
 //! what a later COPY replaces anyway.
 
+use crate::suggest::SuggestionKind;
 use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashMap as HashMap;
@@ -139,7 +140,7 @@ fn moved(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
         let after = steps.merged(&layers).unwrap_or_default();
         let mut findings = fs;
         findings.extend(chain);
-        let mut d = Draft::pair(cx, "move", (o, b), findings, after);
+        let mut d = Draft::pair(cx, SuggestionKind::Move, (o, b), findings, after);
         d.layers = layers;
         cx.emit(claims, out, d);
     }
@@ -219,7 +220,11 @@ fn moved(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
         } else {
             format!("# Create the files at their final path ({moves_text}).")
         };
-        cx.emit(claims, out, Draft::pair(cx, "move", (a, b), fs, after));
+        cx.emit(
+            claims,
+            out,
+            Draft::pair(cx, SuggestionKind::Move, (a, b), fs, after),
+        );
     }
 }
 
@@ -255,7 +260,7 @@ fn overwritten(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
         } else {
             format!("# Write the final version of {} once.", targets.join(", "))
         };
-        let mut d = Draft::pair(cx, "overwrite", (a, b), fs, after);
+        let mut d = Draft::pair(cx, SuggestionKind::Overwrite, (a, b), fs, after);
         d.layers = layers;
         cx.emit(claims, out, d);
     }

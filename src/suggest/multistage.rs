@@ -4,6 +4,7 @@
 //! no finding and is kept apart from the others' "no byte claimed twice".
 //! Never suggested when no toolchain marker is present.
 
+use crate::suggest::SuggestionKind;
 use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashSet as HashSet;
@@ -244,7 +245,7 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
         steps.before(&before_layers)
     };
     let bytes = format!("{} ({total} bytes)", human(total));
-    let t = cx.texts.rule("multi-stage");
+    let t = cx.texts.rule(SuggestionKind::MultiStage);
     let vars = [("tools", tools.as_str()), ("bytes", bytes.as_str())];
     let id_names: Vec<&str> = detected.iter().map(|&g| tcs[g].name.as_str()).collect();
     out.push(Suggestion {
@@ -257,7 +258,7 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
         before,
         after,
         why: fill(&t.why, &vars),
-        kind: "multi-stage".into(),
+        kind: SuggestionKind::MultiStage,
         findings: Vec::new(),
     });
 }

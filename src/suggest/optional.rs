@@ -3,6 +3,7 @@
 //! multi-stage, it claims no finding: its saving is visible bytes a team may
 //! choose to drop, so it is counted apart from the waste.
 
+use crate::suggest::SuggestionKind;
 use std::collections::BTreeMap;
 
 use super::steps::merged_parts;
@@ -23,7 +24,7 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
         g.0 += o.bytes;
         g.1 += 1;
     }
-    let t = cx.texts.rule("optional");
+    let t = cx.texts.rule(SuggestionKind::Optional);
     for (a, by_rule) in layers {
         let step = cx.steps.get(a);
         let bytes: u64 = by_rule.values().map(|g| g.0).sum();
@@ -85,7 +86,7 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
             before: cx.steps.before(&[a]),
             after: after.unwrap_or_default(),
             why: fill(&t.why, &vars),
-            kind: "optional".into(),
+            kind: SuggestionKind::Optional,
             findings: Vec::new(),
         });
     }

@@ -3,6 +3,7 @@
 //! with the manager's own no-cache option or clean-up in the same RUN, or a
 //! BuildKit cache mount.
 
+use crate::suggest::SuggestionKind;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::steps::{merged_parts, sh_quote, Step};
@@ -108,9 +109,9 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
             .join(", ");
         let d = Draft {
             rule: if join.len() > 1 {
-                "package-merge"
+                SuggestionKind::PackageMerge
             } else {
-                "package"
+                SuggestionKind::Package
             },
             id: format!("{manager}:{}", layer_id(&[a])),
             vars: vec![

@@ -5,6 +5,73 @@ use serde::Serialize;
 
 use crate::analyze::waste::Analysis;
 
+/// The rule that made a suggestion; serialised as its kebab-case name
+/// (`chain-cleanup`), which is also its `[rule.NAME]` in
+/// assets/suggestions.toml.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SuggestionKind {
+    ChainCleanup,
+    DownloadExtract,
+    Metadata,
+    Move,
+    Overwrite,
+    Duplicate,
+    BaseImage,
+    BaseCache,
+    Package,
+    PackageMerge,
+    Optional,
+    MultiStage,
+    Recommends,
+    Strip,
+}
+
+impl SuggestionKind {
+    pub const ALL: [SuggestionKind; 14] = [
+        SuggestionKind::ChainCleanup,
+        SuggestionKind::DownloadExtract,
+        SuggestionKind::Metadata,
+        SuggestionKind::Move,
+        SuggestionKind::Overwrite,
+        SuggestionKind::Duplicate,
+        SuggestionKind::BaseImage,
+        SuggestionKind::BaseCache,
+        SuggestionKind::Package,
+        SuggestionKind::PackageMerge,
+        SuggestionKind::Optional,
+        SuggestionKind::MultiStage,
+        SuggestionKind::Recommends,
+        SuggestionKind::Strip,
+    ];
+
+    /// The name in JSON and in assets/suggestions.toml.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuggestionKind::ChainCleanup => "chain-cleanup",
+            SuggestionKind::DownloadExtract => "download-extract",
+            SuggestionKind::Metadata => "metadata",
+            SuggestionKind::Move => "move",
+            SuggestionKind::Overwrite => "overwrite",
+            SuggestionKind::Duplicate => "duplicate",
+            SuggestionKind::BaseImage => "base-image",
+            SuggestionKind::BaseCache => "base-cache",
+            SuggestionKind::Package => "package",
+            SuggestionKind::PackageMerge => "package-merge",
+            SuggestionKind::Optional => "optional",
+            SuggestionKind::MultiStage => "multi-stage",
+            SuggestionKind::Recommends => "recommends",
+            SuggestionKind::Strip => "strip",
+        }
+    }
+}
+
+impl std::fmt::Display for SuggestionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Suggestion {
     pub id: String,
@@ -19,8 +86,7 @@ pub struct Suggestion {
     #[serde(skip_serializing_if = "String::is_empty", default)]
     pub why: String,
     /// The rule that made it (`chain-cleanup`, `package`, `multi-stage`, …).
-    #[serde(skip_serializing_if = "String::is_empty", default)]
-    pub kind: String,
+    pub kind: SuggestionKind,
     /// 1-based Dockerfile lines of its layers (with `--dockerfile`).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub dockerfile_lines: Vec<usize>,
@@ -42,5 +108,20 @@ impl std::ops::Deref for Report {
     type Target = Analysis;
     fn deref(&self) -> &Analysis {
         &self.analysis
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SuggestionKind;
+
+    #[test]
+    fn kind_names_are_their_json() {
+        for k in SuggestionKind::ALL {
+            assert_eq!(
+                serde_json::to_value(k).unwrap(),
+                serde_json::Value::String(k.as_str().to_string())
+            );
+        }
     }
 }

@@ -7,6 +7,7 @@ use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use crate::analyze::waste::WasteKind;
+use crate::suggest::SuggestionKind;
 
 pub const SUGGESTIONS: &str = include_str!("../../assets/suggestions.toml");
 
@@ -24,6 +25,16 @@ pub struct Why {
 pub struct RuleText {
     pub title: String,
     pub why: String,
+    #[serde(default)]
+    pub sarif_short: Option<String>,
+    #[serde(default)]
+    pub sarif_full: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SarifText {
+    pub short: String,
+    pub full: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,16 +74,28 @@ impl Toolchain {
 #[derive(Debug, Deserialize)]
 pub struct Texts {
     pub why: Why,
+    pub sarif: SarifText,
     pub rule: BTreeMap<String, RuleText>,
     pub manager: Vec<Manager>,
     pub toolchain: Vec<Toolchain>,
 }
 
 impl Texts {
-    pub fn rule(&self, name: &str) -> &RuleText {
+    pub fn rule(&self, kind: SuggestionKind) -> &RuleText {
         self.rule
-            .get(name)
-            .unwrap_or_else(|| panic!("assets/suggestions.toml has no [rule.{name}]"))
+            .get(kind.as_str())
+            .unwrap_or_else(|| panic!("assets/suggestions.toml has no [rule.{kind}]"))
+    }
+
+    /// The SARIF rule texts of a suggestion kind: short and full description.
+    pub fn sarif(&self, kind: SuggestionKind) -> (&str, &str) {
+        let t = self.rule.get(kind.as_str());
+        (
+            t.and_then(|t| t.sarif_short.as_deref())
+                .unwrap_or(&self.sarif.short),
+            t.and_then(|t| t.sarif_full.as_deref())
+                .unwrap_or(&self.sarif.full),
+        )
     }
 
     pub fn manager(&self, name: &str) -> Option<&Manager> {
@@ -159,20 +182,11 @@ mod tests {
     #[test]
     fn assets_parse_and_name_every_rule() {
         let t = texts();
-        for r in [
-            "chain-cleanup",
-            "download-extract",
-            "metadata",
-            "move",
-            "overwrite",
-            "duplicate",
-            "base-image",
-            "base-cache",
-            "package",
-            "package-merge",
-            "multi-stage",
-        ] {
-            assert!(!t.rule(r).title.is_empty(), "{r}");
+        // Recommends and strip write their own texts (suggest/installed.rs).
+        for k in SuggestionKind::ALL {
+            if !matches!(k, SuggestionKind::Recommends | SuggestionKind::Strip) {
+                assert!(!t.rule(k).title.is_empty(), "{k}");
+            }
         }
         // Every manager of the cache rules has its fix text.
         for r in crate::analyze::rules::Rules::builtin().rules {

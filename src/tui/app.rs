@@ -23,7 +23,7 @@ use super::waste::Waste;
 use super::widgets::one_line;
 use crate::analyze::index::{Index, NodeId};
 use crate::load::{LoadProgress, ProgressSnapshot};
-use crate::suggest::Report;
+use crate::suggest::{Report, SuggestionKind};
 use crate::view::Mode;
 
 /// Everything the TUI reacts to, from one channel.
@@ -243,7 +243,7 @@ impl Data {
             return;
         };
         let (finding, layer) = (s.findings.first().copied(), s.layers.first().copied());
-        let optional = (s.kind == "optional")
+        let optional = (s.kind == SuggestionKind::Optional)
             .then(|| {
                 self.report
                     .optional
