@@ -20,9 +20,10 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::capture::Captured;
 use super::layer::{Compression, Entry, EntryKind, LayerIndex};
 
-/// Bump when [`LayerIndex`] or [`Entry`] change shape: older entries are
-/// then ignored and rebuilt.
-pub const VERSION: u32 = 2;
+/// Bump when [`LayerIndex`] or [`Entry`] change shape, or when what is
+/// captured changes (3: rpm databases): older entries are then ignored and
+/// rebuilt.
+pub const VERSION: u32 = 3;
 const MAGIC: &[u8; 12] = b"IMGSCOPE-LIX";
 /// Default bound of the cache folder.
 pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;

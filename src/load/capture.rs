@@ -37,6 +37,9 @@ fn data_bound(path: &[u8]) -> Option<u64> {
         b"var/lib/dpkg/status.d" => return Some(64 * MB),
         b"var/lib/apt" if name == b"extended_states" => return Some(64 * MB),
         b"lib/apk/db" if name == b"installed" => return Some(256 * MB),
+        b"usr/lib/sysimage/rpm" | b"var/lib/rpm" if name == b"rpmdb.sqlite" => {
+            return Some(512 * MB)
+        }
         b"etc" if name == b"ld.so.conf" => return Some(MB),
         b"etc/ld.so.conf.d" if name.ends_with(b".conf") => return Some(MB),
         _ => {}
@@ -154,6 +157,8 @@ mod tests {
             b"var/lib/dpkg/status.d/base",
             b"usr/lib/python3/dist-packages/six-1.16.0.dist-info/RECORD",
             b"usr/lib/python3.11/site-packages/foo.egg-info/installed-files.txt",
+            b"usr/lib/sysimage/rpm/rpmdb.sqlite",
+            b"var/lib/rpm/rpmdb.sqlite",
         ] {
             assert!(data_bound(p).is_some(), "{}", String::from_utf8_lossy(p));
         }

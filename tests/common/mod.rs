@@ -2,8 +2,9 @@
 //! edge cases (whiteouts, opaque dirs, hard links, corrupt data).
 #![allow(dead_code)]
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -290,4 +291,152 @@ pub fn diff_id(blob: &[u8]) -> String {
         h.update(blob);
     }
     format!("sha256:{:x}", h.finalize())
+}
+
+/// The final filesystem of a docker-archive as its layer tars say, computed
+/// by the tests on their own: regular files (path → size; hard links 0, as
+/// stored), symlinks, and the content of dpkg's file lists.
+pub struct Merged {
+    pub files: BTreeMap<String, u64>,
+    pub links: BTreeMap<String, String>,
+    pub lists: BTreeMap<String, String>,
+}
+
+pub fn merged(image: &Path) -> Merged {
+    let mut outer = tar::Archive::new(std::fs::File::open(image).unwrap());
+    let mut blobs: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for e in outer.entries().unwrap() {
+        let mut e = e.unwrap();
+        let p = e.path().unwrap().to_string_lossy().into_owned();
+        let mut v = Vec::new();
+        e.read_to_end(&mut v).unwrap();
+        blobs.insert(p, v);
+    }
+    let manifest: serde_json::Value = serde_json::from_slice(&blobs["manifest.json"]).unwrap();
+    let mut m = Merged {
+        files: BTreeMap::new(),
+        links: BTreeMap::new(),
+        lists: BTreeMap::new(),
+    };
+    for l in manifest[0]["Layers"].as_array().unwrap() {
+        let blob = &blobs[l.as_str().unwrap()];
+        let mut t = tar::Archive::new(&blob[..]);
+        for e in t.entries().unwrap() {
+            let mut e = e.unwrap();
+            let raw = e.path().unwrap().to_string_lossy().into_owned();
+            let p = format!("/{}", raw.trim_start_matches("./").trim_end_matches('/'));
+            let (dir, name) = p.rsplit_once('/').unwrap();
+            if let Some(gone) = name.strip_prefix(".wh.") {
+                let gone = format!("{dir}/{gone}");
+                m.files
+                    .retain(|k, _| k != &gone && !k.starts_with(&format!("{gone}/")));
+                continue;
+            }
+            match e.header().entry_type() {
+                tar::EntryType::Regular => {
+                    m.files.insert(p.clone(), e.size());
+                    if p.starts_with("/var/lib/dpkg/info/") && p.ends_with(".list") {
+                        let mut s = String::new();
+                        e.read_to_string(&mut s).unwrap();
+                        m.lists.insert(p, s);
+                    }
+                }
+                tar::EntryType::Link => {
+                    m.files.insert(p, 0);
+                }
+                tar::EntryType::Symlink => {
+                    let t = e
+                        .link_name()
+                        .unwrap()
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned();
+                    m.links.insert(p, t);
+                }
+                _ => {}
+            }
+        }
+    }
+    m
+}
+
+/// `/bin/ls` → `/usr/bin/ls` through a symlinked top-level directory.
+pub fn usrmerge(m: &Merged, p: &str) -> String {
+    let top = p.split('/').nth(1).unwrap_or("");
+    match m.links.get(&format!("/{top}")) {
+        Some(t) => format!("/{}{}", t.trim_start_matches('/'), &p[top.len() + 1..]),
+        None => p.to_string(),
+    }
+}
+
+/// The full report (suggestions too) of an image file.
+pub fn real_report(path: &Path) -> imgscope::Report {
+    let index = imgscope::load(
+        path.to_str().unwrap(),
+        &imgscope::LoadOptions::default(),
+        &imgscope::LoadProgress::default(),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    imgscope::report(
+        &index,
+        &imgscope::Rules::builtin(),
+        &imgscope::suggest::SuggestOptions::default(),
+    )
+    .unwrap()
+}
+
+/// Is `tool` on the PATH?
+pub fn have(tool: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Real images too big to commit, built on demand by `tests/images/SCRIPT
+/// target/DIR` (once per test binary): the folder holding `files`, or why
+/// not (for the test's "skipped" line). `$from_env` names a folder that
+/// already holds them; with `gate`, the build runs only when that variable
+/// is set (as .ci/run sets it).
+pub fn built_on_demand(
+    script: &str,
+    dir: &str,
+    files: &[&str],
+    tools: &[&str],
+    from_env: &str,
+    gate: Option<&str>,
+) -> Result<PathBuf, String> {
+    if let Some(d) = std::env::var_os(from_env) {
+        return Ok(PathBuf::from(d));
+    }
+    let out = root().join("target").join(dir);
+    let all = |d: &Path| files.iter().all(|f| d.join(f).exists());
+    if all(&out) {
+        return Ok(out);
+    }
+    if let Some(g) = gate {
+        if std::env::var_os(g).is_none() {
+            return Err(format!("set {g}=1 to build them (as .ci/run does)"));
+        }
+    }
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if !is_root {
+        return Err("building them needs root".into());
+    }
+    let missing: Vec<&str> = tools.iter().copied().filter(|t| !have(t)).collect();
+    if !missing.is_empty() {
+        return Err(format!("missing {}", missing.join(", ")));
+    }
+    let ok = std::process::Command::new(root().join("tests/images").join(script))
+        .arg(&out)
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok && all(&out) {
+        Ok(out)
+    } else {
+        Err(format!("tests/images/{script} failed"))
+    }
 }

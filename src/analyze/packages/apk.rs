@@ -82,16 +82,17 @@ pub fn read(index: &Index) -> Vec<Found> {
         }
     }
     recs.into_iter()
-        .map(|(name, (r, installed))| Found {
-            manager: "apk",
-            layer: since(&runs[&name]),
-            name,
-            version: r.version,
-            installed,
-            meta: Meta::default(),
-            paths: r.paths,
-            dirs: Vec::new(),
-            nodes: Vec::new(),
+        .map(|(name, (r, installed))| {
+            let layer = since(&runs[&name]);
+            Found::files(
+                "apk",
+                name,
+                r.version,
+                layer,
+                installed,
+                Meta::default(),
+                r.paths,
+            )
         })
         .collect()
 }

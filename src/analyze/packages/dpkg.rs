@@ -215,17 +215,15 @@ pub fn read(index: &Index) -> Vec<Found> {
                 .unwrap_or_default();
             let mut meta = r.meta;
             meta.auto = auto.as_ref().map(|a| a.contains(&name));
-            out.push(Found {
-                manager: "dpkg",
-                name: r.name,
-                version: r.version,
-                layer: r.layer,
-                installed: r.installed,
+            out.push(Found::files(
+                "dpkg",
+                r.name,
+                r.version,
+                r.layer,
+                r.installed,
                 meta,
                 paths,
-                dirs: Vec::new(),
-                nodes: Vec::new(),
-            });
+            ));
         }
     }
     out.extend(status_d(index));
@@ -274,17 +272,15 @@ fn status_d(index: &Index) -> Vec<Found> {
             }
         }
         let installed = index.visible(ch) && index.inodes[*ino as usize].hidden.is_none();
-        out.push(Found {
-            manager: "dpkg",
-            name: pkg.clone(),
-            version: s.get("Version").cloned().unwrap_or_default(),
-            layer: Some(*layer),
+        out.push(Found::files(
+            "dpkg",
+            pkg.clone(),
+            s.get("Version").cloned().unwrap_or_default(),
+            Some(*layer),
             installed,
-            meta: meta(&s),
+            meta(&s),
             paths,
-            dirs: Vec::new(),
-            nodes: Vec::new(),
-        });
+        ));
     }
     out
 }

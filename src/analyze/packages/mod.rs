@@ -7,11 +7,13 @@
 //! (`lib/apk/db/installed`), `python` (`*.dist-info/RECORD`,
 //! `*.egg-info/installed-files.txt`), `npm` (`node_modules/**/package.json`:
 //! a package owns its directory but nested `node_modules`) and `go` (a Go
-//! binary's embedded build info owns that binary). RPM databases are not read.
+//! binary's embedded build info owns that binary) and `rpm` (the sqlite
+//! `rpmdb.sqlite`; the Berkeley DB and ndb formats are not read).
 
 pub mod apk;
 pub mod dpkg;
 pub mod python;
+pub mod rpm;
 
 use std::collections::BTreeMap;
 
@@ -89,6 +91,31 @@ pub struct Found {
     pub dirs: Vec<Vec<u8>>,
     /// Files it owns by node (Go binaries).
     pub nodes: Vec<NodeId>,
+}
+
+impl Found {
+    /// A package that owns the files at `paths`.
+    pub fn files(
+        manager: &'static str,
+        name: String,
+        version: String,
+        layer: Option<usize>,
+        installed: bool,
+        meta: Meta,
+        paths: Vec<Vec<u8>>,
+    ) -> Found {
+        Found {
+            manager,
+            name,
+            version,
+            layer,
+            installed,
+            meta,
+            paths,
+            dirs: Vec::new(),
+            nodes: Vec::new(),
+        }
+    }
 }
 
 /// Every captured version of the file at `node`, in layer order:
@@ -298,6 +325,7 @@ pub fn attribute(index: &Index, report: &mut Report) -> Owners {
     let mut found = Vec::new();
     found.extend(dpkg::read(index));
     found.extend(apk::read(index));
+    found.extend(rpm::read(index));
     found.extend(python::read(index));
     found.extend(npm_and_go(index));
     if found.is_empty() {
@@ -417,16 +445,17 @@ fn npm_and_go(index: &Index) -> Vec<Found> {
         };
         let entry = out
             .entry((manager, name.clone(), version.clone()))
-            .or_insert_with(|| Found {
-                manager,
-                name,
-                version,
-                layer: Some(inode.layer as usize),
-                installed: true,
-                meta: Meta::default(),
-                paths: Vec::new(),
-                dirs: Vec::new(),
-                nodes: Vec::new(),
+            .or_insert_with(|| {
+                let layer = Some(inode.layer as usize);
+                Found::files(
+                    manager,
+                    name,
+                    version,
+                    layer,
+                    true,
+                    Meta::default(),
+                    Vec::new(),
+                )
             });
         entry.layer = entry.layer.min(Some(inode.layer as usize));
         if manager == "npm" {

@@ -90,17 +90,16 @@ pub fn read(index: &Index) -> Vec<Found> {
                 .changes
                 .last()
                 .is_some_and(|c| c.op != Op::Remove && c.kind == NodeKind::File);
-        out.push(Found {
-            manager: "python",
+        let layer = Some(inode.layer as usize);
+        out.push(Found::files(
+            "python",
             name,
             version,
-            layer: Some(inode.layer as usize),
+            layer,
             installed,
-            meta: Meta::default(),
+            Meta::default(),
             paths,
-            dirs: Vec::new(),
-            nodes: Vec::new(),
-        });
+        ));
     }
     out
 }
