@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use xxhash_rust::xxh3::Xxh3;
 
-use super::capture::{Captured, Capturer, LayerCaptures};
+use super::capture::{Capturer, LayerCaptures};
 use crate::error::{Error, Location, Result};
 
 /// Longest path accepted inside a layer (PAX headers can claim anything).
@@ -100,7 +100,7 @@ pub fn verifying() -> bool {
     VERIFY.load(Ordering::Relaxed)
 }
 
-fn hex_digest(h: sha2::Sha256) -> String {
+pub(super) fn hex_digest(h: sha2::Sha256) -> String {
     use sha2::Digest;
     let d = h.finalize();
     let mut s = String::with_capacity(71);
@@ -143,6 +143,27 @@ impl<R> Hashing<R> {
 /// blocks), so that a digest covers every byte.
 fn drain(r: &mut impl Read) -> std::io::Result<()> {
     std::io::copy(r, &mut std::io::sink()).map(|_| ())
+}
+
+/// After a compressed layer's tar: when verifying, read the decoder and then
+/// the stored blob to their ends and return both digests. `into_raw` takes
+/// the decoder apart to reach the blob's (hashing) reader.
+fn compressed_digests<D: Read, R: Read>(
+    mut dec: Hashing<D>,
+    into_raw: impl FnOnce(D) -> BufReader<Hashing<R>>,
+) -> std::io::Result<Option<Digests>> {
+    if !verifying() {
+        return Ok(None);
+    }
+    drain(&mut dec)?;
+    let diff = dec.digest();
+    let mut raw = into_raw(dec.inner);
+    drain(&mut raw)?;
+    Ok(raw
+        .get_mut()
+        .digest()
+        .zip(diff)
+        .map(|(blob, diff)| Digests { blob, diff }))
 }
 
 /// Per-layer progress, updated by the indexing task without messages.
@@ -215,12 +236,12 @@ fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
     v
 }
 
-fn lossy(b: &[u8]) -> String {
+pub(super) fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
 /// Read buffer size for content hashing.
-const BUF: usize = 256 * 1024;
+pub(super) const BUF: usize = 256 * 1024;
 
 /// Index one layer blob, detecting its compression from magic bytes.
 pub fn index_layer<R: Read>(
@@ -245,17 +266,7 @@ pub fn index_layer<R: Read>(
         Compression::Gzip => {
             let mut dec = Hashing::new(flate2::bufread::MultiGzDecoder::new(buffered));
             index_tar(&mut dec, compression, loc, &progress).and_then(|mut ix| {
-                if verifying() {
-                    drain(&mut dec).map_err(corrupt)?;
-                    let diff = dec.digest();
-                    let mut raw = dec.inner.into_inner();
-                    drain(&mut raw).map_err(corrupt)?;
-                    ix.digests = raw
-                        .get_mut()
-                        .digest()
-                        .zip(diff)
-                        .map(|(blob, diff)| Digests { blob, diff });
-                }
+                ix.digests = compressed_digests(dec, |d| d.into_inner()).map_err(corrupt)?;
                 Ok(ix)
             })
         }
@@ -264,17 +275,7 @@ pub fn index_layer<R: Read>(
                 .map_err(|e| Error::format(loc.clone(), format!("bad zstd stream: {e}")))?;
             let mut dec = Hashing::new(dec);
             index_tar(&mut dec, compression, loc, &progress).and_then(|mut ix| {
-                if verifying() {
-                    drain(&mut dec).map_err(corrupt)?;
-                    let diff = dec.digest();
-                    let mut raw = dec.inner.finish();
-                    drain(&mut raw).map_err(corrupt)?;
-                    ix.digests = raw
-                        .get_mut()
-                        .digest()
-                        .zip(diff)
-                        .map(|(blob, diff)| Digests { blob, diff });
-                }
+                ix.digests = compressed_digests(dec, |d| d.finish()).map_err(corrupt)?;
                 Ok(ix)
             })
         }
@@ -332,7 +333,7 @@ pub(crate) fn v7_header_ok(block: &[u8]) -> bool {
     calc == sum
 }
 
-fn describe(e: &std::io::Error, compression: Compression) -> String {
+pub(super) fn describe(e: &std::io::Error, compression: Compression) -> String {
     let what = match compression {
         Compression::Gzip => "gzip",
         Compression::Zstd => "zstd",
@@ -350,7 +351,7 @@ fn describe(e: &std::io::Error, compression: Compression) -> String {
 }
 
 /// What one tar header means for the filesystem.
-enum Classified {
+pub(super) enum Classified {
     /// The root itself, AUFS metadata: nothing.
     Skip,
     /// eStargz bookkeeping (the TOC and landmarks): not a file.
@@ -358,7 +359,7 @@ enum Classified {
     Entry(Entry),
 }
 
-fn classify<R: Read>(
+pub(super) fn classify<R: Read>(
     entry: &tar::Entry<'_, R>,
     compression: Compression,
     loc: &Location,
@@ -447,7 +448,7 @@ fn classify<R: Read>(
     Ok(Classified::Entry(e))
 }
 
-fn index_tar<R: Read>(
+pub(super) fn index_tar<R: Read>(
     reader: R,
     compression: Compression,
     loc: &Location,
@@ -515,250 +516,6 @@ fn index_tar<R: Read>(
         entries: entries_out,
         compression,
         estargz,
-        captures,
-        digests: None,
-    })
-}
-
-/// A byte range of a file read with positional reads (no shared cursor), so
-/// that many tasks can read one archive at once.
-struct Section<'f> {
-    file: &'f std::fs::File,
-    start: u64,
-    len: u64,
-    pos: u64,
-}
-
-impl Read for Section<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let left = self.len.saturating_sub(self.pos);
-        let n = (buf.len() as u64).min(left) as usize;
-        if n == 0 {
-            return Ok(0);
-        }
-        let got = read_at(self.file, &mut buf[..n], self.start + self.pos)?;
-        self.pos += got as u64;
-        Ok(got)
-    }
-}
-
-impl std::io::Seek for Section<'_> {
-    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
-        let new = match to {
-            std::io::SeekFrom::Start(n) => n as i128,
-            std::io::SeekFrom::Current(d) => self.pos as i128 + d as i128,
-            std::io::SeekFrom::End(d) => self.len as i128 + d as i128,
-        };
-        if new < 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "seek before start",
-            ));
-        }
-        self.pos = new as u64;
-        Ok(self.pos)
-    }
-}
-
-#[cfg(unix)]
-fn read_at(f: &std::fs::File, buf: &mut [u8], off: u64) -> std::io::Result<usize> {
-    std::os::unix::fs::FileExt::read_at(f, buf, off)
-}
-
-#[cfg(windows)]
-fn read_at(f: &std::fs::File, buf: &mut [u8], off: u64) -> std::io::Result<usize> {
-    std::os::windows::fs::FileExt::seek_read(f, buf, off)
-}
-
-/// Index a layer stored at `[offset, offset+len)` of an uncompressed archive
-/// on disk. Uncompressed layers are indexed in two passes: the headers are
-/// scanned by seeking over contents, then file contents are hashed in
-/// parallel with positional reads (no copy through a buffer, no single
-/// thread per layer). Compressed layers stream through their decoder.
-pub fn index_layer_at(
-    file: &std::fs::File,
-    offset: u64,
-    len: u64,
-    loc: &Location,
-    progress: Arc<Progress>,
-) -> Result<LayerIndex> {
-    let mut magic = [0u8; 512];
-    let n = {
-        let mut s = Section {
-            file,
-            start: offset,
-            len,
-            pos: 0,
-        };
-        let mut n = 0;
-        while n < magic.len() {
-            match s.read(&mut magic[n..]) {
-                Ok(0) => break,
-                Ok(k) => n += k,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::io(loc.clone(), e)),
-            }
-        }
-        n
-    };
-    let plain_tar = Compression::detect(&magic[..n]) == Compression::None
-        && n == 512
-        && (&magic[257..262] == b"ustar" || v7_header_ok(&magic));
-    if !plain_tar {
-        let s = Section {
-            file,
-            start: offset,
-            len,
-            pos: 0,
-        };
-        return index_layer(s, loc, progress);
-    }
-    let result = index_plain_seekable(file, offset, len, loc, &progress).and_then(|mut ix| {
-        if verifying() {
-            // Contents were hashed in parallel by positional reads; the
-            // digest needs one sequential pass (from the page cache, mostly).
-            let mut h = <sha2::Sha256 as sha2::Digest>::new();
-            let mut buf = vec![0u8; 1 << 20];
-            let mut done = 0u64;
-            while done < len {
-                let want = ((len - done) as usize).min(buf.len());
-                let n = read_at(file, &mut buf[..want], offset + done)
-                    .map_err(|e| Error::io(loc.clone(), e))?;
-                if n == 0 {
-                    return Err(Error::format(loc.clone(), "truncated layer"));
-                }
-                sha2::Digest::update(&mut h, &buf[..n]);
-                done += n as u64;
-            }
-            let d = hex_digest(h);
-            ix.digests = Some(Digests {
-                blob: d.clone(),
-                diff: d,
-            });
-        }
-        Ok(ix)
-    });
-    progress.done.store(1, Ordering::Relaxed);
-    result
-}
-
-fn index_plain_seekable(
-    file: &std::fs::File,
-    offset: u64,
-    len: u64,
-    loc: &Location,
-    progress: &Progress,
-) -> Result<LayerIndex> {
-    use rayon::prelude::*;
-    let section = Section {
-        file,
-        start: offset,
-        len,
-        pos: 0,
-    };
-    let mut archive = tar::Archive::new(super::guard::TarGuard::new(section));
-    let mut entries_out: Vec<Entry> = Vec::new();
-    // (index into entries_out, data offset within the layer, its capture)
-    let mut data: Vec<(usize, u64, Option<Capturer>)> = Vec::new();
-    let mut budget = super::capture::LAYER_BUDGET;
-    // End of the last entry's content: what the header pass has covered.
-    let mut scanned = 0u64;
-    let iter = archive
-        .entries_with_seek()
-        .map_err(|e| Error::format(loc.clone(), describe(&e, Compression::None)))?;
-    for item in iter {
-        let entry =
-            item.map_err(|e| Error::format(loc.clone(), describe(&e, Compression::None)))?;
-        if entry.header().entry_type() == tar::EntryType::GNUSparse {
-            // Sparse files need the tar crate's reassembly: stream instead.
-            let s = Section {
-                file,
-                start: offset,
-                len,
-                pos: 0,
-            };
-            return index_tar(s, Compression::None, loc, progress);
-        }
-        let e = match classify(&entry, Compression::None, loc)? {
-            Classified::Entry(e) => e,
-            _ => continue,
-        };
-        // Header bytes count as read now; content bytes when hashed.
-        let pos = entry.raw_file_position();
-        progress
-            .read
-            .fetch_add(pos.saturating_sub(scanned), Ordering::Relaxed);
-        scanned = pos.saturating_add(if e.kind == EntryKind::File { e.size } else { 0 });
-        if e.kind == EntryKind::File {
-            if pos.saturating_add(e.size) > len {
-                return Err(Error::format(
-                    loc.path(lossy(&e.path)),
-                    format!(
-                        "truncated: entry declares {} bytes, only {} present",
-                        e.size,
-                        len.saturating_sub(pos)
-                    ),
-                ));
-            }
-            let cap = Capturer::new(&e.path, e.size, &mut budget);
-            data.push((entries_out.len(), pos, cap));
-        }
-        entries_out.push(e);
-        progress.entries.fetch_add(1, Ordering::Relaxed);
-    }
-    progress
-        .read
-        .fetch_add(len.saturating_sub(scanned), Ordering::Relaxed);
-    // Hash contents in parallel, a few files per task.
-    let sizes: Vec<u64> = data.iter().map(|(i, _, _)| entries_out[*i].size).collect();
-    let index_of: Vec<usize> = data.iter().map(|(i, _, _)| *i).collect();
-    let hashes: Vec<std::io::Result<(u128, Option<Captured>)>> = data
-        .into_par_iter()
-        .zip(sizes.into_par_iter())
-        .with_min_len(16)
-        .map_init(
-            || vec![0u8; BUF * 4],
-            |buf, ((_, pos, mut cap), size)| {
-                let mut h = Xxh3::new();
-                let mut done = 0u64;
-                while done < size {
-                    let want = ((size - done) as usize).min(buf.len());
-                    let n = read_at(file, &mut buf[..want], offset + pos + done)?;
-                    if n == 0 {
-                        return Err(std::io::Error::new(
-                            std::io::ErrorKind::UnexpectedEof,
-                            "file ends inside the entry",
-                        ));
-                    }
-                    h.update(&buf[..n]);
-                    if let Some(c) = &mut cap {
-                        c.feed(&buf[..n]);
-                    }
-                    done += n as u64;
-                    progress.read.fetch_add(n as u64, Ordering::Relaxed);
-                }
-                // Finished here: a scan's windows are freed with its file.
-                Ok((h.digest128(), cap.and_then(Capturer::finish)))
-            },
-        )
-        .collect();
-    let mut captures = LayerCaptures::new();
-    for (i, h) in index_of.into_iter().zip(hashes) {
-        let (h, cap) = h.map_err(|e| {
-            Error::format(
-                loc.path(lossy(&entries_out[i].path)),
-                describe(&e, Compression::None),
-            )
-        })?;
-        entries_out[i].hash = h;
-        if let Some(c) = cap {
-            captures.push((i as u32, c));
-        }
-    }
-    Ok(LayerIndex {
-        entries: entries_out,
-        compression: Compression::None,
-        estargz: false,
         captures,
         digests: None,
     })

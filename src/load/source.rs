@@ -315,11 +315,11 @@ impl Source {
                         "truncated archive: layer blob extends past the end of the file",
                     ));
                 }
-                layer::index_layer_at(&f, m.offset, m.size, loc, progress)
+                super::plain::index_layer_at(&f, m.offset, m.size, loc, progress)
             }
             Source::Dir { root } => {
                 let (f, len) = dir_file(root, &name, loc)?;
-                layer::index_layer_at(&f, 0, len, loc, progress)
+                super::plain::index_layer_at(&f, 0, len, loc, progress)
             }
             Source::Stream {
                 blobs,
