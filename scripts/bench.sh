@@ -14,9 +14,12 @@
 #   DIVE        dive binary            (default: dive from PATH)
 #   BENCH_RUNS  timed runs per tool    (default 3; the median is reported)
 #   BENCH_JOBS  parallel decompressors (default: nproc)
-#   BENCH_ONLY  comma list of contenders to run: imgscope,dive,plain (default: all)
+#   FLOOR       floor program          (default: <repo>/target/release/examples/floor;
+#               cargo build --release --example floor)
+#   BENCH_ONLY  comma list of contenders to run: imgscope,dive,plain,floor (default: all)
 #   BENCH_GUNZIP  gzip decompressor for the plain baseline (default "gzip -dc"; e.g. "pigz -dc")
 #   BENCH_UNZSTD  zstd decompressor for the plain baseline (default "zstd -dc")
+#   BENCH_SUMMARY file to append "image contender median_wall_s median_rss_MiB" lines to
 #
 # For every image and contender: one untimed warm-up run (so the page cache is hot for all
 # contenders, they run in the same order), then BENCH_RUNS timed runs with
@@ -30,6 +33,12 @@
 #             analysed: dive --ci exits 1 when its efficiency rules fail)
 #   plain     every layer blob read out of the archive and decompressed to /dev/null
 #             (gzip -dc / zstd -dc / cat chosen by magic bytes), $BENCH_JOBS in parallel
+#   floor     examples/floor.rs with the libraries imgscope uses: `floor read` (every layer
+#             blob's bytes read once) when all layers are uncompressed, `floor inflate`
+#             (every layer decompressed in parallel, bytes discarded) when some are
+#             compressed, `floor zcat` (the outer stream decompressed) for an archive
+#             compressed as a whole. An archive compressed as a whole is given to imgscope
+#             on standard input (`imgscope - < IMAGE`), as `docker save | gzip` would be.
 #
 # Exit status: 0 when every run that was attempted succeeded, 1 otherwise, 2 on bad usage.
 set -uo pipefail
@@ -40,7 +49,8 @@ IMGSCOPE=${IMGSCOPE:-$REPO/target/release/imgscope}
 DIVE=${DIVE:-dive}
 BENCH_RUNS=${BENCH_RUNS:-3}
 BENCH_JOBS=${BENCH_JOBS:-$(nproc 2>/dev/null || echo 2)}
-BENCH_ONLY=${BENCH_ONLY:-imgscope,dive,plain}
+FLOOR=${FLOOR:-$REPO/target/release/examples/floor}
+BENCH_ONLY=${BENCH_ONLY:-imgscope,dive,plain,floor}
 export BENCH_GUNZIP=${BENCH_GUNZIP:-gzip -dc}
 export BENCH_UNZSTD=${BENCH_UNZSTD:-zstd -dc}
 TIME=/usr/bin/time
@@ -77,6 +87,9 @@ if want dive && ! command -v "$DIVE" >/dev/null 2>&1; then
   HAVE_DIVE=
 else
   HAVE_DIVE=1
+fi
+if want floor && ! [ -x "$FLOOR" ]; then
+  echo "note: floor skipped: '$FLOOR' not found (cargo build --release --example floor, or set FLOOR=)"
 fi
 want imgscope || HAVE_IMGSCOPE=
 want dive || HAVE_DIVE=
@@ -237,15 +250,25 @@ bench_image() {
     elif [ -n "$whole" ]; then echo "  note: dive skipped: dive cannot read a docker-archive compressed as a whole"
     else echo "  note: dive skipped: dive --source docker-archive reads only docker-archive tars (this is $LAYOUT, $KIND)"; fi
   fi
-  if want plain; then
+  if want plain && [ -z "$whole" ]; then
     if [ -n "$ok_plain" ] && [ -s "$TMP/plan" ]; then names+=(plain)
     else echo "  note: plain decompression skipped (no usable layer list)"; fi
+  fi
+  FLOOR_MODE=
+  if want floor && [ -x "$FLOOR" ] && [ "$KIND" = tar ]; then
+    if [ -n "$whole" ]; then FLOOR_MODE=zcat
+    elif [ -s "$TMP/plan" ] && ! grep -qv '^cat ' "$TMP/plan"; then FLOOR_MODE=read
+    elif [ -s "$TMP/plan" ]; then FLOOR_MODE=inflate; fi
+    [ -n "$FLOOR_MODE" ] && names+=(floor) && echo "  floor: floor $FLOOR_MODE"
   fi
   [ ${#names[@]} -gt 0 ] || { echo "  nothing to run"; return; }
 
   run_one() { # contender outfile [stdout-file] -> rc
     case "$1" in
-      imgscope) run_timed "$2" "${3:-/dev/null}" "$IMGSCOPE" --format json "$IMG" ;;
+      imgscope)
+        if [ -n "$whole" ]; then run_timed "$2" "${3:-/dev/null}" sh -c '"$1" --format json - < "$2"' sh "$IMGSCOPE" "$IMG"
+        else run_timed "$2" "${3:-/dev/null}" "$IMGSCOPE" --format json "$IMG"; fi ;;
+      floor)    run_timed "$2" /dev/null "$FLOOR" "$FLOOR_MODE" "$IMG" ;;
       # dive's report is small; keep it: dive exits 1 both on failed rules and on errors
       dive)     run_timed "$2" "$TMP/dive.out" "$DIVE" --ci --source docker-archive "$IMG" ;;
       plain)    run_timed "$2" /dev/null sh "$TMP/plain.sh" "$IMG" "$KIND" "$BENCH_JOBS" "$TMP/plan" ;;
@@ -304,6 +327,7 @@ bench_image() {
     if [[ "${status[$n]}" == ok* ]] && [ -s "$TMP/runs.$n" ]; then
       wall[$n]=$(awk '{print $1}' "$TMP/runs.$n" | median)
       rss[$n]=$(awk '{print $2/1024}' "$TMP/runs.$n" | median)
+      [ -n "${BENCH_SUMMARY:-}" ] && echo "$(basename "$IMG") $n ${wall[$n]} ${rss[$n]}" >>"$BENCH_SUMMARY"
       printf '  %-10s %10.2f %14.1f  %-24s %s\n' "$n" "${wall[$n]}" "${rss[$n]}" \
         "$(awk '{printf "%s%.2f", (NR>1?",":""), $1}' "$TMP/runs.$n")" "${status[$n]}"
     else
@@ -316,6 +340,9 @@ bench_image() {
   fi
   if [ -n "${wall[imgscope]:-}" ] && [ -n "${wall[plain]:-}" ]; then
     echo "  imgscope/plain: wall $(ratio "${wall[imgscope]}" "${wall[plain]}")"
+  fi
+  if [ -n "${wall[imgscope]:-}" ] && [ -n "${wall[floor]:-}" ]; then
+    echo "  imgscope/floor: wall $(ratio "${wall[imgscope]}" "${wall[floor]}") (floor $FLOOR_MODE)"
   fi
   if [ -n "${wall[dive]:-}" ] && [ -n "${wall[plain]:-}" ]; then
     echo "  dive/plain:     wall $(ratio "${wall[dive]}" "${wall[plain]}")"
