@@ -447,3 +447,52 @@ fn tui_packages_tab_lists_by_size_and_enter_shows_a_file() {
     let d = app.data.as_deref().unwrap();
     assert_eq!(d.selected_path().as_deref(), Some("/usr/bin/small"));
 }
+
+/// The optional-bytes suggestion of an apt RUN counts the dpkg packages whose
+/// documentation it takes, and names dpkg's path-exclude as the fix.
+#[test]
+fn docs_suggestion_names_the_dpkg_packages() {
+    let base = layer(&[E::File("etc/os-release", vec![b'x'; 10])]);
+    let l1 = layer(&[
+        E::File("usr/share/doc/a/README", vec![1; 3000]),
+        E::File("usr/share/doc/a/copyright", vec![2; 500]),
+        E::File("usr/share/doc/b/changelog.gz", vec![3; 2000]),
+        E::File("usr/share/doc/c/copyright", vec![4; 400]),
+        E::File("usr/share/doc/orphan/NOTES", vec![5; 100]),
+        E::File(
+            "var/lib/dpkg/status",
+            status(&[("a", ""), ("b", ""), ("c", "")]),
+        ),
+        E::File(
+            "var/lib/dpkg/info/a.list",
+            b"/usr/share/doc/a/README\n/usr/share/doc/a/copyright\n".to_vec(),
+        ),
+        E::File(
+            "var/lib/dpkg/info/b.list",
+            b"/usr/share/doc/b/changelog.gz\n".to_vec(),
+        ),
+        E::File(
+            "var/lib/dpkg/info/c.list",
+            b"/usr/share/doc/c/copyright\n".to_vec(),
+        ),
+    ]);
+    let tmp = common::temp_file(&docker_archive(
+        &[base, l1],
+        &["ADD rootfs.tar /", "RUN apt-get install -y a b c"],
+    ));
+    let r = common::real_report(tmp.path());
+    let s = r
+        .suggestions
+        .iter()
+        .find(|s| s.id == "optional:L1")
+        .expect("optional suggestion");
+    // a's README and b's changelog (copyright files are kept), and the
+    // unowned NOTES: 5100 bytes, of 2 packages.
+    assert_eq!(s.saves_bytes, 3000 + 2000 + 100);
+    assert!(
+        s.title.contains("documentation of 2 packages in layer 1")
+            && s.title.ends_with("; dpkg path-exclude in the same RUN)"),
+        "{}",
+        s.title
+    );
+}

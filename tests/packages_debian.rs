@@ -77,6 +77,42 @@ fn dpkg_sizes_and_recommends_on_real_debian_images() {
         s.saves_bytes,
         off * 100.0
     );
+    // The documentation of the packages the RUN installed, named by their
+    // number: packages whose list holds a visible doc file (not a licence
+    // text) stored by that layer.
+    let licence = |p: &str| {
+        let name = p.rsplit('/').next().unwrap();
+        p.matches('/').count() == 5
+            && (name == "copyright" || name.starts_with("LICENSE") || name.starts_with("COPYING"))
+    };
+    let with_docs = m
+        .lists
+        .values()
+        .filter(|text| {
+            text.lines().map(|p| usrmerge(&m, p)).any(|p| {
+                p.starts_with("/usr/share/doc/") && !licence(&p) && m.layer.get(&p) == Some(&1)
+            })
+        })
+        .count();
+    assert!(with_docs > 10, "{with_docs}");
+    let docs = r
+        .suggestions
+        .iter()
+        .find(|s| s.id == "optional:L1")
+        .expect("an optional suggestion for the install");
+    assert!(
+        docs.title
+            .contains(&format!("documentation of {with_docs} packages"))
+            && docs.title.ends_with("; dpkg path-exclude in the same RUN)"),
+        "{} ({with_docs} packages with docs)",
+        docs.title
+    );
+    // openssh-client and procps bring no compiler (gcc-12-base is libgcc's
+    // copyright files, not gcc).
+    assert!(
+        !r.suggestions.iter().any(|s| s.id == "dev-packages"),
+        "no toolchain in this image"
+    );
     let rn = report(&norec);
     assert!(!rn
         .suggestions

@@ -49,6 +49,11 @@ fn requested(body: &str) -> Option<BTreeSet<String>> {
     any.then_some(out)
 }
 
+/// `1 package`, `2 packages`.
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Insert `--no-install-recommends` after each `install` of apt.
 fn with_no_recommends(text: &str) -> String {
     let mut out = String::new();
@@ -237,8 +242,12 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
             "linux-libc-dev",
             "libc6-dev",
         ];
-        let runtime =
-            n.starts_with("libgcc-s") || n.starts_with("libstdc++6") || n.starts_with("libllvm");
+        // Runtime libraries, and `gcc-12-base` (the copyright files every
+        // libgcc-s1/libstdc++6 system has), are not build tools.
+        let runtime = n.starts_with("libgcc-s")
+            || n.starts_with("libstdc++6")
+            || n.starts_with("libllvm")
+            || n.ends_with("-base");
         !runtime
             && (n.ends_with("-dev")
                 || n.ends_with("-jdk")
@@ -265,9 +274,9 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
             cx,
             "dev-packages".into(),
             format!(
-                "-dev packages and compilers in the final image: {} in {} packages (multi-stage)",
+                "-dev packages and compilers in the final image: {} in {} (multi-stage)",
                 human(bytes),
-                devs.len()
+                counted(devs.len(), "package", "packages")
             ),
             layers.into_iter().collect(),
             bytes,
@@ -311,8 +320,8 @@ fn strip(cx: &Ctx, out: &mut Vec<Suggestion>) {
             cx,
             format!("strip-{layer}"),
             format!(
-                "Strip {} binaries: {} of symbols and debug sections",
-                paths.len(),
+                "Strip {}: {} of symbols and debug sections",
+                counted(paths.len(), "binary", "binaries"),
                 human(bytes)
             ),
             vec![layer],

@@ -4,7 +4,7 @@
 //! choose to drop, so it is counted apart from the waste.
 
 use crate::suggest::SuggestionKind;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::steps::merged_parts;
 use super::texts::fill;
@@ -13,9 +13,14 @@ use crate::analyze::rules::OptionalRule;
 use crate::render::human;
 use crate::suggest::Suggestion;
 
+/// Bytes, files and the dpkg packages (`dpkg:NAME`) owning them.
+type Group<'a> = (u64, usize, BTreeSet<&'a str>);
+
 pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
-    // Per layer, per rule (in the rules' file order): bytes and files.
-    let mut layers: BTreeMap<usize, BTreeMap<usize, (u64, usize)>> = BTreeMap::new();
+    // Per layer, per rule (in the rules' file order): bytes, files and the
+    // dpkg packages owning them.
+    let mut layers: BTreeMap<usize, BTreeMap<usize, Group>> = BTreeMap::new();
+    let owners = &cx.report.owners;
     for o in &cx.report.optional {
         let Some(r) = cx.rules.optional.iter().position(|r| r.id == o.rule) else {
             continue;
@@ -23,6 +28,12 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
         let g = layers.entry(o.layer).or_default().entry(r).or_default();
         g.0 += o.bytes;
         g.1 += 1;
+        if let Some(p) = owners
+            .of(cx.index, o.node)
+            .filter(|p| p.starts_with("dpkg:"))
+        {
+            g.2.insert(p);
+        }
     }
     let t = cx.texts.rule(SuggestionKind::Optional);
     for (a, by_rule) in layers {
@@ -54,8 +65,32 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
         } else {
             None
         };
-        let titles: Vec<&str> = rules.iter().map(|r| r.title.as_str()).collect();
+        // "documentation of 213 packages" where dpkg owns the files.
+        let titles: Vec<String> = by_rule
+            .iter()
+            .map(|(&i, g)| {
+                let t = &cx.rules.optional[i].title;
+                match g.2.len() {
+                    0 => t.clone(),
+                    1 => format!("{t} of 1 package"),
+                    n => format!("{t} of {n} packages"),
+                }
+            })
+            .collect();
+        let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
         let what = super::packages::join_and(&titles);
+        // dpkg's path-exclude is the fix when dpkg installed them in a RUN.
+        let how = if step.is_run()
+            && by_rule.values().any(|g| !g.2.is_empty())
+            && rules.iter().all(|r| {
+                r.run_before
+                    .as_deref()
+                    .is_some_and(|b| b.contains("path-exclude"))
+            }) {
+            "; dpkg path-exclude in the same RUN"
+        } else {
+            ""
+        };
         let costs: Vec<String> = rules
             .iter()
             .map(|r| format!("{}: {} {}", r.title, r.tradeoff, r.fix))
@@ -68,7 +103,8 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
             n => format!("{n} files"),
         };
         let costs = costs.join(" ");
-        let vars: [(&str, &str); 6] = [
+        let vars: [(&str, &str); 7] = [
+            ("how", how),
             ("what", &what),
             ("a", &a_text),
             ("size", &size),

@@ -295,11 +295,15 @@ pub fn diff_id(blob: &[u8]) -> String {
 
 /// The final filesystem of a docker-archive as its layer tars say, computed
 /// by the tests on their own: regular files (path → size; hard links 0, as
-/// stored), symlinks, and the content of dpkg's file lists.
+/// stored), symlinks, and the content of dpkg's file lists and of Python's
+/// `.dist-info/RECORD` files.
 pub struct Merged {
     pub files: BTreeMap<String, u64>,
     pub links: BTreeMap<String, String>,
     pub lists: BTreeMap<String, String>,
+    pub records: BTreeMap<String, String>,
+    /// The layer (0-based) that stored each regular file's visible copy.
+    pub layer: BTreeMap<String, usize>,
 }
 
 pub fn merged(image: &Path) -> Merged {
@@ -317,8 +321,10 @@ pub fn merged(image: &Path) -> Merged {
         files: BTreeMap::new(),
         links: BTreeMap::new(),
         lists: BTreeMap::new(),
+        records: BTreeMap::new(),
+        layer: BTreeMap::new(),
     };
-    for l in manifest[0]["Layers"].as_array().unwrap() {
+    for (li, l) in manifest[0]["Layers"].as_array().unwrap().iter().enumerate() {
         let blob = &blobs[l.as_str().unwrap()];
         let mut t = tar::Archive::new(&blob[..]);
         for e in t.entries().unwrap() {
@@ -335,13 +341,19 @@ pub fn merged(image: &Path) -> Merged {
             match e.header().entry_type() {
                 tar::EntryType::Regular => {
                     m.files.insert(p.clone(), e.size());
+                    m.layer.insert(p.clone(), li);
                     if p.starts_with("/var/lib/dpkg/info/") && p.ends_with(".list") {
                         let mut s = String::new();
                         e.read_to_string(&mut s).unwrap();
                         m.lists.insert(p, s);
+                    } else if p.ends_with(".dist-info/RECORD") {
+                        let mut s = String::new();
+                        e.read_to_string(&mut s).unwrap();
+                        m.records.insert(p, s);
                     }
                 }
                 tar::EntryType::Link => {
+                    m.layer.insert(p.clone(), li);
                     m.files.insert(p, 0);
                 }
                 tar::EntryType::Symlink => {

@@ -1,0 +1,3 @@
+module example.com/imgscope-hello
+
+go 1.19

@@ -1,0 +1,3 @@
+module.exports = function pad(s, n) {
+  return String(s).padStart(n);
+};
