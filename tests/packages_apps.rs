@@ -13,8 +13,20 @@ use std::path::PathBuf;
 
 use common::{merged, real_report};
 
+/// Built once for the three tests of this binary (they run in parallel).
 fn images(test: &str) -> Option<PathBuf> {
-    match common::built_on_demand(
+    static BUILT: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    match BUILT.get_or_init(built) {
+        Ok(d) => Some(d.clone()),
+        Err(why) => {
+            eprintln!("skipped: {test}: {why}");
+            None
+        }
+    }
+}
+
+fn built() -> Result<PathBuf, String> {
+    common::built_on_demand(
         "build-debian.sh",
         "debian-images",
         &[
@@ -26,13 +38,7 @@ fn images(test: &str) -> Option<PathBuf> {
         &["mmdebstrap", "buildah", "skopeo"],
         "IMGSCOPE_DEBIAN_IMAGES",
         Some("IMGSCOPE_DEBIAN_BUILD"),
-    ) {
-        Ok(d) => Some(d),
-        Err(why) => {
-            eprintln!("skipped: {test}: {why}");
-            None
-        }
-    }
+    )
 }
 
 /// One test for the big image: it is built and read once.
