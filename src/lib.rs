@@ -12,10 +12,12 @@ pub mod ci;
 pub mod compare;
 pub mod error;
 pub mod load;
+pub mod present;
 pub mod render;
 pub mod suggest;
 #[cfg(feature = "tui")]
 pub mod tui;
+pub mod units;
 pub mod view;
 
 pub use analyze::ignore::Ignore;

@@ -296,7 +296,7 @@ fn text_report_explains_and_fixes() {
     let r = report_with(&steps_docker(), None);
     let text = imgscope::render::text::render(&r, &Default::default());
     for kind in ["removed", "metadata_only", "moved", "cache"] {
-        let why = imgscope::suggest::why(
+        let why = imgscope::present::why(
             r.waste
                 .iter()
                 .find(|f| f.kind.as_str() == kind)

@@ -16,9 +16,7 @@ use super::waste::{walk_visible, walk_visible_files, Analysis as Report, ImagePa
 use crate::load::capture::Captured;
 use crate::load::elf::{ElfFacts, ElfKind, GoBuild, Linkage};
 
-fn human(bytes: u64) -> String {
-    humansize::format_size(bytes, humansize::DECIMAL)
-}
+use crate::units::human;
 
 /// Unstripped files below this many strippable bytes are not reported.
 pub const MIN_STRIPPABLE: u64 = 1024;

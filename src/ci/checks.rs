@@ -6,8 +6,8 @@ use serde::Serialize;
 use super::rules::{rules, CheckName, Configured, Eval, Target};
 use crate::analyze::ignore::Ignore;
 use crate::analyze::waste::{Analysis as Report, Summary};
-use crate::render::human;
 use crate::suggest::Report as FullReport;
+use crate::units::{bytes_text, human, share as pct};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
@@ -66,7 +66,7 @@ impl Limit {
     pub fn describe(&self) -> String {
         match *self {
             Limit::Percent(p) => format!("{p}%"),
-            Limit::Bytes(b) => format!("{} ({b} bytes)", human(b)),
+            Limit::Bytes(b) => bytes_text(b),
         }
     }
 }
@@ -229,18 +229,6 @@ fn json_path(v: &serde_json::Value) -> Option<Vec<u8>> {
     use base64::Engine;
     let b = v.get("bytes_base64")?.as_str()?;
     base64::engine::general_purpose::STANDARD.decode(b).ok()
-}
-
-fn pct(part: u64, total: u64) -> f64 {
-    if total == 0 {
-        0.0
-    } else {
-        part as f64 * 100.0 / total as f64
-    }
-}
-
-fn bytes_text(b: u64) -> String {
-    format!("{} ({b} bytes)", human(b))
 }
 
 /// A limit on `value` (a part of `total`): passes when `value` is not above it.

@@ -1,6 +1,7 @@
 //! The CI rules, each defined once in [`RULES`]: its name, its flag, its
 //! `.imgscope.toml` key and dive's spelling, its value parser, its
-//! evaluation and (in `assets/checks.toml`) its explanation. The command
+//! evaluation; its explanation is in `assets/checks.toml` (see
+//! [`crate::present::explain`]). The command
 //! line, the configuration files, the evaluator and every renderer read this
 //! table; none spells a rule out.
 //!
@@ -8,10 +9,7 @@
 //! rule is) or to [`Configured`] (what a run set for it): both reach the
 //! evaluation.
 
-use std::collections::BTreeMap;
-use std::sync::OnceLock;
-
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 
 use super::checks::{self, parse_ratio, parse_size, Check, Gate, Limit};
 use crate::analyze::waste::{Analysis, Summary, WasteKind};
@@ -46,16 +44,6 @@ impl CheckName {
     /// Its name: the flag without `--`, and the check's name in reports.
     pub fn as_str(self) -> &'static str {
         self.def().flag
-    }
-
-    /// What the check measures, in one sentence (assets/checks.toml).
-    pub fn explain(self) -> &'static str {
-        let t = texts();
-        let map = match self.def().target {
-            Target::Image => &t.image,
-            Target::Diff => &t.diff,
-        };
-        map.get(self.as_str()).map(String::as_str).unwrap_or("")
     }
 
     /// Which waste kinds the check is about (a failed check makes the
@@ -458,30 +446,14 @@ pub fn dive_norm(key: &str) -> String {
         .to_ascii_lowercase()
 }
 
-#[derive(Debug, Deserialize)]
-struct Texts {
-    image: BTreeMap<String, String>,
-    diff: BTreeMap<String, String>,
-}
-
-fn texts() -> &'static Texts {
-    static T: OnceLock<Texts> = OnceLock::new();
-    T.get_or_init(|| {
-        toml::from_str(include_str!("../../assets/checks.toml")).expect("assets/checks.toml parses")
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn table_is_indexed_by_name_and_every_check_is_explained() {
+    fn table_is_indexed_by_name() {
         for (i, d) in RULES.iter().enumerate() {
             assert_eq!(d.name as usize, i, "{:?}", d.name);
-            if !matches!(d.eval, Eval::None) {
-                assert!(!d.name.explain().is_empty(), "{}", d.name);
-            }
             if let Some(k) = &d.dive {
                 if let Some(v) = k.default {
                     k.parser.parse(v).unwrap();

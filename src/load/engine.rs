@@ -94,11 +94,11 @@ pub fn load(
         let _ = std::io::copy(&mut stderr, &mut std::io::sink());
         buf
     });
-    let stdout = Counted {
+    let stdout = super::counted::Counted {
         inner: child.stdout.take().expect("piped stdout"),
-        read: std::sync::Arc::new(AtomicU64::new(0)),
+        tally: std::sync::Arc::new(AtomicU64::new(0)),
     };
-    let read = stdout.read.clone();
+    let read = stdout.tally.clone();
     // The loader drops the pipe when it is done (or fails), so the engine
     // can never block writing to it.
     let loaded = crate::load_reader(Box::new(stdout), display, opts, progress);
@@ -127,19 +127,6 @@ pub fn load(
         // Nothing came through the pipe: the engine's own message says why.
         Err(_) if read.load(Ordering::Relaxed) == 0 && !status.success() => Err(engine_failed()),
         Err(e) => Err(e),
-    }
-}
-
-struct Counted<R> {
-    inner: R,
-    read: std::sync::Arc<AtomicU64>,
-}
-
-impl<R: Read> Read for Counted<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.read.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod capture;
+pub mod counted;
 pub mod elf;
 pub mod engine;
 pub mod guard;

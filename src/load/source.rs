@@ -156,9 +156,9 @@ impl Source {
             ));
         }
         let outer = Compression::detect(&magic);
-        let counted = CountingRead {
+        let counted = super::counted::Counted {
             inner: buffered,
-            progress: progress.clone(),
+            tally: progress.clone(),
         };
         let decoded: Box<dyn Read + Send + '_> = match outer {
             Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(counted)),
@@ -483,21 +483,6 @@ fn scan_tar(file: File, loc: &Location) -> Result<HashMap<String, Member>> {
         ));
     }
     Ok(members)
-}
-
-struct CountingRead<R> {
-    inner: R,
-    progress: Option<Arc<Progress>>,
-}
-impl<R: Read> Read for CountingRead<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if let Some(p) = &self.progress {
-            p.read
-                .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
-        }
-        Ok(n)
-    }
 }
 
 /// A reader fed by a channel of chunks, for indexing a blob on another

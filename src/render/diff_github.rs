@@ -31,7 +31,7 @@ fn render_unescaped(d: &Diff) -> String {
                 d.new.source,
                 c.actual,
                 c.limit,
-                c.name.explain(),
+                crate::present::explain(c.name),
                 headline(d)
             ))
         );
@@ -43,7 +43,7 @@ fn render_unescaped(d: &Diff) -> String {
             format!("imgscope: new waste {}", human(f.bytes)),
             format!(
                 "{} {} (stored in layer {}{}) is new in {}",
-                f.kind.as_str(),
+                crate::present::kind_label(f.kind),
                 f.path.display(),
                 f.stored_in_layer,
                 f.hidden_by_layer
@@ -62,7 +62,7 @@ fn render_unescaped(d: &Diff) -> String {
             ),
             format!(
                 "{} {} grew from {} to {}",
-                c.new.kind.as_str(),
+                crate::present::kind_label(c.new.kind),
                 c.new.path.display(),
                 human(c.old.bytes),
                 human(c.new.bytes)

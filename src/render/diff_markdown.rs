@@ -6,11 +6,11 @@
 
 use std::fmt::Write;
 
-use super::diff_text::{change_pct, headline, signed};
-use super::human;
+use super::diff_text::headline;
 use super::markdown::cell;
 use crate::analyze::waste::Finding;
 use crate::compare::diff::Diff;
+use crate::present::{change_pct, human, kind_label, signed};
 
 /// GitHub's limit on a comment body, in characters.
 pub const GITHUB_LIMIT: usize = 65_536;
@@ -34,7 +34,7 @@ fn pct(old: u64, d: i64) -> String {
 }
 
 fn short(s: &str, max: usize) -> String {
-    super::text::truncate(s, max)
+    crate::present::truncate(s, max)
 }
 
 /// The comment, at most [`GITHUB_LIMIT`] characters.
@@ -82,7 +82,7 @@ fn findings_table(o: &mut String, list: &[Finding], rows: usize) -> usize {
             o,
             "| {} | {} | {} | {} | {} | {} |",
             human(f.bytes),
-            f.kind.as_str(),
+            kind_label(f.kind),
             f.stored_in_layer,
             f.hidden_by_layer.map_or("-".into(), |l| l.to_string()),
             f.rule.as_deref().unwrap_or("-"),
@@ -194,7 +194,7 @@ fn render_with(d: &Diff, rows: usize, layer_rows: usize) -> (String, usize) {
                 sz(c.bytes_delta),
                 human(c.old.bytes),
                 human(c.new.bytes),
-                c.old.kind.as_str(),
+                kind_label(c.old.kind),
                 cell(&short(&c.old.path.display(), 200))
             );
         }

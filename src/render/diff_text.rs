@@ -4,26 +4,8 @@
 
 use std::fmt::Write;
 
-use super::human;
-use super::text::truncate;
 use crate::compare::diff::{Diff, LayerStatus};
-
-/// A signed size: `+1.2 MB`, `-300 kB`, `0 B`.
-pub fn signed(d: i64) -> String {
-    match d.signum() {
-        1 => format!("+{}", human(d.unsigned_abs())),
-        -1 => format!("-{}", human(d.unsigned_abs())),
-        _ => "0 B".into(),
-    }
-}
-
-/// The change as a percentage of `old`: `+12.5%`; empty when `old` is 0.
-pub fn change_pct(old: u64, d: i64) -> String {
-    if old == 0 {
-        return String::new();
-    }
-    format!("{:+.1}%", d as f64 * 100.0 / old as f64)
-}
+use crate::present::{change_pct, human, kind_label, signed, truncate};
 
 /// One totals line: `old → new  delta (pct)`.
 pub fn totals_row(old: u64, new: u64, d: i64) -> (String, String, String) {
@@ -131,7 +113,7 @@ fn render_unescaped(d: &Diff, opts: &DiffTextOptions) -> String {
                 o,
                 "  {:>10}  {:<13} {}  (stored in {}{by})",
                 human(f.bytes),
-                f.kind.as_str(),
+                kind_label(f.kind),
                 super::escape::line(&f.path.display()),
                 f.stored_in_layer
             );
@@ -147,7 +129,7 @@ fn render_unescaped(d: &Diff, opts: &DiffTextOptions) -> String {
                 o,
                 "  {:>10}  {:<13} {}  ({} -> {})",
                 signed(c.bytes_delta),
-                c.old.kind.as_str(),
+                kind_label(c.old.kind),
                 super::escape::line(&c.old.path.display()),
                 human(c.old.bytes),
                 human(c.new.bytes)

@@ -4,8 +4,9 @@
 
 use std::fmt::Write;
 
-use super::{human, verdict, Options};
+use super::{verdict, Options};
 use crate::ci::checks::Verdict;
+use crate::present::{before_after_text, explain, human};
 use crate::suggest::Report;
 
 /// Escape a message (data) of a workflow command.
@@ -40,7 +41,7 @@ fn render_unescaped(report: &Report, v: &Verdict, opts: &Options) -> String {
                 "{} — {}\n{}\n{}",
                 report.image.source,
                 verdict::check_line(c),
-                c.name.explain(),
+                explain(c.name),
                 verdict::totals_line(report)
             ))
         );
@@ -62,11 +63,8 @@ fn render_unescaped(report: &Report, v: &Verdict, opts: &Options) -> String {
         if !sg.why.is_empty() {
             msg.push_str(&format!("\n{}", sg.why));
         }
-        msg.push_str(&format!(
-            "\nBefore:\n{}\nAfter:\n{}",
-            sg.before.trim_end(),
-            sg.after.trim_end()
-        ));
+        msg.push('\n');
+        msg.push_str(before_after_text(sg, "").trim_end());
         let _ = writeln!(o, "::warning {}::{}", props.join(","), data(&msg));
     }
     let mut summary = vec![verdict::headline(report, v), verdict::totals_line(report)];

@@ -3,8 +3,9 @@
 
 use std::fmt::Write;
 
-use super::{human, verdict, Options};
+use super::{verdict, Options};
 use crate::ci::checks::Verdict;
+use crate::present::{before_after_text, explain, human};
 use crate::suggest::Report;
 
 /// Escape text for XML 1.0 (attribute or element): markup characters
@@ -82,7 +83,7 @@ pub fn render(report: &Report, v: &Verdict, _opts: &Options) -> String {
         let _ = writeln!(o, ">");
         let mut body = String::new();
         let _ = writeln!(body, "{}", verdict::check_line(c));
-        let _ = writeln!(body, "{}", c.name.explain());
+        let _ = writeln!(body, "{}", explain(c.name));
         let _ = writeln!(body, "{}", verdict::totals_line(report));
         if let Some(ig) = &report.ignored {
             let _ = writeln!(body, "{}", verdict::ignored_line(ig));
@@ -98,14 +99,7 @@ pub fn render(report: &Report, v: &Verdict, _opts: &Options) -> String {
                     human(sg.saves_bytes),
                     sg.layers
                 );
-                let _ = writeln!(body, "   Before:");
-                for l in sg.before.lines() {
-                    let _ = writeln!(body, "     {l}");
-                }
-                let _ = writeln!(body, "   After:");
-                for l in sg.after.lines() {
-                    let _ = writeln!(body, "     {l}");
-                }
+                body.push_str(&before_after_text(sg, "   "));
             }
         }
         let _ = writeln!(

@@ -99,11 +99,10 @@ fn render_unescaped(report: &Report, v: &Verdict, _opts: &Options) -> String {
                 layers.join(", ")
             );
             let _ = writeln!(o, "   <details><summary>Before / after</summary>\n");
-            for line in fenced("dockerfile", &sg.before).lines() {
-                let _ = writeln!(o, "   {line}");
-            }
-            for line in fenced("dockerfile", &sg.after).lines() {
-                let _ = writeln!(o, "   {line}");
+            for (_, block) in crate::present::before_after(sg) {
+                for line in fenced("dockerfile", block).lines() {
+                    let _ = writeln!(o, "   {line}");
+                }
             }
             let _ = writeln!(o, "   </details>\n");
         }
@@ -129,7 +128,7 @@ fn render_unescaped(report: &Report, v: &Verdict, _opts: &Options) -> String {
                 o,
                 "| {} | {} | {} | {} | {} |",
                 human(f.bytes),
-                f.kind.as_str(),
+                crate::present::kind_label(f.kind),
                 f.stored_in_layer,
                 f.hidden_by_layer
                     .map(|l| l.to_string())

@@ -4,7 +4,6 @@
 pub mod diff_github;
 pub mod diff_markdown;
 pub mod diff_text;
-pub mod escape;
 pub mod github;
 pub mod html;
 pub mod json;
@@ -123,6 +122,5 @@ pub fn render(report: &Report, verdict: &Verdict, format: Format, opts: &Options
     }
 }
 
-pub fn human(bytes: u64) -> String {
-    humansize::format_size(bytes, humansize::DECIMAL)
-}
+pub use crate::present::escape;
+pub use crate::units::human;

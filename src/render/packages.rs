@@ -3,8 +3,9 @@
 use std::fmt::Write;
 
 use super::human;
-use super::text::{pct, truncate, wrap_into};
+use super::text::wrap_into;
 use crate::load::elf::{ElfKind, Linkage};
+use crate::present::{pct, truncate};
 use crate::suggest::Report;
 
 /// Packages listed in the text report.

@@ -13,10 +13,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use super::{human, Options};
+use super::Options;
 use crate::analyze::waste::WasteKind;
 use crate::ci::checks::Verdict;
 use crate::ci::rules::CheckName;
+use crate::present::{before_after, explain, human, kind_label, why};
 use crate::suggest::Report;
 
 pub const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -90,7 +91,7 @@ pub fn render(report: &Report, v: &Verdict, ctx: &Options) -> String {
         rules.add(
             &id,
             &format!("imgscope check {} failed", c.name),
-            c.name.explain(),
+            explain(c.name),
             "error",
         );
         results.push((
@@ -99,7 +100,7 @@ pub fn render(report: &Report, v: &Verdict, ctx: &Options) -> String {
                 "level": "error",
                 "message": {"text": format!(
                     "{} failed for {}: {}, limit {}. {}",
-                    c.name, report.image.source, c.actual, c.limit, c.name.explain()
+                    c.name, report.image.source, c.actual, c.limit, explain(c.name)
                 )},
                 "locations": [location(ctx, None)],
                 "partialFingerprints": {"imgscope/v1": fingerprint(&[&id])},
@@ -108,7 +109,7 @@ pub fn render(report: &Report, v: &Verdict, ctx: &Options) -> String {
         ));
     }
 
-    let mut covered = vec![false; report.waste.len()];
+    let fix_of = crate::suggest::suggestion_of_findings(report);
     for sg in &report.suggestions {
         let id = format!("suggestion/{}", sg.kind);
         let (short, full) = crate::suggest::texts::texts().sarif(sg.kind);
@@ -118,11 +119,6 @@ pub fn render(report: &Report, v: &Verdict, ctx: &Options) -> String {
             .filter_map(|&i| report.waste.get(i))
             .map(|f| f.kind)
             .collect();
-        for &i in &sg.findings {
-            if let Some(c) = covered.get_mut(i) {
-                *c = true;
-            }
-        }
         let level = if kinds.iter().any(|k| failed_kinds.contains(k)) || size_failed {
             "error"
         } else if sg.findings.is_empty() {
@@ -165,11 +161,10 @@ pub fn render(report: &Report, v: &Verdict, ctx: &Options) -> String {
             text.push(' ');
             text.push_str(&sg.why);
         }
-        let markdown = format!(
-            "{text}\n\nBefore:\n```dockerfile\n{}\n```\nAfter:\n```dockerfile\n{}\n```",
-            sg.before.trim_end(),
-            sg.after.trim_end()
-        );
+        let mut markdown = format!("{text}\n");
+        for (label, block) in before_after(sg) {
+            markdown.push_str(&format!("\n{label}:\n```dockerfile\n{block}\n```"));
+        }
         results.push((
             id.clone(),
             json!({
@@ -193,7 +188,7 @@ pub fn render(report: &Report, v: &Verdict, ctx: &Options) -> String {
     // Findings no suggestion covers, by kind and layers.
     let mut groups: BTreeMap<(WasteKind, usize, Option<usize>), Vec<usize>> = BTreeMap::new();
     for (i, f) in report.waste.iter().enumerate() {
-        if !covered[i] {
+        if fix_of[i].is_none() {
             groups
                 .entry((f.kind, f.stored_in_layer, f.hidden_by_layer))
                 .or_default()
@@ -204,8 +199,8 @@ pub fn render(report: &Report, v: &Verdict, ctx: &Options) -> String {
         let id = format!("finding/{}", kind.as_str());
         rules.add(
             &id,
-            &format!("Wasted bytes: {}", kind.as_str().replace('_', " ")),
-            crate::suggest::why(kind),
+            &format!("Wasted bytes: {}", kind_label(kind)),
+            why(kind),
             "warning",
         );
         let bytes: u64 = list.iter().map(|&i| report.waste[i].bytes).sum();
@@ -228,13 +223,13 @@ pub fn render(report: &Report, v: &Verdict, ctx: &Options) -> String {
             },
             human(bytes),
             bytes,
-            kind.as_str(),
+            kind_label(kind),
             if list.len() == 1 {
                 format!(" {} {whose}", paths[0])
             } else {
                 format!(", {whose}")
             },
-            crate::suggest::why(kind)
+            why(kind)
         );
         let level = if failed_kinds.contains(&kind) {
             "error"

@@ -4,10 +4,9 @@
 
 use std::fmt::Write;
 
-use super::human;
-use super::text::truncate;
 use crate::compare::share::Share;
 use crate::load::image::display_command;
+use crate::present::{human, truncate};
 
 fn name(i: usize) -> String {
     // A, B, …, Z, then 27, 28, …

@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
-use super::human;
 use crate::analyze::waste::WasteKind;
+use crate::present::{before_after_text, human, kind_label, pct, truncate, why};
 use crate::suggest::Report;
 
 pub struct TextOptions {
@@ -14,26 +14,6 @@ pub struct TextOptions {
 impl Default for TextOptions {
     fn default() -> Self {
         TextOptions { top: 20 }
-    }
-}
-
-pub(crate) fn pct(part: u64, total: u64) -> String {
-    if total == 0 {
-        "0.0%".into()
-    } else {
-        format!("{:.1}%", part as f64 * 100.0 / total as f64)
-    }
-}
-
-pub fn truncate(s: &str, max: usize) -> String {
-    let one_line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    let one_line = super::escape::line(&one_line).into_owned();
-    if one_line.chars().count() <= max {
-        one_line
-    } else {
-        let mut t: String = one_line.chars().take(max.saturating_sub(1)).collect();
-        t.push('…');
-        t
     }
 }
 
@@ -216,7 +196,7 @@ fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
                 "  {:>10}  {:>10}  {:<13}  {:>6}  {:>6}  {}{}",
                 human(f.bytes),
                 human(f.compressed_bytes),
-                f.kind.as_str(),
+                kind_label(f.kind),
                 f.stored_in_layer,
                 f.hidden_by_layer
                     .map(|l| l.to_string())
@@ -231,8 +211,8 @@ fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
         let _ = writeln!(o, "Why these are waste");
         for k in WasteKind::ALL {
             if r.waste.iter().any(|f| f.kind == k) {
-                let head = format!("  {:<14}", k.as_str());
-                wrap_into(&mut o, &head, crate::suggest::why(k), 96);
+                let head = format!("  {:<14}", kind_label(k));
+                wrap_into(&mut o, &head, why(k), 96);
             }
         }
     }
@@ -286,18 +266,7 @@ fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
             if !sg.why.is_empty() {
                 wrap_into(&mut o, "     Why     ", &sg.why, 96);
             }
-            let _ = writeln!(o, "     Before");
-            for line in sg.before.lines() {
-                let _ = writeln!(o, "       {line}");
-            }
-            // An optional trade-off on a step without a fix in its own
-            // text (a COPY of docs) has no "after": its why says how.
-            if !sg.after.is_empty() {
-                let _ = writeln!(o, "     After");
-                for line in sg.after.lines() {
-                    let _ = writeln!(o, "       {line}");
-                }
-            }
+            o.push_str(&before_after_text(sg, "     "));
         }
     }
     if !r.warnings.is_empty() {

@@ -3,9 +3,10 @@
 
 use std::fmt::Write;
 
-use super::{human, Options};
+use super::Options;
 use crate::analyze::ignore::Ignored;
 use crate::ci::checks::{Check, Verdict};
+use crate::present::{human, share as pct, truncate};
 use crate::suggest::Report;
 
 impl Options {
@@ -24,14 +25,6 @@ impl Options {
             }
         }
         uri
-    }
-}
-
-fn pct(part: u64, total: u64) -> f64 {
-    if total == 0 {
-        0.0
-    } else {
-        part as f64 * 100.0 / total as f64
     }
 }
 
@@ -152,7 +145,7 @@ pub fn render(report: &Report, verdict: &Verdict, color: bool) -> String {
         let _ = writeln!(
             o,
             "  largest fix: {} (saves {})",
-            super::text::truncate(&sg.title, 100),
+            truncate(&sg.title, 100),
             human(sg.saves_bytes)
         );
     }

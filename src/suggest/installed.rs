@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::Ctx;
 use crate::analyze::index::{NodeKind, Op, NO_INODE};
 use crate::analyze::packages::Package;
-use crate::render::human;
 use crate::suggest::Suggestion;
+use crate::units::human;
 
 /// The package names an `apt-get install` / `apt install` command asks for.
 fn requested(body: &str) -> Option<BTreeSet<String>> {

@@ -35,7 +35,6 @@ use crate::analyze::index::{Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
 use crate::analyze::rules::Rules;
 use crate::analyze::waste::{Analysis, Finding, WasteKind};
 use crate::error::{Error, Location};
-use crate::render::human;
 pub use report::{Report, Suggestion, SuggestionKind};
 use steps::Steps;
 
@@ -45,19 +44,15 @@ pub struct SuggestOptions {
     pub dockerfile: Option<std::path::PathBuf>,
 }
 
-/// Why a finding of this kind is waste, in one or two plain sentences.
-pub fn why(kind: WasteKind) -> &'static str {
-    texts::texts().why(kind)
-}
-
 /// For each finding of the report, the suggestion that covers it (an index
-/// into `report.suggestions`), for views that go from a finding to its fix.
+/// into `report.suggestions`; the first, the largest, when several do), for
+/// outputs that go from a finding to its fix.
 pub fn suggestion_of_findings(report: &Report) -> Vec<Option<usize>> {
     let mut v = vec![None; report.waste.len()];
     for (si, s) in report.suggestions.iter().enumerate() {
         for &i in &s.findings {
             if let Some(slot) = v.get_mut(i) {
-                *slot = Some(si);
+                slot.get_or_insert(si);
             }
         }
     }
@@ -68,10 +63,7 @@ pub fn suggestion_of_findings(report: &Report) -> Vec<Option<usize>> {
 pub fn squash_note(hidden_bytes: u64) -> String {
     texts::fill(
         &texts::texts().why.squash,
-        &[(
-            "bytes",
-            &format!("{} ({hidden_bytes} bytes)", human(hidden_bytes)),
-        )],
+        &[("bytes", &crate::units::bytes_text(hidden_bytes))],
     )
 }
 
@@ -420,7 +412,7 @@ impl<'a> Ctx<'a> {
         layers.sort_unstable();
         layers.dedup();
         let mut vars: Vec<(&str, &str)> = d.vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let bytes = format!("{} ({saves} bytes)", human(saves));
+        let bytes = crate::units::bytes_text(saves);
         vars.push(("bytes", &bytes));
         // Pronouns that agree with {what}.
         let one = findings

@@ -13,7 +13,6 @@ use super::texts::{fill, GroupedGlobs};
 use super::Ctx;
 use crate::analyze::index::{NodeKind, NO_INODE, ROOT};
 use crate::analyze::waste::walk_visible;
-use crate::render::human;
 use crate::suggest::Suggestion;
 
 /// How many artifacts the after-snippet copies at most.
@@ -244,7 +243,7 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
     } else {
         steps.before(&before_layers)
     };
-    let bytes = format!("{} ({total} bytes)", human(total));
+    let bytes = crate::units::bytes_text(total);
     let t = cx.texts.rule(SuggestionKind::MultiStage);
     let vars = [("tools", tools.as_str()), ("bytes", bytes.as_str())];
     let id_names: Vec<&str> = detected.iter().map(|&g| tcs[g].name.as_str()).collect();

@@ -10,8 +10,8 @@ use super::steps::merged_parts;
 use super::texts::fill;
 use super::Ctx;
 use crate::analyze::rules::OptionalRule;
-use crate::render::human;
 use crate::suggest::Suggestion;
+use crate::units::human;
 
 /// Bytes, files and the dpkg packages (`dpkg:NAME`) owning them.
 type Group<'a> = (u64, usize, BTreeSet<&'a str>);

@@ -20,9 +20,9 @@ use super::layout::{layout, Areas, Focus, Sizes, Tab};
 use super::packages::Packages;
 use super::pane::{ctrl, Action, Ctx};
 use super::waste::Waste;
-use super::widgets::one_line;
 use crate::analyze::index::{Index, NodeId};
 use crate::load::{LoadProgress, ProgressSnapshot};
+use crate::present::one_line;
 use crate::suggest::{Report, SuggestionKind};
 use crate::view::Mode;
 

@@ -19,8 +19,9 @@ use crate::analyze::rules::Rules;
 use crate::analyze::waste::Finding;
 use crate::compare::diff::{Diff, FileStatus, LayerStatus};
 use crate::compare::tree::{tree, TreeRow};
-use crate::render::diff_text::{headline, signed};
-use crate::render::human;
+use crate::present::human;
+use crate::present::signed;
+use crate::render::diff_text::headline;
 use crate::{Index, LoadOptions, LoadProgress};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -295,7 +296,7 @@ impl CompareView {
                     format!("{:>11}", signed(l.wasted_delta)),
                     delta_style(l.wasted_delta),
                 ),
-                Span::raw(format!("  {}", crate::render::escape::line(&l.command()))),
+                Span::raw(format!("  {}", crate::present::escape::line(&l.command()))),
             ]);
             if focused && i == self.sel[0] {
                 line = line.style(Style::default().add_modifier(Modifier::REVERSED));
@@ -336,7 +337,7 @@ impl CompareView {
                 Span::styled(
                     format!(
                         "{}{}",
-                        crate::render::escape::line(&name),
+                        crate::present::escape::line(&name),
                         if row.dir { "/" } else { "" }
                     ),
                     style,
@@ -380,8 +381,8 @@ impl CompareView {
                 ),
                 Span::raw(format!(
                     "{:<14}{}",
-                    row.finding.kind.as_str(),
-                    crate::render::escape::line(&row.finding.path.display())
+                    crate::present::kind_label(row.finding.kind),
+                    crate::present::escape::line(&row.finding.path.display())
                 )),
             ]);
             if focused && i == self.sel[2] {

@@ -8,8 +8,9 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::pane::Ctx;
-use super::widgets::{bold, fit, one_line, pane};
-use crate::render::human;
+use super::widgets::{bold, pane};
+use crate::present::human;
+use crate::present::{fit, one_line};
 
 pub fn draw(f: &mut Frame, cx: &Ctx, r: Rect) {
     let Some(l) = cx.report.layers.get(cx.layer) else {

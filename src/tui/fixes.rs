@@ -10,8 +10,9 @@ use ratatui::Frame;
 
 use super::layout::Areas;
 use super::pane::{Action, Ctx, ListSel};
-use super::widgets::{bold, detail_block, fit, one_line, pane};
-use crate::render::human;
+use super::widgets::{bold, detail_block, pane};
+use crate::present::human;
+use crate::present::{before_after, fit, one_line};
 
 pub use super::waste::KEYS;
 
@@ -97,19 +98,19 @@ impl Fixes {
                 Style::default().fg(Color::Gray),
             )));
         }
-        lines.push(Line::from(Span::styled("Before:", bold.fg(Color::Red))));
-        for l in s.before.lines() {
-            lines.push(Line::from(Span::styled(
-                format!("  {l}"),
-                Style::default().fg(Color::LightRed),
-            )));
-        }
-        lines.push(Line::from(Span::styled("After:", bold.fg(Color::Green))));
-        for l in s.after.lines() {
-            lines.push(Line::from(Span::styled(
-                format!("  {l}"),
-                Style::default().fg(Color::LightGreen),
-            )));
+        for (label, text) in before_after(s) {
+            let (head, body) = if label == "Before" {
+                (Color::Red, Color::LightRed)
+            } else {
+                (Color::Green, Color::LightGreen)
+            };
+            lines.push(Line::from(Span::styled(format!("{label}:"), bold.fg(head))));
+            for l in text.lines() {
+                lines.push(Line::from(Span::styled(
+                    format!("  {l}"),
+                    Style::default().fg(body),
+                )));
+            }
         }
         f.render_widget(
             Paragraph::new(lines)

@@ -7,9 +7,10 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::pane::Ctx;
-use super::widgets::{bold, kind_label, kind_style, pane};
+use super::widgets::{bold, kind_style, pane};
 use crate::analyze::waste::WasteKind;
-use crate::render::human;
+use crate::present::human;
+use crate::present::kind_label;
 
 pub fn draw(f: &mut Frame, cx: &Ctx, r: Rect) {
     let s = &cx.report.summary;
@@ -20,13 +21,7 @@ pub fn draw(f: &mut Frame, cx: &Ctx, r: Rect) {
         ),
         false,
     );
-    let pct = |b: u64| {
-        if s.total_bytes == 0 {
-            0.0
-        } else {
-            b as f64 * 100.0 / s.total_bytes as f64
-        }
-    };
+    let pct = |b: u64| crate::present::share(b, s.total_bytes);
     let bold = bold();
     let mut lines = vec![
         Line::from(vec![

@@ -9,8 +9,9 @@ use ratatui::Frame;
 
 use super::layout::Areas;
 use super::pane::{ctrl, down, up, Action, Ctx, ListSel};
-use super::widgets::{bold, fit, pane, sel_style};
-use crate::render::human;
+use super::widgets::{bold, pane, sel_style};
+use crate::present::fit;
+use crate::present::human;
 use crate::view::Mode;
 
 pub const KEYS: &[(&str, &str)] = &[

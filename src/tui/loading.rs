@@ -10,7 +10,7 @@ use ratatui::Frame;
 
 use super::widgets::pane;
 use crate::load::{LoadProgress, ProgressSnapshot};
-use crate::render::human;
+use crate::present::human;
 
 /// Progress of the indexing, per layer.
 pub fn draw(f: &mut Frame, source: &str, progress: &LoadProgress) {

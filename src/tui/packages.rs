@@ -11,10 +11,11 @@ use ratatui::Frame;
 
 use super::layout::Areas;
 use super::pane::{Action, Ctx, ListSel};
-use super::widgets::{bold, detail_block, fit, pane};
+use super::widgets::{bold, detail_block, pane};
 use crate::analyze::index::{Index, NodeId};
 use crate::analyze::waste::walk_visible_files;
-use crate::render::{escape, human};
+use crate::present::fit;
+use crate::present::{escape, human};
 use crate::suggest::Report;
 
 pub const KEYS: &[(&str, &str)] = &[

@@ -28,7 +28,7 @@ impl Ctx<'_> {
         self.report
             .layers
             .get(l)
-            .map(|l| super::widgets::one_line(&crate::suggest::layer_command(&l.command)))
+            .map(|l| crate::present::one_line(&crate::suggest::layer_command(&l.command)))
             .unwrap_or_default()
     }
 }

@@ -11,10 +11,11 @@ use ratatui::Frame;
 
 use super::layout::Areas;
 use super::pane::{Action, Ctx, ListSel};
-use super::widgets::{bold, detail_block, fit, kind_label, kind_style, one_line, pane};
+use super::widgets::{bold, detail_block, kind_style, pane};
 use crate::analyze::rules::builtin_optional;
 use crate::analyze::waste::WasteKind;
-use crate::render::{escape, human};
+use crate::present::{escape, human};
+use crate::present::{fit, kind_label, one_line, why};
 use crate::suggest::Report;
 
 pub const KEYS: &[(&str, &str)] = &[
@@ -67,14 +68,7 @@ impl Waste {
     /// Starts on the first finding rather than its group header.
     pub fn new(report: &Report) -> Waste {
         let rows = rows(report);
-        let mut fix_of = vec![None; report.waste.len()];
-        for (si, s) in report.suggestions.iter().enumerate() {
-            for &f in &s.findings {
-                if let Some(slot) = fix_of.get_mut(f) {
-                    slot.get_or_insert(si);
-                }
-            }
-        }
+        let fix_of = crate::suggest::suggestion_of_findings(report);
         let mut list = ListSel::default();
         if let Some(i) = rows.iter().position(|r| matches!(r, WasteRow::Finding(_))) {
             list.sel = i;
@@ -268,7 +262,7 @@ impl Waste {
                     ]));
                 }
                 lines.push(Line::from(Span::styled(
-                    one_line(crate::suggest::why(fd.kind)),
+                    one_line(why(fd.kind)),
                     Style::default().fg(Color::Gray),
                 )));
             }
@@ -302,7 +296,7 @@ impl Waste {
                     kind_label(*kind),
                     kind_style(*kind).add_modifier(Modifier::BOLD),
                 )));
-                lines.push(Line::from(Span::raw(one_line(crate::suggest::why(*kind)))));
+                lines.push(Line::from(Span::raw(one_line(why(*kind)))));
             }
             None => {}
         }

@@ -69,16 +69,6 @@ pub fn mark_style(m: Mark) -> Style {
     }
 }
 
-pub fn kind_label(k: WasteKind) -> &'static str {
-    match k {
-        WasteKind::Removed => "removed",
-        WasteKind::Overwritten => "overwritten",
-        WasteKind::MetadataOnly => "metadata only",
-        WasteKind::Moved => "moved",
-        WasteKind::Cache => "cache",
-    }
-}
-
 pub fn kind_style(k: WasteKind) -> Style {
     Style::default().fg(match k {
         WasteKind::Removed => Color::Red,
@@ -87,23 +77,4 @@ pub fn kind_style(k: WasteKind) -> Style {
         WasteKind::Moved => Color::Magenta,
         WasteKind::Cache => Color::LightBlue,
     })
-}
-
-/// Cut to `w` display columns (one column per char), with an ellipsis.
-pub fn fit(s: &str, w: usize) -> String {
-    let n = s.chars().count();
-    if n <= w {
-        return s.to_string();
-    }
-    if w == 0 {
-        return String::new();
-    }
-    let mut out: String = s.chars().take(w - 1).collect();
-    out.push('…');
-    out
-}
-
-/// Whitespace runs (newlines included) become single spaces.
-pub fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
