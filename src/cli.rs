@@ -116,9 +116,13 @@ pub struct Cli {
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
 
-    /// The Dockerfile the image was built from: suggestions then cite its lines
+    /// The Dockerfile the image was built from: suggestions then cite its lines, and its final FROM marks the base image's layers
     #[arg(long, value_name = "PATH")]
     pub dockerfile: Option<PathBuf>,
+
+    /// The base image (any image imgscope reads: a file, a directory, a reference); its layers must be the image's first ones
+    #[arg(long, value_name = "REF|FILE")]
+    pub base: Option<String>,
 
     /// How many findings the text report lists
     #[arg(long, default_value_t = 20, value_name = "N")]
@@ -189,6 +193,8 @@ pub struct Config {
     pub progress: bool,
     pub color: bool,
     pub dockerfile: Option<PathBuf>,
+    /// `--base REF|FILE`.
+    pub base: Option<String>,
 }
 
 pub fn demo_image() -> String {
@@ -490,6 +496,7 @@ impl Cli {
             progress,
             color: env.stdout_tty && !env.no_color,
             dockerfile: self.dockerfile,
+            base: self.base,
         })
     }
 }

@@ -29,7 +29,19 @@ pub use load::{load, load_reader, LoadOptions, LoadProgress, ProgressSnapshot};
 pub use suggest::{suggest, Report};
 
 /// The report of an index with nothing ignored: findings, totals and
-/// suggestions (`analyze`, then `suggest`).
+/// suggestions (the base-image boundary, `analyze`, then `suggest`).
 pub fn report(index: &Index, rules: &Rules, opts: &suggest::SuggestOptions) -> Result<Report> {
-    suggest(index, analyze(index, rules, &Ignore::none()), rules, opts)
+    report_ignoring(index, rules, &Ignore::none(), opts)
+}
+
+/// [`report`] leaving out the findings `ignore` matches.
+pub fn report_ignoring(
+    index: &Index,
+    rules: &Rules,
+    ignore: &Ignore,
+    opts: &suggest::SuggestOptions,
+) -> Result<Report> {
+    let base = suggest::detect_base(index, opts)?;
+    let analysis = analyze::waste::analyze_based(index, rules, ignore, base);
+    suggest(index, analysis, rules, opts)
 }

@@ -52,8 +52,17 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
     } else {
         Rules::builtin()
     };
+    // `--base`: its manifest and config only, where the source allows it.
+    let base = match &config.base {
+        Some(arg) => {
+            let (meta, refs) = imgscope::load::load_meta(arg, &config.load)?;
+            Some(imgscope::analyze::base::BaseImage::new(arg, &meta, &refs))
+        }
+        None => None,
+    };
     let suggest = imgscope::suggest::SuggestOptions {
         dockerfile: config.dockerfile.clone(),
+        base,
     };
     #[cfg(feature = "tui")]
     if config.mode == Mode::Tui {
@@ -75,8 +84,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
     let t1 = Instant::now();
     // One way: ignored findings never enter the analysis, so every figure and
     // suggestion (title, before/after, saving) is about what is left.
-    let analysis = imgscope::analyze(&index, &rules, &config.ignore);
-    let report = imgscope::suggest(&index, analysis, &rules, &suggest)?;
+    let report = imgscope::report_ignoring(&index, &rules, &config.ignore, &suggest)?;
     let verdict = checks::evaluate(&report, &config.gate);
     if timings {
         let merge = progress

@@ -23,6 +23,7 @@ pub fn report_with(path: &Path, dockerfile: Option<&Path>) -> Report {
     .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let opts = SuggestOptions {
         dockerfile: dockerfile.map(Path::to_path_buf),
+        ..Default::default()
     };
     let r = imgscope::report(&index, &imgscope::Rules::builtin(), &opts).unwrap();
     check_invariants(&r);
@@ -281,11 +282,13 @@ fn dockerfile_errors_are_usage_errors() {
     .unwrap();
     let opts = SuggestOptions {
         dockerfile: Some(df.clone()),
+        ..Default::default()
     };
     let e = imgscope::report(&index, &imgscope::Rules::builtin(), &opts).unwrap_err();
     assert!(e.to_string().contains("cannot parse Dockerfile"), "{e}");
     let missing = SuggestOptions {
         dockerfile: Some(dir.path().join("nope")),
+        ..Default::default()
     };
     let e = imgscope::report(&index, &imgscope::Rules::builtin(), &missing).unwrap_err();
     assert!(e.to_string().contains("cannot read Dockerfile"), "{e}");

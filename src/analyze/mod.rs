@@ -1,6 +1,7 @@
 //! Analysis: the ordered merge of layer indexes into one arena (`index`), the
 //! cache/temp rules as data (`rules`), and the pure waste analysis (`waste`).
 
+pub mod base;
 pub mod binaries;
 pub mod ignore;
 pub mod index;

@@ -6,6 +6,7 @@ use serde::{Serialize, Serializer};
 
 use super::binaries::{Binary, Insight};
 use super::packages::{Package, PackageSummary};
+use crate::analyze::base::Base;
 use crate::analyze::ignore::{Ignore, Ignored};
 use crate::analyze::index::{HideCause, Index, InodeId, NodeId, NodeKind, Op, NO_INODE, ROOT};
 use crate::analyze::rules::Rules;
@@ -80,6 +81,9 @@ pub struct Finding {
     pub stored_in_layer: usize,
     pub hidden_by_layer: Option<usize>,
     pub rule: Option<String>,
+    /// Stored by a layer of the base image (see [`crate::analyze::base`]):
+    /// only another base can remove it.
+    pub in_base: bool,
     /// The package that owns the path (`dpkg:gcc-12`), when one does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub package: Option<String>,
@@ -108,6 +112,8 @@ pub struct ImageReport {
     pub tags: Vec<String>,
     pub os: String,
     pub architecture: String,
+    /// The base-image boundary and how it was found.
+    pub base: super::base::Base,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -130,6 +136,12 @@ pub struct Summary {
     pub compressed_bytes: u64,
     /// Estimated download bytes of the waste (see [`crate::analyze::pull`]).
     pub wasted_compressed_bytes: u64,
+    /// Bytes of the layers after the base image's (all of them when the
+    /// boundary is unknown).
+    pub user_bytes: u64,
+    /// Wasted bytes stored by those layers: what the user's own Dockerfile
+    /// can stop wasting.
+    pub user_wasted_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -145,6 +157,8 @@ pub struct LayerReport {
     pub modified: u64,
     pub removed: u64,
     pub wasted_bytes: u64,
+    /// One of the base image's layers.
+    pub in_base: bool,
     /// `created_by` without the `/bin/sh -c #(nop)` noise.
     #[serde(skip)]
     pub command: String,
@@ -195,11 +209,18 @@ impl Analysis {
     }
 }
 
+/// [`analyze_based`] with the base-image boundary the image itself shows
+/// (annotations, history).
+pub fn analyze(index: &Index, rules: &Rules, ignore: &Ignore) -> Analysis {
+    let base = super::base::detect(index, &Default::default()).unwrap_or_default();
+    analyze_based(index, rules, ignore, base)
+}
+
 /// Compute every finding and total, leaving out the findings `ignore`
 /// matches (`visible_bytes` and `total_bytes` do not change, so with ignores
-/// `hidden_bytes = total − visible − ignored.hidden_bytes`). Deterministic:
-/// the output is sorted.
-pub fn analyze(index: &Index, rules: &Rules, ignore: &Ignore) -> Analysis {
+/// `hidden_bytes = total − visible − ignored.hidden_bytes`), with the
+/// base-image boundary `base`. Deterministic: the output is sorted.
+pub fn analyze_based(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) -> Analysis {
     let mut ignored = Ignored {
         globs: ignore.globs.clone(),
         ..Ignored::default()
@@ -260,6 +281,7 @@ pub fn analyze(index: &Index, rules: &Rules, ignore: &Ignore) -> Analysis {
             stored_in_layer: ino.layer as usize,
             hidden_by_layer: Some(h.layer as usize),
             rule,
+            in_base: base.contains(ino.layer as usize),
             package: None,
             node: h.node,
         };
@@ -317,6 +339,7 @@ pub fn analyze(index: &Index, rules: &Rules, ignore: &Ignore) -> Analysis {
             stored_in_layer: ino.layer as usize,
             hidden_by_layer: None,
             rule: Some(rule.clone()),
+            in_base: base.contains(ino.layer as usize),
             package: None,
             node: id,
         };
@@ -356,6 +379,7 @@ pub fn analyze(index: &Index, rules: &Rules, ignore: &Ignore) -> Analysis {
             modified: l.stats.modified,
             removed: l.stats.removed,
             wasted_bytes: layer_waste.get(&i).copied().unwrap_or(0),
+            in_base: base.contains(i),
             command: display_command(&l.r.created_by),
         })
         .collect::<Vec<_>>();
@@ -378,6 +402,7 @@ pub fn analyze(index: &Index, rules: &Rules, ignore: &Ignore) -> Analysis {
             tags: image.tags.clone(),
             os: image.os.clone(),
             architecture: image.architecture.clone(),
+            base,
         },
         summary: Summary {
             total_bytes,
@@ -393,6 +418,8 @@ pub fn analyze(index: &Index, rules: &Rules, ignore: &Ignore) -> Analysis {
             squash_saves_bytes: hidden_bytes,
             compressed_bytes: layers.iter().map(|l| l.compressed_bytes).sum(),
             wasted_compressed_bytes: waste.iter().map(|f| f.compressed_bytes).sum(),
+            user_bytes: layers.iter().filter(|l| !l.in_base).map(|l| l.bytes).sum(),
+            user_wasted_bytes: waste.iter().filter(|f| !f.in_base).map(|f| f.bytes).sum(),
         },
         layers,
         waste,

@@ -50,6 +50,10 @@ pub struct ImageMeta {
     pub variant: Option<String>,
     /// All history entries, including empty ones (for Dockerfile mapping).
     pub history: Vec<HistoryEntry>,
+    /// The config's labels (`config.Labels`).
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// The manifest's annotations (OCI; none in a docker-archive).
+    pub annotations: std::collections::BTreeMap<String, String>,
     /// Oddities of the manifest and config (e.g. a diff_ids count that is
     /// not the layer count).
     pub warnings: Vec<crate::analyze::index::Warning>,
@@ -76,6 +80,22 @@ pub struct HistoryEntry {
     pub created_by: Option<String>,
     #[serde(default)]
     pub empty_layer: Option<bool>,
+    /// RFC 3339 time the entry was made.
+    #[serde(default)]
+    pub created: Option<String>,
+    /// Free text the builder left (BuildKit: `buildkit.dockerfile.v0`,
+    /// buildah: `FROM <image>`).
+    #[serde(default)]
+    pub comment: Option<String>,
+    #[serde(default)]
+    pub author: Option<String>,
+}
+
+/// The part of the config's `config` object kept: its labels.
+#[derive(Debug, Deserialize, Default)]
+struct RunConfig {
+    #[serde(default, rename = "Labels")]
+    labels: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -89,6 +109,17 @@ struct ConfigJson {
     #[serde(default)]
     history: Option<Vec<HistoryEntry>>,
     rootfs: Option<RootFs>,
+    #[serde(default)]
+    config: Option<RunConfig>,
+}
+
+impl ConfigJson {
+    fn labels(&self) -> std::collections::BTreeMap<String, String> {
+        self.config
+            .as_ref()
+            .and_then(|c| c.labels.clone())
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -253,12 +284,16 @@ fn docker_archive(
         architecture: config.architecture.clone().unwrap_or_default(),
         variant: config.variant.clone(),
         history,
+        labels: config.labels(),
+        annotations: Default::default(),
         warnings: diff_id_warnings(diff_ids.len(), layers.len()),
     };
     Ok((meta, layers))
 }
 
-fn tag_matches(tag: &str, want: &str) -> bool {
+/// Do two image names name the same image (`debian` is
+/// `docker.io/library/debian:latest`)?
+pub(crate) fn tag_matches(tag: &str, want: &str) -> bool {
     if tag == want {
         return true;
     }
@@ -515,6 +550,12 @@ pub(crate) fn image_of_manifest(
             .unwrap_or_default(),
         variant: config.variant.clone(),
         history,
+        labels: config.labels(),
+        annotations: manifest
+            .annotations()
+            .as_ref()
+            .map(|a| a.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
         warnings: diff_id_warnings(diff_ids.len(), layers.len()),
     };
     Ok((meta, layers))

@@ -105,6 +105,32 @@ pub fn load(arg: &str, opts: &LoadOptions, progress: &LoadProgress) -> Result<In
     load_source(src, arg, opts, progress)
 }
 
+/// An image's metadata and layer list without reading its layers where the
+/// source allows it (a file or directory: the manifest and config only);
+/// a reference or an engine's stream is loaded whole. For `--base`.
+pub fn load_meta(
+    arg: &str,
+    opts: &LoadOptions,
+) -> Result<(image::ImageMeta, Vec<image::LayerRef>)> {
+    let select = image::Select {
+        image: None,
+        platform: opts.select.platform.clone(),
+    };
+    let is_path =
+        arg != "-" && engine::parse(arg).is_none() && std::fs::symlink_metadata(arg).is_ok();
+    if is_path {
+        let src = source::Source::open(arg, None)?;
+        return image::resolve(&src, &Location::source(arg), &select);
+    }
+    let opts = LoadOptions {
+        select,
+        ..opts.clone()
+    };
+    let index = load(arg, &opts, &LoadProgress::default())?;
+    let refs = index.layers.iter().map(|l| l.r.clone()).collect();
+    Ok((index.image, refs))
+}
+
 /// Read an image from a stream (e.g. `docker save` piped in), named
 /// `display` in the report and in errors.
 pub fn load_reader(

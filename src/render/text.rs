@@ -64,6 +64,7 @@ fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
     );
     let _ = writeln!(o, "Tags       {tags}");
     let _ = writeln!(o, "Layers     {}    Files {}", s.layer_count, s.file_count);
+    let _ = writeln!(o, "Base       {}", base_line(r));
     if !r.warnings.is_empty() {
         let _ = writeln!(
             o,
@@ -98,6 +99,16 @@ fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
         pct(s.wasted_bytes, s.total_bytes),
         human(s.wasted_compressed_bytes)
     );
+    if r.image.base.layers > 0 {
+        let _ = writeln!(
+            o,
+            "  yours    {:>12}  ({} bytes, {} of your layers' {}; the rest is in the base image)",
+            human(s.user_wasted_bytes),
+            s.user_wasted_bytes,
+            pct(s.user_wasted_bytes, s.user_bytes),
+            human(s.user_bytes)
+        );
+    }
     let _ = writeln!(
         o,
         "  hidden   {:>12}  (stored in a layer, removed or replaced later)",
@@ -158,7 +169,18 @@ fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
         "  {:>3}  {:>10}  {:>10}  {:>10}  {:>6}  Command",
         "#", "Size", "Pull", "Wasted", "Files"
     );
+    let base = &r.image.base;
     for l in &r.layers {
+        if base.layers > 0 && l.index == 0 {
+            let _ = writeln!(
+                o,
+                "  -- base image: {} --",
+                super::escape::line(base.label())
+            );
+        }
+        if base.layers > 0 && l.index == base.layers {
+            let _ = writeln!(o, "  -- your layers --");
+        }
         let _ = writeln!(
             o,
             "  {:>3}  {:>10}  {:>10}  {:>10}  {:>6}  {}",
@@ -193,7 +215,7 @@ fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
                 .unwrap_or_default();
             let _ = writeln!(
                 o,
-                "  {:>10}  {:>10}  {:<13}  {:>6}  {:>6}  {}{}",
+                "  {:>10}  {:>10}  {:<13}  {:>6}  {:>6}  {}{}{}",
                 human(f.bytes),
                 human(f.compressed_bytes),
                 kind_label(f.kind),
@@ -202,7 +224,8 @@ fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
                     .map(|l| l.to_string())
                     .unwrap_or_else(|| "-".into()),
                 super::escape::line(&f.path.display()),
-                rule
+                rule,
+                if f.in_base { "  (base image)" } else { "" }
             );
         }
     }
@@ -290,6 +313,40 @@ fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
         }
     }
     o
+}
+
+/// The base image in one line: name, layers, bytes and the source of the
+/// boundary (or why it is unknown).
+pub fn base_line(r: &Report) -> String {
+    let b = &r.image.base;
+    if !b.known() {
+        let named = b
+            .name
+            .as_deref()
+            .map(|n| format!("{n}, but "))
+            .unwrap_or_default();
+        return format!("{named}boundary unknown: every layer counted as yours");
+    }
+    if b.layers == 0 {
+        return format!("none (from {}): every layer is yours", b.source.as_str());
+    }
+    let bytes: u64 = r.layers.iter().filter(|l| l.in_base).map(|l| l.bytes).sum();
+    let layers = if b.layers == 1 {
+        "layer 0".to_string()
+    } else {
+        format!("layers 0-{}", b.layers - 1)
+    };
+    format!(
+        "{}: {layers}, {} (found from the {})",
+        super::escape::line(b.name.as_deref().unwrap_or("unnamed base image")),
+        human(bytes),
+        match b.source {
+            crate::analyze::base::BaseSource::Flag => "--base image",
+            crate::analyze::base::BaseSource::Dockerfile => "Dockerfile",
+            crate::analyze::base::BaseSource::Annotation => "annotation and history",
+            _ => "history",
+        }
+    )
 }
 
 /// The checks, one line each, after a blank line (nothing when there are

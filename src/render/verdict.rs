@@ -60,8 +60,19 @@ pub fn check_line(c: &Check) -> String {
 /// The totals in one line.
 pub fn totals_line(report: &Report) -> String {
     let s = &report.summary;
+    let yours = if report.image.base.layers > 0 {
+        format!(
+            "; yours {} of {} ({:.2}%) after the base image's {} layers",
+            human(s.user_wasted_bytes),
+            human(s.user_bytes),
+            pct(s.user_wasted_bytes, s.user_bytes),
+            report.image.base.layers
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "wasted {} of {} ({:.2}%): hidden {}, cache {}; efficiency {:.2}%",
+        "wasted {} of {} ({:.2}%): hidden {}, cache {}; efficiency {:.2}%{yours}",
         human(s.wasted_bytes),
         human(s.total_bytes),
         pct(s.wasted_bytes, s.total_bytes),

@@ -31,6 +31,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashMap as HashMap;
 
+use crate::analyze::base::Base;
 use crate::analyze::index::{Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
 use crate::analyze::rules::Rules;
 use crate::analyze::waste::{Analysis, Finding, WasteKind};
@@ -38,10 +39,52 @@ use crate::error::{Error, Location};
 pub use report::{Report, Suggestion, SuggestionKind};
 use steps::Steps;
 
-/// Options for suggestions (a Dockerfile to cite, when given).
+/// Options for suggestions (a Dockerfile to cite, when given) and for the
+/// base-image boundary (`--base`, already read).
 #[derive(Debug, Clone, Default)]
 pub struct SuggestOptions {
     pub dockerfile: Option<std::path::PathBuf>,
+    pub base: Option<crate::analyze::base::BaseImage>,
+}
+
+fn read_dockerfile(p: &std::path::Path) -> crate::Result<dockerfile::Dockerfile> {
+    let loc = Location::source(p.display().to_string());
+    let text = std::fs::read_to_string(p)
+        .map_err(|e| Error::usage(loc.clone(), format!("cannot read Dockerfile: {e}")))?;
+    dockerfile::parse(&text).map_err(|e| Error::usage(loc, format!("cannot parse Dockerfile: {e}")))
+}
+
+/// The base-image boundary of `index` with what the options add: `--base`
+/// first, then `--dockerfile`, then what the image shows (see
+/// [`crate::analyze::base`]). Fails on an unreadable Dockerfile or a
+/// `--base` that is not a prefix of the image.
+pub fn detect_base(index: &Index, opts: &SuggestOptions) -> crate::Result<Base> {
+    use crate::analyze::base::{DockerfileBase, Hints, StepKind};
+    let dockerfile = match &opts.dockerfile {
+        None => None,
+        Some(p) => {
+            let df = read_dockerfile(p)?;
+            Some(DockerfileBase {
+                path: p.display().to_string(),
+                from: df.base_image.clone(),
+                steps: df
+                    .instrs
+                    .iter()
+                    .filter_map(|i| match i.instr {
+                        dockerfile::Instr::Run => Some(StepKind::Run),
+                        dockerfile::Instr::Copy | dockerfile::Instr::Add => Some(StepKind::Copy),
+                        dockerfile::Instr::Workdir => Some(StepKind::Workdir),
+                        dockerfile::Instr::Other => None,
+                    })
+                    .collect(),
+            })
+        }
+    };
+    let hints = Hints {
+        image: opts.base.clone(),
+        dockerfile,
+    };
+    crate::analyze::base::detect(index, &hints)
 }
 
 /// For each finding of the report, the suggestion that covers it (an index
@@ -88,19 +131,12 @@ pub fn suggest(
     rules: &Rules,
     opts: &SuggestOptions,
 ) -> crate::Result<Report> {
-    let df = match &opts.dockerfile {
-        None => None,
-        Some(p) => {
-            let loc = Location::source(p.display().to_string());
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| Error::usage(loc.clone(), format!("cannot read Dockerfile: {e}")))?;
-            Some(
-                dockerfile::parse(&text)
-                    .map_err(|e| Error::usage(loc, format!("cannot parse Dockerfile: {e}")))?,
-            )
-        }
-    };
-    let steps = Steps::new(&analysis.layers, df.as_ref());
+    let df = opts
+        .dockerfile
+        .as_deref()
+        .map(read_dockerfile)
+        .transpose()?;
+    let steps = Steps::new(&analysis.layers, df.as_ref(), &analysis.image.base);
     let cx = Ctx::new(index, &analysis, rules, steps);
     let mut claims = Claims {
         taken: vec![false; analysis.waste.len()],

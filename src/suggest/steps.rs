@@ -4,6 +4,7 @@
 //! snippets built from steps (one RUN joined with `&&`).
 
 use super::dockerfile::{Dockerfile, Instr};
+use crate::analyze::base::Base;
 use crate::analyze::waste::LayerReport;
 
 #[derive(Debug, Clone)]
@@ -108,15 +109,16 @@ pub struct Steps {
 }
 
 impl Steps {
-    pub fn new(layers: &[LayerReport], df: Option<&Dockerfile>) -> Steps {
+    /// The steps of `layers`, mapped onto the Dockerfile's final stage when
+    /// one is given; the first `base.layers` are the base image's.
+    pub fn new(layers: &[LayerReport], df: Option<&Dockerfile>, base: &Base) -> Steps {
         let mut steps: Vec<Step> = layers.iter().map(from_history).collect();
         let mut mapped = 0;
-        let mut complete = false;
         if let Some(df) = df {
-            // Walk both lists from the end: base-image layers come first.
+            // Walk both lists from the end, down to the base's layers.
             let mut j = df.instrs.len();
             let mut i = steps.len();
-            while i > 0 && j > 0 {
+            while i > base.layers && j > 0 {
                 let s = &steps[i - 1];
                 let d = &df.instrs[j - 1];
                 if d.instr == Instr::Workdir && s.instr != Instr::Workdir {
@@ -143,28 +145,14 @@ impl Steps {
                 i -= 1;
                 j -= 1;
             }
-            complete = df.instrs[..j].iter().all(|d| d.instr == Instr::Workdir);
         }
-        let n = steps.len();
-        let base_end = if complete && mapped > 0 {
-            n - mapped
-        } else {
-            // Without a full mapping: the layers up to the last base rootfs,
-            // and leading layers no Dockerfile instruction made (a base
-            // image's own build tool, e.g. `# debian.sh …`).
-            let rootfs = steps.iter().rposition(|s| s.rootfs).map_or(0, |i| i + 1);
-            let foreign = steps
-                .iter()
-                .take_while(|s| s.instr == Instr::Other && !s.text.is_empty())
-                .count();
-            rootfs.max(foreign)
-        };
-        for s in &mut steps[..base_end.min(n)] {
+        for s in steps.iter_mut().filter(|s| base.contains(s.layer)) {
             s.base = true;
         }
+        let from_df = df.map(|d| d.base_image.clone()).filter(|b| b != "scratch");
         Steps {
             steps,
-            base_image: df.map(|d| d.base_image.clone()),
+            base_image: from_df.or_else(|| base.name.clone()),
             mapped,
         }
     }

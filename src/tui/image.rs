@@ -45,6 +45,19 @@ pub fn draw(f: &mut Frame, cx: &Ctx, r: Rect) {
             Span::raw(format!("  {:.1}% of total", pct(s.wasted_bytes))),
         ]),
     ];
+    // The user's own waste beside the total: what their Dockerfile can fix.
+    if cx.report.image.base.layers > 0 {
+        let of_user = if s.user_bytes == 0 {
+            0.0
+        } else {
+            s.user_wasted_bytes as f64 * 100.0 / s.user_bytes as f64
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {:<13}", "yours"), bold),
+            Span::raw(format!("{:>10}", human(s.user_wasted_bytes))),
+            Span::raw(format!("  {of_user:.1}% of yours")),
+        ]));
+    }
     for k in WasteKind::ALL {
         let b = cx.report.bytes_of(k);
         if b == 0 {

@@ -142,8 +142,14 @@ impl Layers {
             } else {
                 "-".into()
             };
+            // The base image's layers: dimmed, named.
+            let base = if l.in_base {
+                format!("[{}] ", base_tag(cx.report.image.base.name.as_deref()))
+            } else {
+                String::new()
+            };
             let text = format!(
-                "{:>3} {:>9} {:>9}  {}",
+                "{:>3} {:>9} {:>9}  {base}{}",
                 i,
                 human(l.bytes),
                 waste,
@@ -155,7 +161,7 @@ impl Layers {
             }
             if i == self.layer() {
                 style = sel_style(focused);
-            } else if i < self.layer() && mode == Mode::Merged {
+            } else if l.in_base || (i < self.layer() && mode == Mode::Merged) {
                 style = style.add_modifier(Modifier::DIM);
             }
             let y = area.y + 1 + (i - self.list.top) as u16;
@@ -164,5 +170,21 @@ impl Layers {
                 Rect::new(area.x, y, area.width, 1),
             );
         }
+    }
+}
+
+/// The base's name as a layer's tag: its last path component
+/// (`debian:bookworm` of `docker.io/library/debian:bookworm`), at most 24
+/// characters; `base` when it has none.
+pub fn base_tag(name: Option<&str>) -> String {
+    let Some(n) = name else {
+        return "base".into();
+    };
+    let n = n.rsplit('/').next().unwrap_or(n);
+    if n.chars().count() > 24 {
+        let t: String = n.chars().take(23).collect();
+        format!("{t}…")
+    } else {
+        n.to_string()
     }
 }

@@ -21,7 +21,7 @@ source "$HERE/lib.sh"
 
 ALL=(single-layer cleanup-later cleanup-chained chmod-chown mv-across dir-replaced
      hardlinks pip-cache download-extract toolchain-single toolchain-multistage
-     dive-steps not-images python-optional)
+     dive-steps not-images python-optional base-boundary)
 if (($#)); then WANT=("$@"); else WANT=("${ALL[@]}"); fi
 
 [[ $(id -u) == 0 ]] || { echo "run as root (buildah --isolation chroot needs it)" >&2; exit 1; }
@@ -176,6 +176,26 @@ build_one() {
         skopeo copy --quiet --dest-oci-accept-uncompressed-layers "$(img_ref overlay "$name")" \
             "oci-archive:$IMG_WORK/$name.oci-uncompressed.tar:$name:latest" >>"$IMG_LOG" 2>&1
         img_zstd "$IMG_WORK/$name.oci-uncompressed.tar" "$OUT/$name.oci-uncompressed.tar.zst"
+        ;;
+    base-boundary)
+        # A base of several layers built first, then two apps FROM it in the
+        # same storage (buildah records the base's name in the first entry's
+        # comment and, in OCI manifests, in the base.name/base.digest
+        # annotations). The app also as an OCI archive (uncompressed layers,
+        # zstd as a whole) for the annotations.
+        c=$(ctx base-multi)
+        img_bud overlay base-multi "$c"
+        docker_zst overlay base-multi base-multi
+        local app
+        for app in app-on-base app-wasteful; do
+            c=$(ctx "$app")
+            img_bud overlay "$app" "$c"
+            docker_zst overlay "$app" "$app"
+        done
+        rm -f "$IMG_WORK/app-on-base.oci.tar"
+        skopeo copy --quiet --dest-oci-accept-uncompressed-layers "$(img_ref overlay app-on-base)" \
+            "oci-archive:$IMG_WORK/app-on-base.oci.tar:app-on-base:latest" >>"$IMG_LOG" 2>&1
+        img_zstd "$IMG_WORK/app-on-base.oci.tar" "$OUT/app-on-base.oci.tar.zst"
         ;;
     not-images)
         # Plain tars holding one text file: inputs that must be rejected (exit 2).
