@@ -109,6 +109,21 @@ fn pip_npm_go_and_gcc_builds_in_a_real_debian_image() {
     assert_eq!(dep.visible_bytes, want);
     assert_eq!(dep.layer, Some(layer_of("npm install")));
 
+    // The node modules inside Debian's npm package are dpkg's, not listed
+    // as npm packages of their own.
+    let empty: Vec<&str> = r
+        .packages
+        .iter()
+        .filter(|p| p.manager != "dpkg" && p.files == 0)
+        .map(|p| p.name.as_str())
+        .collect();
+    assert!(empty.is_empty(), "{empty:?}");
+    assert_eq!(
+        r.packages.iter().filter(|p| p.manager == "npm").count(),
+        1,
+        "only the installed tarball"
+    );
+
     // Go: the main module of the binary's build info owns the binary.
     let go = pkg("go", "example.com/imgscope-hello");
     assert_eq!(go.visible_bytes, m.files["/usr/local/bin/hello-go"]);

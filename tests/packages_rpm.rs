@@ -56,6 +56,16 @@ fn rpm_sqlite_database_names_packages_files_and_layers() {
         assert!(bytes > 0, "{name}");
         assert_eq!((p.visible_bytes, p.files), (bytes, count), "{name}");
     }
+    // The Python module imgscope-tools ships with its dist-info is rpm's.
+    assert!(
+        !r.packages.iter().any(|p| p.manager == "python"),
+        "{:?}",
+        r.packages
+    );
+    assert!(want["imgscope-tools"]
+        .1
+        .iter()
+        .any(|f| f.ends_with(".dist-info/RECORD")));
     // Each package from the layer that installed it.
     let layer = |n: &str| rpms.iter().find(|p| p.name == n).unwrap().layer;
     assert_eq!(layer("imgscope-hello"), Some(0));

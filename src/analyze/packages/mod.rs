@@ -334,10 +334,13 @@ pub fn attribute(index: &Index, report: &mut Report) -> Owners {
         report.package_summary.no_package_wasted_bytes = report.summary.wasted_bytes;
         return Owners::default();
     }
-    // Installed packages claim first, then in name order.
+    // Installed packages claim first, the system's package managers before
+    // the language ones, then in name order.
+    let system = |m: &str| matches!(m, "dpkg" | "apk" | "rpm");
     found.sort_by(|a, b| {
         b.installed
             .cmp(&a.installed)
+            .then_with(|| system(b.manager).cmp(&system(a.manager)))
             .then_with(|| a.manager.cmp(b.manager))
             .then_with(|| a.name.cmp(&b.name))
             .then_with(|| a.version.cmp(&b.version))
@@ -409,8 +412,14 @@ pub fn attribute(index: &Index, report: &mut Report) -> Owners {
         sum.wasted_bytes += f.bytes;
         f.package = Some(owners.names[o as usize].clone());
     }
-    // Keep installed packages, and removed ones that left bytes behind.
-    pkgs.retain(|p| p.installed || p.wasted_bytes > 0);
+    // Keep installed packages, and removed ones that left bytes behind. A
+    // package found by its manifest (npm, Python, Go) whose every file a
+    // system package owns is part of that package (the node modules Debian's
+    // npm ships): not listed apart.
+    pkgs.retain(|p| {
+        let part = matches!(p.manager, "npm" | "python" | "go") && p.files == 0;
+        (p.installed || p.wasted_bytes > 0) && !(part && p.wasted_bytes == 0)
+    });
     sum.installed = pkgs.iter().filter(|p| p.installed).count();
     sum.visible_bytes = pkgs.iter().map(|p| p.visible_bytes).sum();
     sum.no_package_visible_bytes = report.summary.visible_bytes - sum.visible_bytes;

@@ -305,6 +305,54 @@ mod tests {
         );
     }
 
+    /// A database written here by SQLite in WAL mode as rpm leaves it, with
+    /// a good header, a foreign blob and a signing key; then cut short.
+    #[test]
+    fn reads_a_database_from_memory_and_survives_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rpmdb.sqlite");
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.execute_batch(
+            "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);",
+        )
+        .unwrap();
+        let good = blob(&[
+            (NAME, TYPE_STRING, b"zlib\0".to_vec(), 1),
+            (VERSION, TYPE_STRING, b"1.2.13\0".to_vec(), 1),
+            (
+                OLDFILENAMES,
+                TYPE_STRING_ARRAY,
+                b"/usr/lib64/libz.so.1\0".to_vec(),
+                1,
+            ),
+        ]);
+        let key = blob(&[(NAME, TYPE_STRING, b"gpg-pubkey\0".to_vec(), 1)]);
+        for b in [good, vec![0xff; 40], key] {
+            conn.execute("INSERT INTO Packages (blob) VALUES (?1)", [b])
+                .unwrap();
+        }
+        drop(conn);
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes[18], 2, "written in WAL mode");
+        let h = read_db(&bytes).unwrap();
+        assert_eq!(h.len(), 1);
+        assert_eq!(
+            (h[0].name.as_str(), h[0].version.as_str()),
+            ("zlib", "1.2.13")
+        );
+        assert_eq!(h[0].paths, vec![b"/usr/lib64/libz.so.1".to_vec()]);
+        // Damaged copies: an answer or none, never a panic.
+        for cut in [100, 1000, bytes.len() / 2, bytes.len() - 1] {
+            let _ = read_db(&bytes[..cut]);
+        }
+        let mut flipped = bytes.clone();
+        for i in (100..flipped.len()).step_by(97) {
+            flipped[i] ^= 0x5a;
+        }
+        let _ = read_db(&flipped);
+    }
+
     #[test]
     fn rejects_truncated_and_foreign_bytes() {
         let b = blob(&[(NAME, TYPE_STRING, b"bash\0".to_vec(), 1)]);
