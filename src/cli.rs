@@ -124,6 +124,10 @@ pub struct Cli {
     #[arg(long, value_name = "REF|FILE")]
     pub base: Option<String>,
 
+    /// Which layers every CI rule counts: `user` (only those after the base image's) or `all` (default)
+    #[arg(long, value_name = "user|all", value_parser = imgscope::ci::checks::Scope::parse)]
+    pub scope: Option<imgscope::ci::checks::Scope>,
+
     /// How many findings the text report lists
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub top: usize,
@@ -435,6 +439,7 @@ impl Cli {
         }
         gate.baseline = baseline;
         gate.origin = origin;
+        gate.scope = self.scope.or(rules.scope).unwrap_or_default();
 
         let tui_possible = cfg!(feature = "tui")
             && env.stdout_tty

@@ -14,6 +14,7 @@
 //! baseline = "imgscope-baseline.json"   # relative to this file
 //! max-growth = "1MB"
 //! ignore = ["/usr/share/doc/**", "*.pyc"]
+//! scope = "user"             # count only the layers after the base image's
 //! ```
 //!
 //! Any rule may be `"off"` (or `"disabled"`) to switch it off, which a flag
@@ -31,6 +32,8 @@ pub struct RuleSet {
     pub rules: BTreeMap<CheckName, Setting>,
     pub baseline: Option<Setting<PathBuf>>,
     pub ignore: Vec<String>,
+    /// Which layers the checks count (`scope = "user"|"all"`).
+    pub scope: Option<imgscope::ci::checks::Scope>,
 }
 
 impl RuleSet {
@@ -48,6 +51,7 @@ impl RuleSet {
             rules,
             baseline: over.baseline.or(self.baseline),
             ignore,
+            scope: over.scope.or(self.scope),
         }
     }
 
@@ -121,7 +125,7 @@ pub fn load(explicit: Option<&Path>, dir: &Path) -> Result<Option<(RuleSet, Orig
 /// The keys of `.imgscope.toml`: the rules' keys, `baseline` and `ignore`.
 fn toml_keys() -> Vec<&'static str> {
     let mut k: Vec<&str> = rules(Target::Image).filter_map(|d| d.toml_key).collect();
-    k.extend(["baseline", "ignore"]);
+    k.extend(["baseline", "ignore", "scope"]);
     k
 }
 
@@ -171,6 +175,11 @@ pub fn parse_toml(text: &str, base: &Path) -> Result<RuleSet, String> {
                 })
             }
             "ignore" => r.ignore.push(text),
+            "scope" => {
+                r.scope = Some(
+                    imgscope::ci::checks::Scope::parse(&text).map_err(|e| format!("{key}: {e}"))?,
+                )
+            }
             k => {
                 let d = rules(Target::Image)
                     .find(|d| d.toml_key == Some(k))

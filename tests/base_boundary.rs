@@ -231,3 +231,96 @@ fn unknown_boundary_counts_every_layer_as_the_users() {
     assert_eq!(r["summary"]["user_wasted_bytes"], 100);
     assert_eq!(r["summary"]["user_bytes"], r["summary"]["total_bytes"]);
 }
+
+/// `--ci … --scope user|all --max-waste 10%`: the exit code and the check.
+fn gate(args: &[&str], image_name: &str) -> (i32, Value) {
+    let img = image(image_name);
+    let mut a = vec!["--ci", "--format", "json", "--max-waste", "10%"];
+    a.extend_from_slice(args);
+    a.push(&img);
+    let (c, out, err) = run(&a);
+    assert!(c == 0 || c == 1, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    (c, v["checks"][0].clone())
+}
+
+#[test]
+fn ci_scope_user_counts_only_the_users_layers() {
+    // app-on-base: 350000 bytes wasted, all in the base (12.7% of the total);
+    // its own 120026 bytes waste nothing.
+    let (c, check) = gate(&["--scope", "user"], "app-on-base.tar.zst");
+    assert_eq!(c, 0, "{check}");
+    assert_eq!(check["scope"], "user");
+    assert!(
+        check["actual"]
+            .as_str()
+            .unwrap()
+            .starts_with("0.00% (0 bytes)"),
+        "{check}"
+    );
+    let (c, check) = gate(&["--scope", "all"], "app-on-base.tar.zst");
+    assert_eq!(c, 1, "{check}");
+    assert!(check.get("scope").is_none(), "{check}");
+    assert!(
+        check["actual"].as_str().unwrap().contains("(350000 bytes)"),
+        "{check}"
+    );
+    // Without --scope: all, as before.
+    assert_eq!(gate(&[], "app-on-base.tar.zst").0, 1);
+    // app-wasteful: its own layers add a 90000-byte log to 120000 bytes of
+    // app: 90000 / 210000 = 42.86%.
+    let (c, check) = gate(&["--scope", "user"], "app-wasteful.tar.zst");
+    assert_eq!(c, 1, "{check}");
+    assert!(
+        check["actual"]
+            .as_str()
+            .unwrap()
+            .starts_with("42.86% (90000 bytes)"),
+        "{check}"
+    );
+    // `.imgscope.toml` says the same; a flag wins over it.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".imgscope.toml"),
+        "scope = \"user\"\nmax-waste = \"10%\"\n",
+    )
+    .unwrap();
+    let code = |extra: &[&str], name: &str| {
+        let mut a = vec!["--ci"];
+        a.extend_from_slice(extra);
+        let img = image(name);
+        a.push(&img);
+        Command::cargo_bin("imgscope")
+            .unwrap()
+            .current_dir(dir.path())
+            .env_remove("CI")
+            .args(&a)
+            .output()
+            .unwrap()
+            .status
+            .code()
+            .unwrap()
+    };
+    assert_eq!(code(&[], "app-on-base.tar.zst"), 0);
+    assert_eq!(code(&[], "app-wasteful.tar.zst"), 1);
+    assert_eq!(code(&["--scope", "all"], "app-on-base.tar.zst"), 1);
+    std::fs::write(dir.path().join(".imgscope.toml"), "scope = \"mine\"\n").unwrap();
+    assert_eq!(code(&[], "app-on-base.tar.zst"), 2);
+}
+
+#[test]
+fn dive_user_wasted_percent_uses_the_real_boundary() {
+    // dive's highestUserWastedPercent: the user's waste over the user's
+    // bytes, after the 4 base layers (not after layer 0 alone).
+    let img = image("app-wasteful.tar.zst");
+    let (c, out, err) = run(&["--ci", "--format", "json", "--max-user-waste", "40%", &img]);
+    assert_eq!(c, 1, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let actual = v["checks"][0]["actual"].as_str().unwrap();
+    assert!(
+        actual.starts_with("42.86% (90000 bytes of 210000 bytes"),
+        "{actual}"
+    );
+    let (c, _, err) = run(&["--ci", "--max-user-waste", "43%", &img]);
+    assert_eq!(c, 0, "{err}");
+}

@@ -15,6 +15,85 @@ pub struct Check {
     pub limit: String,
     pub actual: String,
     pub passed: bool,
+    /// `user` when the check counted only the layers after the base
+    /// image's (`--scope user`, and `max-user-waste` always); not written
+    /// for `all`.
+    #[serde(skip_serializing_if = "Scope::is_all")]
+    pub scope: Scope,
+}
+
+/// Which layers the checks count: all of them, or only the user's (those
+/// after the base image's, see [`crate::analyze::base`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    #[default]
+    All,
+    User,
+}
+
+impl Scope {
+    pub fn parse(s: &str) -> Result<Scope, String> {
+        match s.trim() {
+            "all" => Ok(Scope::All),
+            "user" => Ok(Scope::User),
+            other => Err(format!("{other:?}: the scope is \"user\" or \"all\"")),
+        }
+    }
+
+    pub fn is_all(&self) -> bool {
+        *self == Scope::All
+    }
+}
+
+/// The summary the checks of `scope` read: the report's, or the same
+/// figures over the user's layers only (findings and optional files stored
+/// by those layers; totals of those layers).
+pub fn scoped(report: &Report, scope: Scope) -> std::borrow::Cow<'_, Summary> {
+    use crate::analyze::waste::WasteKind;
+    let s = &report.summary;
+    if scope == Scope::All {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mine = || report.waste.iter().filter(|f| !f.in_base);
+    let hidden: u64 = mine()
+        .filter(|f| f.kind != WasteKind::Cache)
+        .map(|f| f.bytes)
+        .sum();
+    let cache: u64 = mine()
+        .filter(|f| f.kind == WasteKind::Cache)
+        .map(|f| f.bytes)
+        .sum();
+    let total = s.user_bytes;
+    let wasted = hidden + cache;
+    let ratio = if total == 0 {
+        0.0
+    } else {
+        wasted as f64 / total as f64
+    };
+    let user_layers = || report.layers.iter().filter(|l| !l.in_base);
+    std::borrow::Cow::Owned(Summary {
+        total_bytes: total,
+        visible_bytes: total.saturating_sub(hidden),
+        hidden_bytes: hidden,
+        cache_bytes: cache,
+        optional_bytes: report
+            .optional
+            .iter()
+            .filter(|o| !report.image.base.contains(o.layer))
+            .map(|o| o.bytes)
+            .sum(),
+        wasted_bytes: wasted,
+        waste_ratio: ratio,
+        efficiency: 1.0 - ratio,
+        layer_count: user_layers().count(),
+        file_count: s.file_count,
+        squash_saves_bytes: hidden,
+        compressed_bytes: user_layers().map(|l| l.compressed_bytes).sum(),
+        wasted_compressed_bytes: mine().map(|f| f.compressed_bytes).sum(),
+        user_bytes: total,
+        user_wasted_bytes: wasted,
+    })
 }
 
 /// The checks of a run and what they were read from.
@@ -146,6 +225,8 @@ pub struct Gate {
     pub origin: Option<String>,
     /// The `--ci` default applied because no rule was set: limits say `(default)`.
     pub default_rule: bool,
+    /// Which layers the checks count (`--scope`, `scope` in `.imgscope.toml`).
+    pub scope: Scope,
 }
 
 impl Gate {
@@ -174,6 +255,9 @@ pub struct Baseline {
     pub source: String,
     pub wasted_bytes: u64,
     pub total_bytes: u64,
+    /// Its waste in the user's layers (`summary.user_wasted_bytes`), for
+    /// `--scope user`; None in a report older than that field.
+    pub user_wasted_bytes: Option<u64>,
 }
 
 impl Baseline {
@@ -196,8 +280,9 @@ impl Baseline {
         };
         let mut wasted_bytes = num("wasted_bytes")?;
         let total_bytes = num("total_bytes")?;
+        let mut user_wasted_bytes = num("user_wasted_bytes").ok();
         if let Some(list) = v.get("waste").and_then(|w| w.as_array()) {
-            let mut kept = 0u64;
+            let (mut kept, mut kept_user) = (0u64, 0u64);
             for f in list {
                 let bytes = f.get("bytes").and_then(|b| b.as_u64());
                 let path = f.get("path").and_then(json_path);
@@ -205,6 +290,9 @@ impl Baseline {
                     (Some(p), Some(b)) => {
                         if !ignore.matches(&p) {
                             kept += b;
+                            if f.get("in_base").and_then(|x| x.as_bool()) != Some(true) {
+                                kept_user += b;
+                            }
                         }
                     }
                     _ => return Err(format!("{source}: a `waste` entry has no path or bytes")),
@@ -212,12 +300,14 @@ impl Baseline {
             }
             if !ignore.is_empty() {
                 wasted_bytes = kept;
+                user_wasted_bytes = user_wasted_bytes.map(|_| kept_user);
             }
         }
         Ok(Baseline {
             source: source.to_string(),
             wasted_bytes,
             total_bytes,
+            user_wasted_bytes,
         })
     }
 }
@@ -242,13 +332,13 @@ fn limit_check(name: CheckName, value: u64, total: u64, limit: Limit) -> Check {
         limit: limit.describe(),
         actual,
         passed: value <= limit.bytes(total),
+        scope: Scope::All,
     }
 }
 
 /// `min-efficiency`: fails when efficiency (1 − wasted/total) is below `min`.
 /// An empty image is fully efficient.
-pub fn min_efficiency(report: &Report, min: f64) -> Check {
-    let s = &report.summary;
+pub fn min_efficiency(s: &Summary, min: f64) -> Check {
     let eff = if s.total_bytes == 0 {
         1.0
     } else {
@@ -259,40 +349,40 @@ pub fn min_efficiency(report: &Report, min: f64) -> Check {
         limit: format!("{min}"),
         actual: format!("{eff:.4} ({:.2}%)", eff * 100.0),
         passed: eff >= min,
+        scope: Scope::All,
     }
 }
 
-/// The bytes dive calls "user" bytes: those of every layer but the first, or
-/// of the whole image when that is zero (a single-layer image has no base to
-/// leave out).
-pub fn user_bytes(report: &Report) -> u64 {
-    let rest: u64 = report.layers.iter().skip(1).map(|l| l.bytes).sum();
-    if rest == 0 {
-        report.summary.total_bytes
-    } else {
-        rest
-    }
-}
-
-/// `max-user-waste` (dive's `highestUserWastedPercent`): wasted bytes over
-/// [`user_bytes`]; fails when above `percent`. Never NaN: 0 bytes over 0 is 0%.
+/// `max-user-waste` (dive's `highestUserWastedPercent`): the waste stored by
+/// the user's layers over those layers' bytes, with the real base-image
+/// boundary (every layer when it is unknown).
 pub fn max_user_waste(report: &Report, percent: f64) -> Check {
-    let user = user_bytes(report);
-    let wasted = report.summary.wasted_bytes;
+    let s = &report.summary;
+    let (user, wasted) = (s.user_bytes, s.user_wasted_bytes);
     let share = pct(wasted, user);
+    let base = &report.image.base;
+    let after = if base.layers > 0 {
+        format!("after {}'s {} layers", base.label(), base.layers)
+    } else {
+        "in every layer (base unknown)".to_string()
+    };
     Check {
         name: CheckName::MaxUserWaste,
         limit: format!("{percent}%"),
-        actual: format!("{share:.2}% ({wasted} bytes of {user} bytes in layers after the first)"),
+        actual: format!("{share:.2}% ({wasted} bytes of {user} bytes in the layers {after})"),
         passed: share <= percent,
+        scope: Scope::User,
     }
 }
 
-/// `max-growth`: fails when wasted bytes grew by more than `limit` against the
-/// baseline (a percentage is of the baseline's wasted bytes).
-pub fn max_growth(report: &Report, base: &Baseline, limit: Limit) -> Check {
-    let before = base.wasted_bytes;
-    let now = report.summary.wasted_bytes;
+pub fn max_growth(report: &Report, base: &Baseline, limit: Limit, scope: Scope) -> Check {
+    let (before, now) = match scope {
+        Scope::All => (base.wasted_bytes, report.summary.wasted_bytes),
+        Scope::User => (
+            base.user_wasted_bytes.unwrap_or(base.wasted_bytes),
+            report.summary.user_wasted_bytes,
+        ),
+    };
     let growth = now as i128 - before as i128;
     let allowed = limit.bytes(before);
     let sign = if growth >= 0 { "+" } else { "-" };
@@ -312,6 +402,7 @@ pub fn max_growth(report: &Report, base: &Baseline, limit: Limit) -> Check {
             base.source
         ),
         passed: growth <= allowed as i128,
+        scope,
     }
 }
 
@@ -333,21 +424,28 @@ pub(crate) fn growth_check(name: CheckName, what: &str, old: u64, new: u64, limi
             growth.unsigned_abs()
         ),
         passed: growth <= allowed as i128,
+        scope: Scope::All,
     }
 }
 
 /// Every check of `gate` over an image's report, in the table's order.
 pub fn evaluate(report: &FullReport, gate: &Gate) -> Verdict {
     let report: &Report = report;
+    let summary = scoped(report, gate.scope);
     let mut out: Vec<Check> = rules(Target::Image)
         .filter_map(|d| {
             let c = gate.get(d.name)?;
             match d.eval {
                 Eval::Part(part) => {
-                    let s = &report.summary;
-                    Some(limit_check(d.name, part(s), s.total_bytes, c.value.limit()))
+                    let s = &summary;
+                    let mut c = limit_check(d.name, part(s), s.total_bytes, c.value.limit());
+                    if gate.scope == Scope::User {
+                        c.scope = Scope::User;
+                        c.actual.push_str(" in your layers");
+                    }
+                    Some(c)
                 }
-                Eval::Image(f) => f(report, c, gate),
+                Eval::Image(f) => f(report, &summary, c, gate),
                 _ => None,
             }
         })

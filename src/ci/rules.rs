@@ -207,8 +207,9 @@ pub enum Eval {
     /// A part of the image's total bytes against a limit (a share of the
     /// total or a size).
     Part(fn(&Summary) -> u64),
-    /// Over an image's report; `None` when the run lacks what it needs.
-    Image(fn(&Analysis, &Configured, &Gate) -> Option<Check>),
+    /// Over an image's report and its summary in the run's scope; `None`
+    /// when the run lacks what it needs.
+    Image(fn(&Analysis, &Summary, &Configured, &Gate) -> Option<Check>),
     /// Over the summaries of OLD and NEW.
     Diff(fn(&Summary, &Summary, &Configured) -> Check),
 }
@@ -302,7 +303,7 @@ pub static RULES: [RuleDef; 11] = [
         }),
         ci_default: None,
         kinds: &WasteKind::ALL,
-        eval: Eval::Image(|r, c, _| Some(checks::min_efficiency(r, c.value.number()))),
+        eval: Eval::Image(|_, s, c, _| Some(checks::min_efficiency(s, c.value.number()))),
     },
     RuleDef {
         name: CheckName::MaxHidden,
@@ -351,7 +352,7 @@ pub static RULES: [RuleDef; 11] = [
         toml_key: Some("max-user-waste"),
         value_name: "PERCENT",
         parser: Parser::Percent,
-        help: "Fail when wasted bytes over the bytes of all layers but the first are above this (10% or 0.1; dive's highestUserWastedPercent)",
+        help: "Fail when the waste your own layers store, over their bytes, is above this (10% or 0.1; dive's highestUserWastedPercent, with the real base-image boundary)",
         dive: Some(DiveKey {
             key: "highestUserWastedPercent",
             value_name: "RATIO",
@@ -360,7 +361,7 @@ pub static RULES: [RuleDef; 11] = [
         }),
         ci_default: None,
         kinds: &WasteKind::ALL,
-        eval: Eval::Image(|r, c, _| Some(checks::max_user_waste(r, c.value.number()))),
+        eval: Eval::Image(|r, _, c, _| Some(checks::max_user_waste(r, c.value.number()))),
     },
     RuleDef {
         name: CheckName::MaxGrowth,
@@ -373,10 +374,10 @@ pub static RULES: [RuleDef; 11] = [
         dive: None,
         ci_default: None,
         kinds: &WasteKind::ALL,
-        eval: Eval::Image(|r, c, g| {
+        eval: Eval::Image(|r, _, c, g| {
             g.baseline
                 .as_ref()
-                .map(|b| checks::max_growth(r, b, c.value.limit()))
+                .map(|b| checks::max_growth(r, b, c.value.limit(), g.scope))
         }),
     },
     RuleDef {
