@@ -714,12 +714,10 @@ fn whole_archive_gzip_with_an_empty_layer_reads_like_the_plain_archive() {
     }
 }
 
-#[test]
-fn a_blob_listed_many_times_is_indexed_once() {
-    // One 1,000-file blob referenced by 40 layers: a small archive whose
-    // every layer hides the one below (39,000 findings); analysed within
-    // the bounds by the debug binary on a shared machine.
-    let names: Vec<String> = (0..1000).map(|i| format!("d{}/f{i}", i % 50)).collect();
+/// A docker-archive whose one blob of `files` three-byte files is listed
+/// `refs` times (with matching diff_ids).
+fn repeated_blob_archive(files: usize, refs: usize) -> Vec<u8> {
+    let names: Vec<String> = (0..files).map(|i| format!("d{}/f{i}", i % 50)).collect();
     let es: Vec<E> = names
         .iter()
         .map(|n| E::File(Box::leak(n.clone().into_boxed_str()), vec![1, 2, 3]))
@@ -727,8 +725,8 @@ fn a_blob_listed_many_times_is_indexed_once() {
     let l = layer(&es);
     let digest = sha256_hex(&l);
     let member = format!("{digest}.tar");
-    let list: Vec<String> = (0..40).map(|_| format!("\"{member}\"")).collect();
-    let diff_ids: Vec<String> = (0..40).map(|_| format!("\"sha256:{digest}\"")).collect();
+    let list: Vec<String> = (0..refs).map(|_| format!("\"{member}\"")).collect();
+    let diff_ids: Vec<String> = (0..refs).map(|_| format!("\"sha256:{digest}\"")).collect();
     let config = format!(
         "{{\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[{}]}}}}",
         diff_ids.join(",")
@@ -739,7 +737,7 @@ fn a_blob_listed_many_times_is_indexed_once() {
     );
     let mut b = tar::Builder::new(Vec::new());
     for (p, bytes) in [
-        (member.as_str(), l.clone()),
+        (member.as_str(), l),
         ("c.json", config.into_bytes()),
         ("manifest.json", manifest.into_bytes()),
     ] {
@@ -751,34 +749,36 @@ fn a_blob_listed_many_times_is_indexed_once() {
         );
         b.append(&h, &bytes[..]).unwrap();
     }
-    let img = b.into_inner().unwrap();
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn a_blob_listed_many_times_is_indexed_once() {
+    // One 1,000-file blob referenced by 40 layers: a small archive whose
+    // every layer hides the one below (39,000 findings); analysed within
+    // the bounds by the debug binary on a shared machine.
+    let img = repeated_blob_archive(1000, 40);
     let v = run_file(&img).analysed();
     assert_eq!(v["summary"]["total_bytes"], 40 * 1000 * 3);
     assert_eq!(v["summary"]["visible_bytes"], 1000 * 3);
     assert_eq!(v["waste"].as_array().unwrap().len(), 39 * 1000);
     let o = run_stdin(&img);
     assert_eq!(o.analysed()["summary"]["hidden_bytes"], 39 * 1000 * 3);
-    // 2,000 references: over the layer limit, refused at once.
-    let list: Vec<String> = (0..2000).map(|_| format!("\"{member}\"")).collect();
-    let manifest = format!(
-        "[{{\"Config\":\"c.json\",\"Layers\":[{}]}}]",
-        list.join(",")
-    );
-    let mut b = tar::Builder::new(Vec::new());
-    for (p, bytes) in [
-        (member.as_str(), l),
-        ("c.json", b"{}".to_vec()),
-        ("manifest.json", manifest.into_bytes()),
-    ] {
-        let h = header(
-            p.as_bytes(),
-            bytes.len() as u64,
-            tar::EntryType::Regular,
-            0o644,
-        );
-        b.append(&h, &bytes[..]).unwrap();
-    }
-    run_file(&b.into_inner().unwrap()).rejected("1000-layer limit");
+}
+
+#[test]
+fn a_5000_file_blob_listed_200_and_2000_times_is_refused_at_once() {
+    // Issue 13's case at full scale: 200 references of a 5,000-file blob
+    // would apply 995,000 entries again (a million findings, 37 s and 527 MB
+    // before the bound); the repeated-entries limit refuses it, read from
+    // the file or from standard input (then verified: the diff_ids match).
+    let img = repeated_blob_archive(5000, 200);
+    run_file(&img).rejected("repeated-entries limit");
+    run_stdin(&img).rejected("repeated-entries limit");
+    // 2,000 references: over the layer limit, refused before any layer is read.
+    let img = repeated_blob_archive(5000, 2000);
+    run_file(&img).rejected("1000-layer limit");
+    run_stdin(&img).rejected("1000-layer limit");
 }
 
 // ------------------------------------------------------------ loops, depth, bombs

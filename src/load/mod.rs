@@ -280,6 +280,10 @@ where
         let mut pending: Vec<Option<layer::LayerIndex>> = (0..uniq.len()).map(|_| None).collect();
         let mut next = 0;
         let mut merge_time = std::time::Duration::ZERO;
+        // Entries applied again by blobs listed more than once: bounded, so
+        // that work stays linear in the bytes present.
+        let mut repeated = 0usize;
+        let i_first = |u: usize| uniq[u];
         for (u, res) in rx.iter() {
             let i = uniq[u];
             match res {
@@ -314,6 +318,27 @@ where
                     pending[u].clone()
                 };
                 let Some(ix) = ix else { break };
+                if next != i_first(u) {
+                    repeated += ix.entries.len();
+                    if repeated > MAX_REPEATED_ENTRIES {
+                        first_err = Some((
+                            next,
+                            Error::format(
+                                loc.clone(),
+                                format!(
+                                    "layer {next} lists {} again: blobs listed more than once \
+                                     would apply over {MAX_REPEATED_ENTRIES} entries again (the \
+                                     repeated-entries limit)",
+                                    refs[next].member
+                                ),
+                            ),
+                        ));
+                        if let Some(c) = cancel {
+                            c.store(true, Ordering::Relaxed);
+                        }
+                        break;
+                    }
+                }
                 let t = std::time::Instant::now();
                 builder.push(refs[next].clone(), sizes[next], ix);
                 merge_time += t.elapsed();
@@ -364,6 +389,11 @@ fn check_digests(r: &image::LayerRef, ix: &layer::LayerIndex, loc: &Location) ->
 
 /// Most layers in one image (Docker stops at 127, containerd at about 500).
 pub const MAX_LAYERS: usize = 1000;
+
+/// Most entries applied again by blobs listed more than once in one image
+/// (beyond each blob's first place): one 5,000-file blob listed 200 times
+/// would otherwise make a million findings out of a few kilobytes.
+pub const MAX_REPEATED_ENTRIES: usize = 100_000;
 
 fn short_digest(digest: &str, member: &str) -> String {
     if digest.is_empty() {
