@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+mod common;
+
 use imgscope::tui::{draw, update, App, Focus, Msg, Tab, WasteRow};
 use imgscope::{LoadProgress, Rules};
 use ratatui::backend::TestBackend;
@@ -555,4 +557,49 @@ fn view_small_terminal() {
         })
         .collect();
     insta::assert_snapshot!("small_80x24", text);
+}
+
+/// Issue 13: names, commands and tags from the image never drive the
+/// terminal through the TUI (control characters and bidi marks shown
+/// escaped, never drawn), and its warnings are counted on screen.
+#[test]
+fn image_data_never_drives_the_terminal_in_the_tui() {
+    use common::{docker_archive, layer, temp_file, E};
+    let l0 = layer(&[
+        E::File("evil\x1b]0;pwned\x07name", vec![1; 10]),
+        E::File("rlo\u{202e}txt.exe", vec![2; 5]),
+    ]);
+    let l1 = layer(&[
+        E::Whiteout("never-there"),
+        E::File("evil\x1b]0;pwned\x07name", vec![3; 10]),
+    ]);
+    let img = docker_archive(
+        &[l0, l1],
+        &["/bin/sh -c echo \x1b[2J\x1b[31mred", "RUN rm \u{202e}x"],
+    );
+    let f = temp_file(&img);
+    let mut a = app_of(f.path().to_str().unwrap(), "evil\x1b[31m.tar");
+    let mut seen = String::new();
+    for k in ['2', '3', '4', '5', '1'] {
+        key(&mut a, KeyCode::Char(k));
+        for down in 0..2 {
+            if down == 1 {
+                key(&mut a, KeyCode::Down);
+            }
+            let s = render(&mut a);
+            let bad: Vec<char> = s
+                .chars()
+                .filter(|&c| {
+                    (c.is_control() && c != '\n')
+                        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+                })
+                .collect();
+            assert!(bad.is_empty(), "tab {k}: {bad:?} on screen:\n{s}");
+            seen.push_str(&s);
+        }
+    }
+    assert!(seen.contains("evil\\x1b]0;pwned\\x07name"), "{seen}");
+    assert!(seen.contains("\\x1b[2J\\x1b[31mred"), "{seen}");
+    assert!(seen.contains("rm \\u{202e}x"), "{seen}");
+    assert!(seen.contains("1 warning"), "{seen}");
 }

@@ -10,7 +10,7 @@ use ratatui::Frame;
 use super::pane::Ctx;
 use super::widgets::{bold, pane};
 use crate::present::human;
-use crate::present::{fit, one_line};
+use crate::present::{escape, fit, one_line};
 
 pub fn draw(f: &mut Frame, cx: &Ctx, r: Rect) {
     let Some(l) = cx.report.layers.get(cx.layer) else {
@@ -56,7 +56,7 @@ pub fn draw(f: &mut Frame, cx: &Ctx, r: Rect) {
         ]),
         Line::from(vec![
             Span::styled("Command ", bold),
-            Span::raw(one_line(&l.command)),
+            Span::raw(escape::line(&one_line(&l.command)).into_owned()),
         ]),
     ];
     f.render_widget(

@@ -12,7 +12,7 @@ use super::layout::Areas;
 use super::pane::{Action, Ctx, ListSel};
 use super::widgets::{bold, detail_block, pane};
 use crate::present::human;
-use crate::present::{before_after, fit, one_line};
+use crate::present::{before_after, escape, fit, one_line};
 
 pub use super::waste::KEYS;
 
@@ -63,7 +63,7 @@ impl Fixes {
                     Style::default().fg(Color::Green),
                 ),
                 Span::raw(fit(
-                    &format!("{}  (layers {})", s.title, layers.join(", ")),
+                    &format!("{}  (layers {})", escape::line(&s.title), layers.join(", ")),
                     w.saturating_sub(12),
                 )),
             ]);
@@ -80,7 +80,7 @@ impl Fixes {
         );
         let bold = bold();
         let mut lines = vec![Line::from(vec![
-            Span::styled(s.title.clone(), bold),
+            Span::styled(escape::line(&s.title).into_owned(), bold),
             Span::styled(
                 format!("  saves {} ({} bytes)", human(s.saves_bytes), s.saves_bytes),
                 Style::default().fg(Color::Green),
@@ -107,7 +107,7 @@ impl Fixes {
             lines.push(Line::from(Span::styled(format!("{label}:"), bold.fg(head))));
             for l in text.lines() {
                 lines.push(Line::from(Span::styled(
-                    format!("  {l}"),
+                    format!("  {}", escape::line(l)),
                     Style::default().fg(body),
                 )));
             }

@@ -14,9 +14,16 @@ use crate::present::kind_label;
 
 pub fn draw(f: &mut Frame, cx: &Ctx, r: Rect) {
     let s = &cx.report.summary;
+    // Oddities of the archive (`warnings` in the JSON report, listed by the
+    // text report) counted in the title, where they are never cut off.
+    let warnings = match cx.report.warnings.len() {
+        0 => String::new(),
+        1 => " · 1 warning".to_string(),
+        n => format!(" · {n} warnings"),
+    };
     let block = pane(
         format!(
-            " Image · {} layers · {} files ",
+            " Image · {} layers · {} files{warnings} ",
             s.layer_count, s.file_count
         ),
         false,

@@ -28,7 +28,12 @@ impl Ctx<'_> {
         self.report
             .layers
             .get(l)
-            .map(|l| crate::present::one_line(&crate::suggest::layer_command(&l.command)))
+            .map(|l| {
+                // ratatui drops control characters but draws bidi marks:
+                // what came from the image is shown escaped.
+                let cmd = crate::present::one_line(&crate::suggest::layer_command(&l.command));
+                crate::present::escape::line(&cmd).into_owned()
+            })
             .unwrap_or_default()
     }
 }

@@ -13,6 +13,7 @@ use super::app::{App, Data};
 use super::layout::{tab_label, Focus, Sizes, Tab};
 use super::pane::Ctx;
 use super::{details, files, filter, fixes, help, image, layers, loading, waste};
+use crate::present::escape;
 
 pub fn draw(f: &mut Frame, app: &mut App) {
     let area = f.area();
@@ -48,7 +49,7 @@ fn title(f: &mut Frame, r: Rect, source: &str, cx: &Ctx) {
     let tags = if img.tags.is_empty() {
         String::new()
     } else {
-        format!(" · {}", img.tags.join(", "))
+        format!(" · {}", escape::line(&img.tags.join(", ")))
     };
     let line = Line::from(vec![
         Span::styled(
@@ -60,7 +61,10 @@ fn title(f: &mut Frame, r: Rect, source: &str, cx: &Ctx) {
         ),
         Span::raw(format!(
             " {} ({}, {}/{}){tags}",
-            source, img.format, img.os, img.architecture
+            escape::line(source),
+            img.format,
+            escape::line(&img.os),
+            escape::line(&img.architecture)
         )),
     ]);
     f.render_widget(Paragraph::new(line), r);

@@ -258,7 +258,11 @@ impl Waste {
                                 .fg(Color::Green)
                                 .add_modifier(Modifier::BOLD),
                         ),
-                        Span::raw(format!("{} (saves {})", s.title, human(s.saves_bytes))),
+                        Span::raw(format!(
+                            "{} (saves {})",
+                            escape::line(&s.title),
+                            human(s.saves_bytes)
+                        )),
                     ]));
                 }
                 lines.push(Line::from(Span::styled(
