@@ -2,6 +2,8 @@
 //! edge cases (whiteouts, opaque dirs, hard links, corrupt data).
 #![allow(dead_code)]
 
+pub mod bounded;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
