@@ -174,12 +174,25 @@ fn index_plain_seekable(
             };
             return index_tar(s, Compression::None, loc, progress);
         }
+        // The entry's content and its padding to 512 bytes must be there, as
+        // reading the same layer as a stream requires (seeking past the end
+        // would not notice a layer cut inside the padding).
+        let pos = entry.raw_file_position();
+        let padded = entry.size().div_ceil(512).saturating_mul(512);
+        if pos.saturating_add(padded) > len {
+            return Err(Error::format(
+                loc.path(String::from_utf8_lossy(&entry.path_bytes()).into_owned()),
+                format!(
+                    "truncated: the entry and its padding need {padded} bytes, only {} present",
+                    len.saturating_sub(pos)
+                ),
+            ));
+        }
         let e = match classify(&entry, Compression::None, loc)? {
             Classified::Entry(e) => e,
             _ => continue,
         };
         // Header bytes count as read now; content bytes when hashed.
-        let pos = entry.raw_file_position();
         progress
             .read
             .fetch_add(pos.saturating_sub(scanned), Ordering::Relaxed);
