@@ -6,6 +6,7 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use imgscope::load::layer::{self, LayerIndex};
+use imgscope::load::plain;
 use imgscope::Location;
 use imgscope_fuzz::*;
 use libfuzzer_sys::fuzz_target;
@@ -32,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
     let path = scratch("layer", data);
     let file = std::fs::File::open(&path).unwrap();
     let _ = std::fs::remove_file(&path);
-    let seeked = layer::index_layer_at(
+    let seeked = plain::index_layer_at(
         &file,
         0,
         data.len() as u64,

@@ -10,7 +10,7 @@ pub mod engine;
 pub mod guard;
 pub mod image;
 pub mod layer;
-mod plain;
+pub mod plain;
 pub mod registry;
 pub mod source;
 
