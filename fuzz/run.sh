@@ -25,13 +25,15 @@ mkdir -p "$work"/{corpus,artifacts,logs}
     || { tail -20 "$work/logs/build.log"; exit 1; }
 bin=$work/target/x86_64-unknown-linux-gnu/release
 [ -d "$work/seeds" ] || python3 seeds.py "$work/seeds" >/dev/null
+# The runs read their own copy of the dictionary (a checkout may change under them).
+cp imgscope.dict "$work/imgscope.dict"
 for r in $(seq 1 "$rounds"); do
     for t in "${targets[@]}"; do
         mkdir -p "$work/corpus/$t" "$work/artifacts/$t"
         log=$work/logs/$t-$(date +%H%M%S).log
         set +e
         nice -n 19 "$bin/$t" "$work/corpus/$t" "$work/seeds/$t" \
-            -dict=imgscope.dict -max_len=262144 -rss_limit_mb=500 -malloc_limit_mb=500 \
+            -dict="$work/imgscope.dict" -max_len=262144 -rss_limit_mb=500 -malloc_limit_mb=500 \
             -timeout=10 -max_total_time="$secs" -print_final_stats=1 \
             -artifact_prefix="$work/artifacts/$t/" >"$log" 2>&1
         rc=$?
