@@ -4,7 +4,7 @@
 # (fuzz/seeds.py), then run one target at a time, niced, rotating over the
 # targets for ROUNDS rounds of SECONDS each. Everything lands in $FUZZ_WORK
 # (default /tmp/imgscope-fuzz): corpus/, artifacts/ (crashes, timeouts,
-# out-of-memory inputs), logs/ and stats.tsv (target, seconds, executions,
+# out-of-memory inputs), logs/ and stats.tsv (target, wall seconds, CPU seconds, executions,
 # exit status per run).
 #
 #   cargo install cargo-fuzz
@@ -32,14 +32,17 @@ for r in $(seq 1 "$rounds"); do
         mkdir -p "$work/corpus/$t" "$work/artifacts/$t"
         log=$work/logs/$t-$(date +%H%M%S).log
         set +e
-        nice -n 19 "$bin/$t" "$work/corpus/$t" "$work/seeds/$t" \
+        start=$(date +%s)
+        /usr/bin/time -o "$log.cpu" -f '%U %S' nice -n 19 "$bin/$t" "$work/corpus/$t" "$work/seeds/$t" \
             -dict="$work/imgscope.dict" -max_len=262144 -rss_limit_mb=500 -malloc_limit_mb=500 \
             -timeout=10 -max_total_time="$secs" -print_final_stats=1 \
             -artifact_prefix="$work/artifacts/$t/" >"$log" 2>&1
         rc=$?
         set -e
+        wall=$(( $(date +%s) - start ))
+        cpu=$(tail -1 "$log.cpu" | awk '{printf "%.0f", $1 + $2}')
         execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-        printf '%s\t%s\t%s\t%s\n' "$t" "$secs" "${execs:-0}" "$rc" >>"$work/stats.tsv"
-        echo "$(date +%T) $t: ${execs:-0} executions, exit $rc ($log)"
+        printf '%s\t%s\t%s\t%s\t%s\n' "$t" "$wall" "${cpu:-0}" "${execs:-0}" "$rc" >>"$work/stats.tsv"
+        echo "$(date +%T) $t: ${execs:-0} executions in ${wall} s (${cpu:-0} CPU s), exit $rc ($log)"
     done
 done
