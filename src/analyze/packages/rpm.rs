@@ -1,5 +1,5 @@
-//! rpm: the sqlite database of current Fedora, RHEL, UBI, CentOS Stream
-//! and openSUSE (`/usr/lib/sysimage/rpm/rpmdb.sqlite`, or
+//! rpm: the sqlite database of current Fedora, RHEL, UBI 9, CentOS Stream,
+//! Amazon Linux 2023 (`/usr/lib/sysimage/rpm/rpmdb.sqlite`, or
 //! `/var/lib/rpm/rpmdb.sqlite` on older layouts), every layer's version of
 //! it. The database is opened from the captured bytes in memory (SQLite's
 //! deserialize; nothing is written to disk) and each row of its `Packages`
@@ -8,7 +8,7 @@
 //! BASENAMES[i]`, or the old `OLDFILENAMES`).
 //!
 //! Not read: the Berkeley DB `Packages` file (RHEL/CentOS 7 and 8, older
-//! Fedora) and the ndb `Packages.db` (SUSE before the switch to sqlite).
+//! Fedora, Amazon Linux 2) and the ndb `Packages.db` (openSUSE, SLE).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
