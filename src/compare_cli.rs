@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use imgscope::ci::checks;
 use imgscope::ci::rules::Target;
 use imgscope::compare;
 use imgscope::render;
@@ -60,7 +59,7 @@ pub struct DiffArgs {
     #[arg(long)]
     pub ci: bool,
     #[command(flatten)]
-    pub rules: crate::cli::RuleFlags<true>,
+    pub rules: crate::cli_rules::RuleFlags<true>,
     /// Output format (text by default when stdout is not a terminal)
     #[arg(long, value_enum)]
     pub format: Option<DiffFormat>,
@@ -156,7 +155,8 @@ pub fn run_diff(a: DiffArgs, env: &crate::cli::Env) -> anyhow::Result<ExitCode> 
         anyhow::bail!("--top: give at least 1");
     }
     let rules = a.rules.rule_set().map_err(anyhow::Error::msg)?;
-    let mut gate = crate::cli::gate(&rules, Target::Diff, a.ci).map_err(anyhow::Error::msg)?;
+    let mut gate =
+        crate::cli_rules::gate(&rules, Target::Diff, a.ci).map_err(anyhow::Error::msg)?;
     // The default of `diff --ci` is no news: its limit says no `(default)`.
     gate.default_rule = false;
     let ci = a.ci || (env.ci_var && !env.stdout_tty);
@@ -174,8 +174,7 @@ pub fn run_diff(a: DiffArgs, env: &crate::cli::Env) -> anyhow::Result<ExitCode> 
     let _ = tui;
     let (oi, or) = analyse(&a.old, &load)?;
     let (ni, nr) = analyse(&a.new, &load)?;
-    let mut d = compare::diff((&oi, &or), (&ni, &nr));
-    d.checks = checks::evaluate_diff(&d.old.summary, &d.new.summary, &gate);
+    let d = compare::diff((&oi, &or), (&ni, &nr), &gate);
     let body = match a.format.unwrap_or(DiffFormat::Text) {
         DiffFormat::Text => {
             render::diff_text::render(&d, &render::diff_text::DiffTextOptions { top: a.top })

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 mod cli;
+mod cli_rules;
 mod compare_cli;
 mod config;
 

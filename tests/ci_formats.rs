@@ -4,7 +4,6 @@
 
 mod common;
 
-use assert_cmd::Command;
 use common::{root, single_layer_image, steps_docker};
 use serde_json::Value;
 
@@ -21,22 +20,9 @@ fn single_layer() -> String {
 
 /// stdout and exit code of imgscope in an empty directory.
 fn out(args: &[&str]) -> (i32, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let o = Command::cargo_bin("imgscope")
-        .unwrap()
-        .current_dir(dir.path())
-        .env_remove("CI")
-        .env_remove("NO_COLOR")
-        .args(args)
-        .output()
-        .unwrap();
-    let code = o.status.code().unwrap();
-    assert!(
-        code == 0 || code == 1,
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    (code, String::from_utf8(o.stdout).unwrap())
+    let r = common::run(args);
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    (r.code, r.stdout)
 }
 
 const FAILING: &[&str] = &["--ci", "--max-waste", "1%", "--max-cache", "10%"];

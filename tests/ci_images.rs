@@ -6,7 +6,6 @@ mod common;
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 /// The image's path. The images are committed: a missing one is a failure,
@@ -18,19 +17,8 @@ fn image(name: &str) -> String {
 }
 
 fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let o = Command::cargo_bin("imgscope")
-        .unwrap()
-        .current_dir(dir)
-        .env_remove("CI")
-        .env_remove("NO_COLOR")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        o.status.code().unwrap(),
-        String::from_utf8(o.stdout).unwrap(),
-        String::from_utf8(o.stderr).unwrap(),
-    )
+    let r = common::run_in(dir, args);
+    (r.code, r.stdout, r.stderr)
 }
 
 fn code(args: &[&str]) -> i32 {

@@ -12,9 +12,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 fn imgscope() -> Command {
-    let mut c = Command::cargo_bin("imgscope").unwrap();
-    c.env_remove("CI").env("NO_COLOR", "1");
-    c
+    common::imgscope()
 }
 
 fn img(name: &str) -> String {

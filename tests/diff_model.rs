@@ -249,8 +249,8 @@ proptest! {
             .collect();
         let (ai, ar) = analyse(archive(&la), "A");
         let (bi, br) = analyse(archive(&lb), "B");
-        let ab = json(&diff((&ai, &ar), (&bi, &br)));
-        let ba = json(&diff((&bi, &br), (&ai, &ar)));
+        let ab = json(&diff((&ai, &ar), (&bi, &br), &Default::default()));
+        let ba = json(&diff((&bi, &br), (&ai, &ar), &Default::default()));
         prop_assert_eq!(comparable(&mirror_of(&ab)), comparable(&ba));
         // Every layer of each image appears exactly once, in order.
         for (side, n) in [("old", la.len()), ("new", lb.len())] {
@@ -281,7 +281,7 @@ proptest! {
     fn an_image_against_itself_is_all_same(a in prop::collection::vec(recipe(), 1..6)) {
         let la: Vec<(Vec<u8>, String)> = a.iter().map(|(ops, c)| build(ops, *c)).collect();
         let (ai, ar) = analyse(archive(&la), "A");
-        let d = diff((&ai, &ar), (&ai, &ar));
+        let d = diff((&ai, &ar), (&ai, &ar), &Default::default());
         prop_assert_eq!(d.layers.len(), la.len());
         for (k, l) in d.layers.iter().enumerate() {
             prop_assert_eq!(l.status, imgscope::compare::LayerStatus::Same);
@@ -343,7 +343,7 @@ fn markdown_for_a_large_diff_stays_under_githubs_limit() {
         image(1),
         "registry.example.com/team/application:pull-request-1234",
     );
-    let d = diff((&oi, &or), (&ni, &nr));
+    let d = diff((&oi, &or), (&ni, &nr), &Default::default());
     assert!(d.changed.len() > 4000, "{}", d.changed.len());
     assert!(d.files.len() > 4000);
     let md = imgscope::render::diff_markdown::render(&d);

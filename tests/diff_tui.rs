@@ -25,7 +25,7 @@ fn view(old: &str, new: &str) -> CompareView {
     };
     let (oi, or) = load(old);
     let (ni, nr) = load(new);
-    let d = imgscope::compare::diff((&oi, &or), (&ni, &nr));
+    let d = imgscope::compare::diff((&oi, &or), (&ni, &nr), &Default::default());
     CompareView::new(d, &oi, &ni)
 }
 

@@ -21,10 +21,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 fn imgscope(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_imgscope"))
-        .args(args)
-        .output()
-        .unwrap()
+    common::imgscope().args(args).output().unwrap()
 }
 
 /// `--format json` and `--format html` reports of one image.

@@ -54,18 +54,8 @@ fn final_files(archive: &std::path::Path) -> BTreeMap<String, (u64, usize)> {
 }
 
 fn json(args: &[&str]) -> (serde_json::Value, i32) {
-    let out = Command::cargo_bin("imgscope")
-        .unwrap()
-        .args(args)
-        .output()
-        .unwrap();
-    let code = out.status.code().unwrap();
-    assert!(
-        code == 0 || code == 1,
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (serde_json::from_slice(&out.stdout).unwrap(), code)
+    let r = common::run(args);
+    (r.report(), r.code)
 }
 
 fn sum(files: &BTreeMap<String, (u64, usize)>, f: impl Fn(&str) -> bool) -> u64 {

@@ -15,11 +15,14 @@
 //! orientation (decided by the two layer lists alone) and mirrored when the
 //! arguments come the other way round, so no tie-break can break that.
 
+use super::align::{align, layer_keys};
+use super::files::file_deltas;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::Serialize;
 
-use crate::analyze::index::{Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
-use crate::analyze::waste::{walk_visible, Finding, ImagePath, Summary, WasteKind};
+use crate::analyze::index::Index;
+use crate::analyze::waste::{Finding, ImagePath, Summary, WasteKind};
+use crate::ci::checks::{evaluate_diff, Gate};
 use crate::load::image::display_command;
 use crate::suggest::Report;
 
@@ -165,7 +168,7 @@ pub struct Diff {
     pub checks: Vec<crate::ci::checks::Check>,
 }
 
-fn delta(old: u64, new: u64) -> i64 {
+pub(crate) fn delta(old: u64, new: u64) -> i64 {
     (new as i128 - old as i128).clamp(i64::MIN as i128, i64::MAX as i128) as i64
 }
 
@@ -178,8 +181,9 @@ fn side(index: &Index, report: &Report) -> Side {
     }
 }
 
-/// Compare two images. Each is its index and the report made from it.
-pub fn diff(old: (&Index, &Report), new: (&Index, &Report)) -> Diff {
+/// Compare two images (each its index and the report made from it) and
+/// check `gate`'s diff rules over them.
+pub fn diff(old: (&Index, &Report), new: (&Index, &Report), gate: &Gate) -> Diff {
     let (oi, or) = old;
     let (ni, nr) = new;
     let pairs = align(&layer_keys(or), &layer_keys(nr));
@@ -207,153 +211,11 @@ pub fn diff(old: (&Index, &Report), new: (&Index, &Report)) -> Diff {
         files,
         realised,
         remaining: nr.suggestions.clone(),
-        checks: Vec::new(),
+        checks: evaluate_diff(os, ns, gate),
     }
 }
 
 // ---------------------------------------------------------------- layers
-
-/// What the alignment looks at in a layer.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct LayerKey {
-    pub diff_id: String,
-    pub command: String,
-}
-
-fn layer_keys(r: &Report) -> Vec<LayerKey> {
-    r.layers
-        .iter()
-        .map(|l| LayerKey {
-            diff_id: l.diff_id.clone(),
-            command: display_command(&l.created_by),
-        })
-        .collect()
-}
-
-/// The instruction kind: `RUN`, `COPY`, `ADD`, … (the first word).
-fn verb(command: &str) -> &str {
-    command.split_whitespace().next().unwrap_or("")
-}
-
-/// Words of a command, `&&`, `;` and `\` separators dropped.
-fn words(command: &str) -> Vec<&str> {
-    let mut w: Vec<&str> = command
-        .split_whitespace()
-        .filter(|t| !matches!(*t, "&&" | ";" | "\\" | "||"))
-        .collect();
-    w.sort_unstable();
-    w
-}
-
-/// Dice coefficient of the two commands' word multisets, 0..=1.
-pub fn similarity(a: &str, b: &str) -> f64 {
-    if a == b {
-        return 1.0;
-    }
-    let (wa, wb) = (words(a), words(b));
-    if wa.is_empty() || wb.is_empty() {
-        return 0.0;
-    }
-    let (mut i, mut j, mut common) = (0, 0, 0usize);
-    while i < wa.len() && j < wb.len() {
-        match wa[i].cmp(wb[j]) {
-            std::cmp::Ordering::Equal => {
-                common += 1;
-                i += 1;
-                j += 1;
-            }
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-        }
-    }
-    2.0 * common as f64 / (wa.len() + wb.len()) as f64
-}
-
-/// Two commands are "the same instruction, edited" from this similarity on.
-const SIMILAR: f64 = 0.5;
-
-/// Aligned pairs (old index, new index), increasing on both sides.
-pub fn align(old: &[LayerKey], new: &[LayerKey]) -> Vec<(usize, usize)> {
-    // Canonical orientation: the alignment of (A, B) is the mirror of the
-    // alignment of (B, A) by construction.
-    if old > new {
-        let mut p: Vec<(usize, usize)> = align_oriented(new, old)
-            .into_iter()
-            .map(|(a, b)| (b, a))
-            .collect();
-        p.sort_unstable();
-        return p;
-    }
-    align_oriented(old, new)
-}
-
-fn align_oriented(old: &[LayerKey], new: &[LayerKey]) -> Vec<(usize, usize)> {
-    let mut pairs: Vec<(usize, usize)> = Vec::new();
-    // Accept candidates in order unless one crosses or reuses a layer.
-    let accept = |pairs: &mut Vec<(usize, usize)>, mut cands: Vec<(f64, usize, usize)>| {
-        cands.sort_by(|a, b| {
-            b.0.total_cmp(&a.0)
-                .then_with(|| a.1.abs_diff(a.2).cmp(&b.1.abs_diff(b.2)))
-                .then_with(|| (a.1 + a.2).cmp(&(b.1 + b.2)))
-                .then_with(|| (a.1, a.2).cmp(&(b.1, b.2)))
-        });
-        for (_, i, j) in cands {
-            let ok = pairs
-                .iter()
-                .all(|&(a, b)| a != i && b != j && ((a < i) == (b < j)));
-            if ok {
-                pairs.push((i, j));
-            }
-        }
-    };
-    // 1. identical bytes
-    let mut by_id: HashMap<&str, Vec<usize>> = HashMap::default();
-    for (j, k) in new.iter().enumerate() {
-        by_id.entry(k.diff_id.as_str()).or_default().push(j);
-    }
-    let mut cands = Vec::new();
-    for (i, k) in old.iter().enumerate() {
-        for &j in by_id.get(k.diff_id.as_str()).into_iter().flatten() {
-            cands.push((1.0, i, j));
-        }
-    }
-    accept(&mut pairs, cands);
-    // 2. the same or a similar instruction
-    let mut cands = Vec::new();
-    for (i, a) in old.iter().enumerate() {
-        for (j, b) in new.iter().enumerate() {
-            if verb(&a.command) != verb(&b.command) {
-                continue;
-            }
-            let s = similarity(&a.command, &b.command);
-            if s >= SIMILAR {
-                cands.push((s, i, j));
-            }
-        }
-    }
-    accept(&mut pairs, cands);
-    // 3. by position between aligned layers, when the instruction kind agrees
-    pairs.sort_unstable();
-    let mut bounds = vec![(None, None)];
-    bounds.extend(pairs.iter().map(|&(i, j)| (Some(i), Some(j))));
-    let mut extra = Vec::new();
-    for w in 0..bounds.len() {
-        let lo = bounds[w];
-        let hi = bounds.get(w + 1).copied();
-        let from_o = lo.0.map_or(0, |i| i + 1);
-        let from_n = lo.1.map_or(0, |j| j + 1);
-        let to_o = hi.and_then(|h| h.0).unwrap_or(old.len());
-        let to_n = hi.and_then(|h| h.1).unwrap_or(new.len());
-        for (i, j) in (from_o..to_o).zip(from_n..to_n) {
-            if verb(&old[i].command) == verb(&new[j].command) {
-                extra.push((i, j));
-            }
-        }
-    }
-    pairs.extend(extra);
-    pairs.sort_unstable();
-    pairs
-}
 
 fn rows(or: &Report, nr: &Report, pairs: &[(usize, usize)]) -> Vec<LayerRow> {
     let row = |o: Option<usize>, n: Option<usize>| {
@@ -565,247 +427,4 @@ fn realised(
             }
         })
         .collect()
-}
-
-// ----------------------------------------------------------------- files
-
-/// The final state of a node: its kind, if present.
-fn present(index: &Index, id: NodeId) -> Option<NodeKind> {
-    let c = index.nodes[id as usize].changes.last()?;
-    (c.op != Op::Remove).then_some(c.kind)
-}
-
-/// Bytes of a visible node counted once per stored file (hard links once, at
-/// their first name in walk order).
-struct Counter<'a> {
-    index: &'a Index,
-    seen: HashSet<u32>,
-}
-
-impl Counter<'_> {
-    fn file(&mut self, id: NodeId) -> u64 {
-        let c = self.index.nodes[id as usize]
-            .changes
-            .last()
-            .expect("present");
-        if c.kind != NodeKind::File || c.inode == NO_INODE || !self.seen.insert(c.inode) {
-            return 0;
-        }
-        self.index.inodes[c.inode as usize].size
-    }
-
-    /// (bytes, non-directory entries) below a directory.
-    fn tree(&mut self, id: NodeId, path: &mut Vec<u8>) -> (u64, u64) {
-        let (mut bytes, mut files) = (0, 0);
-        let index = self.index;
-        walk_visible(index, id, path, &mut |ch, _| {
-            if present(index, ch) != Some(NodeKind::Dir) {
-                files += 1;
-                bytes += self.file(ch);
-            }
-        });
-        (bytes, files)
-    }
-}
-
-fn file_deltas(oi: &Index, ni: &Index) -> Vec<FileDelta> {
-    let mut oc = Counter {
-        index: oi,
-        seen: HashSet::default(),
-    };
-    let mut nc = Counter {
-        index: ni,
-        seen: HashSet::default(),
-    };
-    let mut out = Vec::new();
-    // Depth first in name order on both sides (the order hard links are
-    // counted in); a stack of (old node, new node, path).
-    let mut stack: Vec<(Option<NodeId>, Option<NodeId>, Vec<u8>)> =
-        vec![(Some(ROOT), Some(ROOT), Vec::new())];
-    while let Some((o, n, mut path)) = stack.pop() {
-        let ok = o.and_then(|id| {
-            if id == ROOT {
-                Some(NodeKind::Dir)
-            } else {
-                present(oi, id)
-            }
-        });
-        let nk = n.and_then(|id| {
-            if id == ROOT {
-                Some(NodeKind::Dir)
-            } else {
-                present(ni, id)
-            }
-        });
-        if ok == Some(NodeKind::Dir) && nk == Some(NodeKind::Dir) {
-            let (o, n) = (o.unwrap(), n.unwrap());
-            let mut kids = merge_children(oi, o, ni, n);
-            kids.reverse();
-            for (name, a, b) in kids {
-                let mut p = path.clone();
-                p.push(b'/');
-                p.extend_from_slice(name);
-                stack.push((a, b, p));
-            }
-            continue;
-        }
-        // One side: its bytes and file count (a directory rolled up).
-        let mut one = |c: &mut Counter, id: Option<NodeId>, kind: Option<NodeKind>| {
-            let id = id?;
-            match kind? {
-                NodeKind::Dir => {
-                    let (b, f) = c.tree(id, &mut path);
-                    (f > 0).then_some((b, f, true))
-                }
-                _ => Some((c.file(id), 1, false)),
-            }
-        };
-        let a = one(&mut oc, o, ok);
-        let b = one(&mut nc, n, nk);
-        match (a, b) {
-            (Some((ab, _, false)), Some((bb, _, false))) => {
-                if ab != bb {
-                    out.push(FileDelta {
-                        path: ImagePath(path.clone()),
-                        status: if bb > ab {
-                            FileStatus::Grown
-                        } else {
-                            FileStatus::Shrunk
-                        },
-                        old_bytes: Some(ab),
-                        new_bytes: Some(bb),
-                        bytes_delta: delta(ab, bb),
-                        dir: false,
-                        files: 1,
-                    });
-                }
-            }
-            (a, b) => {
-                if let Some((ab, files, dir)) = a {
-                    out.push(FileDelta {
-                        path: ImagePath(path.clone()),
-                        status: FileStatus::Removed,
-                        old_bytes: Some(ab),
-                        new_bytes: None,
-                        bytes_delta: delta(ab, 0),
-                        dir,
-                        files,
-                    });
-                }
-                if let Some((bb, files, dir)) = b {
-                    out.push(FileDelta {
-                        path: ImagePath(path.clone()),
-                        status: FileStatus::Added,
-                        old_bytes: None,
-                        new_bytes: Some(bb),
-                        bytes_delta: delta(0, bb),
-                        dir,
-                        files,
-                    });
-                }
-            }
-        }
-    }
-    out.sort_by(|a, b| {
-        b.bytes_delta
-            .unsigned_abs()
-            .cmp(&a.bytes_delta.unsigned_abs())
-            .then_with(|| a.path.cmp(&b.path))
-            .then_with(|| a.dir.cmp(&b.dir))
-    });
-    out
-}
-
-/// Children of two directories joined by name (both lists are sorted).
-pub(crate) fn merge_children<'a>(
-    oi: &'a Index,
-    o: NodeId,
-    ni: &'a Index,
-    n: NodeId,
-) -> Vec<(&'a [u8], Option<NodeId>, Option<NodeId>)> {
-    let a = &oi.nodes[o as usize].children;
-    let b = &ni.nodes[n as usize].children;
-    let (mut i, mut j) = (0, 0);
-    let mut out = Vec::with_capacity(a.len().max(b.len()));
-    while i < a.len() || j < b.len() {
-        let na = a.get(i).map(|&c| &*oi.nodes[c as usize].name);
-        let nb = b.get(j).map(|&c| &*ni.nodes[c as usize].name);
-        match (na, nb) {
-            (Some(x), Some(y)) if x == y => {
-                out.push((x, Some(a[i]), Some(b[j])));
-                i += 1;
-                j += 1;
-            }
-            (Some(x), Some(y)) if x < y => {
-                out.push((x, Some(a[i]), None));
-                i += 1;
-            }
-            (Some(x), None) => {
-                out.push((x, Some(a[i]), None));
-                i += 1;
-            }
-            (_, Some(y)) => {
-                out.push((y, None, Some(b[j])));
-                j += 1;
-            }
-            (None, None) => break,
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn k(id: &str, cmd: &str) -> LayerKey {
-        LayerKey {
-            diff_id: id.into(),
-            command: cmd.into(),
-        }
-    }
-
-    #[test]
-    fn chained_cleanup_aligns_with_the_install() {
-        let old = [
-            k("a", "ADD file:x in /"),
-            k(
-                "b",
-                "RUN mkdir -p /data && head -c 300 /bin/busybox > /data/big.bin",
-            ),
-            k("c", "RUN rm -rf /data/big.bin"),
-        ];
-        let new = [
-            k("a", "ADD file:x in /"),
-            k(
-                "d",
-                "RUN mkdir -p /data && head -c 300 /bin/busybox > /data/big.bin && rm -rf /data/big.bin",
-            ),
-        ];
-        assert_eq!(align(&old, &new), vec![(0, 0), (1, 1)]);
-        assert_eq!(align(&new, &old), vec![(0, 0), (1, 1)]);
-    }
-
-    #[test]
-    fn moved_copy_aligns_by_instruction_not_position() {
-        let old = [
-            k("a", "ADD file:x in /"),
-            k("t", "COPY dir:tool in /usr/"),
-            k("h", "COPY file:hello in /usr/local/bin/hello"),
-        ];
-        let new = [
-            k("a", "ADD file:x in /"),
-            k("h2", "COPY file:hello in /usr/local/bin/hello"),
-        ];
-        assert_eq!(align(&old, &new), vec![(0, 0), (2, 1)]);
-    }
-
-    #[test]
-    fn similarity_is_symmetric_and_bounded() {
-        let a = "RUN apt-get update && apt-get install -y curl";
-        let b = "RUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*";
-        assert_eq!(similarity(a, b), similarity(b, a));
-        assert!(similarity(a, b) > SIMILAR && similarity(a, b) < 1.0);
-        assert_eq!(similarity("RUN x", "RUN x"), 1.0);
-    }
 }

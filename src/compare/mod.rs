@@ -3,7 +3,9 @@
 //! Pure functions over loaded indexes and their reports; sorted output.
 //! A stage after `analyze`/`suggest`; `render` draws the results.
 
+pub mod align;
 pub mod diff;
+pub mod files;
 pub mod share;
 pub mod tree;
 

@@ -5,7 +5,8 @@
 //! when something below them changed. UI-free, so it is tested without the TUI.
 
 use crate::analyze::index::{Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
-use crate::compare::diff::{merge_children, FileStatus};
+use crate::compare::diff::FileStatus;
+use crate::compare::files::merge_children;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TreeRow {

@@ -1,13 +1,14 @@
-//! `docker://NAME` and `podman://NAME`: the image is read from the engine's
-//! `save` command through a pipe, straight into the stream loader; nothing
-//! is written to disk.
+//! `docker://NAME` and `podman://NAME`: a source like the others. [`Save`]
+//! runs the engine's `save` command and hands back its standard output, a
+//! reader the loader reads as it reads standard input; nothing is written to
+//! disk. [`Save::finish`] then says why a failed load failed (the engine's
+//! own message when nothing came through the pipe).
 
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Location, Result};
-use crate::{Index, LoadOptions, LoadProgress};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -45,14 +46,18 @@ fn last_line(stderr: &[u8]) -> String {
         .to_string()
 }
 
-/// Run `ENGINE save NAME` and index what it writes to its standard output.
-pub fn load(
-    engine: Engine,
-    name: &str,
-    display: &str,
-    opts: &LoadOptions,
-    progress: &LoadProgress,
-) -> Result<Index> {
+/// A running `ENGINE save NAME`.
+pub struct Save {
+    child: std::process::Child,
+    errors: std::thread::JoinHandle<Vec<u8>>,
+    read: std::sync::Arc<AtomicU64>,
+    cmd: &'static str,
+    name: String,
+    loc: Location,
+}
+
+/// Run `ENGINE save NAME`: the running command, and its standard output.
+pub fn open(engine: Engine, name: &str, display: &str) -> Result<(Save, Box<dyn Read + Send>)> {
     let cmd = engine.command();
     let loc = Location::source(display);
     if name.is_empty() || name.starts_with('-') {
@@ -98,35 +103,58 @@ pub fn load(
         inner: child.stdout.take().expect("piped stdout"),
         tally: std::sync::Arc::new(AtomicU64::new(0)),
     };
-    let read = stdout.tally.clone();
-    // The loader drops the pipe when it is done (or fails), so the engine
-    // can never block writing to it.
-    let loaded = crate::load_reader(Box::new(stdout), display, opts, progress);
-    if loaded.is_err() {
-        let _ = child.kill();
-    }
-    let status = child.wait().map_err(|e| Error::io(loc.clone(), e))?;
-    let stderr = errors.join().unwrap_or_default();
-    let engine_failed = || {
-        let why = last_line(&stderr);
-        Error::usage(
-            loc.clone(),
-            format!(
-                "`{cmd} save {name}` failed ({status}){}",
-                if why.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {why}")
-                }
-            ),
-        )
+    let save = Save {
+        read: stdout.tally.clone(),
+        child,
+        errors,
+        cmd,
+        name: name.to_string(),
+        loc,
     };
-    match loaded {
-        Ok(index) if status.success() => Ok(index),
-        Ok(_) => Err(engine_failed()),
-        // Nothing came through the pipe: the engine's own message says why.
-        Err(_) if read.load(Ordering::Relaxed) == 0 && !status.success() => Err(engine_failed()),
-        Err(e) => Err(e),
+    Ok((save, Box::new(stdout)))
+}
+
+impl Save {
+    /// Wait for the engine after the loader read its output (the loader
+    /// drops the pipe when it is done or fails, so the engine can never
+    /// block writing to it): what was loaded, or why nothing was.
+    pub fn finish<T>(self, loaded: Result<T>) -> Result<T> {
+        let Save {
+            mut child,
+            errors,
+            read,
+            cmd,
+            name,
+            loc,
+        } = self;
+        if loaded.is_err() {
+            let _ = child.kill();
+        }
+        let status = child.wait().map_err(|e| Error::io(loc.clone(), e))?;
+        let stderr = errors.join().unwrap_or_default();
+        let engine_failed = || {
+            let why = last_line(&stderr);
+            Error::usage(
+                loc.clone(),
+                format!(
+                    "`{cmd} save {name}` failed ({status}){}",
+                    if why.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {why}")
+                    }
+                ),
+            )
+        };
+        match loaded {
+            Ok(index) if status.success() => Ok(index),
+            Ok(_) => Err(engine_failed()),
+            // Nothing came through the pipe: the engine's own message says why.
+            Err(_) if read.load(Ordering::Relaxed) == 0 && !status.success() => {
+                Err(engine_failed())
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 

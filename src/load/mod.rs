@@ -10,9 +10,11 @@ pub mod engine;
 pub mod guard;
 pub mod image;
 pub mod layer;
+mod oci;
 pub mod plain;
 pub mod registry;
 pub mod source;
+mod stream;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -92,7 +94,8 @@ pub struct LoadOptions {
 pub fn load(arg: &str, opts: &LoadOptions, progress: &LoadProgress) -> Result<Index> {
     layer::set_verify(opts.verify.unwrap_or(arg == "-"));
     if let Some((engine, name)) = engine::parse(arg) {
-        return engine::load(engine, name, arg, opts, progress);
+        let (save, reader) = engine::open(engine, name, arg)?;
+        return save.finish(load_reader(reader, arg, opts, progress));
     }
     if arg != "-" && std::fs::symlink_metadata(arg).is_err() {
         match registry::reference::parse(arg) {

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::sync::Arc;
 
 use crate::error::{Error, Location, Result};
@@ -168,7 +167,7 @@ impl Source {
             ),
             Compression::None => Box::new(counted),
         };
-        stream_members(decoded, outer, loc)
+        super::stream::stream_members(decoded, outer, loc)
     }
 
     /// Read a small metadata member fully.
@@ -409,7 +408,7 @@ fn dir_member(root: &Path, name: &str, loc: &Location) -> Result<PathBuf> {
     Ok(p)
 }
 
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+pub(super) fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..]) {
@@ -483,174 +482,4 @@ fn scan_tar(file: File, loc: &Location) -> Result<HashMap<String, Member>> {
         ));
     }
     Ok(members)
-}
-
-/// A reader fed by a channel of chunks, for indexing a blob on another
-/// thread while the single pass over the stream goes on.
-struct ChanReader {
-    rx: mpsc::Receiver<Vec<u8>>,
-    cur: Vec<u8>,
-    pos: usize,
-}
-impl Read for ChanReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.pos >= self.cur.len() {
-            match self.rx.recv() {
-                Ok(v) => {
-                    self.cur = v;
-                    self.pos = 0;
-                }
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.cur.len() - self.pos);
-        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
-fn looks_like_layer(head: &[u8]) -> bool {
-    Compression::detect(head) != Compression::None
-        || (head.len() >= 262 && &head[257..262] == b"ustar")
-        || layer::v7_header_ok(head)
-}
-
-fn stream_members(
-    reader: Box<dyn Read + Send + '_>,
-    outer: Compression,
-    loc: &Location,
-) -> Result<Source> {
-    let mut archive = tar::Archive::new(super::guard::TarGuard::new(reader));
-    let mut small = HashMap::new();
-    let mut links = HashMap::new();
-    let mut blobs: HashMap<String, (u64, Result<LayerIndex>)> = HashMap::new();
-    let what = match outer {
-        Compression::Gzip => "gzip-compressed archive",
-        Compression::Zstd => "zstd-compressed archive",
-        Compression::None => "archive",
-    };
-    let err = |e: std::io::Error| {
-        let msg = if e.kind() == std::io::ErrorKind::UnexpectedEof
-            || e.to_string().contains("entire block")
-        {
-            format!("truncated {what} ({e})")
-        } else {
-            format!("corrupt {what} ({e})")
-        };
-        Error::format(loc.clone(), msg)
-    };
-    std::thread::scope(|scope| -> Result<()> {
-        let mut handles = Vec::new();
-        let entries = archive.entries().map_err(err)?;
-        let mut count = 0;
-        let mut kept = 0u64;
-        for item in entries {
-            let mut entry = item.map_err(err)?;
-            count += 1;
-            if count > MAX_MEMBERS {
-                return Err(Error::format(
-                    loc.clone(),
-                    format!("more than the {MAX_MEMBERS}-member limit in the archive"),
-                ));
-            }
-            let name = clean_member(&String::from_utf8_lossy(&entry.path_bytes()));
-            let etype = entry.header().entry_type();
-            if etype == tar::EntryType::Symlink || etype == tar::EntryType::Link {
-                let target = String::from_utf8_lossy(&entry.link_name_bytes().unwrap_or_default())
-                    .into_owned();
-                links.insert(name, (etype == tar::EntryType::Symlink, target));
-                continue;
-            }
-            if !etype.is_file() {
-                continue;
-            }
-            let size = entry.size();
-            let mut head = vec![0u8; 512.min(size as usize)];
-            let n = read_up_to(&mut entry, &mut head).map_err(err)?;
-            head.truncate(n);
-            if (n as u64) < head.capacity() as u64 && (n as u64) < size {
-                return Err(Error::format(loc.member(name), "truncated archive"));
-            }
-            if looks_like_layer(&head) {
-                let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(16);
-                let lloc = loc.member(name.clone());
-                let h = scope.spawn(move || {
-                    let r = ChanReader {
-                        rx,
-                        cur: Vec::new(),
-                        pos: 0,
-                    };
-                    let res = layer::index_layer(r, &lloc, Arc::new(Progress::default()));
-                    // drain so the sender never blocks on an early error
-                    res
-                });
-                let mut tx = Some(tx);
-                if let Some(t) = &tx {
-                    let _ = t.send(head);
-                }
-                let mut got = n as u64;
-                loop {
-                    let mut chunk = vec![0u8; 256 * 1024];
-                    let k = read_up_to(&mut entry, &mut chunk).map_err(err)?;
-                    if k == 0 {
-                        break;
-                    }
-                    got += k as u64;
-                    chunk.truncate(k);
-                    if let Some(t) = &tx {
-                        if t.send(chunk).is_err() {
-                            tx = None; // the indexer stopped early (an error)
-                        }
-                    }
-                }
-                drop(tx);
-                if got < size {
-                    return Err(Error::format(loc.member(name), "truncated archive"));
-                }
-                handles.push((name, size, h));
-            } else {
-                if size > MAX_METADATA {
-                    // Neither metadata nor a layer: skip it.
-                    continue;
-                }
-                kept += size;
-                if kept > MAX_METADATA_TOTAL {
-                    return Err(Error::format(
-                        loc.clone(),
-                        format!(
-                            "more than {MAX_METADATA_TOTAL} bytes of metadata files in the archive"
-                        ),
-                    ));
-                }
-                let mut v = head;
-                entry.read_to_end(&mut v).map_err(err)?;
-                if (v.len() as u64) < size {
-                    return Err(Error::format(loc.member(name), "truncated archive"));
-                }
-                small.insert(name, v);
-            }
-        }
-        if count == 0 {
-            return Err(Error::format(
-                loc.clone(),
-                "not an image archive: empty or not a tar file",
-            ));
-        }
-        for (name, size, h) in handles {
-            let r = h.join().unwrap_or_else(|_| {
-                Err(Error::format(
-                    loc.member(name.clone()),
-                    "indexer thread panicked",
-                ))
-            });
-            blobs.insert(name, (size, r));
-        }
-        Ok(())
-    })?;
-    Ok(Source::Stream {
-        small,
-        blobs,
-        links,
-    })
 }

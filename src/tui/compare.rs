@@ -441,7 +441,7 @@ pub fn run_diff(old: &str, new: &str, load: &LoadOptions, rules: &Rules) -> anyh
     };
     let (oi, or) = analyse(old)?;
     let (ni, nr) = analyse(new)?;
-    let d = crate::compare::diff((&oi, &or), (&ni, &nr));
+    let d = crate::compare::diff((&oi, &or), (&ni, &nr), &Default::default());
     let mut view = CompareView::new(d, &oi, &ni);
     drop((oi, ni, or, nr));
     let (_guard, mut term) = super::setup_terminal()?;

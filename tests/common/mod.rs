@@ -454,3 +454,70 @@ pub fn built_on_demand(
         Err(format!("tests/images/{script} failed"))
     }
 }
+
+/// One run of the binary: its exit code, standard output and error.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Standard output as JSON (a panic naming standard error when it is not).
+    pub fn json(&self) -> serde_json::Value {
+        parse_json(self.stdout.as_bytes(), &self.stderr)
+    }
+
+    /// The report of a run that analysed (exit 0 or 1), as JSON.
+    pub fn report(&self) -> serde_json::Value {
+        assert!(
+            self.code == 0 || self.code == 1,
+            "exit {}: {}",
+            self.code,
+            self.stderr
+        );
+        self.json()
+    }
+}
+
+/// `stdout` as JSON, or a panic showing `stderr` and the start of `stdout`.
+pub fn parse_json(stdout: &[u8], stderr: &str) -> serde_json::Value {
+    serde_json::from_slice(stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}); stderr: {stderr}; stdout: {}",
+            String::from_utf8_lossy(&stdout[..stdout.len().min(300)])
+        )
+    })
+}
+
+/// The binary, with the environment that changes its output (`CI`,
+/// `NO_COLOR`) cleared.
+pub fn imgscope() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("imgscope").unwrap();
+    c.env_remove("CI").env_remove("NO_COLOR");
+    c
+}
+
+/// Run the binary with `args` in `dir`.
+pub fn run_in(dir: &Path, args: &[&str]) -> Run {
+    let out = imgscope().current_dir(dir).args(args).output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// Run the binary with `args` in an empty directory (no configuration file).
+pub fn run(args: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    run_in(dir.path(), args)
+}
+
+/// `imgscope --format json ARGS`: the exit code (0 or 1) and the report.
+pub fn json_report(args: &[&str]) -> (i32, serde_json::Value) {
+    let mut a = vec!["--format", "json"];
+    a.extend_from_slice(args);
+    let r = run(&a);
+    (r.code, r.report())
+}
