@@ -21,13 +21,7 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}); stderr: {}; stdout: {}",
-                self.stderr,
-                String::from_utf8_lossy(&self.stdout[..self.stdout.len().min(300)])
-            )
-        })
+        super::parse_json(&self.stdout, &self.stderr)
     }
 
     /// Exit 2, one line on stderr holding `want`, nothing on stdout.
