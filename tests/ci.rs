@@ -11,7 +11,9 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use common::{read_uncompressed, run, run_in, single_layer_image, steps_docker, Run};
+use common::{
+    exec as run, exec_in as run_in, read_uncompressed, single_layer_image, steps_docker, Run,
+};
 use serde_json::Value;
 
 /// dive's 14-step scenario (tests/dive_steps.rs): 14 layers, 2082799 bytes;

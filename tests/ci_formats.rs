@@ -20,7 +20,7 @@ fn single_layer() -> String {
 
 /// stdout and exit code of imgscope in an empty directory.
 fn out(args: &[&str]) -> (i32, String) {
-    let r = common::run(args);
+    let r = common::exec(args);
     assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
     (r.code, r.stdout)
 }

@@ -17,7 +17,7 @@ fn image(name: &str) -> String {
 }
 
 fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let r = common::run_in(dir, args);
+    let r = common::exec_in(dir, args);
     (r.code, r.stdout, r.stderr)
 }
 

@@ -54,7 +54,7 @@ fn final_files(archive: &std::path::Path) -> BTreeMap<String, (u64, usize)> {
 }
 
 fn json(args: &[&str]) -> (serde_json::Value, i32) {
-    let r = common::run(args);
+    let r = common::exec(args);
     (r.report(), r.code)
 }
 

@@ -499,7 +499,7 @@ pub fn imgscope() -> assert_cmd::Command {
 }
 
 /// Run the binary with `args` in `dir`.
-pub fn run_in(dir: &Path, args: &[&str]) -> Run {
+pub fn exec_in(dir: &Path, args: &[&str]) -> Run {
     let out = imgscope().current_dir(dir).args(args).output().unwrap();
     Run {
         code: out.status.code().unwrap_or(-1),
@@ -509,15 +509,15 @@ pub fn run_in(dir: &Path, args: &[&str]) -> Run {
 }
 
 /// Run the binary with `args` in an empty directory (no configuration file).
-pub fn run(args: &[&str]) -> Run {
+pub fn exec(args: &[&str]) -> Run {
     let dir = tempfile::tempdir().unwrap();
-    run_in(dir.path(), args)
+    exec_in(dir.path(), args)
 }
 
 /// `imgscope --format json ARGS`: the exit code (0 or 1) and the report.
 pub fn json_report(args: &[&str]) -> (i32, serde_json::Value) {
     let mut a = vec!["--format", "json"];
     a.extend_from_slice(args);
-    let r = run(&a);
+    let r = exec(&a);
     (r.code, r.report())
 }
