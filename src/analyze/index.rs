@@ -74,12 +74,62 @@ pub struct Change {
 
 #[derive(Debug, Clone)]
 pub struct Node {
-    pub name: Box<[u8]>,
+    pub name: Name,
     pub parent: NodeId,
     /// Sorted by name once the index is built.
     pub children: Vec<NodeId>,
     /// In layer order.
     pub changes: Vec<Change>,
+}
+
+/// A path component: up to 22 bytes kept inline (most names), longer ones
+/// on the heap. Reads as `[u8]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Name(NameRepr);
+
+#[derive(Clone, PartialEq, Eq)]
+enum NameRepr {
+    Inline(u8, [u8; 22]),
+    Heap(Box<[u8]>),
+}
+
+impl Name {
+    pub fn new(name: &[u8]) -> Name {
+        Name(match u8::try_from(name.len()) {
+            Ok(n) if n <= 22 => {
+                let mut buf = [0u8; 22];
+                buf[..name.len()].copy_from_slice(name);
+                NameRepr::Inline(n, buf)
+            }
+            _ => NameRepr::Heap(Box::from(name)),
+        })
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match &self.0 {
+            NameRepr::Inline(n, buf) => &buf[..*n as usize],
+            NameRepr::Heap(b) => b,
+        }
+    }
+}
+
+impl std::fmt::Debug for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self))
+    }
+}
+
+/// Append a change to a node's history. Most paths have one change in
+/// their life: the list grows one at a time, never to a spare capacity
+/// (a million nodes with room for four changes each cost ~100 MB).
+pub(crate) fn push_change(changes: &mut Vec<Change>, c: Change) {
+    if changes.len() == changes.capacity() {
+        changes.reserve_exact(1);
+    }
+    changes.push(c);
 }
 
 /// Why a stored file stopped being visible.

@@ -1,14 +1,21 @@
 //! Uncompressed layers stored in a file (a layer's byte range in a
-//! docker-archive, or a blob of an OCI layout directory): read by position,
-//! so that several tasks read one archive at once.
+//! docker-archive, or a blob of an OCI layout directory).
+//!
+//! The layer is mapped into memory (read-only, shared with the page cache):
+//! its headers are walked in place, then file contents are hashed in
+//! parallel straight from the mapping: no read system call per header or
+//! per file, no copy of the bytes. Where the file cannot be mapped, or the
+//! layer is compressed, it is streamed through [`index_layer`] instead.
+//!
+//! A mapped file that another process truncates while it is read would
+//! fault (SIGBUS); image archives are not rewritten in place by the tools
+//! that make them (they write a new file), which this relies on.
 
-use std::io::Read;
+use std::io::{Cursor, Read};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use xxhash_rust::xxh3::Xxh3;
-
-use super::capture::{Captured, Capturer, LayerCaptures};
+use super::capture::{Capturer, LayerCaptures};
 use super::layer::{
     classify, describe, hex_digest, index_layer, index_tar, lossy, v7_header_ok, verifying,
     Classified, Compression, Digests, Entry, EntryKind, LayerIndex, Progress, BUF,
@@ -37,24 +44,6 @@ impl Read for Section<'_> {
     }
 }
 
-impl std::io::Seek for Section<'_> {
-    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
-        let new = match to {
-            std::io::SeekFrom::Start(n) => n as i128,
-            std::io::SeekFrom::Current(d) => self.pos as i128 + d as i128,
-            std::io::SeekFrom::End(d) => self.len as i128 + d as i128,
-        };
-        if new < 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "seek before start",
-            ));
-        }
-        self.pos = new as u64;
-        Ok(self.pos)
-    }
-}
-
 #[cfg(unix)]
 fn read_at(f: &std::fs::File, buf: &mut [u8], off: u64) -> std::io::Result<usize> {
     std::os::unix::fs::FileExt::read_at(f, buf, off)
@@ -65,11 +54,8 @@ fn read_at(f: &std::fs::File, buf: &mut [u8], off: u64) -> std::io::Result<usize
     std::os::windows::fs::FileExt::seek_read(f, buf, off)
 }
 
-/// Index a layer stored at `[offset, offset+len)` of an uncompressed archive
-/// on disk. Uncompressed layers are indexed in two passes: the headers are
-/// scanned by seeking over contents, then file contents are hashed in
-/// parallel with positional reads (no copy through a buffer, no single
-/// thread per layer). Compressed layers stream through their decoder.
+/// Index a layer stored at `[offset, offset+len)` of a file: mapped when it
+/// is an uncompressed tar, streamed through its decoder otherwise.
 pub fn index_layer_at(
     file: &std::fs::File,
     offset: u64,
@@ -77,14 +63,15 @@ pub fn index_layer_at(
     loc: &Location,
     progress: Arc<Progress>,
 ) -> Result<LayerIndex> {
+    let section = || Section {
+        file,
+        start: offset,
+        len,
+        pos: 0,
+    };
     let mut magic = [0u8; 512];
     let n = {
-        let mut s = Section {
-            file,
-            start: offset,
-            len,
-            pos: 0,
-        };
+        let mut s = section();
         let mut n = 0;
         while n < magic.len() {
             match s.read(&mut magic[n..]) {
@@ -99,32 +86,20 @@ pub fn index_layer_at(
     let plain_tar = Compression::detect(&magic[..n]) == Compression::None
         && n == 512
         && (&magic[257..262] == b"ustar" || v7_header_ok(&magic));
-    if !plain_tar {
-        let s = Section {
-            file,
-            start: offset,
-            len,
-            pos: 0,
-        };
-        return index_layer(s, loc, progress);
-    }
-    let result = index_plain_seekable(file, offset, len, loc, &progress).and_then(|mut ix| {
+    let map = if plain_tar {
+        map(file, offset, len)
+    } else {
+        None
+    };
+    let Some(map) = map else {
+        return index_layer(section(), loc, progress);
+    };
+    let result = index_mapped(&map, loc, &progress).and_then(|mut ix| {
         if verifying() {
-            // Contents were hashed in parallel by positional reads; the
-            // digest needs one sequential pass (from the page cache, mostly).
             let mut h = <sha2::Sha256 as sha2::Digest>::new();
-            let mut buf = vec![0u8; 1 << 20];
-            let mut done = 0u64;
-            while done < len {
-                let want = ((len - done) as usize).min(buf.len());
-                let n = read_at(file, &mut buf[..want], offset + done)
-                    .map_err(|e| Error::io(loc.clone(), e))?;
-                if n == 0 {
-                    return Err(Error::format(loc.clone(), "truncated layer"));
-                }
-                sha2::Digest::update(&mut h, &buf[..n]);
-                done += n as u64;
-            }
+            pieces(&map, 0, &map[..], |piece| {
+                sha2::Digest::update(&mut h, piece)
+            });
             let d = hex_digest(h);
             ix.digests = Some(Digests {
                 blob: d.clone(),
@@ -137,24 +112,118 @@ pub fn index_layer_at(
     result
 }
 
-fn index_plain_seekable(
-    file: &std::fs::File,
-    offset: u64,
-    len: u64,
-    loc: &Location,
+/// Map `[offset, offset+len)` of `file` read-only, or None when it cannot
+/// be (then the layer is streamed).
+fn map(file: &std::fs::File, offset: u64, len: u64) -> Option<memmap2::Mmap> {
+    if len == 0 || len > usize::MAX as u64 {
+        return None;
+    }
+    let file_len = file.metadata().ok()?.len();
+    if offset.checked_add(len)? > file_len {
+        return None;
+    }
+    // SAFETY: the map is read-only and private to this indexing pass; the
+    // file's range was checked against its length. See the module note on
+    // files truncated by another process while mapped.
+    let map = unsafe {
+        memmap2::MmapOptions::new()
+            .offset(offset)
+            .len(len as usize)
+            .map(file)
+    }
+    .ok()?;
+    #[cfg(unix)]
+    let _ = map.advise(memmap2::Advice::Sequential);
+    Some(map)
+}
+
+/// Content bytes hashed per batch: about what one layer holds mapped in
+/// memory at a time (the pages of a batch are released once it is hashed,
+/// so peak memory does not grow with the image's content bytes).
+const WINDOW: u64 = 32 << 20;
+/// Files larger than this are hashed in pieces, each released once hashed.
+const PIECE: usize = 8 << 20;
+
+/// Drop `map[from..to]` from this process's memory (the pages stay in the
+/// page cache; touching them again maps them again).
+fn release(map: &memmap2::Mmap, from: usize, to: usize) {
+    if to > from && to <= map.len() {
+        // SAFETY: a read-only shared file mapping: MADV_DONTNEED only drops
+        // the page table entries; the bytes read afterwards are the file's,
+        // unchanged.
+        #[cfg(unix)]
+        let _ = unsafe {
+            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from)
+        };
+    }
+}
+
+/// Feed `body` (at `at` in the map) to `f` piece by piece, releasing each
+/// piece once fed.
+fn pieces(map: &memmap2::Mmap, at: usize, body: &[u8], mut f: impl FnMut(&[u8])) {
+    let mut off = at;
+    for piece in body.chunks(PIECE) {
+        f(piece);
+        release(map, off, off + piece.len());
+        off += piece.len();
+    }
+}
+
+type Hashed = (u32, u128, Option<super::capture::Captured>);
+
+/// Hash a batch of files in parallel, a few files per task.
+fn hash_batch(
+    map: &memmap2::Mmap,
+    batch: &mut Vec<(u32, u64, u64, Option<Capturer>)>,
+    out: &mut Vec<Hashed>,
     progress: &Progress,
-) -> Result<LayerIndex> {
+) {
     use rayon::prelude::*;
-    let section = Section {
-        file,
-        start: offset,
-        len,
-        pos: 0,
-    };
-    let mut archive = tar::Archive::new(super::guard::TarGuard::new(section));
+    let done: Vec<Hashed> = batch
+        .par_drain(..)
+        .with_min_len(16)
+        .map(|(i, pos, size, cap)| {
+            let (pos, size) = (pos as usize, size as usize);
+            let body = &map[pos..pos + size];
+            let mut cap = cap;
+            let feed = |cap: &mut Option<Capturer>, chunk: &[u8]| {
+                if let Some(c) = cap {
+                    for part in chunk.chunks(BUF * 4) {
+                        c.feed(part);
+                    }
+                }
+            };
+            // One-shot xxh3 over a slice gives the streamed hash's digest.
+            let h = if size <= PIECE {
+                feed(&mut cap, body);
+                xxhash_rust::xxh3::xxh3_128(body)
+            } else {
+                let mut h = xxhash_rust::xxh3::Xxh3::new();
+                pieces(map, pos, body, |piece| {
+                    h.update(piece);
+                    feed(&mut cap, piece);
+                });
+                h.digest128()
+            };
+            progress.read.fetch_add(size as u64, Ordering::Relaxed);
+            (i, h, cap.and_then(Capturer::finish))
+        })
+        .collect();
+    out.extend(done);
+}
+
+/// The layer's tar, walked in place: headers read by the tar crate from
+/// memory; every `WINDOW` of content, the files met so far are hashed in
+/// parallel from their slices of the map, and their pages released.
+fn index_mapped(map: &memmap2::Mmap, loc: &Location, progress: &Progress) -> Result<LayerIndex> {
+    let len = map.len() as u64;
+    let mut archive = tar::Archive::new(super::guard::TarGuard::new(Cursor::new(&map[..])));
     let mut entries_out: Vec<Entry> = Vec::new();
-    // (index into entries_out, data offset within the layer, its capture)
-    let mut data: Vec<(usize, u64, Option<Capturer>)> = Vec::new();
+    // (index into entries_out, data offset within the layer, size, capture)
+    let mut batch: Vec<(u32, u64, u64, Option<Capturer>)> = Vec::new();
+    let mut batch_bytes = 0u64;
+    let mut hashed: Vec<Hashed> = Vec::new();
+    let mut released = 0usize;
     let mut budget = super::capture::LAYER_BUDGET;
     // End of the last entry's content: what the header pass has covered.
     let mut scanned = 0u64;
@@ -166,13 +235,7 @@ fn index_plain_seekable(
             item.map_err(|e| Error::format(loc.clone(), describe(&e, Compression::None)))?;
         if entry.header().entry_type() == tar::EntryType::GNUSparse {
             // Sparse files need the tar crate's reassembly: stream instead.
-            let s = Section {
-                file,
-                start: offset,
-                len,
-                pos: 0,
-            };
-            return index_tar(s, Compression::None, loc, progress);
+            return index_tar(Cursor::new(&map[..]), Compression::None, loc, progress);
         }
         // The entry's content and its padding to 512 bytes must be there, as
         // reading the same layer as a stream requires (seeking past the end
@@ -209,58 +272,28 @@ fn index_plain_seekable(
                 ));
             }
             let cap = Capturer::new(&e.path, e.size, &mut budget);
-            data.push((entries_out.len(), pos, cap));
+            batch.push((entries_out.len() as u32, pos, e.size, cap));
+            batch_bytes += e.size;
+            if batch_bytes >= WINDOW {
+                hash_batch(map, &mut batch, &mut hashed, progress);
+                let end = (pos + e.size) as usize;
+                release(map, released, end);
+                released = end;
+                batch_bytes = 0;
+            }
         }
         entries_out.push(e);
         progress.entries.fetch_add(1, Ordering::Relaxed);
     }
+    hash_batch(map, &mut batch, &mut hashed, progress);
     progress
         .read
         .fetch_add(len.saturating_sub(scanned), Ordering::Relaxed);
-    // Hash contents in parallel, a few files per task.
-    let sizes: Vec<u64> = data.iter().map(|(i, _, _)| entries_out[*i].size).collect();
-    let index_of: Vec<usize> = data.iter().map(|(i, _, _)| *i).collect();
-    let hashes: Vec<std::io::Result<(u128, Option<Captured>)>> = data
-        .into_par_iter()
-        .zip(sizes.into_par_iter())
-        .with_min_len(16)
-        .map_init(
-            || vec![0u8; BUF * 4],
-            |buf, ((_, pos, mut cap), size)| {
-                let mut h = Xxh3::new();
-                let mut done = 0u64;
-                while done < size {
-                    let want = ((size - done) as usize).min(buf.len());
-                    let n = read_at(file, &mut buf[..want], offset + pos + done)?;
-                    if n == 0 {
-                        return Err(std::io::Error::new(
-                            std::io::ErrorKind::UnexpectedEof,
-                            "file ends inside the entry",
-                        ));
-                    }
-                    h.update(&buf[..n]);
-                    if let Some(c) = &mut cap {
-                        c.feed(&buf[..n]);
-                    }
-                    done += n as u64;
-                    progress.read.fetch_add(n as u64, Ordering::Relaxed);
-                }
-                // Finished here: a scan's windows are freed with its file.
-                Ok((h.digest128(), cap.and_then(Capturer::finish)))
-            },
-        )
-        .collect();
     let mut captures = LayerCaptures::new();
-    for (i, h) in index_of.into_iter().zip(hashes) {
-        let (h, cap) = h.map_err(|e| {
-            Error::format(
-                loc.path(lossy(&entries_out[i].path)),
-                describe(&e, Compression::None),
-            )
-        })?;
-        entries_out[i].hash = h;
+    for (i, h, cap) in hashed {
+        entries_out[i as usize].hash = h;
         if let Some(c) = cap {
-            captures.push((i as u32, c));
+            captures.push((i, c));
         }
     }
     Ok(LayerIndex {

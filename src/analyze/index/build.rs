@@ -28,7 +28,9 @@ pub(super) struct Builder {
     pub(super) warnings: Warnings,
     /// What the layer being applied put at each path so far (kind, whether
     /// by an entry of its own), to warn about paths stored twice.
-    pub(super) placed: FxHashMap<NodeId, (NodeKind, bool)>,
+    /// By node: (layer + 1, kind, by an entry of its own) of what that
+    /// layer put there; 0 for none. Only the current layer's marks count.
+    pub(super) placed: Vec<(u16, NodeKind, bool)>,
     pub(super) captured: Vec<(InodeId, Captured)>,
 }
 
@@ -41,7 +43,7 @@ pub(super) const ABSENT: Cur = Cur {
 impl Builder {
     fn new() -> Self {
         let root = Node {
-            name: Box::new([]),
+            name: Name::new(b""),
             parent: ROOT,
             children: Vec::new(),
             changes: Vec::new(),
@@ -57,7 +59,7 @@ impl Builder {
             inodes: Vec::new(),
             links: Vec::new(),
             warnings: Warnings::default(),
-            placed: FxHashMap::default(),
+            placed: vec![(0, NodeKind::Dir, false)],
             captured: Vec::new(),
         }
     }
@@ -95,7 +97,8 @@ impl Builder {
     /// meeting directories are no news unless both are entries.
     pub(super) fn place(&mut self, layer: u16, id: NodeId, kind: NodeKind, explicit: bool) {
         let cur = self.cur[id as usize];
-        if let Some(&(old, old_explicit)) = self.placed.get(&id) {
+        let (mark, old, old_explicit) = self.placed[id as usize];
+        if mark == layer + 1 {
             if old != NodeKind::Dir || kind != NodeKind::Dir || (old_explicit && explicit) {
                 self.warn(
                     layer,
@@ -105,7 +108,7 @@ impl Builder {
             }
         }
         if explicit || !(cur.present && cur.kind == NodeKind::Dir) {
-            self.placed.insert(id, (kind, explicit));
+            self.placed[id as usize] = (layer + 1, kind, explicit);
         }
     }
 
@@ -135,12 +138,13 @@ impl Builder {
         }
         let id = self.nodes.len() as NodeId;
         self.nodes.push(Node {
-            name: Box::from(name),
+            name: Name::new(name),
             parent,
             children: Vec::new(),
             changes: Vec::new(),
         });
         self.cur.push(ABSENT);
+        self.placed.push((0, NodeKind::Dir, false));
         self.nodes[parent as usize].children.push(id);
         self.lookup.entry((parent, hash)).or_insert(id);
         id
@@ -172,7 +176,7 @@ impl Builder {
             }
             _ => change.op,
         };
-        changes.push(Change { op, ..change });
+        push_change(changes, Change { op, ..change });
         self.cur[id as usize] = Cur {
             present: true,
             kind: change.kind,
@@ -216,19 +220,22 @@ impl Builder {
                 stats.removed += 1;
             }
             self.cur[n as usize] = ABSENT;
-            self.placed.remove(&n);
+            self.placed[n as usize].0 = 0;
             removed.insert(n, c.kind);
-            self.nodes[n as usize].changes.push(Change {
-                layer,
-                op: Op::Remove,
-                kind: c.kind,
-                inode: c.inode,
-                mode: 0,
-                uid: 0,
-                gid: 0,
-                link: u32::MAX,
-                implicit: false,
-            });
+            push_change(
+                &mut self.nodes[n as usize].changes,
+                Change {
+                    layer,
+                    op: Op::Remove,
+                    kind: c.kind,
+                    inode: c.inode,
+                    mode: 0,
+                    uid: 0,
+                    gid: 0,
+                    link: u32::MAX,
+                    implicit: false,
+                },
+            );
             if c.inode != NO_INODE {
                 let ino = &mut self.inodes[c.inode as usize];
                 ino.names -= 1;
@@ -329,17 +336,20 @@ impl Builder {
                     .last()
                     .is_some_and(|c| c.layer == layer);
                 if differs && !same_layer {
-                    self.nodes[id as usize].changes.push(Change {
-                        layer,
-                        op: if last.is_none() { Op::Add } else { Op::Modify },
-                        kind: NodeKind::Dir,
-                        inode: NO_INODE,
-                        mode: e.mode,
-                        uid: e.uid as u32,
-                        gid: e.gid as u32,
-                        link: u32::MAX,
-                        implicit: false,
-                    });
+                    push_change(
+                        &mut self.nodes[id as usize].changes,
+                        Change {
+                            layer,
+                            op: if last.is_none() { Op::Add } else { Op::Modify },
+                            kind: NodeKind::Dir,
+                            inode: NO_INODE,
+                            mode: e.mode,
+                            uid: e.uid as u32,
+                            gid: e.gid as u32,
+                            link: u32::MAX,
+                            implicit: false,
+                        },
+                    );
                 } else if differs {
                     let c = self.nodes[id as usize].changes.last_mut().unwrap();
                     c.mode = e.mode;
