@@ -140,9 +140,9 @@ fn map(file: &std::fs::File, offset: u64, len: u64) -> Option<memmap2::Mmap> {
 /// Content bytes hashed per batch: about what one layer holds mapped in
 /// memory at a time (the pages of a batch are released once it is hashed,
 /// so peak memory does not grow with the image's content bytes).
-const WINDOW: u64 = 32 << 20;
+const WINDOW: u64 = 8 << 20;
 /// Files larger than this are hashed in pieces, each released once hashed.
-const PIECE: usize = 8 << 20;
+const PIECE: usize = 4 << 20;
 
 /// Drop `map[from..to]` from this process's memory (the pages stay in the
 /// page cache; touching them again maps them again).
