@@ -94,7 +94,7 @@ pub fn index_layer_at(
     let Some(map) = map else {
         return index_layer(section(), loc, progress);
     };
-    let result = index_mapped(&map, loc, &progress).and_then(|mut ix| {
+    let result = index_mapped(&map, loc, &progress).map(|mut ix| {
         if verifying() {
             let mut h = <sha2::Sha256 as sha2::Digest>::new();
             pieces(&map, 0, &map[..], |piece| {
@@ -106,7 +106,7 @@ pub fn index_layer_at(
                 diff: d,
             });
         }
-        Ok(ix)
+        ix
     });
     progress.done.store(1, Ordering::Relaxed);
     result

@@ -98,14 +98,14 @@ impl Builder {
     pub(super) fn place(&mut self, layer: u16, id: NodeId, kind: NodeKind, explicit: bool) {
         let cur = self.cur[id as usize];
         let (mark, old, old_explicit) = self.placed[id as usize];
-        if mark == layer + 1 {
-            if old != NodeKind::Dir || kind != NodeKind::Dir || (old_explicit && explicit) {
-                self.warn(
-                    layer,
-                    Some(id),
-                    "stored more than once in this layer; the last entry wins",
-                );
-            }
+        if mark == layer + 1
+            && (old != NodeKind::Dir || kind != NodeKind::Dir || (old_explicit && explicit))
+        {
+            self.warn(
+                layer,
+                Some(id),
+                "stored more than once in this layer; the last entry wins",
+            );
         }
         if explicit || !(cur.present && cur.kind == NodeKind::Dir) {
             self.placed[id as usize] = (layer + 1, kind, explicit);
