@@ -477,15 +477,12 @@ fn duration(secs: i64) -> String {
 /// A created-time jump must be at least this long to speak alone.
 const JUMP_ALONE_SECS: i64 = 3600;
 
-fn from_history(history: &[HistoryEntry], n: usize) -> HistoryVerdict {
-    let mut out = HistoryVerdict::default();
-    if history.is_empty() || n == 0 {
-        return out;
-    }
+/// How many of the image's `n` layers come before each history entry (and
+/// `n` at the end): entries map to the last layers, as the report's
+/// commands do.
+pub fn layers_before(history: &[HistoryEntry], n: usize) -> Vec<usize> {
     let empty = |h: &HistoryEntry| h.empty_layer.unwrap_or(false);
     let m = history.iter().filter(|h| !empty(h)).count() as i64;
-    // Layers before each entry (entries map to the last layers, as the
-    // report's commands do).
     let mut before = Vec::with_capacity(history.len() + 1);
     let mut count = 0i64;
     for h in history {
@@ -495,6 +492,16 @@ fn from_history(history: &[HistoryEntry], n: usize) -> HistoryVerdict {
         }
     }
     before.push(n);
+    before
+}
+
+fn from_history(history: &[HistoryEntry], n: usize) -> HistoryVerdict {
+    let mut out = HistoryVerdict::default();
+    if history.is_empty() || n == 0 {
+        return out;
+    }
+    let empty = |h: &HistoryEntry| h.empty_layer.unwrap_or(false);
+    let before = layers_before(history, n);
     let cmds: Vec<String> = history
         .iter()
         .map(|h| display_command(h.created_by.as_deref().unwrap_or("")))

@@ -49,6 +49,9 @@ pub struct Dockerfile {
     /// Layer-creating instructions of the final stage, in order (including
     /// the stages it is built `FROM`).
     pub instrs: Vec<DfInstr>,
+    /// The other instructions of those stages that set up the image (`ENV`,
+    /// `CMD`, `USER`, …): how many of `instrs` come before each, and its text.
+    pub meta: Vec<(usize, String)>,
 }
 
 fn keyword_start(i: &Instruction<'_>) -> Option<usize> {
@@ -120,6 +123,7 @@ pub fn parse(text: &str) -> Result<Dockerfile, String> {
     chain.reverse();
     let base_image = stages[chain[0]].from.image.value.to_string();
     let mut instrs = Vec::new();
+    let mut meta = Vec::new();
     for &si in &chain {
         for ins in stages[si].instructions {
             let Some(start) = keyword_start(ins) else {
@@ -145,6 +149,20 @@ pub fn parse(text: &str) -> Result<Dockerfile, String> {
                 Instruction::Copy(_) => (Instr::Copy, String::new(), None),
                 Instruction::Add(_) => (Instr::Add, String::new(), None),
                 Instruction::Workdir(_) => (Instr::Workdir, String::new(), None),
+                Instruction::Env(_)
+                | Instruction::Arg(_)
+                | Instruction::Cmd(_)
+                | Instruction::Entrypoint(_)
+                | Instruction::User(_)
+                | Instruction::Expose(_)
+                | Instruction::Label(_)
+                | Instruction::Stopsignal(_)
+                | Instruction::Healthcheck(_)
+                | Instruction::Shell(_)
+                | Instruction::Volume(_) => {
+                    meta.push((instrs.len(), full));
+                    continue;
+                }
                 _ => continue,
             };
             instrs.push(DfInstr {
@@ -156,7 +174,11 @@ pub fn parse(text: &str) -> Result<Dockerfile, String> {
             });
         }
     }
-    Ok(Dockerfile { base_image, instrs })
+    Ok(Dockerfile {
+        base_image,
+        instrs,
+        meta,
+    })
 }
 
 #[cfg(test)]

@@ -136,7 +136,12 @@ pub fn suggest(
         .as_deref()
         .map(read_dockerfile)
         .transpose()?;
-    let steps = Steps::new(&analysis.layers, df.as_ref(), &analysis.image.base);
+    let steps = Steps::new(
+        &analysis.layers,
+        df.as_ref(),
+        &analysis.image.base,
+        &index.image.history,
+    );
     let cx = Ctx::new(index, &analysis, rules, steps);
     let mut claims = Claims {
         taken: vec![false; analysis.waste.len()],

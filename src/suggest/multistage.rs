@@ -180,12 +180,30 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
     artifacts.truncate(MAX_ARTIFACTS);
 
     let base = steps.base_image.as_deref().unwrap_or("<base image>");
+    let n = steps.steps.len();
     let last_build = build_layers.iter().chain(&install_layers).max().copied();
+    // What came before the toolchain (configuration, a rootfs of one's own)
+    // is needed at run time too.
+    let first = install_layers.iter().chain(&build_layers).min().copied();
+    let user = |l: &usize| !steps.get(*l).base;
+    // The instructions that make no layer, placed before layer `l`.
+    let meta_at = |l: usize, build: bool| -> Vec<&str> {
+        steps
+            .meta
+            .iter()
+            .filter(|m| m.before == l && (!build || m.for_build()))
+            .map(|m| m.text.as_str())
+            .collect()
+    };
     let mut after = format!("FROM {base} AS build\n");
     match last_build {
         Some(end) => {
-            for s in steps.steps[..=end].iter().filter(|s| !s.base) {
-                after.push_str(&s.text);
+            for l in (0..=end).filter(user) {
+                for m in meta_at(l, true) {
+                    after.push_str(m);
+                    after.push('\n');
+                }
+                after.push_str(&steps.get(l).text);
                 after.push('\n');
             }
         }
@@ -197,40 +215,56 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
         base.to_string()
     };
     after.push_str(&format!("\nFROM {runtime}\n"));
-    // What came before the toolchain (a rootfs, configuration) is needed at
-    // run time too.
-    let first = install_layers.iter().chain(&build_layers).min().copied();
+    let mut lines: Vec<String> = Vec::new();
     if let Some(first) = first {
-        for s in steps.steps[..first].iter().filter(|s| !s.base) {
-            after.push_str(&s.text);
-            after.push('\n');
+        for l in (0..first).filter(user) {
+            lines.extend(meta_at(l, false).into_iter().map(String::from));
+            lines.push(steps.get(l).text.clone());
         }
     }
     if artifacts.is_empty() {
-        after.push_str("# COPY --from=build <what the build produced> <where it runs from>\n");
+        lines.push("# COPY --from=build <what the build produced> <where it runs from>".into());
     }
     for (_, _, p) in &artifacts {
         let p = String::from_utf8_lossy(p);
-        after.push_str(&format!("COPY --from=build {p} {p}\n"));
+        lines.push(format!("COPY --from=build {p} {p}"));
     }
-    // The steps after the toolchain's set up the runtime: they stay here.
-    let rest: Vec<&str> = last_build
-        .map(|end| {
-            steps.steps[end + 1..]
-                .iter()
-                .filter(|s| !s.base)
-                .map(|s| s.text.as_str())
-                .collect()
-        })
-        .unwrap_or_default();
+    // The steps after the toolchain's set up the runtime: they stay here,
+    // with what the moved steps set up for the running container (ENV, CMD…).
+    let mut rest: Vec<String> = Vec::new();
+    if let (Some(first), Some(end)) = (first, last_build) {
+        for l in first + 1..=end {
+            rest.extend(meta_at(l, false).into_iter().map(String::from));
+        }
+        for l in (end + 1..n).filter(user) {
+            rest.extend(meta_at(l, false).into_iter().map(String::from));
+            rest.push(steps.get(l).text.clone());
+        }
+        rest.extend(meta_at(n, false).into_iter().map(String::from));
+    }
     if rest.is_empty() {
-        after.push_str("# … then the steps that set up the runtime (no compilers)");
-    } else {
-        after.push_str(&rest.join("\n"));
+        rest.push("# … then the steps that set up the runtime (no compilers)".into());
     }
+    lines.extend(rest);
+    after.push_str(&lines.join("\n"));
+    // The saving: every byte the steps that move to the build stage stored
+    // (the toolchain and all that came with it), less the artifacts copied
+    // back; when the toolchain comes with the base, its footprint.
+    let moved: Vec<usize> = match (first, last_build) {
+        (Some(f), Some(e)) if !install_layers.is_empty() => (f..=e).filter(user).collect(),
+        _ => Vec::new(),
+    };
+    let saving = if moved.is_empty() {
+        total
+    } else {
+        let stored: u64 = moved.iter().map(|&l| cx.report.layers[l].bytes).sum();
+        let copied: u64 = artifacts.iter().map(|a| a.1).sum();
+        stored.saturating_sub(copied)
+    };
 
-    let mut layers: Vec<usize> = per_layer.keys().copied().collect();
+    let mut layers: Vec<usize> = per_layer.keys().copied().filter(user).collect();
     layers.extend(&build_layers);
+    layers.extend(&moved);
     layers.sort_unstable();
     layers.dedup();
     let before_layers: Vec<usize> = install_layers
@@ -245,14 +279,19 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
     };
     let bytes = crate::units::bytes_text(total);
     let t = cx.texts.rule(SuggestionKind::MultiStage);
-    let vars = [("tools", tools.as_str()), ("bytes", bytes.as_str())];
+    let saving_text = crate::units::bytes_text(saving);
+    let vars = [
+        ("tools", tools.as_str()),
+        ("bytes", bytes.as_str()),
+        ("saving", saving_text.as_str()),
+    ];
     let id_names: Vec<&str> = detected.iter().map(|&g| tcs[g].name.as_str()).collect();
     out.push(Suggestion {
         id: format!("multi-stage:{}", id_names.join("+")),
         title: fill(&t.title, &vars),
         dockerfile_lines: steps.lines(&layers),
         layers,
-        saves_bytes: total,
+        saves_bytes: saving,
         saves_compressed_bytes: 0,
         before,
         after,

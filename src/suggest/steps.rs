@@ -6,6 +6,7 @@
 use super::dockerfile::{Dockerfile, Instr};
 use crate::analyze::base::Base;
 use crate::analyze::waste::LayerReport;
+use crate::load::image::{display_command, HistoryEntry};
 
 #[derive(Debug, Clone)]
 pub struct Step {
@@ -100,8 +101,68 @@ fn from_history(l: &LayerReport) -> Step {
     }
 }
 
+/// An instruction that makes no layer but sets up the image (`ENV`, `CMD`,
+/// `USER`, …), placed before layer `before` (the layer count at the end).
+#[derive(Debug, Clone)]
+pub struct Meta {
+    pub before: usize,
+    pub text: String,
+}
+
+impl Meta {
+    /// Does it matter while building (not only to the container that runs)?
+    pub fn for_build(&self) -> bool {
+        let w = self.text.split_whitespace().next().unwrap_or("");
+        ["ENV", "ARG", "USER", "SHELL", "WORKDIR"].contains(&w.to_ascii_uppercase().as_str())
+    }
+}
+
+/// The history's instructions that made no layer after the base image's
+/// last layer (the user's `ENV`, `CMD`, …). Before the user's first layer,
+/// what only the running container reads (`CMD`, `LABEL`, …) is the base's.
+fn history_meta(history: &[HistoryEntry], n: usize, base: &Base) -> Vec<Meta> {
+    let before = crate::analyze::base::layers_before(history, n);
+    let last_base_entry = history
+        .iter()
+        .enumerate()
+        .filter(|(k, h)| !h.empty_layer.unwrap_or(false) && before[*k] < base.layers)
+        .map(|(k, _)| k)
+        .next_back();
+    history
+        .iter()
+        .enumerate()
+        .filter(|(k, h)| h.empty_layer.unwrap_or(false) && last_base_entry.is_none_or(|b| *k > b))
+        .filter_map(|(k, h)| {
+            let text = display_command(h.created_by.as_deref().unwrap_or(""));
+            let m = Meta {
+                before: before[k],
+                text,
+            };
+            let word = m.text.split_whitespace().next()?.to_ascii_uppercase();
+            let known = [
+                "ENV",
+                "ARG",
+                "USER",
+                "SHELL",
+                "WORKDIR",
+                "CMD",
+                "ENTRYPOINT",
+                "EXPOSE",
+                "LABEL",
+                "STOPSIGNAL",
+                "HEALTHCHECK",
+                "VOLUME",
+            ];
+            (known.contains(&word.as_str()) && (before[k] > base.layers || m.for_build()))
+                .then_some(m)
+        })
+        .collect()
+}
+
 pub struct Steps {
     pub steps: Vec<Step>,
+    /// The instructions between the steps that make no layer, in order.
+    pub meta: Vec<Meta>,
     /// The final stage's base image, from the Dockerfile.
     pub base_image: Option<String>,
     /// How many layers the Dockerfile was matched to (from the end).
@@ -111,9 +172,17 @@ pub struct Steps {
 impl Steps {
     /// The steps of `layers`, mapped onto the Dockerfile's final stage when
     /// one is given; the first `base.layers` are the base image's.
-    pub fn new(layers: &[LayerReport], df: Option<&Dockerfile>, base: &Base) -> Steps {
+    pub fn new(
+        layers: &[LayerReport],
+        df: Option<&Dockerfile>,
+        base: &Base,
+        history: &[HistoryEntry],
+    ) -> Steps {
         let mut steps: Vec<Step> = layers.iter().map(from_history).collect();
         let mut mapped = 0;
+        // The layer each Dockerfile instruction made (None: none, or unmatched).
+        let mut df_layer: Vec<Option<usize>> =
+            df.map(|d| vec![None; d.instrs.len()]).unwrap_or_default();
         if let Some(df) = df {
             // Walk both lists from the end, down to the base's layers.
             let mut j = df.instrs.len();
@@ -141,6 +210,7 @@ impl Steps {
                 s.body = d.body.clone();
                 s.line = Some(d.line);
                 s.rootfs = false;
+                df_layer[j - 1] = Some(i - 1);
                 mapped += 1;
                 i -= 1;
                 j -= 1;
@@ -150,8 +220,22 @@ impl Steps {
             s.base = true;
         }
         let from_df = df.map(|d| d.base_image.clone()).filter(|b| b != "scratch");
+        let n = steps.len();
+        let meta = match df {
+            // Before the layer of the next instruction that made one.
+            Some(d) if mapped > 0 => d
+                .meta
+                .iter()
+                .map(|(p, text)| Meta {
+                    before: df_layer[*p..].iter().flatten().next().copied().unwrap_or(n),
+                    text: text.clone(),
+                })
+                .collect(),
+            _ => history_meta(history, n, base),
+        };
         Steps {
             steps,
+            meta,
             base_image: from_df.or_else(|| base.name.clone()),
             mapped,
         }

@@ -17,6 +17,9 @@
 #                       the unstripped gcc build: its size minus strip's output
 #   scratch-static.tar  FROM scratch + the static binary
 #   scratch-dynamic.tar FROM scratch + the dynamic gcc build (no loader, no libc)
+#   debian-base.tar     FROM scratch + the rootfs + CMD: a one-layer base
+#   debian-gcc.tar      FROM localhost/debian-base: gcc and libc6-dev installed,
+#                       a C program built with them (tests/base_gcc.rs)
 # All are docker-archives with uncompressed layers.
 set -euo pipefail
 
@@ -30,7 +33,7 @@ source "$HERE/lib.sh"
 img_need mmdebstrap
 [[ $(id -u) == 0 ]] || { echo "run as root (buildah --isolation chroot needs it)" >&2; exit 1; }
 
-ALL=(debian-rec debian-norec debian-apps scratch-static scratch-dynamic)
+ALL=(debian-rec debian-norec debian-apps scratch-static scratch-dynamic debian-base debian-gcc)
 if (($#)); then WANT=("$@"); else WANT=("${ALL[@]}"); fi
 todo=()
 for v in "${WANT[@]}"; do
@@ -80,6 +83,17 @@ for v in "${ALL[@]}"; do
             cp "$IMG_WORK/rootfs.tar" "$c/rootfs.tar"
             cp "$HERE/src/debian-apps/Containerfile" "$c/"
             apps_ctx "$c"
+            ;;
+        debian-base)
+            cp "$IMG_WORK/rootfs.tar" "$HERE/src/debian-base/Containerfile" "$c/"
+            ;;
+        debian-gcc)
+            if ! img_buildah overlay inspect localhost/debian-base >/dev/null 2>&1; then
+                # debian-base was kept from an earlier run: load it (same layer).
+                skopeo copy --quiet "docker-archive:$OUT/debian-base.tar" \
+                    "$(img_ref overlay debian-base)" >>"$IMG_LOG" 2>&1
+            fi
+            cp -a "$HERE/src/debian-gcc/." "$c/"
             ;;
         scratch-*)
             if ! img_buildah overlay inspect localhost/debian-apps >/dev/null 2>&1; then
