@@ -324,3 +324,62 @@ fn dive_user_wasted_percent_uses_the_real_boundary() {
     let (c, _, err) = run(&["--ci", "--max-user-waste", "43%", &img]);
     assert_eq!(c, 0, "{err}");
 }
+
+#[test]
+fn base_waste_is_grouped_apart_with_choices() {
+    // app-on-base: the only waste is the base's own (its layer 3 deletes
+    // what its layer 2 wrote): no fix for the user, one base finding group.
+    let r = json(&[image("app-on-base.tar.zst").as_str()]);
+    let sgs = r["suggestions"].as_array().unwrap();
+    assert!(!sgs.is_empty());
+    for s in sgs {
+        assert_eq!(s["in_base"], true, "{s}");
+        let after = s["after"].as_str().unwrap();
+        assert!(after.contains("# Choices:"), "{after}");
+        assert!(
+            after.contains("a multi-stage build: FROM localhost/base-multi:latest AS build"),
+            "{after}"
+        );
+    }
+    let (c, out, err) = run(&["--no-ci", &image("app-on-base.tar.zst")]);
+    assert_eq!(c, 0, "{err}");
+    assert!(
+        out.contains("What to fix: nothing in your own layers"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "In the base image (localhost/base-multi:latest): 350 kB (350000 bytes) your Dockerfile cannot remove"
+        ),
+        "{out}"
+    );
+    // app-wasteful: the user's fix first, the base's after it.
+    let (_, out, _) = run(&["--no-ci", &image("app-wasteful.tar.zst")]);
+    let fix = out
+        .find("What to fix (largest saving first)")
+        .expect("user fixes");
+    let base = out.find("In the base image (").expect("base section");
+    let log = out.find("/app/build.log").unwrap();
+    assert!(fix < base, "{out}");
+    let first_fix = &out[fix..base];
+    assert!(first_fix.contains("build.log"), "{first_fix}");
+    assert!(log < base);
+    let r = json(&[image("app-wasteful.tar.zst").as_str()]);
+    let user: Vec<&Value> = r["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s.get("in_base").is_none())
+        .collect();
+    assert!(!user.is_empty());
+    for s in user {
+        assert!(
+            s["layers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|l| l.as_u64().unwrap() >= 4),
+            "a user fix names only the user's layers: {s}"
+        );
+    }
+}

@@ -107,17 +107,26 @@ pub fn check_invariants(r: &Report) {
             s.id
         );
     }
-    // Fixes of waste by saving, then the optional trade-offs by saving.
+    // The user's fixes of waste by saving, then their optional trade-offs
+    // by saving, then the base image's waste by saving.
+    let rank = |s: &imgscope::suggest::Suggestion| (s.in_base, s.kind == SuggestionKind::Optional);
     assert!(
         r.suggestions.windows(2).all(|w| {
-            let (a, b) = (
-                w[0].kind == SuggestionKind::Optional,
-                w[1].kind == SuggestionKind::Optional,
-            );
-            (!a && b) || (a == b && w[0].saves_bytes >= w[1].saves_bytes)
+            let (a, b) = (rank(&w[0]), rank(&w[1]));
+            a < b || (a == b && w[0].saves_bytes >= w[1].saves_bytes)
         }),
-        "sorted by saving, optional last"
+        "sorted by saving, optional after fixes, the base's last"
     );
+    for s in &r.suggestions {
+        // A suggestion is the base's exactly when its findings are.
+        let base = s.findings.iter().any(|&i| r.waste[i].in_base);
+        assert_eq!(
+            s.in_base,
+            base && s.findings.iter().all(|&i| r.waste[i].in_base),
+            "{}",
+            s.id
+        );
+    }
     let mut ids: Vec<&str> = r.suggestions.iter().map(|s| s.id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();

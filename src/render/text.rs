@@ -251,8 +251,25 @@ fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
     super::packages::write_sections(&mut o, r);
     if !r.suggestions.is_empty() {
         let _ = writeln!(o);
-        let _ = writeln!(o, "What to fix (largest saving first)");
-        for (i, sg) in r.suggestions.iter().enumerate() {
+        // The user's own fixes first; the base image's waste apart, after
+        // them: it is a choice of base, not a line of the Dockerfile.
+        let (mine, base): (Vec<_>, Vec<_>) = r.suggestions.iter().partition(|s| !s.in_base);
+        let base_bytes: u64 = base.iter().map(|s| s.saves_bytes).sum();
+        if mine.is_empty() {
+            let _ = writeln!(o, "What to fix: nothing in your own layers");
+        } else {
+            let _ = writeln!(o, "What to fix (largest saving first)");
+        }
+        for (i, sg) in mine.iter().chain(&base).enumerate() {
+            if i == mine.len() {
+                let _ = writeln!(o);
+                let _ = writeln!(
+                    o,
+                    "In the base image ({}): {} ({base_bytes} bytes) your Dockerfile cannot remove",
+                    super::escape::line(r.image.base.name.as_deref().unwrap_or("unnamed")),
+                    human(base_bytes)
+                );
+            }
             let _ = writeln!(o);
             let _ = writeln!(o, "  {}. {}", i + 1, super::escape::line(&sg.title));
             let _ = writeln!(

@@ -145,6 +145,7 @@ fn draft(
         why,
         kind,
         saves_compressed_bytes: 0,
+        in_base: false,
         findings: Vec::new(),
     }
 }

@@ -169,9 +169,14 @@ pub fn suggest(
         );
     }
     // Fixes of waste first, largest first; optional trade-offs after them.
+    // The base image's waste last: a choice of base, not a fix of the
+    // user's instructions.
     out.sort_by(|a, b| {
-        (a.kind == SuggestionKind::Optional)
-            .cmp(&(b.kind == SuggestionKind::Optional))
+        a.in_base
+            .cmp(&b.in_base)
+            .then_with(|| {
+                (a.kind == SuggestionKind::Optional).cmp(&(b.kind == SuggestionKind::Optional))
+            })
             .then_with(|| b.saves_bytes.cmp(&a.saves_bytes))
             .then_with(|| a.id.cmp(&b.id))
     });
@@ -476,6 +481,10 @@ impl<'a> Ctx<'a> {
             saves_compressed_bytes: 0,
             after: d.after,
             why: texts::fill(&t.why, &vars),
+            in_base: matches!(
+                d.rule,
+                SuggestionKind::BaseImage | SuggestionKind::BaseCache
+            ),
             kind: d.rule,
             findings,
         });

@@ -297,6 +297,7 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
         after,
         why: fill(&t.why, &vars),
         kind: SuggestionKind::MultiStage,
+        in_base: false,
         findings: Vec::new(),
     });
 }

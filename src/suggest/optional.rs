@@ -123,6 +123,7 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
             after: after.unwrap_or_default(),
             why: fill(&t.why, &vars),
             kind: SuggestionKind::Optional,
+            in_base: false,
             findings: Vec::new(),
         });
     }

@@ -90,6 +90,10 @@ pub struct Suggestion {
     /// 1-based Dockerfile lines of its layers (with `--dockerfile`).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub dockerfile_lines: Vec<usize>,
+    /// About waste the base image's layers store: not a line of the user's
+    /// Dockerfile to change, but a choice of base (written only when true).
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub in_base: bool,
     /// Indexes into `Report::waste` of the findings this covers.
     #[serde(skip)]
     pub findings: Vec<usize>,

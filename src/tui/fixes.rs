@@ -62,10 +62,23 @@ impl Fixes {
                     format!("{:>10}  ", human(s.saves_bytes)),
                     Style::default().fg(Color::Green),
                 ),
-                Span::raw(fit(
-                    &format!("{}  (layers {})", escape::line(&s.title), layers.join(", ")),
-                    w.saturating_sub(12),
-                )),
+                // The base image's waste: a choice of base, dimmed and tagged.
+                Span::styled(
+                    fit(
+                        &format!(
+                            "{}{}  (layers {})",
+                            if s.in_base { "[base] " } else { "" },
+                            escape::line(&s.title),
+                            layers.join(", ")
+                        ),
+                        w.saturating_sub(12),
+                    ),
+                    if s.in_base {
+                        Style::default().add_modifier(ratatui::style::Modifier::DIM)
+                    } else {
+                        Style::default()
+                    },
+                ),
             ]);
             self.list.draw_row(f, inner, i, line, focused);
         }
