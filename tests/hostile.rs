@@ -230,6 +230,28 @@ fn image_data_never_drives_the_terminal() {
 }
 
 #[test]
+fn an_archive_or_a_layer_cut_inside_its_padding_is_refused_both_ways() {
+    // The last entry's content is all there but its padding to 512 bytes is
+    // cut. Found by the layer fuzz target (a file accepted it, seeking past
+    // the end; a stream refused it), then checked for the outer archive:
+    // now a file and a stream refuse both alike.
+    let l = layer(&[E::File("f", data(71, 1))]);
+    let img = docker_archive(&[l[..512 + 71].to_vec()], &[]);
+    run_file(&img).rejected("truncated");
+    run_stdin(&img).rejected("unexpected EOF");
+    let img = docker_archive(&[l], &[]);
+    // manifest.json is the archive's last member: cut right after its text.
+    let tag = img
+        .windows(18)
+        .position(|w| w == b"\"synthetic:latest\"")
+        .unwrap();
+    let end = tag + img[tag..].windows(3).position(|w| w == b"]}]").unwrap() + 3;
+    let cut = &img[..end];
+    run_file(cut).rejected("truncated archive");
+    run_stdin(cut).rejected("unexpected EOF");
+}
+
+#[test]
 fn an_error_naming_an_entry_stays_one_line() {
     let l = layer(&[E::RawPath(b"a\nb/../../\x1b[2Jx".to_vec(), b"x".to_vec())]);
     let o = run_file(&docker_archive(&[l], &[]));

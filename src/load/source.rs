@@ -459,19 +459,22 @@ fn scan_tar(file: File, loc: &Location) -> Result<HashMap<String, Member>> {
             )),
             _ => None,
         };
-        if etype.is_dir() {
-            continue;
-        }
         let offset = entry.raw_file_position();
         let size = entry.size();
-        if link.is_none() && offset.saturating_add(size) > len {
+        // Every member's content and its padding to 512 bytes must be there,
+        // as reading the same archive as a stream requires.
+        let padded = size.div_ceil(512).saturating_mul(512);
+        if offset.saturating_add(padded) > len {
             return Err(Error::format(
                 loc.member(name.clone()),
                 format!(
-                    "truncated archive: the member declares {size} bytes but only {} remain",
+                    "truncated archive: the member and its padding need {padded} bytes but only {} remain",
                     len.saturating_sub(offset)
                 ),
             ));
+        }
+        if etype.is_dir() {
+            continue;
         }
         members.insert(name, Member { offset, size, link });
     }
