@@ -324,8 +324,9 @@ impl ElfScan {
                     self.stage = Stage::Done;
                     return;
                 };
-                let ph = h.e_phoff(e).into()
-                    ..h.e_phoff(e).into() + h.e_phnum(e) as u64 * h.e_phentsize(e) as u64;
+                // Offsets and sizes come from the image: saturating sums.
+                let phoff: u64 = h.e_phoff(e).into();
+                let ph = phoff..phoff.saturating_add(h.e_phnum(e) as u64 * h.e_phentsize(e) as u64);
                 if !data.have(&ph) {
                     if self.pos >= ph.end {
                         self.stage = Stage::Done;
@@ -417,8 +418,10 @@ fn file_offset<H: FileHeader<Endian = Endianness>>(
 ) -> Option<u64> {
     phdrs.iter().find_map(|p| {
         let (va, sz): (u64, u64) = (p.p_vaddr(e).into(), p.p_filesz(e).into());
-        (p.p_type(e) == elf::PT_LOAD && va <= addr && addr < va.saturating_add(sz))
-            .then(|| p.p_offset(e).into() + (addr - va))
+        (p.p_type(e) == elf::PT_LOAD && va <= addr && addr < va.saturating_add(sz)).then(|| {
+            let off: u64 = p.p_offset(e).into();
+            off.saturating_add(addr - va)
+        })
     })
 }
 
@@ -523,8 +526,9 @@ fn facts<H: FileHeader<Endian = Endianness>>(data: &Sparse) -> Option<ElfFacts> 
 /// UPX's own markers: the `l_info` block right after the program headers
 /// carries the magic `UPX!`, and its stub carries a `$Info:` banner.
 fn upx<H: FileHeader<Endian = Endianness>>(h: &H, e: Endianness, data: &Sparse) -> bool {
-    let after_ph = h.e_phoff(e).into() + h.e_phnum(e) as u64 * h.e_phentsize(e) as u64;
-    if data.slice(after_ph + 4, 4) == Some(b"UPX!") {
+    let phoff: u64 = h.e_phoff(e).into();
+    let after_ph = phoff.saturating_add(h.e_phnum(e) as u64 * h.e_phentsize(e) as u64);
+    if data.slice(after_ph.saturating_add(4), 4) == Some(b"UPX!") {
         return true;
     }
     let head = data.slice(0, data.size.min(4096)).unwrap_or(&[]);
@@ -557,7 +561,8 @@ fn strippable<H: FileHeader<Endian = Endianness>>(
     let (noff, nsize): (u64, u64) = (names.sh_offset(e).into(), names.sh_size(e).into());
     let name_of = |s: &H::SectionHeader| -> Option<&[u8]> {
         let at = noff.checked_add(s.sh_name(e) as u64)?;
-        data.read_bytes_at_until(at..noff + nsize, 0).ok()
+        data.read_bytes_at_until(at..noff.saturating_add(nsize), 0)
+            .ok()
     };
     // Sections removed: symbol tables, the string tables they link, debug info.
     let mut removed = vec![false; sections.len()];
@@ -578,13 +583,16 @@ fn strippable<H: FileHeader<Endian = Endianness>>(
     }
     let alloc = |s: &H::SectionHeader| s.sh_flags(e).into() & elf::SHF_ALLOC as u64 != 0;
     let bits = |s: &H::SectionHeader| s.sh_type(e) != elf::SHT_NOBITS && s.sh_type(e) != 0;
-    let mut end = h.e_phoff(e).into() + h.e_phnum(e) as u64 * h.e_phentsize(e) as u64;
+    let phoff: u64 = h.e_phoff(e).into();
+    let mut end = phoff.saturating_add(h.e_phnum(e) as u64 * h.e_phentsize(e) as u64);
     end = end.max(std::mem::size_of::<H>() as u64);
     for p in h.program_headers(e, data).unwrap_or(&[]) {
-        end = end.max(p.p_offset(e).into() + p.p_filesz(e).into());
+        let off: u64 = p.p_offset(e).into();
+        end = end.max(off.saturating_add(p.p_filesz(e).into()));
     }
     for s in sections.iter().filter(|s| alloc(s) && bits(s)) {
-        end = end.max(s.sh_offset(e).into() + s.sh_size(e).into());
+        let off: u64 = s.sh_offset(e).into();
+        end = end.max(off.saturating_add(s.sh_size(e).into()));
     }
     let mut kept = 0u64;
     let mut names_len = 1u64;
@@ -599,11 +607,11 @@ fn strippable<H: FileHeader<Endian = Endianness>>(
         if i == names_index || alloc(s) || !bits(s) {
             continue;
         }
-        end = align(end, s.sh_addralign(e).into()) + s.sh_size(e).into();
+        end = align(end, s.sh_addralign(e).into()).saturating_add(s.sh_size(e).into());
     }
-    end += names_len;
+    end = end.saturating_add(names_len);
     end = align(end, if h.is_type_64() { 8 } else { 4 });
-    end += kept * h.e_shentsize(e) as u64;
+    end = end.saturating_add(kept * h.e_shentsize(e) as u64);
     Some(data.size.saturating_sub(end))
 }
 
@@ -633,8 +641,10 @@ fn go_build(data: &Sparse) -> Option<GoBuild> {
     let mut at = 32;
     let mut next = || -> Option<String> {
         let (n, k) = uvarint(b.get(at..)?)?;
-        let s = b.get(at + k..at + k + usize::try_from(n).ok()?)?;
-        at += k + n as usize;
+        let from = at.checked_add(k)?;
+        let to = from.checked_add(usize::try_from(n).ok()?)?;
+        let s = b.get(from..to)?;
+        at = to;
         Some(String::from_utf8_lossy(s).into_owned())
     };
     let go_version = next()?;
