@@ -80,4 +80,4 @@ if [[ " $SETS " == *" tui "* ]]; then
   "$REPO/scripts/tui-bench.sh" "$(gen million.tar --files 1000000 --layers 10)" || true
 fi
 echo
-echo "summary (image contender median_wall_s median_rss_MiB) in $BENCH_SUMMARY"
+echo "summary (image contender median_wall_s median_rss_MiB median_cpu_s) in $BENCH_SUMMARY"

@@ -19,11 +19,12 @@
 #   BENCH_ONLY  comma list of contenders to run: imgscope,dive,plain,floor (default: all)
 #   BENCH_GUNZIP  gzip decompressor for the plain baseline (default "gzip -dc"; e.g. "pigz -dc")
 #   BENCH_UNZSTD  zstd decompressor for the plain baseline (default "zstd -dc")
-#   BENCH_SUMMARY file to append "image contender median_wall_s median_rss_MiB" lines to
+#   BENCH_SUMMARY file to append "image contender median_wall_s median_rss_MiB median_cpu_s" lines to
 #
 # For every image and contender: one untimed warm-up run (so the page cache is hot for all
 # contenders, they run in the same order), then BENCH_RUNS timed runs with
-# `/usr/bin/time -f '%e %M'`. Reported: median wall seconds and median peak RSS (MiB).
+# `/usr/bin/time -f '%e %M %U %S'`. Reported: median wall seconds, median CPU seconds (user +
+# system, the steadier figure on a shared machine) and median peak RSS (MiB).
 # Peak RSS is getrusage's ru_maxrss: for the plain pipeline that is the largest single process
 # (tar/gzip/zstd), not the sum of the parallel workers.
 #
@@ -166,7 +167,7 @@ decomp_for() { # member -> gzip|zstd|cat (magic bytes)
 run_timed() {
   local out=$1 so=$2; shift 2
   local rc
-  "$TIME" -f '%e %M' -o "$TMP/time" "$@" >"$so" 2>"$TMP/stderr"
+  "$TIME" -f '%e %M %U %S' -o "$TMP/time" "$@" >"$so" 2>"$TMP/stderr"
   rc=$?
   # GNU time writes "Command exited with non-zero status N" before the figures
   tail -n 1 "$TMP/time" >>"$out"
@@ -321,28 +322,29 @@ bench_image() {
   done
 
   # table
-  declare -A wall rss
-  printf '  %-10s %10s %14s  %-24s %s\n' contender "wall_s" "peak_RSS_MiB" "runs (wall s)" status
+  declare -A wall rss cpu
+  printf '  %-10s %10s %8s %14s  %-24s %s\n' contender "wall_s" "cpu_s" "peak_RSS_MiB" "runs (wall s)" status
   for n in "${names[@]}"; do
     if [[ "${status[$n]}" == ok* ]] && [ -s "$TMP/runs.$n" ]; then
       wall[$n]=$(awk '{print $1}' "$TMP/runs.$n" | median)
       rss[$n]=$(awk '{print $2/1024}' "$TMP/runs.$n" | median)
-      [ -n "${BENCH_SUMMARY:-}" ] && echo "$(basename "$IMG") $n ${wall[$n]} ${rss[$n]}" >>"$BENCH_SUMMARY"
-      printf '  %-10s %10.2f %14.1f  %-24s %s\n' "$n" "${wall[$n]}" "${rss[$n]}" \
+      cpu[$n]=$(awk '{print $3+$4}' "$TMP/runs.$n" | median)
+      [ -n "${BENCH_SUMMARY:-}" ] && echo "$(basename "$IMG") $n ${wall[$n]} ${rss[$n]} ${cpu[$n]}" >>"$BENCH_SUMMARY"
+      printf '  %-10s %10.2f %8.2f %14.1f  %-24s %s\n' "$n" "${wall[$n]}" "${cpu[$n]}" "${rss[$n]}" \
         "$(awk '{printf "%s%.2f", (NR>1?",":""), $1}' "$TMP/runs.$n")" "${status[$n]}"
     else
-      printf '  %-10s %10s %14s  %-24s %s\n' "$n" - - - "${status[$n]}"
+      printf '  %-10s %10s %8s %14s  %-24s %s\n' "$n" - - - - "${status[$n]}"
     fi
   done
   ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2fx", a/b; else print "n/a" }'; }
   if [ -n "${wall[dive]:-}" ] && [ -n "${wall[imgscope]:-}" ]; then
-    echo "  dive/imgscope:  wall $(ratio "${wall[dive]}" "${wall[imgscope]}"), peak RSS $(ratio "${rss[dive]}" "${rss[imgscope]}")"
+    echo "  dive/imgscope:  wall $(ratio "${wall[dive]}" "${wall[imgscope]}"), cpu $(ratio "${cpu[dive]}" "${cpu[imgscope]}"), peak RSS $(ratio "${rss[dive]}" "${rss[imgscope]}")"
   fi
   if [ -n "${wall[imgscope]:-}" ] && [ -n "${wall[plain]:-}" ]; then
     echo "  imgscope/plain: wall $(ratio "${wall[imgscope]}" "${wall[plain]}")"
   fi
   if [ -n "${wall[imgscope]:-}" ] && [ -n "${wall[floor]:-}" ]; then
-    echo "  imgscope/floor: wall $(ratio "${wall[imgscope]}" "${wall[floor]}") (floor $FLOOR_MODE)"
+    echo "  imgscope/floor: wall $(ratio "${wall[imgscope]}" "${wall[floor]}"), cpu $(ratio "${cpu[imgscope]}" "${cpu[floor]}") (floor $FLOOR_MODE)"
   fi
   if [ -n "${wall[dive]:-}" ] && [ -n "${wall[plain]:-}" ]; then
     echo "  dive/plain:     wall $(ratio "${wall[dive]}" "${wall[plain]}")"
