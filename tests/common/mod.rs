@@ -407,6 +407,32 @@ pub fn have(tool: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// A hash of everything under tests/images but the committed images
+/// themselves: the scripts, lib.sh and src/.
+fn inputs_hash() -> String {
+    fn walk(dir: &Path, acc: &mut Vec<(PathBuf, Vec<u8>)>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, acc);
+            } else if p.extension().is_some_and(|x| x == "sh" || x == "py")
+                || p.starts_with(root().join("tests/images/src"))
+            {
+                acc.push((p.clone(), std::fs::read(&p).unwrap_or_default()));
+            }
+        }
+    }
+    let mut acc = Vec::new();
+    walk(&root().join("tests/images"), &mut acc);
+    acc.sort();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    std::hash::Hash::hash(&acc, &mut h);
+    format!("{:016x}", std::hash::Hasher::finish(&h))
+}
+
 /// Real images too big to commit, built on demand by `tests/images/SCRIPT
 /// target/DIR` (once per test binary): the folder holding `files`, or why
 /// not (for the test's "skipped" line). `$from_env` names a folder that
@@ -425,7 +451,11 @@ pub fn built_on_demand(
     }
     let out = root().join("target").join(dir);
     let all = |d: &Path| files.iter().all(|f| d.join(f).exists());
-    if all(&out) {
+    // A folder built by an older version of the scripts is stale: the
+    // stamp holds a hash of every script and source the builds read.
+    let stamp = out.join(".inputs");
+    let inputs = inputs_hash();
+    if all(&out) && std::fs::read_to_string(&stamp).is_ok_and(|s| s == inputs) {
         return Ok(out);
     }
     if let Some(g) = gate {
@@ -449,6 +479,7 @@ pub fn built_on_demand(
         .status()
         .is_ok_and(|s| s.success());
     if ok && all(&out) {
+        std::fs::write(&stamp, inputs).map_err(|e| format!("{}: {e}", stamp.display()))?;
         Ok(out)
     } else {
         Err(format!("tests/images/{script} failed"))
