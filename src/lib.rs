@@ -21,10 +21,10 @@ pub mod units;
 pub mod view;
 
 pub use analyze::ignore::Ignore;
-pub use analyze::index::Index;
 pub use analyze::rules::Rules;
 pub use analyze::waste::{analyze, Analysis};
 pub use error::{Error, Location, Result};
+pub use load::index::Index;
 pub use load::{load, load_reader, LoadOptions, LoadProgress, ProgressSnapshot};
 pub use suggest::{suggest, Report};
 

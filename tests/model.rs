@@ -419,8 +419,8 @@ proptest! {
         // The final filesystem: the same non-directory paths are visible.
         let mut visible_paths = Vec::new();
         let mut buf = Vec::new();
-        imgscope::analyze::waste::walk_visible(&index, imgscope::analyze::index::ROOT, &mut buf, &mut |id, p| {
-            if index.nodes[id as usize].changes.last().unwrap().kind != imgscope::analyze::index::NodeKind::Dir {
+        imgscope::analyze::waste::walk_visible(&index, imgscope::load::index::ROOT, &mut buf, &mut |id, p| {
+            if index.nodes[id as usize].changes.last().unwrap().kind != imgscope::load::index::NodeKind::Dir {
                 visible_paths.push(String::from_utf8_lossy(p).into_owned());
             }
         });

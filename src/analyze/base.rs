@@ -26,9 +26,9 @@ use serde::Serialize;
 
 pub use history::{is_rootfs_add, layers_before, parse_time};
 
-use crate::analyze::index::Index;
 use crate::error::{Error, Location, Result};
 use crate::load::image::{ImageMeta, LayerRef};
+use crate::load::index::Index;
 
 /// The annotation (or label) that names the base image.
 pub const BASE_NAME_KEY: &str = "org.opencontainers.image.base.name";

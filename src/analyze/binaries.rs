@@ -10,11 +10,11 @@ use std::collections::BTreeSet;
 use rustc_hash::FxHashSet;
 use serde::{Serialize, Serializer};
 
-use super::index::{Index, InodeId, NodeId, NodeKind, ROOT};
 use super::packages::{Owners, Resolver};
 use super::waste::{walk_visible, walk_visible_files, Analysis as Report, ImagePath};
 use crate::load::capture::Captured;
 use crate::load::elf::{ElfFacts, ElfKind, GoBuild, Linkage};
+use crate::load::index::{Index, InodeId, NodeId, NodeKind, ROOT};
 
 use crate::units::human;
 

@@ -4,7 +4,6 @@
 pub mod base;
 pub mod binaries;
 pub mod ignore;
-pub mod index;
 pub mod packages;
 pub mod pull;
 pub mod rules;

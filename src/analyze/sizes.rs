@@ -13,8 +13,8 @@
 use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
-use crate::analyze::index::{Index, NodeId, NodeKind, NO_INODE, ROOT};
 use crate::analyze::waste::{walk_visible, Analysis as Report, WasteKind};
+use crate::load::index::{Index, NodeId, NodeKind, NO_INODE, ROOT};
 
 /// Files and directories below `visible_bytes / ROLLUP_DIVISOR` are rolled up.
 pub const ROLLUP_DIVISOR: u64 = 10_000;

@@ -2,44 +2,17 @@
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 use super::binaries::{Binary, Insight};
 use super::packages::{Package, PackageSummary};
 use crate::analyze::base::Base;
 use crate::analyze::ignore::{Ignore, Ignored};
-use crate::analyze::index::{HideCause, Index, InodeId, NodeId, NodeKind, Op, NO_INODE, ROOT};
 use crate::analyze::rules::Rules;
 use crate::load::image::display_command;
+use crate::load::index::{HideCause, Index, InodeId, NodeId, NodeKind, Op, NO_INODE, ROOT};
 
-/// A path inside the image: written as a string when it is UTF-8, else as
-/// `{"bytes_base64": "…"}`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ImagePath(pub Vec<u8>);
-
-impl ImagePath {
-    pub fn display(&self) -> String {
-        String::from_utf8_lossy(&self.0).into_owned()
-    }
-}
-
-impl Serialize for ImagePath {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match std::str::from_utf8(&self.0) {
-            Ok(t) => s.serialize_str(t),
-            Err(_) => {
-                use base64::Engine;
-                use serde::ser::SerializeMap;
-                let mut m = s.serialize_map(Some(1))?;
-                m.serialize_entry(
-                    "bytes_base64",
-                    &base64::engine::general_purpose::STANDARD.encode(&self.0),
-                )?;
-                m.end()
-            }
-        }
-    }
-}
+pub use crate::load::index::ImagePath;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -177,7 +150,7 @@ pub struct Analysis {
     pub optional: Vec<OptionalFile>,
     /// Oddities that did not stop the analysis (written after `checks`).
     #[serde(skip)]
-    pub warnings: Vec<crate::analyze::index::Warning>,
+    pub warnings: Vec<crate::load::index::Warning>,
     /// Installed (and removed-but-wasting) packages, largest first
     /// (written after `warnings`).
     #[serde(skip)]

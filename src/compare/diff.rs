@@ -20,10 +20,10 @@ use super::files::file_deltas;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::Serialize;
 
-use crate::analyze::index::Index;
 use crate::analyze::waste::{Finding, ImagePath, Summary, WasteKind};
 use crate::ci::checks::{evaluate_diff, Gate};
 use crate::load::image::display_command;
+use crate::load::index::Index;
 use crate::suggest::Report;
 
 /// One image of the comparison: where it came from and its totals.

@@ -4,8 +4,8 @@
 use rustc_hash::FxHashSet as HashSet;
 
 use super::diff::{delta, FileDelta, FileStatus};
-use crate::analyze::index::{Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
 use crate::analyze::waste::{walk_visible, ImagePath};
+use crate::load::index::{Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
 
 /// The final state of a node: its kind, if present.
 fn present(index: &Index, id: NodeId) -> Option<NodeKind> {

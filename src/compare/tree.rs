@@ -4,9 +4,9 @@
 //! it; a file whose size changed: `grown`/`shrunk`) and directories flagged
 //! when something below them changed. UI-free, so it is tested without the TUI.
 
-use crate::analyze::index::{Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
 use crate::compare::diff::FileStatus;
 use crate::compare::files::merge_children;
+use crate::load::index::{Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TreeRow {

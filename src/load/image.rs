@@ -60,19 +60,16 @@ pub struct ImageMeta {
     pub annotations: std::collections::BTreeMap<String, String>,
     /// Oddities of the manifest and config (e.g. a diff_ids count that is
     /// not the layer count).
-    pub warnings: Vec<crate::analyze::index::Warning>,
+    pub warnings: Vec<crate::load::index::Warning>,
 }
 
 /// A warning when the config's diff_ids do not pair one to one with the
 /// manifest's layers.
-pub(super) fn diff_id_warnings(
-    diff_ids: usize,
-    layers: usize,
-) -> Vec<crate::analyze::index::Warning> {
+pub(super) fn diff_id_warnings(diff_ids: usize, layers: usize) -> Vec<crate::load::index::Warning> {
     if diff_ids == layers {
         return Vec::new();
     }
-    vec![crate::analyze::index::Warning {
+    vec![crate::load::index::Warning {
         layer: None,
         path: None,
         message: format!(

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use xxhash_rust::xxh3::Xxh3;
 
 use super::capture::{Capturer, LayerCaptures};
+use super::counted::Counted;
 use crate::error::{Error, Location, Result};
 
 /// Longest path accepted inside a layer (PAX headers can claim anything).
@@ -177,19 +178,6 @@ pub struct Progress {
     pub done: AtomicU64,
 }
 
-struct Counting<R> {
-    inner: R,
-    progress: Arc<Progress>,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.progress.read.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
 /// Normalise a path from a tar header. Returns `None` for the root itself.
 pub fn normalize_path(raw: &[u8]) -> std::result::Result<Option<Vec<u8>>, String> {
     if raw.len() > MAX_PATH_LEN {
@@ -249,9 +237,9 @@ pub fn index_layer<R: Read>(
     loc: &Location,
     progress: Arc<Progress>,
 ) -> Result<LayerIndex> {
-    let counting = Counting {
+    let counting = Counted {
         inner: reader,
-        progress: progress.clone(),
+        tally: progress.clone(),
     };
     let mut buffered = BufReader::with_capacity(BUF, Hashing::new(counting));
     let magic = buffered

@@ -9,6 +9,7 @@ pub mod elf;
 pub mod engine;
 pub mod guard;
 pub mod image;
+pub mod index;
 pub mod layer;
 mod oci;
 pub mod plain;
@@ -21,7 +22,6 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use crate::analyze::index;
 use crate::error::{Error, Location, Result};
 use crate::Index;
 

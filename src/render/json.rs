@@ -5,9 +5,9 @@ use serde::Serialize;
 
 use crate::analyze::binaries::{Binary, Insight};
 use crate::analyze::ignore::Ignored;
-use crate::analyze::index::Warning;
 use crate::analyze::packages::{Package, PackageSummary};
 use crate::ci::checks::{Check, Verdict};
+use crate::load::index::Warning;
 use crate::suggest::Report;
 
 /// The report as SPEC.md writes it.

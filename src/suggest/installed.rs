@@ -8,8 +8,8 @@ use crate::suggest::SuggestionKind;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Ctx;
-use crate::analyze::index::{NodeKind, Op, NO_INODE};
 use crate::analyze::packages::Package;
+use crate::load::index::{NodeKind, Op, NO_INODE};
 use crate::suggest::Suggestion;
 use crate::units::human;
 

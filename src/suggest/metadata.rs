@@ -9,8 +9,8 @@ use super::steps::{merged_run, sh_quote, Step};
 use rustc_hash::FxHashMap as HashMap;
 
 use super::{layer_id, Claims, Ctx, Draft};
-use crate::analyze::index::NodeId;
 use crate::analyze::waste::WasteKind;
+use crate::load::index::NodeId;
 use crate::suggest::Suggestion;
 
 const MAX_PATHS: usize = 10;

@@ -32,10 +32,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::analyze::base::Base;
-use crate::analyze::index::{Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
 use crate::analyze::rules::Rules;
 use crate::analyze::waste::{Analysis, Finding, WasteKind};
 use crate::error::{Error, Location};
+use crate::load::index::{Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
 pub use report::{Report, Suggestion, SuggestionKind};
 use steps::Steps;
 
@@ -313,7 +313,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The change `layer` made to `node`, if any.
-    pub fn change_at(&self, node: NodeId, layer: usize) -> Option<&crate::analyze::index::Change> {
+    pub fn change_at(&self, node: NodeId, layer: usize) -> Option<&crate::load::index::Change> {
         self.index.nodes[node as usize]
             .changes
             .iter()

@@ -11,8 +11,8 @@ use rustc_hash::FxHashMap as HashMap;
 use super::chain::rm_line;
 use super::steps::{merged_run, sh_quote, Step};
 use super::{Claims, Ctx, Draft};
-use crate::analyze::index::{InodeId, NodeId};
 use crate::analyze::waste::WasteKind;
+use crate::load::index::{InodeId, NodeId};
 use crate::suggest::Suggestion;
 
 pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {

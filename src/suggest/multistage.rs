@@ -11,8 +11,8 @@ use rustc_hash::FxHashSet as HashSet;
 
 use super::texts::{fill, GroupedGlobs};
 use super::Ctx;
-use crate::analyze::index::{NodeKind, NO_INODE, ROOT};
 use crate::analyze::waste::walk_visible;
+use crate::load::index::{NodeKind, NO_INODE, ROOT};
 use crate::suggest::Suggestion;
 
 /// How many artifacts the after-snippet copies at most.

@@ -20,7 +20,7 @@ use super::layout::{layout, Areas, Focus, Sizes, Tab};
 use super::packages::Packages;
 use super::pane::{ctrl, Action, Ctx};
 use super::waste::Waste;
-use crate::analyze::index::{Index, NodeId};
+use crate::load::index::{Index, NodeId};
 use crate::load::{LoadProgress, ProgressSnapshot};
 use crate::present::one_line;
 use crate::suggest::{Report, SuggestionKind};

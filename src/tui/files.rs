@@ -18,11 +18,11 @@ use super::filter::{Edit, FilterInput, LIVE_FILTER_NODES};
 use super::layout::{Areas, Focus};
 use super::pane::{ctrl, down, up, Action, Ctx};
 use super::widgets::{bold, mark_style, pane, sel_style};
-use crate::analyze::index::{Index, NodeId, NodeKind, NO_INODE, ROOT};
+use crate::load::index::{Index, NodeId, NodeKind, NO_INODE, ROOT};
 use crate::present::{escape, human};
 use crate::present::{fit, kind_label};
 use crate::suggest::Report;
-use crate::view::tree::{self, change_at, HideKinds, Mark, Mode, Sort, Tree, Types};
+use crate::view::tree::{self, HideKinds, Mark, Mode, Sort, Tree, Types};
 use crate::view::{Cursor, Expansion, Nav};
 
 pub const KEYS: &[(&str, &str)] = &[
@@ -429,7 +429,7 @@ impl Files {
         for row in 0..rows {
             let Some(n) = cur else { break };
             let node = &cx.index.nodes[n as usize];
-            let change = change_at(cx.index, n, layer).map(|(_, c)| *c);
+            let change = cx.index.change_at(n, layer).map(|(_, c)| *c);
             let m = t.mark(n);
             let present = t.present(n);
             // Tree guides: for each ancestor, is it the last of its siblings?

@@ -10,7 +10,7 @@ use ratatui::Frame;
 
 use super::widgets::sel_style;
 
-use crate::analyze::index::Index;
+use crate::load::index::Index;
 use crate::suggest::Report;
 
 /// The analysed image and the selected layer, as every pane sees them.
@@ -56,7 +56,7 @@ pub enum Action {
     /// Show the suggestion's first finding (or first layer).
     JumpToFix(usize),
     /// Show a package's file (node) in the layer that installed it.
-    JumpToPackage(crate::analyze::index::NodeId, usize),
+    JumpToPackage(crate::load::index::NodeId, usize),
 }
 
 pub fn ctrl(k: &KeyEvent) -> bool {

@@ -14,7 +14,7 @@ pub mod tree;
 
 pub use filter::PathFilter;
 pub use nav::{Cursor, Expansion, Nav};
-pub use tree::{change_at, hide_kinds, HideKinds, Key, Mark, Mode, Sort, Tree, Types};
+pub use tree::{hide_kinds, HideKinds, Key, Mark, Mode, Sort, Tree, Types};
 
 #[cfg(test)]
 pub(crate) mod testing;

@@ -5,7 +5,7 @@
 use rustc_hash::FxHashSet;
 
 use super::tree::Tree;
-use crate::analyze::index::{Index, NodeId, ROOT};
+use crate::load::index::{Index, NodeId, ROOT};
 
 /// Which directories are expanded: a default plus the exceptions, so
 /// collapse-all and expand-all are O(1).

@@ -1,7 +1,7 @@
 //! Test images written in memory: layers of tar entries in a docker archive,
 //! loaded and analysed as users' images are.
 
-use crate::analyze::index::Index;
+use crate::load::index::Index;
 use crate::suggest::Report;
 
 /// One tar entry (paths relative, no leading `/`).

@@ -6,9 +6,9 @@
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::filter::PathFilter;
-use crate::analyze::index::{Change, Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
 use crate::analyze::waste::Analysis;
 use crate::analyze::waste::WasteKind;
+use crate::load::index::{Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
 
 /// What the selected layer did to a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -132,13 +132,6 @@ pub fn hide_kinds(report: &Analysis) -> HideKinds {
         .collect()
 }
 
-/// The change that decides `id`'s state at `layer` (the last at or before it).
-pub fn change_at(index: &Index, id: NodeId, layer: usize) -> Option<(usize, &Change)> {
-    let ch = &index.nodes[id as usize].changes;
-    let i = ch.iter().rposition(|c| (c.layer as usize) <= layer)?;
-    Some((i, &ch[i]))
-}
-
 impl Tree {
     pub fn build(index: &Index, kinds: &HideKinds, key: Key, filter: Option<&PathFilter>) -> Tree {
         let n = index.nodes.len();
@@ -156,13 +149,13 @@ impl Tree {
             .iter()
             .filter(|((_, l), k)| *l as usize == layer && **k == WasteKind::Moved)
             .filter_map(|((node, _), _)| {
-                let (_, c) = change_at(index, *node, layer)?;
+                let (_, c) = index.change_at(*node, layer)?;
                 (c.inode != NO_INODE).then(|| index.inodes[c.inode as usize].hash)
             })
             .collect();
         for id in 1..n {
             let node = &index.nodes[id];
-            let Some((ci, c)) = change_at(index, id as NodeId, layer) else {
+            let Some((ci, c)) = index.change_at(id as NodeId, layer) else {
                 continue;
             };
             let here = c.layer as usize == layer;
@@ -456,9 +449,9 @@ mod tests {
     fn change_at_is_the_last_change_at_or_before_the_layer() {
         let (ix, _) = three_layers();
         let a = ix.find(b"/etc/a").unwrap();
-        assert_eq!(change_at(&ix, a, 0).unwrap().1.layer, 0);
-        assert_eq!(change_at(&ix, a, 2).unwrap().1.layer, 1);
+        assert_eq!(ix.change_at(a, 0).unwrap().1.layer, 0);
+        assert_eq!(ix.change_at(a, 2).unwrap().1.layer, 1);
         let b = ix.find(b"/etc/b").unwrap();
-        assert!(change_at(&ix, b, 0).is_none());
+        assert!(ix.change_at(b, 0).is_none());
     }
 }

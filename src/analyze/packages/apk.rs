@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{data, since, versions, Found, Meta};
-use crate::analyze::index::Index;
+use crate::load::index::Index;
 
 struct Rec {
     version: String,

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::{data, since, versions, Found, Meta};
-use crate::analyze::index::{Index, NodeId};
+use crate::load::index::{Index, NodeId};
 
 /// One record of a deb822 file: field name → value (continuation lines
 /// joined with newlines).

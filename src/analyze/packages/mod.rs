@@ -20,10 +20,10 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::analyze::index::{Index, InodeId, NodeId, NodeKind, Op, NO_INODE, ROOT};
 use crate::analyze::waste::{walk_visible_files, Analysis as Report};
 use crate::load::capture::Captured;
 use crate::load::image::display_command;
+use crate::load::index::{Index, InodeId, NodeId, NodeKind, Op, NO_INODE, ROOT};
 
 /// One installed (or once installed) package and the bytes it accounts for.
 #[derive(Debug, Clone, Serialize)]

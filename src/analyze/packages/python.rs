@@ -4,8 +4,8 @@
 //! `.egg-info` directory itself).
 
 use super::{data, join_normalized, versions, Found, Meta};
-use crate::analyze::index::{Index, NodeKind, Op};
 use crate::load::capture::Captured;
+use crate::load::index::{Index, NodeKind, Op};
 
 /// The first CSV field of a RECORD line (quoted when it holds a comma).
 fn first_field(line: &[u8]) -> Option<Vec<u8>> {

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 
 use super::{data, since, versions, Found, Meta};
-use crate::analyze::index::{Index, NodeId};
+use crate::load::index::{Index, NodeId};
 
 /// Where the database lives, newest layout first.
 pub const DB_PATHS: [&[u8]; 2] = [

@@ -83,7 +83,7 @@ impl Builder {
     }
 
     pub(super) fn warn(&mut self, layer: u16, id: Option<NodeId>, message: impl Into<String>) {
-        let path = id.map(|id| crate::analyze::waste::ImagePath(self.path_of(id)));
+        let path = id.map(|id| ImagePath(self.path_of(id)));
         self.warnings.push(Warning {
             layer: Some(layer as usize),
             path,

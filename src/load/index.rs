@@ -199,7 +199,7 @@ pub struct Layer {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Warning {
     pub layer: Option<usize>,
-    pub path: Option<crate::analyze::waste::ImagePath>,
+    pub path: Option<ImagePath>,
     pub message: String,
 }
 
@@ -281,12 +281,16 @@ impl Index {
         if id == ROOT {
             return None;
         }
-        let c = self.nodes[id as usize]
-            .changes
-            .iter()
-            .rev()
-            .find(|c| (c.layer as usize) <= layer)?;
+        let (_, c) = self.change_at(id, layer)?;
         (c.op != Op::Remove).then_some(c)
+    }
+
+    /// The node's last change at or before `layer` (a removal included),
+    /// with its position in the node's change list.
+    pub fn change_at(&self, id: NodeId, layer: usize) -> Option<(usize, &Change)> {
+        let ch = &self.nodes[id as usize].changes;
+        let i = ch.iter().rposition(|c| (c.layer as usize) <= layer)?;
+        Some((i, &ch[i]))
     }
 
     /// Is the node present in the final merged filesystem?
@@ -321,5 +325,34 @@ impl Index {
 
     pub fn total_bytes(&self) -> u64 {
         self.layers.iter().map(|l| l.stats.bytes).sum()
+    }
+}
+
+/// A path inside the image: written as a string when it is UTF-8, else as
+/// `{"bytes_base64": "…"}`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ImagePath(pub Vec<u8>);
+
+impl ImagePath {
+    pub fn display(&self) -> String {
+        String::from_utf8_lossy(&self.0).into_owned()
+    }
+}
+
+impl serde::Serialize for ImagePath {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match std::str::from_utf8(&self.0) {
+            Ok(t) => s.serialize_str(t),
+            Err(_) => {
+                use base64::Engine;
+                use serde::ser::SerializeMap;
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry(
+                    "bytes_base64",
+                    &base64::engine::general_purpose::STANDARD.encode(&self.0),
+                )?;
+                m.end()
+            }
+        }
     }
 }

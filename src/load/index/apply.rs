@@ -30,9 +30,7 @@ impl Builder {
                         match id {
                             Some(id) => self.warn(layer, Some(id), msg),
                             None => {
-                                let p = crate::analyze::waste::ImagePath(
-                                    [b"/".as_slice(), &e.path].concat(),
-                                );
+                                let p = ImagePath([b"/".as_slice(), &e.path].concat());
                                 self.warnings.push(Warning {
                                     layer: Some(layer as usize),
                                     path: Some(p),
