@@ -60,17 +60,14 @@ impl Builder {
                         if self.cur[id as usize].present
                             && self.cur[id as usize].kind == NodeKind::Dir
                         {
-                            let children = self.sorted_children(id);
-                            for ch in children {
-                                self.remove(
-                                    ch,
-                                    layer,
-                                    HideCause::Opaque,
-                                    &mut stats,
-                                    &mut hidden_here,
-                                    &mut removed1,
-                                );
-                            }
+                            self.remove_children(
+                                id,
+                                layer,
+                                HideCause::Opaque,
+                                &mut stats,
+                                &mut hidden_here,
+                                &mut removed1,
+                            );
                         }
                     }
                 }
@@ -194,17 +191,14 @@ impl Builder {
             if before.present {
                 if before.kind == NodeKind::Dir {
                     parent_cache = None;
-                    let children = self.sorted_children(id);
-                    for ch in children {
-                        self.remove(
-                            ch,
-                            layer,
-                            HideCause::ParentReplaced,
-                            &mut stats,
-                            &mut hidden_here,
-                            &mut removed2,
-                        );
-                    }
+                    self.remove_children(
+                        id,
+                        layer,
+                        HideCause::ParentReplaced,
+                        &mut stats,
+                        &mut hidden_here,
+                        &mut removed2,
+                    );
                 } else if before.inode != NO_INODE && before.inode != new_inode {
                     self.unname_replaced(before.inode, layer, id, new_hash);
                 } else if before.inode != NO_INODE {

@@ -194,6 +194,21 @@ impl Builder {
         ch
     }
 
+    /// [`Self::remove`] every child of the directory `id`, in name order.
+    pub(super) fn remove_children(
+        &mut self,
+        id: NodeId,
+        layer: u16,
+        cause: HideCause,
+        stats: &mut LayerStats,
+        hidden_here: &mut FxHashMap<NodeId, InodeId>,
+        removed: &mut FxHashMap<NodeId, NodeKind>,
+    ) {
+        for ch in self.sorted_children(id) {
+            self.remove(ch, layer, cause, stats, hidden_here, removed);
+        }
+    }
+
     /// Mark a present node (and its present subtree) removed by `layer`.
     pub(super) fn remove(
         &mut self,
