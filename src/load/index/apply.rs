@@ -203,7 +203,7 @@ impl Builder {
                     self.unname_replaced(before.inode, layer, id, new_hash);
                 } else if before.inode != NO_INODE {
                     // The same inode linked again at its own path: no change in names.
-                    self.inodes[before.inode as usize].names -= 1;
+                    self.drop_name(before.inode);
                 }
             } else {
                 self.rehide_replaced(hidden_here.remove(&id), layer, id, new_hash);

@@ -251,31 +251,36 @@ impl Builder {
                     implicit: false,
                 },
             );
-            if c.inode != NO_INODE {
-                let ino = &mut self.inodes[c.inode as usize];
-                ino.names -= 1;
-                stats.removed_bytes += if ino.names == 0 { ino.size } else { 0 };
-                if ino.names == 0 {
-                    // Several names gone in one layer: report the name the
-                    // bytes were stored under when it is one of them.
-                    let stored = ino.node;
-                    let node = if stored != n
-                        && !self.cur[stored as usize].present
-                        && self.nodes[stored as usize]
-                            .changes
-                            .last()
-                            .is_some_and(|ch| ch.layer == layer && ch.op == Op::Remove)
-                    {
-                        stored
-                    } else {
-                        n
-                    };
-                    self.inodes[c.inode as usize].hidden = Some(Hide { layer, node, cause });
-                    hidden_here.insert(n, c.inode);
-                    hidden_here.insert(node, c.inode);
-                }
+            if c.inode != NO_INODE && self.drop_name(c.inode) {
+                let ino = &self.inodes[c.inode as usize];
+                stats.removed_bytes += ino.size;
+                // Several names gone in one layer: report the name the
+                // bytes were stored under when it is one of them.
+                let stored = ino.node;
+                let node = if stored != n
+                    && !self.cur[stored as usize].present
+                    && self.nodes[stored as usize]
+                        .changes
+                        .last()
+                        .is_some_and(|ch| ch.layer == layer && ch.op == Op::Remove)
+                {
+                    stored
+                } else {
+                    n
+                };
+                self.inodes[c.inode as usize].hidden = Some(Hide { layer, node, cause });
+                hidden_here.insert(n, c.inode);
+                hidden_here.insert(node, c.inode);
             }
         }
+    }
+
+    /// One name of `inode` is gone: true when it was its last (from then on
+    /// its bytes are hidden).
+    pub(super) fn drop_name(&mut self, inode: InodeId) -> bool {
+        let ino = &mut self.inodes[inode as usize];
+        ino.names -= 1;
+        ino.names == 0
     }
 
     /// `inode` loses its name at `id` to what `layer` stores there; with no
@@ -288,9 +293,8 @@ impl Builder {
         id: NodeId,
         new_hash: Option<u128>,
     ) {
-        let ino = &mut self.inodes[inode as usize];
-        ino.names -= 1;
-        if ino.names == 0 {
+        if self.drop_name(inode) {
+            let ino = &mut self.inodes[inode as usize];
             ino.hidden = Some(Hide {
                 layer,
                 node: id,
