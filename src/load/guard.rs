@@ -167,7 +167,12 @@ impl<R> TarGuard<R> {
             return self.skip_contents(next, 0);
         }
         let size = numeric(&h[124..136])?;
-        let typ = h[156];
+        // Like the tar crate, read extension headers (PAX, GNU long names,
+        // sparse) only in a ustar or GNU header; in an old (v7) header these
+        // type letters are plain entries, whose contents a seekable reader
+        // skips and a stream must not judge either.
+        let recognized = &h[257..262] == b"ustar";
+        let typ = if recognized { h[156] } else { b'0' };
         match typ {
             b'x' | b'g' | b'X' => {
                 if size > MAX_PAX {
