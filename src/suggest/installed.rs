@@ -271,24 +271,46 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
         let layers: BTreeSet<usize> = devs.iter().filter_map(|p| p.layer).collect();
         let mut names: Vec<&str> = devs.iter().map(|p| p.name.as_str()).collect();
         names.sort_unstable();
-        out.push(draft(
-            cx,
-            "dev-packages".into(),
-            format!(
-                "-dev packages and compilers in the final image: {} in {} (multi-stage)",
+        let shown = names
+            .iter()
+            .take(10)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
+        // A multi-stage suggestion from the toolchain's paths that already
+        // moves a layer installing them covers the same bytes: it names the
+        // packages instead of a second suggestion counting them again.
+        if let Some(ms) = out.iter_mut().find(|sg| {
+            sg.kind == SuggestionKind::MultiStage && sg.layers.iter().any(|l| layers.contains(l))
+        }) {
+            ms.why.push_str(&format!(
+                " dpkg: {} ({}): {shown}.",
+                counted(
+                    devs.len(),
+                    "-dev or compiler package",
+                    "-dev and compiler packages"
+                ),
                 human(bytes),
-                counted(devs.len(), "package", "packages")
-            ),
-            layers.into_iter().collect(),
-            bytes,
-            format!(
-                "Headers and compilers are needed to build, not to run: {}. Build in a first \
-                 stage and copy only the result into a runtime stage without them.",
-                names.iter().take(10).copied().collect::<Vec<_>>().join(", ")
-            ),
-            SuggestionKind::MultiStage,
-            "FROM <base> AS build\nRUN apt-get install -y <build deps> && <build>\n\nFROM <base>\nRUN apt-get install -y --no-install-recommends <runtime libraries only>\nCOPY --from=build <artifact> <destination>".into(),
-        ));
+            ));
+        } else {
+            out.push(draft(
+                cx,
+                "dev-packages".into(),
+                format!(
+                    "-dev packages and compilers in the final image: {} in {} (multi-stage)",
+                    human(bytes),
+                    counted(devs.len(), "package", "packages")
+                ),
+                layers.into_iter().collect(),
+                bytes,
+                format!(
+                    "Headers and compilers are needed to build, not to run: {shown}. Build in a \
+                     first stage and copy only the result into a runtime stage without them."
+                ),
+                SuggestionKind::MultiStage,
+                "FROM <base> AS build\nRUN apt-get install -y <build deps> && <build>\n\nFROM <base>\nRUN apt-get install -y --no-install-recommends <runtime libraries only>\nCOPY --from=build <artifact> <destination>".into(),
+            ));
+        }
     }
     strip(cx, out);
 }
