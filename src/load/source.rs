@@ -45,6 +45,32 @@ pub enum Source {
     },
 }
 
+/// An outer-archive member's cleaned name and, for a link, (is it a
+/// symlink, its target); `count` counts members against [`MAX_MEMBERS`].
+/// The seekable and the streaming readers both start each member here.
+pub(super) fn member_head<R: Read>(
+    entry: &tar::Entry<R>,
+    count: &mut usize,
+    loc: &Location,
+) -> Result<(String, Option<(bool, String)>)> {
+    *count += 1;
+    if *count > MAX_MEMBERS {
+        return Err(Error::format(
+            loc.clone(),
+            format!("more than the {MAX_MEMBERS}-member limit in the archive"),
+        ));
+    }
+    let name = clean_member(&String::from_utf8_lossy(&entry.path_bytes()));
+    let etype = entry.header().entry_type();
+    let link = matches!(etype, tar::EntryType::Symlink | tar::EntryType::Link).then(|| {
+        (
+            etype == tar::EntryType::Symlink,
+            String::from_utf8_lossy(&entry.link_name_bytes().unwrap_or_default()).into_owned(),
+        )
+    });
+    Ok((name, link))
+}
+
 pub fn clean_member(name: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for c in name.split('/') {
@@ -443,22 +469,8 @@ fn scan_tar(file: File, loc: &Location) -> Result<HashMap<String, Member>> {
     let mut count = 0usize;
     for item in entries {
         let entry = item.map_err(|e| outer_err(loc, e))?;
-        count += 1;
-        if count > MAX_MEMBERS {
-            return Err(Error::format(
-                loc.clone(),
-                format!("more than the {MAX_MEMBERS}-member limit in the archive"),
-            ));
-        }
-        let name = clean_member(&String::from_utf8_lossy(&entry.path_bytes()));
+        let (name, link) = member_head(&entry, &mut count, loc)?;
         let etype = entry.header().entry_type();
-        let link = match etype {
-            tar::EntryType::Symlink | tar::EntryType::Link => Some((
-                etype == tar::EntryType::Symlink,
-                String::from_utf8_lossy(&entry.link_name_bytes().unwrap_or_default()).into_owned(),
-            )),
-            _ => None,
-        };
         let offset = entry.raw_file_position();
         let size = entry.size();
         // Every member's content and its padding to 512 bytes must be there,

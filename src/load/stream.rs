@@ -7,9 +7,7 @@ use std::io::Read;
 use std::sync::mpsc;
 use std::sync::Arc;
 
-use super::source::{
-    clean_member, read_up_to, Source, MAX_MEMBERS, MAX_METADATA, MAX_METADATA_TOTAL,
-};
+use super::source::{member_head, read_up_to, Source, MAX_METADATA, MAX_METADATA_TOTAL};
 use crate::error::{Error, Location, Result};
 use crate::load::layer::{self, Compression, LayerIndex, Progress};
 
@@ -75,21 +73,12 @@ pub(super) fn stream_members(
         let mut kept = 0u64;
         for item in entries {
             let mut entry = item.map_err(err)?;
-            count += 1;
-            if count > MAX_MEMBERS {
-                return Err(Error::format(
-                    loc.clone(),
-                    format!("more than the {MAX_MEMBERS}-member limit in the archive"),
-                ));
-            }
-            let name = clean_member(&String::from_utf8_lossy(&entry.path_bytes()));
-            let etype = entry.header().entry_type();
-            if etype == tar::EntryType::Symlink || etype == tar::EntryType::Link {
-                let target = String::from_utf8_lossy(&entry.link_name_bytes().unwrap_or_default())
-                    .into_owned();
-                links.insert(name, (etype == tar::EntryType::Symlink, target));
+            let (name, link) = member_head(&entry, &mut count, loc)?;
+            if let Some(link) = link {
+                links.insert(name, link);
                 continue;
             }
+            let etype = entry.header().entry_type();
             if !etype.is_file() {
                 continue;
             }
