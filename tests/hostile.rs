@@ -346,11 +346,20 @@ fn malformed_pax_records_and_absurd_pax_sizes_are_refused() {
         (b"29 size=99999999999999999999\n", "is not a size"),
         (b"11 size=-5\n", "is not a size"),
     ] {
-        let mut pre = raw_header(b"PaxHeaders/f", b'x', rec.len() as u64).to_vec();
-        pre.extend_from_slice(rec);
-        let img = docker_archive(&[layer_with_prefix(&pre)], &[]);
-        run_file(&img).rejected(want);
-        run_stdin(&img).rejected(want);
+        // A local or a global header, in a layer or in the outer archive:
+        // refused from a file (which seeks over contents) as from a stream.
+        for typ in [b'x', b'g'] {
+            let mut pre = raw_header(b"PaxHeaders/f", typ, rec.len() as u64).to_vec();
+            pre.extend_from_slice(rec);
+            let img = docker_archive(&[layer_with_prefix(&pre)], &[]);
+            run_file(&img).rejected(want);
+            run_stdin(&img).rejected(want);
+            let mut outer = pre.clone();
+            pad(&mut outer);
+            outer.extend(docker_archive(&[layer(&[])], &[]));
+            run_file(&outer).rejected(want);
+            run_stdin(&outer).rejected(want);
+        }
     }
     // A well-formed PAX path is honoured.
     let rec = b"26 path=pax/long/name.txt\n";

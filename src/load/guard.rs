@@ -302,9 +302,24 @@ impl<R: Read> Read for TarGuard<R> {
     }
 }
 
-impl<R: Seek> Seek for TarGuard<R> {
+impl<R: Read + Seek> Seek for TarGuard<R> {
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        self.pos = self.inner.seek(to)?;
+        let target = self.inner.seek(to)?;
+        // The tar crate skips a global PAX header's contents (it keeps no
+        // global state), which a stream reads: read them here too, so both
+        // readers judge the same bytes (a malformed record is refused
+        // either way). They are at most MAX_PAX bytes.
+        if let Want::Pax { len, .. } = self.want {
+            let cur = self.at + self.buf.len() as u64;
+            if target > cur {
+                self.inner.seek(SeekFrom::Start(cur))?;
+                let mut rest = vec![0; (len - self.buf.len() as u64) as usize];
+                self.inner.read_exact(&mut rest)?;
+                self.observe(cur, &rest)?;
+                self.inner.seek(SeekFrom::Start(target))?;
+            }
+        }
+        self.pos = target;
         if self.pos > self.at + self.buf.len() as u64 {
             // Skipped over a block it should have seen: stop checking.
             self.off = true;
