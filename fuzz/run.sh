@@ -16,7 +16,7 @@ secs=${1:-600}
 rounds=${2:-1}
 shift $(( $# > 2 ? 2 : $# ))
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(archive metadata layer analysis)
+[ ${#targets[@]} -gt 0 ] || targets=(archive metadata layer analysis packages)
 work=${FUZZ_WORK:-/tmp/imgscope-fuzz}
 mkdir -p "$work"/{corpus,artifacts,logs}
 # The stable toolchain builds cargo-fuzz's instrumented targets with

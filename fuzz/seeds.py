@@ -1,17 +1,17 @@
 #!/usr/bin/env python3
-"""Write the fuzz corpora's seeds into OUT/{archive,metadata,layer,analysis}
+"""Write the fuzz corpora's seeds into OUT/{archive,metadata,layer,analysis,packages}
 from the committed test images (tests/images), decompressed and shrunk
 (layers keep their entries, up to 120 of them, with file contents cut to
 512 bytes and recompressed as they were), plus small synthetic hostile
 cases. Usage: fuzz/seeds.py OUT (run by fuzz/run.sh; nothing is written
 inside the repository)."""
-import gzip, io, json, os, re, subprocess, sys, tarfile, hashlib
+import gzip, io, json, os, re, sqlite3, struct, subprocess, sys, tarfile, tempfile, hashlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMAGES = os.path.join(ROOT, "tests", "images")
 OUT = sys.argv[1]
 SEP = b"@@@@"
-for t in ("archive", "metadata", "layer", "analysis"):
+for t in ("archive", "metadata", "layer", "analysis", "packages"):
     os.makedirs(os.path.join(OUT, t), exist_ok=True)
 count = {}
 
@@ -199,4 +199,45 @@ man = json.dumps({"schemaVersion": 2, "config": {"mediaType": "application/vnd.o
                   "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": "sha256:" + "f" * 64, "size": 1},
                              {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": "sha256:" + "0" * 64, "size": 1}]}).encode()
 put("metadata", "nested-index", SEP.join([idx("1"), idx("22"), idx("33"), json.dumps({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + "5" * 64, "size": 1}]}).encode(), cfg, man]))
+# packages: first byte picks the file (fuzz/src/wrap.rs PACKAGE_FILES), the rest is its body
+def rpm_header(tags):
+    """An rpm header blob as the database stores it: (tag, type, value) with
+    type 4 (int32 list), 6 (string) or 8 (string list)."""
+    index, store = b"", b""
+    for tag, typ, val in tags:
+        if typ == 4:
+            while len(store) % 4:
+                store += b"\0"
+            off, count = len(store), len(val)
+            store += b"".join(struct.pack(">I", v) for v in val)
+        else:
+            vals = [val] if typ == 6 else val
+            off, count = len(store), len(vals)
+            store += b"".join(v.encode() + b"\0" for v in vals)
+        index += struct.pack(">IIII", tag, typ, off, count)
+    return struct.pack(">II", len(tags), len(store)) + index + store
+def rpm_db(headers):
+    with tempfile.TemporaryDirectory() as d:
+        p = os.path.join(d, "rpmdb.sqlite")
+        c = sqlite3.connect(p)
+        c.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL)")
+        for h in headers:
+            c.execute("INSERT INTO Packages (blob) VALUES (?)", (h,))
+        c.commit(); c.close()
+        return open(p, "rb").read()
+hdr = rpm_header([(1000, 6, "a"), (1001, 6, "1.0"), (1002, 6, "3.fc40"), (1003, 4, [2]), (1022, 6, "x86_64"),
+                  (1116, 4, [0, 1]), (1117, 8, ["a", "__init__.py"]), (1118, 8, ["/usr/bin/", "/usr/lib/python3/dist-packages/a/"])])
+old = rpm_header([(1000, 6, "b"), (1001, 6, "2"), (1027, 8, ["/app/node_modules/a/index.js"])])
+packages = {
+    "dpkg-status": (0, b"Package: a\nStatus: install ok installed\nArchitecture: amd64\nInstalled-Size: 10\nVersion: 1:2.3-4\nSource: b (2.3)\nDepends: libc6\n\nPackage: gcc-12\nStatus: deinstall ok config-files\nVersion: 12\n\n"),
+    "dpkg-list": (1, b"/.\n/usr\n/usr/bin\n/usr/bin/a\n"),
+    "apk": (2, b"C:Q1abc=\nP:a\nV:1.0-r0\nA:x86_64\nI:4096\nF:usr/bin\nR:a\nF:usr/lib/python3/dist-packages/a\nR:__init__.py\n\n"),
+    "rpm-db": (3, rpm_db([hdr, old])),
+    "rpm-header": (3, hdr),
+    "python-record": (4, b"a/__init__.py,sha256=abc,6\na-1.0.dist-info/RECORD,,\n../../../bin/a,,\n"),
+    "npm": (5, b'{"name": "a", "version": "1.2.3", "dependencies": {"b": "^1"}}'),
+    "ld-so-conf": (6, b"include /etc/ld.so.conf.d/*.conf\n/usr/local/lib\n"),
+}
+for name, (sel, body) in packages.items():
+    put("packages", name, bytes([sel]) + body)
 print(" ".join(f"{k}={v}" for k, v in sorted(count.items())))

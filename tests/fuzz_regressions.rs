@@ -24,6 +24,7 @@ fn image_of(target: &str, data: &[u8]) -> Vec<u8> {
             wrap::analysis_archive(data).unwrap_or_else(|| wrap::docker_archive(data, &[]))
         }
         "metadata" => wrap::metadata_archive(data),
+        "packages" => wrap::packages_archive(data),
         t => panic!("unknown fuzz target folder tests/fuzz/{t}"),
     }
 }

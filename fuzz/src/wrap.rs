@@ -115,3 +115,40 @@ pub fn analysis_archive(data: &[u8]) -> Option<Vec<u8>> {
     }
     Some(docker_archive(parts[0], &parts[1..]))
 }
+
+/// Where the packages target stores its input: the package databases and
+/// manifests the readers capture, chosen by the input's first byte.
+pub const PACKAGE_FILES: [&str; 8] = [
+    "var/lib/dpkg/status",
+    "var/lib/dpkg/info/a.list",
+    "lib/apk/db/installed",
+    "var/lib/rpm/rpmdb.sqlite",
+    "usr/lib/python3/dist-packages/a-1.0.dist-info/RECORD",
+    "app/node_modules/a/package.json",
+    "etc/ld.so.conf",
+    "usr/bin/a",
+];
+
+/// The packages target's image: one layer holding the input (after its
+/// first byte) at [`PACKAGE_FILES`]`[first byte % 8]`, beside files such a
+/// database names, on top of [`layer0`].
+pub fn packages_archive(data: &[u8]) -> Vec<u8> {
+    let (sel, body) = data.split_first().unwrap_or((&0, &[]));
+    let at = PACKAGE_FILES[*sel as usize % PACKAGE_FILES.len()];
+    let layer = tar_of(&[
+        (at.into(), body),
+        (
+            "usr/bin/a".into(),
+            &[0x7f, b'E', b'L', b'F', 2, 1, 1, 0][..],
+        ),
+        (
+            "usr/lib/python3/dist-packages/a/__init__.py".into(),
+            &b"x = 1\n"[..],
+        ),
+        (
+            "app/node_modules/a/index.js".into(),
+            &b"module.exports = 1\n"[..],
+        ),
+    ]);
+    docker_archive(b"{}", &[&layer0(), &layer])
+}
