@@ -38,7 +38,7 @@ fn bench(image: &str) {
     let t_load = t0.elapsed();
     let report = imgscope::report(&index, &Rules::builtin(), &Default::default()).unwrap();
     let t_report = t0.elapsed() - t_load;
-    let nodes = index.nodes.len();
+    let nodes = index.node_count();
     let layers = index.layers.len();
     let t1 = Instant::now();
     let mut app = App::loaded(image, index, report, (120, 40));

@@ -420,7 +420,7 @@ proptest! {
         let mut visible_paths = Vec::new();
         let mut buf = Vec::new();
         imgscope::analyze::waste::walk_visible(&index, imgscope::load::index::ROOT, &mut buf, &mut |id, p| {
-            if index.nodes[id as usize].changes.last().unwrap().kind != imgscope::load::index::NodeKind::Dir {
+            if index.changes(id).last().unwrap().kind != imgscope::load::index::NodeKind::Dir {
                 visible_paths.push(String::from_utf8_lossy(p).into_owned());
             }
         });

@@ -121,8 +121,9 @@ impl<'a> Fs<'a> {
     fn exists(&self, path: &[u8]) -> bool {
         self.resolver.follow(path).is_some_and(|n| {
             self.index.visible(n)
-                && self.index.nodes[n as usize]
-                    .changes
+                && self
+                    .index
+                    .changes(n)
                     .last()
                     .is_some_and(|c| c.kind == NodeKind::File)
         })
@@ -134,9 +135,11 @@ impl<'a> Fs<'a> {
             let mut s = FxHashSet::default();
             let mut path = Vec::new();
             walk_visible(index, ROOT, &mut path, &mut |id, _| {
-                let n = &index.nodes[id as usize];
-                if n.changes.last().is_some_and(|c| c.kind != NodeKind::Dir) {
-                    s.insert(&*n.name);
+                if index
+                    .last_change(id)
+                    .is_some_and(|c| c.kind != NodeKind::Dir)
+                {
+                    s.insert(index.name(id));
                 }
             });
             s
@@ -152,11 +155,11 @@ fn ld_so_conf(index: &Index) -> Vec<Vec<u8>> {
         files.push(n);
     }
     if let Some(d) = index.find(b"etc/ld.so.conf.d") {
-        files.extend(index.nodes[d as usize].children.iter().copied());
+        files.extend(index.children(d).iter().copied());
     }
     let mut dirs = Vec::new();
     for n in files.into_iter().filter(|&n| index.visible(n)) {
-        let Some(c) = index.nodes[n as usize].changes.last() else {
+        let Some(c) = index.changes(n).last() else {
             continue;
         };
         if let Some(Captured::Data(d)) = index.captured(c.inode) {
@@ -193,7 +196,7 @@ pub fn run(index: &Index, report: &mut Report, owners: &Owners) {
             elves.push((id, inode, p.to_vec(), f));
             return;
         }
-        let name = String::from_utf8_lossy(&index.nodes[id as usize].name).to_ascii_lowercase();
+        let name = String::from_utf8_lossy(index.name(id)).to_ascii_lowercase();
         if cached.contains(&id) {
             return;
         }

@@ -158,7 +158,7 @@ pub fn size_tree(index: &Index, report: &Report) -> SizeTree {
     let mut seen = rustc_hash::FxHashSet::default();
     let mut path = Vec::new();
     walk_visible(index, ROOT, &mut path, &mut |id, _| {
-        let Some(c) = index.nodes[id as usize].changes.last() else {
+        let Some(c) = index.changes(id).last() else {
             return;
         };
         if c.kind != NodeKind::File || c.inode == NO_INODE || !seen.insert(c.inode) {
@@ -167,7 +167,7 @@ pub fn size_tree(index: &Index, report: &Report) -> SizeTree {
         let ino = &index.inodes[c.inode as usize];
         let rule = cache_rule.get(&id).copied();
         let layer = ino.layer as usize;
-        let mut p = index.nodes[id as usize].parent;
+        let mut p = index.parent(id);
         loop {
             let a = dirs.entry(p).or_default();
             a.bytes += ino.size;
@@ -181,7 +181,7 @@ pub fn size_tree(index: &Index, report: &Report) -> SizeTree {
             if p == ROOT {
                 break;
             }
-            p = index.nodes[p as usize].parent;
+            p = index.parent(p);
         }
         files.insert(
             id,
@@ -304,8 +304,8 @@ impl Build<'_> {
         let mut children = Vec::new();
         let mut small = Roll::default();
         let mut small_cache = Roll::default();
-        for &ch in &self.index.nodes[id as usize].children {
-            let child_name = || String::from_utf8_lossy(&self.index.nodes[ch as usize].name).into();
+        for &ch in self.index.children(id) {
+            let child_name = || String::from_utf8_lossy(self.index.name(ch)).into();
             if let Some(f) = self.files.get(&ch) {
                 if f.size >= self.threshold && depth < MAX_DEPTH {
                     children.push(SizeNode {

@@ -274,10 +274,7 @@ pub fn analyze_based(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) 
     let mut seen: HashSet<u32> = HashSet::default();
     let mut path = Vec::new();
     walk_visible(index, ROOT, &mut path, &mut |id, p| {
-        let c = index.nodes[id as usize]
-            .changes
-            .last()
-            .expect("visible node has a change");
+        let c = index.changes(id).last().expect("visible node has a change");
         if c.kind == NodeKind::Dir {
             return;
         }
@@ -428,12 +425,7 @@ pub fn walk_visible(
     path: &mut Vec<u8>,
     f: &mut impl FnMut(NodeId, &[u8]),
 ) {
-    let present = |ch: NodeId| {
-        index.nodes[ch as usize]
-            .changes
-            .last()
-            .is_some_and(|c| c.op != Op::Remove)
-    };
+    let present = |ch: NodeId| index.changes(ch).last().is_some_and(|c| c.op != Op::Remove);
     walk(index, start, path, present, f);
 }
 
@@ -443,7 +435,7 @@ pub fn walk_visible_files(index: &Index, f: &mut impl FnMut(NodeId, &[u8], Inode
     let mut seen: HashSet<InodeId> = HashSet::default();
     let mut path = Vec::new();
     walk_visible(index, ROOT, &mut path, &mut |id, p| {
-        let Some(c) = index.nodes[id as usize].changes.last() else {
+        let Some(c) = index.changes(id).last() else {
             return;
         };
         if c.kind == NodeKind::File && c.inode != NO_INODE && seen.insert(c.inode) {
@@ -465,7 +457,7 @@ pub fn walk(
     let mut stack: Vec<(NodeId, usize, usize)> = vec![(start, 0, path.len())];
     while let Some(top) = stack.last_mut() {
         let (id, next, _) = *top;
-        let children = &index.nodes[id as usize].children;
+        let children = index.children(id);
         if next >= children.len() {
             let (_, _, len) = stack.pop().unwrap();
             path.truncate(len);
@@ -478,7 +470,7 @@ pub fn walk(
         }
         let len = path.len();
         path.push(b'/');
-        path.extend_from_slice(&index.nodes[ch as usize].name);
+        path.extend_from_slice(index.name(ch));
         f(ch, path);
         stack.push((ch, 0, len));
     }

@@ -9,7 +9,7 @@ use crate::load::index::{Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
 
 /// The final state of a node: its kind, if present.
 fn present(index: &Index, id: NodeId) -> Option<NodeKind> {
-    let c = index.nodes[id as usize].changes.last()?;
+    let c = index.changes(id).last()?;
     (c.op != Op::Remove).then_some(c.kind)
 }
 
@@ -22,10 +22,7 @@ struct Counter<'a> {
 
 impl Counter<'_> {
     fn file(&mut self, id: NodeId) -> u64 {
-        let c = self.index.nodes[id as usize]
-            .changes
-            .last()
-            .expect("present");
+        let c = self.index.changes(id).last().expect("present");
         if c.kind != NodeKind::File || c.inode == NO_INODE || !self.seen.insert(c.inode) {
             return 0;
         }
@@ -161,13 +158,13 @@ pub(crate) fn merge_children<'a>(
     ni: &'a Index,
     n: NodeId,
 ) -> Vec<(&'a [u8], Option<NodeId>, Option<NodeId>)> {
-    let a = &oi.nodes[o as usize].children;
-    let b = &ni.nodes[n as usize].children;
+    let a = oi.children(o);
+    let b = ni.children(n);
     let (mut i, mut j) = (0, 0);
     let mut out = Vec::with_capacity(a.len().max(b.len()));
     while i < a.len() || j < b.len() {
-        let na = a.get(i).map(|&c| &*oi.nodes[c as usize].name);
-        let nb = b.get(j).map(|&c| &*ni.nodes[c as usize].name);
+        let na = a.get(i).map(|&c| oi.name(c));
+        let nb = b.get(j).map(|&c| ni.name(c));
         match (na, nb) {
             (Some(x), Some(y)) if x == y => {
                 out.push((x, Some(a[i]), Some(b[j])));

@@ -32,7 +32,7 @@ fn state(index: &Index, id: Option<NodeId>) -> Option<(NodeKind, u64)> {
     if id == ROOT {
         return Some((NodeKind::Dir, 0));
     }
-    let c = index.nodes[id as usize].changes.last()?;
+    let c = index.changes(id).last()?;
     if c.op == Op::Remove {
         return None;
     }
@@ -63,15 +63,15 @@ pub fn tree(oi: &Index, ni: &Index) -> Vec<TreeRow> {
             let (oo, nn) = (o.unwrap_or(ROOT), n.unwrap_or(ROOT));
             let kids: Vec<(&[u8], Option<NodeId>, Option<NodeId>)> = match (o, n) {
                 (Some(_), Some(_)) => merge_children(oi, oo, ni, nn),
-                (Some(_), None) => oi.nodes[oo as usize]
-                    .children
+                (Some(_), None) => oi
+                    .children(oo)
                     .iter()
-                    .map(|&c| (&*oi.nodes[c as usize].name, Some(c), None))
+                    .map(|&c| (oi.name(c), Some(c), None))
                     .collect(),
-                _ => ni.nodes[nn as usize]
-                    .children
+                _ => ni
+                    .children(nn)
                     .iter()
-                    .map(|&c| (&*ni.nodes[c as usize].name, None, Some(c)))
+                    .map(|&c| (ni.name(c), None, Some(c)))
                     .collect(),
             };
             for (name, a, b) in kids.into_iter().rev() {

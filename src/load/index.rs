@@ -246,9 +246,9 @@ impl Warnings {
 pub struct Index {
     pub image: ImageMeta,
     pub layers: Vec<Layer>,
-    pub nodes: Vec<Node>,
+    nodes: Vec<Node>,
     pub inodes: Vec<Inode>,
-    pub links: Vec<Box<[u8]>>,
+    links: Vec<Box<[u8]>>,
     /// Oddities met while loading and merging, in layer order.
     pub warnings: Vec<Warning>,
     /// What was kept of some files' content, by inode (increasing).
@@ -256,13 +256,65 @@ pub struct Index {
 }
 
 impl Index {
+    /// Number of nodes (paths that ever existed, the root included); ids
+    /// are `0..node_count()`.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Every node id, the root (0) first.
+    pub fn node_ids(&self) -> std::ops::Range<NodeId> {
+        0..self.nodes.len() as NodeId
+    }
+
+    /// The node's last path component (empty for the root).
+    pub fn name(&self, id: NodeId) -> &[u8] {
+        &self.nodes[id as usize].name
+    }
+
+    /// The node's directory (the root's is the root).
+    pub fn parent(&self, id: NodeId) -> NodeId {
+        self.nodes[id as usize].parent
+    }
+
+    /// The node's children, sorted by name.
+    pub fn children(&self, id: NodeId) -> &[NodeId] {
+        &self.nodes[id as usize].children
+    }
+
+    /// What each layer did to the node, in layer order.
+    pub fn changes(&self, id: NodeId) -> &[Change] {
+        &self.nodes[id as usize].changes
+    }
+
+    /// The node's last change (its state in the final filesystem, or its
+    /// removal); None for the root.
+    pub fn last_change(&self, id: NodeId) -> Option<&Change> {
+        self.changes(id).last()
+    }
+
+    /// The target a symlink or hard-link change records, if any.
+    pub fn link(&self, c: &Change) -> Option<&[u8]> {
+        if c.link == u32::MAX {
+            return None;
+        }
+        self.links.get(c.link as usize).map(|l| &**l)
+    }
+
+    /// The child of `dir` named `name`, if any.
+    pub fn child(&self, dir: NodeId, name: &[u8]) -> Option<NodeId> {
+        let ch = self.children(dir);
+        let pos = ch.binary_search_by(|&c| self.name(c).cmp(name)).ok()?;
+        Some(ch[pos])
+    }
+
     /// Absolute path of a node, as bytes.
     pub fn path(&self, id: NodeId) -> Vec<u8> {
         let mut parts = Vec::new();
         let mut n = id;
         while n != ROOT {
-            parts.push(&self.nodes[n as usize].name);
-            n = self.nodes[n as usize].parent;
+            parts.push(self.name(n));
+            n = self.parent(n);
         }
         if parts.is_empty() {
             return b"/".to_vec();
@@ -288,28 +340,20 @@ impl Index {
     /// The node's last change at or before `layer` (a removal included),
     /// with its position in the node's change list.
     pub fn change_at(&self, id: NodeId, layer: usize) -> Option<(usize, &Change)> {
-        let ch = &self.nodes[id as usize].changes;
+        let ch = self.changes(id);
         let i = ch.iter().rposition(|c| (c.layer as usize) <= layer)?;
         Some((i, &ch[i]))
     }
 
     /// Is the node present in the final merged filesystem?
     pub fn visible(&self, id: NodeId) -> bool {
-        id == ROOT
-            || self.nodes[id as usize]
-                .changes
-                .last()
-                .is_some_and(|c| c.op != Op::Remove)
+        id == ROOT || self.last_change(id).is_some_and(|c| c.op != Op::Remove)
     }
 
     pub fn find(&self, path: &[u8]) -> Option<NodeId> {
         let mut id = ROOT;
         for comp in path.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
-            let ch = &self.nodes[id as usize].children;
-            let pos = ch
-                .binary_search_by(|c| (*self.nodes[*c as usize].name).cmp(comp))
-                .ok()?;
-            id = ch[pos];
+            id = self.child(id, comp)?;
         }
         Some(id)
     }

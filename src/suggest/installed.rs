@@ -158,14 +158,14 @@ fn dpkg_info_bytes(cx: &Ctx) -> BTreeMap<String, u64> {
     let Some(info) = index.find(b"var/lib/dpkg/info") else {
         return out;
     };
-    for &ch in &index.nodes[info as usize].children {
-        let Some(c) = index.nodes[ch as usize].changes.last() else {
+    for &ch in index.children(info) {
+        let Some(c) = index.changes(ch).last() else {
             continue;
         };
         if c.op == Op::Remove || c.kind != NodeKind::File || c.inode == NO_INODE {
             continue;
         }
-        let name = String::from_utf8_lossy(&index.nodes[ch as usize].name).into_owned();
+        let name = String::from_utf8_lossy(index.name(ch)).into_owned();
         let Some((stem, _)) = name.rsplit_once('.') else {
             continue;
         };

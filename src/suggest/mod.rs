@@ -314,8 +314,8 @@ impl<'a> Ctx<'a> {
 
     /// The change `layer` made to `node`, if any.
     pub fn change_at(&self, node: NodeId, layer: usize) -> Option<&crate::load::index::Change> {
-        self.index.nodes[node as usize]
-            .changes
+        self.index
+            .changes(node)
             .iter()
             .find(|c| c.layer as usize == layer)
     }
@@ -351,7 +351,7 @@ impl<'a> Ctx<'a> {
                 continue;
             };
             if c.kind == NodeKind::Dir {
-                stack.extend(self.index.nodes[n as usize].children.iter().copied());
+                stack.extend(self.index.children(n).iter().copied());
             } else if c.layer as usize != a {
                 ok = false;
                 break;
@@ -380,7 +380,7 @@ impl<'a> Ctx<'a> {
                 break;
             }
             target = n;
-            let p = self.index.nodes[n as usize].parent;
+            let p = self.index.parent(n);
             if p == ROOT {
                 break;
             }
@@ -396,17 +396,14 @@ impl<'a> Ctx<'a> {
         let mut by_parent: BTreeMap<NodeId, Vec<NodeId>> = BTreeMap::new();
         for &i in findings {
             let t = self.rm_target(i, a, b, &mut memo);
-            by_parent
-                .entry(self.index.nodes[t as usize].parent)
-                .or_default()
-                .push(t);
+            by_parent.entry(self.index.parent(t)).or_default().push(t);
         }
         let mut all: BTreeSet<String> = BTreeSet::new();
         for (parent, mut ts) in by_parent {
             ts.sort_unstable();
             ts.dedup();
             let emptied = parent != ROOT
-                && self.index.nodes[parent as usize].children.iter().all(|&c| {
+                && self.index.children(parent).iter().all(|&c| {
                     self.index.state_at(c, b - 1).is_none()
                         || self.change_at(c, b).is_some_and(|x| x.op == Op::Remove)
                 });

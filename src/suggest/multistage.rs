@@ -89,16 +89,16 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
         .collect();
     pieces.sort_unstable();
     pieces.dedup();
-    for (id, node) in cx.index.nodes.iter().enumerate() {
-        let name = String::from_utf8_lossy(&node.name);
-        if !pieces.iter().any(|p| name.contains(p.as_str())) || !cx.index.visible(id as u32) {
+    for id in cx.index.node_ids() {
+        let name = String::from_utf8_lossy(cx.index.name(id));
+        if !pieces.iter().any(|p| name.contains(p.as_str())) || !cx.index.visible(id) {
             continue;
         }
-        let kind = node.changes.last().map(|c| c.kind);
+        let kind = cx.index.last_change(id).map(|c| c.kind);
         if kind == Some(NodeKind::Dir) {
             continue;
         }
-        for g in markers.groups(&cx.index.path(id as u32)) {
+        for g in markers.groups(&cx.index.path(id)) {
             present[g] = true;
         }
     }
@@ -114,7 +114,7 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
     let mut seen: HashSet<u32> = HashSet::default();
     let mut path = Vec::new();
     walk_visible(cx.index, ROOT, &mut path, &mut |id, p| {
-        let Some(c) = cx.index.nodes[id as usize].changes.last() else {
+        let Some(c) = cx.index.changes(id).last() else {
             return;
         };
         if c.kind == NodeKind::Dir {

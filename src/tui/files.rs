@@ -229,7 +229,7 @@ impl Files {
     pub fn edit_key(&mut self, cx: &Ctx, k: &KeyEvent, h: usize) {
         match self
             .filter
-            .edit(k, cx.index.nodes.len() <= LIVE_FILTER_NODES)
+            .edit(k, cx.index.node_count() <= LIVE_FILTER_NODES)
         {
             Edit::None => {}
             Edit::Apply => self.apply_filter(cx, h),
@@ -428,16 +428,15 @@ impl Files {
         let mut guide: Vec<bool> = Vec::new();
         for row in 0..rows {
             let Some(n) = cur else { break };
-            let node = &cx.index.nodes[n as usize];
             let change = cx.index.change_at(n, layer).map(|(_, c)| *c);
             let m = t.mark(n);
             let present = t.present(n);
             // Tree guides: for each ancestor, is it the last of its siblings?
             guide.clear();
-            let mut p = node.parent;
+            let mut p = cx.index.parent(n);
             while p != ROOT {
                 guide.push(t.is_last(cx.index, p));
-                p = cx.index.nodes[p as usize].parent;
+                p = cx.index.parent(p);
             }
             let mut prefix = String::new();
             for last in guide.iter().rev() {
@@ -450,7 +449,7 @@ impl Files {
             });
             let is_dir = t.is_dir(n);
             // Names and link targets from the image, control characters escaped.
-            let name = escape::line(&String::from_utf8_lossy(&node.name)).into_owned();
+            let name = escape::line(&String::from_utf8_lossy(cx.index.name(n))).into_owned();
             let mut label = String::new();
             if is_dir && !t.children(n).is_empty() {
                 label.push_str(if self.exp.expanded(n) { "▾ " } else { "▸ " });
@@ -460,8 +459,8 @@ impl Files {
                 label.push('/');
             }
             if let Some(c) = change {
-                if c.kind == NodeKind::Symlink && c.link != u32::MAX && present {
-                    if let Some(l) = cx.index.links.get(c.link as usize) {
+                if c.kind == NodeKind::Symlink && present {
+                    if let Some(l) = cx.index.link(&c) {
                         label.push_str(" → ");
                         label.push_str(&escape::line(&String::from_utf8_lossy(l)));
                     }

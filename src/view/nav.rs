@@ -32,10 +32,10 @@ impl Expansion {
     }
     /// Expand every ancestor of `id`, so it is a row if it is shown.
     pub fn reveal(&mut self, index: &Index, id: NodeId) {
-        let mut a = index.nodes[id as usize].parent;
+        let mut a = index.parent(id);
         while a != ROOT {
             self.set(a, true);
-            a = index.nodes[a as usize].parent;
+            a = index.parent(a);
         }
     }
 }
@@ -71,7 +71,7 @@ impl Nav<'_> {
         }
         let mut n = id;
         while n != ROOT {
-            let p = self.index.nodes[n as usize].parent;
+            let p = self.index.parent(n);
             let sib = self.tree.children(p);
             let i = self.tree.position(n) + 1;
             if i < sib.len() {
@@ -82,7 +82,7 @@ impl Nav<'_> {
         None
     }
     pub fn prev(&self, id: NodeId) -> Option<NodeId> {
-        let p = self.index.nodes[id as usize].parent;
+        let p = self.index.parent(id);
         let i = self.tree.position(id);
         if i == 0 {
             return (p != ROOT).then_some(p);
@@ -98,12 +98,12 @@ impl Nav<'_> {
         if id == ROOT || !self.tree.shown(id) {
             return false;
         }
-        let mut n = self.index.nodes[id as usize].parent;
+        let mut n = self.index.parent(id);
         while n != ROOT {
             if !self.exp.expanded(n) {
                 return false;
             }
-            n = self.index.nodes[n as usize].parent;
+            n = self.index.parent(n);
         }
         true
     }
@@ -114,7 +114,7 @@ impl Nav<'_> {
         let mut n = id;
         while n != ROOT {
             chain.push(n);
-            n = self.index.nodes[n as usize].parent;
+            n = self.index.parent(n);
         }
         let mut best = None;
         for &a in chain.iter().rev() {
@@ -217,7 +217,7 @@ impl Cursor {
     /// is in the window; false at the top level.
     pub fn to_parent(&mut self, nav: &Nav) -> bool {
         let Some(s) = self.sel else { return false };
-        let p = nav.index.nodes[s as usize].parent;
+        let p = nav.index.parent(s);
         if p == ROOT {
             return false;
         }
@@ -303,7 +303,7 @@ mod tests {
                     back.reverse();
                     assert_eq!(rows, back, "{what}");
                     for (i, &n) in rows.iter().enumerate() {
-                        let p = ix.nodes[n as usize].parent;
+                        let p = ix.parent(n);
                         assert!(p == ROOT || rows[..i].contains(&p), "{what}");
                     }
                 }

@@ -134,7 +134,7 @@ pub fn hide_kinds(report: &Analysis) -> HideKinds {
 
 impl Tree {
     pub fn build(index: &Index, kinds: &HideKinds, key: Key, filter: Option<&PathFilter>) -> Tree {
-        let n = index.nodes.len();
+        let n = index.node_count();
         let layer = key.layer;
         let mut flags = vec![0u8; n];
         let mut mark = vec![Mark::Unchanged; n];
@@ -154,7 +154,6 @@ impl Tree {
             })
             .collect();
         for id in 1..n {
-            let node = &index.nodes[id];
             let Some((ci, c)) = index.change_at(id as NodeId, layer) else {
                 continue;
             };
@@ -195,9 +194,9 @@ impl Tree {
                         let same = kinds.get(&(id as NodeId, layer as u16))
                             == Some(&WasteKind::MetadataOnly);
                         let dir_meta = c.kind == NodeKind::Dir
-                            && ci
-                                .checked_sub(1)
-                                .is_some_and(|p| node.changes[p].kind == NodeKind::Dir);
+                            && ci.checked_sub(1).is_some_and(|p| {
+                                index.changes(id as NodeId)[p].kind == NodeKind::Dir
+                            });
                         if same || dir_meta {
                             Mark::MetaOnly
                         } else {
@@ -239,7 +238,7 @@ impl Tree {
         // Children have larger ids than their parents: one reverse pass
         // aggregates sizes and shows the ancestors of shown nodes.
         for id in (1..n).rev() {
-            let p = index.nodes[id].parent as usize;
+            let p = index.parent(id as NodeId) as usize;
             if counted[id] {
                 size[p] += size[id];
                 counted[p] = true;
@@ -265,7 +264,7 @@ impl Tree {
                 shown_count += 1;
             }
             let from = list.len();
-            for &c in &index.nodes[id].children {
+            for &c in index.children(id as NodeId) {
                 if flags[c as usize] & SHOWN != 0 {
                     list.push(c);
                 }
@@ -314,7 +313,7 @@ impl Tree {
     }
     /// Is this shown node the last of its parent's shown children?
     pub fn is_last(&self, index: &Index, id: NodeId) -> bool {
-        let p = index.nodes[id as usize].parent;
+        let p = index.parent(id);
         self.pos[id as usize] as usize + 1 == self.children(p).len()
     }
 }

@@ -195,8 +195,8 @@ pub fn read(index: &Index) -> Vec<Found> {
         // File lists by list name (`name` or `name:arch`), every version.
         let mut lists: BTreeMap<Vec<u8>, Vec<Vec<u8>>> = BTreeMap::new();
         if let Some(info) = node(index, b"var/lib/dpkg/info") {
-            for &ch in &index.nodes[info as usize].children {
-                let Some(stem) = index.nodes[ch as usize].name.strip_suffix(b".list") else {
+            for &ch in index.children(info) {
+                let Some(stem) = index.name(ch).strip_suffix(b".list") else {
                     continue;
                 };
                 let entry = lists.entry(stem.to_vec()).or_default();
@@ -236,11 +236,8 @@ fn status_d(index: &Index) -> Vec<Found> {
     let Some(dir) = node(index, b"var/lib/dpkg/status.d") else {
         return out;
     };
-    let children = &index.nodes[dir as usize].children;
-    let by_name: BTreeMap<&[u8], NodeId> = children
-        .iter()
-        .map(|&c| (&*index.nodes[c as usize].name, c))
-        .collect();
+    let children = index.children(dir);
+    let by_name: BTreeMap<&[u8], NodeId> = children.iter().map(|&c| (index.name(c), c)).collect();
     for (&name, &ch) in &by_name {
         if name.ends_with(b".md5sums") {
             continue;

@@ -121,8 +121,8 @@ impl Found {
 /// Every captured version of the file at `node`, in layer order:
 /// (layer, inode, what was captured).
 pub fn versions(index: &Index, node: NodeId) -> Vec<(usize, InodeId, &Captured)> {
-    index.nodes[node as usize]
-        .changes
+    index
+        .changes(node)
         .iter()
         .filter(|c| c.op != Op::Remove && c.kind == NodeKind::File && c.inode != NO_INODE)
         .filter_map(|c| Some((c.layer as usize, c.inode, index.captured(c.inode)?)))
@@ -153,22 +153,20 @@ impl<'a> Resolver<'a> {
     }
 
     fn child(&self, dir: NodeId, name: &[u8]) -> Option<NodeId> {
-        let ch = &self.index.nodes[dir as usize].children;
-        let i = ch
-            .binary_search_by(|c| (*self.index.nodes[*c as usize].name).cmp(name))
-            .ok()?;
-        Some(ch[i])
+        self.index.child(dir, name)
     }
 
     /// The symlink target of a node, by its last state that is not a removal.
     fn link(&self, id: NodeId) -> Option<&'a [u8]> {
-        let c = self.index.nodes[id as usize]
-            .changes
+        let c = self
+            .index
+            .changes(id)
             .iter()
             .rev()
             .find(|c| c.op != Op::Remove)?;
-        (c.kind == NodeKind::Symlink && c.link != u32::MAX)
-            .then(|| &*self.index.links[c.link as usize])
+        (c.kind == NodeKind::Symlink)
+            .then(|| self.index.link(c))
+            .flatten()
     }
 
     /// The node an absolute path leads to, following every symlink.
@@ -299,7 +297,7 @@ impl Owners {
         }
         let mut n = node;
         while n != ROOT {
-            n = index.nodes[n as usize].parent;
+            n = index.parent(n);
             if let Some(&o) = self.dir_owner.get(&n) {
                 return Some(o);
             }

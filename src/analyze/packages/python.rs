@@ -46,14 +46,13 @@ pub fn read(index: &Index) -> Vec<Found> {
         let Captured::Data(_) = c else { continue };
         let inode = &index.inodes[*ino as usize];
         let node = inode.node;
-        let file = &index.nodes[node as usize];
-        let (record, egg) = match &*file.name {
+        let (record, egg) = match index.name(node) {
             b"RECORD" => (true, false),
             b"installed-files.txt" => (false, true),
             _ => continue,
         };
-        let meta_dir = file.parent;
-        let dir_name = String::from_utf8_lossy(&index.nodes[meta_dir as usize].name).into_owned();
+        let meta_dir = index.parent(node);
+        let dir_name = String::from_utf8_lossy(index.name(meta_dir)).into_owned();
         let stem = match (record, egg) {
             (true, _) => dir_name.strip_suffix(".dist-info"),
             _ => dir_name.strip_suffix(".egg-info"),
@@ -68,7 +67,7 @@ pub fn read(index: &Index) -> Vec<Found> {
         let Some(d) = data(c) else { continue };
         let meta_path = index.path(meta_dir);
         let base = if record {
-            index.path(index.nodes[meta_dir as usize].parent)
+            index.path(index.parent(meta_dir))
         } else {
             meta_path.clone()
         };
@@ -86,9 +85,8 @@ pub fn read(index: &Index) -> Vec<Found> {
             .collect();
         let (name, version) = name_version(stem);
         let installed = inode.hidden.is_none()
-            && file
-                .changes
-                .last()
+            && index
+                .last_change(node)
                 .is_some_and(|c| c.op != Op::Remove && c.kind == NodeKind::File);
         let layer = Some(inode.layer as usize);
         out.push(Found::files(
