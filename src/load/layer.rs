@@ -232,7 +232,7 @@ pub(super) fn lossy(b: &[u8]) -> String {
 pub(super) const BUF: usize = 256 * 1024;
 
 /// Index one layer blob, detecting its compression from magic bytes.
-pub fn index_layer<R: Read>(
+pub fn index_layer<R: Read + Send>(
     reader: R,
     loc: &Location,
     progress: Arc<Progress>,
@@ -251,19 +251,32 @@ pub fn index_layer<R: Read>(
     // The whole stream is read, past the tar's end, so that the digests of
     // the blob and of the uncompressed tar cover every byte.
     let result = match compression {
+        // Decompressed on a thread of its own while the tar is parsed and
+        // hashed (load::pipe).
         Compression::Gzip => {
-            let mut dec = Hashing::new(flate2::bufread::MultiGzDecoder::new(buffered));
-            index_tar(&mut dec, compression, loc, &progress).and_then(|mut ix| {
-                ix.digests = compressed_digests(dec, |d| d.into_inner()).map_err(corrupt)?;
+            let dec = Hashing::new(flate2::bufread::MultiGzDecoder::new(buffered));
+            let (ix, tail) = super::pipe::run(
+                dec,
+                verifying(),
+                |r| index_tar(r, compression, loc, &progress),
+                |dec| compressed_digests(dec, |d| d.into_inner()),
+            );
+            ix.and_then(|mut ix| {
+                ix.digests = tail.transpose().map_err(corrupt)?.flatten();
                 Ok(ix)
             })
         }
         Compression::Zstd => {
             let dec = zstd::stream::read::Decoder::with_buffer(buffered)
                 .map_err(|e| Error::format(loc.clone(), format!("bad zstd stream: {e}")))?;
-            let mut dec = Hashing::new(dec);
-            index_tar(&mut dec, compression, loc, &progress).and_then(|mut ix| {
-                ix.digests = compressed_digests(dec, |d| d.finish()).map_err(corrupt)?;
+            let (ix, tail) = super::pipe::run(
+                Hashing::new(dec),
+                verifying(),
+                |r| index_tar(r, compression, loc, &progress),
+                |dec| compressed_digests(dec, |d| d.finish()),
+            );
+            ix.and_then(|mut ix| {
+                ix.digests = tail.transpose().map_err(corrupt)?.flatten();
                 Ok(ix)
             })
         }

@@ -12,6 +12,7 @@ pub mod image;
 pub mod index;
 pub mod layer;
 mod oci;
+mod pipe;
 pub mod plain;
 pub mod registry;
 pub mod source;

@@ -1,0 +1,229 @@
+//! Decompress a layer on one thread while its tar is parsed and its files
+//! hashed on another (issue 14: a dominant compressed layer otherwise keeps
+//! one core busy and leaves the other idle).
+//!
+//! The decoder thread reads the decompressed stream in chunks and hands
+//! them over a bounded channel (a few MiB in flight per layer); chunks come
+//! back to it for reuse, so no page is faulted in per chunk. It reports a
+//! read error in order, after the bytes it read before it, so the parser
+//! sees exactly what a single-threaded reader would have seen.
+
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
+/// Bytes per chunk handed over.
+const CHUNK: usize = 256 * 1024;
+/// Chunks in flight.
+const DEPTH: usize = 8;
+
+/// The parser's end of the pipe.
+pub(super) struct PipeReader {
+    rx: Receiver<io::Result<Vec<u8>>>,
+    back: SyncSender<Vec<u8>>,
+    cur: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for PipeReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.cur.len() {
+            match self.rx.recv() {
+                Ok(Ok(chunk)) => {
+                    let used = std::mem::replace(&mut self.cur, chunk);
+                    let _ = self.back.try_send(used);
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                // The decoder ended: end of stream.
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.cur.len() - self.pos);
+        out[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Fill `buf` from `r` as far as it goes; the bytes read before an error
+/// come with it.
+fn fill(r: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (n, Some(e)),
+        }
+    }
+    (n, None)
+}
+
+/// Run `parse` on the bytes `dec` yields, `dec` being read on its own
+/// thread. When `parse` succeeds and `want_finish` is set, the decoder
+/// thread goes on to `finish(dec)` (reading what the parser left, for the
+/// digests) and its result comes back; a read error met after the parser
+/// stopped comes back there too. When `parse` fails, the decoder thread
+/// stops at its next chunk.
+pub(super) fn run<D, T, E, F>(
+    dec: D,
+    want_finish: bool,
+    parse: impl FnOnce(&mut PipeReader) -> Result<T, E>,
+    finish: impl FnOnce(D) -> io::Result<F> + Send,
+) -> (Result<T, E>, Option<io::Result<F>>)
+where
+    D: Read + Send,
+    F: Send,
+{
+    let failed = AtomicBool::new(false);
+    let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(DEPTH);
+    let (back, spare) = sync_channel::<Vec<u8>>(DEPTH + 2);
+    std::thread::scope(|scope| {
+        let failed = &failed;
+        let decoder = scope.spawn(move || -> Option<io::Result<F>> {
+            let mut dec = dec;
+            loop {
+                let mut buf = spare.try_recv().unwrap_or_default();
+                buf.resize(CHUNK, 0);
+                let (n, err) = fill(&mut dec, &mut buf);
+                buf.truncate(n);
+                let taken = n == 0 || tx.send(Ok(buf)).is_ok();
+                if let Some(e) = err {
+                    // Also kept for the caller: the parser may have
+                    // finished before this point.
+                    let again = io::Error::new(e.kind(), e.to_string());
+                    let _ = tx.send(Err(e));
+                    return Some(Err(again));
+                }
+                // End of stream, or the parser is done (at the tar's end,
+                // or with an error).
+                if n == 0 || !taken {
+                    break;
+                }
+            }
+            drop(tx);
+            (want_finish && !failed.load(Ordering::Acquire)).then(|| finish(dec))
+        });
+        let mut reader = PipeReader {
+            rx,
+            back,
+            cur: Vec::new(),
+            pos: 0,
+        };
+        let out = parse(&mut reader);
+        if out.is_err() {
+            failed.store(true, Ordering::Release);
+        }
+        // Hanging up lets the decoder's next send fail.
+        drop(reader);
+        let tail = decoder
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (out, if want_finish { tail } else { None })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `good` bytes (i mod 251), then an error (when `fail`), else the end.
+    struct Source {
+        good: usize,
+        at: usize,
+        fail: bool,
+    }
+
+    impl Read for Source {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            if self.at == self.good {
+                return if self.fail {
+                    Err(io::Error::new(io::ErrorKind::InvalidData, "bad block"))
+                } else {
+                    Ok(0)
+                };
+            }
+            let n = out.len().min(self.good - self.at).min(1000);
+            for (i, b) in out[..n].iter_mut().enumerate() {
+                *b = ((self.at + i) % 251) as u8;
+            }
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    fn src(good: usize, fail: bool) -> Source {
+        Source { good, at: 0, fail }
+    }
+
+    fn expected(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i % 251) as u8).collect()
+    }
+
+    #[test]
+    fn the_parser_reads_every_byte_then_the_error_in_order() {
+        let n = 3 * CHUNK + 12_345;
+        let (out, tail) = run(
+            src(n, true),
+            true,
+            |r| {
+                let mut got = Vec::new();
+                let e = r.read_to_end(&mut got).unwrap_err();
+                Ok::<_, ()>((got, e.to_string()))
+            },
+            |_| Ok(()),
+        );
+        let (got, e) = out.unwrap();
+        assert_eq!(got, expected(n));
+        assert_eq!(e, "bad block");
+        // The decoder reports the error to the caller too.
+        assert_eq!(tail.unwrap().unwrap_err().to_string(), "bad block");
+    }
+
+    #[test]
+    fn finish_runs_after_a_parser_that_stopped_early() {
+        let n = 20 * CHUNK;
+        let (out, tail) = run(
+            src(n, false),
+            true,
+            |r| {
+                let mut head = [0u8; 100];
+                r.read_exact(&mut head).map(|_| head.to_vec())
+            },
+            |mut rest| {
+                // What the parser did not take is still there to read.
+                let mut v = Vec::new();
+                rest.read_to_end(&mut v)?;
+                Ok(rest.at)
+            },
+        );
+        assert_eq!(out.unwrap(), expected(100));
+        assert_eq!(tail.unwrap().unwrap(), n);
+        // Not wanted: no finish, and an error past the parser's stop is
+        // not reported.
+        let (out, tail) = run(
+            src(20 * CHUNK, true),
+            false,
+            |r| r.read_exact(&mut [0u8; 10]),
+            |_| -> io::Result<()> { panic!("finish not wanted") },
+        );
+        assert!(out.is_ok() && tail.is_none());
+    }
+
+    #[test]
+    fn a_failed_parse_stops_the_decoder() {
+        let (out, tail) = run(
+            src(usize::MAX / 2, false),
+            true,
+            |r| {
+                r.read_exact(&mut [0u8; 10])?;
+                Err::<(), _>(io::Error::other("limit"))
+            },
+            |_| -> io::Result<()> { panic!("no finish after a failed parse") },
+        );
+        assert_eq!(out.unwrap_err().to_string(), "limit");
+        assert!(tail.is_none());
+    }
+}
