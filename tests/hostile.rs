@@ -856,3 +856,56 @@ fn every_test_image_gives_the_same_report_from_a_file_and_from_stdin() {
         assert_eq!(a, b, "{}", p.display());
     }
 }
+
+/// `n` bytes of words from a small vocabulary (gzip takes it to about a
+/// third), from a fixed seed.
+fn text(n: usize, seed: &mut u64) -> Vec<u8> {
+    const WORDS: [&str; 8] = [
+        "layer ", "image ", "bytes ", "cache\n", "apt ", "wasted ", "tar ", "gzip ",
+    ];
+    let mut v = Vec::with_capacity(n + 8);
+    while v.len() < n {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        v.extend_from_slice(WORDS[(*seed >> 61) as usize].as_bytes());
+        v.extend_from_slice(format!("{} ", *seed >> 40).as_bytes());
+    }
+    v.truncate(n);
+    v
+}
+
+#[test]
+fn a_gzip_layer_decoded_in_parallel_gives_the_streams_answer() {
+    // ~12 MB of files, ~4 MB of gzip: several of the parallel decoder's
+    // 1 MiB chunks, so the file is decoded on several threads (load::pgzip)
+    // while standard input is decoded in one pass; same report, same
+    // verified digests, same refusal of a damaged stream.
+    let mut seed = 7;
+    let mut entries = Vec::new();
+    let mut total = 0u64;
+    for i in 0..600 {
+        let body = text(10_000 + (i % 7) * 3_000, &mut seed);
+        total += body.len() as u64;
+        entries.push(E::RawPath(format!("data/{i:04}.txt").into_bytes(), body));
+    }
+    let big = gzip(&layer(&entries));
+    assert!(big.len() > 3 << 20, "{}", big.len());
+    let small = gzip(&layer(&[E::File("etc/hostname", b"box\n".to_vec())]));
+    let img = docker_archive(&[small, big.clone()], &[]);
+    let (mut a, mut b) = (
+        run_file_with(&img, &["--verify"]).analysed(),
+        run_stdin(&img).analysed(),
+    );
+    assert_eq!(a["summary"]["total_bytes"], total + 4);
+    a["image"]["source"] = "".into();
+    b["image"]["source"] = "".into();
+    assert_eq!(a, b);
+    // One flipped byte in the middle of the deflate data.
+    let mut bad = big;
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0x55;
+    let img = docker_archive(&[bad], &[]);
+    run_file(&img).rejected("corrupt gzip");
+    run_stdin(&img).rejected("gzip");
+}

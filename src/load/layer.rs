@@ -113,7 +113,7 @@ pub(super) fn hex_digest(h: sha2::Sha256) -> String {
 }
 
 /// A reader that feeds what passes through it to sha256 (when on).
-struct Hashing<R> {
+pub(super) struct Hashing<R> {
     inner: R,
     h: Option<sha2::Sha256>,
 }
@@ -129,20 +129,20 @@ impl<R: Read> Read for Hashing<R> {
 }
 
 impl<R> Hashing<R> {
-    fn new(inner: R) -> Self {
+    pub(super) fn new(inner: R) -> Self {
         Hashing {
             inner,
             h: verifying().then(<sha2::Sha256 as sha2::Digest>::new),
         }
     }
-    fn digest(&mut self) -> Option<String> {
+    pub(super) fn digest(&mut self) -> Option<String> {
         self.h.take().map(hex_digest)
     }
 }
 
 /// Read `r` to its end (what the tar reader left: padding, trailing
 /// blocks), so that a digest covers every byte.
-fn drain(r: &mut impl Read) -> std::io::Result<()> {
+pub(super) fn drain(r: &mut impl Read) -> std::io::Result<()> {
     std::io::copy(r, &mut std::io::sink()).map(|_| ())
 }
 

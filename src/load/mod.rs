@@ -12,6 +12,8 @@ pub mod image;
 pub mod index;
 pub mod layer;
 mod oci;
+#[cfg(unix)]
+mod pgzip;
 mod pipe;
 pub mod plain;
 pub mod registry;
