@@ -46,6 +46,42 @@ impl Read for PipeReader {
     }
 }
 
+/// The producer's end of the pipe: empty chunks to fill (recycled from
+/// the reader) and the channel to send them on.
+pub(super) struct Feeder {
+    tx: SyncSender<io::Result<Vec<u8>>>,
+    spare: Receiver<Vec<u8>>,
+}
+
+impl Feeder {
+    /// A chunk of `CHUNK` bytes to fill (its old contents are garbage).
+    pub(super) fn chunk(&self) -> Vec<u8> {
+        let mut buf = self.spare.try_recv().unwrap_or_default();
+        buf.resize(CHUNK, 0);
+        buf
+    }
+
+    /// Hand `bytes` over; false once the reader has hung up.
+    pub(super) fn send(&self, bytes: io::Result<Vec<u8>>) -> bool {
+        self.tx.send(bytes).is_ok()
+    }
+}
+
+/// A pipe: what the [`Feeder`] sends, the [`PipeReader`] reads, in order.
+pub(super) fn channel() -> (Feeder, PipeReader) {
+    let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(DEPTH);
+    let (back, spare) = sync_channel::<Vec<u8>>(DEPTH + 2);
+    (
+        Feeder { tx, spare },
+        PipeReader {
+            rx,
+            back,
+            cur: Vec::new(),
+            pos: 0,
+        },
+    )
+}
+
 /// Fill `buf` from `r` as far as it goes; the bytes read before an error
 /// come with it.
 fn fill(r: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
@@ -78,23 +114,21 @@ where
     F: Send,
 {
     let failed = AtomicBool::new(false);
-    let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(DEPTH);
-    let (back, spare) = sync_channel::<Vec<u8>>(DEPTH + 2);
+    let (feeder, mut reader) = channel();
     std::thread::scope(|scope| {
         let failed = &failed;
         let decoder = scope.spawn(move || -> Option<io::Result<F>> {
             let mut dec = dec;
             loop {
-                let mut buf = spare.try_recv().unwrap_or_default();
-                buf.resize(CHUNK, 0);
+                let mut buf = feeder.chunk();
                 let (n, err) = fill(&mut dec, &mut buf);
                 buf.truncate(n);
-                let taken = n == 0 || tx.send(Ok(buf)).is_ok();
+                let taken = n == 0 || feeder.send(Ok(buf));
                 if let Some(e) = err {
                     // Also kept for the caller: the parser may have
                     // finished before this point.
                     let again = io::Error::new(e.kind(), e.to_string());
-                    let _ = tx.send(Err(e));
+                    feeder.send(Err(e));
                     return Some(Err(again));
                 }
                 // End of stream, or the parser is done (at the tar's end,
@@ -103,15 +137,9 @@ where
                     break;
                 }
             }
-            drop(tx);
+            drop(feeder);
             (want_finish && !failed.load(Ordering::Acquire)).then(|| finish(dec))
         });
-        let mut reader = PipeReader {
-            rx,
-            back,
-            cur: Vec::new(),
-            pos: 0,
-        };
         let out = parse(&mut reader);
         if out.is_err() {
             failed.store(true, Ordering::Release);

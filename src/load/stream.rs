@@ -4,37 +4,11 @@
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::sync::mpsc;
 use std::sync::Arc;
 
 use super::source::{member_head, read_up_to, Source, MAX_METADATA, MAX_METADATA_TOTAL};
 use crate::error::{Error, Location, Result};
 use crate::load::layer::{self, Compression, LayerIndex, Progress};
-
-/// A reader fed by a channel of chunks, for indexing a blob on another
-/// thread while the single pass over the stream goes on.
-struct ChanReader {
-    rx: mpsc::Receiver<Vec<u8>>,
-    cur: Vec<u8>,
-    pos: usize,
-}
-impl Read for ChanReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.pos >= self.cur.len() {
-            match self.rx.recv() {
-                Ok(v) => {
-                    self.cur = v;
-                    self.pos = 0;
-                }
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.cur.len() - self.pos);
-        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
 
 fn looks_like_layer(head: &[u8]) -> bool {
     Compression::detect(head) != Compression::None
@@ -90,38 +64,27 @@ pub(super) fn stream_members(
                 return Err(Error::format(loc.member(name), "truncated archive"));
             }
             if looks_like_layer(&head) {
-                let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(16);
+                // Indexed on a thread of its own, fed through a pipe
+                // (load::pipe: recycled chunks).
+                let (feeder, r) = super::pipe::channel();
                 let lloc = loc.member(name.clone());
-                let h = scope.spawn(move || {
-                    let r = ChanReader {
-                        rx,
-                        cur: Vec::new(),
-                        pos: 0,
-                    };
-                    let res = layer::index_layer(r, &lloc, Arc::new(Progress::default()));
-                    // drain so the sender never blocks on an early error
-                    res
-                });
-                let mut tx = Some(tx);
-                if let Some(t) = &tx {
-                    let _ = t.send(head);
-                }
+                let h = scope
+                    .spawn(move || layer::index_layer(r, &lloc, Arc::new(Progress::default())));
+                let mut open = feeder.send(Ok(head));
                 let mut got = n as u64;
                 loop {
-                    let mut chunk = vec![0u8; 256 * 1024];
+                    let mut chunk = feeder.chunk();
                     let k = read_up_to(&mut entry, &mut chunk).map_err(err)?;
                     if k == 0 {
                         break;
                     }
                     got += k as u64;
                     chunk.truncate(k);
-                    if let Some(t) = &tx {
-                        if t.send(chunk).is_err() {
-                            tx = None; // the indexer stopped early (an error)
-                        }
-                    }
+                    // Once the indexer stopped early (an error), the rest is
+                    // read and dropped.
+                    open = open && feeder.send(Ok(chunk));
                 }
-                drop(tx);
+                drop(feeder);
                 if got < size {
                     return Err(Error::format(loc.member(name), "truncated archive"));
                 }
