@@ -18,7 +18,7 @@ use std::time::SystemTime;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::capture::Captured;
-use super::layer::{Compression, Entry, EntryKind, LayerIndex};
+use super::layer::{Compression, EntryKind, LayerIndex};
 
 /// Bump when [`LayerIndex`] or [`Entry`] change shape, or when what is
 /// captured changes (3: rpm databases): older entries are then ignored and
@@ -251,20 +251,20 @@ pub fn encode(ix: &LayerIndex, key: &str) -> Vec<u8> {
     out.push(ix.estargz as u8);
     out.extend_from_slice(&(ix.entries.len() as u64).to_le_bytes());
     for e in &ix.entries {
-        put_bytes(&mut out, &e.path);
+        put_bytes(&mut out, ix.path(e));
         out.push(kind_code(e.kind));
         out.extend_from_slice(&e.size.to_le_bytes());
         out.extend_from_slice(&e.mode.to_le_bytes());
-        out.extend_from_slice(&e.uid.to_le_bytes());
-        out.extend_from_slice(&e.gid.to_le_bytes());
-        match &e.link {
+        out.extend_from_slice(&(e.uid as u64).to_le_bytes());
+        out.extend_from_slice(&(e.gid as u64).to_le_bytes());
+        match ix.link(e) {
             None => out.push(0),
             Some(l) => {
                 out.push(1);
                 put_bytes(&mut out, l);
             }
         }
-        out.extend_from_slice(&e.hash.to_le_bytes());
+        out.extend_from_slice(&e.hash().to_le_bytes());
     }
     out.extend_from_slice(&(ix.captures.len() as u64).to_le_bytes());
     for (i, c) in &ix.captures {
@@ -344,9 +344,11 @@ pub fn decode(raw: &[u8], key: &str) -> Option<LayerIndex> {
     if n > (body.len() as u64) / 50 {
         return None;
     }
-    let mut entries = Vec::with_capacity(n as usize);
+    let mut ix = LayerIndex::new(compression);
+    ix.estargz = estargz;
+    ix.entries.reserve_exact(n as usize);
     for _ in 0..n {
-        let path = c.bytes()?.into();
+        let path = c.bytes()?;
         let kind = kind_of(c.u8()?)?;
         let size = c.u64()?;
         let mode = c.u32()?;
@@ -354,20 +356,11 @@ pub fn decode(raw: &[u8], key: &str) -> Option<LayerIndex> {
         let gid = c.u64()?;
         let link = match c.u8()? {
             0 => None,
-            1 => Some(c.bytes()?.into()),
+            1 => Some(c.bytes()?),
             _ => return None,
         };
         let hash = c.u128()?;
-        entries.push(Entry {
-            path,
-            kind,
-            size,
-            mode,
-            uid,
-            gid,
-            link,
-            hash,
-        });
+        ix.push(path, kind, size, mode, uid, gid, link, hash).ok()?;
     }
     let n = c.u64()?;
     // Each capture takes at least 9 bytes.
@@ -377,7 +370,7 @@ pub fn decode(raw: &[u8], key: &str) -> Option<LayerIndex> {
     let mut captures = Vec::with_capacity(n as usize);
     for _ in 0..n {
         let i = c.u32()?;
-        if i as usize >= entries.len() || captures.last().is_some_and(|(j, _)| *j >= i) {
+        if i as usize >= ix.entries.len() || captures.last().is_some_and(|(j, _)| *j >= i) {
             return None;
         }
         let cap = match c.u8()? {
@@ -394,13 +387,8 @@ pub fn decode(raw: &[u8], key: &str) -> Option<LayerIndex> {
     if !c.0.is_empty() {
         return None;
     }
-    Some(LayerIndex {
-        entries,
-        compression,
-        estargz,
-        captures,
-        digests: None,
-    })
+    ix.captures = captures;
+    Some(ix)
 }
 
 #[cfg(test)]
@@ -408,34 +396,32 @@ mod tests {
     use super::*;
 
     fn sample() -> LayerIndex {
-        let mut ix = LayerIndex {
-            entries: vec![
-                Entry {
-                    path: b"usr/bin/a\xff".to_vec().into(),
-                    kind: EntryKind::File,
-                    size: 1234,
-                    mode: 0o755,
-                    uid: 1,
-                    gid: 2,
-                    link: None,
-                    hash: u128::MAX - 7,
-                },
-                Entry {
-                    path: b"usr/bin/b".to_vec().into(),
-                    kind: EntryKind::Symlink,
-                    size: 0,
-                    mode: 0o777,
-                    uid: 0,
-                    gid: 0,
-                    link: Some(b"a".to_vec().into()),
-                    hash: 0,
-                },
-            ],
-            compression: Compression::Zstd,
-            estargz: true,
-            digests: None,
-            captures: vec![(0, Captured::Data(b"Package: a\n".to_vec().into()))],
-        };
+        let mut ix = LayerIndex::new(Compression::Zstd);
+        ix.estargz = true;
+        ix.push(
+            b"usr/bin/a\xff",
+            EntryKind::File,
+            1234,
+            0o755,
+            1,
+            2,
+            None,
+            u128::MAX - 7,
+        )
+        .unwrap();
+        ix.push(
+            b"usr/bin/b",
+            EntryKind::Symlink,
+            0,
+            0o777,
+            0,
+            0,
+            Some(b"a"),
+            0,
+        )
+        .unwrap();
+        ix.captures
+            .push((0, Captured::Data(b"Package: a\n".to_vec().into())));
         ix.captures.push((
             1,
             Captured::Elf(Box::new(crate::load::elf::ElfFacts {

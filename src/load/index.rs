@@ -72,64 +72,45 @@ pub struct Change {
     pub implicit: bool,
 }
 
-#[derive(Debug, Clone)]
-pub struct Node {
-    pub name: Name,
-    pub parent: NodeId,
-    /// Sorted by name once the index is built.
-    pub children: Vec<NodeId>,
-    /// In layer order.
-    pub changes: Vec<Change>,
-}
+/// `Change::layer` of a node's slot in `Index::changes1` when the node has
+/// no change (the root).
+const NO_CHANGE: u16 = u16::MAX;
+/// `Change::layer` of the slot when the node has several changes: they
+/// are `more[inode..inode + link]`.
+const SEVERAL: u16 = u16::MAX - 1;
 
-/// A path component: up to 22 bytes kept inline (most names), longer ones
-/// on the heap. Reads as `[u8]`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Name(NameRepr);
+impl Change {
+    /// The slot of a node without changes.
+    const NONE: Change = Change {
+        layer: NO_CHANGE,
+        op: Op::Add,
+        kind: NodeKind::Dir,
+        inode: NO_INODE,
+        mode: 0,
+        uid: 0,
+        gid: 0,
+        link: u32::MAX,
+        implicit: false,
+    };
 
-#[derive(Clone, PartialEq, Eq)]
-enum NameRepr {
-    Inline(u8, [u8; 22]),
-    Heap(Box<[u8]>),
-}
-
-impl Name {
-    pub fn new(name: &[u8]) -> Name {
-        Name(match u8::try_from(name.len()) {
-            Ok(n) if n <= 22 => {
-                let mut buf = [0u8; 22];
-                buf[..name.len()].copy_from_slice(name);
-                NameRepr::Inline(n, buf)
-            }
-            _ => NameRepr::Heap(Box::from(name)),
-        })
-    }
-}
-
-impl std::ops::Deref for Name {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match &self.0 {
-            NameRepr::Inline(n, buf) => &buf[..*n as usize],
-            NameRepr::Heap(b) => b,
+    /// The slot of a node whose changes are `list[at..at + len]`.
+    fn several(at: u32, len: u32) -> Change {
+        Change {
+            layer: SEVERAL,
+            inode: at,
+            link: len,
+            ..Change::NONE
         }
     }
-}
 
-impl std::fmt::Debug for Name {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", String::from_utf8_lossy(self))
+    /// The changes a slot stands for, `list` holding the several ones.
+    fn slice<'a>(&'a self, list: &'a [Change]) -> &'a [Change] {
+        match self.layer {
+            NO_CHANGE => &[],
+            SEVERAL => &list[self.inode as usize..][..self.link as usize],
+            _ => std::slice::from_ref(self),
+        }
     }
-}
-
-/// Append a change to a node's history. Most paths have one change in
-/// their life: the list grows one at a time, never to a spare capacity
-/// (a million nodes with room for four changes each cost ~100 MB).
-pub(crate) fn push_change(changes: &mut Vec<Change>, c: Change) {
-    if changes.len() == changes.capacity() {
-        changes.reserve_exact(1);
-    }
-    changes.push(c);
 }
 
 /// Why a stored file stopped being visible.
@@ -242,13 +223,31 @@ impl Warnings {
     }
 }
 
+/// The merged image. Nodes are stored as columns (structure of arrays):
+/// names in one byte arena, parents, children as one sorted range per
+/// directory, and the usual single change inline, the nodes with several
+/// keeping theirs in one overflow list. Read them through the accessors.
 #[derive(Debug, Clone)]
 pub struct Index {
     pub image: ImageMeta,
     pub layers: Vec<Layer>,
-    nodes: Vec<Node>,
+    /// Every node's name, back to back: node `i`'s is
+    /// `names[name_at[i]..name_at[i + 1]]`.
+    names: Vec<u8>,
+    name_at: Vec<u32>,
+    parents: Vec<NodeId>,
+    /// Node `i`'s children are `child_list[child_at[i]..child_at[i + 1]]`,
+    /// sorted by name.
+    child_at: Vec<u32>,
+    child_list: Vec<NodeId>,
+    /// Node `i`'s change when it has exactly one, else a marker (see
+    /// [`Change::slice`]) into `more`.
+    changes1: Vec<Change>,
+    more: Vec<Change>,
     pub inodes: Vec<Inode>,
-    links: Vec<Box<[u8]>>,
+    /// Link targets, back to back: `link_bytes[link_at[i]..link_at[i + 1]]`.
+    link_bytes: Vec<u8>,
+    link_at: Vec<usize>,
     /// Oddities met while loading and merging, in layer order.
     pub warnings: Vec<Warning>,
     /// What was kept of some files' content, by inode (increasing).
@@ -259,32 +258,34 @@ impl Index {
     /// Number of nodes (paths that ever existed, the root included); ids
     /// are `0..node_count()`.
     pub fn node_count(&self) -> usize {
-        self.nodes.len()
+        self.parents.len()
     }
 
     /// Every node id, the root (0) first.
     pub fn node_ids(&self) -> std::ops::Range<NodeId> {
-        0..self.nodes.len() as NodeId
+        0..self.parents.len() as NodeId
     }
 
     /// The node's last path component (empty for the root).
     pub fn name(&self, id: NodeId) -> &[u8] {
-        &self.nodes[id as usize].name
+        let i = id as usize;
+        &self.names[self.name_at[i] as usize..self.name_at[i + 1] as usize]
     }
 
     /// The node's directory (the root's is the root).
     pub fn parent(&self, id: NodeId) -> NodeId {
-        self.nodes[id as usize].parent
+        self.parents[id as usize]
     }
 
     /// The node's children, sorted by name.
     pub fn children(&self, id: NodeId) -> &[NodeId] {
-        &self.nodes[id as usize].children
+        let i = id as usize;
+        &self.child_list[self.child_at[i] as usize..self.child_at[i + 1] as usize]
     }
 
     /// What each layer did to the node, in layer order.
     pub fn changes(&self, id: NodeId) -> &[Change] {
-        &self.nodes[id as usize].changes
+        self.changes1[id as usize].slice(&self.more)
     }
 
     /// The node's last change (its state in the final filesystem, or its
@@ -298,7 +299,8 @@ impl Index {
         if c.link == u32::MAX {
             return None;
         }
-        self.links.get(c.link as usize).map(|l| &**l)
+        let i = c.link as usize;
+        (i + 1 < self.link_at.len()).then(|| &self.link_bytes[self.link_at[i]..self.link_at[i + 1]])
     }
 
     /// The child of `dir` named `name`, if any.

@@ -50,28 +50,47 @@ pub enum EntryKind {
     Fifo,
 }
 
-/// One entry of a layer tar, normalised.
-#[derive(Debug, Clone)]
+/// One entry of a layer tar, normalised. Its path and link target are kept
+/// in its [`LayerIndex`]'s byte arena: read them with [`LayerIndex::path`]
+/// and [`LayerIndex::link`].
+#[derive(Debug, Clone, Copy)]
 pub struct Entry {
-    /// Relative path without leading `/` or `./`, components joined by `/`.
-    /// Empty for the root directory.
-    pub path: Box<[u8]>,
+    path_at: u32,
+    path_len: u32,
+    /// Length of the link target, stored right after the path; NO_LINK for none.
+    link_len: u32,
     pub kind: EntryKind,
     /// Content size for regular files, 0 for everything else.
     pub size: u64,
     pub mode: u32,
-    pub uid: u64,
-    pub gid: u64,
-    /// Symlink target as written, or the normalised hard-link target path.
-    pub link: Option<Box<[u8]>>,
-    /// xxh3-128 of the content (regular files only).
-    pub hash: u128,
+    /// Owner ids, as the index keeps them (the low 32 bits).
+    pub uid: u32,
+    pub gid: u32,
+    /// xxh3-128 of the content (regular files only), as two halves so that
+    /// an entry is aligned to 8 bytes (56 bytes, not 64).
+    hash: [u64; 2],
 }
+
+const NO_LINK: u32 = u32::MAX;
+
+impl Entry {
+    /// xxh3-128 of the content (regular files only; 0 for others).
+    pub fn hash(&self) -> u128 {
+        (self.hash[1] as u128) << 64 | self.hash[0] as u128
+    }
+}
+
+/// Most bytes of paths and link targets one layer's index holds (offsets
+/// are 32-bit): a layer beyond it is refused with this limit named.
+pub const MAX_LAYER_PATH_BYTES: usize = u32::MAX as usize - 1;
 
 /// Everything read from one layer.
 #[derive(Debug, Clone)]
 pub struct LayerIndex {
     pub entries: Vec<Entry>,
+    /// Paths and link targets of `entries`, back to back (no per-entry
+    /// allocation).
+    bytes: Vec<u8>,
     pub compression: Compression,
     /// True when the layer carried an eStargz table of contents.
     pub estargz: bool,
@@ -81,6 +100,98 @@ pub struct LayerIndex {
     /// sha256 of the stored blob and of the uncompressed tar, computed in
     /// the pass that read them (when verification is on).
     pub digests: Option<Digests>,
+}
+
+impl LayerIndex {
+    pub fn new(compression: Compression) -> LayerIndex {
+        LayerIndex {
+            entries: Vec::new(),
+            bytes: Vec::new(),
+            compression,
+            estargz: false,
+            captures: LayerCaptures::new(),
+            digests: None,
+        }
+    }
+
+    /// The entry's path: relative, without leading `/` or `./`, components
+    /// joined by `/`; empty for the root directory.
+    pub fn path(&self, e: &Entry) -> &[u8] {
+        &self.bytes[e.path_at as usize..][..e.path_len as usize]
+    }
+
+    /// Symlink target as written, or the normalised hard-link target path.
+    pub fn link(&self, e: &Entry) -> Option<&[u8]> {
+        (e.link_len != NO_LINK)
+            .then(|| &self.bytes[(e.path_at + e.path_len) as usize..][..e.link_len as usize])
+    }
+
+    /// Append an entry whose path is `path`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn push(
+        &mut self,
+        path: &[u8],
+        kind: EntryKind,
+        size: u64,
+        mode: u32,
+        uid: u64,
+        gid: u64,
+        link: Option<&[u8]>,
+        hash: u128,
+    ) -> std::result::Result<u32, String> {
+        let at = self.bytes.len();
+        self.reserve(path.len() + link.map_or(0, |l| l.len()))?;
+        self.bytes.extend_from_slice(path);
+        self.finish_push(at, kind, size, mode, uid, gid, link, hash)
+    }
+
+    /// Room for `n` more path bytes, or the limit's message.
+    fn reserve(&self, n: usize) -> std::result::Result<(), String> {
+        if self.bytes.len().saturating_add(n) > MAX_LAYER_PATH_BYTES {
+            return Err(format!(
+                "the layer's paths take more than the {MAX_LAYER_PATH_BYTES}-byte limit"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Make an entry of the path written at `bytes[at..]`.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_push(
+        &mut self,
+        at: usize,
+        kind: EntryKind,
+        size: u64,
+        mode: u32,
+        uid: u64,
+        gid: u64,
+        link: Option<&[u8]>,
+        hash: u128,
+    ) -> std::result::Result<u32, String> {
+        let path_len = self.bytes.len() - at;
+        if let Some(l) = link {
+            self.reserve(l.len())?;
+            self.bytes.extend_from_slice(l);
+        }
+        let i = self.entries.len() as u32;
+        self.entries.push(Entry {
+            path_at: at as u32,
+            path_len: path_len as u32,
+            link_len: link.map_or(NO_LINK, |l| l.len() as u32),
+            kind,
+            size,
+            mode,
+            uid: uid as u32,
+            gid: gid as u32,
+            hash: [hash as u64, (hash >> 64) as u64],
+        });
+        Ok(i)
+    }
+
+    /// Set entry `i`'s content hash.
+    pub fn set_hash(&mut self, i: usize, h: u128) {
+        self.entries[i].hash = [h as u64, (h >> 64) as u64];
+    }
 }
 
 /// `sha256:…` digests of a layer as read.
@@ -180,48 +291,40 @@ pub struct Progress {
 
 /// Normalise a path from a tar header. Returns `None` for the root itself.
 pub fn normalize_path(raw: &[u8]) -> std::result::Result<Option<Vec<u8>>, String> {
+    let mut out = Vec::with_capacity(raw.len());
+    Ok(normalize_into(raw, &mut out)?.then_some(out))
+}
+
+/// Append the normalised form of `raw` to `out`: false (nothing appended)
+/// for the root itself.
+fn normalize_into(raw: &[u8], out: &mut Vec<u8>) -> std::result::Result<bool, String> {
     if raw.len() > MAX_PATH_LEN {
         return Err(format!("path of {} bytes is too long", raw.len()));
     }
-    let mut out = Vec::with_capacity(raw.len());
+    let start = out.len();
     for comp in raw.split(|&b| b == b'/') {
         match comp {
             b"" | b"." => continue,
             b".." => {
+                out.truncate(start);
                 return Err(format!(
                     "path {:?} contains '..'",
                     String::from_utf8_lossy(raw)
-                ))
+                ));
             }
             c => {
                 if c.contains(&0) {
+                    out.truncate(start);
                     return Err("path contains a NUL byte".into());
                 }
-                if !out.is_empty() {
+                if out.len() > start {
                     out.push(b'/');
                 }
                 out.extend_from_slice(c);
             }
         }
     }
-    Ok(if out.is_empty() { None } else { Some(out) })
-}
-
-fn split_last(path: &[u8]) -> (&[u8], &[u8]) {
-    match path.iter().rposition(|&b| b == b'/') {
-        Some(i) => (&path[..i], &path[i + 1..]),
-        None => (&[], path),
-    }
-}
-
-fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(dir.len() + name.len() + 1);
-    v.extend_from_slice(dir);
-    if !dir.is_empty() {
-        v.push(b'/');
-    }
-    v.extend_from_slice(name);
-    v
+    Ok(out.len() > start)
 }
 
 pub(super) fn lossy(b: &[u8]) -> String {
@@ -357,96 +460,127 @@ pub(super) enum Classified {
     Skip,
     /// eStargz bookkeeping (the TOC and landmarks): not a file.
     Estargz,
-    Entry(Entry),
+    /// An entry, appended to the layer's index at this position.
+    Entry(u32),
 }
 
-pub(super) fn classify<R: Read>(
-    entry: &tar::Entry<'_, R>,
+/// One tar member as its headers describe it (extension headers applied).
+pub(super) struct Member<'a> {
+    pub path: &'a [u8],
+    /// The link name (read for symlinks and hard links only).
+    pub link: Option<&'a [u8]>,
+    pub etype: tar::EntryType,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    /// The size of the member's contents.
+    pub size: u64,
+}
+
+impl<'a> Member<'a> {
+    /// The member a tar crate entry describes; `path` and `link` hold its
+    /// (possibly extended) names.
+    pub(super) fn of<R: Read>(
+        entry: &tar::Entry<'_, R>,
+        path: &'a [u8],
+        link: Option<&'a [u8]>,
+    ) -> Member<'a> {
+        let header = entry.header();
+        Member {
+            path,
+            link,
+            etype: header.entry_type(),
+            mode: header.mode().unwrap_or(0),
+            uid: header.uid().unwrap_or(0),
+            gid: header.gid().unwrap_or(0),
+            size: entry.size(),
+        }
+    }
+}
+
+/// The link name of a tar crate entry when its type has one.
+pub(super) fn link_name<'e, R: Read>(
+    entry: &'e tar::Entry<'_, R>,
+) -> Option<std::borrow::Cow<'e, [u8]>> {
+    match entry.header().entry_type() {
+        tar::EntryType::Symlink | tar::EntryType::Link => entry.link_name_bytes(),
+        _ => None,
+    }
+}
+
+/// Classify a member and append its entry to `out`.
+pub(super) fn classify(
+    m: &Member<'_>,
     compression: Compression,
     loc: &Location,
+    out: &mut LayerIndex,
 ) -> Result<Classified> {
-    let raw_path = entry.path_bytes();
-    let path = match normalize_path(&raw_path) {
-        Ok(Some(p)) => p,
-        Ok(None) => return Ok(Classified::Skip),
-        Err(msg) => return Err(Error::format(loc.path(lossy(&raw_path)), msg)),
+    let at = out.bytes.len();
+    out.reserve(m.path.len())
+        .map_err(|msg| Error::format(loc.path(lossy(m.path)), msg))?;
+    match normalize_into(m.path, &mut out.bytes) {
+        Ok(true) => {}
+        Ok(false) => return Ok(Classified::Skip),
+        Err(msg) => return Err(Error::format(loc.path(lossy(m.path)), msg)),
+    }
+    let path = &out.bytes[at..];
+    let (dir_len, base_at) = match path.iter().rposition(|&b| b == b'/') {
+        Some(i) => (i, i + 1),
+        None => (0, 0),
     };
-    let header = entry.header();
-    let etype = header.entry_type();
-    let mode = header.mode().unwrap_or(0);
-    let uid = header.uid().unwrap_or(0);
-    let gid = header.gid().unwrap_or(0);
-    let (dir, base) = split_last(&path);
-    let mk = |path: Vec<u8>, kind, link| Entry {
-        path: path.into_boxed_slice(),
-        kind,
-        size: 0,
-        mode,
-        uid,
-        gid,
-        link,
-        hash: 0,
-    };
+    let base = &path[base_at..];
     if compression == Compression::Gzip
-        && dir.is_empty()
+        && dir_len == 0
         && matches!(
             base,
             b"stargz.index.json" | b".prefetch.landmark" | b".no.prefetch.landmark"
         )
     {
+        out.bytes.truncate(at);
         return Ok(Classified::Estargz);
     }
+    let push = |out: &mut LayerIndex, kind, size, link: Option<&[u8]>| {
+        out.finish_push(at, kind, size, m.mode, m.uid, m.gid, link, 0)
+            .map(Classified::Entry)
+            .map_err(|msg| Error::format(loc.path(lossy(&out.bytes[at..])), msg))
+    };
     if let Some(name) = base.strip_prefix(b".wh.") {
-        return Ok(if name == b".wh..opq" {
-            Classified::Entry(mk(dir.to_vec(), EntryKind::Opaque, None))
+        if name == b".wh..opq" {
+            out.bytes.truncate(at + dir_len);
+            return push(out, EntryKind::Opaque, 0, None);
         } else if name.starts_with(b".wh.") || name.is_empty() {
             // Other AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): not files.
-            Classified::Skip
-        } else {
-            Classified::Entry(mk(join(dir, name), EntryKind::Whiteout, None))
-        });
+            out.bytes.truncate(at);
+            return Ok(Classified::Skip);
+        }
+        let from = at + base_at;
+        out.bytes.drain(from..from + 4);
+        return push(out, EntryKind::Whiteout, 0, None);
     }
-    let (kind, link) = match etype {
+    let kind = match m.etype {
         tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
-            (EntryKind::File, None)
+            EntryKind::File
         }
-        tar::EntryType::Directory => (EntryKind::Dir, None),
-        tar::EntryType::Symlink => (
-            EntryKind::Symlink,
-            entry
-                .link_name_bytes()
-                .map(|l| l.into_owned().into_boxed_slice()),
-        ),
+        tar::EntryType::Directory => EntryKind::Dir,
+        tar::EntryType::Symlink => return push(out, EntryKind::Symlink, 0, m.link),
         tar::EntryType::Link => {
-            let target = entry.link_name_bytes().unwrap_or_default().into_owned();
-            match normalize_path(&target) {
-                Ok(Some(t)) => (EntryKind::HardLink, Some(t.into_boxed_slice())),
-                Ok(None) => {
-                    return Err(Error::format(
-                        loc.path(lossy(&path)),
-                        "hard link to the root directory",
-                    ))
-                }
-                Err(msg) => {
-                    return Err(Error::format(
-                        loc.path(lossy(&path)),
-                        format!("hard link target: {msg}"),
-                    ))
-                }
-            }
+            let target = m.link.unwrap_or_default();
+            let here = || loc.path(lossy(&out.bytes[at..]));
+            return match normalize_path(target) {
+                Ok(Some(t)) => push(out, EntryKind::HardLink, 0, Some(&t)),
+                Ok(None) => Err(Error::format(here(), "hard link to the root directory")),
+                Err(msg) => Err(Error::format(here(), format!("hard link target: {msg}"))),
+            };
         }
-        tar::EntryType::Char => (EntryKind::Char, None),
-        tar::EntryType::Block => (EntryKind::Block, None),
-        tar::EntryType::Fifo => (EntryKind::Fifo, None),
+        tar::EntryType::Char => EntryKind::Char,
+        tar::EntryType::Block => EntryKind::Block,
+        tar::EntryType::Fifo => EntryKind::Fifo,
         // pax/GNU metadata headers are consumed by the tar crate; anything
         // else unknown is treated as a regular file (its bytes are stored).
-        _ => (EntryKind::File, None),
+        _ => EntryKind::File,
     };
-    let mut e = mk(path, kind, link);
-    if kind == EntryKind::File {
-        e.size = entry.size();
-    }
-    Ok(Classified::Entry(e))
+    let size = if kind == EntryKind::File { m.size } else { 0 };
+    push(out, kind, size, None)
 }
 
 pub(super) fn index_tar<R: Read>(
@@ -456,28 +590,30 @@ pub(super) fn index_tar<R: Read>(
     progress: &Progress,
 ) -> Result<LayerIndex> {
     let mut archive = tar::Archive::new(super::guard::TarGuard::new(reader));
-    let mut entries_out: Vec<Entry> = Vec::new();
+    let mut out = LayerIndex::new(compression);
     let mut buf = vec![0u8; BUF];
-    let mut estargz = false;
-    let mut captures = LayerCaptures::new();
     let mut budget = super::capture::LAYER_BUDGET;
     let iter = archive
         .entries()
         .map_err(|e| Error::format(loc.clone(), describe(&e, compression)))?;
     for item in iter {
         let mut entry = item.map_err(|e| Error::format(loc.clone(), describe(&e, compression)))?;
-        let mut e = match classify(&entry, compression, loc)? {
+        let path = entry.path_bytes().into_owned();
+        let link = link_name(&entry).map(|l| l.into_owned());
+        let m = Member::of(&entry, &path, link.as_deref());
+        let i = match classify(&m, compression, loc, &mut out)? {
             Classified::Skip => continue,
             Classified::Estargz => {
-                estargz = true;
+                out.estargz = true;
                 continue;
             }
-            Classified::Entry(e) => e,
+            Classified::Entry(i) => i as usize,
         };
+        let e = out.entries[i];
         if e.kind == EntryKind::File {
             let mut h = Xxh3::new();
             let mut size = 0u64;
-            let mut cap = Capturer::new(&e.path, e.size, &mut budget);
+            let mut cap = Capturer::new(out.path(&e), e.size, &mut budget);
             loop {
                 let n = match entry.read(&mut buf) {
                     Ok(0) => break,
@@ -485,7 +621,7 @@ pub(super) fn index_tar<R: Read>(
                     Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(err) => {
                         return Err(Error::format(
-                            loc.path(lossy(&e.path)),
+                            loc.path(lossy(out.path(&e))),
                             describe(&err, compression),
                         ))
                     }
@@ -498,28 +634,21 @@ pub(super) fn index_tar<R: Read>(
             }
             if size != e.size {
                 return Err(Error::format(
-                    loc.path(lossy(&e.path)),
+                    loc.path(lossy(out.path(&e))),
                     format!(
                         "truncated: entry declares {} bytes, only {size} present",
                         e.size
                     ),
                 ));
             }
-            e.hash = h.digest128();
+            out.set_hash(i, h.digest128());
             if let Some(c) = cap.and_then(Capturer::finish) {
-                captures.push((entries_out.len() as u32, c));
+                out.captures.push((i as u32, c));
             }
         }
-        entries_out.push(e);
         progress.entries.fetch_add(1, Ordering::Relaxed);
     }
-    Ok(LayerIndex {
-        entries: entries_out,
-        compression,
-        estargz,
-        captures,
-        digests: None,
-    })
+    Ok(out)
 }
 
 #[cfg(test)]

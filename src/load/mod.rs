@@ -346,8 +346,15 @@ where
                     }
                 }
                 let t = std::time::Instant::now();
-                builder.push(refs[next].clone(), sizes[next], ix);
+                let pushed = builder.push(refs[next].clone(), sizes[next], ix);
                 merge_time += t.elapsed();
+                if let Err(msg) = pushed {
+                    first_err = Some((next, Error::format(loc.clone(), msg)));
+                    if let Some(c) = cancel {
+                        c.store(true, Ordering::Relaxed);
+                    }
+                    break;
+                }
                 next += 1;
             }
         }

@@ -15,10 +15,10 @@ use std::io::{Cursor, Read};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::capture::{Capturer, LayerCaptures};
+use super::capture::Capturer;
 use super::layer::{
-    classify, describe, hex_digest, index_layer, index_tar, lossy, v7_header_ok, verifying,
-    Classified, Compression, Digests, Entry, EntryKind, LayerIndex, Progress, BUF,
+    classify, describe, hex_digest, index_layer, index_tar, link_name, lossy, v7_header_ok,
+    verifying, Classified, Compression, Digests, EntryKind, LayerIndex, Member, Progress, BUF,
 };
 use crate::error::{Error, Location, Result};
 
@@ -224,8 +224,8 @@ fn hash_batch(
 fn index_mapped(map: &memmap2::Mmap, loc: &Location, progress: &Progress) -> Result<LayerIndex> {
     let len = map.len() as u64;
     let mut archive = tar::Archive::new(super::guard::TarGuard::new(Cursor::new(&map[..])));
-    let mut entries_out: Vec<Entry> = Vec::new();
-    // (index into entries_out, data offset within the layer, size, capture)
+    let mut out = LayerIndex::new(Compression::None);
+    // (index into out.entries, data offset within the layer, size, capture)
     let mut batch: Vec<(u32, u64, u64, Option<Capturer>)> = Vec::new();
     let mut batch_bytes = 0u64;
     let mut hashed: Vec<Hashed> = Vec::new();
@@ -257,10 +257,14 @@ fn index_mapped(map: &memmap2::Mmap, loc: &Location, progress: &Progress) -> Res
                 ),
             ));
         }
-        let e = match classify(&entry, Compression::None, loc)? {
-            Classified::Entry(e) => e,
+        let path = entry.path_bytes();
+        let link = link_name(&entry);
+        let m = Member::of(&entry, &path, link.as_deref());
+        let i = match classify(&m, Compression::None, loc, &mut out)? {
+            Classified::Entry(i) => i,
             _ => continue,
         };
+        let e = out.entries[i as usize];
         // Header bytes count as read now; content bytes when hashed.
         progress
             .read
@@ -269,7 +273,7 @@ fn index_mapped(map: &memmap2::Mmap, loc: &Location, progress: &Progress) -> Res
         if e.kind == EntryKind::File {
             if pos.saturating_add(e.size) > len {
                 return Err(Error::format(
-                    loc.path(lossy(&e.path)),
+                    loc.path(lossy(out.path(&e))),
                     format!(
                         "truncated: entry declares {} bytes, only {} present",
                         e.size,
@@ -277,8 +281,8 @@ fn index_mapped(map: &memmap2::Mmap, loc: &Location, progress: &Progress) -> Res
                     ),
                 ));
             }
-            let cap = Capturer::new(&e.path, e.size, &mut budget);
-            batch.push((entries_out.len() as u32, pos, e.size, cap));
+            let cap = Capturer::new(out.path(&e), e.size, &mut budget);
+            batch.push((i, pos, e.size, cap));
             batch_bytes += e.size;
             if batch_bytes >= WINDOW {
                 hash_batch(map, &mut batch, &mut hashed, progress);
@@ -288,25 +292,17 @@ fn index_mapped(map: &memmap2::Mmap, loc: &Location, progress: &Progress) -> Res
                 batch_bytes = 0;
             }
         }
-        entries_out.push(e);
         progress.entries.fetch_add(1, Ordering::Relaxed);
     }
     hash_batch(map, &mut batch, &mut hashed, progress);
     progress
         .read
         .fetch_add(len.saturating_sub(scanned), Ordering::Relaxed);
-    let mut captures = LayerCaptures::new();
     for (i, h, cap) in hashed {
-        entries_out[i as usize].hash = h;
+        out.set_hash(i as usize, h);
         if let Some(c) = cap {
-            captures.push((i, c));
+            out.captures.push((i, c));
         }
     }
-    Ok(LayerIndex {
-        entries: entries_out,
-        compression: Compression::None,
-        estargz: false,
-        captures,
-        digests: None,
-    })
+    Ok(out)
 }

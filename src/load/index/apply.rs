@@ -21,16 +21,14 @@ impl Builder {
         for e in &ix.entries {
             match e.kind {
                 EntryKind::Whiteout => {
-                    let id = self
-                        .find(&e.path)
-                        .filter(|&id| self.cur[id as usize].present);
+                    let id = self.find(ix.path(e)).filter(|&id| self.cur(id).present);
                     if id.is_none() {
-                        let id = self.find(&e.path);
+                        let id = self.find(ix.path(e));
                         let msg = "whiteout of a path that no lower layer holds";
                         match id {
                             Some(id) => self.warn(layer, Some(id), msg),
                             None => {
-                                let p = ImagePath([b"/".as_slice(), &e.path].concat());
+                                let p = ImagePath([b"/".as_slice(), ix.path(e)].concat());
                                 self.warnings.push(Warning {
                                     layer: Some(layer as usize),
                                     path: Some(p),
@@ -51,15 +49,13 @@ impl Builder {
                     }
                 }
                 EntryKind::Opaque => {
-                    let id = if e.path.is_empty() {
+                    let id = if ix.path(e).is_empty() {
                         Some(ROOT)
                     } else {
-                        self.find(&e.path)
+                        self.find(ix.path(e))
                     };
                     if let Some(id) = id {
-                        if self.cur[id as usize].present
-                            && self.cur[id as usize].kind == NodeKind::Dir
-                        {
+                        if self.cur(id).present && self.cur(id).kind == NodeKind::Dir {
                             self.remove_children(
                                 id,
                                 layer,
@@ -93,12 +89,13 @@ impl Builder {
             // the directory part is the same (it was made a directory then,
             // and only a non-directory stored over a directory can undo that,
             // which clears the cache).
-            let (dir_part, last): (&[u8], Option<&[u8]>) = if e.path.is_empty() {
+            let path = ix.path(e);
+            let (dir_part, last): (&[u8], Option<&[u8]>) = if path.is_empty() {
                 (&[], None)
             } else {
-                match e.path.iter().rposition(|&b| b == b'/') {
-                    Some(i) => (&e.path[..i], Some(&e.path[i + 1..])),
-                    None => (&[], Some(&e.path[..])),
+                match path.iter().rposition(|&b| b == b'/') {
+                    Some(i) => (&path[..i], Some(&path[i + 1..])),
+                    None => (&[], Some(path)),
                 }
             };
             let parent = match &parent_cache {
@@ -146,7 +143,7 @@ impl Builder {
                     self.inodes.push(Inode {
                         layer,
                         size: e.size,
-                        hash: e.hash,
+                        hash: e.hash(),
                         node: id,
                         hidden: None,
                         names: 0,
@@ -163,13 +160,10 @@ impl Builder {
                     ino
                 }
                 EntryKind::HardLink => {
-                    let target = e.link.as_deref().and_then(|t| self.find(t));
+                    let target = ix.link(e).and_then(|t| self.find(t));
                     match target {
-                        Some(t)
-                            if self.cur[t as usize].present
-                                && self.cur[t as usize].inode != NO_INODE =>
-                        {
-                            self.cur[t as usize].inode
+                        Some(t) if self.cur(t).present && self.cur(t).inode != NO_INODE => {
+                            self.cur(t).inode
                         }
                         _ => {
                             self.warn(
@@ -186,7 +180,7 @@ impl Builder {
             self.place(layer, id, kind, true);
             // The content hash of what is stored now, when it is a file.
             let new_hash = (new_inode != NO_INODE).then(|| self.inodes[new_inode as usize].hash);
-            let before = self.cur[id as usize];
+            let before = self.cur(id);
             let existed = before.present || removed_in_phase1.contains_key(&id);
             if before.present {
                 if before.kind == NodeKind::Dir {
@@ -226,11 +220,8 @@ impl Builder {
                 stats.added += 1;
                 stats.added_bytes += if e.kind == EntryKind::File { e.size } else { 0 };
             }
-            let link = match (&e.kind, &e.link) {
-                (EntryKind::Symlink, Some(l)) | (EntryKind::HardLink, Some(l)) => {
-                    self.links.push(l.clone());
-                    (self.links.len() - 1) as u32
-                }
+            let link = match (&e.kind, ix.link(e)) {
+                (EntryKind::Symlink, Some(l)) | (EntryKind::HardLink, Some(l)) => self.add_link(l),
                 _ => u32::MAX,
             };
             let change = Change {
@@ -239,8 +230,8 @@ impl Builder {
                 kind,
                 inode: new_inode,
                 mode: e.mode,
-                uid: e.uid as u32,
-                gid: e.gid as u32,
+                uid: e.uid,
+                gid: e.gid,
                 link,
                 implicit: false,
             };

@@ -1,10 +1,14 @@
 //! Building the [`Index`](super::Index): layers applied in order with
 //! overlay semantics (whiteouts and opaque markers first, then entries in tar
 //! order), each path's history and each stored file's fate recorded.
+//!
+//! Nodes are columns from the start: names in one arena, parents, children
+//! as linked lists (made sorted ranges at the end), the single change of
+//! most nodes inline. A node's current state is its last change.
 
-use std::hash::{BuildHasher, Hasher};
+use std::hash::Hasher;
 
-use rustc_hash::{FxBuildHasher, FxHashMap};
+use rustc_hash::{FxHashMap, FxHasher};
 
 use super::*;
 use crate::load::layer::LayerIndex;
@@ -17,14 +21,26 @@ pub(super) struct Cur {
     pub(super) inode: InodeId,
 }
 
+/// Most bytes of names the index holds (offsets are 32-bit).
+const MAX_NAME_BYTES: usize = u32::MAX as usize;
+
 pub(super) struct Builder {
-    pub(super) nodes: Vec<Node>,
-    pub(super) cur: Vec<Cur>,
-    /// (parent, hash of name) → child. A hash collision between two names of
-    /// one directory is resolved by scanning that directory's children.
-    pub(super) lookup: FxHashMap<(NodeId, u32), NodeId>,
+    names: Vec<u8>,
+    name_at: Vec<u32>,
+    parents: Vec<NodeId>,
+    /// Children as linked lists (0, the root, ends a list: it is no one's
+    /// child), newest first.
+    first_child: Vec<NodeId>,
+    next_sibling: Vec<NodeId>,
+    /// The node's change, or a marker: no change yet, or several, then
+    /// `multi[inode]` holds them.
+    changes1: Vec<Change>,
+    multi: Vec<Vec<Change>>,
+    /// (parent, name) → node, hashed from the columns.
+    lookup: hashbrown::HashTable<NodeId>,
     pub(super) inodes: Vec<Inode>,
-    pub(super) links: Vec<Box<[u8]>>,
+    link_bytes: Vec<u8>,
+    link_at: Vec<usize>,
     pub(super) warnings: Warnings,
     /// What the layer being applied put at each path so far (kind, whether
     /// by an entry of its own), to warn about paths stored twice.
@@ -32,6 +48,8 @@ pub(super) struct Builder {
     /// layer put there; 0 for none. Only the current layer's marks count.
     pub(super) placed: Vec<(u16, NodeKind, bool)>,
     pub(super) captured: Vec<(InodeId, Captured)>,
+    /// The names outgrew their 32-bit offsets: the load fails.
+    too_big: bool,
 }
 
 pub(super) const ABSENT: Cur = Cur {
@@ -40,36 +58,129 @@ pub(super) const ABSENT: Cur = Cur {
     inode: NO_INODE,
 };
 
+fn key_hash(parent: NodeId, name: &[u8]) -> u64 {
+    let mut h = FxHasher::default();
+    h.write_u32(parent);
+    h.write(name);
+    h.finish()
+}
+
 impl Builder {
     fn new() -> Self {
-        let root = Node {
-            name: Name::new(b""),
-            parent: ROOT,
-            children: Vec::new(),
-            changes: Vec::new(),
-        };
         Builder {
-            nodes: vec![root],
-            cur: vec![Cur {
-                present: true,
-                kind: NodeKind::Dir,
-                inode: NO_INODE,
-            }],
-            lookup: FxHashMap::default(),
+            names: Vec::new(),
+            name_at: vec![0, 0],
+            parents: vec![ROOT],
+            first_child: vec![ROOT],
+            next_sibling: vec![ROOT],
+            changes1: vec![Change::NONE],
+            multi: Vec::new(),
+            lookup: hashbrown::HashTable::new(),
             inodes: Vec::new(),
-            links: Vec::new(),
+            link_bytes: Vec::new(),
+            link_at: vec![0],
             warnings: Warnings::default(),
             placed: vec![(0, NodeKind::Dir, false)],
             captured: Vec::new(),
+            too_big: false,
         }
+    }
+
+    pub(super) fn name(&self, id: NodeId) -> &[u8] {
+        let i = id as usize;
+        &self.names[self.name_at[i] as usize..self.name_at[i + 1] as usize]
+    }
+
+    pub(super) fn parent(&self, id: NodeId) -> NodeId {
+        self.parents[id as usize]
+    }
+
+    /// The node's changes so far, in layer order.
+    pub(super) fn changes(&self, id: NodeId) -> &[Change] {
+        let c = &self.changes1[id as usize];
+        if c.layer == SEVERAL {
+            &self.multi[c.inode as usize]
+        } else {
+            c.slice(&[])
+        }
+    }
+
+    /// The node's last change, to amend.
+    pub(super) fn last_change_mut(&mut self, id: NodeId) -> Option<&mut Change> {
+        let c = &mut self.changes1[id as usize];
+        match c.layer {
+            NO_CHANGE => None,
+            SEVERAL => self.multi[c.inode as usize].last_mut(),
+            _ => Some(c),
+        }
+    }
+
+    /// Append a change to a node's history. Most paths have one change in
+    /// their life: it stays inline; the rare others get a list, grown one
+    /// at a time.
+    pub(super) fn push_change(&mut self, id: NodeId, c: Change) {
+        let slot = &mut self.changes1[id as usize];
+        match slot.layer {
+            NO_CHANGE => *slot = c,
+            SEVERAL => {
+                let list = &mut self.multi[slot.inode as usize];
+                if list.len() == list.capacity() {
+                    list.reserve_exact(1);
+                }
+                list.push(c);
+            }
+            _ => {
+                let k = self.multi.len() as u32;
+                self.multi.push(vec![*slot, c]);
+                *slot = Change::several(k, 0);
+            }
+        }
+    }
+
+    /// Drop a node's last change.
+    fn pop_change(&mut self, id: NodeId) {
+        let slot = &mut self.changes1[id as usize];
+        match slot.layer {
+            NO_CHANGE => {}
+            SEVERAL => {
+                self.multi[slot.inode as usize].pop();
+            }
+            _ => *slot = Change::NONE,
+        }
+    }
+
+    /// The node's current state: its last change, unless a removal.
+    pub(super) fn cur(&self, id: NodeId) -> Cur {
+        if id == ROOT {
+            return Cur {
+                present: true,
+                kind: NodeKind::Dir,
+                inode: NO_INODE,
+            };
+        }
+        match self.changes(id).last() {
+            Some(c) if c.op != Op::Remove => Cur {
+                present: true,
+                kind: c.kind,
+                inode: c.inode,
+            },
+            _ => ABSENT,
+        }
+    }
+
+    /// Keep a link target; its index for [`Change::link`].
+    pub(super) fn add_link(&mut self, target: &[u8]) -> u32 {
+        self.link_bytes.extend_from_slice(target);
+        self.link_at.push(self.link_bytes.len());
+        (self.link_at.len() - 2) as u32
     }
 
     pub(super) fn path_of(&self, id: NodeId) -> Vec<u8> {
         let mut parts = Vec::new();
         let mut n = id;
         while n != ROOT {
-            parts.push(&self.nodes[n as usize].name);
-            n = self.nodes[n as usize].parent;
+            parts.push(self.name(n));
+            n = self.parent(n);
         }
         let mut out = Vec::new();
         for p in parts.iter().rev() {
@@ -96,7 +207,7 @@ impl Builder {
     /// layer already put something there: the last entry wins. Directories
     /// meeting directories are no news unless both are entries.
     pub(super) fn place(&mut self, layer: u16, id: NodeId, kind: NodeKind, explicit: bool) {
-        let cur = self.cur[id as usize];
+        let cur = self.cur(id);
         let (mark, old, old_explicit) = self.placed[id as usize];
         if mark == layer + 1
             && (old != NodeKind::Dir || kind != NodeKind::Dir || (old_explicit && explicit))
@@ -112,48 +223,59 @@ impl Builder {
         }
     }
 
-    pub(super) fn name_hash(name: &[u8]) -> u32 {
-        let mut h = FxBuildHasher.build_hasher();
-        h.write(name);
-        let v = h.finish();
-        (v ^ (v >> 32)) as u32
-    }
-
-    pub(super) fn lookup(&self, parent: NodeId, name: &[u8], hash: u32) -> Option<NodeId> {
-        let id = *self.lookup.get(&(parent, hash))?;
-        if *self.nodes[id as usize].name == *name {
-            return Some(id);
-        }
-        self.nodes[parent as usize]
-            .children
-            .iter()
+    pub(super) fn lookup(&self, parent: NodeId, name: &[u8]) -> Option<NodeId> {
+        self.lookup
+            .find(key_hash(parent, name), |&c| {
+                self.parents[c as usize] == parent && self.name(c) == name
+            })
             .copied()
-            .find(|&c| *self.nodes[c as usize].name == *name)
     }
 
     pub(super) fn child(&mut self, parent: NodeId, name: &[u8]) -> NodeId {
-        let hash = Self::name_hash(name);
-        if let Some(id) = self.lookup(parent, name, hash) {
+        let hash = key_hash(parent, name);
+        let Builder {
+            lookup,
+            names,
+            name_at,
+            parents,
+            ..
+        } = self;
+        let name_of = |c: NodeId| {
+            let i = c as usize;
+            &names[name_at[i] as usize..name_at[i + 1] as usize]
+        };
+        if let Some(&id) = lookup.find(hash, |&c| {
+            parents[c as usize] == parent && name_of(c) == name
+        }) {
             return id;
         }
-        let id = self.nodes.len() as NodeId;
-        self.nodes.push(Node {
-            name: Name::new(name),
-            parent,
-            children: Vec::new(),
-            changes: Vec::new(),
+        let id = parents.len() as NodeId;
+        if names.len() + name.len() > MAX_NAME_BYTES {
+            self.too_big = true;
+        } else {
+            names.extend_from_slice(name);
+        }
+        name_at.push(names.len() as u32);
+        parents.push(parent);
+        lookup.insert_unique(hash, id, |&c| {
+            let i = c as usize;
+            key_hash(
+                parents[i],
+                &names[name_at[i] as usize..name_at[i + 1] as usize],
+            )
         });
-        self.cur.push(ABSENT);
+        self.changes1.push(Change::NONE);
         self.placed.push((0, NodeKind::Dir, false));
-        self.nodes[parent as usize].children.push(id);
-        self.lookup.entry((parent, hash)).or_insert(id);
+        self.next_sibling.push(self.first_child[parent as usize]);
+        self.first_child.push(ROOT);
+        self.first_child[parent as usize] = id;
         id
     }
 
     pub(super) fn find(&self, path: &[u8]) -> Option<NodeId> {
         let mut id = ROOT;
         for comp in path.split(|&b| b == b'/') {
-            id = self.lookup(id, comp, Self::name_hash(comp))?;
+            id = self.lookup(id, comp)?;
         }
         Some(id)
     }
@@ -163,34 +285,29 @@ impl Builder {
     /// its whiteout first) keeps the last word, and stays an Add if it began
     /// as one.
     pub(super) fn store(&mut self, id: NodeId, change: Change) {
-        let changes = &mut self.nodes[id as usize].changes;
-        let op = match changes.last() {
+        let op = match self.changes(id).last() {
             Some(prev) if prev.layer == change.layer => {
                 let op = if prev.op == Op::Add {
                     Op::Add
                 } else {
                     change.op
                 };
-                changes.pop();
+                self.pop_change(id);
                 op
             }
             _ => change.op,
         };
-        push_change(changes, Change { op, ..change });
-        self.cur[id as usize] = Cur {
-            present: true,
-            kind: change.kind,
-            inode: change.inode,
-        };
+        self.push_change(id, Change { op, ..change });
     }
 
     pub(super) fn sorted_children(&self, id: NodeId) -> Vec<NodeId> {
-        let mut ch = self.nodes[id as usize].children.clone();
-        ch.sort_by(|a, b| {
-            self.nodes[*a as usize]
-                .name
-                .cmp(&self.nodes[*b as usize].name)
-        });
+        let mut ch = Vec::new();
+        let mut c = self.first_child[id as usize];
+        while c != ROOT {
+            ch.push(c);
+            c = self.next_sibling[c as usize];
+        }
+        ch.sort_unstable_by(|a, b| self.name(*a).cmp(self.name(*b)));
         ch
     }
 
@@ -221,7 +338,7 @@ impl Builder {
     ) {
         let mut stack = vec![id];
         while let Some(n) = stack.pop() {
-            let c = self.cur[n as usize];
+            let c = self.cur(n);
             if !c.present {
                 continue;
             }
@@ -234,11 +351,10 @@ impl Builder {
             } else {
                 stats.removed += 1;
             }
-            self.cur[n as usize] = ABSENT;
             self.placed[n as usize].0 = 0;
             removed.insert(n, c.kind);
-            push_change(
-                &mut self.nodes[n as usize].changes,
+            self.push_change(
+                n,
                 Change {
                     layer,
                     op: Op::Remove,
@@ -258,9 +374,9 @@ impl Builder {
                 // bytes were stored under when it is one of them.
                 let stored = ino.node;
                 let node = if stored != n
-                    && !self.cur[stored as usize].present
-                    && self.nodes[stored as usize]
-                        .changes
+                    && !self.cur(stored).present
+                    && self
+                        .changes(stored)
                         .last()
                         .is_some_and(|ch| ch.layer == layer && ch.op == Op::Remove)
                 {
@@ -337,44 +453,42 @@ impl Builder {
         entry: Option<&crate::load::layer::Entry>,
     ) {
         self.place(layer, id, NodeKind::Dir, entry.is_some());
-        let before = self.cur[id as usize];
+        let before = self.cur(id);
         if before.present && before.kind == NodeKind::Dir {
             if let Some(e) = entry {
                 // Record a metadata change only when something differs.
-                let last = self.nodes[id as usize]
-                    .changes
+                let last = self
+                    .changes(id)
                     .iter()
                     .rev()
                     .find(|c| c.op != Op::Remove)
                     .copied();
                 let differs = last.is_none_or(|c| {
-                    c.implicit || c.mode != e.mode || c.uid != e.uid as u32 || c.gid != e.gid as u32
+                    c.implicit || c.mode != e.mode || c.uid != e.uid || c.gid != e.gid
                 });
-                let same_layer = self.nodes[id as usize]
-                    .changes
-                    .last()
-                    .is_some_and(|c| c.layer == layer);
+                let same_layer = self.changes(id).last().is_some_and(|c| c.layer == layer);
                 if differs && !same_layer {
-                    push_change(
-                        &mut self.nodes[id as usize].changes,
+                    self.push_change(
+                        id,
                         Change {
                             layer,
                             op: if last.is_none() { Op::Add } else { Op::Modify },
                             kind: NodeKind::Dir,
                             inode: NO_INODE,
                             mode: e.mode,
-                            uid: e.uid as u32,
-                            gid: e.gid as u32,
+                            uid: e.uid,
+                            gid: e.gid,
                             link: u32::MAX,
                             implicit: false,
                         },
                     );
                 } else if differs {
-                    let c = self.nodes[id as usize].changes.last_mut().unwrap();
-                    c.mode = e.mode;
-                    c.uid = e.uid as u32;
-                    c.gid = e.gid as u32;
-                    c.implicit = false;
+                    if let Some(c) = self.last_change_mut(id) {
+                        c.mode = e.mode;
+                        c.uid = e.uid;
+                        c.gid = e.gid;
+                        c.implicit = false;
+                    }
                 }
             }
             return;
@@ -391,7 +505,7 @@ impl Builder {
             self.rehide_replaced(hidden_here.remove(&id), layer, id, None);
         }
         let (mode, uid, gid, implicit) = match entry {
-            Some(e) => (e.mode, e.uid as u32, e.gid as u32, false),
+            Some(e) => (e.mode, e.uid, e.gid, false),
             None => (0o755, 0, 0, true),
         };
         let change = Change {
@@ -427,9 +541,28 @@ impl Default for IndexBuilder {
 
 impl IndexBuilder {
     /// Apply the next layer (in manifest order).
-    pub fn push(&mut self, r: LayerRef, compressed_bytes: u64, mut ix: LayerIndex) {
+    pub fn push(
+        &mut self,
+        r: LayerRef,
+        compressed_bytes: u64,
+        mut ix: LayerIndex,
+    ) -> std::result::Result<(), String> {
         let i = self.layers.len() as u16;
+        // Room for the layer's paths at once, rather than growing (and
+        // rehashing) step by step.
+        self.b.lookup.reserve(ix.entries.len(), |&c| {
+            let i = c as usize;
+            key_hash(
+                self.b.parents[i],
+                &self.b.names[self.b.name_at[i] as usize..self.b.name_at[i + 1] as usize],
+            )
+        });
         let stats = self.b.apply(i, &mut ix);
+        if self.b.too_big {
+            return Err(format!(
+                "the image's path names take more than the {MAX_NAME_BYTES}-byte limit"
+            ));
+        }
         self.layers.push(Layer {
             r,
             compressed_bytes,
@@ -437,38 +570,82 @@ impl IndexBuilder {
             estargz: ix.estargz,
             stats,
         });
+        Ok(())
     }
 
     pub fn finish(self, image: ImageMeta) -> Index {
         let IndexBuilder { b, layers: out } = self;
         let Builder {
-            mut nodes,
+            names,
+            name_at,
+            parents,
+            first_child,
+            next_sibling,
+            mut changes1,
+            multi,
+            lookup,
             inodes,
-            links,
+            link_bytes,
+            link_at,
             warnings: layer_warnings,
+            placed,
             captured,
             ..
         } = b;
+        drop((lookup, placed, first_child, next_sibling));
         let mut warnings = Warnings::default();
         for w in &image.warnings {
             warnings.push(w.clone());
         }
         warnings.extend(layer_warnings);
-        // Sort children by name for deterministic output and display.
-        for i in 0..nodes.len() {
-            if nodes[i].children.len() < 2 {
-                continue;
+        // Changes of the nodes with several, in one list.
+        let mut more = Vec::with_capacity(multi.iter().map(Vec::len).sum());
+        for slot in changes1.iter_mut().filter(|c| c.layer == SEVERAL) {
+            let list = &multi[slot.inode as usize];
+            *slot = Change::several(more.len() as u32, list.len() as u32);
+            more.extend_from_slice(list);
+        }
+        drop(multi);
+        // Children as one range per directory, sorted by name for
+        // deterministic output and display.
+        let n = parents.len();
+        let mut child_at = vec![0u32; n + 1];
+        for &p in &parents[1..] {
+            child_at[p as usize + 1] += 1;
+        }
+        for i in 0..n {
+            child_at[i + 1] += child_at[i];
+        }
+        let mut fill: Vec<u32> = child_at[..n].to_vec();
+        let mut child_list = vec![ROOT; n.saturating_sub(1)];
+        for (id, &p) in parents.iter().enumerate().skip(1) {
+            child_list[fill[p as usize] as usize] = id as NodeId;
+            fill[p as usize] += 1;
+        }
+        drop(fill);
+        let name = |c: NodeId| {
+            let i = c as usize;
+            &names[name_at[i] as usize..name_at[i + 1] as usize]
+        };
+        for i in 0..n {
+            let range = &mut child_list[child_at[i] as usize..child_at[i + 1] as usize];
+            if range.len() > 1 {
+                range.sort_unstable_by(|a, b| name(*a).cmp(name(*b)));
             }
-            let mut ch = std::mem::take(&mut nodes[i].children);
-            ch.sort_unstable_by(|a, b| nodes[*a as usize].name.cmp(&nodes[*b as usize].name));
-            nodes[i].children = ch;
         }
         Index {
             image,
             layers: out,
-            nodes,
+            names,
+            name_at,
+            parents,
+            child_at,
+            child_list,
+            changes1,
+            more,
             inodes,
-            links,
+            link_bytes,
+            link_at,
             warnings: warnings.into_vec(),
             captured,
         }
