@@ -7,10 +7,12 @@
 //!   read     read every layer blob's bytes once (positional reads, 1 MiB), discard
 //!   inflate  decompress every layer blob (by its magic: gzip with flate2/zlib-rs,
 //!            zstd with the zstd crate, plain tar read as is), discard
+//!   pinflate as `inflate`, but each gzip blob decoded on every core with
+//!            rapidgzip-core (what imgscope does for a gzip layer in a file)
 //!   zcat     decompress IMAGE as a whole (gzip or zstd), discard: the floor for
 //!            an archive compressed as a whole
 //!
-//! `read` and `inflate` take an uncompressed docker-archive or oci-archive tar,
+//! `read`, `inflate` and `pinflate` take an uncompressed docker-archive or oci-archive tar,
 //! find the layer blobs through manifest.json / index.json, and run one thread
 //! per layer on a pool of `nproc` threads (what imgscope does per layer).
 //! Prints nothing but the byte count on stderr.
@@ -105,6 +107,30 @@ impl Read for At<'_> {
     }
 }
 
+/// A layer's byte range, read by position from several threads.
+struct Span {
+    f: File,
+    start: u64,
+    len: u64,
+}
+impl rapidgzip_core::ReadAt for Span {
+    fn len(&self) -> std::io::Result<u64> {
+        Ok(self.len)
+    }
+    fn read_at(&self, off: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = (buf.len() as u64).min(self.len.saturating_sub(off)) as usize;
+        if n == 0 {
+            return Ok(0);
+        }
+        FileExt::read_at(&self.f, &mut buf[..n], self.start + off)
+    }
+}
+
+fn is_gzip(f: &File, off: u64) -> bool {
+    let mut magic = [0u8; 2];
+    f.read_exact_at(&mut magic, off).is_ok() && magic == [0x1f, 0x8b]
+}
+
 fn sink(mut r: impl Read) -> u64 {
     let mut buf = vec![0u8; 1 << 20];
     let mut n = 0u64;
@@ -134,7 +160,7 @@ fn decode(r: impl Read + 'static, magic: &[u8]) -> Box<dyn Read> {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [mode, image] = &args[..] else {
-        die("usage: floor read|inflate|zcat IMAGE")
+        die("usage: floor read|inflate|pinflate|zcat IMAGE")
     };
     let f = File::open(image).unwrap_or_else(|e| die(&format!("{image}: {e}")));
     let total = AtomicU64::new(0);
@@ -145,7 +171,7 @@ fn main() {
                 .unwrap_or_else(|e| die(&e.to_string()));
             total.store(sink(decode(f, &magic)), Ordering::Relaxed);
         }
-        "read" | "inflate" => {
+        "read" | "inflate" | "pinflate" => {
             let ls = layers(&f);
             ls.par_iter().with_max_len(1).for_each(|&(off, len)| {
                 let r = At {
@@ -155,6 +181,22 @@ fn main() {
                 };
                 let n = if mode == "read" {
                     sink(r)
+                } else if mode == "pinflate" && is_gzip(&f, off) {
+                    // rapidgzip-core: one gzip stream on every core, read
+                    // by position (what imgscope does for a gzip layer in
+                    // a file).
+                    let g = f.try_clone().unwrap_or_else(|e| die(&e.to_string()));
+                    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+                    let d = rapidgzip_core::Decoder::builder()
+                        .decoder_threads(threads)
+                        .build()
+                        .unwrap_or_else(|e| die(&e.to_string()));
+                    let span = Span {
+                        f: g,
+                        start: off,
+                        len,
+                    };
+                    sink(d.reader(span).unwrap_or_else(|e| die(&e.to_string())))
                 } else {
                     let mut magic = [0u8; 4];
                     let k = f.read_at(&mut magic, off).unwrap_or(0).min(len as usize);

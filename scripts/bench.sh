@@ -37,7 +37,8 @@
 #   floor     examples/floor.rs with the libraries imgscope uses: `floor read` (every layer
 #             blob's bytes read once) when all layers are uncompressed, `floor inflate`
 #             (every layer decompressed in parallel, bytes discarded) when some are
-#             compressed, `floor zcat` (the outer stream decompressed) for an archive
+#             compressed (and `floor pinflate`, contender `pfloor`, when some are gzip:
+#             rapidgzip-core's parallel decoder, which imgscope uses for them), `floor zcat` (the outer stream decompressed) for an archive
 #             compressed as a whole. An archive compressed as a whole is given to imgscope
 #             on standard input (`imgscope - < IMAGE`), as `docker save | gzip` would be.
 #
@@ -261,6 +262,10 @@ bench_image() {
     elif [ -s "$TMP/plan" ] && ! grep -qv '^cat ' "$TMP/plan"; then FLOOR_MODE=read
     elif [ -s "$TMP/plan" ]; then FLOOR_MODE=inflate; fi
     [ -n "$FLOOR_MODE" ] && names+=(floor) && echo "  floor: floor $FLOOR_MODE"
+    # gzip layers in a file: also the parallel decoder imgscope uses for them
+    if [ "$FLOOR_MODE" = inflate ] && grep -q '^gzip' "$TMP/plan"; then
+      names+=(pfloor) && echo "  pfloor: floor pinflate"
+    fi
   fi
   [ ${#names[@]} -gt 0 ] || { echo "  nothing to run"; return; }
 
@@ -270,6 +275,7 @@ bench_image() {
         if [ -n "$whole" ]; then run_timed "$2" "${3:-/dev/null}" sh -c '"$1" --format json - < "$2"' sh "$IMGSCOPE" "$IMG"
         else run_timed "$2" "${3:-/dev/null}" "$IMGSCOPE" --format json "$IMG"; fi ;;
       floor)    run_timed "$2" /dev/null "$FLOOR" "$FLOOR_MODE" "$IMG" ;;
+      pfloor)   run_timed "$2" /dev/null "$FLOOR" pinflate "$IMG" ;;
       # dive's report is small; keep it: dive exits 1 both on failed rules and on errors
       dive)     run_timed "$2" "$TMP/dive.out" "$DIVE" --ci --source docker-archive "$IMG" ;;
       plain)    run_timed "$2" /dev/null sh "$TMP/plain.sh" "$IMG" "$KIND" "$BENCH_JOBS" "$TMP/plan" ;;
@@ -345,6 +351,9 @@ bench_image() {
   fi
   if [ -n "${wall[imgscope]:-}" ] && [ -n "${wall[floor]:-}" ]; then
     echo "  imgscope/floor: wall $(ratio "${wall[imgscope]}" "${wall[floor]}"), cpu $(ratio "${cpu[imgscope]}" "${cpu[floor]}") (floor $FLOOR_MODE)"
+  fi
+  if [ -n "${wall[imgscope]:-}" ] && [ -n "${wall[pfloor]:-}" ]; then
+    echo "  imgscope/pfloor: wall $(ratio "${wall[imgscope]}" "${wall[pfloor]}"), cpu $(ratio "${cpu[imgscope]}" "${cpu[pfloor]}") (floor pinflate); floor/pfloor: wall $(ratio "${wall[floor]:-0}" "${wall[pfloor]}")"
   fi
   if [ -n "${wall[dive]:-}" ] && [ -n "${wall[plain]:-}" ]; then
     echo "  dive/plain:     wall $(ratio "${wall[dive]}" "${wall[plain]}")"
