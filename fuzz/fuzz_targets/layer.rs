@@ -18,7 +18,12 @@ fn key(ix: &LayerIndex) -> Vec<String> {
         .map(|e| {
             format!(
                 "{:?} {:?} {} {:o} {:?} {:x}",
-                e.path, e.kind, e.size, e.mode, e.link, e.hash
+                ix.path(e),
+                e.kind,
+                e.size,
+                e.mode,
+                ix.link(e),
+                e.hash()
             )
         })
         .collect();

@@ -218,62 +218,54 @@ fn hash_batch(
     out.extend(done);
 }
 
-/// The layer's tar, walked in place: headers read by the tar crate from
-/// memory; every `WINDOW` of content, the files met so far are hashed in
-/// parallel from their slices of the map, and their pages released.
-fn index_mapped(map: &memmap2::Mmap, loc: &Location, progress: &Progress) -> Result<LayerIndex> {
-    let len = map.len() as u64;
-    let mut archive = tar::Archive::new(super::guard::TarGuard::new(Cursor::new(&map[..])));
-    let mut out = LayerIndex::new(Compression::None);
-    // (index into out.entries, data offset within the layer, size, capture)
-    let mut batch: Vec<(u32, u64, u64, Option<Capturer>)> = Vec::new();
-    let mut batch_bytes = 0u64;
-    let mut hashed: Vec<Hashed> = Vec::new();
-    let mut released = 0usize;
-    let mut budget = super::capture::LAYER_BUDGET;
-    // End of the last entry's content: what the header pass has covered.
-    let mut scanned = 0u64;
-    let iter = archive
-        .entries_with_seek()
-        .map_err(|e| Error::format(loc.clone(), describe(&e, Compression::None)))?;
-    for item in iter {
-        let entry =
-            item.map_err(|e| Error::format(loc.clone(), describe(&e, Compression::None)))?;
-        if entry.header().entry_type() == tar::EntryType::GNUSparse {
-            // Sparse files need the tar crate's reassembly: stream instead.
-            return index_tar(Cursor::new(&map[..]), Compression::None, loc, progress);
-        }
+/// Where the walk of a mapped layer is: the index so far and the files
+/// waiting to be hashed.
+struct Walk<'m> {
+    map: &'m memmap2::Mmap,
+    loc: &'m Location,
+    progress: &'m Progress,
+    out: LayerIndex,
+    /// (index into out.entries, data offset within the layer, size, capture)
+    batch: Vec<(u32, u64, u64, Option<Capturer>)>,
+    batch_bytes: u64,
+    hashed: Vec<Hashed>,
+    released: usize,
+    budget: u64,
+    /// End of the last entry's content: what the header pass has covered.
+    scanned: u64,
+}
+
+impl Walk<'_> {
+    /// One member whose contents are `size` bytes at `pos`.
+    fn member(&mut self, m: &Member<'_>, pos: u64, size: u64) -> Result<()> {
+        let len = self.map.len() as u64;
         // The entry's content and its padding to 512 bytes must be there, as
         // reading the same layer as a stream requires (seeking past the end
         // would not notice a layer cut inside the padding).
-        let pos = entry.raw_file_position();
-        let padded = entry.size().div_ceil(512).saturating_mul(512);
+        let padded = size.div_ceil(512).saturating_mul(512);
         if pos.saturating_add(padded) > len {
             return Err(Error::format(
-                loc.path(String::from_utf8_lossy(&entry.path_bytes()).into_owned()),
+                self.loc.path(lossy(m.path)),
                 format!(
                     "truncated: the entry and its padding need {padded} bytes, only {} present",
                     len.saturating_sub(pos)
                 ),
             ));
         }
-        let path = entry.path_bytes();
-        let link = link_name(&entry);
-        let m = Member::of(&entry, &path, link.as_deref());
-        let i = match classify(&m, Compression::None, loc, &mut out)? {
+        let i = match classify(m, Compression::None, self.loc, &mut self.out)? {
             Classified::Entry(i) => i,
-            _ => continue,
+            _ => return Ok(()),
         };
-        let e = out.entries[i as usize];
+        let e = self.out.entries[i as usize];
         // Header bytes count as read now; content bytes when hashed.
-        progress
+        self.progress
             .read
-            .fetch_add(pos.saturating_sub(scanned), Ordering::Relaxed);
-        scanned = pos.saturating_add(if e.kind == EntryKind::File { e.size } else { 0 });
+            .fetch_add(pos.saturating_sub(self.scanned), Ordering::Relaxed);
+        self.scanned = pos.saturating_add(if e.kind == EntryKind::File { e.size } else { 0 });
         if e.kind == EntryKind::File {
             if pos.saturating_add(e.size) > len {
                 return Err(Error::format(
-                    loc.path(lossy(out.path(&e))),
+                    self.loc.path(lossy(self.out.path(&e))),
                     format!(
                         "truncated: entry declares {} bytes, only {} present",
                         e.size,
@@ -281,23 +273,175 @@ fn index_mapped(map: &memmap2::Mmap, loc: &Location, progress: &Progress) -> Res
                     ),
                 ));
             }
-            let cap = Capturer::new(out.path(&e), e.size, &mut budget);
-            batch.push((i, pos, e.size, cap));
-            batch_bytes += e.size;
-            if batch_bytes >= WINDOW {
-                hash_batch(map, &mut batch, &mut hashed, progress);
+            let cap = Capturer::new(self.out.path(&e), e.size, &mut self.budget);
+            self.batch.push((i, pos, e.size, cap));
+            self.batch_bytes += e.size;
+            if self.batch_bytes >= WINDOW {
+                hash_batch(self.map, &mut self.batch, &mut self.hashed, self.progress);
                 let end = (pos + e.size) as usize;
-                release(map, released, end);
-                released = end;
-                batch_bytes = 0;
+                release(self.map, self.released, end);
+                self.released = end;
+                self.batch_bytes = 0;
             }
         }
-        progress.entries.fetch_add(1, Ordering::Relaxed);
+        self.progress.entries.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
+}
+
+/// A numeric header field the mapped walk reads itself: octal digits
+/// between spaces, up to the first NUL. None for anything else (empty,
+/// base-256, other characters): the tar crate then reads the member.
+fn octal(field: &[u8]) -> Option<u64> {
+    let f = until_nul(field);
+    let start = f.iter().position(|&b| b != b' ')?;
+    let end = f.iter().rposition(|&b| b != b' ')? + 1;
+    let digits = &f[start..end];
+    if digits.len() > 21 {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |v, &b| {
+        (b'0'..=b'7')
+            .contains(&b)
+            .then(|| v * 8 + (b - b'0') as u64)
+    })
+}
+
+fn until_nul(b: &[u8]) -> &[u8] {
+    match b.iter().position(|&c| c == 0) {
+        Some(i) => &b[..i],
+        None => b,
+    }
+}
+
+/// A member described by one plain ustar or GNU header: a valid checksum,
+/// octal fields, a type without extension semantics (regular, link,
+/// symlink, device, directory, fifo, contiguous). These it reads as the
+/// tar crate does; for anything else (PAX and GNU extension headers, sparse
+/// files, old v7 headers, a bad checksum or field) it returns None and the
+/// tar crate reads the member, with its limits and its errors.
+fn plain_header<'a>(h: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<(Member<'a>, u64)> {
+    let ustar = &h[257..265] == b"ustar\x0000";
+    if !ustar && &h[257..265] != b"ustar  \x00" {
+        return None;
+    }
+    let typ = h[156];
+    if !matches!(typ, 0 | b'0'..=b'7') {
+        return None;
+    }
+    let sum: u32 = h[..148]
+        .iter()
+        .chain(&h[156..])
+        .map(|&b| b as u32)
+        .sum::<u32>()
+        + 8 * 32;
+    if sum != octal(&h[148..156])? as u32 {
+        return None;
+    }
+    let size = octal(&h[124..136])?;
+    let mode = octal(&h[100..108])? as u32;
+    let uid = octal(&h[108..116])?;
+    let gid = octal(&h[116..124])?;
+    let name = until_nul(&h[..100]);
+    // POSIX ustar: a prefix, then the name (GNU headers keep other fields there).
+    let path: &'a [u8] = if ustar && h[345] != 0 {
+        scratch.clear();
+        scratch.extend_from_slice(until_nul(&h[345..500]));
+        scratch.push(b'/');
+        scratch.extend_from_slice(name);
+        scratch
+    } else {
+        name
+    };
+    let link = (h[157] != 0).then(|| until_nul(&h[157..257]));
+    let m = Member {
+        path,
+        link,
+        etype: tar::EntryType::new(typ),
+        mode,
+        uid,
+        gid,
+        size,
+    };
+    Some((m, size))
+}
+
+/// The layer's tar, walked in place: plain headers read straight from the
+/// map (no copy), members with extension headers by the tar crate from the
+/// map at their offset; every `WINDOW` of content, the files met so far are
+/// hashed in parallel from their slices of the map, and their pages
+/// released.
+fn index_mapped(map: &memmap2::Mmap, loc: &Location, progress: &Progress) -> Result<LayerIndex> {
+    let bytes = &map[..];
+    let mut w = Walk {
+        map,
+        loc,
+        progress,
+        out: LayerIndex::new(Compression::None),
+        batch: Vec::new(),
+        batch_bytes: 0,
+        hashed: Vec::new(),
+        released: 0,
+        budget: super::capture::LAYER_BUDGET,
+        scanned: 0,
+    };
+    let corrupt = |e: std::io::Error| Error::format(loc.clone(), describe(&e, Compression::None));
+    let mut scratch = Vec::new();
+    // The next header.
+    let mut at = 0usize;
+    while at < bytes.len() {
+        let head = bytes.get(at..at + 512);
+        if head.is_some_and(|h| h.iter().all(|&b| b == 0)) {
+            break; // the end-of-archive marker
+        }
+        if let Some((m, size)) = head.and_then(|h| plain_header(h, &mut scratch)) {
+            let pos = at as u64 + 512;
+            w.member(&m, pos, size)?;
+            at = (pos + size.div_ceil(512) * 512) as usize;
+            continue;
+        }
+        // The tar crate reads this member (and its extension headers) from
+        // here, guarded as a whole layer is. A global PAX header is a member
+        // of its own whose contents the guard judges when the crate seeks
+        // over them: the crate reads on to the next member then.
+        let mut archive = tar::Archive::new(super::guard::TarGuard::new(Cursor::new(&bytes[at..])));
+        let mut iter = archive.entries_with_seek().map_err(corrupt)?;
+        let mut next = None;
+        for item in iter.by_ref() {
+            let entry = item.map_err(corrupt)?;
+            if entry.header().entry_type() == tar::EntryType::GNUSparse {
+                // Sparse files need the tar crate's reassembly: stream instead.
+                return index_tar(Cursor::new(bytes), Compression::None, loc, progress);
+            }
+            let pos = at as u64 + entry.raw_file_position();
+            let size = entry.size();
+            let path = entry.path_bytes();
+            let link = link_name(&entry);
+            let m = Member::of(&entry, &path, link.as_deref());
+            w.member(&m, pos, size)?;
+            next = Some((pos + size.div_ceil(512) * 512) as usize);
+            if entry.header().entry_type() != tar::EntryType::XGlobalHeader {
+                break;
+            }
+            next = None;
+        }
+        match next {
+            Some(n) => at = n,
+            None => break,
+        }
+    }
+    let Walk {
+        mut out,
+        mut batch,
+        mut hashed,
+        scanned,
+        ..
+    } = w;
     hash_batch(map, &mut batch, &mut hashed, progress);
-    progress
-        .read
-        .fetch_add(len.saturating_sub(scanned), Ordering::Relaxed);
+    progress.read.fetch_add(
+        (bytes.len() as u64).saturating_sub(scanned),
+        Ordering::Relaxed,
+    );
     for (i, h, cap) in hashed {
         out.set_hash(i as usize, h);
         if let Some(c) = cap {
@@ -305,4 +449,102 @@ fn index_mapped(map: &memmap2::Mmap, loc: &Location, progress: &Progress) -> Res
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Entries as the index keeps them, for comparing two readings.
+    fn key(ix: &LayerIndex) -> Vec<String> {
+        ix.entries
+            .iter()
+            .map(|e| {
+                format!(
+                    "{:?} {:?} {} {:o} {} {} {:?} {:x}",
+                    lossy(ix.path(e)),
+                    e.kind,
+                    e.size,
+                    e.mode,
+                    e.uid,
+                    e.gid,
+                    ix.link(e).map(lossy),
+                    e.hash()
+                )
+            })
+            .collect()
+    }
+
+    fn header(kind: tar::EntryType, size: u64, gnu: bool) -> tar::Header {
+        let mut h = if gnu {
+            tar::Header::new_gnu()
+        } else {
+            tar::Header::new_ustar()
+        };
+        h.set_entry_type(kind);
+        h.set_size(size);
+        h.set_mode(0o644);
+        h.set_uid(1000);
+        h.set_gid(100);
+        h
+    }
+
+    #[test]
+    fn mapped_walk_reads_headers_as_the_stream_does() {
+        let mut b = tar::Builder::new(Vec::new());
+        let long = format!("usr/share/{}/file.txt", "d".repeat(120));
+        let longer = format!("opt/{}/x", "e".repeat(300));
+        for gnu in [false, true] {
+            let mut h = header(tar::EntryType::Directory, 0, gnu);
+            b.append_data(&mut h, "usr/", &b""[..]).unwrap();
+            let mut h = header(tar::EntryType::Regular, 5, gnu);
+            b.append_data(&mut h, "./usr/a.txt", &b"hello"[..]).unwrap();
+            // A ustar prefix (POSIX), or a GNU long name.
+            let mut h = header(tar::EntryType::Regular, 3, gnu);
+            b.append_data(&mut h, &long, &b"abc"[..]).unwrap();
+            let mut h = header(tar::EntryType::Symlink, 0, gnu);
+            b.append_link(&mut h, "usr/link", "a.txt").unwrap();
+            let mut h = header(tar::EntryType::Link, 0, gnu);
+            b.append_link(&mut h, "usr/hard", "usr/a.txt").unwrap();
+            let mut h = header(tar::EntryType::Regular, 0, gnu);
+            b.append_data(&mut h, "usr/.wh.gone", &b""[..]).unwrap();
+            let mut h = header(tar::EntryType::Regular, 0, gnu);
+            b.append_data(&mut h, "usr/.wh..wh..opq", &b""[..]).unwrap();
+            let mut h = header(tar::EntryType::Fifo, 0, gnu);
+            b.append_data(&mut h, "run/fifo", &b""[..]).unwrap();
+        }
+        // A PAX path, size-less and sized members after it.
+        let mut h = header(tar::EntryType::Regular, 4, false);
+        b.append_pax_extensions([("path", longer.as_bytes())])
+            .unwrap();
+        b.append_data(&mut h, "short", &b"wxyz"[..]).unwrap();
+        let mut h = header(tar::EntryType::Regular, 2, false);
+        b.append_data(&mut h, "after/pax", &b"ok"[..]).unwrap();
+        let mut data = b.into_inner().unwrap();
+        data.extend([0u8; 1024]);
+        let mut f = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut f, &data).unwrap();
+        let loc = Location::source("t");
+        let mapped = index_layer_at(
+            &f,
+            0,
+            data.len() as u64,
+            &loc,
+            Arc::new(Progress::default()),
+        )
+        .unwrap();
+        let streamed = index_tar(
+            Cursor::new(&data[..]),
+            Compression::None,
+            &loc,
+            &Progress::default(),
+        )
+        .unwrap();
+        assert_eq!(key(&mapped), key(&streamed));
+        let k = key(&mapped);
+        assert!(k.iter().any(|l| l.contains(&long)), "{k:?}");
+        assert!(k.iter().any(|l| l.contains(&longer)), "{k:?}");
+        assert!(k.iter().any(|l| l.contains("Whiteout")), "{k:?}");
+        assert_eq!(k.len(), 2 * 8 + 2, "{k:?}");
+    }
 }
