@@ -66,10 +66,19 @@ pub struct Change {
     pub mode: u32,
     pub uid: u32,
     pub gid: u32,
-    /// Index into `Index::links` for symlink targets, else u32::MAX.
+    /// Index of the symlink or hard-link target (see [`Index::link`]),
+    /// else u32::MAX (IMPLICIT_DIR for a directory without an entry).
     pub link: u32,
+}
+
+/// `Change::link` of a directory created implicitly.
+const IMPLICIT_DIR: u32 = u32::MAX - 1;
+
+impl Change {
     /// The directory was created implicitly (no entry of its own).
-    pub implicit: bool,
+    pub fn implicit(&self) -> bool {
+        self.kind == NodeKind::Dir && self.link == IMPLICIT_DIR
+    }
 }
 
 /// `Change::layer` of a node's slot in `Index::changes1` when the node has
@@ -90,7 +99,6 @@ impl Change {
         uid: 0,
         gid: 0,
         link: u32::MAX,
-        implicit: false,
     };
 
     /// The slot of a node whose changes are `list[at..at + len]`.
@@ -402,3 +410,6 @@ impl serde::Serialize for ImagePath {
         }
     }
 }
+
+// The index's per-path costs, kept in check (issue 14: ≤ 150 bytes per entry).
+const _: () = assert!(std::mem::size_of::<Change>() == 24);

@@ -72,6 +72,7 @@ pub struct Entry {
 }
 
 const NO_LINK: u32 = u32::MAX;
+const _: () = assert!(std::mem::size_of::<Entry>() == 56);
 
 impl Entry {
     /// xxh3-128 of the content (regular files only; 0 for others).

@@ -146,9 +146,9 @@ fn map(file: &std::fs::File, offset: u64, len: u64) -> Option<memmap2::Mmap> {
 /// Content bytes hashed per batch: about what one layer holds mapped in
 /// memory at a time (the pages of a batch are released once it is hashed,
 /// so peak memory does not grow with the image's content bytes).
-const WINDOW: u64 = 8 << 20;
+const WINDOW: u64 = 2 << 20;
 /// Files larger than this are hashed in pieces, each released once hashed.
-const PIECE: usize = 4 << 20;
+const PIECE: usize = 2 << 20;
 
 /// Drop `map[from..to]` from this process's memory (the pages stay in the
 /// page cache; touching them again maps them again).
@@ -181,7 +181,7 @@ type Hashed = (u32, u128, Option<super::capture::Captured>);
 fn hash_batch(
     map: &memmap2::Mmap,
     batch: &mut Vec<(u32, u64, u64, Option<Capturer>)>,
-    out: &mut Vec<Hashed>,
+    out: &mut LayerIndex,
     progress: &Progress,
 ) {
     use rayon::prelude::*;
@@ -215,7 +215,12 @@ fn hash_batch(
             (i, h, cap.and_then(Capturer::finish))
         })
         .collect();
-    out.extend(done);
+    for (i, h, cap) in done {
+        out.set_hash(i as usize, h);
+        if let Some(c) = cap {
+            out.captures.push((i, c));
+        }
+    }
 }
 
 /// Where the walk of a mapped layer is: the index so far and the files
@@ -228,7 +233,6 @@ struct Walk<'m> {
     /// (index into out.entries, data offset within the layer, size, capture)
     batch: Vec<(u32, u64, u64, Option<Capturer>)>,
     batch_bytes: u64,
-    hashed: Vec<Hashed>,
     released: usize,
     budget: u64,
     /// End of the last entry's content: what the header pass has covered.
@@ -277,7 +281,7 @@ impl Walk<'_> {
             self.batch.push((i, pos, e.size, cap));
             self.batch_bytes += e.size;
             if self.batch_bytes >= WINDOW {
-                hash_batch(self.map, &mut self.batch, &mut self.hashed, self.progress);
+                hash_batch(self.map, &mut self.batch, &mut self.out, self.progress);
                 let end = (pos + e.size) as usize;
                 release(self.map, self.released, end);
                 self.released = end;
@@ -380,7 +384,6 @@ fn index_mapped(map: &memmap2::Mmap, loc: &Location, progress: &Progress) -> Res
         out: LayerIndex::new(Compression::None),
         batch: Vec::new(),
         batch_bytes: 0,
-        hashed: Vec::new(),
         released: 0,
         budget: super::capture::LAYER_BUDGET,
         scanned: 0,
@@ -433,21 +436,14 @@ fn index_mapped(map: &memmap2::Mmap, loc: &Location, progress: &Progress) -> Res
     let Walk {
         mut out,
         mut batch,
-        mut hashed,
         scanned,
         ..
     } = w;
-    hash_batch(map, &mut batch, &mut hashed, progress);
+    hash_batch(map, &mut batch, &mut out, progress);
     progress.read.fetch_add(
         (bytes.len() as u64).saturating_sub(scanned),
         Ordering::Relaxed,
     );
-    for (i, h, cap) in hashed {
-        out.set_hash(i as usize, h);
-        if let Some(c) = cap {
-            out.captures.push((i, c));
-        }
-    }
     Ok(out)
 }
 

@@ -233,7 +233,6 @@ impl Builder {
                 uid: e.uid,
                 gid: e.gid,
                 link,
-                implicit: false,
             };
             self.store(id, change);
         }

@@ -364,7 +364,6 @@ impl Builder {
                     uid: 0,
                     gid: 0,
                     link: u32::MAX,
-                    implicit: false,
                 },
             );
             if c.inode != NO_INODE && self.drop_name(c.inode) {
@@ -464,7 +463,7 @@ impl Builder {
                     .find(|c| c.op != Op::Remove)
                     .copied();
                 let differs = last.is_none_or(|c| {
-                    c.implicit || c.mode != e.mode || c.uid != e.uid || c.gid != e.gid
+                    c.implicit() || c.mode != e.mode || c.uid != e.uid || c.gid != e.gid
                 });
                 let same_layer = self.changes(id).last().is_some_and(|c| c.layer == layer);
                 if differs && !same_layer {
@@ -479,7 +478,6 @@ impl Builder {
                             uid: e.uid,
                             gid: e.gid,
                             link: u32::MAX,
-                            implicit: false,
                         },
                     );
                 } else if differs {
@@ -487,7 +485,7 @@ impl Builder {
                         c.mode = e.mode;
                         c.uid = e.uid;
                         c.gid = e.gid;
-                        c.implicit = false;
+                        c.link = u32::MAX;
                     }
                 }
             }
@@ -516,8 +514,7 @@ impl Builder {
             mode,
             uid,
             gid,
-            link: u32::MAX,
-            implicit,
+            link: if implicit { IMPLICIT_DIR } else { u32::MAX },
         };
         self.store(id, change);
     }
@@ -576,17 +573,17 @@ impl IndexBuilder {
     pub fn finish(self, image: ImageMeta) -> Index {
         let IndexBuilder { b, layers: out } = self;
         let Builder {
-            names,
-            name_at,
-            parents,
+            mut names,
+            mut name_at,
+            mut parents,
             first_child,
             next_sibling,
             mut changes1,
             multi,
             lookup,
-            inodes,
-            link_bytes,
-            link_at,
+            mut inodes,
+            mut link_bytes,
+            mut link_at,
             warnings: layer_warnings,
             placed,
             captured,
@@ -633,6 +630,15 @@ impl IndexBuilder {
                 range.sort_unstable_by(|a, b| name(*a).cmp(name(*b)));
             }
         }
+        // The columns grew by doubling: give back what is spare (large
+        // blocks are remapped, not copied).
+        names.shrink_to_fit();
+        name_at.shrink_to_fit();
+        parents.shrink_to_fit();
+        changes1.shrink_to_fit();
+        inodes.shrink_to_fit();
+        link_bytes.shrink_to_fit();
+        link_at.shrink_to_fit();
         Index {
             image,
             layers: out,
