@@ -196,11 +196,11 @@ pub fn run(index: &Index, report: &mut Report, owners: &Owners) {
             elves.push((id, inode, p.to_vec(), f));
             return;
         }
-        let name = String::from_utf8_lossy(index.name(id)).to_ascii_lowercase();
-        if cached.contains(&id) {
-            return;
-        }
-        if let Some(ext) = ARCHIVES.iter().find(|e| name.ends_with(*e)) {
+        let name: &[u8] = index.name(id);
+        let archive = ARCHIVES.iter().find(|e| {
+            name.len() >= e.len() && name[name.len() - e.len()..].eq_ignore_ascii_case(e.as_bytes())
+        });
+        if let Some(ext) = archive.filter(|_| !cached.contains(&id)) {
             insights.push(Insight {
                 id: "compressed-archive",
                 path: ImagePath(p.to_vec()),

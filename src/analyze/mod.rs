@@ -3,6 +3,7 @@
 
 pub mod base;
 pub mod binaries;
+pub mod globfilter;
 pub mod ignore;
 pub mod packages;
 pub mod pull;

@@ -4,6 +4,8 @@
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
+use super::globfilter::GlobFilter;
+
 pub const DEFAULT_RULES: &str = include_str!("../../assets/cache-rules.toml");
 pub const DEFAULT_OPTIONAL_RULES: &str = include_str!("../../assets/optional-rules.toml");
 
@@ -102,6 +104,8 @@ pub struct Rules {
     cache: Matcher,
     optional_match: Matcher,
     optional_exclude: Matcher,
+    /// The pre-test of the cache and optional globs.
+    filter: GlobFilter,
     /// Count optional files as waste (see [`Rules::optional_as_waste`]).
     pub optional_is_waste: bool,
 }
@@ -118,7 +122,16 @@ impl Rules {
             toml::from_str(cache).map_err(|e| format!("bad cache rules file: {e}"))?;
         let optional: RuleFile<OptionalRule> =
             toml::from_str(optional).map_err(|e| format!("bad optional rules file: {e}"))?;
+        let filter = GlobFilter::new(
+            cache
+                .rule
+                .iter()
+                .flat_map(|r| &r.globs)
+                .chain(optional.rule.iter().flat_map(|r| &r.globs))
+                .map(String::as_str),
+        );
         Ok(Rules {
+            filter,
             cache: Matcher::new(cache.rule.iter().map(|r| (r.id.as_str(), &r.globs[..])))?,
             optional_match: Matcher::new(
                 optional.rule.iter().map(|r| (r.id.as_str(), &r.globs[..])),
@@ -149,6 +162,12 @@ impl Rules {
     pub fn optional_as_waste(mut self) -> Rules {
         self.optional_is_waste = true;
         self
+    }
+
+    /// A pre-test of [`Rules::matching`] and [`Rules::optional_matching`]:
+    /// a path it rules out matches neither.
+    pub fn filter(&self) -> &GlobFilter {
+        &self.filter
     }
 
     /// The first cache rule (in file order) whose glob matches an absolute

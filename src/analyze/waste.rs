@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::binaries::{Binary, Insight};
 use super::packages::{Package, PackageSummary};
 use crate::analyze::base::Base;
+use crate::analyze::globfilter::DirFilter;
 use crate::analyze::ignore::{Ignore, Ignored};
 use crate::analyze::rules::Rules;
 use crate::load::image::display_command;
@@ -212,16 +213,33 @@ pub fn analyze_based(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) 
         false
     };
     let total_bytes = index.total_bytes();
-    // (layer, hash) of every non-empty file stored by each layer, for `moved`.
-    let stored: HashSet<(u16, u128)> = index
+    // For `moved`: of the non-empty files removed (not replaced), the
+    // (layer that removed it, hash) pairs whose layer stored the same
+    // content too. Only removed files' pairs are looked up among all files.
+    let removed: HashSet<(u16, u128)> = index
         .inodes
         .iter()
         .filter(|i| i.size > 0)
-        .map(|i| (i.layer, i.hash))
+        .filter_map(|i| match i.hidden {
+            Some(h) if !matches!(h.cause, HideCause::Replaced { .. }) => Some((h.layer, i.hash)),
+            _ => None,
+        })
         .collect();
+    let stored: HashSet<(u16, u128)> = if removed.is_empty() {
+        HashSet::default()
+    } else {
+        index
+            .inodes
+            .iter()
+            .filter(|i| i.size > 0 && removed.contains(&(i.layer, i.hash)))
+            .map(|i| (i.layer, i.hash))
+            .collect()
+    };
 
     let mut waste = Vec::new();
     let mut visible_bytes = 0u64;
+    // Which paths the rules cannot match, decided per directory.
+    let mut dirs = DirFilter::new(rules.filter(), index);
     for ino in &index.inodes {
         let Some(h) = ino.hidden else {
             visible_bytes += ino.size;
@@ -241,11 +259,15 @@ pub fn analyze_based(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) 
         let path = index.path(h.node);
         // A cache rule's id, else an optional rule's: bytecode deleted in a
         // later layer is still hidden waste, tagged with what it was.
-        let rule = rules.matching(&path).map(|r| r.id.clone()).or_else(|| {
-            rules
-                .optional_matching(&path, &|_| true)
-                .map(|r| r.id.clone())
-        });
+        let rule = if dirs.may_match(h.node) {
+            rules.matching(&path).map(|r| r.id.clone()).or_else(|| {
+                rules
+                    .optional_matching(&path, &|_| true)
+                    .map(|r| r.id.clone())
+            })
+        } else {
+            None
+        };
         let f = Finding {
             path: ImagePath(path),
             kind,
@@ -271,7 +293,7 @@ pub fn analyze_based(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) 
     let mut optional_bytes = 0u64;
     let mut cache_bytes = 0u64;
     let mut file_count = 0u64;
-    let mut seen: HashSet<u32> = HashSet::default();
+    let mut seen = InodeSet::new(index);
     let mut path = Vec::new();
     walk_visible(index, ROOT, &mut path, &mut |id, p| {
         let c = index.changes(id).last().expect("visible node has a change");
@@ -280,6 +302,9 @@ pub fn analyze_based(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) 
         }
         file_count += 1;
         if c.kind != NodeKind::File || c.inode == NO_INODE || !seen.insert(c.inode) {
+            return;
+        }
+        if !dirs.may_match(id) {
             return;
         }
         let ino = &index.inodes[c.inode as usize];
@@ -417,6 +442,23 @@ pub fn analyze_based(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) 
     report
 }
 
+/// A set of inodes of one index (one bit each).
+pub struct InodeSet(Vec<u64>);
+
+impl InodeSet {
+    pub fn new(index: &Index) -> InodeSet {
+        InodeSet(vec![0; index.inodes.len().div_ceil(64)])
+    }
+
+    /// Add `inode`; false when it was there already.
+    pub fn insert(&mut self, inode: InodeId) -> bool {
+        let (w, bit) = ((inode / 64) as usize, 1u64 << (inode % 64));
+        let new = self.0[w] & bit == 0;
+        self.0[w] |= bit;
+        new
+    }
+}
+
 /// Depth-first walk over nodes present in the final filesystem, children in
 /// name order, with the absolute path of each.
 pub fn walk_visible(
@@ -432,7 +474,7 @@ pub fn walk_visible(
 /// Every regular file of the final filesystem once (a hard-link group at its
 /// first name in path order), with its path and inode.
 pub fn walk_visible_files(index: &Index, f: &mut impl FnMut(NodeId, &[u8], InodeId)) {
-    let mut seen: HashSet<InodeId> = HashSet::default();
+    let mut seen = InodeSet::new(index);
     let mut path = Vec::new();
     walk_visible(index, ROOT, &mut path, &mut |id, p| {
         let Some(c) = index.changes(id).last() else {

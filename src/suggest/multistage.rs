@@ -7,11 +7,10 @@
 use crate::suggest::SuggestionKind;
 use std::collections::{BTreeMap, BTreeSet};
 
-use rustc_hash::FxHashSet as HashSet;
-
 use super::texts::{fill, GroupedGlobs};
 use super::Ctx;
-use crate::analyze::waste::walk_visible;
+use crate::analyze::globfilter::DirFilter;
+use crate::analyze::waste::{walk_visible, InodeSet};
 use crate::load::index::{NodeKind, NO_INODE, ROOT};
 use crate::suggest::Suggestion;
 
@@ -35,29 +34,14 @@ fn runs(body: &str, word: &str) -> bool {
     })
 }
 
-/// The longest run of literal characters in a glob.
-fn literal_piece(glob: &str) -> String {
-    let mut best = String::new();
-    let mut cur = String::new();
-    let mut in_class = false;
-    for ch in glob.chars() {
-        match ch {
-            '[' => {
-                in_class = true;
-                cur.clear();
-            }
-            ']' => in_class = false,
-            '*' | '?' | '{' | '}' => cur.clear(),
-            _ if in_class => {}
-            _ => {
-                cur.push(ch);
-                if cur.len() > best.len() {
-                    best = cur.clone();
-                }
-            }
-        }
+/// Keep (`bytes`, `path`) in `list` if it is among the [`MAX_ARTIFACTS`]
+/// largest (ties: the first path), largest first.
+fn keep_largest(list: &mut Vec<(u64, Vec<u8>)>, bytes: u64, path: &[u8]) {
+    let at = list.partition_point(|(b, p)| *b > bytes || (*b == bytes && &p[..] < path));
+    if at < MAX_ARTIFACTS {
+        list.insert(at, (bytes, path.to_vec()));
+        list.truncate(MAX_ARTIFACTS);
     }
-    best
 }
 
 pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
@@ -79,19 +63,12 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
     let may_build: Vec<bool> = (0..steps.steps.len())
         .map(|l| (0..n).any(|tc| builds_with(l, tc)))
         .collect();
-    // First, cheaply: is any toolchain there? Only names that contain a
-    // literal piece of a marker's last component get a full glob match.
+    // First, cheaply: is any toolchain there? Only names the markers'
+    // pre-test lets through (decided per directory) get a full glob match.
     let mut present = vec![false; tcs.len()];
-    let mut pieces: Vec<String> = tcs
-        .iter()
-        .flat_map(|t| &t.markers)
-        .map(|m| literal_piece(m.rsplit('/').next().unwrap_or(m)))
-        .collect();
-    pieces.sort_unstable();
-    pieces.dedup();
+    let mut marker_dirs = DirFilter::new(&markers.filter, cx.index);
     for id in cx.index.node_ids() {
-        let name = String::from_utf8_lossy(cx.index.name(id));
-        if !pieces.iter().any(|p| name.contains(p.as_str())) || !cx.index.visible(id) {
+        if (id != ROOT && !marker_dirs.may_match(id)) || !cx.index.visible(id) {
             continue;
         }
         let kind = cx.index.last_change(id).map(|c| c.kind);
@@ -106,12 +83,14 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
         return;
     }
     let globs = GroupedGlobs::new(tcs.iter().map(|t| t.globs.as_slice()));
+    let mut glob_dirs = DirFilter::new(&globs.filter, cx.index);
+    let mut rule_dirs = DirFilter::new(cx.rules.filter(), cx.index);
     // (toolchain, layer, bytes) of each visible file in a footprint.
     let mut files: Vec<(usize, usize, u64)> = Vec::new();
-    // Visible files outside the footprints that a building layer stored:
-    // (layer, bytes, path).
-    let mut others: Vec<(usize, u64, Vec<u8>)> = Vec::new();
-    let mut seen: HashSet<u32> = HashSet::default();
+    // Of the visible files outside the footprints that a building layer
+    // stored, the largest few of each layer: (bytes, path), largest first.
+    let mut others: BTreeMap<usize, Vec<(u64, Vec<u8>)>> = BTreeMap::new();
+    let mut seen = InodeSet::new(cx.index);
     let mut path = Vec::new();
     walk_visible(cx.index, ROOT, &mut path, &mut |id, p| {
         let Some(c) = cx.index.changes(id).last() else {
@@ -120,17 +99,21 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
         if c.kind == NodeKind::Dir {
             return;
         }
-        let groups = globs.groups(p);
         if c.kind != NodeKind::File || c.inode == NO_INODE || !seen.insert(c.inode) {
             return;
         }
+        let groups = if glob_dirs.may_match(id) {
+            globs.groups(p)
+        } else {
+            Vec::new()
+        };
         let ino = &cx.index.inodes[c.inode as usize];
         match groups.first() {
             // A cache file is a finding: another suggestion's bytes.
-            Some(_) if cx.rules.matching(p).is_some() => {}
+            Some(_) if rule_dirs.may_match(id) && cx.rules.matching(p).is_some() => {}
             Some(&g) => files.push((g, ino.layer as usize, ino.size)),
-            None if may_build[ino.layer as usize] => {
-                others.push((ino.layer as usize, ino.size, p.to_vec()))
+            None if may_build[ino.layer as usize] && ino.size > 0 => {
+                keep_largest(others.entry(ino.layer as usize).or_default(), ino.size, p)
             }
             None => {}
         }
@@ -172,11 +155,12 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
         .filter(|&l| !steps.get(l).base)
         .collect();
     // The build's outputs: the largest files the build layers stored.
-    let mut artifacts: Vec<&(usize, u64, Vec<u8>)> = others
+    let mut artifacts: Vec<(usize, u64, &[u8])> = others
         .iter()
-        .filter(|(l, b, _)| build_layers.contains(l) && *b > 0)
+        .filter(|(l, _)| build_layers.contains(l))
+        .flat_map(|(&l, v)| v.iter().map(move |(b, p)| (l, *b, &p[..])))
         .collect();
-    artifacts.sort_by(|x, y| y.1.cmp(&x.1).then_with(|| x.2.cmp(&y.2)));
+    artifacts.sort_by(|x, y| y.1.cmp(&x.1).then_with(|| x.2.cmp(y.2)));
     artifacts.truncate(MAX_ARTIFACTS);
 
     let base = steps.base_image.as_deref().unwrap_or("<base image>");
@@ -225,7 +209,7 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
     if artifacts.is_empty() {
         lines.push("# COPY --from=build <what the build produced> <where it runs from>".into());
     }
-    for (_, _, p) in &artifacts {
+    for &(_, _, p) in &artifacts {
         let p = String::from_utf8_lossy(p);
         lines.push(format!("COPY --from=build {p} {p}"));
     }
@@ -304,13 +288,19 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
 
 #[cfg(test)]
 mod tests {
-    use super::{literal_piece, runs};
+    use super::{keep_largest, runs};
 
     #[test]
-    fn literal_pieces() {
-        assert_eq!(literal_piece("gcc-[0-9]*"), "gcc-");
-        assert_eq!(literal_piece("*-gcc"), "-gcc");
-        assert_eq!(literal_piece("node.h"), "node.h");
+    fn keeps_the_largest_three_first_path_on_ties() {
+        let mut l = Vec::new();
+        for (b, p) in [(5, "e"), (9, "b"), (1, "x"), (9, "a"), (7, "c"), (9, "c")] {
+            keep_largest(&mut l, b, p.as_bytes());
+        }
+        let got: Vec<(u64, &str)> = l
+            .iter()
+            .map(|(b, p)| (*b, std::str::from_utf8(p).unwrap()))
+            .collect();
+        assert_eq!(got, [(9, "a"), (9, "b"), (9, "c")]);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
+use crate::analyze::globfilter::GlobFilter;
 use crate::analyze::waste::WasteKind;
 use crate::suggest::SuggestionKind;
 
@@ -142,21 +143,26 @@ pub fn glob(g: &str) -> Glob {
 pub struct GroupedGlobs {
     pub set: GlobSet,
     pub owner: Vec<usize>,
+    /// The set's pre-test: a path it rules out is in no group.
+    pub filter: GlobFilter,
 }
 
 impl GroupedGlobs {
     pub fn new<'a>(groups: impl Iterator<Item = &'a [String]>) -> GroupedGlobs {
         let mut b = GlobSetBuilder::new();
         let mut owner = Vec::new();
+        let mut all = Vec::new();
         for (i, globs) in groups.enumerate() {
             for g in globs {
                 b.add(glob(g));
                 owner.push(i);
+                all.push(g.as_str());
             }
         }
         GroupedGlobs {
             set: b.build().expect("glob set builds"),
             owner,
+            filter: GlobFilter::new(all),
         }
     }
 

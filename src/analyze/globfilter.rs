@@ -1,0 +1,548 @@
+//! A cheap pre-test for a set of globs over absolute paths, decided once per
+//! directory: which file names in a directory could some glob match at all.
+//!
+//! Matching every path of a million-file image against a `GlobSet` costs
+//! more than the rest of the analysis. Most rule globs are anchored
+//! (`/var/cache/apt/**`) or need a literal component or extension
+//! (`**/.cache/pip/**`, `**/*.pyc`), so for almost every directory no file
+//! in it can match, or only names of a given form can. The filter follows
+//! each glob's components down the tree as a small set of positions (one
+//! bit per component), memoised per directory, and keeps for each directory
+//! the tests a file name must pass. It over-approximates: `**` matches any
+//! number of components (zero included), a wildcard component only its
+//! literal start and end. A glob it cannot read that way (braces, escapes, a
+//! `/` inside brackets) makes every path a candidate. So a `false` is exact
+//! and a `true` is then decided by the glob set itself.
+
+use rustc_hash::FxHashMap;
+
+use crate::load::index::{Index, NodeId, ROOT};
+
+/// What the filter reads of a tree of paths.
+pub trait Tree {
+    fn parent(&self, node: NodeId) -> NodeId;
+    fn name(&self, node: NodeId) -> &[u8];
+}
+
+impl Tree for Index {
+    fn parent(&self, node: NodeId) -> NodeId {
+        Index::parent(self, node)
+    }
+    fn name(&self, node: NodeId) -> &[u8] {
+        Index::name(self, node)
+    }
+}
+
+/// One component of a glob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Comp {
+    /// `**`: any number of components.
+    Any,
+    /// A component without wildcards.
+    Lit(Box<[u8]>),
+    /// A component with wildcards: what a name must start and end with.
+    Wild {
+        prefix: Box<[u8]>,
+        suffix: Box<[u8]>,
+    },
+}
+
+impl Comp {
+    fn parse(c: &str) -> Option<Comp> {
+        if c == "**" {
+            return Some(Comp::Any);
+        }
+        if c.contains("**") {
+            return None;
+        }
+        let meta = |ch: char| matches!(ch, '*' | '?' | '[' | ']');
+        Some(match (c.find(meta), c.rfind(meta)) {
+            (Some(first), Some(last)) => Comp::Wild {
+                prefix: c.as_bytes()[..first].into(),
+                suffix: c.as_bytes()[last + 1..].into(),
+            },
+            _ => Comp::Lit(c.as_bytes().into()),
+        })
+    }
+
+    fn matches(&self, name: &[u8]) -> bool {
+        match self {
+            Comp::Any => true,
+            Comp::Lit(l) => **l == *name,
+            // No comparison with an empty slice: its dangling pointer makes
+            // some `memcmp`s (masked AVX-512 loads) take a slow assist.
+            Comp::Wild { prefix, suffix } => {
+                name.len() >= prefix.len() + suffix.len()
+                    && (prefix.is_empty() || name.starts_with(prefix))
+                    && (suffix.is_empty() || name.ends_with(suffix))
+            }
+        }
+    }
+}
+
+/// Components of a glob, or None when the filter cannot read it.
+fn components(glob: &str) -> Option<Vec<Comp>> {
+    if glob.contains(['{', '}', '\\']) || glob.ends_with('/') {
+        return None;
+    }
+    // A `/` inside brackets would be split as a separator.
+    let mut rest = glob;
+    while let Some(open) = rest.find('[') {
+        let after = &rest[open + 1..];
+        let close = after.get(1..)?.find(']')? + 1;
+        if after[..close].contains('/') {
+            return None;
+        }
+        rest = &after[close + 1..];
+    }
+    let comps: Option<Vec<Comp>> = glob.split('/').map(Comp::parse).collect();
+    comps.filter(|c| c.len() < 63)
+}
+
+/// A glob set's pre-test (see the module's documentation).
+#[derive(Debug, Clone, Default)]
+pub struct GlobFilter {
+    globs: Vec<Vec<Comp>>,
+    /// Some glob cannot be pre-tested: every path is a candidate.
+    always: bool,
+}
+
+/// Where the globs stand after a directory's path: the live positions of
+/// each glob still alive, and the tests a file name in it must pass.
+#[derive(Debug, Clone, Default)]
+struct DirState {
+    live: Vec<(u32, u64)>,
+    /// A name matching any of these may complete a glob.
+    tests: Vec<Comp>,
+    /// Any name may.
+    any: bool,
+}
+
+impl GlobFilter {
+    pub fn new<'a>(globs: impl IntoIterator<Item = &'a str>) -> GlobFilter {
+        let mut f = GlobFilter::default();
+        for g in globs {
+            match components(g) {
+                Some(c) => f.globs.push(c),
+                None => f.always = true,
+            }
+        }
+        f
+    }
+
+    /// Add the positions `**` can skip to.
+    fn closure(&self, g: usize, mut mask: u64) -> u64 {
+        let comps = &self.globs[g];
+        for (i, c) in comps.iter().enumerate() {
+            if mask & (1 << i) != 0 && *c == Comp::Any {
+                mask |= 1 << (i + 1);
+            }
+        }
+        mask
+    }
+
+    /// Can the components from `i` on match no component at all?
+    fn nullable(&self, g: usize, i: usize) -> bool {
+        self.globs[g][i..].iter().all(|c| *c == Comp::Any)
+    }
+
+    fn state(&self, live: Vec<(u32, u64)>) -> DirState {
+        let mut st = DirState {
+            live,
+            ..DirState::default()
+        };
+        for &(g, mask) in &st.live {
+            let comps = &self.globs[g as usize];
+            for (i, c) in comps.iter().enumerate() {
+                if mask & (1 << i) == 0 || !self.nullable(g as usize, i + 1) {
+                    continue;
+                }
+                if *c == Comp::Any {
+                    st.any = true;
+                } else if !st.tests.contains(c) {
+                    st.tests.push(c.clone());
+                }
+            }
+        }
+        st
+    }
+
+    /// The positions of glob `g` after one more component `name`.
+    fn step(&self, g: usize, mask: u64, name: &[u8]) -> u64 {
+        let mut next = 0;
+        for (i, c) in self.globs[g].iter().enumerate() {
+            if mask & (1 << i) == 0 {
+                continue;
+            }
+            match c {
+                Comp::Any => next |= 1 << i,
+                c if c.matches(name) => next |= 1 << (i + 1),
+                _ => {}
+            }
+        }
+        self.closure(g, next)
+    }
+
+    /// Before any component.
+    fn start(&self) -> Vec<(u32, u64)> {
+        (0..self.globs.len())
+            .map(|g| (g as u32, self.closure(g, 1)))
+            .collect()
+    }
+
+    fn advance(&self, live: &[(u32, u64)], name: &[u8]) -> Vec<(u32, u64)> {
+        live.iter()
+            .filter_map(|&(g, m)| {
+                let m = self.step(g as usize, m, name);
+                (m != 0).then_some((g, m))
+            })
+            .collect()
+    }
+
+    /// Could a glob match `path` (absolute, `/`-separated)?
+    pub fn may_match_path(&self, path: &[u8]) -> bool {
+        if self.always {
+            return true;
+        }
+        let mut live = self.start();
+        for comp in path.split(|&b| b == b'/') {
+            live = self.advance(&live, comp);
+        }
+        live.iter()
+            .any(|&(g, m)| m & (1 << self.globs[g as usize].len()) != 0)
+    }
+}
+
+/// The filter's per-directory states over one index, memoised by directory.
+pub struct DirFilter<'a, T: Tree = Index> {
+    filter: &'a GlobFilter,
+    tree: &'a T,
+    states: Vec<DirState>,
+    memo: FxHashMap<NodeId, u32>,
+    last: (NodeId, u32),
+}
+
+/// The state of a directory no glob can reach into.
+const DEAD: u32 = 0;
+
+impl<'a, T: Tree> DirFilter<'a, T> {
+    pub fn new(filter: &'a GlobFilter, tree: &'a T) -> DirFilter<'a, T> {
+        DirFilter {
+            filter,
+            tree,
+            states: vec![DirState::default()],
+            memo: FxHashMap::default(),
+            last: (NodeId::MAX, DEAD),
+        }
+    }
+
+    /// Could a glob match the path of `node` (not the root)? `false` is
+    /// exact; `true` means: ask the glob set.
+    pub fn may_match(&mut self, node: NodeId) -> bool {
+        if self.filter.always {
+            return true;
+        }
+        let dir = self.dir(self.tree.parent(node));
+        let st = &self.states[dir as usize];
+        st.any || {
+            let name = self.tree.name(node);
+            st.tests.iter().any(|t| t.matches(name))
+        }
+    }
+
+    fn dir(&mut self, dir: NodeId) -> u32 {
+        if self.last.0 != dir {
+            self.last = (dir, self.lookup(dir));
+        }
+        self.last.1
+    }
+
+    fn lookup(&mut self, dir: NodeId) -> u32 {
+        let mut chain = Vec::new();
+        let mut d = dir;
+        let mut at = loop {
+            if let Some(&s) = self.memo.get(&d) {
+                break s;
+            }
+            if d == ROOT {
+                // The empty component before an absolute path's first `/`.
+                let live = self.filter.advance(&self.filter.start(), b"");
+                let s = self.push(live);
+                self.memo.insert(ROOT, s);
+                break s;
+            }
+            chain.push(d);
+            d = self.tree.parent(d);
+        };
+        for &d in chain.iter().rev() {
+            if at != DEAD {
+                let name = self.tree.name(d);
+                let live = self.filter.advance(&self.states[at as usize].live, name);
+                at = self.push(live);
+            }
+            self.memo.insert(d, at);
+        }
+        at
+    }
+
+    fn push(&mut self, live: Vec<(u32, u64)>) -> u32 {
+        if live.is_empty() {
+            return DEAD;
+        }
+        self.states.push(self.filter.state(live));
+        (self.states.len() - 1) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use globset::{GlobBuilder, GlobSetBuilder};
+    use proptest::prelude::*;
+
+    /// Every glob of the built-in rules and toolchains.
+    fn builtin_globs() -> Vec<String> {
+        let rules = crate::analyze::rules::Rules::builtin();
+        let mut v: Vec<String> = rules.rules.iter().flat_map(|r| r.globs.clone()).collect();
+        for o in &rules.optional {
+            v.extend(o.globs.iter().chain(&o.exclude).cloned());
+        }
+        for t in &crate::suggest::texts::texts().toolchain {
+            v.extend(t.markers.iter().chain(&t.globs).cloned());
+        }
+        v.extend(
+            [
+                "/a/{b,c}/**",
+                "/x/[/]y",
+                "**/\\*.txt",
+                "/p/a**b",
+                "/q/*.[ch]",
+                "/r/",
+            ]
+            .map(String::from),
+        );
+        v
+    }
+
+    fn glob_set(globs: &[String]) -> globset::GlobSet {
+        let mut b = GlobSetBuilder::new();
+        for g in globs {
+            b.add(
+                GlobBuilder::new(g)
+                    .literal_separator(true)
+                    .backslash_escape(true)
+                    .build()
+                    .unwrap(),
+            );
+        }
+        b.build().unwrap()
+    }
+
+    #[test]
+    fn whole_directories_are_ruled_out() {
+        let f = GlobFilter::new(["/var/cache/apt/**", "**/*.pyc", "**/.cache/pip/**"]);
+        assert!(f.may_match_path(b"/var/cache/apt/archives/x.deb"));
+        assert!(f.may_match_path(b"/usr/lib/x.pyc"));
+        assert!(f.may_match_path(b"/root/.cache/pip/x"));
+        assert!(!f.may_match_path(b"/usr/lib/x.py"));
+        assert!(!f.may_match_path(b"/var/cache/x"));
+        assert!(!f.may_match_path(b"/root/.cache/yarn/x"));
+        let unreadable = GlobFilter::new(["/a/{b,c}"]);
+        assert!(unreadable.may_match_path(b"/z"));
+        assert!(!GlobFilter::new([]).may_match_path(b"/z"));
+    }
+
+    const NAMES: &[&str] = &[
+        "usr",
+        "var",
+        "lib",
+        "cache",
+        "apt",
+        "archives",
+        ".cache",
+        "pip",
+        "tmp",
+        "x.pyc",
+        "__pycache__",
+        "a.py",
+        "doc",
+        "share",
+        "copyright",
+        "LICENSE.txt",
+        "gcc",
+        "gcc-12",
+        "x86_64-linux-gnu",
+        "cc1",
+        "bin",
+        "javac",
+        "include",
+        "a.h",
+        "x.c",
+        "go",
+        "local",
+        "libbfd.so",
+        "ld.gold",
+        "node.h",
+        "a",
+        "b",
+        "c",
+        "y",
+        "p",
+        "q",
+        "r",
+        "a*b",
+        "{b",
+        "*.txt",
+        "locale",
+        "locale.alias",
+        "man",
+        "ab",
+        "axb",
+        "x.h",
+        ".npm",
+        "_cacache",
+    ];
+
+    /// A tree of paths: node 0 is the root.
+    #[derive(Default)]
+    struct Paths {
+        nodes: Vec<(NodeId, Vec<u8>)>,
+    }
+
+    impl Tree for Paths {
+        fn parent(&self, n: NodeId) -> NodeId {
+            self.nodes[n as usize].0
+        }
+        fn name(&self, n: NodeId) -> &[u8] {
+            &self.nodes[n as usize].1
+        }
+    }
+
+    impl Paths {
+        fn add(&mut self, comps: &[&str]) -> NodeId {
+            if self.nodes.is_empty() {
+                self.nodes.push((ROOT, Vec::new()));
+            }
+            let mut at = ROOT;
+            for c in comps {
+                let found = (0..self.nodes.len() as NodeId)
+                    .find(|&n| n != ROOT && self.parent(n) == at && self.name(n) == c.as_bytes());
+                at = found.unwrap_or_else(|| {
+                    self.nodes.push((at, c.as_bytes().to_vec()));
+                    (self.nodes.len() - 1) as NodeId
+                });
+            }
+            at
+        }
+    }
+
+    /// The built-in globs, each with its own filter, and their glob set.
+    fn fixtures() -> &'static (Vec<(String, GlobFilter)>, globset::GlobSet) {
+        static F: std::sync::OnceLock<(Vec<(String, GlobFilter)>, globset::GlobSet)> =
+            std::sync::OnceLock::new();
+        F.get_or_init(|| {
+            let globs = builtin_globs();
+            let set = glob_set(&globs);
+            let one = globs
+                .into_iter()
+                .map(|g| {
+                    let f = GlobFilter::new([g.as_str()]);
+                    (g, f)
+                })
+                .collect();
+            (one, set)
+        })
+    }
+
+    /// A path made from glob `g`'s components (`**` as zero to two names,
+    /// a wildcard's literal start and end around a filler), each component
+    /// replaced by a random name now and then: mostly paths the glob
+    /// matches, some near misses.
+    fn instantiate(g: &str, seeds: &[usize]) -> Vec<String> {
+        let mut seeds = seeds.iter().copied().cycle();
+        let mut next = || seeds.next().unwrap_or(0);
+        let mut out = Vec::new();
+        for c in g.split('/').skip(usize::from(g.starts_with('/'))) {
+            if next() % 10 == 0 {
+                out.push(NAMES[next() % NAMES.len()].to_string());
+                continue;
+            }
+            match c {
+                "**" => {
+                    for _ in 0..next() % 3 {
+                        out.push(NAMES[next() % NAMES.len()].to_string());
+                    }
+                }
+                c if c.contains(['*', '?', '[']) => {
+                    let meta = |ch: char| matches!(ch, '*' | '?' | '[' | ']');
+                    let (a, b) = (c.find(meta).unwrap(), c.rfind(meta).unwrap());
+                    let fill = ["", "x", "1", "12", "a.b"][next() % 5];
+                    out.push(format!("{}{fill}{}", &c[..a], &c[b + 1..]));
+                }
+                c => out.push(c.to_string()),
+            }
+        }
+        out.retain(|c| !c.is_empty());
+        if out.is_empty() {
+            out.push("a".into());
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        /// Never `false` where the glob set matches, whether asked by path
+        /// or by node (in any order of nodes).
+        #[test]
+        fn never_rules_out_a_match(
+            paths in proptest::collection::vec(
+                (0usize..1000, proptest::collection::vec(0usize..1000, 1..12)), 1..6),
+        ) {
+            let (globs, set) = fixtures();
+            // The globs it can read (one it cannot makes every path a candidate).
+            let all = GlobFilter::new(
+                globs.iter().filter(|(_, f)| !f.always).map(|(g, _)| g.as_str()),
+            );
+            let mut tree = Paths::default();
+            let leaves: Vec<(String, NodeId)> = paths
+                .iter()
+                .map(|(g, seeds)| {
+                    let comps = instantiate(&globs[g % globs.len()].0, seeds);
+                    let comps: Vec<&str> = comps.iter().map(String::as_str).collect();
+                    let path: String = comps.iter().map(|c| format!("/{c}")).collect();
+                    (path, tree.add(&comps))
+                })
+                .collect();
+            let mut dirs = DirFilter::new(&all, &tree);
+            for (path, node) in &leaves {
+                let hits = set.matches(path);
+                for &i in &hits {
+                    let (g, one) = &globs[i];
+                    prop_assert!(one.may_match_path(path.as_bytes()), "{} {}", g, path);
+                }
+                prop_assert_eq!(all.may_match_path(path.as_bytes()), dirs.may_match(*node), "{}", path);
+                let readable = hits.iter().any(|&i| !globs[i].1.always);
+                prop_assert!(!readable || dirs.may_match(*node), "{}", path);
+            }
+        }
+    }
+
+    /// The generator does make matches: the property is not vacuous.
+    #[test]
+    fn generated_paths_mostly_match() {
+        let (globs, set) = fixtures();
+        let mut matched = 0;
+        for (i, (g, _)) in globs.iter().enumerate() {
+            let path: String = instantiate(g, &[4])
+                .iter()
+                .map(|c| format!("/{c}"))
+                .collect();
+            matched += usize::from(set.matches(&path).contains(&i));
+        }
+        assert!(
+            matched * 10 >= globs.len() * 8,
+            "{matched} of {}",
+            globs.len()
+        );
+    }
+}
