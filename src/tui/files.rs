@@ -23,7 +23,7 @@ use crate::present::{escape, human};
 use crate::present::{fit, kind_label};
 use crate::suggest::Report;
 use crate::view::tree::{self, HideKinds, Mark, Mode, Sort, Tree, Types};
-use crate::view::{Cursor, Expansion, Nav};
+use crate::view::{Columns, Cursor, Expansion, Nav};
 
 pub const KEYS: &[(&str, &str)] = &[
     ("↑↓", "move"),
@@ -64,6 +64,8 @@ pub struct Files {
     pub filter: FilterInput,
     pub tree: Tree,
     cache: Vec<Tree>,
+    /// What tree builds read of the index, copied once.
+    cols: Columns,
     pub exp: Expansion,
     /// The selected row.
     pub cur: Cursor,
@@ -84,7 +86,8 @@ impl Files {
             types: Types::default(),
             filter: String::new(),
         };
-        let tree = Tree::build(index, &kinds, key, None);
+        let cols = Columns::new(index);
+        let tree = Tree::build_with(index, &cols, &kinds, key, None, None);
         let mut findings_of: FxHashMap<NodeId, Vec<usize>> = Default::default();
         for (i, f) in report.waste.iter().enumerate() {
             findings_of.entry(f.node).or_default().push(i);
@@ -98,6 +101,7 @@ impl Files {
             filter: FilterInput::default(),
             tree,
             cache: Vec::new(),
+            cols,
             exp: Expansion::default(),
             cur: Cursor::default(),
             stale: false,
@@ -161,7 +165,18 @@ impl Files {
         if key != self.tree.key {
             let new = match self.cache.iter().position(|t| t.key == key) {
                 Some(i) => self.cache.swap_remove(i),
-                None => Tree::build(cx.index, &self.kinds, key, self.filter.compiled()),
+                None => {
+                    // The oldest cached tree lends its buffers to the new one.
+                    let recycled = (self.cache.len() >= CACHED_TREES).then(|| self.cache.remove(0));
+                    Tree::build_with(
+                        cx.index,
+                        &self.cols,
+                        &self.kinds,
+                        key,
+                        self.filter.compiled(),
+                        recycled,
+                    )
+                }
             };
             let old = std::mem::replace(&mut self.tree, new);
             self.cache.push(old);

@@ -5,6 +5,7 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::columns::Columns;
 use super::filter::PathFilter;
 use crate::analyze::waste::Analysis;
 use crate::analyze::waste::WasteKind;
@@ -104,6 +105,10 @@ pub struct Key {
 const SHOWN: u8 = 1;
 const DIR: u8 = 2;
 const PRESENT: u8 = 4;
+/// Shown in this mode if the filters let it (build only).
+const CANDIDATE: u8 = 8;
+/// Its bytes count towards its parent's size (build only).
+const COUNTED: u8 = 16;
 
 /// One layer's tree. Root is never a row; its shown children are the top level.
 pub struct Tree {
@@ -133,16 +138,33 @@ pub fn hide_kinds(report: &Analysis) -> HideKinds {
 }
 
 impl Tree {
+    /// Build from the index alone (copies its columns first; a view that
+    /// rebuilds keeps a [`Columns`] and calls [`Tree::build_with`]).
     pub fn build(index: &Index, kinds: &HideKinds, key: Key, filter: Option<&PathFilter>) -> Tree {
-        let n = index.node_count();
+        Tree::build_with(index, &Columns::new(index), kinds, key, filter, None)
+    }
+
+    /// Build from the columns, reusing the buffers of `old` (a tree dropped
+    /// from a cache) when given: no fresh pages to fault in.
+    pub fn build_with(
+        index: &Index,
+        cols: &Columns,
+        kinds: &HideKinds,
+        key: Key,
+        filter: Option<&PathFilter>,
+        old: Option<Tree>,
+    ) -> Tree {
+        let n = cols.len();
         let layer = key.layer;
-        let mut flags = vec![0u8; n];
-        let mut mark = vec![Mark::Unchanged; n];
-        let mut size = vec![0u64; n];
-        let mut counted = vec![false; n];
-        let mut candidate = vec![false; n];
+        let (mut flags, mut mark, mut size, mut start, mut list, mut pos) = match old {
+            Some(t) => (t.flags, t.mark, t.size, t.start, t.list, t.pos),
+            None => Default::default(),
+        };
+        refill(&mut flags, n, 0);
+        refill(&mut mark, n, Mark::Unchanged);
+        refill(&mut size, n, 0);
         // Hard links: a directory counts each stored file once.
-        let mut seen = vec![false; index.inodes.len()];
+        let mut seen = vec![false; cols.inode_size.len()];
         flags[ROOT as usize] = DIR | PRESENT;
         // Content this layer moved away (for marking where it went).
         let moved: FxHashSet<u128> = kinds
@@ -154,32 +176,42 @@ impl Tree {
             })
             .collect();
         for id in 1..n {
-            let Some((ci, c)) = index.change_at(id as NodeId, layer) else {
+            let chs = cols.changes(id as NodeId);
+            let Some(ci) = chs.iter().rposition(|c| (c.layer as usize) <= layer) else {
                 continue;
             };
+            let c = chs[ci];
             let here = c.layer as usize == layer;
             let present = c.op != Op::Remove;
+            let mut f = 0;
             if c.kind == NodeKind::Dir {
-                flags[id] |= DIR;
+                f |= DIR;
             }
             if present {
-                flags[id] |= PRESENT;
+                f |= PRESENT;
             }
-            candidate[id] = match key.mode {
+            if match key.mode {
                 Mode::Merged => present || here,
                 Mode::LayerOnly => here,
-            };
-            if c.inode != NO_INODE {
-                size[id] = index.inodes[c.inode as usize].size;
-                counted[id] = present
-                    && (key.mode == Mode::Merged || here)
-                    && !std::mem::replace(&mut seen[c.inode as usize], true);
+            } {
+                f |= CANDIDATE;
             }
+            if c.inode != NO_INODE {
+                let sz = cols.inode_size[c.inode as usize];
+                size[id] = sz;
+                if present
+                    && (key.mode == Mode::Merged || here)
+                    && !std::mem::replace(&mut seen[c.inode as usize], true)
+                {
+                    f |= COUNTED;
+                }
+            }
+            flags[id] = f;
             if here {
                 let moved_here = c.kind == NodeKind::File
                     && c.inode != NO_INODE
                     && !moved.is_empty()
-                    && index.inodes[c.inode as usize].size > 0
+                    && cols.inode_size[c.inode as usize] > 0
                     && moved.contains(&index.inodes[c.inode as usize].hash);
                 mark[id] = match c.op {
                     _ if moved_here && c.op != Op::Remove => Mark::MovedHere,
@@ -194,9 +226,9 @@ impl Tree {
                         let same = kinds.get(&(id as NodeId, layer as u16))
                             == Some(&WasteKind::MetadataOnly);
                         let dir_meta = c.kind == NodeKind::Dir
-                            && ci.checked_sub(1).is_some_and(|p| {
-                                index.changes(id as NodeId)[p].kind == NodeKind::Dir
-                            });
+                            && ci
+                                .checked_sub(1)
+                                .is_some_and(|p| chs[p].kind == NodeKind::Dir);
                         if same || dir_meta {
                             Mark::MetaOnly
                         } else {
@@ -214,7 +246,7 @@ impl Tree {
                 index,
                 ROOT,
                 &mut path,
-                |ch| candidate[ch as usize] || flags[ch as usize] & DIR != 0,
+                |ch| flags[ch as usize] & (CANDIDATE | DIR) != 0,
                 &mut |ch, p| m[ch as usize] = f.is_match(p),
             );
             m
@@ -222,7 +254,7 @@ impl Tree {
         let all_types = key.types.all();
         // Directories changed below (for their mark) and self-shown nodes.
         for id in 1..n {
-            if !candidate[id] {
+            if flags[id] & CANDIDATE == 0 {
                 continue;
             }
             let path_ok = matched.as_ref().is_none_or(|m| m[id]);
@@ -238,10 +270,10 @@ impl Tree {
         // Children have larger ids than their parents: one reverse pass
         // aggregates sizes and shows the ancestors of shown nodes.
         for id in (1..n).rev() {
-            let p = index.parent(id as NodeId) as usize;
-            if counted[id] {
+            let p = cols.parent[id] as usize;
+            if flags[id] & COUNTED != 0 {
                 size[p] += size[id];
-                counted[p] = true;
+                flags[p] |= COUNTED;
             }
             if flags[id] & SHOWN != 0 {
                 flags[p] |= SHOWN;
@@ -251,9 +283,13 @@ impl Tree {
             }
         }
         flags[ROOT as usize] |= SHOWN;
-        let mut start = vec![0u32; n + 1];
-        let mut list: Vec<NodeId> = Vec::new();
-        let mut pos = vec![0u32; n];
+        refill(&mut start, n + 1, 0);
+        refill(&mut pos, n, 0);
+        list.clear();
+        list.reserve(n);
+        // Size order: (size, name rank) pairs sorted unstably give the stable
+        // order without chasing `size` in every comparison.
+        let mut by_size: Vec<(u64, u32, NodeId)> = Vec::new();
         let mut shown_count = 0;
         for id in 0..n {
             start[id] = list.len() as u32;
@@ -264,13 +300,23 @@ impl Tree {
                 shown_count += 1;
             }
             let from = list.len();
-            for &c in index.children(id as NodeId) {
+            for &c in cols.children(id as NodeId) {
                 if flags[c as usize] & SHOWN != 0 {
                     list.push(c);
                 }
             }
             if key.sort == Sort::Size && list.len() - from > 1 {
-                list[from..].sort_by(|a, b| size[*b as usize].cmp(&size[*a as usize]));
+                by_size.clear();
+                by_size.extend(
+                    list[from..]
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &c)| (size[c as usize], i as u32, c)),
+                );
+                by_size.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                for (slot, &(_, _, c)) in list[from..].iter_mut().zip(&by_size) {
+                    *slot = c;
+                }
             }
             for (i, &c) in list[from..].iter().enumerate() {
                 pos[c as usize] = i as u32;
@@ -287,6 +333,14 @@ impl Tree {
             pos,
             shown_count,
         }
+    }
+
+    /// Bytes held (for the README's memory figure).
+    pub fn heap_bytes(&self) -> usize {
+        self.flags.capacity()
+            + self.mark.capacity() * std::mem::size_of::<Mark>()
+            + self.size.capacity() * 8
+            + (self.start.capacity() + self.list.capacity() + self.pos.capacity()) * 4
     }
 
     pub fn shown(&self, id: NodeId) -> bool {
@@ -316,6 +370,12 @@ impl Tree {
         let p = index.parent(id);
         self.pos[id as usize] as usize + 1 == self.children(p).len()
     }
+}
+
+/// `v` as `n` copies of `x`, keeping its allocation.
+fn refill<T: Copy>(v: &mut Vec<T>, n: usize, x: T) {
+    v.clear();
+    v.resize(n, x);
 }
 
 #[cfg(test)]
