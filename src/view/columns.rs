@@ -1,14 +1,14 @@
 //! Compact columns of the index that a tree build reads (issue 14, target 7).
 //!
-//! A per-layer tree visits every node several times (its change at the
-//! layer, its parent for the size roll-up, its children for the display
-//! order). Read through the index, each visit touches the node's whole
-//! record; these columns hold only what the build needs, copied once when the
-//! view opens, so a rebuild streams a few dense arrays instead.
+//! A per-layer tree reads every node's change at the layer and the size of
+//! its stored file. Through the index that is a 24-byte change (behind a
+//! one-or-many indirection) and a 64-byte inode record per node; these
+//! columns hold only the 8 bytes of each change and the 8 of each size that
+//! the build needs, copied once when the view opens. Parents and children
+//! are read from the index's own columns.
 //!
-//! Memory: 4 bytes per node for the parent, 8 for the child table (start and
-//! list), 4 + 8 per change for the change table, 8 per stored file for its
-//! size: about 30 bytes per path (30 MB for 1M paths), once per view.
+//! Memory: 4 bytes per node plus 8 per change plus 8 per stored file: about
+//! 20 bytes per path (20 MB for 1M paths), once per view.
 
 use crate::load::index::{Index, InodeId, NodeId, NodeKind, Op};
 
@@ -23,9 +23,6 @@ pub(crate) struct Ch {
 
 /// The node table as columns (see the module doc).
 pub struct Columns {
-    pub(crate) parent: Vec<NodeId>,
-    child_start: Vec<u32>,
-    child_list: Vec<NodeId>,
     change_start: Vec<u32>,
     changes: Vec<Ch>,
     /// Size of each stored file (by inode).
@@ -35,15 +32,9 @@ pub struct Columns {
 impl Columns {
     pub fn new(index: &Index) -> Columns {
         let n = index.node_count();
-        let mut parent = Vec::with_capacity(n);
-        let mut child_start = Vec::with_capacity(n + 1);
-        let mut child_list = Vec::with_capacity(n);
         let mut change_start = Vec::with_capacity(n + 1);
         let mut changes = Vec::with_capacity(n + n / 8);
         for id in 0..n as NodeId {
-            parent.push(index.parent(id));
-            child_start.push(child_list.len() as u32);
-            child_list.extend_from_slice(index.children(id));
             change_start.push(changes.len() as u32);
             changes.extend(index.changes(id).iter().map(|c| Ch {
                 inode: c.inode,
@@ -52,30 +43,20 @@ impl Columns {
                 kind: c.kind,
             }));
         }
-        child_start.push(child_list.len() as u32);
         change_start.push(changes.len() as u32);
         Columns {
-            parent,
-            child_start,
-            child_list,
             change_start,
             changes,
             inode_size: index.inodes.iter().map(|i| i.size).collect(),
         }
     }
 
+    /// Nodes.
     pub fn len(&self) -> usize {
-        self.parent.len()
+        self.change_start.len() - 1
     }
     pub fn is_empty(&self) -> bool {
-        self.parent.is_empty()
-    }
-
-    /// The node's children, sorted by name (as `Index::children`).
-    pub fn children(&self, id: NodeId) -> &[NodeId] {
-        let s = self.child_start[id as usize] as usize;
-        let e = self.child_start[id as usize + 1] as usize;
-        &self.child_list[s..e]
+        self.len() == 0
     }
 
     /// The node's changes, in layer order.
@@ -87,10 +68,7 @@ impl Columns {
 
     /// Bytes held (for the README's memory figure).
     pub fn heap_bytes(&self) -> usize {
-        self.parent.capacity() * 4
-            + self.child_start.capacity() * 4
-            + self.child_list.capacity() * 4
-            + self.change_start.capacity() * 4
+        self.change_start.capacity() * 4
             + self.changes.capacity() * std::mem::size_of::<Ch>()
             + self.inode_size.capacity() * 8
     }

@@ -270,7 +270,7 @@ impl Tree {
         // Children have larger ids than their parents: one reverse pass
         // aggregates sizes and shows the ancestors of shown nodes.
         for id in (1..n).rev() {
-            let p = cols.parent[id] as usize;
+            let p = index.parent(id as NodeId) as usize;
             if flags[id] & COUNTED != 0 {
                 size[p] += size[id];
                 flags[p] |= COUNTED;
@@ -300,7 +300,7 @@ impl Tree {
                 shown_count += 1;
             }
             let from = list.len();
-            for &c in cols.children(id as NodeId) {
+            for &c in index.children(id as NodeId) {
                 if flags[c as usize] & SHOWN != 0 {
                     list.push(c);
                 }
