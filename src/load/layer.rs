@@ -225,7 +225,7 @@ pub(super) fn hex_digest(h: sha2::Sha256) -> String {
 }
 
 /// A reader that feeds what passes through it to sha256 (when on).
-pub(super) struct Hashing<R> {
+struct Hashing<R> {
     inner: R,
     h: Option<sha2::Sha256>,
 }
@@ -241,20 +241,20 @@ impl<R: Read> Read for Hashing<R> {
 }
 
 impl<R> Hashing<R> {
-    pub(super) fn new(inner: R) -> Self {
+    fn new(inner: R) -> Self {
         Hashing {
             inner,
             h: verifying().then(<sha2::Sha256 as sha2::Digest>::new),
         }
     }
-    pub(super) fn digest(&mut self) -> Option<String> {
+    fn digest(&mut self) -> Option<String> {
         self.h.take().map(hex_digest)
     }
 }
 
 /// Read `r` to its end (what the tar reader left: padding, trailing
 /// blocks), so that a digest covers every byte.
-pub(super) fn drain(r: &mut impl Read) -> std::io::Result<()> {
+fn drain(r: &mut impl Read) -> std::io::Result<()> {
     std::io::copy(r, &mut std::io::sink()).map(|_| ())
 }
 

@@ -12,8 +12,6 @@ pub mod image;
 pub mod index;
 pub mod layer;
 mod oci;
-#[cfg(unix)]
-mod pgzip;
 mod pipe;
 pub mod plain;
 pub mod registry;

@@ -24,11 +24,11 @@ use crate::error::{Error, Location, Result};
 
 /// A byte range of a file read with positional reads (no shared cursor), so
 /// that many tasks can read one archive at once.
-pub(super) struct Section<'f> {
-    pub(super) file: &'f std::fs::File,
-    pub(super) start: u64,
-    pub(super) len: u64,
-    pub(super) pos: u64,
+struct Section<'f> {
+    file: &'f std::fs::File,
+    start: u64,
+    len: u64,
+    pos: u64,
 }
 
 impl Read for Section<'_> {
@@ -92,12 +92,6 @@ pub fn index_layer_at(
         None
     };
     let Some(map) = map else {
-        // A gzip layer is decoded on several threads, reading the file by
-        // position (load::pgzip).
-        #[cfg(unix)]
-        if Compression::detect(&magic[..n]) == Compression::Gzip {
-            return super::pgzip::index_gzip_at(file, offset, len, loc, progress);
-        }
         return index_layer(section(), loc, progress);
     };
     let result = index_mapped(&map, loc, &progress).map(|mut ix| {
