@@ -46,7 +46,8 @@ pub struct Loaded {
 
 /// The state once the image is indexed: the analysis and every pane.
 pub struct Data {
-    pub index: Index,
+    /// Shared with the thread that builds trees ahead.
+    pub index: Arc<Index>,
     pub report: Report,
     pub focus: Focus,
     /// The tab shown on the right; the focus is on it or on the layers.
@@ -113,6 +114,7 @@ macro_rules! cx {
 
 impl Data {
     fn new(index: Index, report: Report) -> Data {
+        let index = Arc::new(index);
         let layers = Layers::new(index.layers.len());
         let files = Files::new(&index, &report, layers.layer());
         let waste = Waste::new(&report);

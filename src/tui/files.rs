@@ -13,6 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use rustc_hash::FxHashMap;
+use std::sync::Arc;
 
 use super::filter::{Edit, FilterInput, LIVE_FILTER_NODES};
 use super::layout::{Areas, Focus};
@@ -22,8 +23,8 @@ use crate::load::index::{Index, NodeId, NodeKind, NO_INODE, ROOT};
 use crate::present::{escape, human};
 use crate::present::{fit, kind_label};
 use crate::suggest::Report;
-use crate::view::tree::{self, HideKinds, Mark, Mode, Sort, Tree, Types};
-use crate::view::{Columns, Cursor, Expansion, Nav};
+use crate::view::tree::{self, Mark, Mode, Sort, Tree, Types};
+use crate::view::{Cursor, Expansion, Nav, Trees};
 
 pub const KEYS: &[(&str, &str)] = &[
     ("↑↓", "move"),
@@ -39,8 +40,11 @@ pub const KEYS: &[(&str, &str)] = &[
     ("q", "quit"),
 ];
 
-/// Trees kept for quick stepping back and forth between layers.
-const CACHED_TREES: usize = 4;
+/// Trees kept besides the shown one: the neighbouring layers, built ahead
+/// on a background thread (`view::prefetch`), and the last tree shown.
+const KEPT_TREES: usize = 5;
+/// How many layers on each side of the shown one are built ahead.
+const AHEAD: usize = 2;
 
 /// Rows of the tree (a macro, so the cursor can move while it borrows the
 /// tree and the expansion).
@@ -55,7 +59,6 @@ macro_rules! nav {
 }
 
 pub struct Files {
-    kinds: HideKinds,
     pub mode: Mode,
     pub sort: Sort,
     pub types: Types,
@@ -63,9 +66,8 @@ pub struct Files {
     pub attrs: bool,
     pub filter: FilterInput,
     pub tree: Tree,
-    cache: Vec<Tree>,
-    /// What tree builds read of the index, copied once.
-    cols: Columns,
+    /// Trees not shown: kept, or built ahead for the neighbouring layers.
+    trees: Trees,
     pub exp: Expansion,
     /// The selected row.
     pub cur: Cursor,
@@ -76,8 +78,9 @@ pub struct Files {
 }
 
 impl Files {
-    /// The merged tree of `layer`, sorted by name, the first row selected.
-    pub fn new(index: &Index, report: &Report, layer: usize) -> Files {
+    /// The merged tree of `layer`, sorted by name, the first row selected;
+    /// the trees of the neighbouring layers are then built in the background.
+    pub fn new(index: &Arc<Index>, report: &Report, layer: usize) -> Files {
         let kinds = tree::hide_kinds(report);
         let key = tree::Key {
             layer,
@@ -86,22 +89,20 @@ impl Files {
             types: Types::default(),
             filter: String::new(),
         };
-        let cols = Columns::new(index);
-        let tree = Tree::build_with(index, &cols, &kinds, key, None, None);
+        let trees = Trees::new(index.clone(), kinds, KEPT_TREES, true);
+        let tree = trees.take(&key, None);
         let mut findings_of: FxHashMap<NodeId, Vec<usize>> = Default::default();
         for (i, f) in report.waste.iter().enumerate() {
             findings_of.entry(f.node).or_default().push(i);
         }
         let mut files = Files {
-            kinds,
             mode: Mode::Merged,
             sort: Sort::Name,
             types: Types::default(),
             attrs: true,
             filter: FilterInput::default(),
             tree,
-            cache: Vec::new(),
-            cols,
+            trees,
             exp: Expansion::default(),
             cur: Cursor::default(),
             stale: false,
@@ -110,7 +111,30 @@ impl Files {
         let mut cur = Cursor::default();
         cur.first(&files.nav(index));
         files.cur = cur;
+        files.want_neighbours(index.layers.len());
         files
+    }
+
+    /// Have the trees of the layers next to the shown one built ahead,
+    /// nearest first, as the shown tree (same mode, sort and filters).
+    fn want_neighbours(&self, layers: usize) {
+        let k = &self.tree.key;
+        let mut keys = Vec::with_capacity(2 * AHEAD);
+        for d in 1..=AHEAD {
+            let near = [k.layer.checked_sub(d), Some(k.layer + d)];
+            for l in near.into_iter().flatten().filter(|&l| l < layers) {
+                keys.push(tree::Key {
+                    layer: l,
+                    ..k.clone()
+                });
+            }
+        }
+        self.trees.want(keys, self.filter.compiled());
+    }
+
+    /// Wait until the trees wanted ahead are built (benchmarks, tests).
+    pub fn wait_ahead(&self) {
+        self.trees.wait_idle();
     }
 
     pub fn nav<'a>(&'a self, index: &'a Index) -> Nav<'a> {
@@ -151,9 +175,9 @@ impl Files {
             })
     }
 
-    /// Rebuild the tree when its key changed (a small cache keeps the last
-    /// few layers, so stepping back and forth is instant), then keep the
-    /// selection on the same path or its nearest shown ancestor.
+    /// Rebuild the tree when its key changed (taking it from the trees kept
+    /// or built ahead when it is there), then keep the selection on the same
+    /// path or its nearest shown ancestor.
     pub fn rebuild(&mut self, cx: &Ctx, h: usize) {
         let key = tree::Key {
             layer: cx.layer,
@@ -163,26 +187,10 @@ impl Files {
             filter: self.filter.key(),
         };
         if key != self.tree.key {
-            let new = match self.cache.iter().position(|t| t.key == key) {
-                Some(i) => self.cache.swap_remove(i),
-                None => {
-                    // The oldest cached tree lends its buffers to the new one.
-                    let recycled = (self.cache.len() >= CACHED_TREES).then(|| self.cache.remove(0));
-                    Tree::build_with(
-                        cx.index,
-                        &self.cols,
-                        &self.kinds,
-                        key,
-                        self.filter.compiled(),
-                        recycled,
-                    )
-                }
-            };
+            let new = self.trees.take(&key, self.filter.compiled());
             let old = std::mem::replace(&mut self.tree, new);
-            self.cache.push(old);
-            if self.cache.len() > CACHED_TREES {
-                self.cache.remove(0);
-            }
+            self.trees.put(old);
+            self.want_neighbours(cx.index.layers.len());
         }
         self.stale = false;
         self.reanchor(cx.index, h);
