@@ -21,8 +21,6 @@ mod stream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use rayon::prelude::*;
-
 use crate::error::{Error, Location, Result};
 use crate::Index;
 
@@ -198,6 +196,43 @@ pub struct Jobs<'a> {
     pub cancel: &'a AtomicBool,
 }
 
+/// Run `op` on this thread with a FIFO scope whose tasks go to `pool` (or
+/// rayon's global pool).
+fn in_place_fifo<'scope, R>(
+    pool: Option<&rayon::ThreadPool>,
+    op: impl FnOnce(&rayon::ScopeFifo<'scope>) -> R,
+) -> R {
+    match pool {
+        Some(p) => p.in_place_scope_fifo(op),
+        None => rayon::in_place_scope_fifo(op),
+    }
+}
+
+/// How far the merge has got, for the indexing side to wait on.
+#[derive(Default)]
+struct Window {
+    merged: std::sync::Mutex<usize>,
+    moved: std::sync::Condvar,
+}
+
+impl Window {
+    /// Wait until the layer at `started` is at most `ahead` places past the
+    /// merge. False when the merge has ended (then nothing more is needed).
+    fn wait_for(&self, started: usize, ahead: usize) -> bool {
+        let mut merged = self.merged.lock().unwrap_or_else(|e| e.into_inner());
+        while started >= *merged + ahead {
+            merged = self.moved.wait(merged).unwrap_or_else(|e| e.into_inner());
+        }
+        *merged < usize::MAX / 2
+    }
+
+    fn merged(&self, n: usize) {
+        let mut merged = self.merged.lock().unwrap_or_else(|e| e.into_inner());
+        *merged = (*merged).max(n);
+        self.moved.notify_all();
+    }
+}
+
 /// Index every layer in parallel with `index_one(i, layer, location,
 /// progress)` and merge them in order on this thread as they complete: each
 /// layer's entries are dropped once applied, and merging overlaps indexing.
@@ -257,29 +292,44 @@ where
     let mut first_err: Option<(usize, Error)> = None;
     let cancel = jobs.as_ref().map(|j| j.cancel);
     let pool = jobs.as_ref().and_then(|j| j.pool);
+    let window = &Window::default();
     let merge_time = std::thread::scope(|scope| {
         let per_blob = &per_blob;
         let uniq = &uniq;
         let index_one = &index_one;
         scope.spawn(move || {
-            let run = move || {
-                uniq.par_iter()
-                    .zip(per_blob.par_iter())
-                    .enumerate()
-                    .for_each_with(tx, |tx, (u, (&i, p))| {
+            // Layers are started in manifest order, one task a layer, each
+            // taking the next unclaimed one, so the merge, which needs them
+            // in that order, trails right behind the indexing. At most
+            // `AHEAD` layers past the merge are started: their indexes wait
+            // in memory until merged, so more would only raise peak memory
+            // (and take CPU from the merge when it is the slower side).
+            let claimed = std::sync::atomic::AtomicUsize::new(0);
+            let claimed = &claimed;
+            let ahead =
+                pool.map_or_else(rayon::current_num_threads, |p| p.current_num_threads()) + 1;
+            // The loop runs on this thread (it waits for the merge); the
+            // tasks run in the pool.
+            in_place_fifo(pool, |s| {
+                for started in 0..uniq.len() {
+                    if !window.wait_for(started, ahead) {
+                        break;
+                    }
+                    let tx = tx.clone();
+                    s.spawn_fifo(move |_| {
                         if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
                             return;
                         }
+                        let u = claimed.fetch_add(1, Ordering::Relaxed);
+                        let (i, p) = (uniq[u], &per_blob[u]);
                         let r = &refs[i];
                         let lloc = loc.layer(i, short_digest(&r.digest, &r.member));
                         let res = index_one(i, r, &lloc, p.clone());
                         let _ = tx.send((u, res));
-                    })
-            };
-            match pool {
-                Some(p) => p.install(run),
-                None => run(),
-            }
+                    });
+                }
+                drop(tx);
+            });
         });
         let mut pending: Vec<Option<layer::LayerIndex>> = (0..uniq.len()).map(|_| None).collect();
         let mut next = 0;
@@ -354,8 +404,16 @@ where
                     break;
                 }
                 next += 1;
+                window.merged(next);
+            }
+            if first_err.is_some() {
+                // Nothing more is merged: start no more layers (those
+                // started finish, or stop early when the source is
+                // cancelled), so that the indexing side ends.
+                window.merged(usize::MAX / 2);
             }
         }
+        window.merged(usize::MAX / 2);
         merge_time
     });
     if let Some((_, e)) = first_err {
