@@ -217,13 +217,12 @@ pub fn analyze_based(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) 
     // (layer that removed it, hash) pairs whose layer stored the same
     // content too. Only removed files' pairs are looked up among all files.
     let removed: HashSet<(u16, u128)> = index
-        .inodes
+        .hides()
         .iter()
-        .filter(|i| i.size > 0)
-        .filter_map(|i| match i.hidden {
-            Some(h) if !matches!(h.cause, HideCause::Replaced { .. }) => Some((h.layer, i.hash)),
-            _ => None,
-        })
+        .filter(|(_, h)| !matches!(h.cause, HideCause::Replaced { .. }))
+        .map(|&(ino, h)| (h.layer, &index.inodes[ino as usize]))
+        .filter(|(_, i)| i.size > 0)
+        .map(|(layer, i)| (layer, i.hash()))
         .collect();
     let stored: HashSet<(u16, u128)> = if removed.is_empty() {
         HashSet::default()
@@ -231,8 +230,8 @@ pub fn analyze_based(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) 
         index
             .inodes
             .iter()
-            .filter(|i| i.size > 0 && removed.contains(&(i.layer, i.hash)))
-            .map(|i| (i.layer, i.hash))
+            .filter(|i| i.size > 0 && removed.contains(&(i.layer, i.hash())))
+            .map(|i| (i.layer, i.hash()))
             .collect()
     };
 
@@ -240,8 +239,10 @@ pub fn analyze_based(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) 
     let mut visible_bytes = 0u64;
     // Which paths the rules cannot match, decided per directory.
     let mut dirs = DirFilter::new(rules.filter(), index);
-    for ino in &index.inodes {
-        let Some(h) = ino.hidden else {
+    // The hidden inodes come in inode order, as the walk does.
+    let mut hides = index.hides().iter().peekable();
+    for (i, ino) in index.inodes.iter().enumerate() {
+        let Some((_, h)) = hides.next_if(|(h, _)| *h as usize == i) else {
             visible_bytes += ino.size;
             continue;
         };
@@ -249,7 +250,7 @@ pub fn analyze_based(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) 
             HideCause::Replaced { same_content: true } => WasteKind::MetadataOnly,
             HideCause::Replaced { .. } => WasteKind::Overwritten,
             HideCause::Whiteout | HideCause::Opaque | HideCause::ParentReplaced => {
-                if ino.size > 0 && stored.contains(&(h.layer, ino.hash)) {
+                if ino.size > 0 && stored.contains(&(h.layer, ino.hash())) {
                     WasteKind::Moved
                 } else {
                     WasteKind::Removed

@@ -143,17 +143,26 @@ pub struct Hide {
     pub cause: HideCause,
 }
 
-/// One regular file as stored in one layer; hard links share it.
+/// One regular file as stored in one layer; hard links share it. 40 bytes:
+/// one per stored file, the index's largest column. Whether and how it was
+/// hidden is kept apart ([`Index::hidden`]), by the few that are.
 #[derive(Debug, Clone)]
 pub struct Inode {
     pub layer: u16,
     pub size: u64,
-    pub hash: u128,
+    /// The content hash (xxh3-128) as two halves: no 16-byte alignment.
+    pub(crate) hash: [u64; 2],
     /// The path it was stored at.
     pub node: NodeId,
-    pub hidden: Option<Hide>,
     /// Names it has in the merged filesystem at the end (0 when hidden).
     pub names: u32,
+}
+
+impl Inode {
+    /// The content hash (xxh3-128).
+    pub fn hash(&self) -> u128 {
+        (self.hash[1] as u128) << 64 | self.hash[0] as u128
+    }
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -253,6 +262,8 @@ pub struct Index {
     changes1: Vec<Change>,
     more: Vec<Change>,
     pub inodes: Vec<Inode>,
+    /// The hidden inodes, by inode id, with how they were hidden.
+    hides: Vec<(InodeId, Hide)>,
     /// Link targets, back to back: `link_bytes[link_at[i]..link_at[i + 1]]`.
     link_bytes: Vec<u8>,
     link_at: Vec<usize>,
@@ -366,6 +377,21 @@ impl Index {
             id = self.child(id, comp)?;
         }
         Some(id)
+    }
+
+    /// How `inode` was hidden (its last name removed or replaced), or None
+    /// while it is visible.
+    pub fn hidden(&self, inode: InodeId) -> Option<&Hide> {
+        let i = self
+            .hides
+            .binary_search_by_key(&inode, |(ino, _)| *ino)
+            .ok()?;
+        Some(&self.hides[i].1)
+    }
+
+    /// Every hidden inode with how it was hidden, in inode order.
+    pub fn hides(&self) -> &[(InodeId, Hide)] {
+        &self.hides
     }
 
     /// What was kept of an inode's content, if anything.

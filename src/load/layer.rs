@@ -68,7 +68,7 @@ pub struct Entry {
     pub gid: u32,
     /// xxh3-128 of the content (regular files only), as two halves so that
     /// an entry is aligned to 8 bytes (56 bytes, not 64).
-    hash: [u64; 2],
+    pub(crate) hash: [u64; 2],
 }
 
 const NO_LINK: u32 = u32::MAX;

@@ -324,7 +324,7 @@ impl<'a> Ctx<'a> {
     pub fn stored_hash(&self, f: &Finding) -> Option<u128> {
         let c = self.change_at(f.node, f.stored_in_layer)?;
         (c.op != Op::Remove && c.inode != NO_INODE)
-            .then(|| self.index.inodes[c.inode as usize].hash)
+            .then(|| self.index.inodes[c.inode as usize].hash())
     }
 
     /// Are all non-directories under `node` (itself included) that exist just

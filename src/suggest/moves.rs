@@ -80,7 +80,7 @@ fn moved(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
     let mut by_name: HashMap<(usize, u128, &[u8]), InodeId> = HashMap::default();
     for (id, ino) in cx.index.inodes.iter().enumerate() {
         if movers.contains(&(ino.layer as usize)) && ino.size > 0 {
-            let key = (ino.layer as usize, ino.hash);
+            let key = (ino.layer as usize, ino.hash());
             by_hash.entry(key).or_insert(id as InodeId);
             let name = cx.index.name(ino.node);
             by_name.entry((key.0, key.1, name)).or_insert(id as InodeId);

@@ -61,7 +61,7 @@ pub fn read(index: &Index) -> Vec<Found> {
     let mut runs: BTreeMap<String, Vec<(usize, bool)>> = BTreeMap::new();
     for (vi, (layer, ino, c)) in vs.iter().enumerate() {
         let Some(d) = data(c) else { continue };
-        let final_version = vi == last && index.inodes[*ino as usize].hidden.is_none();
+        let final_version = vi == last && index.hidden(*ino).is_none();
         let here: BTreeSet<String> = parse(d)
             .into_iter()
             .map(|(name, mut r)| {

@@ -124,7 +124,7 @@ fn status_records(index: &Index) -> BTreeMap<(String, String), Rec> {
     for (vi, (layer, ino, c)) in vs.iter().enumerate() {
         let Some(d) = data(c) else { continue };
         let text = String::from_utf8_lossy(d);
-        let final_version = vi == last && index.inodes[*ino as usize].hidden.is_none();
+        let final_version = vi == last && index.hidden(*ino).is_none();
         let mut here = std::collections::BTreeSet::new();
         for s in stanzas(&text) {
             let Some(name) = s.get("Package") else {
@@ -268,7 +268,7 @@ fn status_d(index: &Index) -> Vec<Found> {
                 }
             }
         }
-        let installed = index.visible(ch) && index.inodes[*ino as usize].hidden.is_none();
+        let installed = index.visible(ch) && index.hidden(*ino).is_none();
         out.push(Found::files(
             "dpkg",
             pkg.clone(),

@@ -439,7 +439,7 @@ fn npm_and_go(index: &Index) -> Vec<Found> {
     let mut out: BTreeMap<(&'static str, String, String), Found> = BTreeMap::new();
     for (ino, c) in &index.captured {
         let inode = &index.inodes[*ino as usize];
-        if inode.hidden.is_some() {
+        if index.hidden(*ino).is_some() {
             continue;
         }
         let (manager, name, version) = match c {

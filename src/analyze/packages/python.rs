@@ -84,7 +84,7 @@ pub fn read(index: &Index) -> Vec<Found> {
             .map(|p| join_normalized(&base, &p))
             .collect();
         let (name, version) = name_version(stem);
-        let installed = inode.hidden.is_none()
+        let installed = index.hidden(*ino).is_none()
             && index
                 .last_change(node)
                 .is_some_and(|c| c.op != Op::Remove && c.kind == NodeKind::File);

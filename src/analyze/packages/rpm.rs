@@ -203,7 +203,7 @@ pub fn read(index: &Index) -> Vec<Found> {
         let Some(headers) = data(c).and_then(read_db) else {
             continue;
         };
-        let final_version = vi == last && index.inodes[*ino as usize].hidden.is_none();
+        let final_version = vi == last && index.hidden(*ino).is_none();
         let mut here = BTreeSet::new();
         for h in headers {
             let key = (h.name.clone(), h.arch.clone());

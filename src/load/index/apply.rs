@@ -143,9 +143,8 @@ impl Builder {
                     self.inodes.push(Inode {
                         layer,
                         size: e.size,
-                        hash: e.hash(),
+                        hash: e.hash,
                         node: id,
-                        hidden: None,
                         names: 0,
                     });
                     while captures
@@ -179,7 +178,7 @@ impl Builder {
             };
             self.place(layer, id, kind, true);
             // The content hash of what is stored now, when it is a file.
-            let new_hash = (new_inode != NO_INODE).then(|| self.inodes[new_inode as usize].hash);
+            let new_hash = (new_inode != NO_INODE).then(|| self.inodes[new_inode as usize].hash());
             let before = self.cur(id);
             let existed = before.present || removed_in_phase1.contains_key(&id);
             if before.present {

@@ -36,9 +36,14 @@ pub(super) struct Builder {
     /// `multi[inode]` holds them.
     changes1: Vec<Change>,
     multi: Vec<Vec<Change>>,
-    /// (parent, name) → node, hashed from the columns.
+    /// (parent, name) → node. Each node's key hash is kept in `hashes`:
+    /// growing the table rehashes without reading the names, and most
+    /// probes that are not the key are told apart without them.
     lookup: hashbrown::HashTable<NodeId>,
+    hashes: Vec<u32>,
     pub(super) inodes: Vec<Inode>,
+    /// How inodes were hidden, by inode.
+    hides: FxHashMap<InodeId, Hide>,
     link_bytes: Vec<u8>,
     link_at: Vec<usize>,
     pub(super) warnings: Warnings,
@@ -58,11 +63,19 @@ pub(super) const ABSENT: Cur = Cur {
     inode: NO_INODE,
 };
 
-fn key_hash(parent: NodeId, name: &[u8]) -> u64 {
+/// The lookup key's hash, 32 bits of it kept.
+fn key_hash(parent: NodeId, name: &[u8]) -> u32 {
     let mut h = FxHasher::default();
     h.write_u32(parent);
     h.write(name);
-    h.finish()
+    let x = h.finish();
+    (x ^ (x >> 32)) as u32
+}
+
+/// The table's hash of a kept key hash: the low bits pick the bucket, the
+/// top seven tag it (both from the same 32 bits).
+fn wide(h: u32) -> u64 {
+    ((h as u64) << 32) | h as u64
 }
 
 impl Builder {
@@ -76,7 +89,9 @@ impl Builder {
             changes1: vec![Change::NONE],
             multi: Vec::new(),
             lookup: hashbrown::HashTable::new(),
+            hashes: vec![0],
             inodes: Vec::new(),
+            hides: FxHashMap::default(),
             link_bytes: Vec::new(),
             link_at: vec![0],
             warnings: Warnings::default(),
@@ -224,9 +239,12 @@ impl Builder {
     }
 
     pub(super) fn lookup(&self, parent: NodeId, name: &[u8]) -> Option<NodeId> {
+        let h = key_hash(parent, name);
         self.lookup
-            .find(key_hash(parent, name), |&c| {
-                self.parents[c as usize] == parent && self.name(c) == name
+            .find(wide(h), |&c| {
+                self.hashes[c as usize] == h
+                    && self.parents[c as usize] == parent
+                    && self.name(c) == name
             })
             .copied()
     }
@@ -235,6 +253,7 @@ impl Builder {
         let hash = key_hash(parent, name);
         let Builder {
             lookup,
+            hashes,
             names,
             name_at,
             parents,
@@ -244,8 +263,8 @@ impl Builder {
             let i = c as usize;
             &names[name_at[i] as usize..name_at[i + 1] as usize]
         };
-        if let Some(&id) = lookup.find(hash, |&c| {
-            parents[c as usize] == parent && name_of(c) == name
+        if let Some(&id) = lookup.find(wide(hash), |&c| {
+            hashes[c as usize] == hash && parents[c as usize] == parent && name_of(c) == name
         }) {
             return id;
         }
@@ -257,13 +276,8 @@ impl Builder {
         }
         name_at.push(names.len() as u32);
         parents.push(parent);
-        lookup.insert_unique(hash, id, |&c| {
-            let i = c as usize;
-            key_hash(
-                parents[i],
-                &names[name_at[i] as usize..name_at[i + 1] as usize],
-            )
-        });
+        hashes.push(hash);
+        lookup.insert_unique(wide(hash), id, |&c| wide(hashes[c as usize]));
         self.changes1.push(Change::NONE);
         self.placed.push((0, NodeKind::Dir, false));
         self.next_sibling.push(self.first_child[parent as usize]);
@@ -383,7 +397,7 @@ impl Builder {
                 } else {
                     n
                 };
-                self.inodes[c.inode as usize].hidden = Some(Hide { layer, node, cause });
+                self.hides.insert(c.inode, Hide { layer, node, cause });
                 hidden_here.insert(n, c.inode);
                 hidden_here.insert(node, c.inode);
             }
@@ -409,14 +423,15 @@ impl Builder {
         new_hash: Option<u128>,
     ) {
         if self.drop_name(inode) {
-            let ino = &mut self.inodes[inode as usize];
-            ino.hidden = Some(Hide {
-                layer,
-                node: id,
-                cause: HideCause::Replaced {
-                    same_content: new_hash == Some(ino.hash),
+            let same_content = new_hash == Some(self.inodes[inode as usize].hash());
+            self.hides.insert(
+                inode,
+                Hide {
+                    layer,
+                    node: id,
+                    cause: HideCause::Replaced { same_content },
                 },
-            });
+            );
         }
     }
 
@@ -430,9 +445,8 @@ impl Builder {
         new_hash: Option<u128>,
     ) {
         let Some(old) = old else { return };
-        let ino = &mut self.inodes[old as usize];
-        let same_content = new_hash == Some(ino.hash);
-        if let Some(h) = &mut ino.hidden {
+        let same_content = new_hash == Some(self.inodes[old as usize].hash());
+        if let Some(h) = self.hides.get_mut(&old) {
             if h.layer == layer {
                 h.cause = HideCause::Replaced { same_content };
                 h.node = id;
@@ -547,13 +561,10 @@ impl IndexBuilder {
         let i = self.layers.len() as u16;
         // Room for the layer's paths at once, rather than growing (and
         // rehashing) step by step.
-        self.b.lookup.reserve(ix.entries.len(), |&c| {
-            let i = c as usize;
-            key_hash(
-                self.b.parents[i],
-                &self.b.names[self.b.name_at[i] as usize..self.b.name_at[i + 1] as usize],
-            )
-        });
+        let hashes = &self.b.hashes;
+        self.b
+            .lookup
+            .reserve(ix.entries.len(), |&c| wide(hashes[c as usize]));
         let stats = self.b.apply(i, &mut ix);
         if self.b.too_big {
             return Err(format!(
@@ -581,7 +592,9 @@ impl IndexBuilder {
             mut changes1,
             multi,
             lookup,
+            hashes,
             mut inodes,
+            hides,
             mut link_bytes,
             mut link_at,
             warnings: layer_warnings,
@@ -589,7 +602,7 @@ impl IndexBuilder {
             captured,
             ..
         } = b;
-        drop((lookup, placed, first_child, next_sibling));
+        drop((lookup, hashes, placed, first_child, next_sibling));
         let mut warnings = Warnings::default();
         for w in &image.warnings {
             warnings.push(w.clone());
@@ -637,6 +650,8 @@ impl IndexBuilder {
         parents.shrink_to_fit();
         changes1.shrink_to_fit();
         inodes.shrink_to_fit();
+        let mut hides: Vec<(InodeId, Hide)> = hides.into_iter().collect();
+        hides.sort_unstable_by_key(|(ino, _)| *ino);
         link_bytes.shrink_to_fit();
         link_at.shrink_to_fit();
         Index {
@@ -650,6 +665,7 @@ impl IndexBuilder {
             changes1,
             more,
             inodes,
+            hides,
             link_bytes,
             link_at,
             warnings: warnings.into_vec(),
