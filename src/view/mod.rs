@@ -24,4 +24,6 @@ pub use prefetch::Trees;
 pub use tree::{hide_kinds, HideKinds, Key, Mark, Mode, Sort, Tree, Types};
 
 #[cfg(test)]
+mod check;
+#[cfg(test)]
 pub(crate) mod testing;

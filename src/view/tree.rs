@@ -247,49 +247,72 @@ impl Tree {
                 ROOT,
                 &mut path,
                 |ch| flags[ch as usize] & (CANDIDATE | DIR) != 0,
-                &mut |ch, p| m[ch as usize] = f.is_match(p),
+                &mut |ch, p| {
+                    // The parent was visited first (the root matches nothing).
+                    let parent = index.parent(ch) as usize;
+                    m[ch as usize] = f.is_match_below(p, m[parent]);
+                },
             );
             m
         });
         let all_types = key.types.all();
-        // Directories changed below (for their mark) and self-shown nodes.
-        for id in 1..n {
-            if flags[id] & CANDIDATE == 0 {
-                continue;
+        // Self-shown nodes: candidates the filters let through.
+        if matched.is_none() && all_types {
+            for f in &mut flags[1..] {
+                *f |= (*f & CANDIDATE) / CANDIDATE * SHOWN;
             }
-            let path_ok = matched.as_ref().is_none_or(|m| m[id]);
-            let ok = if flags[id] & DIR != 0 {
-                path_ok && all_types
-            } else {
-                path_ok && key.types.0[mark[id].class()]
-            };
-            if ok {
-                flags[id] |= SHOWN;
-            }
-        }
-        // Children have larger ids than their parents: one reverse pass
-        // aggregates sizes and shows the ancestors of shown nodes.
-        for id in (1..n).rev() {
-            let p = index.parent(id as NodeId) as usize;
-            if flags[id] & COUNTED != 0 {
-                size[p] += size[id];
-                flags[p] |= COUNTED;
-            }
-            if flags[id] & SHOWN != 0 {
-                flags[p] |= SHOWN;
-                if p != ROOT as usize && mark[p] == Mark::Unchanged && mark[id] != Mark::Unchanged {
-                    mark[p] = Mark::Modified;
+        } else {
+            for id in 1..n {
+                if flags[id] & CANDIDATE == 0 {
+                    continue;
+                }
+                let path_ok = matched.as_ref().is_none_or(|m| m[id]);
+                let ok = if flags[id] & DIR != 0 {
+                    path_ok && all_types
+                } else {
+                    path_ok && key.types.0[mark[id].class()]
+                };
+                if ok {
+                    flags[id] |= SHOWN;
                 }
             }
         }
+        // Children have larger ids than their parents: one reverse pass
+        // aggregates sizes, shows the ancestors of shown nodes and marks the
+        // directories changed below. Siblings mostly have consecutive ids,
+        // so a run of them is summed in registers and added to the parent
+        // once.
+        let mut run = Run::default();
+        for id in (1..n).rev() {
+            let p = index.parent(id as NodeId) as usize;
+            if p != run.parent {
+                run.flush(&mut flags, &mut size, &mut mark);
+                run = Run {
+                    parent: p,
+                    ..Run::default()
+                };
+            }
+            let f = flags[id];
+            if f & COUNTED != 0 {
+                run.size += size[id];
+                run.flags |= COUNTED;
+            }
+            if f & SHOWN != 0 {
+                run.flags |= SHOWN;
+                run.changed |= mark[id] != Mark::Unchanged;
+            }
+        }
+        run.flush(&mut flags, &mut size, &mut mark);
         flags[ROOT as usize] |= SHOWN;
         refill(&mut start, n + 1, 0);
         refill(&mut pos, n, 0);
         list.clear();
         list.reserve(n);
-        // Size order: (size, name rank) pairs sorted unstably give the stable
-        // order without chasing `size` in every comparison.
-        let mut by_size: Vec<(u64, u32, NodeId)> = Vec::new();
+        // Size order: integer keys (size descending, then name rank) sorted
+        // unstably give the stable order without a comparison closure.
+        let mut keys: Vec<u64> = Vec::new();
+        let mut wide: Vec<u128> = Vec::new();
+        let mut group: Vec<NodeId> = Vec::new();
         let mut shown_count = 0;
         for id in 0..n {
             start[id] = list.len() as u32;
@@ -306,16 +329,32 @@ impl Tree {
                 }
             }
             if key.sort == Sort::Size && list.len() - from > 1 {
-                by_size.clear();
-                by_size.extend(
-                    list[from..]
-                        .iter()
-                        .enumerate()
-                        .map(|(i, &c)| (size[c as usize], i as u32, c)),
-                );
-                by_size.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-                for (slot, &(_, _, c)) in list[from..].iter_mut().zip(&by_size) {
-                    *slot = c;
+                group.clear();
+                group.extend_from_slice(&list[from..]);
+                let rank = |k: u64| group[(k & 0xffff_ffff) as usize];
+                if group.iter().all(|&c| size[c as usize] <= u32::MAX as u64) {
+                    keys.clear();
+                    keys.extend(
+                        group.iter().enumerate().map(|(i, &c)| {
+                            (u64::from(!(size[c as usize] as u32)) << 32) | i as u64
+                        }),
+                    );
+                    keys.sort_unstable();
+                    for (slot, &k) in list[from..].iter_mut().zip(&keys) {
+                        *slot = rank(k);
+                    }
+                } else {
+                    wide.clear();
+                    wide.extend(
+                        group
+                            .iter()
+                            .enumerate()
+                            .map(|(i, &c)| (u128::from(!size[c as usize]) << 32) | i as u128),
+                    );
+                    wide.sort_unstable();
+                    for (slot, &k) in list[from..].iter_mut().zip(&wide) {
+                        *slot = rank(k as u64);
+                    }
                 }
             }
             for (i, &c) in list[from..].iter().enumerate() {
@@ -369,6 +408,40 @@ impl Tree {
     pub fn is_last(&self, index: &Index, id: NodeId) -> bool {
         let p = index.parent(id);
         self.pos[id as usize] as usize + 1 == self.children(p).len()
+    }
+}
+
+/// What a run of siblings adds to their parent (see the reverse pass).
+struct Run {
+    parent: usize,
+    size: u64,
+    flags: u8,
+    /// A shown sibling has a change mark.
+    changed: bool,
+}
+
+impl Default for Run {
+    fn default() -> Self {
+        Run {
+            parent: usize::MAX,
+            size: 0,
+            flags: 0,
+            changed: false,
+        }
+    }
+}
+
+impl Run {
+    fn flush(&self, flags: &mut [u8], size: &mut [u64], mark: &mut [Mark]) {
+        let p = self.parent;
+        if p == usize::MAX {
+            return;
+        }
+        size[p] += self.size;
+        flags[p] |= self.flags;
+        if self.changed && p != ROOT as usize && mark[p] == Mark::Unchanged {
+            mark[p] = Mark::Modified;
+        }
     }
 }
 
