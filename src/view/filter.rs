@@ -47,23 +47,46 @@ impl PathFilter {
 
     pub fn is_match(&self, path: &[u8]) -> bool {
         match self {
-            PathFilter::Sub { pat, fold } => {
-                if pat.len() > path.len() {
-                    return false;
-                }
-                if *fold {
-                    path.windows(pat.len())
-                        .any(|w| w.iter().zip(pat).all(|(a, b)| a.to_ascii_lowercase() == *b))
-                } else {
-                    path.windows(pat.len()).any(|w| w == &pat[..])
-                }
-            }
+            PathFilter::Sub { pat, fold } => contains(path, pat, *fold),
             PathFilter::Glob(g) => match std::str::from_utf8(path) {
                 Ok(s) => g.is_match(s),
                 Err(_) => g.is_match(String::from_utf8_lossy(path).as_ref()),
             },
             PathFilter::Regex(r) => r.is_match(path),
         }
+    }
+
+    /// [`is_match`](Self::is_match) for a path whose parent directory's
+    /// path matched or not (`parent`): a path containing the text contains
+    /// it below, so only the occurrences reaching into the last component
+    /// are searched (a tree walk then costs the names' lengths, not the
+    /// paths'). Globs and regexes match the whole path.
+    pub fn is_match_below(&self, path: &[u8], parent: bool) -> bool {
+        match self {
+            PathFilter::Sub { pat, fold } => {
+                if parent {
+                    return true;
+                }
+                let parent_len = path.iter().rposition(|&b| b == b'/').unwrap_or(0);
+                let from = (parent_len + 1).saturating_sub(pat.len());
+                contains(&path[from..], pat, *fold)
+            }
+            _ => self.is_match(path),
+        }
+    }
+}
+
+/// Does `hay` contain `pat` (ASCII case folded when `fold`: `pat` has no
+/// upper-case letter)?
+fn contains(hay: &[u8], pat: &[u8], fold: bool) -> bool {
+    if pat.len() > hay.len() {
+        return false;
+    }
+    if fold {
+        hay.windows(pat.len())
+            .any(|w| w.iter().zip(pat).all(|(a, b)| a.to_ascii_lowercase() == *b))
+    } else {
+        hay.windows(pat.len()).any(|w| w == pat)
     }
 }
 
@@ -93,6 +116,36 @@ mod tests {
         assert!(m("/root/*", "/root/saved.txt"));
         assert!(!m("/root/*", "/root/example/somefile1.txt"));
         assert!(m("som?file[0-9].txt", "/a/somefile1.txt"));
+    }
+
+    /// Matching below a parent agrees with matching the whole path, for
+    /// occurrences before, across and after the last `/`.
+    #[test]
+    fn matching_below_a_parent_agrees_with_the_whole_path() {
+        let paths = [
+            "/usr",
+            "/usr/lib",
+            "/usr/lib/x",
+            "/a/b",
+            "/ab",
+            "/xa/bc/d",
+            "/b/Ab",
+        ];
+        for pat in ["a/b", "us", "lib/", "/x", "b", "ab", "Ab", "*b"] {
+            let f = PathFilter::parse(pat).unwrap().unwrap();
+            for p in paths {
+                let parent = &p[..p.rfind('/').unwrap()];
+                let pm = !parent.is_empty() && f.is_match(parent.as_bytes());
+                assert_eq!(
+                    f.is_match_below(p.as_bytes(), pm),
+                    f.is_match(p.as_bytes()),
+                    "{pat} in {p}"
+                );
+            }
+        }
+        let f = PathFilter::parse("a/b").unwrap().unwrap();
+        assert!(f.is_match_below(b"/xa/b", false));
+        assert!(!f.is_match_below(b"/xa/c", false));
     }
 
     #[test]
