@@ -221,6 +221,7 @@ impl Drop for Trees {
 /// sleep while nothing is missing. A build that panics stops the worker
 /// (and is not waited for): the view then builds its trees itself.
 fn worker(sh: &Shared) {
+    lower_priority();
     let mut st = sh.lock();
     loop {
         if st.quit {
@@ -248,6 +249,18 @@ fn worker(sh: &Shared) {
                 return;
             }
         }
+    }
+}
+
+/// Builds ahead must not slow down the keys: on Linux the worker thread
+/// runs at nice 10, so a build on the UI thread (or its drawing) gets the
+/// core first.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on the calling thread; no memory is passed.
+    unsafe {
+        let tid = libc::gettid();
+        let _ = libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
     }
 }
 
