@@ -55,7 +55,7 @@ fn reference(index: &Index, kinds: &HideKinds, key: Key, filter: Option<&PathFil
         .filter(|((_, l), k)| *l as usize == layer && **k == WasteKind::Moved)
         .filter_map(|((node, _), _)| {
             let (_, c) = index.change_at(*node, layer)?;
-            (c.inode != NO_INODE).then(|| index.inodes[c.inode as usize].hash)
+            (c.inode != NO_INODE).then(|| index.inodes[c.inode as usize].hash())
         })
         .collect();
     for id in 1..n {
@@ -95,7 +95,7 @@ fn reference(index: &Index, kinds: &HideKinds, key: Key, filter: Option<&PathFil
                 && c.inode != NO_INODE
                 && !moved.is_empty()
                 && cols.inode_size[c.inode as usize] > 0
-                && moved.contains(&index.inodes[c.inode as usize].hash);
+                && moved.contains(&index.inodes[c.inode as usize].hash());
             mark[id] = match c.op {
                 _ if moved_here && c.op != Op::Remove => Mark::MovedHere,
                 Op::Add => Mark::Added,
