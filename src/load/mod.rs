@@ -324,7 +324,18 @@ where
                         let (i, p) = (uniq[u], &per_blob[u]);
                         let r = &refs[i];
                         let lloc = loc.layer(i, short_digest(&r.digest, &r.member));
-                        let res = index_one(i, r, &lloc, p.clone());
+                        // A panic must still report, or the merge would
+                        // wait for this layer (and the start loop for the
+                        // merge) forever.
+                        let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            index_one(i, r, &lloc, p.clone())
+                        }))
+                        .unwrap_or_else(|_| {
+                            Err(Error::format(
+                                lloc.clone(),
+                                "internal error while indexing this layer",
+                            ))
+                        });
                         let _ = tx.send((u, res));
                     });
                 }
@@ -357,6 +368,10 @@ where
                 },
             }
             if first_err.is_some() {
+                // Nothing more is merged: start no more layers (those
+                // started finish, or stop early when the source is
+                // cancelled), so that the indexing side ends.
+                window.merged(usize::MAX / 2);
                 continue;
             }
             while next < n {
@@ -407,9 +422,7 @@ where
                 window.merged(next);
             }
             if first_err.is_some() {
-                // Nothing more is merged: start no more layers (those
-                // started finish, or stop early when the source is
-                // cancelled), so that the indexing side ends.
+                // (The merge failed: as above.)
                 window.merged(usize::MAX / 2);
             }
         }
