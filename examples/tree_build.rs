@@ -1,9 +1,10 @@
-//! Times `Tree::build_with` on every layer of an image, in each mode and sort.
+//! Times `Tree::build_with` on every layer of an image, in each mode and
+//! sort, and with a substring and a glob filter.
 //!
 //!   cargo run --release --example tree_build -- IMAGE
 
 use imgscope::view::tree::{hide_kinds, Key, Mode, Sort, Tree, Types};
-use imgscope::view::Columns;
+use imgscope::view::{Columns, PathFilter};
 use imgscope::{LoadProgress, Rules};
 use std::time::Instant;
 
@@ -14,11 +15,14 @@ fn main() {
     let kinds = hide_kinds(&report);
     let cols = Columns::new(&index);
     let mut old = None;
-    for (mode, sort) in [
-        (Mode::Merged, Sort::Name),
-        (Mode::Merged, Sort::Size),
-        (Mode::LayerOnly, Sort::Name),
+    for (mode, sort, text) in [
+        (Mode::Merged, Sort::Name, ""),
+        (Mode::Merged, Sort::Size, ""),
+        (Mode::LayerOnly, Sort::Name, ""),
+        (Mode::Merged, Sort::Name, "f00012"),
+        (Mode::Merged, Sort::Name, "*/f00012*"),
     ] {
+        let filter = PathFilter::parse(text).unwrap();
         let mut ms = Vec::new();
         for layer in 0..index.layers.len() {
             let key = Key {
@@ -26,17 +30,17 @@ fn main() {
                 mode,
                 sort,
                 types: Types::default(),
-                filter: String::new(),
+                filter: text.into(),
             };
             let t = Instant::now();
-            let tree = Tree::build_with(&index, &cols, &kinds, key, None, old.take());
+            let tree = Tree::build_with(&index, &cols, &kinds, key, filter.as_ref(), old.take());
             ms.push(t.elapsed().as_secs_f64() * 1e3);
             old = Some(tree);
         }
         let mut s = ms.clone();
         s.sort_by(f64::total_cmp);
         println!(
-            "{mode:?} {sort:?}: median {:.1} ms, max {:.1} ms ({})",
+            "{mode:?} {sort:?} {text:?}: median {:.1} ms, max {:.1} ms ({})",
             s[s.len() / 2],
             s[s.len() - 1],
             ms.iter()

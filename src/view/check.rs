@@ -259,7 +259,7 @@ fn random_image(seed: u64) -> (Index, crate::Report) {
 
 #[test]
 fn the_build_agrees_with_the_straightforward_build_on_random_images() {
-    let filters = ["", "n1", "/a/*", "re:b/n[0-3]$"];
+    let filters = ["", "n1", "a/b", "b/n", "/d/e/", "N", "/a/*", "re:b/n[0-3]$"];
     let mut trees = 0;
     for seed in 0..40 {
         let (ix, report) = random_image(seed);
