@@ -485,3 +485,46 @@ fn short_digest(digest: &str, member: &str) -> String {
         format!("sha256:{}", &hex[..hex.len().min(12)])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Window;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// The start loop waits while `ahead` layers are past the merge, goes on
+    /// as the merge advances, and stops (false) once the merge has ended.
+    #[test]
+    fn the_start_window_follows_the_merge_and_lets_go_when_it_ends() {
+        let w = Window::default();
+        assert!(w.wait_for(0, 2));
+        assert!(w.wait_for(1, 2));
+        let started = AtomicUsize::new(2);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for i in 2..6 {
+                    if !w.wait_for(i, 2) {
+                        return;
+                    }
+                    started.store(i + 1, Ordering::SeqCst);
+                }
+            });
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            // Nothing merged yet: layer 2 may not start.
+            assert_eq!(started.load(Ordering::SeqCst), 2);
+            w.merged(1);
+            while started.load(Ordering::SeqCst) < 3 {
+                std::thread::yield_now();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            assert_eq!(
+                started.load(Ordering::SeqCst),
+                3,
+                "only one more after one merge"
+            );
+            // The merge fails: the loop must not wait for it any more.
+            w.merged(usize::MAX / 2);
+        });
+        assert_eq!(started.load(Ordering::SeqCst), 3);
+        assert!(!w.wait_for(7, 2));
+    }
+}
