@@ -29,15 +29,6 @@ struct Ref {
     shown_count: usize,
 }
 
-fn class(m: Mark) -> usize {
-    match m {
-        Mark::Added | Mark::MovedHere => 0,
-        Mark::Removed | Mark::Moved => 1,
-        Mark::Modified | Mark::MetaOnly => 2,
-        Mark::Unchanged => 3,
-    }
-}
-
 fn reference(index: &Index, kinds: &HideKinds, key: Key, filter: Option<&PathFilter>) -> Ref {
     let cols = &Columns::new(index);
     let n = cols.len();
@@ -144,7 +135,7 @@ fn reference(index: &Index, kinds: &HideKinds, key: Key, filter: Option<&PathFil
         let ok = if flags[id] & DIR != 0 {
             path_ok && all_types
         } else {
-            path_ok && key.types.0[class(mark[id])]
+            path_ok && key.types.0[mark[id].class()]
         };
         if ok {
             flags[id] |= SHOWN;

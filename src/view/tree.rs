@@ -52,7 +52,7 @@ impl Mark {
         }
     }
     /// The change-type class the Ctrl+A/R/M/U toggles act on.
-    fn class(self) -> usize {
+    pub(super) fn class(self) -> usize {
         match self {
             Mark::Added | Mark::MovedHere => 0,
             Mark::Removed | Mark::Moved => 1,
