@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use imgscope::ci::rules::Target;
 use imgscope::compare;
 use imgscope::render;
-use imgscope::{Index, LoadOptions, LoadProgress, Report, Rules};
+use imgscope::{AnalyseOptions, Analysed, LoadProgress, Report};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -113,32 +113,22 @@ pub fn parse<C: Parser>(args: Vec<OsString>) -> Result<C, clap::Error> {
     first
 }
 
-fn load_options(platform: &Option<String>) -> Result<LoadOptions, String> {
+fn analyse_options(platform: &Option<String>) -> Result<AnalyseOptions, String> {
     if let Some(p) = platform {
         let n = p.split('/').count();
         if !(2..=3).contains(&n) || p.split('/').any(str::is_empty) {
             return Err(format!("--platform: {p:?} is not os/arch[/variant]"));
         }
     }
-    Ok(LoadOptions {
-        select: imgscope::load::image::Select {
-            image: None,
-            platform: platform.clone(),
-        },
-        ..Default::default()
-    })
+    let mut opts = AnalyseOptions::default();
+    opts.load.select.platform = platform.clone();
+    Ok(opts)
 }
 
 /// Load one image and make its full report (findings and suggestions).
-pub fn analyse(image: &str, load: &LoadOptions) -> anyhow::Result<(Index, Report)> {
+pub fn analyse(image: &str, opts: &AnalyseOptions) -> anyhow::Result<Analysed> {
     let image = image.strip_prefix("docker-archive://").unwrap_or(image);
-    let index = imgscope::load(image, load, &LoadProgress::default())?;
-    let report = imgscope::report(
-        &index,
-        &Rules::builtin(),
-        &imgscope::suggest::SuggestOptions::default(),
-    )?;
-    Ok((index, report))
+    Ok(imgscope::analyse(image, opts, &LoadProgress::default())?)
 }
 
 fn emit(output: &Option<PathBuf>, body: &str) -> anyhow::Result<()> {
@@ -150,7 +140,7 @@ fn emit(output: &Option<PathBuf>, body: &str) -> anyhow::Result<()> {
 }
 
 pub fn run_diff(a: DiffArgs, env: &crate::cli::Env) -> anyhow::Result<ExitCode> {
-    let load = load_options(&a.platform).map_err(anyhow::Error::msg)?;
+    let mut opts = analyse_options(&a.platform).map_err(anyhow::Error::msg)?;
     if a.top == 0 {
         anyhow::bail!("--top: give at least 1");
     }
@@ -168,13 +158,15 @@ pub fn run_diff(a: DiffArgs, env: &crate::cli::Env) -> anyhow::Result<ExitCode> 
         && a.rules.is_empty();
     #[cfg(feature = "tui")]
     if tui {
-        imgscope::tui::run_diff(&a.old, &a.new, &load, &Rules::builtin())?;
+        imgscope::tui::run_diff(&a.old, &a.new, &opts)?;
         return Ok(ExitCode::SUCCESS);
     }
     let _ = tui;
-    let (oi, or) = analyse(&a.old, &load)?;
-    let (ni, nr) = analyse(&a.new, &load)?;
-    let d = compare::diff((&oi, &or), (&ni, &nr), &gate);
+    let old = analyse(&a.old, &opts)?;
+    // The HTML page is the new image's, with its treemap.
+    opts.sizes = a.format == Some(DiffFormat::Html);
+    let new = analyse(&a.new, &opts)?;
+    let d = compare::diff((&old.index, &old.report), (&new.index, &new.report), &gate);
     let body = match a.format.unwrap_or(DiffFormat::Text) {
         DiffFormat::Text => {
             render::diff_text::render(&d, &render::diff_text::DiffTextOptions { top: a.top })
@@ -187,8 +179,10 @@ pub fn run_diff(a: DiffArgs, env: &crate::cli::Env) -> anyhow::Result<ExitCode> 
         DiffFormat::Markdown => render::diff_markdown::render(&d),
         DiffFormat::Github => render::diff_github::render(&d),
         DiffFormat::Html => {
-            let files = imgscope::analyze::sizes::size_tree(&ni, &nr);
-            render::html::render_diff(&d, &nr, &files)
+            let Some(files) = &new.sizes else {
+                anyhow::bail!("{}: no size tree was computed", a.new);
+            };
+            render::html::render_diff(&d, &new.report, files)
         }
     };
     emit(&a.output, &body)?;
@@ -200,10 +194,10 @@ pub fn run_diff(a: DiffArgs, env: &crate::cli::Env) -> anyhow::Result<ExitCode> 
 }
 
 pub fn run_share(a: ShareArgs) -> anyhow::Result<ExitCode> {
-    let load = load_options(&a.platform).map_err(anyhow::Error::msg)?;
+    let opts = analyse_options(&a.platform).map_err(anyhow::Error::msg)?;
     let mut reports = Vec::with_capacity(a.images.len());
     for image in &a.images {
-        reports.push(analyse(image, &load)?.1);
+        reports.push(analyse(image, &opts)?.report);
     }
     let refs: Vec<&Report> = reports.iter().collect();
     let s = compare::share(&refs);

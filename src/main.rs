@@ -48,26 +48,26 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
         None => {}
     }
     let config = cli.into_config().map_err(anyhow::Error::msg)?;
-    let rules = if config.optional_as_waste {
-        Rules::builtin().optional_as_waste()
-    } else {
-        Rules::builtin()
+    let format = match config.mode {
+        // Only reached in a build without the `tui` feature.
+        Mode::Tui => Format::Text,
+        Mode::Report(f) => f,
     };
-    // `--base`: its manifest and config only, where the source allows it.
-    let base = match &config.base {
-        Some(arg) => {
-            let (meta, refs) = imgscope::load::load_meta(arg, &config.load)?;
-            Some(imgscope::analyze::base::BaseImage::new(arg, &meta, &refs))
-        }
-        None => None,
-    };
-    let suggest = imgscope::suggest::SuggestOptions {
+    let opts = imgscope::AnalyseOptions {
+        load: config.load.clone(),
+        rules: if config.optional_as_waste {
+            Rules::builtin().optional_as_waste()
+        } else {
+            Rules::builtin()
+        },
+        ignore: config.ignore.clone(),
         dockerfile: config.dockerfile.clone(),
-        base,
+        base: config.base.clone(),
+        sizes: format == Format::Html,
     };
     #[cfg(feature = "tui")]
     if config.mode == Mode::Tui {
-        imgscope::tui::run(&config.image, &config.load, &rules, &suggest)?;
+        imgscope::tui::run(&config.image, &opts)?;
         return Ok(ExitCode::SUCCESS);
     }
     let timings = std::env::var_os("IMGSCOPE_TIMINGS").is_some();
@@ -76,41 +76,31 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
     let bar = config
         .progress
         .then(|| spawn_progress_bar(progress.clone()));
-    let loaded = imgscope::load(&config.image, &config.load, &progress);
+    let analysed = imgscope::analyse(&config.image, &opts, &progress);
     if let Some((stop, handle)) = bar {
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = handle.join();
     }
-    let index = loaded?;
-    let t1 = Instant::now();
-    // One way: ignored findings never enter the analysis, so every figure and
-    // suggestion (title, before/after, saving) is about what is left.
-    let report = imgscope::report_ignoring(&index, &rules, &config.ignore, &suggest)?;
+    let imgscope::Analysed { report, sizes, .. } = analysed?;
     let verdict = checks::evaluate(&report, &config.gate);
     if timings {
-        let merge = progress
-            .merge_nanos
-            .load(std::sync::atomic::Ordering::Relaxed);
+        let nanos = |n: &std::sync::atomic::AtomicU64| {
+            n.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e9
+        };
+        let load = nanos(&progress.load_nanos);
         eprintln!(
-            "timings: load {:.3}s (merging, overlapped with indexing, {:.3}s); analysis and \
+            "timings: load {load:.3}s (merging, overlapped with indexing, {:.3}s); analysis and \
              suggestions {:.3}s",
-            (t1 - t0).as_secs_f64(),
-            merge as f64 / 1e9,
-            t1.elapsed().as_secs_f64()
+            nanos(&progress.merge_nanos),
+            t0.elapsed().as_secs_f64() - load
         );
     }
-    let format = match config.mode {
-        // Only reached in a build without the `tui` feature.
-        Mode::Tui => Format::Text,
-        Mode::Report(f) => f,
-    };
     let mut opts = render::Options {
         top: config.top,
         verdict_first: config.verdict,
         color: config.color,
         dockerfile: config.dockerfile.as_ref().map(|p| p.display().to_string()),
-        sizes: (format == Format::Html)
-            .then(|| imgscope::analyze::sizes::size_tree(&index, &report)),
+        sizes,
     };
     match &config.output {
         Some(path) => {
