@@ -34,6 +34,20 @@ impl Tmux {
     fn wait_for(&self, what: &str) -> String {
         self.wait_for_all(&[what])
     }
+    /// The screen once `what` is gone from it.
+    fn wait_for_none(&self, what: &str) -> String {
+        let t0 = Instant::now();
+        loop {
+            let s = self.screen();
+            if !s.contains(what) {
+                return s;
+            }
+            if t0.elapsed() > Duration::from_secs(20) {
+                panic!("timed out waiting for {what:?} to go; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
     /// The screen once it shows every one of `what`: a capture can catch a
     /// frame half drawn, so wait for all the parts a check needs.
     fn wait_for_all(&self, what: &[&str]) -> String {
@@ -125,8 +139,8 @@ fn demo_in_tmux() {
         return;
     }
     let t = start("demo", "--demo");
-    let s = t.wait_for("Layers (");
-    assert!(s.contains("Efficiency"), "{s}");
+    // The first frame with the layers may not have the Image pane yet.
+    t.wait_for_all(&["Layers (", "Efficiency"]);
     quits_cleanly(&t);
 }
 
@@ -166,6 +180,9 @@ fn tui_in_tmux() {
     t.keys(&["?"]);
     t.wait_for("this help");
     t.keys(&["Escape"]);
+    // Closed before `q` goes: an Escape read together with the `q` after it
+    // is Alt+q, which closes the help and does not quit.
+    t.wait_for_none("this help");
     // Quits with exit 0 and a restored terminal.
     quits_cleanly(&t);
 }
