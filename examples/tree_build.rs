@@ -5,13 +5,13 @@
 
 use imgscope::view::tree::{hide_kinds, Key, Mode, Sort, Tree, Types};
 use imgscope::view::{Columns, PathFilter};
-use imgscope::{LoadProgress, Rules};
+use imgscope::LoadProgress;
 use std::time::Instant;
 
 fn main() {
     let image = std::env::args().nth(1).expect("usage: tree_build IMAGE");
-    let index = imgscope::load(&image, &Default::default(), &LoadProgress::default()).unwrap();
-    let report = imgscope::report(&index, &Rules::builtin(), &Default::default()).unwrap();
+    let imgscope::Analysed { index, report, .. } =
+        imgscope::analyse(&image, &Default::default(), &LoadProgress::default()).unwrap();
     let kinds = hide_kinds(&report);
     let cols = Columns::new(&index);
     let mut old = None;

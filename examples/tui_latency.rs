@@ -18,7 +18,7 @@
 use std::time::{Duration, Instant};
 
 use imgscope::tui::{draw, update, App, Msg};
-use imgscope::{LoadProgress, Rules};
+use imgscope::LoadProgress;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -57,7 +57,8 @@ fn bench(image: &str) {
     let index = imgscope::load(image, &Default::default(), &LoadProgress::default())
         .unwrap_or_else(|e| panic!("{image}: {e}"));
     let t_load = t0.elapsed();
-    let report = imgscope::report(&index, &Rules::builtin(), &Default::default()).unwrap();
+    let imgscope::Analysed { index, report, .. } =
+        imgscope::analyse_index(index, &Default::default()).unwrap();
     let t_report = t0.elapsed() - t_load;
     let nodes = index.node_count();
     let layers = index.layers.len();

@@ -7,21 +7,20 @@ mod common;
 
 use imgscope::compare::FileStatus;
 use imgscope::tui::CompareView;
-use imgscope::{LoadOptions, LoadProgress, Rules};
+use imgscope::{AnalyseOptions, LoadProgress};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 
 fn view(old: &str, new: &str) -> CompareView {
     let load = |n: &str| {
-        let index = imgscope::load(
+        let a = imgscope::analyse(
             common::built(n).to_str().unwrap(),
-            &LoadOptions::default(),
+            &AnalyseOptions::default(),
             &LoadProgress::default(),
         )
         .unwrap();
-        let report = imgscope::report(&index, &Rules::builtin(), &Default::default()).unwrap();
-        (index, report)
+        (a.index, a.report)
     };
     let (oi, or) = load(old);
     let (ni, nr) = load(new);

@@ -370,16 +370,23 @@ impl Browser {
     fn open(&mut self, url: &str) {
         self.events.clear();
         self.call("Page.navigate", json!({"url": url}));
-        let t = Instant::now();
         let probe = format!(
             "location.href === {} && document.documentElement !== null && \
              document.documentElement.getAttribute('data-ready') === '1'",
             serde_json::to_string(url).unwrap()
         );
-        while self.eval(&probe) != json!(true) {
+        self.wait_until(&probe, &format!("{url} to get ready"));
+    }
+
+    /// Poll the JavaScript expression `probe` until it is `true` (a minute
+    /// at most, then fail naming `what`): wait for the condition a check
+    /// needs, never for a time.
+    fn wait_until(&mut self, probe: &str, what: &str) {
+        let t = Instant::now();
+        while self.eval(probe) != json!(true) {
             assert!(
                 t.elapsed() < Duration::from_secs(60),
-                "{url} never got ready"
+                "waited a minute for {what}"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -441,7 +448,16 @@ impl Browser {
             "Emulation.setEmulatedMedia",
             json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
         );
-        std::thread::sleep(Duration::from_millis(300));
+        // The page redraws on the media query's change event, which runs
+        // before the next frame's animation callbacks: two frames on, with
+        // the query matching, it has.
+        self.wait_until(
+            &format!(
+                "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => \
+                 r(matchMedia('(prefers-color-scheme: dark)').matches === {dark}))))"
+            ),
+            &format!("the {scheme} colour scheme"),
+        );
         let r = self.call(
             "Page.captureScreenshot",
             json!({"format": "png", "captureBeyondViewport": false}),
@@ -803,6 +819,15 @@ fn phone_width_dark_mode_and_print() {
         json!({"width": 360, "height": 740, "deviceScaleFactor": 2, "mobile": true}),
     );
     b.open(&url);
+    // The emulated viewport may reach the page after it drew (a resize,
+    // then a debounced redraw): wait for the treemap drawn at the width the
+    // page has now.
+    b.wait_until(
+        "innerWidth === 360 && document.querySelector('#treemap svg') !== null && \
+         document.querySelector('#treemap svg').getBoundingClientRect().right <= 360 && \
+         document.documentElement.scrollWidth <= 360",
+        "the page and its treemap to fit 360 pixels",
+    );
     let w = b.eval(
         "({page:document.documentElement.scrollWidth,\
          svg:document.querySelector('#treemap svg').getBoundingClientRect().right,\
@@ -818,7 +843,10 @@ fn phone_width_dark_mode_and_print() {
         "Emulation.setEmulatedMedia",
         json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]}),
     );
-    assert_ne!(b.eval(bg), light);
+    b.wait_until(
+        &format!("{bg} !== {light}"),
+        "dark mode to change the background",
+    );
     // Print: controls hidden, white paper.
     b.call("Emulation.setEmulatedMedia", json!({"media": "print"}));
     let p = b.eval(

@@ -376,8 +376,8 @@ proptest! {
         let (tx, rx) = std::sync::mpsc::channel();
         let ix = index.clone();
         std::thread::spawn(move || {
-            let r = imgscope::report(&ix, &imgscope::Rules::builtin(), &Default::default());
-            let _ = tx.send(r.map(|r| r.suggestions.iter().map(|s| s.saves_bytes).sum::<u64>()));
+            let r = imgscope::analyse_index(ix, &Default::default());
+            let _ = tx.send(r.map(|a| a.report.suggestions.iter().map(|s| s.saves_bytes).sum::<u64>()));
         });
         let saved = rx
             .recv_timeout(std::time::Duration::from_secs(10))

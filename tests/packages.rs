@@ -414,10 +414,8 @@ fn tui_packages_tab_lists_by_size_and_enter_shows_a_file() {
         &["RUN apt-get install -y big small"],
     ));
     let path = tmp.path().to_str().unwrap();
-    let index = imgscope::load(path, &Default::default(), &Default::default()).unwrap();
-    let report =
-        imgscope::report(&index, &imgscope::Rules::builtin(), &Default::default()).unwrap();
-    let mut app = App::loaded("pkgs", index, report, (120, 40));
+    let a = imgscope::analyse(path, &Default::default(), &Default::default()).unwrap();
+    let mut app = App::loaded("pkgs", a.index, a.report, (120, 40));
     let key = |app: &mut App, code| update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
     key(&mut app, KeyCode::Char('5'));
     let d = app.data.as_deref().unwrap();

@@ -10,22 +10,17 @@ use common::*;
 use std::collections::HashMap;
 use std::path::Path;
 
-use imgscope::suggest::SuggestOptions;
 use imgscope::suggest::{Suggestion, SuggestionKind};
 use imgscope::Report;
 
 pub fn report_with(path: &Path, dockerfile: Option<&Path>) -> Report {
-    let index = imgscope::load(
-        path.to_str().unwrap(),
-        &imgscope::LoadOptions::default(),
-        &imgscope::LoadProgress::default(),
-    )
-    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let opts = SuggestOptions {
+    let opts = imgscope::AnalyseOptions {
         dockerfile: dockerfile.map(Path::to_path_buf),
         ..Default::default()
     };
-    let r = imgscope::report(&index, &imgscope::Rules::builtin(), &opts).unwrap();
+    let r = imgscope::analyse(path.to_str().unwrap(), &opts, &Default::default())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .report;
     check_invariants(&r);
     r
 }
@@ -289,17 +284,17 @@ fn dockerfile_errors_are_usage_errors() {
         &Default::default(),
     )
     .unwrap();
-    let opts = SuggestOptions {
+    let opts = imgscope::AnalyseOptions {
         dockerfile: Some(df.clone()),
         ..Default::default()
     };
-    let e = imgscope::report(&index, &imgscope::Rules::builtin(), &opts).unwrap_err();
+    let e = imgscope::analyse_index(index.clone(), &opts).unwrap_err();
     assert!(e.to_string().contains("cannot parse Dockerfile"), "{e}");
-    let missing = SuggestOptions {
+    let missing = imgscope::AnalyseOptions {
         dockerfile: Some(dir.path().join("nope")),
         ..Default::default()
     };
-    let e = imgscope::report(&index, &imgscope::Rules::builtin(), &missing).unwrap_err();
+    let e = imgscope::analyse_index(index, &missing).unwrap_err();
     assert!(e.to_string().contains("cannot read Dockerfile"), "{e}");
 }
 

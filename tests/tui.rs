@@ -7,7 +7,7 @@ use std::sync::Arc;
 mod common;
 
 use imgscope::tui::{draw, update, App, Focus, Msg, Tab, WasteRow};
-use imgscope::{LoadProgress, Rules};
+use imgscope::LoadProgress;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
@@ -30,9 +30,8 @@ fn app() -> App {
 }
 
 fn app_of(path: &str, name: &str) -> App {
-    let index = imgscope::load(path, &Default::default(), &LoadProgress::default()).expect("loads");
-    let report = imgscope::report(&index, &Rules::builtin(), &Default::default()).expect("report");
-    App::loaded(name, index, report, (W, H))
+    let a = imgscope::analyse(path, &Default::default(), &LoadProgress::default()).expect("loads");
+    App::loaded(name, a.index, a.report, (W, H))
 }
 
 /// Bytecode, docs, man/info pages and locales (tests/images/src/python-optional).

@@ -34,6 +34,20 @@ impl Tmux {
     fn wait_for(&self, what: &str) -> String {
         self.wait_for_all(&[what])
     }
+    /// The screen once `what` is gone from it.
+    fn wait_for_none(&self, what: &str) -> String {
+        let t0 = Instant::now();
+        loop {
+            let s = self.screen();
+            if !s.contains(what) {
+                return s;
+            }
+            if t0.elapsed() > Duration::from_secs(20) {
+                panic!("timed out waiting for {what:?} to go; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
     /// The screen once it shows every one of `what`: a capture can catch a
     /// frame half drawn, so wait for all the parts a check needs.
     fn wait_for_all(&self, what: &[&str]) -> String {
@@ -72,6 +86,11 @@ fn tmux_available(test: &str) -> bool {
 /// After it exits the pane shows its exit code and whether the tty is back
 /// in cooked mode (icanon, echo).
 fn start(name: &str, args: &str) -> Tmux {
+    start_in(name, env!("CARGO_MANIFEST_DIR").as_ref(), args)
+}
+
+/// [`start`] in the working directory `dir`.
+fn start_in(name: &str, dir: &std::path::Path, args: &str) -> Tmux {
     let bin = env!("CARGO_BIN_EXE_imgscope");
     let t = Tmux {
         socket: format!("imgscope-{name}-{}", std::process::id()),
@@ -89,6 +108,8 @@ fn start(name: &str, args: &str) -> Tmux {
         "120",
         "-y",
         "40",
+        "-c",
+        dir.to_str().expect("a UTF-8 directory"),
         "sh",
         "-c",
         &script,
@@ -118,8 +139,8 @@ fn demo_in_tmux() {
         return;
     }
     let t = start("demo", "--demo");
-    let s = t.wait_for("Layers (");
-    assert!(s.contains("Efficiency"), "{s}");
+    // The first frame with the layers may not have the Image pane yet.
+    t.wait_for_all(&["Layers (", "Efficiency"]);
     quits_cleanly(&t);
 }
 
@@ -159,6 +180,9 @@ fn tui_in_tmux() {
     t.keys(&["?"]);
     t.wait_for("this help");
     t.keys(&["Escape"]);
+    // Closed before `q` goes: an Escape read together with the `q` after it
+    // is Alt+q, which closes the help and does not quit.
+    t.wait_for_none("this help");
     // Quits with exit 0 and a restored terminal.
     quits_cleanly(&t);
 }
@@ -175,4 +199,67 @@ fn load_error_restores_the_terminal() {
     assert!(s.contains("imgscope: ") && s.contains("Cargo.toml"), "{s}");
     let s = t.wait_for("icanon");
     assert!(!s.contains("-icanon") && !s.contains("-echo "), "{s}");
+}
+
+/// The findings of `imgscope --format json IMAGE` run in `dir`, each as
+/// `(path, stored_in_layer)`.
+fn json_findings(dir: &std::path::Path, image: &str) -> Vec<(String, u64)> {
+    let out = Command::new(env!("CARGO_BIN_EXE_imgscope"))
+        .args(["--format", "json", image])
+        .current_dir(dir)
+        .output()
+        .expect("imgscope runs");
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    v["waste"]
+        .as_array()
+        .expect("a waste list")
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().expect("a path").to_string(),
+                f["stored_in_layer"].as_u64().expect("a layer"),
+            )
+        })
+        .collect()
+}
+
+/// The TUI and the text report apply the same `.imgscope.toml` ignores: the
+/// Waste tab lists exactly the findings of the report run in the same
+/// directory (each by path and storing layer), and none of those ignored.
+#[test]
+fn tui_applies_the_config_files_ignores() {
+    if !tmux_available("tui_applies_the_config_files_ignores") {
+        return;
+    }
+    let image = format!(
+        "{}/tests/images/dive-steps.docker.tar.zst",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let all = json_findings(dir.path(), &image);
+    std::fs::write(
+        dir.path().join(".imgscope.toml"),
+        "ignore = [\"/root/example/**\"]\n",
+    )
+    .unwrap();
+    let kept = json_findings(dir.path(), &image);
+    let ignored: Vec<_> = all.iter().filter(|f| !kept.contains(f)).collect();
+    assert!(
+        !kept.is_empty() && !ignored.is_empty(),
+        "the config must drop some findings and keep some: {all:?} -> {kept:?}"
+    );
+    let t = start_in("ignores", dir.path(), &format!("'{image}'"));
+    t.wait_for("Layers (14)");
+    t.keys(&["3"]);
+    let row = |(path, layer): &(String, u64)| format!("{path}  stored in layer {layer}");
+    let mut want: Vec<String> = kept.iter().map(row).collect();
+    want.push(format!(" 3 Waste {} ", kept.len()));
+    want.push(format!("in {} findings", kept.len()));
+    let want: Vec<&str> = want.iter().map(String::as_str).collect();
+    let s = t.wait_for_all(&want);
+    for f in ignored {
+        assert!(!s.contains(&row(f)), "{} is ignored:\n{s}", row(f));
+    }
+    quits_cleanly(&t);
 }

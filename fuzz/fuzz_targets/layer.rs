@@ -32,9 +32,8 @@ fn key(ix: &LayerIndex) -> Vec<String> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    layer::set_verify(true);
     let loc = Location::source("fuzz");
-    let streamed = layer::index_layer(Cursor::new(data), &loc, Arc::new(Default::default()));
+    let streamed = layer::index_layer(Cursor::new(data), &loc, Arc::new(Default::default()), true);
     let path = scratch("layer", data);
     let file = std::fs::File::open(&path).unwrap();
     let _ = std::fs::remove_file(&path);
@@ -44,6 +43,7 @@ fuzz_target!(|data: &[u8]| {
         data.len() as u64,
         &loc,
         Arc::new(Default::default()),
+        true,
     );
     match (&streamed, &seeked) {
         (Ok(a), Ok(b)) => assert_eq!(key(a), key(b), "stream and file index differ"),

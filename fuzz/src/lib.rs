@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use imgscope::ci::checks::{self, Gate};
 use imgscope::load::cache::{CacheMode, CacheOptions};
 use imgscope::render::{self, Format};
-use imgscope::{Index, LoadOptions, Rules};
+use imgscope::{Index, LoadOptions};
 
 pub mod wrap;
 pub use wrap::*;
@@ -52,9 +52,8 @@ pub fn load_stream(data: &[u8], name: &str, verify: bool) -> imgscope::Result<In
 /// Analyse, suggest, check and render `index` in every text format the
 /// binary writes without a browser (JSON first, returned).
 pub fn render_all(index: &Index) -> String {
-    let rules = Rules::builtin();
-    let report = match imgscope::report(index, &rules, &Default::default()) {
-        Ok(r) => r,
+    let report = match imgscope::analyse_index(index.clone(), &Default::default()) {
+        Ok(a) => a.report,
         Err(_) => return String::new(),
     };
     let verdict = checks::evaluate(&report, &Gate::default());

@@ -183,11 +183,24 @@ impl Analysis {
     }
 }
 
-/// [`analyze_based`] with the base-image boundary the image itself shows
+/// [`analyze_with`] with the base-image boundary the image itself shows
 /// (annotations, history).
 pub fn analyze(index: &Index, rules: &Rules, ignore: &Ignore) -> Analysis {
     let base = super::base::detect(index, &Default::default()).unwrap_or_default();
     analyze_based(index, rules, ignore, base)
+}
+
+/// The base-image boundary from what the image shows and what the caller
+/// knows (`hints`: `--base`, `--dockerfile`; see [`super::base`]), then
+/// [`analyze_based`]. Fails when `--base` is not a prefix of the image.
+pub fn analyze_with(
+    index: &Index,
+    rules: &Rules,
+    ignore: &Ignore,
+    hints: &super::base::Hints,
+) -> crate::Result<Analysis> {
+    let base = super::base::detect(index, hints)?;
+    Ok(analyze_based(index, rules, ignore, base))
 }
 
 /// Compute every finding and total, leaving out the findings `ignore`

@@ -202,17 +202,6 @@ pub struct Digests {
     pub diff: String,
 }
 
-static VERIFY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Compute blob and diff_id digests while indexing (`--verify`).
-pub fn set_verify(on: bool) {
-    VERIFY.store(on, Ordering::Relaxed);
-}
-
-pub fn verifying() -> bool {
-    VERIFY.load(Ordering::Relaxed)
-}
-
 pub(super) fn hex_digest(h: sha2::Sha256) -> String {
     use sha2::Digest;
     let d = h.finalize();
@@ -241,10 +230,11 @@ impl<R: Read> Read for Hashing<R> {
 }
 
 impl<R> Hashing<R> {
-    fn new(inner: R) -> Self {
+    /// Hashes what passes when `verify` (`--verify`) is on.
+    fn new(inner: R, verify: bool) -> Self {
         Hashing {
             inner,
-            h: verifying().then(<sha2::Sha256 as sha2::Digest>::new),
+            h: verify.then(<sha2::Sha256 as sha2::Digest>::new),
         }
     }
     fn digest(&mut self) -> Option<String> {
@@ -265,7 +255,7 @@ fn compressed_digests<D: Read, R: Read>(
     mut dec: Hashing<D>,
     into_raw: impl FnOnce(D) -> BufReader<Hashing<R>>,
 ) -> std::io::Result<Option<Digests>> {
-    if !verifying() {
+    if dec.h.is_none() {
         return Ok(None);
     }
     drain(&mut dec)?;
@@ -335,17 +325,19 @@ pub(super) fn lossy(b: &[u8]) -> String {
 /// Read buffer size for content hashing.
 pub(super) const BUF: usize = 256 * 1024;
 
-/// Index one layer blob, detecting its compression from magic bytes.
+/// Index one layer blob, detecting its compression from magic bytes; with
+/// `verify` (`--verify`), also compute its blob and diff_id digests.
 pub fn index_layer<R: Read + Send>(
     reader: R,
     loc: &Location,
     progress: Arc<Progress>,
+    verify: bool,
 ) -> Result<LayerIndex> {
     let counting = Counted {
         inner: reader,
         tally: progress.clone(),
     };
-    let mut buffered = BufReader::with_capacity(BUF, Hashing::new(counting));
+    let mut buffered = BufReader::with_capacity(BUF, Hashing::new(counting, verify));
     let magic = buffered
         .fill_buf()
         .map_err(|e| Error::io(loc.clone(), e))?
@@ -358,10 +350,10 @@ pub fn index_layer<R: Read + Send>(
         // Decompressed on a thread of its own while the tar is parsed and
         // hashed (load::pipe).
         Compression::Gzip => {
-            let dec = Hashing::new(flate2::bufread::MultiGzDecoder::new(buffered));
+            let dec = Hashing::new(flate2::bufread::MultiGzDecoder::new(buffered), verify);
             let (ix, tail) = super::pipe::run(
                 dec,
-                verifying(),
+                verify,
                 |r| index_tar(r, compression, loc, &progress),
                 |dec| compressed_digests(dec, |d| d.into_inner()),
             );
@@ -374,8 +366,8 @@ pub fn index_layer<R: Read + Send>(
             let dec = zstd::stream::read::Decoder::with_buffer(buffered)
                 .map_err(|e| Error::format(loc.clone(), format!("bad zstd stream: {e}")))?;
             let (ix, tail) = super::pipe::run(
-                Hashing::new(dec),
-                verifying(),
+                Hashing::new(dec, verify),
+                verify,
                 |r| index_tar(r, compression, loc, &progress),
                 |dec| compressed_digests(dec, |d| d.finish()),
             );
@@ -399,7 +391,7 @@ pub fn index_layer<R: Read + Send>(
                 }
             }
             index_tar(&mut buffered, compression, loc, &progress).and_then(|mut ix| {
-                if verifying() {
+                if verify {
                     drain(&mut buffered).map_err(corrupt)?;
                     ix.digests = buffered.get_mut().digest().map(|d| Digests {
                         blob: d.clone(),

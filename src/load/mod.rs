@@ -38,6 +38,8 @@ pub struct LoadProgress {
     pub phase: AtomicU64,
     /// Nanoseconds spent merging layer indexes (overlapped with indexing).
     pub merge_nanos: AtomicU64,
+    /// Nanoseconds the load took, once it is over (`IMGSCOPE_TIMINGS`).
+    pub load_nanos: AtomicU64,
 }
 
 /// A load's progress at one moment, for whoever draws it.
@@ -86,12 +88,23 @@ pub struct LoadOptions {
     pub verify: Option<bool>,
 }
 
+impl LoadOptions {
+    /// Are the digests checked? (`verify` once [`load`] has settled the
+    /// default for its source.)
+    pub fn verifying(&self) -> bool {
+        self.verify.unwrap_or(false)
+    }
+}
+
 /// Read an image (path, directory, `-`, `docker://NAME` / `podman://NAME`
 /// streamed from the engine's `save`, or a registry reference read through
 /// the registry's API) and build its merged index. A path that exists wins
 /// over a reference.
 pub fn load(arg: &str, opts: &LoadOptions, progress: &LoadProgress) -> Result<Index> {
-    layer::set_verify(opts.verify.unwrap_or(arg == "-"));
+    let opts = &LoadOptions {
+        verify: Some(opts.verify.unwrap_or(arg == "-")),
+        ..opts.clone()
+    };
     if let Some((engine, name)) = engine::parse(arg) {
         let (save, reader) = engine::open(engine, name, arg)?;
         return save.finish(load_reader(reader, arg, opts, progress));
@@ -103,7 +116,7 @@ pub fn load(arg: &str, opts: &LoadOptions, progress: &LoadProgress) -> Result<In
             Err(msg) => return Err(Error::usage(Location::source(arg), msg)),
         }
     }
-    let src = source::Source::open(arg, Some(progress.stream.clone()))?;
+    let src = source::Source::open(arg, Some(progress.stream.clone()), opts.verifying())?;
     load_source(src, arg, opts, progress)
 }
 
@@ -121,7 +134,7 @@ pub fn load_meta(
     let is_path =
         arg != "-" && engine::parse(arg).is_none() && std::fs::symlink_metadata(arg).is_ok();
     if is_path {
-        let src = source::Source::open(arg, None)?;
+        let src = source::Source::open(arg, None, false)?;
         return image::resolve(&src, &Location::source(arg), &select);
     }
     let opts = LoadOptions {
@@ -141,8 +154,16 @@ pub fn load_reader(
     opts: &LoadOptions,
     progress: &LoadProgress,
 ) -> Result<Index> {
-    layer::set_verify(opts.verify.unwrap_or(true));
-    let src = source::Source::from_reader(reader, display, Some(progress.stream.clone()))?;
+    let opts = &LoadOptions {
+        verify: Some(opts.verify.unwrap_or(true)),
+        ..opts.clone()
+    };
+    let src = source::Source::from_reader(
+        reader,
+        display,
+        Some(progress.stream.clone()),
+        opts.verifying(),
+    )?;
     load_source(src, display, opts, progress)
 }
 
@@ -176,7 +197,12 @@ fn load_source(
                     return Ok(ix);
                 }
             }
-            let ix = src.index_layer(&r.member, &lloc.member(r.member.clone()), p)?;
+            let ix = src.index_layer(
+                &r.member,
+                &lloc.member(r.member.clone()),
+                p,
+                opts.verifying(),
+            )?;
             check_digests(r, &ix, lloc)?;
             if let (Some(c), d) = key {
                 c.put(cache::KeyKind::DiffId, d, &ix);

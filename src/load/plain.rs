@@ -18,7 +18,7 @@ use std::sync::Arc;
 use super::capture::Capturer;
 use super::layer::{
     classify, describe, hex_digest, index_layer, index_tar, link_name, lossy, v7_header_ok,
-    verifying, Classified, Compression, Digests, EntryKind, LayerIndex, Member, Progress, BUF,
+    Classified, Compression, Digests, EntryKind, LayerIndex, Member, Progress, BUF,
 };
 use crate::error::{Error, Location, Result};
 
@@ -55,13 +55,15 @@ fn read_at(f: &std::fs::File, buf: &mut [u8], off: u64) -> std::io::Result<usize
 }
 
 /// Index a layer stored at `[offset, offset+len)` of a file: mapped when it
-/// is an uncompressed tar, streamed through its decoder otherwise.
+/// is an uncompressed tar, streamed through its decoder otherwise; with
+/// `verify` (`--verify`), its digests computed too.
 pub fn index_layer_at(
     file: &std::fs::File,
     offset: u64,
     len: u64,
     loc: &Location,
     progress: Arc<Progress>,
+    verify: bool,
 ) -> Result<LayerIndex> {
     let section = || Section {
         file,
@@ -92,10 +94,10 @@ pub fn index_layer_at(
         None
     };
     let Some(map) = map else {
-        return index_layer(section(), loc, progress);
+        return index_layer(section(), loc, progress, verify);
     };
     let result = index_mapped(&map, loc, &progress).map(|mut ix| {
-        if verifying() {
+        if verify {
             let mut h = <sha2::Sha256 as sha2::Digest>::new();
             pieces(&map, 0, &map[..], |piece| {
                 sha2::Digest::update(&mut h, piece)
@@ -520,6 +522,7 @@ mod tests {
             data.len() as u64,
             &loc,
             Arc::new(Progress::default()),
+            false,
         )
         .unwrap();
         let streamed = index_tar(

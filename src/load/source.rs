@@ -99,12 +99,13 @@ fn resolve_link(name: &str, link: &(bool, String)) -> String {
 }
 
 impl Source {
-    /// Open IMAGE: a path, a directory, or `-` for standard input.
-    pub fn open(arg: &str, progress_stream: Option<Arc<Progress>>) -> Result<Source> {
+    /// Open IMAGE: a path, a directory, or `-` for standard input. `verify`:
+    /// the layers a stream indexes as it reads them get their digests.
+    pub fn open(arg: &str, progress_stream: Option<Arc<Progress>>, verify: bool) -> Result<Source> {
         let loc = Location::source(arg);
         if arg == "-" {
             let stdin = std::io::stdin();
-            return Source::from_stream(Box::new(stdin), &loc, progress_stream);
+            return Source::from_stream(Box::new(stdin), &loc, progress_stream, verify);
         }
         let path = Path::new(arg);
         let meta =
@@ -122,7 +123,7 @@ impl Source {
                 // as standard input is.
                 let f =
                     File::open(path).map_err(|e| Error::Open(Box::new(path.to_path_buf()), e))?;
-                return Source::from_stream(Box::new(f), &loc, progress_stream);
+                return Source::from_stream(Box::new(f), &loc, progress_stream, verify);
             }
             return Err(Error::format(
                 loc,
@@ -149,7 +150,7 @@ impl Source {
             _ => {
                 file.seek(SeekFrom::Start(0))
                     .map_err(|e| Error::io(loc.clone(), e))?;
-                Source::from_stream(Box::new(file), &loc, progress_stream)
+                Source::from_stream(Box::new(file), &loc, progress_stream, verify)
             }
         }
     }
@@ -160,14 +161,16 @@ impl Source {
         reader: Box<dyn Read + Send>,
         display: &str,
         progress_stream: Option<Arc<Progress>>,
+        verify: bool,
     ) -> Result<Source> {
-        Source::from_stream(reader, &Location::source(display), progress_stream)
+        Source::from_stream(reader, &Location::source(display), progress_stream, verify)
     }
 
     fn from_stream(
         reader: Box<dyn Read + Send + '_>,
         loc: &Location,
         progress: Option<Arc<Progress>>,
+        verify: bool,
     ) -> Result<Source> {
         let mut buffered = BufReader::with_capacity(256 * 1024, reader);
         let magic = buffered
@@ -193,7 +196,7 @@ impl Source {
             ),
             Compression::None => Box::new(counted),
         };
-        super::stream::stream_members(decoded, outer, loc)
+        super::stream::stream_members(decoded, outer, loc, verify)
     }
 
     /// Read a small metadata member fully.
@@ -321,12 +324,14 @@ impl Source {
     }
 
     /// Index a layer blob. For seekable sources this streams the blob's own
-    /// byte range; for streams it hands back the index built while reading.
+    /// byte range; for streams it hands back the index built while reading
+    /// (`verify` was given to [`Source::open`] then).
     pub fn index_layer(
         &self,
         name: &str,
         loc: &Location,
         progress: Arc<Progress>,
+        verify: bool,
     ) -> Result<LayerIndex> {
         let name = clean_member(name);
         match self {
@@ -340,11 +345,11 @@ impl Source {
                         "truncated archive: layer blob extends past the end of the file",
                     ));
                 }
-                super::plain::index_layer_at(&f, m.offset, m.size, loc, progress)
+                super::plain::index_layer_at(&f, m.offset, m.size, loc, progress, verify)
             }
             Source::Dir { root } => {
                 let (f, len) = dir_file(root, &name, loc)?;
-                super::plain::index_layer_at(&f, 0, len, loc, progress)
+                super::plain::index_layer_at(&f, 0, len, loc, progress, verify)
             }
             Source::Stream {
                 blobs,
@@ -366,7 +371,7 @@ impl Source {
                     if let Some(bytes) = small.get(&n) {
                         // Kept as a small file: an empty layer, an empty or
                         // v7 tar. Index it from memory, as a file would be.
-                        let r = layer::index_layer(&bytes[..], loc, progress.clone());
+                        let r = layer::index_layer(&bytes[..], loc, progress.clone(), verify);
                         progress.done.store(1, std::sync::atomic::Ordering::Relaxed);
                         return r;
                     }

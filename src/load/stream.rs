@@ -20,6 +20,7 @@ pub(super) fn stream_members(
     reader: Box<dyn Read + Send + '_>,
     outer: Compression,
     loc: &Location,
+    verify: bool,
 ) -> Result<Source> {
     let mut archive = tar::Archive::new(super::guard::TarGuard::new(reader));
     let mut small = HashMap::new();
@@ -68,8 +69,9 @@ pub(super) fn stream_members(
                 // (load::pipe: recycled chunks).
                 let (feeder, r) = super::pipe::channel();
                 let lloc = loc.member(name.clone());
-                let h = scope
-                    .spawn(move || layer::index_layer(r, &lloc, Arc::new(Progress::default())));
+                let h = scope.spawn(move || {
+                    layer::index_layer(r, &lloc, Arc::new(Progress::default()), verify)
+                });
                 let mut open = feeder.send(Ok(head));
                 let mut got = n as u64;
                 loop {

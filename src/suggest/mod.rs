@@ -31,61 +31,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashMap as HashMap;
 
-use crate::analyze::base::Base;
 use crate::analyze::rules::Rules;
 use crate::analyze::waste::{Analysis, Finding, WasteKind};
-use crate::error::{Error, Location};
 use crate::load::index::{Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
+use dockerfile::Dockerfile;
 pub use report::{Report, Suggestion, SuggestionKind};
 use steps::Steps;
-
-/// Options for suggestions (a Dockerfile to cite, when given) and for the
-/// base-image boundary (`--base`, already read).
-#[derive(Debug, Clone, Default)]
-pub struct SuggestOptions {
-    pub dockerfile: Option<std::path::PathBuf>,
-    pub base: Option<crate::analyze::base::BaseImage>,
-}
-
-fn read_dockerfile(p: &std::path::Path) -> crate::Result<dockerfile::Dockerfile> {
-    let loc = Location::source(p.display().to_string());
-    let text = std::fs::read_to_string(p)
-        .map_err(|e| Error::usage(loc.clone(), format!("cannot read Dockerfile: {e}")))?;
-    dockerfile::parse(&text).map_err(|e| Error::usage(loc, format!("cannot parse Dockerfile: {e}")))
-}
-
-/// The base-image boundary of `index` with what the options add: `--base`
-/// first, then `--dockerfile`, then what the image shows (see
-/// [`crate::analyze::base`]). Fails on an unreadable Dockerfile or a
-/// `--base` that is not a prefix of the image.
-pub fn detect_base(index: &Index, opts: &SuggestOptions) -> crate::Result<Base> {
-    use crate::analyze::base::{DockerfileBase, Hints, StepKind};
-    let dockerfile = match &opts.dockerfile {
-        None => None,
-        Some(p) => {
-            let df = read_dockerfile(p)?;
-            Some(DockerfileBase {
-                path: p.display().to_string(),
-                from: df.base_image.clone(),
-                steps: df
-                    .instrs
-                    .iter()
-                    .filter_map(|i| match i.instr {
-                        dockerfile::Instr::Run => Some(StepKind::Run),
-                        dockerfile::Instr::Copy | dockerfile::Instr::Add => Some(StepKind::Copy),
-                        dockerfile::Instr::Workdir => Some(StepKind::Workdir),
-                        dockerfile::Instr::Other => None,
-                    })
-                    .collect(),
-            })
-        }
-    };
-    let hints = Hints {
-        image: opts.base.clone(),
-        dockerfile,
-    };
-    crate::analyze::base::detect(index, &hints)
-}
 
 /// For each finding of the report, the suggestion that covers it (an index
 /// into `report.suggestions`; the first, the largest, when several do), for
@@ -123,22 +74,17 @@ pub fn layer_command(cmd: &str) -> String {
 }
 
 /// The report of an analysis: the analysis with what to change in the
-/// Dockerfile, largest saving first. Fails only on an unreadable
-/// `opts.dockerfile`.
+/// Dockerfile (`df`, `--dockerfile` parsed, whose lines are cited), largest
+/// saving first.
 pub fn suggest(
     index: &Index,
     analysis: Analysis,
     rules: &Rules,
-    opts: &SuggestOptions,
-) -> crate::Result<Report> {
-    let df = opts
-        .dockerfile
-        .as_deref()
-        .map(read_dockerfile)
-        .transpose()?;
+    df: Option<&Dockerfile>,
+) -> Report {
     let steps = Steps::new(
         &analysis.layers,
-        df.as_ref(),
+        df,
         &analysis.image.base,
         &index.image.history,
     );
@@ -180,10 +126,10 @@ pub fn suggest(
             .then_with(|| b.saves_bytes.cmp(&a.saves_bytes))
             .then_with(|| a.id.cmp(&b.id))
     });
-    Ok(Report {
+    Report {
         analysis,
         suggestions: out,
-    })
+    }
 }
 
 /// Which findings a suggestion already covers.

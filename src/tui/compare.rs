@@ -15,14 +15,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
-use crate::analyze::rules::Rules;
 use crate::analyze::waste::Finding;
 use crate::compare::diff::{Diff, FileStatus, LayerStatus};
 use crate::compare::tree::{tree, TreeRow};
 use crate::present::human;
 use crate::present::signed;
 use crate::render::diff_text::headline;
-use crate::{Index, LoadOptions, LoadProgress};
+use crate::{AnalyseOptions, Index, LoadProgress};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -432,18 +431,19 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 
 /// `imgscope diff OLD NEW` in a terminal: load both (errors before the
 /// screen is taken), then the comparison view until the user quits.
-pub fn run_diff(old: &str, new: &str, load: &LoadOptions, rules: &Rules) -> anyhow::Result<()> {
-    let analyse = |image: &str| -> anyhow::Result<(Index, crate::Report)> {
+pub fn run_diff(old: &str, new: &str, opts: &AnalyseOptions) -> anyhow::Result<()> {
+    let analyse = |image: &str| {
         eprint!("imgscope: loading {image}…\r");
-        let index = crate::load(image, load, &LoadProgress::default())?;
-        let report = crate::report(&index, rules, &Default::default())?;
-        Ok((index, report))
+        crate::analyse(image, opts, &LoadProgress::default())
     };
-    let (oi, or) = analyse(old)?;
-    let (ni, nr) = analyse(new)?;
-    let d = crate::compare::diff((&oi, &or), (&ni, &nr), &Default::default());
-    let mut view = CompareView::new(d, &oi, &ni);
-    drop((oi, ni, or, nr));
+    let (old, new) = (analyse(old)?, analyse(new)?);
+    let d = crate::compare::diff(
+        (&old.index, &old.report),
+        (&new.index, &new.report),
+        &Default::default(),
+    );
+    let mut view = CompareView::new(d, &old.index, &new.index);
+    drop((old, new));
     let (_guard, mut term) = super::setup_terminal()?;
     term.draw(|f| view.draw(f))?;
     while !view.quit {

@@ -76,9 +76,7 @@ pub use pane::{Ctx, ListSel};
 pub use screen::draw;
 pub use waste::{Waste, WasteRow};
 
-use crate::analyze::rules::Rules;
-use crate::suggest::SuggestOptions;
-use crate::{LoadOptions, LoadProgress};
+use crate::{AnalyseOptions, LoadProgress};
 
 /// How often the ticker wakes the loop (progress, debounced filter).
 const TICK: Duration = Duration::from_millis(100);
@@ -122,31 +120,24 @@ fn setup_terminal() -> anyhow::Result<(Guard, Terminal<CrosstermBackend<std::io:
 }
 
 /// Open the TUI on IMAGE: it shows progress while the layers are indexed,
-/// then becomes interactive. Returns when the user quits.
-pub fn run(
-    image: &str,
-    load: &LoadOptions,
-    rules: &Rules,
-    suggest: &SuggestOptions,
-) -> anyhow::Result<()> {
+/// then becomes interactive. Returns when the user quits. The image is
+/// analysed by [`crate::analyse`] with `opts`, as the reports are.
+pub fn run(image: &str, opts: &AnalyseOptions) -> anyhow::Result<()> {
     let (tx, rx) = mpsc::channel::<Msg>();
     let progress = Arc::new(LoadProgress::default());
     {
-        let (tx, image, load, rules, suggest, progress) = (
+        let (tx, image, opts, progress) = (
             tx.clone(),
             image.to_string(),
-            load.clone(),
-            rules.clone(),
-            suggest.clone(),
+            opts.clone(),
             progress.clone(),
         );
         std::thread::spawn(move || {
-            let res = crate::load(&image, &load, &progress).and_then(|index| {
-                let report = crate::report(&index, &rules, &suggest)?;
-                Ok(Loaded { index, report })
-            });
-            let _ = tx.send(match res {
-                Ok(l) => Msg::Loaded(Box::new(l)),
+            let _ = tx.send(match crate::analyse(&image, &opts, &progress) {
+                Ok(a) => Msg::Loaded(Box::new(Loaded {
+                    index: a.index,
+                    report: a.report,
+                })),
                 Err(e) => Msg::Failed(e.to_string()),
             });
         });

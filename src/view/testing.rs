@@ -101,9 +101,8 @@ pub fn image(layers: &[&[E]]) -> (Index, Report) {
         &Default::default(),
     )
     .expect("the test image loads");
-    let report = crate::report(&index, &crate::Rules::builtin(), &Default::default())
-        .expect("the test image has a report");
-    (index, report)
+    let a = crate::analyse_index(index, &Default::default()).expect("the test image has a report");
+    (a.index, a.report)
 }
 
 /// Three layers: a base; a layer that modifies, adds and removes; a layer

@@ -386,18 +386,13 @@ pub fn usrmerge(m: &Merged, p: &str) -> String {
 
 /// The full report (suggestions too) of an image file.
 pub fn real_report(path: &Path) -> imgscope::Report {
-    let index = imgscope::load(
+    imgscope::analyse(
         path.to_str().unwrap(),
-        &imgscope::LoadOptions::default(),
+        &imgscope::AnalyseOptions::default(),
         &imgscope::LoadProgress::default(),
     )
-    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    imgscope::report(
-        &index,
-        &imgscope::Rules::builtin(),
-        &imgscope::suggest::SuggestOptions::default(),
-    )
-    .unwrap()
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    .report
 }
 
 /// Is `tool` on the PATH?

@@ -128,7 +128,15 @@ pub fn load(
                 p.done.store(1, Ordering::Relaxed);
                 return Ok(ix);
             }
-            let ix = layer_blob(&client, &lr.digest, sizes[i], lloc, p, &cancel)?;
+            let ix = layer_blob(
+                &client,
+                &lr.digest,
+                sizes[i],
+                lloc,
+                p,
+                &cancel,
+                opts.verifying(),
+            )?;
             if let Some(c) = &cache {
                 c.put(KeyKind::Blob, &lr.digest, &ix);
             }
@@ -330,6 +338,7 @@ fn layer_blob(
     lloc: &Location,
     progress: Arc<layer::Progress>,
     cancel: &AtomicBool,
+    verify: bool,
 ) -> Result<layer::LayerIndex> {
     let fail = |m: String| Error::format(lloc.clone(), m);
     let want = digest
@@ -357,7 +366,12 @@ fn layer_blob(
         host: client.host().to_string(),
         timeout: client.timeout(),
     };
-    let indexed = layer::index_layer(&mut reader, &lloc.member(digest.to_string()), progress);
+    let indexed = layer::index_layer(
+        &mut reader,
+        &lloc.member(digest.to_string()),
+        progress,
+        verify,
+    );
     let network = || failure.lock().unwrap().clone();
     let ix = match indexed {
         Ok(ix) => ix,

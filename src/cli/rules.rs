@@ -5,11 +5,14 @@
 
 use clap::ArgAction;
 
-use crate::cli::{DIVE, RULES};
-use crate::config::RuleSet;
+use super::config::RuleSet;
 use imgscope::ci::checks::Gate;
 use imgscope::ci::rules::{rules, CheckName, Configured, Setting, Target, Value};
 
+/// Help headings.
+pub const RULES: &str =
+    "CI rules (SIZE: 50MB, 1.5GiB, 200000; off disables a rule of a config file)";
+pub const DIVE: &str = "dive compatibility";
 const DIFF_RULES: &str = "CI rules (SIZE: 50MB, 1.5GiB, 200000)";
 
 /// The flags of every rule of a target, read from the rule table:

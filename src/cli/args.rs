@@ -1,14 +1,16 @@
-//! Command line: clap parses into `Cli`, which is checked once into `Config`
-//! (flags merged over `.imgscope.toml` / `.dive-ci`, baseline read).
+//! The report's arguments (`imgscope [OPTIONS] IMAGE`): clap parses them
+//! into [`ReportArgs`], checked once into [`Config`] (flags merged over
+//! `.imgscope.toml` / `.dive-ci`, baseline read, the TUI decided).
 
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::{ArgAction, Parser, ValueEnum};
+use clap::{ArgAction, Args};
 
-use crate::cli_rules::{gate, RuleFlags};
-use crate::config::{self, RuleSet};
+use super::config::{self, RuleSet};
+use super::rules::{gate, RuleFlags, DIVE, RULES};
+use super::shared::{self, DiveSource, Env};
 use imgscope::ci::checks::{Baseline, Gate};
 use imgscope::ci::rules::{CheckName, Configured, Setting, Target, Value};
 use imgscope::load::cache::CacheMode;
@@ -23,47 +25,11 @@ fn format_parser() -> impl clap::builder::TypedValueParser<Value = Format> {
         .map(|s| Format::from_name(&s).expect("one of the possible values"))
 }
 
-/// dive's `--source`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DiveSource {
-    Docker,
-    Podman,
-    DockerArchive,
-}
-
-pub(crate) const RULES: &str =
-    "CI rules (SIZE: 50MB, 1.5GiB, 200000; off disables a rule of a config file)";
-pub(crate) const DIVE: &str = "dive compatibility";
 const REGISTRY: &str = "Registry (IMAGE as a reference)";
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "imgscope",
-    version,
-    about = "Shows where a container image's bytes go and how to stop wasting them",
-    after_help = "IMAGE is a docker/podman save tar, an OCI layout (tar or directory), either \
-                  compressed with gzip or zstd, - for standard input, or docker://NAME / \
-                  podman://NAME to stream it from the engine (`save`, nothing written to disk), or a \
-                  registry reference ([registry/]repo[:tag][@sha256:...], or registry://... to be \
-                  explicit) read through the registry's API with no daemon; an existing path always \
-                  wins over a reference, and a name ending in .tar/.gz/.zst or starting with / . ~ is \
-                  always a path. Credentials: --username/--password-stdin, $REGISTRY_AUTH_FILE, \
-                  podman's auth.json, docker's config.json (credHelpers/credsStore too). Layer indexes \
-                  are cached in $XDG_CACHE_HOME/imgscope (bounded, least recently used first).\n\
-                  Rules may also come from .imgscope.toml in the working directory (or --config), \
-                  or from dive's .dive-ci when there is no .imgscope.toml; flags win.\n\
-                  Exit codes: 0 analysed and every check passed, 1 a check failed, 2 bad usage or \
-                  unreadable input.\n\
-                  `imgscope diff OLD NEW` compares two images, `imgscope share IMAGE...` shows what \
-                  they share. An image file literally named diff or share: write ./diff (or \
-                  `imgscope diff` alone, which reads the file when it exists).",
-    args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<crate::compare_cli::Command>,
-
+/// `imgscope [OPTIONS] IMAGE`: analyse one image (the TUI, or a report).
+#[derive(Debug, Args)]
+pub struct ReportArgs {
     /// The image to analyse
     #[arg(value_name = "IMAGE", required_unless_present = "demo")]
     pub image: Option<String>,
@@ -202,39 +168,7 @@ pub struct Config {
     pub base: Option<String>,
 }
 
-pub fn demo_image() -> String {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo/demo.tar.zst").to_string()
-}
-
-/// The environment that decides CI mode and colour.
-#[derive(Debug, Clone)]
-pub struct Env {
-    pub stdout_tty: bool,
-    pub stderr_tty: bool,
-    /// `CI` is `true` (or `1`).
-    pub ci_var: bool,
-    /// `NO_COLOR` is set and not empty.
-    pub no_color: bool,
-    pub cwd: PathBuf,
-}
-
-impl Env {
-    pub fn current() -> Env {
-        let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
-        Env {
-            stdout_tty: std::io::stdout().is_terminal(),
-            stderr_tty: std::io::stderr().is_terminal(),
-            ci_var: var("CI").is_some_and(|v| {
-                let v = v.to_string_lossy().to_ascii_lowercase();
-                v == "true" || v == "1"
-            }),
-            no_color: var("NO_COLOR").is_some(),
-            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-        }
-    }
-}
-
-impl Cli {
+impl ReportArgs {
     /// The rules given as flags (dive's spellings included).
     fn flag_rules(&self) -> Result<RuleSet, String> {
         let mut r = self.rules.rule_set()?;
@@ -249,39 +183,17 @@ impl Cli {
         Ok(r)
     }
 
-    fn image_arg(&self) -> Result<String, String> {
+    fn image_arg(&self) -> String {
         if self.demo {
-            return Ok(demo_image());
+            return shared::demo_image();
         }
-        let image = self.image.clone().unwrap_or_default();
-        if let Some(path) = image.strip_prefix("docker-archive://") {
-            return Ok(path.to_string());
-        }
-        if imgscope::load::engine::parse(&image).is_some() {
-            return Ok(image);
-        }
-        Ok(match self.source {
-            Some(DiveSource::Docker) => format!("docker://{image}"),
-            Some(DiveSource::Podman) => format!("podman://{image}"),
-            Some(DiveSource::DockerArchive) | None => image,
-        })
-    }
-
-    pub fn into_config(self) -> Result<Config, String> {
-        self.into_config_in(&Env::current())
+        shared::image_arg(self.image.as_deref().unwrap_or_default(), self.source)
     }
 
     pub fn into_config_in(self, env: &Env) -> Result<Config, String> {
-        let image = self.image_arg()?;
-        if let Some(p) = &self.platform {
-            let n = p.split('/').count();
-            if !(2..=3).contains(&n) || p.split('/').any(str::is_empty) {
-                return Err(format!("--platform: {p:?} is not os/arch[/variant]"));
-            }
-        }
-        if self.top == 0 {
-            return Err("--top: give at least 1".into());
-        }
+        let image = self.image_arg();
+        shared::check_platform(&self.platform)?;
+        shared::check_top(self.top)?;
         if !(self.timeout.is_finite() && self.timeout > 0.0 && self.timeout < 1e6) {
             return Err(format!(
                 "--timeout: {} is not a number of seconds",
@@ -309,7 +221,7 @@ impl Cli {
             Some((f, _)) => f.under(flags),
             None => flags,
         };
-        let ci = self.ci || (env.ci_var && !env.stdout_tty && !self.no_ci);
+        let ci = env.ci(self.ci, self.no_ci);
 
         let ignore = Ignore::new(&rules.ignore)?;
         let baseline = match &rules.baseline {
@@ -334,13 +246,8 @@ impl Cli {
         gate.origin = origin;
         gate.scope = self.scope.or(rules.scope).unwrap_or_default();
 
-        let tui_possible = cfg!(feature = "tui")
-            && env.stdout_tty
-            && !ci
-            && !rule_flags
-            && self.format.is_none()
-            && self.output.is_none();
-        let mode = if tui_possible {
+        let plain = rule_flags || self.format.is_some() || self.output.is_some();
+        let mode = if env.tui(ci, plain) {
             Mode::Tui
         } else {
             Mode::Report(self.format.unwrap_or(Format::Text))
@@ -438,10 +345,17 @@ mod tests {
         }
     }
 
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ReportArgs,
+    }
+
     fn parse(args: &[&str], e: &Env) -> Result<Config, String> {
+        use clap::Parser;
         let mut v = vec!["imgscope"];
         v.extend_from_slice(args);
-        Cli::try_parse_from(v).unwrap().into_config_in(e)
+        Cli::try_parse_from(v).unwrap().args.into_config_in(e)
     }
 
     #[test]

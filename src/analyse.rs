@@ -1,0 +1,160 @@
+//! The one way in: [`analyse`] takes an image argument and the options of a
+//! run and does the whole sequence every command needs, in this order:
+//!
+//! 1. the inputs beside the image, read once and before it (so that a bad
+//!    one fails fast): `--dockerfile` (read and parsed once; its final
+//!    `FROM` and steps hint the base boundary, its lines are cited by the
+//!    suggestions) and `--base` (its manifest and config only);
+//! 2. [`load`](crate::load::load): the image with `LoadOptions` (image and
+//!    platform choice, `--verify`, the cache, registry access), reporting
+//!    to the progress counters the caller draws;
+//! 3. [`analyze`](crate::analyze::waste::analyze_with): the base boundary,
+//!    every finding less the ignored ones (`--ignore`, `.imgscope.toml`);
+//! 4. [`suggest`](crate::suggest::suggest): the fixes;
+//! 5. on request, the size tree of the HTML report.
+//!
+//! The text, JSON and HTML reports, the TUI, `diff` and `share` all call
+//! [`analyse`] and nothing below it, so they cannot disagree about what an
+//! image holds. [`analyse_index`] is steps 3–5 for an index already built
+//! (an archive read from memory, tests).
+
+use std::path::PathBuf;
+
+use crate::analyze::base::{BaseImage, DockerfileBase, Hints, StepKind};
+use crate::analyze::ignore::Ignore;
+use crate::analyze::rules::Rules;
+use crate::analyze::sizes::{size_tree, SizeTree};
+use crate::error::{Error, Location, Result};
+use crate::load::index::Index;
+use crate::load::{LoadOptions, LoadProgress};
+use crate::suggest::dockerfile::{self, Dockerfile, Instr};
+use crate::suggest::Report;
+
+/// Everything a run decides besides the image argument.
+#[derive(Debug, Clone)]
+pub struct AnalyseOptions {
+    /// How to read the image (and `--base`).
+    pub load: LoadOptions,
+    pub rules: Rules,
+    /// Findings under these paths are left out of every figure.
+    pub ignore: Ignore,
+    /// `--dockerfile`: suggestions cite its lines, its final `FROM` marks
+    /// the base image's layers.
+    pub dockerfile: Option<PathBuf>,
+    /// `--base REF|FILE`: the base image, whose layers must be the image's
+    /// first ones.
+    pub base: Option<String>,
+    /// Also compute the size tree (the HTML report's treemap).
+    pub sizes: bool,
+}
+
+impl Default for AnalyseOptions {
+    fn default() -> Self {
+        AnalyseOptions {
+            load: LoadOptions::default(),
+            rules: Rules::builtin(),
+            ignore: Ignore::none(),
+            dockerfile: None,
+            base: None,
+            sizes: false,
+        }
+    }
+}
+
+/// An image analysed: its merged index and its report.
+#[derive(Debug)]
+pub struct Analysed {
+    pub index: Index,
+    pub report: Report,
+    /// With [`AnalyseOptions::sizes`].
+    pub sizes: Option<SizeTree>,
+}
+
+/// Load IMAGE and make its report (see the module's documentation).
+pub fn analyse(image: &str, opts: &AnalyseOptions, progress: &LoadProgress) -> Result<Analysed> {
+    let inputs = Inputs::read(opts)?;
+    let t = std::time::Instant::now();
+    let index = crate::load::load(image, &opts.load, progress)?;
+    let nanos = t.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+    progress
+        .load_nanos
+        .store(nanos, std::sync::atomic::Ordering::Relaxed);
+    inputs.finish(index, opts)
+}
+
+/// [`analyse`] on an index already loaded.
+pub fn analyse_index(index: Index, opts: &AnalyseOptions) -> Result<Analysed> {
+    Inputs::read(opts)?.finish(index, opts)
+}
+
+/// The inputs of a run beside the image, each read once.
+struct Inputs {
+    dockerfile: Option<(String, Dockerfile)>,
+    base: Option<BaseImage>,
+}
+
+impl Inputs {
+    fn read(opts: &AnalyseOptions) -> Result<Inputs> {
+        let dockerfile = match &opts.dockerfile {
+            Some(p) => Some((p.display().to_string(), read_dockerfile(p)?)),
+            None => None,
+        };
+        // `--base`: its manifest and config only, where the source allows it.
+        let base = match &opts.base {
+            Some(arg) => {
+                let (meta, refs) = crate::load::load_meta(arg, &opts.load)?;
+                Some(BaseImage::new(arg, &meta, &refs))
+            }
+            None => None,
+        };
+        Ok(Inputs { dockerfile, base })
+    }
+
+    fn finish(self, index: Index, opts: &AnalyseOptions) -> Result<Analysed> {
+        let hints = Hints {
+            image: self.base,
+            dockerfile: self
+                .dockerfile
+                .as_ref()
+                .map(|(path, df)| dockerfile_base(path, df)),
+        };
+        // One way: ignored findings never enter the analysis, so every figure
+        // and suggestion (title, before/after, saving) is about what is left.
+        let analysis =
+            crate::analyze::waste::analyze_with(&index, &opts.rules, &opts.ignore, &hints)?;
+        let df = self.dockerfile.as_ref().map(|(_, df)| df);
+        let report = crate::suggest::suggest(&index, analysis, &opts.rules, df);
+        let sizes = opts.sizes.then(|| size_tree(&index, &report));
+        Ok(Analysed {
+            index,
+            report,
+            sizes,
+        })
+    }
+}
+
+fn read_dockerfile(p: &std::path::Path) -> Result<Dockerfile> {
+    let loc = Location::source(p.display().to_string());
+    let text = std::fs::read_to_string(p)
+        .map_err(|e| Error::usage(loc.clone(), format!("cannot read Dockerfile: {e}")))?;
+    dockerfile::parse(&text).map_err(|e| Error::usage(loc, format!("cannot parse Dockerfile: {e}")))
+}
+
+/// What the base boundary needs of a Dockerfile: its final `FROM` and the
+/// layer-making steps after it.
+fn dockerfile_base(path: &str, df: &Dockerfile) -> DockerfileBase {
+    DockerfileBase {
+        path: path.to_string(),
+        from: df.base_image.clone(),
+        steps: df
+            .instrs
+            .iter()
+            .filter_map(|i| match i.instr {
+                Instr::Run => Some(StepKind::Run),
+                Instr::Copy | Instr::Add => Some(StepKind::Copy),
+                Instr::Workdir => Some(StepKind::Workdir),
+                Instr::Other => None,
+            })
+            .collect(),
+    }
+}
