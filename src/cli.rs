@@ -202,8 +202,9 @@ pub struct Config {
     pub base: Option<String>,
 }
 
+/// `--demo`: the demo image built into the binary.
 pub fn demo_image() -> String {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo/demo.tar.zst").to_string()
+    imgscope::load::DEMO_SOURCE.to_string()
 }
 
 /// The environment that decides CI mode and colour.
