@@ -7,18 +7,16 @@
 
 use std::sync::Arc;
 
-use ratatui::crossterm::event::{
-    KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind,
-};
+use ratatui::crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Position;
 
 use super::files::Files;
 use super::fixes::Fixes;
-use super::help;
+use super::keys::KEYS;
 use super::layers::Layers;
 use super::layout::{layout, Areas, Focus, Sizes, Tab};
 use super::packages::Packages;
-use super::pane::{ctrl, Action, Ctx};
+use super::pane::{Action, Ctx};
 use super::waste::Waste;
 use crate::load::index::{Index, NodeId};
 use crate::load::{LoadProgress, ProgressSnapshot};
@@ -60,6 +58,9 @@ pub struct Data {
 }
 
 pub struct App {
+    /// `imgscope diff` in a terminal: the comparison view instead of an
+    /// image's panes.
+    pub compare: Option<Box<super::compare::CompareView>>,
     pub source: String,
     pub progress: Arc<LoadProgress>,
     pub data: Option<Box<Data>>,
@@ -79,6 +80,7 @@ pub struct App {
 impl App {
     pub fn new(source: &str, progress: Arc<LoadProgress>, size: (u16, u16)) -> App {
         App {
+            compare: None,
             source: source.to_string(),
             progress,
             data: None,
@@ -90,6 +92,14 @@ impl App {
             defer: false,
             last_progress: Default::default(),
         }
+    }
+
+    /// The comparison view of `imgscope diff`.
+    pub fn comparing(view: super::compare::CompareView, size: (u16, u16)) -> App {
+        let source = format!("{} → {}", view.diff.old.source, view.diff.new.source);
+        let mut app = App::new(&source, Arc::new(LoadProgress::default()), size);
+        app.compare = Some(Box::new(view));
+        app
     }
 
     /// An app already loaded (tests, benchmarks).
@@ -332,19 +342,29 @@ fn handle(app: &mut App, msg: Msg) {
 }
 
 fn key(app: &mut App, k: KeyEvent) {
-    if ctrl(&k) && k.code == KeyCode::Char('c') {
+    let keys = &KEYS;
+    if keys.interrupt.is(&k) {
         app.quit = true;
         return;
     }
     if app.help {
-        if help::closes(&k) {
+        if keys.close_help.is(&k) {
             app.help = false;
+        }
+        return;
+    }
+    if let Some(v) = app.compare.as_deref_mut() {
+        match () {
+            _ if keys.quit.is(&k) => app.quit = true,
+            _ if keys.help.is(&k) => app.help = true,
+            _ => v.key(&k),
         }
         return;
     }
     let size = app.size;
     let Some(d) = app.data.as_deref_mut() else {
-        if matches!(k.code, KeyCode::Char('q') | KeyCode::Esc) {
+        // Loading: quit, or Esc.
+        if keys.quit.is(&k) || keys.clear.is(&k) {
             app.quit = true;
         }
         return;
@@ -359,24 +379,22 @@ fn key(app: &mut App, k: KeyEvent) {
         return;
     }
     // Keys that work everywhere.
-    match k.code {
-        KeyCode::Char('q') if !ctrl(&k) => {
+    match () {
+        _ if keys.quit.is(&k) => {
             app.quit = true;
             return;
         }
-        KeyCode::Char('?') => {
+        _ if keys.help.is(&k) => {
             app.help = true;
             return;
         }
-        KeyCode::Tab => return d.focus_on(d.focus.next()),
-        KeyCode::BackTab => return d.focus_on(d.focus.prev()),
-        KeyCode::Char(c) => {
-            let n = c.to_digit(10).and_then(|n| (n as usize).checked_sub(1));
-            if let Some(&f) = n.and_then(|n| Focus::ORDER.get(n)) {
+        _ if keys.next_pane.is(&k) => return d.focus_on(d.focus.next()),
+        _ if keys.prev_pane.is(&k) => return d.focus_on(d.focus.prev()),
+        _ => {
+            if let Some(&f) = keys.panes.which(&k).and_then(|n| Focus::ORDER.get(n)) {
                 return d.focus_on(f);
             }
         }
-        _ => {}
     }
     let focus = d.focus;
     if let Some(action) = d.files.global_key(&cx!(d), &k, th, focus) {

@@ -5,16 +5,20 @@
 //! apply: Tab / Shift+Tab and 1 2 3 for panes, ↑ ↓ k j, PgUp PgDn Home End,
 //! ? help, q / Ctrl+C quit.
 //!
-//! Its own small Elm loop: [`CompareView`] is the state, [`CompareView::key`]
-//! the only place it changes, [`CompareView::draw`] a view of it.
+//! A mode of the one [`App`]: [`CompareView`] is its state, changed only by
+//! [`CompareView::key`] (which the app's `update` calls), drawn by
+//! [`CompareView::draw`]; the app's event loop, quit and help overlay
+//! serve it as they serve the image view.
 
-use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
+use super::app::App;
+use super::keys::{pair, KEYS};
 use crate::analyze::waste::Finding;
 use crate::compare::diff::{Diff, FileStatus, LayerStatus};
 use crate::compare::tree::{tree, TreeRow};
@@ -49,8 +53,6 @@ pub struct CompareView {
     findings: Vec<FindingRow>,
     pub focus: Pane,
     sel: [usize; 3],
-    pub help: bool,
-    pub quit: bool,
     /// Rows of each pane at the last draw (for paging).
     page: [usize; 3],
 }
@@ -94,8 +96,6 @@ impl CompareView {
             findings,
             focus: Pane::Layers,
             sel: [0; 3],
-            help: false,
-            quit: false,
             page: [10; 3],
         };
         v.refilter();
@@ -139,39 +139,38 @@ impl CompareView {
             .collect()
     }
 
+    /// A key (the help overlay, when open, is the app's).
     pub fn key(&mut self, k: &KeyEvent) {
-        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
-        if self.help {
-            self.help = false;
-            return;
-        }
+        let keys = &KEYS;
         let p = Self::pane_index(self.focus);
         let len = self.len(self.focus);
         let last = len.saturating_sub(1);
-        match k.code {
-            KeyCode::Char('q') => self.quit = true,
-            KeyCode::Char('c') if ctrl => self.quit = true,
-            KeyCode::Char('u') if ctrl => {
+        match () {
+            _ if keys.changes_only.is(k) => {
                 self.changes_only = !self.changes_only;
                 self.refilter();
             }
-            KeyCode::Char('?') => self.help = true,
-            KeyCode::Tab => self.focus = PANES[(p + 1) % PANES.len()],
-            KeyCode::BackTab => self.focus = PANES[(p + PANES.len() - 1) % PANES.len()],
-            KeyCode::Char('1') => self.focus = Pane::Layers,
-            KeyCode::Char('2') => self.focus = Pane::Files,
-            KeyCode::Char('3') => self.focus = Pane::Findings,
-            KeyCode::Down | KeyCode::Char('j') => self.sel[p] = (self.sel[p] + 1).min(last),
-            KeyCode::Up | KeyCode::Char('k') => self.sel[p] = self.sel[p].saturating_sub(1),
-            KeyCode::PageDown => self.sel[p] = (self.sel[p] + self.page[p].max(1)).min(last),
-            KeyCode::PageUp => self.sel[p] = self.sel[p].saturating_sub(self.page[p].max(1)),
-            KeyCode::Home => self.sel[p] = 0,
-            KeyCode::End => self.sel[p] = last,
-            KeyCode::Esc => self.changes_only = false,
-            _ => {}
-        }
-        if k.code == KeyCode::Esc {
-            self.refilter();
+            _ if keys.next_pane.is(k) => self.focus = PANES[(p + 1) % PANES.len()],
+            _ if keys.prev_pane.is(k) => self.focus = PANES[(p + PANES.len() - 1) % PANES.len()],
+            _ if keys.down.is(k) => self.sel[p] = (self.sel[p] + 1).min(last),
+            _ if keys.up.is(k) => self.sel[p] = self.sel[p].saturating_sub(1),
+            _ if keys.page_down.is(k) => {
+                self.sel[p] = (self.sel[p] + self.page[p].max(1)).min(last)
+            }
+            _ if keys.page_up.is(k) => {
+                self.sel[p] = self.sel[p].saturating_sub(self.page[p].max(1))
+            }
+            _ if keys.home.is(k) => self.sel[p] = 0,
+            _ if keys.end.is(k) => self.sel[p] = last,
+            _ if keys.clear.is(k) => {
+                self.changes_only = false;
+                self.refilter();
+            }
+            _ => {
+                if let Some(&pane) = keys.panes.which(k).and_then(|n| PANES.get(n)) {
+                    self.focus = pane;
+                }
+            }
         }
     }
 
@@ -224,36 +223,27 @@ impl CompareView {
         self.draw_layers(f, mid[0]);
         self.draw_files(f, mid[1]);
         self.draw_findings(f, rows[3]);
+        let k = &KEYS;
         let status = format!(
-            " Tab/1-3 pane  ↑↓ move  PgUp/PgDn  Ctrl+U {}  ? help  q quit",
+            " {}/1-{} pane  {} move  {}/{}  {} {}  {} help  {} quit",
+            k.next_pane.long(),
+            PANES.len(),
+            pair(&k.up, &k.down),
+            k.page_up.long(),
+            k.page_down.long(),
+            k.changes_only.long(),
             if self.changes_only {
                 "show all paths"
             } else {
                 "changes only"
-            }
+            },
+            k.help.long(),
+            k.quit.long(),
         );
         f.render_widget(
             Paragraph::new(status).style(Style::default().add_modifier(Modifier::REVERSED)),
             rows[4],
         );
-        if self.help {
-            let r = centered(area, 60, 14);
-            f.render_widget(Clear, r);
-            let text = vec![
-                Line::raw(" Tab / Shift+Tab, 1 2 3   panes: Layers, Files, Findings"),
-                Line::raw(" ↑ ↓ / k j                move the selection"),
-                Line::raw(" PgUp PgDn Home End       page, first, last"),
-                Line::raw(" Ctrl+U                   files: only changed paths / all"),
-                Line::raw(" Esc                      show all paths"),
-                Line::raw(" q, Ctrl+C                quit"),
-                Line::raw(""),
-                Line::raw(" Layers: same (same diff_id), changed, added, removed"),
-                Line::raw(" Files: + added  - removed  > grown  < shrunk  * below"),
-                Line::raw(""),
-                Line::raw(" Press any key to close."),
-            ];
-            f.render_widget(Paragraph::new(text).block(frame(" Keys ", true)), r);
-        }
     }
 
     /// The window of `height` rows of pane `p` that keeps its selection visible.
@@ -418,19 +408,9 @@ fn frame(title: &str, focused: bool) -> Block<'static> {
     }
 }
 
-fn centered(area: Rect, w: u16, h: u16) -> Rect {
-    let w = w.min(area.width);
-    let h = h.min(area.height);
-    Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    }
-}
-
 /// `imgscope diff OLD NEW` in a terminal: load both (errors before the
-/// screen is taken), then the comparison view until the user quits.
+/// screen is taken), then the comparison view, a mode of the one [`App`]
+/// and its event loop, until the user quits.
 pub fn run_diff(old: &str, new: &str, opts: &AnalyseOptions) -> anyhow::Result<()> {
     let analyse = |image: &str| {
         eprint!("imgscope: loading {image}…\r");
@@ -442,17 +422,8 @@ pub fn run_diff(old: &str, new: &str, opts: &AnalyseOptions) -> anyhow::Result<(
         (&new.index, &new.report),
         &Default::default(),
     );
-    let mut view = CompareView::new(d, &old.index, &new.index);
+    let view = CompareView::new(d, &old.index, &new.index);
     drop((old, new));
-    let (_guard, mut term) = super::setup_terminal()?;
-    term.draw(|f| view.draw(f))?;
-    while !view.quit {
-        match event::read()? {
-            Event::Key(k) if k.kind == event::KeyEventKind::Press => view.key(&k),
-            Event::Resize(..) => {}
-            _ => continue,
-        }
-        term.draw(|f| view.draw(f))?;
-    }
-    Ok(())
+    let (tx, rx) = std::sync::mpsc::channel();
+    super::event_loop(App::comparing(view, (0, 0)), tx, rx)
 }

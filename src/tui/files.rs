@@ -6,7 +6,7 @@
 //! (Past 600 lines only by its unit test: the pane's code is ~600 lines, half
 //! of it the drawing of a tree row, which reads best in one piece.)
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -16,8 +16,9 @@ use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 use super::filter::{Edit, FilterInput, LIVE_FILTER_NODES};
+use super::keys::{ctrl_group, pair, KEYS};
 use super::layout::{Areas, Focus};
-use super::pane::{ctrl, down, up, Action, Ctx};
+use super::pane::{Action, Ctx};
 use super::widgets::{bold, mark_style, pane, sel_style};
 use crate::load::index::{Index, NodeId, NodeKind, NO_INODE, ROOT};
 use crate::present::{escape, human};
@@ -26,19 +27,23 @@ use crate::suggest::Report;
 use crate::view::tree::{self, Mark, Mode, Sort, Tree, Types};
 use crate::view::{Cursor, Expansion, Nav, Trees};
 
-pub const KEYS: &[(&str, &str)] = &[
-    ("↑↓", "move"),
-    ("Space", "collapse"),
-    ("^Space", "all"),
-    ("^F", "filter"),
-    ("^A/R/M/U", "types"),
-    ("^B", "attrs"),
-    ("^O", "sort"),
-    ("^L", "mode"),
-    ("Tab", "pane"),
-    ("?", "help"),
-    ("q", "quit"),
-];
+/// The footer while the pane is focused.
+pub fn hints() -> Vec<(String, &'static str)> {
+    let k = &KEYS;
+    vec![
+        (pair(&k.up, &k.down), "move"),
+        (k.toggle_dir.short(), "collapse"),
+        (k.toggle_all.short(), "all"),
+        (k.filter.short(), "filter"),
+        (ctrl_group(&k.types), "types"),
+        (k.attrs.short(), "attrs"),
+        (k.sort.short(), "sort"),
+        (k.layer_only.short(), "mode"),
+        (k.next_pane.short(), "pane"),
+        (k.help.short(), "help"),
+        (k.quit.short(), "quit"),
+    ]
+}
 
 /// Trees kept besides the shown one: the neighbouring layers, built ahead
 /// on a background thread (`view::prefetch`), and the last tree shown.
@@ -268,33 +273,34 @@ impl Files {
     /// Keys that change what the tree shows, from any pane (`focus`); None
     /// when the key is not one of them.
     pub fn global_key(&mut self, cx: &Ctx, k: &KeyEvent, h: usize, focus: Focus) -> Option<Action> {
-        match k.code {
-            KeyCode::Char('/') | KeyCode::Char('f') if k.code == KeyCode::Char('/') || ctrl(k) => {
+        let keys = &KEYS;
+        match () {
+            _ if keys.filter.is(k) => {
                 self.filter.editing = true;
                 return Some(Action::ShowFiles);
             }
-            KeyCode::Char('b') if ctrl(k) => {
+            _ if keys.attrs.is(k) => {
                 self.attrs = !self.attrs;
                 return Some(Action::None);
             }
-            KeyCode::Char('o') if ctrl(k) => {
+            _ if keys.sort.is(k) => {
                 self.sort = match self.sort {
                     Sort::Name => Sort::Size,
                     Sort::Size => Sort::Name,
                 };
             }
-            KeyCode::Char('l') if ctrl(k) => {
+            _ if keys.layer_only.is(k) => {
                 self.mode = match (focus, self.mode) {
                     (Focus::Layers, _) | (_, Mode::Merged) => Mode::LayerOnly,
                     (_, Mode::LayerOnly) => Mode::Merged,
                 };
             }
-            KeyCode::Char('a') if ctrl(k) && focus == Focus::Layers => self.mode = Mode::Merged,
-            KeyCode::Char(c @ ('a' | 'r' | 'm' | 'u')) if ctrl(k) => {
-                let i = "armu".find(c).unwrap_or(0);
+            _ if keys.merged.is(k) && focus == Focus::Layers => self.mode = Mode::Merged,
+            _ if keys.types.is(k) => {
+                let i = keys.types.which(k).unwrap_or(0);
                 self.types.0[i] = !self.types.0[i];
             }
-            KeyCode::Esc if self.filtered() => self.clear_filters(),
+            _ if keys.clear.is(k) && self.filtered() => self.clear_filters(),
             _ => return None,
         }
         self.rebuild(cx, h);
@@ -304,50 +310,49 @@ impl Files {
     /// Keys of the focused tree.
     pub fn key(&mut self, cx: &Ctx, k: &KeyEvent, h: usize) {
         let index = cx.index;
-        match k.code {
-            _ if up(k) => {
+        let keys = &KEYS;
+        match () {
+            _ if keys.up.is(k) => {
                 self.up(index);
             }
-            _ if down(k) => {
+            _ if keys.down.is(k) => {
                 self.down(index, h);
             }
-            KeyCode::PageDown => {
+            _ if keys.page_down.is(k) => {
                 for _ in 0..h.max(1) {
                     if !self.down(index, h) {
                         break;
                     }
                 }
             }
-            KeyCode::PageUp => {
+            _ if keys.page_up.is(k) => {
                 for _ in 0..h.max(1) {
                     if !self.up(index) {
                         break;
                     }
                 }
             }
-            KeyCode::Home | KeyCode::Char('g') => {
+            _ if keys.home.is(k) => {
                 self.cur.first(&nav!(self, index));
             }
-            KeyCode::End | KeyCode::Char('G') => {
+            _ if keys.end.is(k) => {
                 self.cur.last(&nav!(self, index), h);
             }
-            // Ctrl+Space arrives as NUL on some terminals.
-            KeyCode::Char(' ') if ctrl(k) => self.toggle_all(index, h),
-            KeyCode::Char('\0') => self.toggle_all(index, h),
-            KeyCode::Char('-') => {
+            _ if keys.toggle_all.is(k) => self.toggle_all(index, h),
+            _ if keys.collapse_all.is(k) => {
                 self.exp.all(false);
                 self.reanchor(index, h);
             }
-            KeyCode::Char('+') | KeyCode::Char('=') => {
+            _ if keys.expand_all.is(k) => {
                 self.exp.all(true);
                 self.reanchor(index, h);
             }
-            KeyCode::Char(' ') | KeyCode::Enter => {
+            _ if keys.toggle_dir.is(k) => {
                 if let Some(s) = self.cur.sel.filter(|s| self.tree.is_dir(*s)) {
                     self.exp.set(s, !self.exp.expanded(s));
                 }
             }
-            KeyCode::Left | KeyCode::Char('h') => {
+            _ if keys.collapse.is(k) => {
                 let Some(s) = self.cur.sel else { return };
                 if self.tree.is_dir(s) && self.exp.expanded(s) && !self.tree.children(s).is_empty()
                 {
@@ -356,7 +361,7 @@ impl Files {
                 }
                 self.cur.to_parent(&nav!(self, index));
             }
-            KeyCode::Right | KeyCode::Char('l') => {
+            _ if keys.expand.is(k) => {
                 let Some(s) = self.cur.sel else { return };
                 if self.tree.is_dir(s) && !self.exp.expanded(s) {
                     self.exp.set(s, true);

@@ -8,17 +8,21 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::style::{Color, Style};
 use ratatui::text::Span;
 
+use super::keys::{pair, KEYS};
 use super::pane::ctrl;
 use super::widgets::bold;
 use crate::view::PathFilter;
 
 /// The status bar while the filter is typed.
-pub const EDIT_KEYS: &[(&str, &str)] = &[
-    ("type", "filter: text, glob *?[ ] or /regex/"),
-    ("Enter", "apply"),
-    ("Esc", "clear"),
-    ("↑↓", "move"),
-];
+pub fn hints() -> Vec<(String, &'static str)> {
+    let k = &KEYS;
+    vec![
+        ("type".into(), "filter: text, glob *?[ ] or /regex/"),
+        (k.apply.short(), "apply"),
+        (k.clear.short(), "clear"),
+        (pair(&k.up, &k.down), "move"),
+    ]
+}
 
 /// Filters on images with more nodes than this are applied after a short
 /// pause in typing (or on Enter) instead of on every key.
@@ -88,25 +92,26 @@ impl FilterInput {
 
     /// A key while typing; `live`: apply on every change (else after a pause).
     pub fn edit(&mut self, k: &KeyEvent, live: bool) -> Edit {
+        let keys = &KEYS;
         let edited = match k.code {
-            KeyCode::Enter => {
+            _ if keys.apply.is(k) => {
                 self.editing = false;
                 return Edit::Apply;
             }
-            KeyCode::Esc => {
+            _ if keys.clear.is(k) => {
                 self.editing = false;
                 self.text.clear();
                 return Edit::Apply;
             }
-            KeyCode::Char('f') if ctrl(k) => {
+            _ if keys.leave_filter.is(k) => {
                 self.editing = false;
                 return Edit::None;
             }
-            KeyCode::Backspace => {
+            _ if keys.erase.is(k) => {
                 self.text.pop();
                 true
             }
-            KeyCode::Char('u') if ctrl(k) => {
+            _ if keys.erase_line.is(k) => {
                 self.text.clear();
                 true
             }
@@ -114,8 +119,9 @@ impl FilterInput {
                 self.text.push(c);
                 true
             }
-            KeyCode::Up => return Edit::Up,
-            KeyCode::Down => return Edit::Down,
+            // The arrows (the letters are typed).
+            _ if keys.up.0[0].is(k) => return Edit::Up,
+            _ if keys.down.0[0].is(k) => return Edit::Down,
             _ => false,
         };
         if !edited {

@@ -14,7 +14,7 @@ use super::widgets::{bold, detail_block, pane};
 use crate::present::human;
 use crate::present::{before_after, escape, fit, one_line};
 
-pub use super::waste::KEYS;
+pub use super::waste::hints;
 
 #[derive(Debug, Default)]
 pub struct Fixes {

@@ -1,28 +1,33 @@
 //! The Layers pane: every layer with its size, waste and command; owns the
 //! selected layer.
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Position, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
+use super::keys::{pair, KEYS};
 use super::layout::Areas;
-use super::pane::{ctrl, down, up, Action, Ctx, ListSel};
+use super::pane::{ctrl, Action, Ctx, ListSel};
 use super::widgets::{bold, pane, sel_style};
 use crate::present::fit;
 use crate::present::human;
 use crate::view::Mode;
 
-pub const KEYS: &[(&str, &str)] = &[
-    ("↑↓", "layer"),
-    ("Tab", "pane"),
-    ("^L", "layer only"),
-    ("^A", "merged"),
-    ("^F", "filter"),
-    ("?", "help"),
-    ("q", "quit"),
-];
+/// The footer while the pane is focused.
+pub fn hints() -> Vec<(String, &'static str)> {
+    let k = &KEYS;
+    vec![
+        (pair(&k.up, &k.down), "layer"),
+        (k.next_pane.short(), "pane"),
+        (k.layer_only.short(), "layer only"),
+        (k.merged.short(), "merged"),
+        (k.filter.short(), "filter"),
+        (k.help.short(), "help"),
+        (k.quit.short(), "quit"),
+    ]
+}
 
 #[derive(Debug, Default)]
 pub struct Layers {
@@ -48,32 +53,33 @@ impl Layers {
     /// Keys that move between layers: several queued ones rebuild the tree
     /// once, for the layer they end on.
     pub fn is_move(k: &KeyEvent) -> bool {
+        let keys = &KEYS;
         !ctrl(k)
-            && (up(k)
-                || down(k)
-                || matches!(
-                    k.code,
-                    KeyCode::PageUp
-                        | KeyCode::PageDown
-                        | KeyCode::Home
-                        | KeyCode::End
-                        | KeyCode::Char('g')
-                        | KeyCode::Char('G')
-                ))
+            && [
+                keys.up,
+                keys.down,
+                keys.page_up,
+                keys.page_down,
+                keys.home,
+                keys.end,
+            ]
+            .iter()
+            .any(|b| b.is(k))
     }
 
     pub fn key(&mut self, cx: &Ctx, k: &KeyEvent, a: &Areas) -> Action {
         let n = cx.report.layers.len();
         let h = a.layers_rows();
         let cur = self.layer();
-        let target = match k.code {
-            _ if up(k) => cur.checked_sub(1),
-            _ if down(k) => Some(cur + 1),
-            KeyCode::PageUp => Some(cur.saturating_sub(h)),
-            KeyCode::PageDown => Some(cur + h),
-            KeyCode::Home | KeyCode::Char('g') => Some(0),
-            KeyCode::End | KeyCode::Char('G') => Some(n.saturating_sub(1)),
-            KeyCode::Enter | KeyCode::Right | KeyCode::Char('l') => return Action::ShowFiles,
+        let keys = &KEYS;
+        let target = match () {
+            _ if keys.up.is(k) => cur.checked_sub(1),
+            _ if keys.down.is(k) => Some(cur + 1),
+            _ if keys.page_up.is(k) => Some(cur.saturating_sub(h)),
+            _ if keys.page_down.is(k) => Some(cur + h),
+            _ if keys.home.is(k) => Some(0),
+            _ if keys.end.is(k) => Some(n.saturating_sub(1)),
+            _ if keys.show_files.is(k) => return Action::ShowFiles,
             _ => None,
         };
         match target.map(|t| t.min(n.saturating_sub(1))) {

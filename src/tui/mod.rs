@@ -44,6 +44,7 @@ mod filter;
 mod fixes;
 mod help;
 mod image;
+mod keys;
 mod layers;
 mod layout;
 mod loading;
@@ -142,6 +143,23 @@ pub fn run(image: &str, opts: &AnalyseOptions) -> anyhow::Result<()> {
             });
         });
     }
+    {
+        let tx = tx.clone();
+        std::thread::spawn(move || loop {
+            std::thread::sleep(TICK);
+            if tx.send(Msg::Tick).is_err() {
+                break;
+            }
+        });
+    }
+    event_loop(App::new(image, progress, (0, 0)), tx, rx)
+}
+
+/// The one event loop (the image view and the comparison view): take the
+/// terminal, read input on a thread of its own, and draw after each batch
+/// of messages that changed something, until the app quits or every
+/// sender is gone.
+fn event_loop(mut app: App, tx: mpsc::Sender<Msg>, rx: mpsc::Receiver<Msg>) -> anyhow::Result<()> {
     let (guard, mut term) = setup_terminal()?;
     {
         let tx = tx.clone();
@@ -158,18 +176,9 @@ pub fn run(image: &str, opts: &AnalyseOptions) -> anyhow::Result<()> {
             }
         });
     }
-    {
-        let tx = tx.clone();
-        std::thread::spawn(move || loop {
-            std::thread::sleep(TICK);
-            if tx.send(Msg::Tick).is_err() {
-                break;
-            }
-        });
-    }
     drop(tx);
     let size = term.size()?;
-    let mut app = App::new(image, progress, (size.width, size.height));
+    app.size = (size.width, size.height);
     term.draw(|f| draw(f, &mut app))?;
     app.dirty = false;
     while let Ok(msg) = rx.recv() {

@@ -18,13 +18,17 @@ use crate::present::fit;
 use crate::present::{escape, human};
 use crate::suggest::Report;
 
-pub const KEYS: &[(&str, &str)] = &[
-    ("↑↓", "select"),
-    ("Enter", "show its files in the tree"),
-    ("Tab", "pane"),
-    ("?", "help"),
-    ("q", "quit"),
-];
+/// The footer while the pane is focused.
+pub fn hints() -> Vec<(String, &'static str)> {
+    let k = &super::keys::KEYS;
+    vec![
+        (super::keys::pair(&k.up, &k.down), "select"),
+        (k.enter.short(), "show its files in the tree"),
+        (k.next_pane.short(), "pane"),
+        (k.help.short(), "help"),
+        (k.quit.short(), "quit"),
+    ]
+}
 
 pub struct Packages {
     pub list: ListSel,

@@ -2,12 +2,13 @@
 //! pane hands back when something outside it must change, and [`ListSel`],
 //! the scrolled selection of the list panes.
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
+use super::keys::KEYS;
 use super::widgets::sel_style;
 
 use crate::load::index::Index;
@@ -63,14 +64,6 @@ pub fn ctrl(k: &KeyEvent) -> bool {
     k.modifiers.contains(KeyModifiers::CONTROL)
 }
 
-/// Up and down, as arrows or vi keys.
-pub fn up(k: &KeyEvent) -> bool {
-    matches!(k.code, KeyCode::Up | KeyCode::Char('k'))
-}
-pub fn down(k: &KeyEvent) -> bool {
-    matches!(k.code, KeyCode::Down | KeyCode::Char('j'))
-}
-
 /// A scrolled list selection.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ListSel {
@@ -101,14 +94,15 @@ impl ListSel {
     /// Arrows, vi keys, pages, Home/End over `len` rows, `h` on screen;
     /// true on Enter (with something to enter).
     pub fn key(&mut self, k: &KeyEvent, len: usize, h: usize) -> bool {
-        match k.code {
-            _ if up(k) => self.moved(-1, len, h),
-            _ if down(k) => self.moved(1, len, h),
-            KeyCode::PageUp => self.moved(-(h as isize), len, h),
-            KeyCode::PageDown => self.moved(h as isize, len, h),
-            KeyCode::Home | KeyCode::Char('g') => self.select(0, h),
-            KeyCode::End | KeyCode::Char('G') => self.select(len.saturating_sub(1), h),
-            KeyCode::Enter => return len > 0,
+        let keys = &KEYS;
+        match () {
+            _ if keys.up.is(k) => self.moved(-1, len, h),
+            _ if keys.down.is(k) => self.moved(1, len, h),
+            _ if keys.page_up.is(k) => self.moved(-(h as isize), len, h),
+            _ if keys.page_down.is(k) => self.moved(h as isize, len, h),
+            _ if keys.home.is(k) => self.select(0, h),
+            _ if keys.end.is(k) => self.select(len.saturating_sub(1), h),
+            _ if keys.enter.is(k) => return len > 0,
             _ => {}
         }
         false

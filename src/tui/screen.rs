@@ -18,6 +18,13 @@ use crate::present::escape;
 pub fn draw(f: &mut Frame, app: &mut App) {
     let area = f.area();
     app.size = (area.width, area.height);
+    if let Some(v) = app.compare.as_deref_mut() {
+        v.draw(f);
+        if app.help {
+            help::draw_compare(f, area);
+        }
+        return;
+    }
     match app.data.as_deref() {
         None => loading::draw(f, &app.source, &app.progress),
         Some(d) => {
@@ -95,14 +102,14 @@ fn tabs(f: &mut Frame, r: Rect, d: &Data, sizes: &Sizes) {
 /// The focused pane's keys.
 fn status(f: &mut Frame, r: Rect, d: &Data) {
     let keys = if d.files.filter.editing {
-        filter::EDIT_KEYS
+        filter::hints()
     } else {
         match d.focus {
-            Focus::Layers => layers::KEYS,
-            Focus::Tree => files::KEYS,
-            Focus::Waste => waste::KEYS,
-            Focus::Fixes => fixes::KEYS,
-            Focus::Packages => super::packages::KEYS,
+            Focus::Layers => layers::hints(),
+            Focus::Tree => files::hints(),
+            Focus::Waste => waste::hints(),
+            Focus::Fixes => fixes::hints(),
+            Focus::Packages => super::packages::hints(),
         }
     };
     let mut spans = Vec::new();

@@ -18,13 +18,17 @@ use crate::present::{escape, human};
 use crate::present::{fit, kind_label, one_line, why};
 use crate::suggest::Report;
 
-pub const KEYS: &[(&str, &str)] = &[
-    ("↑↓", "select"),
-    ("Enter", "show in tree"),
-    ("Tab", "pane"),
-    ("?", "help"),
-    ("q", "quit"),
-];
+/// The footer while the pane is focused.
+pub fn hints() -> Vec<(String, &'static str)> {
+    let k = &super::keys::KEYS;
+    vec![
+        (super::keys::pair(&k.up, &k.down), "select"),
+        (k.enter.short(), "show in tree"),
+        (k.next_pane.short(), "pane"),
+        (k.help.short(), "help"),
+        (k.quit.short(), "quit"),
+    ]
+}
 
 /// A row of the Waste tab.
 #[derive(Debug, Clone)]
