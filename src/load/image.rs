@@ -19,6 +19,9 @@ pub enum Format {
     /// Read through a registry's API.
     #[serde(rename = "registry")]
     Registry,
+    /// Read from a podman/buildah/CRI-O store (`containers-storage:`).
+    #[serde(rename = "containers-storage")]
+    ContainersStorage,
 }
 
 impl Format {
@@ -27,6 +30,7 @@ impl Format {
             Format::DockerArchive => "docker-archive",
             Format::OciLayout => "oci-layout",
             Format::Registry => "registry",
+            Format::ContainersStorage => "containers-storage",
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod capture;
 pub mod counted;
+pub mod cstorage;
 pub mod elf;
 pub mod engine;
 pub mod guard;
@@ -87,11 +88,16 @@ pub struct LoadOptions {
 }
 
 /// Read an image (path, directory, `-`, `docker://NAME` / `podman://NAME`
-/// streamed from the engine's `save`, or a registry reference read through
-/// the registry's API) and build its merged index. A path that exists wins
-/// over a reference.
+/// streamed from the engine's `save`, `containers-storage:NAME` read from
+/// a podman/buildah store, or a registry reference read through the
+/// registry's API) and build its merged index. A path that exists wins
+/// over a reference. `podman://NAME` reads the local podman store directly
+/// when it is readable and holds NAME.
 pub fn load(arg: &str, opts: &LoadOptions, progress: &LoadProgress) -> Result<Index> {
     layer::set_verify(opts.verify.unwrap_or(arg == "-"));
+    if let Some(found) = cstorage_of(arg, opts)? {
+        return found.load(arg, opts, progress);
+    }
     if let Some((engine, name)) = engine::parse(arg) {
         let (save, reader) = engine::open(engine, name, arg)?;
         return save.finish(load_reader(reader, arg, opts, progress));
@@ -118,6 +124,9 @@ pub fn load_meta(
         image: None,
         platform: opts.select.platform.clone(),
     };
+    if let Some(found) = cstorage_of(arg, opts)? {
+        return Ok(found.meta());
+    }
     let is_path =
         arg != "-" && engine::parse(arg).is_none() && std::fs::symlink_metadata(arg).is_ok();
     if is_path {
@@ -131,6 +140,21 @@ pub fn load_meta(
     let index = load(arg, &opts, &LoadProgress::default())?;
     let refs = index.layers.iter().map(|l| l.r.clone()).collect();
     Ok((index.image, refs))
+}
+
+/// The image `arg` names in a containers-storage store: a
+/// `containers-storage:` reference (an error when it is not there), or
+/// `podman://NAME` when the local store holds NAME (None otherwise: then
+/// `podman save` is asked).
+fn cstorage_of(arg: &str, opts: &LoadOptions) -> Result<Option<cstorage::Found>> {
+    if let Some(r) = cstorage::parse(arg) {
+        let r = r.map_err(|m| Error::usage(Location::source(arg), m))?;
+        return cstorage::find(&r, arg, opts).map(Some);
+    }
+    match engine::parse(arg) {
+        Some((engine::Engine::Podman, name)) => cstorage::podman(name, arg, opts),
+        _ => Ok(None),
+    }
 }
 
 /// Read an image from a stream (e.g. `docker save` piped in), named
