@@ -281,16 +281,38 @@ mod tests {
         assert_eq!(s.root, root);
         assert_eq!(s.driver, Driver::Vfs);
         assert_eq!(s.how, conf.display().to_string());
-        // Rootless with a system file only: the data home, not graphroot.
-        let (r, _, _) = {
-            let mut e = env(1000);
-            e.xdg_data_home = Some("/data".into());
-            e.xdg_config_home = Some(dir.path().join("none"));
-            // No system file may exist on the test machine: either way the
-            // rootless root is not /var/lib.
-            from_config(&e).unwrap()
-        };
-        assert!(r == Path::new("/data/containers/storage") || r.starts_with("/home/u"));
+        // Rootless with a file that sets no graphroot: the data home.
+        let bare = dir.path().join("bare.conf");
+        std::fs::write(&bare, "[storage]\ndriver = \"overlay\"\n").unwrap();
+        let mut e = env(1000);
+        e.storage_conf = Some(bare.clone());
+        e.xdg_data_home = Some("/data".into());
+        let (r, d, _) = from_config(&e).unwrap();
+        assert_eq!(r, Path::new("/data/containers/storage"));
+        assert_eq!(d.as_deref(), Some("overlay"));
+        e.xdg_data_home = None;
+        assert_eq!(
+            from_config(&e).unwrap().0,
+            Path::new("/home/u/.local/share/containers/storage")
+        );
+        // Root with the same file: the default graphroot.
+        let mut e = env(0);
+        e.storage_conf = Some(bare);
+        assert_eq!(
+            from_config(&e).unwrap().0,
+            Path::new("/var/lib/containers/storage")
+        );
+        // rootless_storage_path, expanded.
+        let rl = dir.path().join("rl.conf");
+        std::fs::write(
+            &rl,
+            "[storage]\ngraphroot = \"/g\"\nrootless_storage_path = \"$HOME/st/$UID\"\n",
+        )
+        .unwrap();
+        let mut e = env(1000);
+        e.storage_conf = Some(rl);
+        // A rootless user's own file (not the system's) may set graphroot.
+        assert_eq!(from_config(&e).unwrap().0, Path::new("/g"));
         assert_eq!(
             expand("$HOME/x/$UID/$USER", &env(7)),
             "/home/u/x/7/u".to_string()
