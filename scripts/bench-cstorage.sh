@@ -18,8 +18,9 @@
 #
 # Reported per way: median wall seconds and median peak RSS in MiB (/usr/bin/time's %M: for a
 # pipe, the larger of its two processes; for skopeo + file the larger of the two, the wall time
-# their sum). Each way's JSON report is kept and the three are compared (source and format
-# aside), so a benchmark of a wrong answer does not go unnoticed. Figures depend on the machine.
+# their sum). Each way's JSON report is kept and the three are compared (source, format and the
+# base's digest and evidence aside: see docs/containers-storage.md), so a benchmark of a wrong
+# answer does not go unnoticed. Figures depend on the machine.
 set -uo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -103,6 +104,11 @@ for way in ("store", "save", "skopeo"):
         r = json.load(open(p))
         r["image"].pop("source", None)
         r["image"].pop("format", None)
+        # The store keeps the manifest's base annotations (a docker-archive
+        # cannot): the base's digest and evidence may differ, its name and
+        # layer count may not.
+        b = r["image"].get("base") or {}
+        r["image"]["base"] = {k: b.get(k) for k in ("name", "layers")}
         reps[way] = r
 ways = list(reps)
 same = all(reps[w2] == reps[ways[0]] for w2 in ways[1:])

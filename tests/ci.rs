@@ -547,9 +547,21 @@ fn docker_and_podman_uris_stream_the_engines_save() {
         );
     }
     let path = format!("{}:/usr/bin:/bin", bin.display());
+    // podman:// reads the local store when it holds the image: here a store
+    // that holds none, so the stand-in `podman save` is what is read.
+    let conf = dir.path().join("storage.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[storage]\ndriver = \"vfs\"\ngraphroot = \"{}\"\n",
+            dir.path().join("no-store").display()
+        ),
+    )
+    .unwrap();
     let with_path = |path: &str, args: &[&str]| {
         let r = cmd_in(dir.path())
             .env("PATH", path)
+            .env("CONTAINERS_STORAGE_CONF", &conf)
             .args(args)
             .output()
             .unwrap();

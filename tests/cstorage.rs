@@ -18,16 +18,22 @@ use serde_json::Value;
 
 const APP: &str = "localhost/cstorage-app:latest";
 
-/// The stores, or why they cannot be built here.
+/// The stores, or why they cannot be built here (built once for all the
+/// tests of this file, which run at the same time).
 fn stores() -> Result<PathBuf, String> {
-    common::built_on_demand(
-        "build-cstorage.sh",
-        "cstorage-stores",
-        &["drivers", "vfs.tar"],
-        &["buildah", "skopeo", "python3"],
-        "IMGSCOPE_CSTORAGE_STORES",
-        None,
-    )
+    static STORES: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    STORES
+        .get_or_init(|| {
+            common::built_on_demand(
+                "build-cstorage.sh",
+                "cstorage-stores",
+                &["drivers", "vfs.tar"],
+                &["buildah", "skopeo", "python3"],
+                "IMGSCOPE_CSTORAGE_STORES",
+                None,
+            )
+        })
+        .clone()
 }
 
 macro_rules! stores_or_skip {
