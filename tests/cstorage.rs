@@ -141,16 +141,25 @@ fn the_store_read_equals_skopeos_docker_archive() {
         // (buildah's annotation names the image of the build's last cached
         // step before this one, an image of the store.)
         let digest = sb["digest"].as_str().unwrap_or_default();
-        assert!(store_digests(&dir, &d).iter().any(|s| s == digest), "{d}: {sb}");
+        assert!(
+            store_digests(&dir, &d).iter().any(|s| s == digest),
+            "{d}: {sb}"
+        );
         assert!(fb["digest"].is_null());
-        let (se, fe) = (sb["evidence"].as_array().unwrap(), fb["evidence"].as_array().unwrap());
+        let (se, fe) = (
+            sb["evidence"].as_array().unwrap(),
+            fb["evidence"].as_array().unwrap(),
+        );
         assert_eq!(&se[1..], &fe[..], "{d}");
         for r in [&mut store, &mut file] {
             r["image"]["source"] = Value::Null;
             r["image"]["format"] = Value::Null;
             r["image"]["base"] = Value::Null;
         }
-        assert_eq!(store, file, "{d}: the store read differs from skopeo's export");
+        assert_eq!(
+            store, file,
+            "{d}: the store read differs from skopeo's export"
+        );
         // What the image holds, so that equal reports mean something.
         let layers = store["layers"].as_array().unwrap();
         assert_eq!(layers.len(), 5, "{d}");
@@ -158,7 +167,12 @@ fn the_store_read_equals_skopeos_docker_archive() {
             .iter()
             .all(|l| l["digest"].as_str().unwrap().starts_with("sha256:")));
         let waste = store["waste"].to_string();
-        for p in ["/gone.txt", "/srv/dir/one.txt", "/srv/dir/sub/two.txt", "/opt/base/blob"] {
+        for p in [
+            "/gone.txt",
+            "/srv/dir/one.txt",
+            "/srv/dir/sub/two.txt",
+            "/opt/base/blob",
+        ] {
             assert!(waste.contains(p), "{d}: {p} not found wasted: {waste}");
         }
         // The digests the store rebuilds are the layers' diff_ids.
@@ -282,12 +296,20 @@ fn a_locked_store_is_read_without_waiting() {
     let dir = stores_or_skip!("a_locked_store_is_read_without_waiting");
     let root = dir.join("vfs/root");
     let mut held = Vec::new();
-    for lock in ["storage.lock", "vfs-layers/layers.lock", "vfs-images/images.lock"] {
+    for lock in [
+        "storage.lock",
+        "vfs-layers/layers.lock",
+        "vfs-images/images.lock",
+    ] {
         let p = root.join(lock);
         if !p.exists() {
             continue;
         }
-        let f = std::fs::OpenOptions::new().read(true).write(true).open(&p).unwrap();
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&p)
+            .unwrap();
         // The write lock containers/storage itself takes (fcntl, whole file).
         let fl = libc::flock {
             l_type: libc::F_WRLCK as i16,
@@ -349,7 +371,11 @@ fn podman_uris_read_the_store_when_it_holds_the_image() {
     {
         use std::os::unix::fs::PermissionsExt;
         let p = bin.join("podman");
-        std::fs::write(&p, "#!/bin/sh\necho \"Error: podman was run: $*\" >&2\nexit 125\n").unwrap();
+        std::fs::write(
+            &p,
+            "#!/bin/sh\necho \"Error: podman was run: $*\" >&2\nexit 125\n",
+        )
+        .unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     let run = |name: &str| {

@@ -67,9 +67,7 @@ fn parse_rest(rest: &str) -> Result<Reference, String> {
         };
         if !root.is_empty() {
             if !root.starts_with('/') {
-                return Err(format!(
-                    "the store root {root:?} must be an absolute path"
-                ));
+                return Err(format!("the store root {root:?} must be an absolute path"));
             }
             spec.root = Some(PathBuf::from(root));
         }
@@ -126,7 +124,11 @@ fn resolve(store: Store, img: &meta::ImageRec, display: &str, opts: &LoadOptions
     let mloc = loc.member(format!("image {} manifest", meta::short(&img.id)));
     let media_type = serde_json::from_slice::<serde_json::Value>(&mbytes)
         .ok()
-        .and_then(|v| v.get("mediaType").and_then(|m| m.as_str()).map(String::from))
+        .and_then(|v| {
+            v.get("mediaType")
+                .and_then(|m| m.as_str())
+                .map(String::from)
+        })
         .unwrap_or_default();
     let mut platform = None;
     if image::is_index_doc(&media_type, &mbytes) {
@@ -155,8 +157,12 @@ fn resolve(store: Store, img: &meta::ImageRec, display: &str, opts: &LoadOptions
             ));
         }
         let chosen = image::choose_platform(&cands, &opts.select, &loc)?;
-        mbytes = meta::big_data(&store, img, &format!("manifest-{}", chosen.manifest.digest()))
-            .map_err(fail)?;
+        mbytes = meta::big_data(
+            &store,
+            img,
+            &format!("manifest-{}", chosen.manifest.digest()),
+        )
+        .map_err(fail)?;
         platform = chosen.platform.clone();
     }
     let v: serde_json::Value = serde_json::from_slice(&mbytes)
@@ -258,21 +264,29 @@ impl Found {
         } = self;
         let sizes: Vec<u64> = layers.iter().map(|l| l.size).collect();
         let cache = cache::Cache::open(&opts.cache, false);
-        index_layers(meta, &refs, &sizes, &loc, progress, None, |i, r, lloc, p| {
-            let key = (cache.as_ref(), r.diff_id.as_str());
-            if let (Some(c), d) = key {
-                if let Some(ix) = c.get(KeyKind::DiffId, d) {
-                    p.read.store(sizes[i], Ordering::Relaxed);
-                    p.done.store(1, Ordering::Relaxed);
-                    return Ok(ix);
+        index_layers(
+            meta,
+            &refs,
+            &sizes,
+            &loc,
+            progress,
+            None,
+            |i, r, lloc, p| {
+                let key = (cache.as_ref(), r.diff_id.as_str());
+                if let (Some(c), d) = key {
+                    if let Some(ix) = c.get(KeyKind::DiffId, d) {
+                        p.read.store(sizes[i], Ordering::Relaxed);
+                        p.done.store(1, Ordering::Relaxed);
+                        return Ok(ix);
+                    }
                 }
-            }
-            let ix = index_one(&store, &layers[i], r, lloc, p)?;
-            if let (Some(c), d) = key {
-                c.put(KeyKind::DiffId, d, &ix);
-            }
-            Ok(ix)
-        })
+                let ix = index_one(&store, &layers[i], r, lloc, p)?;
+                if let (Some(c), d) = key {
+                    c.put(KeyKind::DiffId, d, &ix);
+                }
+                Ok(ix)
+            },
+        )
     }
 }
 
@@ -344,12 +358,23 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(r.spec.driver.as_deref(), Some("vfs"));
-        assert_eq!(r.spec.root.as_deref(), Some(std::path::Path::new("/s/root")));
-        assert_eq!(r.spec.runroot.as_deref(), Some(std::path::Path::new("/s/run")));
+        assert_eq!(
+            r.spec.root.as_deref(),
+            Some(std::path::Path::new("/s/root"))
+        );
+        assert_eq!(
+            r.spec.runroot.as_deref(),
+            Some(std::path::Path::new("/s/run"))
+        );
         assert_eq!(r.name, "localhost/app:latest");
-        let r = parse("containers-storage:[/s/root:opt=1]app").unwrap().unwrap();
+        let r = parse("containers-storage:[/s/root:opt=1]app")
+            .unwrap()
+            .unwrap();
         assert_eq!(r.spec.driver, None);
-        assert_eq!(r.spec.root.as_deref(), Some(std::path::Path::new("/s/root")));
+        assert_eq!(
+            r.spec.root.as_deref(),
+            Some(std::path::Path::new("/s/root"))
+        );
         assert_eq!(r.name, "app");
         let r = parse("containers-storage:app@sha256:00").unwrap().unwrap();
         assert_eq!(r.spec, Spec::default());

@@ -97,7 +97,9 @@ impl Env {
             xdg_config_home: var("XDG_CONFIG_HOME").map(PathBuf::from),
             xdg_data_home: var("XDG_DATA_HOME").map(PathBuf::from),
             storage_conf: var("CONTAINERS_STORAGE_CONF").map(PathBuf::from),
-            storage_driver: std::env::var("STORAGE_DRIVER").ok().filter(|v| !v.is_empty()),
+            storage_driver: std::env::var("STORAGE_DRIVER")
+                .ok()
+                .filter(|v| !v.is_empty()),
             user: std::env::var("USER").ok(),
         }
     }
@@ -127,10 +129,14 @@ struct Conf {
 }
 
 fn read_conf(path: &Path) -> Result<Conf, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read the storage configuration {}: {e}", path.display()))?;
-    let table: toml::Table = toml::from_str(&text)
-        .map_err(|e| format!("{}: not valid TOML: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "cannot read the storage configuration {}: {e}",
+            path.display()
+        )
+    })?;
+    let table: toml::Table =
+        toml::from_str(&text).map_err(|e| format!("{}: not valid TOML: {e}", path.display()))?;
     let storage = table.get("storage").and_then(|s| s.as_table());
     let get = |k: &str| {
         storage
@@ -317,6 +323,8 @@ mod tests {
             expand("$HOME/x/$UID/$USER", &env(7)),
             "/home/u/x/7/u".to_string()
         );
-        assert!(Driver::parse("btrfs").unwrap_err().contains("not supported"));
+        assert!(Driver::parse("btrfs")
+            .unwrap_err()
+            .contains("not supported"));
     }
 }

@@ -54,10 +54,7 @@ impl TarSplit {
     pub fn open(tar_split: &Path, dir: PathBuf) -> std::io::Result<TarSplit> {
         let f = open_read(tar_split)?;
         Ok(TarSplit {
-            lines: BufReader::with_capacity(
-                256 * 1024,
-                flate2::read::MultiGzDecoder::new(f),
-            ),
+            lines: BufReader::with_capacity(256 * 1024, flate2::read::MultiGzDecoder::new(f)),
             dir,
             line: Vec::new(),
             seg: Vec::new(),
@@ -137,17 +134,14 @@ impl TarSplit {
                 let len = f.metadata().map(|m| (m.is_file(), m.len()));
                 match len {
                     Ok((true, l)) if l == size => {}
-                    Ok((true, l)) => {
-                        return Err(self.fail(format!(
-                            "{shown}: the tar-split records {size} bytes, the layer's file {} has {l}",
-                            path.display()
-                        )))
-                    }
+                    Ok((true, l)) => return Err(self.fail(format!(
+                        "{shown}: the tar-split records {size} bytes, the layer's file {} has {l}",
+                        path.display()
+                    ))),
                     _ => {
-                        return Err(self.fail(format!(
-                            "{shown}: {} is not a regular file",
-                            path.display()
-                        )))
+                        return Err(
+                            self.fail(format!("{shown}: {} is not a regular file", path.display()))
+                        )
                     }
                 }
                 self.file = Some((f, size, shown));
