@@ -7,7 +7,7 @@ use crate::error::{Error, Location, Result};
 use crate::load::source::Source;
 
 pub(crate) use super::oci::{
-    choose_platform, image_of_manifest, is_attestation, is_index_doc, platform_of, Candidate,
+    choose_platform, image_of_manifest, index_candidates, is_index_doc, own_media_type,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -191,24 +191,36 @@ fn load_source(
         progress,
         None,
         |_, r, lloc, p| {
-            let key = (cache.as_ref(), r.diff_id.as_str());
-            if let (Some(c), d) = key {
-                if let Some(ix) = c.get(cache::KeyKind::DiffId, d) {
-                    p.read
-                        .store(src.blob_size(&r.member).unwrap_or(0), Ordering::Relaxed);
-                    p.done.store(1, Ordering::Relaxed);
-                    return Ok(ix);
-                }
-            }
-            let ix = src.index_layer(&r.member, &lloc.member(r.member.clone()), p)?;
-            check_digests(r, &ix, lloc)?;
-            if let (Some(c), d) = key {
-                c.put(cache::KeyKind::DiffId, d, &ix);
-            }
-            Ok(ix)
+            let size = src.blob_size(&r.member).unwrap_or(0);
+            cached_by_diff_id(cache.as_ref(), r, size, &p, || {
+                let ix = src.index_layer(&r.member, &lloc.member(r.member.clone()), p.clone())?;
+                check_digests(r, &ix, lloc)?;
+                Ok(ix)
+            })
         },
     )?;
     Ok(index)
+}
+
+/// A layer's index from the cache by its diff_id (its progress then
+/// counts `size` bytes read), else `index()`'s, put in the cache.
+pub(crate) fn cached_by_diff_id(
+    cache: Option<&cache::Cache>,
+    r: &image::LayerRef,
+    size: u64,
+    p: &layer::Progress,
+    index: impl FnOnce() -> Result<layer::LayerIndex>,
+) -> Result<layer::LayerIndex> {
+    if let Some(ix) = cache.and_then(|c| c.get(cache::KeyKind::DiffId, &r.diff_id)) {
+        p.read.store(size, Ordering::Relaxed);
+        p.done.store(1, Ordering::Relaxed);
+        return Ok(ix);
+    }
+    let ix = index()?;
+    if let Some(c) = cache {
+        c.put(cache::KeyKind::DiffId, &r.diff_id, &ix);
+    }
+    Ok(ix)
 }
 
 /// Several layers indexed at once, by `pool` or rayon's global pool. With a

@@ -19,9 +19,11 @@ use std::sync::atomic::Ordering;
 
 use oci_spec::image::{ImageIndex, ImageManifest};
 
-use super::cache::{self, KeyKind};
-use super::image::{self, Candidate, Format, ImageMeta, LayerRef};
-use super::{check_digests, index_layers, layer, LoadOptions, LoadProgress, MAX_LAYERS};
+use super::cache;
+use super::image::{self, Format, ImageMeta, LayerRef};
+use super::{
+    cached_by_diff_id, check_digests, index_layers, layer, LoadOptions, LoadProgress, MAX_LAYERS,
+};
 use crate::error::{Error, Location, Result};
 use crate::Index;
 use store::{Spec, Store};
@@ -122,34 +124,17 @@ fn resolve(store: Store, img: &meta::ImageRec, display: &str, opts: &LoadOptions
     let chain = meta::chain(&layers, img, MAX_LAYERS).map_err(fail)?;
     let mut mbytes = meta::big_data(&store, img, "manifest").map_err(fail)?;
     let mloc = loc.member(format!("image {} manifest", meta::short(&img.id)));
-    let media_type = serde_json::from_slice::<serde_json::Value>(&mbytes)
-        .ok()
-        .and_then(|v| {
-            v.get("mediaType")
-                .and_then(|m| m.as_str())
-                .map(String::from)
-        })
-        .unwrap_or_default();
+    let media_type = image::own_media_type(&mbytes);
     let mut platform = None;
     if image::is_index_doc(&media_type, &mbytes) {
         // A list pulled whole: the instance kept under `manifest-DIGEST`.
         let index: ImageIndex = serde_json::from_slice(&mbytes)
             .map_err(|e| Error::format(mloc.clone(), format!("malformed JSON: {e}")))?;
-        let cands: Vec<Candidate> = index
-            .manifests()
-            .iter()
-            .filter(|d| !image::is_attestation(d))
-            .filter(|d| {
-                img.big_data_names
-                    .iter()
-                    .any(|k| k == &format!("manifest-{}", d.digest()))
-            })
-            .map(|d| Candidate {
-                manifest: d.clone(),
-                platform: image::platform_of(d),
-                names: Vec::new(),
-            })
-            .collect();
+        let cands = image::index_candidates(&index, |d| {
+            img.big_data_names
+                .iter()
+                .any(|k| k == &format!("manifest-{}", d.digest()))
+        });
         if cands.is_empty() {
             return Err(Error::format(
                 mloc,
@@ -272,19 +257,9 @@ impl Found {
             progress,
             None,
             |i, r, lloc, p| {
-                let key = (cache.as_ref(), r.diff_id.as_str());
-                if let (Some(c), d) = key {
-                    if let Some(ix) = c.get(KeyKind::DiffId, d) {
-                        p.read.store(sizes[i], Ordering::Relaxed);
-                        p.done.store(1, Ordering::Relaxed);
-                        return Ok(ix);
-                    }
-                }
-                let ix = index_one(&store, &layers[i], r, lloc, p)?;
-                if let (Some(c), d) = key {
-                    c.put(KeyKind::DiffId, d, &ix);
-                }
-                Ok(ix)
+                cached_by_diff_id(cache.as_ref(), r, sizes[i], &p, || {
+                    index_one(&store, &layers[i], r, lloc, p.clone())
+                })
             },
         )
     }

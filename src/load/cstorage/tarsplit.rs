@@ -134,10 +134,12 @@ impl TarSplit {
                 let len = f.metadata().map(|m| (m.is_file(), m.len()));
                 match len {
                     Ok((true, l)) if l == size => {}
-                    Ok((true, l)) => return Err(self.fail(format!(
+                    Ok((true, l)) => {
+                        return Err(self.fail(format!(
                         "{shown}: the tar-split records {size} bytes, the layer's file {} has {l}",
                         path.display()
-                    ))),
+                    )))
+                    }
                     _ => {
                         return Err(
                             self.fail(format!("{shown}: {} is not a regular file", path.display()))
