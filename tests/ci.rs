@@ -479,7 +479,12 @@ fn dive_ci_with_unknown_keys_warns_and_goes_on() {
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(check(&v, "min-efficiency")["limit"], "0.95");
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
-    for want in [".dive-ci", "plugin1/rule1", "lowestEfficiency", "lowest-efficiency"] {
+    for want in [
+        ".dive-ci",
+        "plugin1/rule1",
+        "lowestEfficiency",
+        "lowest-efficiency",
+    ] {
         assert!(r.stderr.contains(want), "{want}: {}", r.stderr);
     }
     // A bad value of a rule dive knows is still an error.
@@ -586,9 +591,21 @@ fn docker_and_podman_uris_stream_the_engines_save() {
         );
     }
     let path = format!("{}:/usr/bin:/bin", bin.display());
+    // podman:// reads the local store when it holds the image: here a store
+    // that holds none, so the stand-in `podman save` is what is read.
+    let conf = dir.path().join("storage.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[storage]\ndriver = \"vfs\"\ngraphroot = \"{}\"\n",
+            dir.path().join("no-store").display()
+        ),
+    )
+    .unwrap();
     let with_path = |path: &str, args: &[&str]| {
         let r = cmd_in(dir.path())
             .env("PATH", path)
+            .env("CONTAINERS_STORAGE_CONF", &conf)
             .args(args)
             .output()
             .unwrap();

@@ -383,7 +383,11 @@ impl Model {
 #[test]
 fn a_directory_replaced_by_a_file_in_its_own_layer_removes_its_files() {
     for replacement in [E::File("d", b"xyz".to_vec()), E::Symlink("d", "elsewhere")] {
-        let l = layer(&[E::Dir("d"), E::File("d/f", b"abc".to_vec()), replacement.clone()]);
+        let l = layer(&[
+            E::Dir("d"),
+            E::File("d/f", b"abc".to_vec()),
+            replacement.clone(),
+        ]);
         let a = analyse_oci(&[l]);
         assert_eq!(
             findings(&a),

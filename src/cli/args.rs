@@ -144,7 +144,7 @@ pub enum Mode {
 
 #[derive(Debug)]
 pub struct Config {
-    /// A path, `-`, or `docker://NAME` / `podman://NAME`.
+    /// A path, `-`, `docker://NAME` / `podman://NAME`, `containers-storage:NAME`.
     pub image: String,
     pub mode: Mode,
     /// CI mode (flag, or CI=true with stdout not a terminal); its effects

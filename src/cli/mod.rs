@@ -55,7 +55,9 @@ use shared::Env;
     about = "Shows where a container image's bytes go and how to stop wasting them",
     after_help = "IMAGE is a docker/podman save tar, an OCI layout (tar or directory), either \
                   compressed with gzip or zstd, - for standard input, or docker://NAME / \
-                  podman://NAME to stream it from the engine (`save`, nothing written to disk), or a \
+                  podman://NAME to stream it from the engine (`save`, nothing written to disk; \
+                  podman:// reads the local store directly when it holds NAME), \
+                  containers-storage:[driver@root+runroot]NAME to read a podman/buildah store, or a \
                   registry reference ([registry/]repo[:tag][@sha256:...], or registry://... to be \
                   explicit) read through the registry's API with no daemon; an existing path always \
                   wins over a reference, and a name ending in .tar/.gz/.zst or starting with / . ~ is \

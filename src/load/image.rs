@@ -7,7 +7,7 @@ use crate::error::{Error, Location, Result};
 use crate::load::source::Source;
 
 pub(crate) use super::oci::{
-    choose_platform, image_of_manifest, is_attestation, is_index_doc, platform_of, Candidate,
+    choose_platform, image_of_manifest, index_candidates, is_index_doc, own_media_type,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -19,6 +19,9 @@ pub enum Format {
     /// Read through a registry's API.
     #[serde(rename = "registry")]
     Registry,
+    /// Read from a podman/buildah/CRI-O store (`containers-storage:`).
+    #[serde(rename = "containers-storage")]
+    ContainersStorage,
 }
 
 impl Format {
@@ -27,6 +30,7 @@ impl Format {
             Format::DockerArchive => "docker-archive",
             Format::OciLayout => "oci-layout",
             Format::Registry => "registry",
+            Format::ContainersStorage => "containers-storage",
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod capture;
 pub mod counted;
+pub mod cstorage;
 pub mod elf;
 pub mod engine;
 pub mod guard;
@@ -104,9 +105,11 @@ pub const DEMO: &[u8] = include_bytes!("../../assets/demo/demo.tar.zst");
 pub const DEMO_SOURCE: &str = "demo.tar.zst (built in)";
 
 /// Read an image (path, directory, `-`, `docker://NAME` / `podman://NAME`
-/// streamed from the engine's `save`, or a registry reference read through
-/// the registry's API) and build its merged index. A path that exists wins
-/// over a reference.
+/// streamed from the engine's `save`, `containers-storage:NAME` read from
+/// a podman/buildah store, or a registry reference read through the
+/// registry's API) and build its merged index. A path that exists wins
+/// over a reference. `podman://NAME` reads the local podman store directly
+/// when it is readable and holds NAME.
 pub fn load(arg: &str, opts: &LoadOptions, progress: &LoadProgress) -> Result<Index> {
     let opts = &LoadOptions {
         verify: Some(opts.verify.unwrap_or(arg == "-")),
@@ -114,6 +117,9 @@ pub fn load(arg: &str, opts: &LoadOptions, progress: &LoadProgress) -> Result<In
     };
     if arg == DEMO_SOURCE && std::fs::symlink_metadata(arg).is_err() {
         return load_reader(Box::new(std::io::Cursor::new(DEMO)), arg, opts, progress);
+    }
+    if let Some(found) = cstorage_of(arg, opts)? {
+        return found.load(arg, opts, progress);
     }
     if let Some((engine, name)) = engine::parse(arg) {
         let (save, reader) = engine::open(engine, name, arg)?;
@@ -141,6 +147,9 @@ pub fn load_meta(
         image: None,
         platform: opts.select.platform.clone(),
     };
+    if let Some(found) = cstorage_of(arg, opts)? {
+        return Ok(found.meta());
+    }
     let is_path =
         arg != "-" && engine::parse(arg).is_none() && std::fs::symlink_metadata(arg).is_ok();
     if is_path {
@@ -154,6 +163,21 @@ pub fn load_meta(
     let index = load(arg, &opts, &LoadProgress::default())?;
     let refs = index.layers.iter().map(|l| l.r.clone()).collect();
     Ok((index.image, refs))
+}
+
+/// The image `arg` names in a containers-storage store: a
+/// `containers-storage:` reference (an error when it is not there), or
+/// `podman://NAME` when the local store holds NAME (None otherwise: then
+/// `podman save` is asked).
+fn cstorage_of(arg: &str, opts: &LoadOptions) -> Result<Option<cstorage::Found>> {
+    if let Some(r) = cstorage::parse(arg) {
+        let r = r.map_err(|m| Error::usage(Location::source(arg), m))?;
+        return cstorage::find(&r, arg, opts).map(Some);
+    }
+    match engine::parse(arg) {
+        Some((engine::Engine::Podman, name)) => cstorage::podman(name, arg, opts),
+        _ => Ok(None),
+    }
 }
 
 /// Read an image from a stream (e.g. `docker save` piped in), named
@@ -198,29 +222,41 @@ fn load_source(
         progress,
         None,
         |_, r, lloc, p| {
-            let key = (cache.as_ref(), r.diff_id.as_str());
-            if let (Some(c), d) = key {
-                if let Some(ix) = c.get(cache::KeyKind::DiffId, d) {
-                    p.read
-                        .store(src.blob_size(&r.member).unwrap_or(0), Ordering::Relaxed);
-                    p.done.store(1, Ordering::Relaxed);
-                    return Ok(ix);
-                }
-            }
-            let ix = src.index_layer(
-                &r.member,
-                &lloc.member(r.member.clone()),
-                p,
-                opts.verifying(),
-            )?;
-            check_digests(r, &ix, lloc)?;
-            if let (Some(c), d) = key {
-                c.put(cache::KeyKind::DiffId, d, &ix);
-            }
-            Ok(ix)
+            let size = src.blob_size(&r.member).unwrap_or(0);
+            cached_by_diff_id(cache.as_ref(), r, size, &p, || {
+                let ix = src.index_layer(
+                    &r.member,
+                    &lloc.member(r.member.clone()),
+                    p.clone(),
+                    opts.verifying(),
+                )?;
+                check_digests(r, &ix, lloc)?;
+                Ok(ix)
+            })
         },
     )?;
     Ok(index)
+}
+
+/// A layer's index from the cache by its diff_id (its progress then
+/// counts `size` bytes read), else `index()`'s, put in the cache.
+pub(crate) fn cached_by_diff_id(
+    cache: Option<&cache::Cache>,
+    r: &image::LayerRef,
+    size: u64,
+    p: &layer::Progress,
+    index: impl FnOnce() -> Result<layer::LayerIndex>,
+) -> Result<layer::LayerIndex> {
+    if let Some(ix) = cache.and_then(|c| c.get(cache::KeyKind::DiffId, &r.diff_id)) {
+        p.read.store(size, Ordering::Relaxed);
+        p.done.store(1, Ordering::Relaxed);
+        return Ok(ix);
+    }
+    let ix = index()?;
+    if let Some(c) = cache {
+        c.put(cache::KeyKind::DiffId, &r.diff_id, &ix);
+    }
+    Ok(ix)
 }
 
 /// Several layers indexed at once, by `pool` or rayon's global pool. With a

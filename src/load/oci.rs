@@ -113,6 +113,36 @@ fn artifact(manifest: &ImageManifest, config: &[u8]) -> Option<String> {
     ))
 }
 
+/// The `mediaType` a JSON document gives itself ("" when none).
+pub(crate) fn own_media_type(bytes: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .and_then(|v| {
+            v.get("mediaType")
+                .and_then(|m| m.as_str())
+                .map(String::from)
+        })
+        .unwrap_or_default()
+}
+
+/// The image manifests an index lists (attestations left out) that `keep`
+/// accepts, as platform candidates.
+pub(crate) fn index_candidates(
+    index: &ImageIndex,
+    keep: impl Fn(&Descriptor) -> bool,
+) -> Vec<Candidate> {
+    index
+        .manifests()
+        .iter()
+        .filter(|d| !is_attestation(d) && keep(d))
+        .map(|d| Candidate {
+            manifest: d.clone(),
+            platform: platform_of(d),
+            names: Vec::new(),
+        })
+        .collect()
+}
+
 pub(crate) fn is_index_doc(media_type: &str, bytes: &[u8]) -> bool {
     if media_type.contains("image.index") || media_type.contains("manifest.list") {
         return true;

@@ -16,7 +16,7 @@ use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use sha2::{Digest as _, Sha256};
 
 use super::cache::{Cache, KeyKind};
-use super::image::{self, Candidate, Format};
+use super::image::{self, Format};
 use super::{index_layers, layer, Jobs, LoadOptions, LoadProgress};
 use crate::error::{Error, Location, Result};
 use crate::Index;
@@ -59,16 +59,7 @@ pub fn load(
     let mut platform = None;
     if image::is_index_doc(&media_type, &bytes) {
         let index: ImageIndex = parse(&bytes, "image index").map_err(fail)?;
-        let cands: Vec<Candidate> = index
-            .manifests()
-            .iter()
-            .filter(|d| !image::is_attestation(d))
-            .map(|d| Candidate {
-                manifest: d.clone(),
-                platform: image::platform_of(d),
-                names: Vec::new(),
-            })
-            .collect();
+        let cands = image::index_candidates(&index, |_| true);
         if cands.is_empty() {
             return Err(fail("the image index lists no image manifest".into()));
         }
@@ -180,14 +171,7 @@ fn manifest(
     if let Some(d) = digest {
         check_digest(&body, d)?;
     }
-    let body_type = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| {
-            v.get("mediaType")
-                .and_then(|m| m.as_str())
-                .map(String::from)
-        })
-        .unwrap_or_default();
+    let body_type = image::own_media_type(&body);
     let media_type = if body_type.is_empty() {
         header_type
     } else {
