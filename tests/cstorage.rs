@@ -409,3 +409,66 @@ fn podman_uris_read_the_store_when_it_holds_the_image() {
     assert!(out.is_empty());
     assert!(err.contains("podman was run: save not-there:1"), "{err}");
 }
+
+/// A rootless user's store, found with no reference part and no
+/// CONTAINERS_STORAGE_CONF: the user's storage.conf (driver only), then
+/// the default `$XDG_DATA_HOME/containers/storage`, read by a user that
+/// is not root (`setpriv`, uid 65534) and owns the store.
+#[test]
+fn a_rootless_users_store_is_found_where_podman_looks() {
+    let dir = stores_or_skip!("a_rootless_users_store_is_found_where_podman_looks");
+    if !common::have("setpriv") {
+        eprintln!("skipped: a_rootless_users_store_is_found_where_podman_looks (no setpriv)");
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let home = t.path();
+    let data = home.join("data/containers");
+    std::fs::create_dir_all(&data).unwrap();
+    let ok = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(dir.join("vfs/root"))
+        .arg(data.join("storage"))
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    std::fs::create_dir_all(home.join("config/containers")).unwrap();
+    std::fs::write(
+        home.join("config/containers/storage.conf"),
+        "[storage]\ndriver = \"vfs\"\n",
+    )
+    .unwrap();
+    let ok = std::process::Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(home)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(assert_cmd::cargo::cargo_bin("imgscope"))
+        .args([
+            "--no-ci",
+            "--format",
+            "json",
+            "containers-storage:cstorage-app",
+        ])
+        .current_dir(home)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let mut v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut root = report(&[&reference(&dir, "vfs", APP)]);
+    assert_eq!(v["image"]["format"], "containers-storage");
+    v["image"]["source"] = Value::Null;
+    root["image"]["source"] = Value::Null;
+    assert_eq!(v, root);
+}

@@ -216,3 +216,90 @@ impl Read for TarSplit {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn tar_split(dir: &Path, lines: &[serde_json::Value]) -> PathBuf {
+        let p = dir.join("layer.tar-split.gz");
+        let mut gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(&p).unwrap(),
+            flate2::Compression::fast(),
+        );
+        for l in lines {
+            writeln!(gz, "{l}").unwrap();
+        }
+        gz.finish().unwrap();
+        p
+    }
+
+    fn b64(b: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(b)
+    }
+
+    fn read_all(ts: &Path, dir: &Path) -> Result<Vec<u8>, String> {
+        let mut r = TarSplit::open(ts, dir.to_path_buf()).unwrap();
+        let mut out = Vec::new();
+        // Small reads: pieces are handed out across read calls.
+        let mut buf = [0u8; 7];
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) => return Ok(out),
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(_) => return Err(r.failure.lock().unwrap().clone().unwrap()),
+            }
+        }
+    }
+
+    /// Segments and files in order; a name given as raw bytes (not UTF-8).
+    #[test]
+    fn rebuilds_the_bytes_in_order_and_refuses_what_is_not_there() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("diff");
+        std::fs::create_dir_all(dir.join("a")).unwrap();
+        std::fs::write(dir.join("a/f"), b"hello").unwrap();
+        use std::os::unix::ffi::OsStrExt;
+        std::fs::write(dir.join(std::ffi::OsStr::from_bytes(b"x\xff")), b"raw!").unwrap();
+        let ts = tar_split(
+            t.path(),
+            &[
+                serde_json::json!({"type": 2, "payload": b64(b"HDR1"), "position": 0}),
+                serde_json::json!({"type": 1, "name": "a/", "payload": null, "position": 1}),
+                serde_json::json!({"type": 1, "name": "./a/f", "size": 5, "payload": "AAAAAAAAAAA=", "position": 2}),
+                serde_json::json!({"type": 2, "payload": b64(b"PAD+HDR2"), "position": 3}),
+                serde_json::json!({"type": 1, "name_raw": b64(b"x\xff"), "size": 4, "position": 4}),
+                serde_json::json!({"type": 2, "payload": b64(&[0u8; 10]), "position": 5}),
+            ],
+        );
+        let got = read_all(&ts, &dir).unwrap();
+        let mut want = b"HDR1helloPAD+HDR2raw!".to_vec();
+        want.extend_from_slice(&[0u8; 10]);
+        assert_eq!(got, want);
+
+        let bad = |line: serde_json::Value| {
+            let ts = tar_split(t.path(), &[line]);
+            read_all(&ts, &dir).unwrap_err()
+        };
+        let e = bad(serde_json::json!({"type": 1, "name": "../etc/passwd", "size": 3}));
+        assert!(e.contains("outside the layer"), "{e}");
+        let e = bad(serde_json::json!({"type": 1, "name": "a/missing", "size": 3}));
+        assert!(
+            e.starts_with("a/missing: the tar-split says it holds 3 bytes"),
+            "{e}"
+        );
+        let e = bad(serde_json::json!({"type": 1, "name": "a/f", "size": 6}));
+        assert!(e.contains("records 6 bytes") && e.contains("has 5"), "{e}");
+        let e = bad(serde_json::json!({"type": 1, "name": "a", "size": 1}));
+        assert!(e.contains("not a regular file"), "{e}");
+        let e = bad(serde_json::json!({"type": 3}));
+        assert!(e.contains("unknown type 3"), "{e}");
+        // Not gzip at all.
+        let p = t.path().join("plain");
+        std::fs::write(&p, b"{\"type\":2}\n").unwrap();
+        assert!(read_all(&p, &dir)
+            .unwrap_err()
+            .contains("not readable gzip"));
+    }
+}
