@@ -168,6 +168,35 @@ fn sarif_locations_are_real_lines_or_none() {
     }
 }
 
+/// The base image's waste is never an error, even when a check fails:
+/// SARIF levels, and Markdown marks it.
+#[test]
+fn base_image_findings_are_never_errors() {
+    let img = common::built("app-wasteful.tar.zst");
+    let img = img.to_str().unwrap();
+    let (c, s) = run_format(&["--ci", "--max-waste", "0"], "sarif", img);
+    assert_eq!(c, 1);
+    let v: Value = serde_json::from_str(&s).unwrap();
+    validate_sarif(&v);
+    let (mut base, mut user) = (0, 0);
+    for r in v["runs"][0]["results"].as_array().unwrap() {
+        if r["ruleId"].as_str().unwrap().starts_with("check/") {
+            continue;
+        }
+        if r["properties"]["in_base"] == true {
+            assert_ne!(r["level"], "error", "{r}");
+            base += 1;
+        } else {
+            assert_eq!(r["level"], "error", "{r}");
+            user += 1;
+        }
+    }
+    assert!(base > 0 && user > 0, "{s}");
+    let (_, md) = run_format(&["--ci", "--max-waste", "0"], "markdown", img);
+    assert!(md.contains("[base image] **"), "{md}");
+    assert!(md.contains(" (base) |"), "{md}");
+}
+
 #[test]
 fn sarif_has_the_required_fields_and_stable_rules() {
     let (c, s) = run_format(FAILING, "sarif", &dive_image());
