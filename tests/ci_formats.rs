@@ -128,22 +128,23 @@ fn sarif_locations_are_real_lines_or_none() {
     let file = root().join("assets/demo/Containerfile");
     let text = std::fs::read_to_string(&file).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    let (_, s) = out(&[
-        "--ci",
-        "--max-waste",
-        "1%",
-        "--format",
-        "sarif",
-        "--dockerfile",
-        file.to_str().unwrap(),
-        demo.to_str().unwrap(),
-    ]);
-    let v: Value = serde_json::from_str(&s).unwrap();
-    validate_sarif(&v);
+    let sarif = |extra: &[&str]| {
+        let mut args = vec!["--ci", "--max-waste", "1%", "--format", "sarif"];
+        args.extend_from_slice(extra);
+        args.push(demo.to_str().unwrap());
+        let (_, s) = out(&args);
+        let v: Value = serde_json::from_str(&s).unwrap();
+        validate_sarif(&v);
+        (s, v)
+    };
+    let (s, v) = sarif(&["--dockerfile", file.to_str().unwrap()]);
     let mut with_line = 0;
     for r in v["runs"][0]["results"].as_array().unwrap() {
         let phys = &r["locations"][0]["physicalLocation"];
-        assert!(phys["artifactLocation"]["uri"].as_str().unwrap().ends_with("Containerfile"));
+        assert!(phys["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("Containerfile"));
         if let Some(n) = phys["region"]["startLine"].as_u64() {
             let l = lines[n as usize - 1];
             assert!(
@@ -153,18 +154,26 @@ fn sarif_locations_are_real_lines_or_none() {
             );
             with_line += 1;
         } else {
-            assert!(!r["ruleId"].as_str().unwrap().starts_with("suggestion/") || r["properties"]["layers"].as_array().unwrap().is_empty(), "{r}");
+            assert!(
+                !r["ruleId"].as_str().unwrap().starts_with("suggestion/")
+                    || r["properties"]["layers"].as_array().unwrap().is_empty(),
+                "{r}"
+            );
         }
     }
     assert!(with_line >= 3, "{s}");
     // Without a Dockerfile: the image, no line.
-    let (_, s) = out(&["--ci", "--max-waste", "1%", "--format", "sarif", demo.to_str().unwrap()]);
-    let v: Value = serde_json::from_str(&s).unwrap();
-    validate_sarif(&v);
+    let (_, v) = sarif(&[]);
     for r in v["runs"][0]["results"].as_array().unwrap() {
         let phys = &r["locations"][0]["physicalLocation"];
         assert!(phys["region"].is_null(), "{r}");
-        assert!(phys["artifactLocation"]["uri"].as_str().unwrap().ends_with("demo.tar.zst"), "{r}");
+        assert!(
+            phys["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+                .ends_with("demo.tar.zst"),
+            "{r}"
+        );
     }
 }
 

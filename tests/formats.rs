@@ -373,7 +373,10 @@ fn demo_runs_from_a_copied_binary_without_the_source_tree() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{moved} paths moved: {stderr}");
     let demo = parse_json(&out.stdout, &stderr);
-    let committed = json_of(&[root().join("assets/demo/demo.tar.zst").to_str().unwrap()], None);
+    let committed = json_of(
+        &[root().join("assets/demo/demo.tar.zst").to_str().unwrap()],
+        None,
+    );
     assert_eq!(without_source(demo), without_source(committed));
 }
 
@@ -387,7 +390,11 @@ fn pull_of_uncompressed_layers_is_an_estimate_within_15_percent_of_skopeos_gzip(
         eprintln!("pull_of_uncompressed_layers_is_an_estimate_within_15_percent_of_skopeos_gzip: skipped: skopeo is not installed");
         return;
     }
-    for name in ["app-wasteful.tar.zst", "dive-steps.docker.tar.zst", "pip-cache.tar.zst"] {
+    for name in [
+        "app-wasteful.tar.zst",
+        "dive-steps.docker.tar.zst",
+        "pip-cache.tar.zst",
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let tar = dir.path().join("image.tar");
         std::fs::write(&tar, read_uncompressed(&built(name))).unwrap();
@@ -398,7 +405,11 @@ fn pull_of_uncompressed_layers_is_an_estimate_within_15_percent_of_skopeos_gzip(
             .arg(format!("oci:{}:x", oci.display()))
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let index: serde_json::Value =
             serde_json::from_slice(&std::fs::read(oci.join("index.json")).unwrap()).unwrap();
         let digest = index["manifests"][0]["digest"].as_str().unwrap();
@@ -424,7 +435,10 @@ fn pull_of_uncompressed_layers_is_an_estimate_within_15_percent_of_skopeos_gzip(
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("{line}"));
         let off = (est as f64 - real as f64).abs() / real as f64;
-        eprintln!("{name}: estimated {est}, skopeo's gzip {real} ({:+.1}%)", (est as f64 / real as f64 - 1.0) * 100.0);
+        eprintln!(
+            "{name}: estimated {est}, skopeo's gzip {real} ({:+.1}%)",
+            (est as f64 / real as f64 - 1.0) * 100.0
+        );
         assert!(off <= 0.15, "{name}: estimate {est}, real {real}: {line}");
         // The JSON is unchanged: stored blob sizes.
         let v = json_of(&[tar.to_str().unwrap()], None);

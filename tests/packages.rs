@@ -548,7 +548,11 @@ fn go_binary_hints_are_conditional() {
     ));
     assert!(r.binaries[0].go.is_some(), "a Go binary");
     for id in ["no-ca-certificates", "no-zoneinfo"] {
-        let i = r.insights.iter().find(|i| i.id == id).unwrap_or_else(|| panic!("{id}"));
+        let i = r
+            .insights
+            .iter()
+            .find(|i| i.id == id)
+            .unwrap_or_else(|| panic!("{id}"));
         assert!(i.message.contains(" if "), "{id}: {}", i.message);
         assert!(!i.message.contains(" fail in"), "{id}: {}", i.message);
     }

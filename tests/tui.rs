@@ -182,8 +182,18 @@ fn waste_tab_marks_base_findings() {
     let mut a = app_of(&p, "app-wasteful.tar.zst");
     key(&mut a, KeyCode::Char('3'));
     let d = data(&a);
-    let base = d.report.waste.iter().position(|f| f.in_base).expect("a base finding");
-    let user = d.report.waste.iter().position(|f| !f.in_base).expect("a user finding");
+    let base = d
+        .report
+        .waste
+        .iter()
+        .position(|f| f.in_base)
+        .expect("a base finding");
+    let user = d
+        .report
+        .waste
+        .iter()
+        .position(|f| !f.in_base)
+        .expect("a user finding");
     for (fi, is_base) in [(base, true), (user, false)] {
         let row = data(&a)
             .waste
@@ -203,7 +213,10 @@ fn waste_tab_marks_base_findings() {
         assert_eq!(s.contains(&format!("[base] {path}")), is_base, "{s}");
         if is_base {
             assert!(s.contains("Stored by a layer of the base image"), "{s}");
-            assert!(!s.contains("same RUN") && !s.contains("A layer is a tar"), "{s}");
+            assert!(
+                !s.contains("same RUN") && !s.contains("A layer is a tar"),
+                "{s}"
+            );
         } else {
             assert!(s.contains("A layer is a tar of changes"), "{s}");
         }

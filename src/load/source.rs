@@ -191,7 +191,9 @@ impl Source {
                 zstd::stream::read::Decoder::new(counted)
                     .map_err(|e| Error::format(loc.clone(), format!("bad zstd stream: {e}")))?,
             ),
-            Compression::None => return super::stream::stream_members(Box::new(counted), outer, loc),
+            Compression::None => {
+                return super::stream::stream_members(Box::new(counted), outer, loc)
+            }
         };
         // Compressed twice (`gzip` run on a `.tar.gz`): say so, rather than
         // read compressed bytes as tar headers.
@@ -564,7 +566,10 @@ fn sampled_gzip_size(f: &mut File, base: u64, size: u64) -> std::io::Result<u64>
             (off, SAMPLE_CHUNK.min(size - off))
         } else {
             // Evenly spread, the last one ending at the blob's end.
-            ((size - SAMPLE_CHUNK) * i / (chunks - 1).max(1), SAMPLE_CHUNK)
+            (
+                (size - SAMPLE_CHUNK) * i / (chunks - 1).max(1),
+                SAMPLE_CHUNK,
+            )
         };
         f.seek(SeekFrom::Start(base + off))?;
         f.read_exact(&mut buf[..len as usize])?;

@@ -133,15 +133,14 @@ pub fn render(report: &Report, v: &Verdict, ctx: &Options) -> String {
             .map(|f| f.kind)
             .collect();
         // The base image's waste is a choice of base: never an error.
-        let level = if !sg.in_base
-            && (kinds.iter().any(|k| failed_kinds.contains(k)) || size_failed)
-        {
-            "error"
-        } else if sg.findings.is_empty() {
-            "note"
-        } else {
-            "warning"
-        };
+        let level =
+            if !sg.in_base && (kinds.iter().any(|k| failed_kinds.contains(k)) || size_failed) {
+                "error"
+            } else if sg.findings.is_empty() {
+                "note"
+            } else {
+                "warning"
+            };
         rules.add(
             &id,
             short,
