@@ -128,18 +128,16 @@ fn sarif_locations_are_real_lines_or_none() {
     let file = root().join("assets/demo/Containerfile");
     let text = std::fs::read_to_string(&file).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    let (_, s) = out(&[
-        "--ci",
-        "--max-waste",
-        "1%",
-        "--format",
-        "sarif",
-        "--dockerfile",
-        file.to_str().unwrap(),
-        demo.to_str().unwrap(),
-    ]);
-    let v: Value = serde_json::from_str(&s).unwrap();
-    validate_sarif(&v);
+    let sarif = |extra: &[&str]| {
+        let mut args = vec!["--ci", "--max-waste", "1%", "--format", "sarif"];
+        args.extend_from_slice(extra);
+        args.push(demo.to_str().unwrap());
+        let (_, s) = out(&args);
+        let v: Value = serde_json::from_str(&s).unwrap();
+        validate_sarif(&v);
+        (s, v)
+    };
+    let (s, v) = sarif(&["--dockerfile", file.to_str().unwrap()]);
     let mut with_line = 0;
     for r in v["runs"][0]["results"].as_array().unwrap() {
         let phys = &r["locations"][0]["physicalLocation"];
@@ -165,16 +163,7 @@ fn sarif_locations_are_real_lines_or_none() {
     }
     assert!(with_line >= 3, "{s}");
     // Without a Dockerfile: the image, no line.
-    let (_, s) = out(&[
-        "--ci",
-        "--max-waste",
-        "1%",
-        "--format",
-        "sarif",
-        demo.to_str().unwrap(),
-    ]);
-    let v: Value = serde_json::from_str(&s).unwrap();
-    validate_sarif(&v);
+    let (_, v) = sarif(&[]);
     for r in v["runs"][0]["results"].as_array().unwrap() {
         let phys = &r["locations"][0]["physicalLocation"];
         assert!(phys["region"].is_null(), "{r}");
@@ -186,6 +175,35 @@ fn sarif_locations_are_real_lines_or_none() {
             "{r}"
         );
     }
+}
+
+/// The base image's waste is never an error, even when a check fails:
+/// SARIF levels, and Markdown marks it.
+#[test]
+fn base_image_findings_are_never_errors() {
+    let img = common::built("app-wasteful.tar.zst");
+    let img = img.to_str().unwrap();
+    let (c, s) = run_format(&["--ci", "--max-waste", "0"], "sarif", img);
+    assert_eq!(c, 1);
+    let v: Value = serde_json::from_str(&s).unwrap();
+    validate_sarif(&v);
+    let (mut base, mut user) = (0, 0);
+    for r in v["runs"][0]["results"].as_array().unwrap() {
+        if r["ruleId"].as_str().unwrap().starts_with("check/") {
+            continue;
+        }
+        if r["properties"]["in_base"] == true {
+            assert_ne!(r["level"], "error", "{r}");
+            base += 1;
+        } else {
+            assert_eq!(r["level"], "error", "{r}");
+            user += 1;
+        }
+    }
+    assert!(base > 0 && user > 0, "{s}");
+    let (_, md) = run_format(&["--ci", "--max-waste", "0"], "markdown", img);
+    assert!(md.contains("[base image] **"), "{md}");
+    assert!(md.contains(" (base) |"), "{md}");
 }
 
 #[test]

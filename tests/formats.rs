@@ -379,3 +379,69 @@ fn demo_runs_from_a_copied_binary_without_the_source_tree() {
     );
     assert_eq!(without_source(demo), without_source(committed));
 }
+
+/// Layers stored uncompressed (docker save): the text report's pull is an
+/// estimate of the gzip download, within 15% of what skopeo really writes
+/// when it copies the same image to an OCI layout with gzip layers, and
+/// said to be an estimate; the JSON keeps the stored blob sizes.
+#[test]
+fn pull_of_uncompressed_layers_is_an_estimate_within_15_percent_of_skopeos_gzip() {
+    if !have("skopeo") {
+        eprintln!("pull_of_uncompressed_layers_is_an_estimate_within_15_percent_of_skopeos_gzip: skipped: skopeo is not installed");
+        return;
+    }
+    for name in [
+        "app-wasteful.tar.zst",
+        "dive-steps.docker.tar.zst",
+        "pip-cache.tar.zst",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let tar = dir.path().join("image.tar");
+        std::fs::write(&tar, read_uncompressed(&built(name))).unwrap();
+        let oci = dir.path().join("oci");
+        let out = std::process::Command::new("skopeo")
+            .args(["copy", "-q", "--dest-compress-format", "gzip"])
+            .arg(format!("docker-archive:{}", tar.display()))
+            .arg(format!("oci:{}:x", oci.display()))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let index: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(oci.join("index.json")).unwrap()).unwrap();
+        let digest = index["manifests"][0]["digest"].as_str().unwrap();
+        let manifest: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(oci.join("blobs/sha256").join(&digest["sha256:".len()..])).unwrap(),
+        )
+        .unwrap();
+        let real: u64 = manifest["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .inspect(|l| assert!(l["mediaType"].as_str().unwrap().ends_with("+gzip")))
+            .map(|l| l["size"].as_u64().unwrap())
+            .sum();
+        let run = exec(&["--format", "text", tar.to_str().unwrap()]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let line = run.stdout.lines().find(|l| l.starts_with("Pull")).unwrap();
+        assert!(line.contains("an estimate of the gzip download"), "{line}");
+        let est: u64 = line
+            .split("(~")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{line}"));
+        let off = (est as f64 - real as f64).abs() / real as f64;
+        eprintln!(
+            "{name}: estimated {est}, skopeo's gzip {real} ({:+.1}%)",
+            (est as f64 / real as f64 - 1.0) * 100.0
+        );
+        assert!(off <= 0.15, "{name}: estimate {est}, real {real}: {line}");
+        // The JSON is unchanged: stored blob sizes.
+        let v = json_of(&[tar.to_str().unwrap()], None);
+        assert!(v["summary"]["compressed_bytes"].as_u64().unwrap() > est);
+    }
+}

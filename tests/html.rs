@@ -848,6 +848,51 @@ fn kind_labels_are_words_on_one_line() {
     assert!(errors.is_empty(), "{errors:?}");
 }
 
+/// The base image's layers and findings carry a mark (as in the text
+/// report and the TUI), and a card splits the waste between your layers
+/// and the base image's.
+#[test]
+fn base_layers_and_findings_are_marked() {
+    let image = common::built("app-wasteful.tar.zst");
+    let dir = tempfile::tempdir().unwrap();
+    let (report, html) = reports(&image, dir.path(), &[]);
+    let base: Vec<bool> = report["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["in_base"].as_bool().unwrap())
+        .collect();
+    assert!(base.contains(&true) && base.contains(&false));
+    let Some(mut b) = browser("base_layers_and_findings_are_marked") else {
+        return;
+    };
+    b.open(&format!("file://{}", html.display()));
+    let rows = b.eval(
+        "[...document.querySelectorAll('.layer-row')].map(r => [r.dataset.base === '1', \
+          !!r.querySelector('.base-tag') && r.querySelector('.base-tag').textContent === 'base'])",
+    );
+    let want: Vec<Value> = base.iter().map(|&x| json!([x, x])).collect();
+    assert_eq!(rows, json!(want));
+    let findings = b.eval(
+        "[...document.querySelectorAll('#findings-body tr[data-index]')].map(r => \
+          [Number(r.dataset.index), r.dataset.base === '1', !!r.querySelector('.base-tag')])",
+    );
+    let findings = findings.as_array().unwrap();
+    assert_eq!(findings.len(), report["waste"].as_array().unwrap().len());
+    for f in findings {
+        let i = f[0].as_u64().unwrap() as usize;
+        let in_base = report["waste"][i]["in_base"].as_bool().unwrap();
+        assert_eq!(f, &json!([i, in_base, in_base]));
+    }
+    let card = b.eval(
+        "(c => c && [Number(c.dataset.bytes), c.textContent])(document.querySelector('.card[data-field=\"user_wasted_bytes\"]'))",
+    );
+    assert_eq!(card[0], report["summary"]["user_wasted_bytes"], "{card}");
+    assert!(card[1].as_str().unwrap().contains("base image"), "{card}");
+    let errors = b.errors();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
 #[test]
 fn phone_width_dark_mode_and_print() {
     let Some(mut b) = browser("phone_width_dark_mode_and_print") else {

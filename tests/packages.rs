@@ -99,6 +99,39 @@ fn dpkg_bytes_follow_merged_usr_and_removal() {
     }
 }
 
+/// Debian compiles the bytecode of its Python packages at install
+/// (`py3compile`): the `__pycache__/*.pyc` files are not in the package's
+/// file list, but belong to the package that owns their `.py`.
+#[test]
+fn bytecode_belongs_to_the_package_of_its_source() {
+    let l0 = layer(&[
+        E::File("usr/lib/python3/dist-packages/yaml/__init__.py", vec![1; 100]),
+        E::File(
+            "usr/lib/python3/dist-packages/yaml/__pycache__/__init__.cpython-311.pyc",
+            vec![2; 70],
+        ),
+        E::File(
+            "usr/lib/python3/dist-packages/yaml/__pycache__/__init__.cpython-311.opt-1.pyc",
+            vec![3; 60],
+        ),
+        // No .py beside it: nobody's.
+        E::File(
+            "usr/lib/python3/dist-packages/yaml/__pycache__/gone.cpython-311.pyc",
+            vec![4; 40],
+        ),
+        E::File("var/lib/dpkg/status", status(&[("python3-yaml", "")])),
+        E::File(
+            "var/lib/dpkg/info/python3-yaml.list",
+            b"/usr/lib/python3/dist-packages/yaml\n/usr/lib/python3/dist-packages/yaml/__init__.py\n"
+                .to_vec(),
+        ),
+    ]);
+    let oci = common::oci_tar(&common::oci_members(&[l0]));
+    let r = analyse_bytes(&oci);
+    let p = pkg(&r, "python3-yaml");
+    assert_eq!((p.visible_bytes, p.files), (230, 3));
+}
+
 #[test]
 fn distroless_status_d_apk_python_npm() {
     let l0 = layer(&[
@@ -493,4 +526,32 @@ fn docs_suggestion_names_the_dpkg_packages() {
         "{}",
         s.title
     );
+}
+
+/// A Go binary on scratch: whether it makes TLS connections or loads time
+/// zones is not in its build info, so the no-certs / no-zoneinfo hints say
+/// "if", never that something fails.
+#[test]
+fn go_binary_hints_are_conditional() {
+    let Some(exe) = ["/usr/lib/podman/rootlessport", "/usr/bin/skopeo"]
+        .into_iter()
+        .find_map(host_file)
+    else {
+        eprintln!("go_binary_hints_are_conditional: skipped: no Go binary (podman's rootlessport, skopeo) on this machine");
+        return;
+    };
+    let r = analyse_bytes(&docker_archive(
+        &[layer(&[E::File("app", exe)])],
+        &["COPY app /app"],
+    ));
+    assert!(r.binaries[0].go.is_some(), "a Go binary");
+    for id in ["no-ca-certificates", "no-zoneinfo"] {
+        let i = r
+            .insights
+            .iter()
+            .find(|i| i.id == id)
+            .unwrap_or_else(|| panic!("{id}"));
+        assert!(i.message.contains(" if "), "{id}: {}", i.message);
+        assert!(!i.message.contains(" fail in"), "{id}: {}", i.message);
+    }
 }

@@ -170,6 +170,58 @@ fn view_waste() {
     insta::assert_snapshot!("waste", s);
 }
 
+/// The Waste tab tags the base image's findings `[base]`, as Fixes does,
+/// and does not tell the user to clean them up in the same RUN.
+#[test]
+fn waste_tab_marks_base_findings() {
+    let p = format!(
+        "{}/tests/images/app-wasteful.tar.zst",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut a = app_of(&p, "app-wasteful.tar.zst");
+    key(&mut a, KeyCode::Char('3'));
+    let d = data(&a);
+    let base = d
+        .report
+        .waste
+        .iter()
+        .position(|f| f.in_base)
+        .expect("a base finding");
+    let user = d
+        .report
+        .waste
+        .iter()
+        .position(|f| !f.in_base)
+        .expect("a user finding");
+    for (fi, is_base) in [(base, true), (user, false)] {
+        let row = data(&a)
+            .waste
+            .rows
+            .iter()
+            .position(|r| matches!(r, WasteRow::Finding(i) if *i == fi))
+            .unwrap();
+        let cur = data(&a).waste.list.sel;
+        for _ in cur..row {
+            key(&mut a, KeyCode::Down);
+        }
+        for _ in row..cur {
+            key(&mut a, KeyCode::Up);
+        }
+        let path = data(&a).report.waste[fi].path.display();
+        let s = render(&mut a);
+        assert_eq!(s.contains(&format!("[base] {path}")), is_base, "{s}");
+        if is_base {
+            assert!(s.contains("Stored by a layer of the base image"), "{s}");
+            assert!(
+                !s.contains("same RUN") && !s.contains("A layer is a tar"),
+                "{s}"
+            );
+        } else {
+            assert!(s.contains("A layer is a tar of changes"), "{s}");
+        }
+    }
+}
+
 #[test]
 fn view_optional_in_image_pane_and_waste_tab() {
     let mut a = optional_app();

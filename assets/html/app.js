@@ -117,6 +117,11 @@
       ['cache_bytes', 'cache', S.cache_bytes, 'caches and temp files']
     ];
     if (typeof S.optional_bytes === 'number') cards.push(['optional_bytes', 'optional', S.optional_bytes, 'trade-offs, not waste']);
+    var baseLayers = LAYERS.filter(function (l) { return l.in_base; }).length;
+    if (baseLayers && typeof S.user_wasted_bytes === 'number') {
+      cards.push(['user_wasted_bytes', 'wasted by your layers', S.user_wasted_bytes,
+        'of ' + human(S.user_bytes) + '; base image (layers #0–#' + (baseLayers - 1) + '): ' + human(S.wasted_bytes - S.user_wasted_bytes)]);
+    }
     var box = $('summary');
     cards.forEach(function (c) {
       add(box, el('div', { 'class': 'card', 'data-field': c[0], 'data-bytes': c[2], title: exact(c[2]) },
@@ -372,11 +377,12 @@
       };
       var fig = human(l.bytes) + (l.wasted_bytes ? ' · waste ' + human(l.wasted_bytes) : '');
       add(list, el('div', { role: 'listitem' }, el('button', {
-        type: 'button', 'class': 'layer-row', 'data-layer': i, 'aria-pressed': 'false',
-        'aria-label': 'Layer ' + i + ': ' + command(i) + '. ' + human(l.bytes) + ': visible ' + human(s.visible) + ', cache ' + human(s.cache) + ', hidden ' + human(s.hidden + ignored) + '. Show only this layer.',
+        type: 'button', 'class': 'layer-row' + (l.in_base ? ' base' : ''), 'data-layer': i, 'data-base': l.in_base ? '1' : '0', 'aria-pressed': 'false',
+        'aria-label': 'Layer ' + i + (l.in_base ? ' (base image)' : '') + ': ' + command(i) + '. ' + human(l.bytes) + ': visible ' + human(s.visible) + ', cache ' + human(s.cache) + ', hidden ' + human(s.hidden + ignored) + '. Show only this layer.',
         onclick: function () { setLayer(state.layer === i ? null : i); }
       },
-        el('span', { 'class': 'cmd mono', title: command(i) }, el('span', { 'class': 'sw', style: 'background:' + layerColor(i) }), '#' + i + ' ' + command(i)),
+        el('span', { 'class': 'cmd mono', title: command(i) }, el('span', { 'class': 'sw', style: 'background:' + layerColor(i) }),
+          l.in_base ? el('span', { 'class': 'base-tag', title: 'a layer of the base image', text: 'base' }) : null, '#' + i + ' ' + command(i)),
         el('span', { 'class': 'bar', 'aria-hidden': 'true' }, seg('seg-visible', s.visible, 'visible'), seg('seg-cache', s.cache, 'cache'), seg('seg-hidden', s.hidden, 'hidden'), seg('seg-ignored', ignored, 'ignored')),
         el('span', { 'class': 'fig', text: fig }))));
     });
@@ -506,10 +512,11 @@
     list.forEach(function (r) { bytes += r.f.bytes; });
     list.slice(0, state.limit).forEach(function (r) {
       var f = r.f;
-      add(frag, el('tr', { 'data-index': r.i, 'data-stored': f.stored_in_layer, 'data-hidden-by': f.hidden_by_layer === null ? '' : f.hidden_by_layer },
+      add(frag, el('tr', { 'data-index': r.i, 'data-stored': f.stored_in_layer, 'data-hidden-by': f.hidden_by_layer === null ? '' : f.hidden_by_layer, 'data-base': f.in_base ? '1' : '0', 'class': f.in_base ? 'base' : '' },
         el('td', { 'class': 'path mono', text: r.path }), el('td', { 'class': 'kind', text: kindLabel(f.kind), title: KIND_TEXT[f.kind] || '' }),
         el('td', { 'class': 'num', text: human(f.bytes), title: exact(f.bytes) }),
-        el('td', { 'class': 'num', text: layerName(f.stored_in_layer), title: command(f.stored_in_layer) }),
+        el('td', { 'class': 'num', title: command(f.stored_in_layer) + (f.in_base ? ' (base image: only another base removes it)' : '') },
+          f.in_base ? el('span', { 'class': 'base-tag', text: 'base' }) : null, layerName(f.stored_in_layer)),
         el('td', { 'class': 'num opt', text: layerName(f.hidden_by_layer), title: f.hidden_by_layer === null ? '' : command(f.hidden_by_layer) }),
         el('td', { 'class': 'opt mono', text: f.rule || '' })));
     });

@@ -405,13 +405,15 @@ fn minimal_image(
                 b"/etc/pki/tls/certs/ca-bundle.crt",
             ],
             names(&|f| f.go.is_some() || tls_lib(f)),
-            "no CA certificates (/etc/ssl/certs/ca-certificates.crt): TLS connections from",
+            "no CA certificates (/etc/ssl/certs/ca-certificates.crt): TLS connections fail if they \
+             make any (build info and linked libraries do not say whether they do):",
         ),
         (
             "no-zoneinfo",
             &[b"/usr/share/zoneinfo/UTC", b"/usr/share/zoneinfo/Etc/UTC"],
             names(&|f| f.go.is_some()),
-            "no time-zone data (/usr/share/zoneinfo): time zones other than UTC fail in",
+            "no time-zone data (/usr/share/zoneinfo): time zones other than UTC fail if they load \
+             any (Go programs may embed their own with time/tzdata):",
         ),
         (
             "no-passwd",

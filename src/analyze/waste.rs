@@ -108,6 +108,14 @@ pub struct Summary {
     pub squash_saves_bytes: u64,
     /// Pull size: the stored (compressed) layer blobs.
     pub compressed_bytes: u64,
+    /// The download: `compressed_bytes`, with each layer stored
+    /// uncompressed counted at its estimated gzip size (what a registry
+    /// serves; see [`LayerReport::pull_estimate`]).
+    #[serde(skip)]
+    pub pull_bytes: u64,
+    /// How many layers `pull_bytes` counts at an estimate.
+    #[serde(skip)]
+    pub pull_estimated_layers: usize,
     /// Estimated download bytes of the waste (see [`crate::analyze::pull`]).
     pub wasted_compressed_bytes: u64,
     /// Bytes of the layers after the base image's (all of them when the
@@ -136,6 +144,17 @@ pub struct LayerReport {
     /// `created_by` without the `/bin/sh -c #(nop)` noise.
     #[serde(skip)]
     pub command: String,
+    /// A blob stored uncompressed: its estimated gzip size.
+    #[serde(skip)]
+    pub pull_estimate: Option<u64>,
+}
+
+impl LayerReport {
+    /// What pulling the layer downloads: its blob, or for a blob stored
+    /// uncompressed, its estimated gzip size.
+    pub fn pull_bytes(&self) -> u64 {
+        self.pull_estimate.unwrap_or(self.compressed_bytes)
+    }
 }
 
 /// What the analysis of an index found: SPEC.md's report up to `waste`
@@ -403,6 +422,7 @@ pub fn analyze_based(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) 
             wasted_bytes: layer_waste.get(&i).copied().unwrap_or(0),
             in_base: base.contains(i),
             command: display_command(&l.r.created_by),
+            pull_estimate: l.gzip_estimate,
         })
         .collect::<Vec<_>>();
     for f in &mut waste {
@@ -439,6 +459,8 @@ pub fn analyze_based(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) 
             file_count,
             squash_saves_bytes: hidden_bytes,
             compressed_bytes: layers.iter().map(|l| l.compressed_bytes).sum(),
+            pull_bytes: layers.iter().map(|l| l.pull_bytes()).sum(),
+            pull_estimated_layers: layers.iter().filter(|l| l.pull_estimate.is_some()).count(),
             wasted_compressed_bytes: waste.iter().map(|f| f.compressed_bytes).sum(),
             user_bytes: layers.iter().filter(|l| !l.in_base).map(|l| l.bytes).sum(),
             user_wasted_bytes: waste.iter().filter(|f| !f.in_base).map(|f| f.bytes).sum(),

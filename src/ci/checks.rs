@@ -90,6 +90,8 @@ pub fn scoped(report: &Report, scope: Scope) -> std::borrow::Cow<'_, Summary> {
         file_count: s.file_count,
         squash_saves_bytes: hidden,
         compressed_bytes: user_layers().map(|l| l.compressed_bytes).sum(),
+        pull_bytes: user_layers().map(|l| l.pull_bytes()).sum(),
+        pull_estimated_layers: user_layers().filter(|l| l.pull_estimate.is_some()).count(),
         wasted_compressed_bytes: mine().map(|f| f.compressed_bytes).sum(),
         user_bytes: total,
         user_wasted_bytes: wasted,

@@ -190,6 +190,9 @@ pub struct Layer {
     pub compression: Compression,
     pub estargz: bool,
     pub stats: LayerStats,
+    /// For a blob stored uncompressed: its estimated gzip size, what a
+    /// registry would serve (see [`crate::load::source::Source::gzip_estimate`]).
+    pub gzip_estimate: Option<u64>,
 }
 
 /// An oddity that does not stop the analysis (a path stored twice in one

@@ -235,6 +235,15 @@ fn load_source(
             })
         },
     )?;
+    let mut index = index;
+    // Layers stored uncompressed (docker save): what they would weigh
+    // gzip-compressed, as a registry serves them.
+    use rayon::prelude::*;
+    index
+        .layers
+        .par_iter_mut()
+        .filter(|l| l.compression == layer::Compression::None)
+        .for_each(|l| l.gzip_estimate = src.gzip_estimate(&l.r.member));
     Ok(index)
 }
 

@@ -113,6 +113,15 @@ pub fn why(kind: WasteKind) -> &'static str {
     crate::suggest::texts::texts().why(kind)
 }
 
+/// Why a finding the base image stored is there, and what removes it: not
+/// a cleanup in your RUN (a later layer cannot take bytes out of a base
+/// layer), only another base.
+pub fn why_base() -> &'static str {
+    "Stored by a layer of the base image: no step of your Dockerfile can remove these bytes, \
+     deleting them later only hides them. Pick a base image without them, or build in a stage \
+     and copy the finished files into a fresh one (which gives up sharing the base layers)."
+}
+
 /// What a check measures, in one sentence (assets/checks.toml).
 pub fn explain(name: CheckName) -> &'static str {
     #[derive(serde::Deserialize)]

@@ -92,8 +92,9 @@ fn render_unescaped(report: &Report, v: &Verdict, _opts: &Options) -> String {
             let layers: Vec<String> = sg.layers.iter().map(|l| l.to_string()).collect();
             let _ = writeln!(
                 o,
-                "{}. **{}** — saves {} (layers {})",
+                "{}. {}**{}** — saves {} (layers {})",
                 i + 1,
+                if sg.in_base { "[base image] " } else { "" },
                 cell(&sg.title),
                 human(sg.saves_bytes),
                 layers.join(", ")
@@ -126,10 +127,11 @@ fn render_unescaped(report: &Report, v: &Verdict, _opts: &Options) -> String {
         for f in report.waste.iter().take(FINDINGS) {
             let _ = writeln!(
                 o,
-                "| {} | {} | {} | {} | {} |",
+                "| {} | {} | {}{} | {} | {} |",
                 human(f.bytes),
                 crate::present::kind_label(f.kind),
                 f.stored_in_layer,
+                if f.in_base { " (base)" } else { "" },
                 f.hidden_by_layer
                     .map(|l| l.to_string())
                     .unwrap_or_else(|| "-".into()),

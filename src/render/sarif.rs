@@ -4,7 +4,8 @@
 //! findings no suggestion covers (rule `finding/<kind>`, grouped by kind and
 //! layers), and one per failed check (rule `check/<name>`). Rule ids are
 //! fixed strings. A result's level is `error` when a failed check is about
-//! its kind of waste, else `warning` (`note` for a multi-stage build
+//! its kind of waste and it is not the base image's (a choice of base is
+//! never an error), else `warning` (`note` for a multi-stage build
 //! suggestion, which is about visible bytes, unless `max-size` failed).
 //! Results point at the Dockerfile given with `--dockerfile`, at the line
 //! of the step when known (else the file alone), or without one at the
@@ -131,13 +132,15 @@ pub fn render(report: &Report, v: &Verdict, ctx: &Options) -> String {
             .filter_map(|&i| report.waste.get(i))
             .map(|f| f.kind)
             .collect();
-        let level = if kinds.iter().any(|k| failed_kinds.contains(k)) || size_failed {
-            "error"
-        } else if sg.findings.is_empty() {
-            "note"
-        } else {
-            "warning"
-        };
+        // The base image's waste is a choice of base: never an error.
+        let level =
+            if !sg.in_base && (kinds.iter().any(|k| failed_kinds.contains(k)) || size_failed) {
+                "error"
+            } else if sg.findings.is_empty() {
+                "note"
+            } else {
+                "warning"
+            };
         rules.add(
             &id,
             short,
@@ -190,6 +193,7 @@ pub fn render(report: &Report, v: &Verdict, ctx: &Options) -> String {
                 "partialFingerprints": {"imgscope/v1": fingerprint(&fp_parts)},
                 "properties": {
                     "suggestion": sg.id,
+                    "in_base": sg.in_base,
                     "saves_bytes": sg.saves_bytes,
                     "layers": sg.layers,
                     "paths": paths.iter().take(MAX_PATHS).collect::<Vec<_>>(),
@@ -203,6 +207,7 @@ pub fn render(report: &Report, v: &Verdict, ctx: &Options) -> String {
 
     // Findings no suggestion covers, by kind and layers.
     let mut groups: BTreeMap<(WasteKind, usize, Option<usize>), Vec<usize>> = BTreeMap::new();
+    let in_base = |l: usize| report.layers.get(l).is_some_and(|l| l.in_base);
     for (i, f) in report.waste.iter().enumerate() {
         if fix_of[i].is_none() {
             groups
@@ -247,7 +252,7 @@ pub fn render(report: &Report, v: &Verdict, ctx: &Options) -> String {
             },
             why(kind)
         );
-        let level = if failed_kinds.contains(&kind) {
+        let level = if failed_kinds.contains(&kind) && !in_base(stored) {
             "error"
         } else {
             "warning"
@@ -264,6 +269,7 @@ pub fn render(report: &Report, v: &Verdict, ctx: &Options) -> String {
                     "bytes": bytes,
                     "stored_in_layer": stored,
                     "hidden_by_layer": hidden,
+                    "in_base": in_base(stored),
                     "paths": paths,
                     "path_count": list.len(),
                 },

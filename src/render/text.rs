@@ -79,12 +79,26 @@ fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
         human(s.total_bytes),
         s.total_bytes
     );
-    let _ = writeln!(
-        o,
-        "Pull       {:>12}  ({} bytes of compressed layer blobs: the download)",
-        human(s.compressed_bytes),
-        s.compressed_bytes
-    );
+    if s.pull_estimated_layers == 0 {
+        let _ = writeln!(
+            o,
+            "Pull       {:>12}  ({} bytes of compressed layer blobs: the download)",
+            human(s.compressed_bytes),
+            s.compressed_bytes
+        );
+    } else {
+        let _ = writeln!(
+            o,
+            "Pull       {:>12}  (~{} bytes: an estimate of the gzip download; {} of {} layers are \
+             stored uncompressed here ({} of blobs), so each was gzip-compressed (level 6) in 64 kB \
+             samples spread over it, up to 4 MiB a layer, and its ratio applied)",
+            format!("~{}", human(s.pull_bytes)),
+            s.pull_bytes,
+            s.pull_estimated_layers,
+            s.layer_count,
+            human(s.compressed_bytes)
+        );
+    }
     let _ = writeln!(
         o,
         "Visible    {:>12}  ({} bytes)",

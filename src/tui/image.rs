@@ -95,7 +95,11 @@ pub fn draw(f: &mut Frame, cx: &Ctx, r: Rect) {
     // its layer's compression ratio).
     let mut pull = vec![
         Span::styled(format!("{:<15}", "Pull"), bold),
-        Span::raw(format!("{:>10}", human(s.compressed_bytes))),
+        Span::raw(if s.pull_estimated_layers > 0 {
+            format!("~{:>9}", human(s.pull_bytes))
+        } else {
+            format!("{:>10}", human(s.compressed_bytes))
+        }),
     ];
     if s.wasted_bytes > 0 {
         pull.push(Span::raw(format!(

@@ -198,8 +198,13 @@ impl Waste {
                 }
                 WasteRow::Finding(fi) => {
                     let fd = &cx.report.waste[*fi];
+                    // The base image's waste: tagged as in Fixes.
                     Line::from(vec![
-                        Span::raw(format!("    {:>10}  ", human(fd.bytes))),
+                        Span::raw(format!(
+                            "    {:>10}  {}",
+                            human(fd.bytes),
+                            if fd.in_base { "[base] " } else { "" }
+                        )),
                         Span::styled(
                             escape::line(&fd.path.display()).into_owned(),
                             kind_style(fd.kind),
@@ -270,7 +275,11 @@ impl Waste {
                     ]));
                 }
                 lines.push(Line::from(Span::styled(
-                    one_line(why(fd.kind)),
+                    if fd.in_base {
+                        crate::present::why_base().to_string()
+                    } else {
+                        one_line(why(fd.kind))
+                    },
                     Style::default().fg(Color::Gray),
                 )));
             }

@@ -292,6 +292,12 @@ impl Owners {
         if let Some(&o) = self.owner.get(&node) {
             return Some(o);
         }
+        // Bytecode compiled at install (Debian's py3compile, pip): not in
+        // the file list, it belongs to the package owning its source,
+        // `D/__pycache__/NAME.TAG[.opt-N].pyc` → `D/NAME.py`.
+        if let Some(o) = self.source_of_bytecode(index, node) {
+            return Some(o);
+        }
         if self.dir_owner.is_empty() {
             return None;
         }
@@ -303,6 +309,22 @@ impl Owners {
             }
         }
         None
+    }
+
+    fn source_of_bytecode(&self, index: &Index, node: NodeId) -> Option<u32> {
+        let name = index.name(node);
+        if !name.ends_with(b".pyc") || node == ROOT {
+            return None;
+        }
+        let cache = index.parent(node);
+        if cache == ROOT || index.name(cache) != b"__pycache__" {
+            return None;
+        }
+        let stem = name.split(|&b| b == b'.').next()?;
+        let mut py = stem.to_vec();
+        py.extend_from_slice(b".py");
+        let source = index.child(index.parent(cache), &py)?;
+        self.owner.get(&source).copied()
     }
 
     /// `manager:name` of the package owning `node`.

@@ -577,6 +577,7 @@ impl IndexBuilder {
             compression: ix.compression,
             estargz: ix.estargz,
             stats,
+            gzip_estimate: None,
         });
         Ok(())
     }
