@@ -171,6 +171,132 @@ fn malformed_json() {
     );
 }
 
+/// OCI artifacts that are not images (a Helm chart, an SBOM with the empty
+/// config), written the way ORAS and Helm write them: what they are, and
+/// that they are not an image, never "corrupt tar data".
+#[test]
+fn oci_artifacts_are_named_as_not_images() {
+    // Helm: the chart (a gzip tar of Chart.yaml) as the one layer.
+    let chart = gzip(&layer(&[E::File(
+        "mychart/Chart.yaml",
+        b"apiVersion: v2\nname: mychart\nversion: 0.1.0\n".to_vec(),
+    )]));
+    let helm = oci_members_with(
+        &[chart],
+        "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+        "application/vnd.cncf.helm.config.v1+json",
+        br#"{"name":"mychart","version":"0.1.0","apiVersion":"v2"}"#,
+    );
+    // An SBOM pushed with `oras push --artifact-type`: the empty config.
+    let sbom = oci_members_with(
+        &[br#"{"spdxVersion":"SPDX-2.3"}"#.to_vec()],
+        "application/spdx+json",
+        "application/vnd.oci.empty.v1+json",
+        b"{}",
+    );
+    for (members, want) in [
+        (helm, "application/vnd.cncf.helm.config.v1+json"),
+        (sbom, "application/vnd.oci.empty.v1+json"),
+    ] {
+        let f = temp_file(&oci_tar(&members));
+        let err = run_bad(f.path());
+        assert!(
+            err.contains("not a container image") && err.contains(want),
+            "{err}"
+        );
+        assert!(!err.contains("corrupt"), "{err}");
+        let d = oci_members_dir(&members);
+        let err = run_bad(d.path());
+        assert!(err.contains("not a container image"), "{err}");
+    }
+}
+
+/// `index.json` of `{}` is valid JSON and an invalid index.
+#[test]
+fn valid_json_that_is_not_an_index_is_named_so() {
+    let l = layer(&[E::File("a", b"hello".to_vec())]);
+    let mut members = oci_members(&[l]);
+    for (text, want) in [
+        ("{}", "not a valid OCI image index"),
+        ("{\"schemaVersion\":2,\"manifests\":{}}", "not a valid OCI image index"),
+        ("{\"schemaVersion\":2,", "malformed JSON"),
+    ] {
+        members[1].1 = text.as_bytes().to_vec();
+        let f = temp_file(&oci_tar(&members));
+        let err = run_bad(f.path());
+        assert!(err.contains("index.json") && err.contains(want), "{text}: {err}");
+        if want != "malformed JSON" {
+            assert!(!err.contains("malformed JSON"), "{err}");
+        }
+    }
+}
+
+/// An archive compressed twice (gzip in gzip, zstd in gzip, …) is named so,
+/// not "a size field overflows 64 bits".
+#[test]
+fn doubly_compressed_archives_are_named_so() {
+    let l = layer(&[E::File("a", b"hello".to_vec())]);
+    let tar = oci_tar(&oci_members(&[l]));
+    for (bytes, inner, outer) in [
+        (gzip(&gzip(&tar)), "gzip", "gzip"),
+        (gzip(&zstd(&tar)), "zstd", "gzip"),
+        (zstd(&gzip(&tar)), "gzip", "zstd"),
+        (zstd(&zstd(&tar)), "zstd", "zstd"),
+    ] {
+        let f = temp_file(&bytes);
+        let err = run_bad(f.path());
+        assert!(
+            err.contains("compressed twice") && err.contains(&format!("{inner} inside {outer}")),
+            "{inner} in {outer}: {err}"
+        );
+        // The same through standard input.
+        let out = Command::cargo_bin("imgscope")
+            .unwrap()
+            .args(["--format", "json", "-"])
+            .write_stdin(bytes)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("compressed twice"), "{err}");
+    }
+}
+
+/// `docker://host/repo:tag` is skopeo's spelling of a registry reference;
+/// here it asks the Docker engine. When no engine answers, the error says
+/// how to read it from the registry instead.
+#[test]
+fn docker_prefix_without_an_engine_points_at_the_registry_spelling() {
+    let empty = tempfile::tempdir().unwrap();
+    let runs = [
+        // The docker CLI with no daemon behind it.
+        ("DOCKER_HOST", "unix:///nonexistent/imgscope-test.sock".to_string()),
+        // No docker command at all.
+        ("PATH", empty.path().display().to_string()),
+    ];
+    for (var, value) in runs {
+        if var == "DOCKER_HOST" && !have("docker") {
+            eprintln!("skipped the no-daemon case: docker is not installed");
+            continue;
+        }
+        let out = Command::cargo_bin("imgscope")
+            .unwrap()
+            .env(var, &value)
+            .args(["--format", "json", "docker://localhost:5000/app:1.0"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{var}: {err}");
+        assert!(out.stdout.is_empty());
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(
+            err.contains("without the docker:// prefix")
+                && err.contains("imgscope localhost:5000/app:1.0"),
+            "{var}: {err}"
+        );
+    }
+}
+
 #[test]
 fn dot_dot_paths_are_rejected() {
     let l = layer(&[E::RawPath(b"etc/../../escape".to_vec(), b"x".to_vec())]);

@@ -456,6 +456,45 @@ fn dive_ci_is_read_when_there_is_no_imgscope_toml() {
     assert_eq!(r.code, 1);
 }
 
+/// dive ignores the keys it does not know (its own test data has
+/// `plugins:` and `plugin1/rule1`): a `.dive-ci` with them warns and goes
+/// on, naming both spellings of the rules it knows; `.imgscope.toml` stays
+/// strict.
+#[test]
+fn dive_ci_with_unknown_keys_warns_and_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let layer = common::layer(&[common::E::File("app", vec![7; 1000])]);
+    let img = d.join("image.oci.tar");
+    std::fs::write(&img, common::oci_tar(&common::oci_members(&[layer]))).unwrap();
+    let img = img.to_str().unwrap();
+    std::fs::write(
+        d.join(".dive-ci"),
+        "plugins:\n  - plugin1\n\nrules:\n  lowestEfficiency: 0.95\n  \
+         highestWastedBytes: 20MB\n  highestUserWastedPercent: 0.20\n  plugin1/rule1: error\n",
+    )
+    .unwrap();
+    let r = run_in(d, &["--ci", "--format", "json", img]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(check(&v, "min-efficiency")["limit"], "0.95");
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    for want in [".dive-ci", "plugin1/rule1", "lowestEfficiency", "lowest-efficiency"] {
+        assert!(r.stderr.contains(want), "{want}: {}", r.stderr);
+    }
+    // A bad value of a rule dive knows is still an error.
+    std::fs::write(d.join(".dive-ci"), "rules:\n  lowestEfficiency: 3\n").unwrap();
+    assert_eq!(run_in(d, &["--ci", img]).code, 2);
+    // .imgscope.toml is strict, and names both spellings of its keys.
+    std::fs::write(d.join(".imgscope.toml"), "plugin1 = \"x\"\n").unwrap();
+    let r = run_in(d, &["--ci", img]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    for want in ["plugin1", "max-waste", "max_waste"] {
+        assert!(r.stderr.contains(want), "{want}: {}", r.stderr);
+    }
+}
+
 #[test]
 fn ci_environment_variable_and_output_stability() {
     let img = dive_image();

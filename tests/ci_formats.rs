@@ -108,12 +108,63 @@ fn validate_sarif(v: &Value) {
             let phys = &loc["physicalLocation"];
             // physicalLocation: anyOf address / artifactLocation.
             assert!(phys["artifactLocation"]["uri"].is_string() || !phys["address"].is_null());
-            let line = phys["region"]["startLine"].as_u64().unwrap();
-            assert!(line >= 1);
+            // A region only where a line is known (never a made-up line 1).
+            if !phys["region"].is_null() {
+                assert!(phys["region"]["startLine"].as_u64().unwrap() >= 1);
+            }
         }
         for (_, fp) in r["partialFingerprints"].as_object().unwrap() {
             assert!(fp.is_string());
         }
+    }
+}
+
+/// SARIF results point at real places: with `--dockerfile`, the line of
+/// the step a suggestion is about (a RUN/COPY/ADD line) or the file alone;
+/// without it, the image file, with no line.
+#[test]
+fn sarif_locations_are_real_lines_or_none() {
+    let demo = root().join("assets/demo/demo.tar.zst");
+    let file = root().join("assets/demo/Containerfile");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (_, s) = out(&[
+        "--ci",
+        "--max-waste",
+        "1%",
+        "--format",
+        "sarif",
+        "--dockerfile",
+        file.to_str().unwrap(),
+        demo.to_str().unwrap(),
+    ]);
+    let v: Value = serde_json::from_str(&s).unwrap();
+    validate_sarif(&v);
+    let mut with_line = 0;
+    for r in v["runs"][0]["results"].as_array().unwrap() {
+        let phys = &r["locations"][0]["physicalLocation"];
+        assert!(phys["artifactLocation"]["uri"].as_str().unwrap().ends_with("Containerfile"));
+        if let Some(n) = phys["region"]["startLine"].as_u64() {
+            let l = lines[n as usize - 1];
+            assert!(
+                ["RUN ", "COPY ", "ADD "].iter().any(|i| l.starts_with(i)),
+                "{}: line {n} is {l:?}",
+                r["ruleId"]
+            );
+            with_line += 1;
+        } else {
+            assert!(!r["ruleId"].as_str().unwrap().starts_with("suggestion/") || r["properties"]["layers"].as_array().unwrap().is_empty(), "{r}");
+        }
+    }
+    assert!(with_line >= 3, "{s}");
+    // Without a Dockerfile: the image, no line.
+    let (_, s) = out(&["--ci", "--max-waste", "1%", "--format", "sarif", demo.to_str().unwrap()]);
+    let v: Value = serde_json::from_str(&s).unwrap();
+    validate_sarif(&v);
+    for r in v["runs"][0]["results"].as_array().unwrap() {
+        let phys = &r["locations"][0]["physicalLocation"];
+        assert!(phys["region"].is_null(), "{r}");
+        assert!(phys["artifactLocation"]["uri"].as_str().unwrap().ends_with("demo.tar.zst"), "{r}");
     }
 }
 

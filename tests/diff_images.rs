@@ -576,3 +576,65 @@ fn the_demo_fixed_realises_every_suggested_saving_to_the_byte() {
     assert_eq!(sum(&after) - sum(&before), -(suggested as i64));
     assert_eq!(d["total_delta"].as_i64().unwrap(), -(suggested as i64));
 }
+
+/// Empty files (lock files) are not listed among fixed or introduced
+/// findings, only counted, and titles are cut at a word boundary.
+#[test]
+fn diff_text_skips_empty_findings_and_cuts_titles_at_words() {
+    use common::{layer, oci_members, oci_tar, E};
+    let base = layer(&[E::File("bin/sh", vec![1; 300])]);
+    let long = "opt/a-rather-long-directory-name/with-another-long-name/inside/the-payload.bin";
+    let old = [
+        base.clone(),
+        layer(&[
+            E::File("var/lib/apt/lists/lock", Vec::new()),
+            E::File("var/lib/apt/lists/deb_dists_bookworm_main_Packages", vec![2; 5000]),
+            E::File("var/cache/apt/archives/lock", Vec::new()),
+            E::File(long, vec![3; 9000]),
+        ]),
+        layer(&[E::Whiteout(long)]),
+    ];
+    let new = [base, layer(&[E::File("usr/bin/app", vec![4; 100])])];
+    let dir = tempfile::tempdir().unwrap();
+    let (o, n) = (dir.path().join("old.tar"), dir.path().join("new.tar"));
+    std::fs::write(&o, oci_tar(&oci_members(&old))).unwrap();
+    std::fs::write(&n, oci_tar(&oci_members(&new))).unwrap();
+    let (o, n) = (o.to_str().unwrap(), n.to_str().unwrap());
+    let json = diff_json(o, n);
+    // The JSON keeps every finding.
+    assert!(paths(&json["fixed"]).iter().any(|(p, _, b)| p == "/var/lib/apt/lists/lock" && *b == 0));
+    for args in [vec![], vec!["--format", "markdown"]] {
+        let out = imgscope().args(["diff", o, n]).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(!text.contains("lists/lock"), "{args:?}: {text}");
+        assert!(!text.contains("archives/lock"), "{args:?}: {text}");
+        assert!(text.contains("2 empty files not listed"), "{args:?}: {text}");
+        assert!(text.replace('\\', "").contains("deb_dists_bookworm_main_Packages"), "{text}");
+        if args.is_empty() {
+            assert!(text.contains("Fixed findings: 4 (14 kB)"), "{text}");
+            // Every cut title ends at a word boundary of the real one.
+            let titles: Vec<&str> = json["realised"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["title"].as_str().unwrap())
+                .collect();
+            let mut cut = 0;
+            for line in text.lines().filter(|l| l.contains('…') && !l.contains("more")) {
+                let head = line.trim_start().split_once("  ").map_or(line, |x| x.1);
+                let head = head.split('…').next().unwrap();
+                let t = titles
+                    .iter()
+                    .find(|t| t.starts_with(head))
+                    .unwrap_or_else(|| panic!("{line:?} in {titles:?}"));
+                assert!(
+                    t[head.len()..].starts_with(' ') || head.ends_with('/'),
+                    "cut mid-word: {line:?} of {t:?}"
+                );
+                cut += 1;
+            }
+            assert!(cut > 0, "no title was cut: {text}");
+        }
+    }
+}

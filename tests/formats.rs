@@ -340,3 +340,39 @@ fn whiteouts_opaque_dirs_and_hard_links() {
     assert_eq!(r.layers[0].files, 5);
     assert_eq!(r.layers[2].removed, 1);
 }
+
+/// `--demo` needs nothing but the binary: a copy of it in an empty folder,
+/// run from another one, with every copy of the source tree's path in it
+/// made to point nowhere (as for a binary built elsewhere and installed),
+/// reports the same image as the committed assets/demo/demo.tar.zst.
+#[test]
+fn demo_runs_from_a_copied_binary_without_the_source_tree() {
+    let bin_dir = tempfile::tempdir().unwrap();
+    let cwd = tempfile::tempdir().unwrap();
+    let mut bytes = std::fs::read(env!("CARGO_BIN_EXE_imgscope")).unwrap();
+    let tree = env!("CARGO_MANIFEST_DIR").as_bytes();
+    let nowhere: Vec<u8> = std::iter::once(b'/')
+        .chain(std::iter::repeat_n(b'x', tree.len() - 1))
+        .collect();
+    let mut moved = 0;
+    let mut i = 0;
+    while let Some(at) = memchr::memmem::find(&bytes[i..], tree) {
+        bytes[i + at..i + at + tree.len()].copy_from_slice(&nowhere);
+        i += at + tree.len();
+        moved += 1;
+    }
+    let bin = bin_dir.path().join("imgscope");
+    std::fs::write(&bin, &bytes).unwrap();
+    std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = std::process::Command::new(&bin)
+        .current_dir(cwd.path())
+        .env_remove("CI")
+        .args(["--demo", "--format", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{moved} paths moved: {stderr}");
+    let demo = parse_json(&out.stdout, &stderr);
+    let committed = json_of(&[root().join("assets/demo/demo.tar.zst").to_str().unwrap()], None);
+    assert_eq!(without_source(demo), without_source(committed));
+}

@@ -262,11 +262,6 @@ fn an_error_naming_an_entry_stays_one_line() {
 
 // ------------------------------------------------------------ helpers for raw tars
 
-fn sha256_hex(b: &[u8]) -> String {
-    use sha2::Digest;
-    format!("{:x}", sha2::Sha256::digest(b))
-}
-
 /// A raw 512-byte header with `typ`, `size` and a name; checksum set.
 fn raw_header(name: &[u8], typ: u8, size: u64) -> [u8; 512] {
     let mut h = [0u8; 512];
@@ -403,61 +398,6 @@ fn a_sparse_file_declaring_a_petabyte_is_refused() {
 
 // ------------------------------------------------------------ OCI layouts
 
-/// An OCI layout as (path, bytes) members: index.json → manifest → config
-/// and the layers, with real digests.
-fn oci_members(layers: &[Vec<u8>]) -> Vec<(String, Vec<u8>)> {
-    let mut m = Vec::new();
-    let diff_ids: Vec<String> = layers
-        .iter()
-        .map(|l| format!("\"{}\"", diff_id(l)))
-        .collect();
-    let config = format!(
-        "{{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[{}]}}}}",
-        diff_ids.join(",")
-    )
-    .into_bytes();
-    let desc = |mt: &str, b: &[u8]| {
-        format!(
-            "{{\"mediaType\":\"{mt}\",\"digest\":\"sha256:{}\",\"size\":{}}}",
-            sha256_hex(b),
-            b.len()
-        )
-    };
-    let ls: Vec<String> = layers
-        .iter()
-        .map(|l| desc("application/vnd.oci.image.layer.v1.tar", l))
-        .collect();
-    let manifest = format!(
-        "{{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{},\"layers\":[{}]}}",
-        desc("application/vnd.oci.image.config.v1+json", &config),
-        ls.join(",")
-    )
-    .into_bytes();
-    let index = format!(
-        "{{\"schemaVersion\":2,\"manifests\":[{}]}}",
-        desc("application/vnd.oci.image.manifest.v1+json", &manifest)
-    );
-    m.push((
-        "oci-layout".into(),
-        b"{\"imageLayoutVersion\":\"1.0.0\"}".to_vec(),
-    ));
-    m.push(("index.json".into(), index.into_bytes()));
-    for b in [config, manifest].into_iter().chain(layers.iter().cloned()) {
-        m.push((format!("blobs/sha256/{}", sha256_hex(&b)), b));
-    }
-    m
-}
-
-fn oci_dir(layers: &[Vec<u8>]) -> tempfile::TempDir {
-    let d = tempfile::tempdir().unwrap();
-    for (p, b) in oci_members(layers) {
-        let path = d.path().join(p);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, b).unwrap();
-    }
-    d
-}
-
 fn mkfifo(p: &std::path::Path) {
     let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
@@ -531,17 +471,7 @@ fn nested_indexes_fanning_out_are_bounded() {
         child = next.into_bytes();
     }
     members[1].1 = child;
-    let mut b = tar::Builder::new(Vec::new());
-    for (p, bytes) in &members {
-        let h = header(
-            p.as_bytes(),
-            bytes.len() as u64,
-            tar::EntryType::Regular,
-            0o644,
-        );
-        b.append(&h, &bytes[..]).unwrap();
-    }
-    let tar = b.into_inner().unwrap();
+    let tar = oci_tar(&members);
     run_file(&tar).rejected("index documents");
     run_stdin(&tar).rejected("index documents");
 }

@@ -800,6 +800,46 @@ fn a_100k_file_image_gives_a_page_under_2_mb() {
     );
 }
 
+/// One label per kind, in words, on one line: the Kind column and the
+/// kind filter say "metadata only" (never `metadata_only`, never wrapped
+/// as "metadata_onl/y"), at a phone's width too; the text report too.
+#[test]
+fn kind_labels_are_words_on_one_line() {
+    let image = common::built("chmod-chown.tar.zst");
+    let text = imgscope(&[image.to_str().unwrap()]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("metadata only"), "{text}");
+    assert!(!text.contains("metadata_only"), "{text}");
+    let Some(mut b) = browser("kind_labels_are_words_on_one_line") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (_, html) = reports(&image, dir.path(), &[]);
+    for width in [1280, 360] {
+        b.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": 800, "deviceScaleFactor": 1, "mobile": width < 400}),
+        );
+        b.open(&format!("file://{}", html.display()));
+        let cells = b.eval(
+            "[...document.querySelectorAll('#findings-body tr')].map(tr => {\
+               const td = tr.children[1], r = document.createRange();\
+               r.selectNodeContents(td);\
+               const tops = new Set([...r.getClientRects()].map(x => Math.round(x.top)));\
+               return [td.textContent, tops.size];})",
+        );
+        let cells = cells.as_array().unwrap();
+        assert!(!cells.is_empty());
+        for c in cells {
+            assert_eq!(c, &json!(["metadata only", 1]), "{width}: {cells:?}");
+        }
+        let options = b.eval("[...document.querySelectorAll('#kind-filter option')].map(o => o.textContent)");
+        assert!(options.as_array().unwrap().iter().all(|o| !o.as_str().unwrap().contains('_')), "{options}");
+    }
+    let errors = b.errors();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
 #[test]
 fn phone_width_dark_mode_and_print() {
     let Some(mut b) = browser("phone_width_dark_mode_and_print") else {

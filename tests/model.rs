@@ -7,7 +7,8 @@
 //! The generator makes what real (and hand-made) tars hold: a path stored
 //! twice in one layer (`tar --append`), hard links before and after their
 //! target, to earlier layers' files and to nothing, whiteouts and files of
-//! the same name in one layer, directories replaced by files and back. The
+//! the same name in one layer, directories replaced by files and back (in
+//! the next layer, or in the same one after a file under them). The
 //! last entry in a layer wins; each earlier copy is hidden by that layer and
 //! warned about. The whole report (suggestions too) must finish quickly.
 
@@ -31,6 +32,9 @@ enum Op {
     Dup,
     Whiteout(String),
     Opaque(String),
+    /// A file under the directory, then a file (or a symlink) at the
+    /// directory's path, in the same layer.
+    DirReplaced(String, u8, bool),
 }
 
 const SIZES: [usize; 5] = [0, 7, 100, 1000, 4096];
@@ -57,6 +61,8 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         2 => Just(Op::Dup),
         3 => path_strategy().prop_map(Op::Whiteout),
         1 => path_strategy().prop_map(Op::Opaque),
+        1 => (path_strategy(), 1u8..8, any::<bool>())
+            .prop_map(|(p, c, link)| Op::DirReplaced(p, c, link)),
     ]
 }
 
@@ -97,6 +103,16 @@ fn entries(ops: &[Op]) -> Vec<E> {
             }
             Op::Whiteout(p) => out.push(E::Whiteout(leak(p))),
             Op::Opaque(p) => out.push(E::Opaque(leak(p))),
+            Op::DirReplaced(p, c, link) => {
+                let f = leak(&format!("{p}/f"));
+                files.push(f.to_string());
+                out.push(E::File(f, content(*c)));
+                out.push(if *link {
+                    E::Symlink(leak(p), "target")
+                } else {
+                    E::File(leak(p), content(c.wrapping_add(1)))
+                });
+            }
         }
     }
     out
@@ -332,10 +348,13 @@ impl Model {
 
     /// Findings (path, kind, bytes, stored, hidden_by), sorted.
     fn findings(&self) -> Vec<(String, &'static str, u64, usize, Option<usize>)> {
+        // `moved`: the layer that hid a copy stores the same bytes at a
+        // path it leaves in place (not a copy it hid itself: a file under a
+        // directory the same layer replaced matched its own bytes once).
         let stored: HashSet<(usize, u64)> = self
             .inodes
             .iter()
-            .filter(|i| i.size > 0)
+            .filter(|i| i.size > 0 && !i.hidden.as_ref().is_some_and(|h| h.0 == i.layer))
             .map(|i| (i.layer, i.hash))
             .collect();
         let mut v: Vec<_> = self
@@ -355,6 +374,38 @@ impl Model {
         v.sort();
         v
     }
+}
+
+/// A layer that stores `d/f` and then a file or a symlink `d` (a directory
+/// replaced by a non-directory in one layer), in an OCI layout: `/d/f` is
+/// hidden because its parent stopped being a directory, so it is `removed`
+/// (it once matched itself, stored by that layer, and came out `moved`).
+#[test]
+fn a_directory_replaced_by_a_file_in_its_own_layer_removes_its_files() {
+    for replacement in [E::File("d", b"xyz".to_vec()), E::Symlink("d", "elsewhere")] {
+        let l = layer(&[E::Dir("d"), E::File("d/f", b"abc".to_vec()), replacement.clone()]);
+        let a = analyse_oci(&[l]);
+        assert_eq!(
+            findings(&a),
+            vec![("/d/f".to_string(), "removed", 3, 0, Some(0))],
+            "{replacement:?}"
+        );
+        // The same replacement in the next layer.
+        let l0 = layer(&[E::Dir("d"), E::File("d/f", b"abc".to_vec())]);
+        let a = analyse_oci(&[l0, layer(&[replacement.clone()])]);
+        assert_eq!(
+            findings(&a),
+            vec![("/d/f".to_string(), "removed", 3, 0, Some(1))],
+            "{replacement:?}"
+        );
+    }
+    // A real move in one layer stays `moved`: the same bytes survive at /e.
+    let l0 = layer(&[E::Dir("d"), E::File("d/f", b"abc".to_vec())]);
+    let l1 = layer(&[E::File("e", b"abc".to_vec()), E::File("d", b"xyz".to_vec())]);
+    assert_eq!(
+        findings(&analyse_oci(&[l0, l1])),
+        vec![("/d/f".to_string(), "moved", 3, 0, Some(1))]
+    );
 }
 
 proptest! {

@@ -424,6 +424,24 @@ fn chmod_then_chown_in_separate_runs_is_one_fix() {
     );
 }
 
+/// A layer storing `d/f` and then a file `d` stores the path `/d` twice
+/// (as a directory, then as a file): the suggestion names `/d`, not `/d/f`.
+#[test]
+fn a_directory_replaced_in_its_own_layer_is_named_as_stored_twice() {
+    let l = layer(&[
+        E::Dir("d"),
+        E::File("d/f", big(3000, 1)),
+        E::File("d", big(10, 2)),
+    ]);
+    let f = temp_file(&oci_tar(&oci_members(&[l])));
+    let r = report_with(f.path(), None);
+    let titles: Vec<&str> = r.suggestions.iter().map(|s| s.title.as_str()).collect();
+    assert!(
+        titles.contains(&"Layer 0 stores /d more than once"),
+        "{titles:?}"
+    );
+}
+
 #[test]
 fn apt_lists_and_pip_cache_get_manager_fixes() {
     let l0 = layer(&[E::File("bin/sh", big(100, 9))]);

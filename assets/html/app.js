@@ -13,6 +13,8 @@
     moved: 'moved to another path', cache: 'cache or temp file left in the image',
     ignored: 'hidden, under --ignore'
   };
+  var KIND_LABEL = D.kind_labels || {};
+  function kindLabel(k) { return KIND_LABEL[k] || k; }
   var state = { layer: null, kind: null, zoom: [T.root], query: '', sort: { key: 'bytes', dir: -1 }, limit: 200 };
 
   // ---------- helpers ----------
@@ -220,7 +222,7 @@
     if (withHidden) {
       (T.hidden || []).forEach(function (h) {
         var v = valueOf({ b: h.bytes, l: h.layers });
-        if (v > 0) items.push({ v: v, hidden: h, label: 'hidden: ' + h.kind, path: 'hidden:' + h.kind });
+        if (v > 0) items.push({ v: v, hidden: h, label: 'hidden: ' + kindLabel(h.kind), path: 'hidden:' + h.kind });
       });
       if (T.ignored_hidden > 0 && state.layer === null) {
         items.push({ v: T.ignored_hidden, hidden: { kind: 'ignored', findings: D.ignored ? D.ignored.findings : 0 }, label: 'hidden: ignored', path: 'hidden:ignored' });
@@ -257,7 +259,7 @@
     if (state.layer !== null || state.kind !== null) {
       var what = [];
       if (state.layer !== null) what.push('layer #' + state.layer + ' (' + command(state.layer) + ')');
-      if (state.kind !== null) what.push('kind ' + state.kind);
+      if (state.kind !== null) what.push('kind ' + kindLabel(state.kind));
       add(note, ['Showing only ' + what.join(', ') + '. ', el('button', { type: 'button', onclick: function () { setLayer(null); setKind(null); }, text: 'Show everything' })]);
     }
   }
@@ -461,7 +463,7 @@
     var search = el('input', { type: 'search', id: 'finding-search', placeholder: 'Search path, rule or kind', 'aria-label': 'Search findings' });
     search.addEventListener('input', function () { state.query = search.value.toLowerCase(); state.limit = 200; drawFindings(); });
     var kind = el('select', { id: 'kind-filter', 'aria-label': 'Kind of finding' }, el('option', { value: '', text: 'every kind' }),
-      KINDS.map(function (k) { return el('option', { value: k, text: k }); }));
+      KINDS.map(function (k) { return el('option', { value: k, text: kindLabel(k) }); }));
     kind.addEventListener('change', function () { setKind(kind.value || null); });
     add(box, el('div', { 'class': 'controls' }, search, kind, el('span', { id: 'finding-count', role: 'status' })));
     var thead = el('tr', null, COLS.map(function (c) {
@@ -480,7 +482,7 @@
     if (state.layer !== null && f.stored_in_layer !== state.layer && f.hidden_by_layer !== state.layer) return false;
     if (state.kind !== null && f.kind !== state.kind) return false;
     if (state.query) {
-      var hay = (r.path + ' ' + f.kind + ' ' + (f.rule || '')).toLowerCase();
+      var hay = (r.path + ' ' + f.kind + ' ' + kindLabel(f.kind) + ' ' + (f.rule || '')).toLowerCase();
       if (hay.indexOf(state.query) < 0) return false;
     }
     return true;
@@ -505,7 +507,7 @@
     list.slice(0, state.limit).forEach(function (r) {
       var f = r.f;
       add(frag, el('tr', { 'data-index': r.i, 'data-stored': f.stored_in_layer, 'data-hidden-by': f.hidden_by_layer === null ? '' : f.hidden_by_layer },
-        el('td', { 'class': 'path mono', text: r.path }), el('td', { text: f.kind, title: KIND_TEXT[f.kind] || '' }),
+        el('td', { 'class': 'path mono', text: r.path }), el('td', { 'class': 'kind', text: kindLabel(f.kind), title: KIND_TEXT[f.kind] || '' }),
         el('td', { 'class': 'num', text: human(f.bytes), title: exact(f.bytes) }),
         el('td', { 'class': 'num', text: layerName(f.stored_in_layer), title: command(f.stored_in_layer) }),
         el('td', { 'class': 'num opt', text: layerName(f.hidden_by_layer), title: f.hidden_by_layer === null ? '' : command(f.hidden_by_layer) }),
@@ -551,7 +553,7 @@
     var findingRows = function (list, sign) {
       return list.slice(0, 200).map(function (f) {
         var x = f.new ? f.new : f;
-        return el('tr', null, el('td', { 'class': 'path mono', text: pathText(x.path) }), el('td', { text: x.kind }),
+        return el('tr', null, el('td', { 'class': 'path mono', text: pathText(x.path) }), el('td', { 'class': 'kind', text: kindLabel(x.kind) }),
           el('td', { 'class': 'num', text: f.new ? signed(f.bytes_delta) : signed(sign * f.bytes) }));
       });
     };

@@ -228,7 +228,9 @@ pub fn analyze_based(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) 
     let total_bytes = index.total_bytes();
     // For `moved`: of the non-empty files removed (not replaced), the
     // (layer that removed it, hash) pairs whose layer stored the same
-    // content too. Only removed files' pairs are looked up among all files.
+    // content too, at a path it left in place: a copy the layer hid itself
+    // (a file under a directory it then replaced with a file) is no move's
+    // destination. Only removed files' pairs are looked up among all files.
     let removed: HashSet<(u16, u128)> = index
         .hides()
         .iter()
@@ -240,11 +242,22 @@ pub fn analyze_based(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) 
     let stored: HashSet<(u16, u128)> = if removed.is_empty() {
         HashSet::default()
     } else {
+        let own: HashSet<InodeId> = index
+            .hides()
+            .iter()
+            .filter(|(ino, h)| index.inodes[*ino as usize].layer == h.layer)
+            .map(|&(ino, _)| ino)
+            .collect();
         index
             .inodes
             .iter()
-            .filter(|i| i.size > 0 && removed.contains(&(i.layer, i.hash())))
-            .map(|i| (i.layer, i.hash()))
+            .enumerate()
+            .filter(|(n, i)| {
+                i.size > 0
+                    && removed.contains(&(i.layer, i.hash()))
+                    && !own.contains(&(*n as InodeId))
+            })
+            .map(|(_, i)| (i.layer, i.hash()))
             .collect()
     };
 

@@ -217,6 +217,11 @@ impl ReportArgs {
             config::load(self.config.as_deref(), &env.cwd)?
         };
         let origin = file.as_ref().map(|(_, o)| o.to_string());
+        if let Some((f, o)) = &file {
+            for w in &f.warnings {
+                eprintln!("imgscope: warning: {o}: {w}");
+            }
+        }
         let rules = match file {
             Some((f, _)) => f.under(flags),
             None => flags,

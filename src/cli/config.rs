@@ -34,6 +34,8 @@ pub struct RuleSet {
     pub ignore: Vec<String>,
     /// Which layers the checks count (`scope = "user"|"all"`).
     pub scope: Option<imgscope::ci::checks::Scope>,
+    /// What the file said that was left out (a `.dive-ci`'s unknown keys).
+    pub warnings: Vec<String>,
 }
 
 impl RuleSet {
@@ -47,11 +49,14 @@ impl RuleSet {
         }
         let mut rules = self.rules;
         rules.extend(over.rules);
+        let mut warnings = self.warnings;
+        warnings.extend(over.warnings);
         RuleSet {
             rules,
             baseline: over.baseline.or(self.baseline),
             ignore,
             scope: over.scope.or(self.scope),
+            warnings,
         }
     }
 
@@ -143,7 +148,10 @@ pub fn parse_toml(text: &str, base: &Path) -> Result<RuleSet, String> {
     for (key, value) in &table {
         let k = key.replace('_', "-");
         if !known.contains(&k.as_str()) {
-            return Err(format!("unknown key {key:?} (known: {})", known.join(", ")));
+            return Err(format!(
+                "unknown key {key:?} (known: {}; or with `_` for `-`, e.g. max_waste)",
+                known.join(", ")
+            ));
         }
         let text = match value {
             toml::Value::String(s) => s.clone(),
@@ -207,6 +215,9 @@ fn line_of(text: &str, offset: usize) -> usize {
 /// Keys in camelCase or kebab-case; `disabled` switches a rule off; a rule
 /// the file does not name takes dive's default (lowestEfficiency 0.9,
 /// highestWastedBytes disabled, highestUserWastedPercent 0.1), as in dive.
+/// A key dive's rules do not have (a plugin's `plugin1/rule1`) is left out
+/// with a warning, as dive ignores it; a bad value of a known rule is an
+/// error.
 pub fn parse_dive_ci(text: &str) -> Result<RuleSet, String> {
     use yaml_rust2::{Yaml, YamlLoader};
     let docs = YamlLoader::load_from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
@@ -235,29 +246,45 @@ pub fn parse_dive_ci(text: &str) -> Result<RuleSet, String> {
         let Some(key) = k.as_str() else {
             return Err("a rule name must be a string".into());
         };
+        let norm = dive_norm(key);
+        let Some((d, k)) = rules(Target::Image)
+            .filter_map(|d| Some((d, d.dive.as_ref()?)))
+            .find(|(_, k)| dive_norm(k.key) == norm)
+        else {
+            let known: Vec<String> = rules(Target::Image)
+                .filter_map(|d| d.dive.as_ref())
+                .map(|k| format!("{} or {}", k.key, kebab(k.key)))
+                .collect();
+            r.warnings.push(format!(
+                "rules.{key} is not a dive rule imgscope knows ({}); left out, as dive does",
+                known.join(", ")
+            ));
+            continue;
+        };
         let text = match &v {
             Yaml::String(s) | Yaml::Real(s) => s.clone(),
             Yaml::Integer(i) => i.to_string(),
             Yaml::Boolean(false) | Yaml::Null => "disabled".into(),
             _ => return Err(format!("rules.{key}: a number or a string is expected")),
         };
-        let norm = dive_norm(key);
-        let Some((d, k)) = rules(Target::Image)
-            .filter_map(|d| Some((d, d.dive.as_ref()?)))
-            .find(|(_, k)| dive_norm(k.key) == norm)
-        else {
-            let known: Vec<&str> = rules(Target::Image)
-                .filter_map(|d| Some(d.dive.as_ref()?.key))
-                .collect();
-            return Err(format!(
-                "unknown rule {key:?} (dive knows {})",
-                known.join(", ")
-            ));
-        };
         let v = Setting::parse(k.parser, &text).map_err(|e| format!("rules.{key}: {e}"))?;
         r.rules.insert(d.name, v);
     }
     Ok(r)
+}
+
+/// `lowestEfficiency` → `lowest-efficiency`.
+fn kebab(camel: &str) -> String {
+    let mut o = String::new();
+    for c in camel.chars() {
+        if c.is_ascii_uppercase() {
+            o.push('-');
+            o.push(c.to_ascii_lowercase());
+        } else {
+            o.push(c);
+        }
+    }
+    o
 }
 
 #[cfg(test)]
@@ -339,7 +366,10 @@ mod tests {
         assert_eq!(empty.get(MinEfficiency), Some(On(Value::Ratio(0.9))));
         assert!(parse_dive_ci("rules:\n  lowestEfficiency: 2\n").is_err());
         assert!(parse_dive_ci("rules:\n  highestWastedBytes: lots\n").is_err());
-        assert!(parse_dive_ci("rules:\n  mostFun: 1\n").is_err());
+        let unknown = parse_dive_ci("rules:\n  mostFun: 1\n").unwrap();
+        assert_eq!(unknown.rules, empty.rules);
+        assert!(unknown.warnings[0].contains("rules.mostFun"), "{:?}", unknown.warnings);
+        assert!(unknown.warnings[0].contains("lowestEfficiency or lowest-efficiency"));
         assert!(parse_dive_ci("rules: [\n").is_err());
     }
 }

@@ -90,6 +90,17 @@ pub fn run_report(args: ReportArgs, env: &Env) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// The progress bar's look: sizes in decimal units (`1.12 GB`), as every
+/// report shows them.
+fn progress_style() -> indicatif::ProgressStyle {
+    indicatif::ProgressStyle::with_template(
+        "{spinner} indexing {msg} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} \
+         ({decimal_bytes_per_sec})",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+    .progress_chars("=> ")
+}
+
 fn spawn_progress_bar(
     progress: Arc<LoadProgress>,
 ) -> (
@@ -100,13 +111,7 @@ fn spawn_progress_bar(
     let s = stop.clone();
     let h = std::thread::spawn(move || {
         let bar = indicatif::ProgressBar::new(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} indexing {msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
+        bar.set_style(progress_style());
         while !s.load(std::sync::atomic::Ordering::Relaxed) {
             let p = progress.snapshot();
             bar.set_length(p.total.max(p.read));
@@ -117,4 +122,60 @@ fn spawn_progress_bar(
         bar.finish_and_clear();
     });
     (stop, h)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    /// A terminal that keeps what the bar writes.
+    #[derive(Debug, Default, Clone)]
+    struct Screen(Arc<Mutex<String>>);
+
+    impl indicatif::TermLike for Screen {
+        fn width(&self) -> u16 {
+            160
+        }
+        fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, s: &str) -> std::io::Result<()> {
+            self.write_str(s)
+        }
+        fn write_str(&self, s: &str) -> std::io::Result<()> {
+            self.0.lock().unwrap().push_str(s);
+            Ok(())
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The bar says 1.12 GB, as the reports do, not 1.04 GiB.
+    #[test]
+    fn the_progress_bar_counts_in_decimal_units() {
+        let screen = Screen::default();
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(1_120_000_000),
+            indicatif::ProgressDrawTarget::term_like(Box::new(screen.clone())),
+        );
+        bar.set_style(super::progress_style());
+        bar.set_position(560_000_000);
+        bar.force_draw();
+        let shown = screen.0.lock().unwrap().clone();
+        assert!(shown.contains("560.00 MB/1.12 GB"), "{shown:?}");
+        assert!(!shown.contains("iB"), "{shown:?}");
+    }
 }

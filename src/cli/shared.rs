@@ -57,9 +57,9 @@ pub enum DiveSource {
     DockerArchive,
 }
 
-/// The image bundled with imgscope (`--demo`).
+/// The image bundled with imgscope (`--demo`), built into the binary.
 pub fn demo_image() -> String {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo/demo.tar.zst").to_string()
+    imgscope::load::DEMO_SOURCE.to_string()
 }
 
 /// An IMAGE argument as the loader takes it: dive's `docker-archive://PATH`

@@ -46,6 +46,15 @@ fn last_line(stderr: &[u8]) -> String {
         .to_string()
 }
 
+/// When the engine gave no image: `docker://` asks the engine, not a
+/// registry (skopeo writes registry references so); how to read one.
+fn registry_hint(cmd: &str, name: &str) -> String {
+    format!(
+        "; `{cmd}://` reads from the {cmd} engine: to read {name} from its registry, \
+         write it without the {cmd}:// prefix (`imgscope {name}`)"
+    )
+}
+
 /// A running `ENGINE save NAME`.
 pub struct Save {
     child: std::process::Child,
@@ -79,12 +88,13 @@ pub fn open(engine: Engine, name: &str, display: &str) -> Result<(Save, Box<dyn 
                     loc.clone(),
                     format!(
                         "the `{cmd}` command was not found on PATH; install {} or save the \
-                         image where it is (`{cmd} save {name} -o image.tar`) and pass the tar",
+                         image where it is (`{cmd} save {name} -o image.tar`) and pass the tar{}",
                         if engine == Engine::Docker {
                             "Docker"
                         } else {
                             "Podman"
-                        }
+                        },
+                        registry_hint(cmd, name)
                     ),
                 )
             } else {
@@ -132,16 +142,22 @@ impl Save {
         }
         let status = child.wait().map_err(|e| Error::io(loc.clone(), e))?;
         let stderr = errors.join().unwrap_or_default();
+        let nothing = read.load(Ordering::Relaxed) == 0;
         let engine_failed = || {
             let why = last_line(&stderr);
             Error::usage(
                 loc.clone(),
                 format!(
-                    "`{cmd} save {name}` failed ({status}){}",
+                    "`{cmd} save {name}` failed ({status}){}{}",
                     if why.is_empty() {
                         String::new()
                     } else {
                         format!(": {why}")
+                    },
+                    if nothing {
+                        registry_hint(cmd, &name)
+                    } else {
+                        String::new()
                     }
                 ),
             )
@@ -150,7 +166,7 @@ impl Save {
             Ok(index) if status.success() => Ok(index),
             Ok(_) => Err(engine_failed()),
             // Nothing came through the pipe: the engine's own message says why.
-            Err(_) if read.load(Ordering::Relaxed) == 0 && !status.success() => {
+            Err(_) if nothing && !status.success() => {
                 Err(engine_failed())
             }
             Err(e) => Err(e),

@@ -96,6 +96,13 @@ impl LoadOptions {
     }
 }
 
+/// The demo image (assets/demo/demo.tar.zst, 1.4 MB), built in so that
+/// `--demo` works wherever the binary is (copied, `cargo install`ed).
+pub const DEMO: &[u8] = include_bytes!("../../assets/demo/demo.tar.zst");
+
+/// The name [`load`] reads [`DEMO`] under (a path of that name wins).
+pub const DEMO_SOURCE: &str = "demo.tar.zst (built in)";
+
 /// Read an image (path, directory, `-`, `docker://NAME` / `podman://NAME`
 /// streamed from the engine's `save`, or a registry reference read through
 /// the registry's API) and build its merged index. A path that exists wins
@@ -105,6 +112,9 @@ pub fn load(arg: &str, opts: &LoadOptions, progress: &LoadProgress) -> Result<In
         verify: Some(opts.verify.unwrap_or(arg == "-")),
         ..opts.clone()
     };
+    if arg == DEMO_SOURCE && std::fs::symlink_metadata(arg).is_err() {
+        return load_reader(Box::new(std::io::Cursor::new(DEMO)), arg, opts, progress);
+    }
     if let Some((engine, name)) = engine::parse(arg) {
         let (save, reader) = engine::open(engine, name, arg)?;
         return save.finish(load_reader(reader, arg, opts, progress));

@@ -48,10 +48,69 @@ fn names_of(d: &Descriptor) -> Vec<String> {
     v
 }
 
-/// Parse an index or manifest document with oci-spec, naming the member on error.
-fn parse_oci<T: serde::de::DeserializeOwned>(bytes: &[u8], loc: &Location) -> Result<T> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| Error::format(loc.clone(), format!("malformed JSON: {e}")))
+/// Parse an index or manifest document (`what`) with oci-spec, naming the
+/// member on error: JSON that does not parse is malformed; JSON that does
+/// but is not such a document (`{}`) is said to be so.
+fn parse_oci<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    loc: &Location,
+    what: &str,
+) -> Result<T> {
+    let v: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| Error::format(loc.clone(), format!("malformed JSON: {e}")))?;
+    serde_json::from_value(v).map_err(|e| {
+        Error::format(
+            loc.clone(),
+            format!("valid JSON but not a valid OCI {what}: {e}"),
+        )
+    })
+}
+
+/// Config media types of container images.
+const IMAGE_CONFIGS: [&str; 2] = [
+    "application/vnd.oci.image.config.v1+json",
+    "application/vnd.docker.container.image.v1+json",
+];
+
+/// When a manifest describes an OCI artifact rather than an image (a Helm
+/// chart, an SBOM, a signature: its config is not an image config and it
+/// has an `artifactType` or a config without `rootfs`), what it is, in words.
+fn artifact(manifest: &ImageManifest, config: &[u8]) -> Option<String> {
+    let ctype = manifest.config().media_type().to_string();
+    if IMAGE_CONFIGS.contains(&ctype.as_str()) {
+        return None;
+    }
+    let atype = manifest.artifact_type().as_ref().map(|t| t.to_string());
+    let rootfs = serde_json::from_slice::<serde_json::Value>(config)
+        .is_ok_and(|v| v.get("rootfs").is_some());
+    if atype.is_none() && rootfs {
+        return None;
+    }
+    let types = format!("{ctype} {}", atype.as_deref().unwrap_or("")).to_ascii_lowercase();
+    let layer_types: Vec<String> = manifest
+        .layers()
+        .iter()
+        .map(|l| l.media_type().to_string().to_ascii_lowercase())
+        .collect();
+    let any = |w: &str| types.contains(w) || layer_types.iter().any(|t| t.contains(w));
+    let kind = if any("helm") {
+        "a Helm chart"
+    } else if any("spdx") || any("cyclonedx") || any("sbom") || any("syft") {
+        "an SBOM"
+    } else if any("signature") || any("cosign") || any("notary") || any("sigstore") {
+        "a signature"
+    } else if any("in-toto") || any("attestation") || any("provenance") {
+        "an attestation"
+    } else {
+        "an OCI artifact"
+    };
+    let mut why = format!("config media type {ctype}");
+    if let Some(a) = atype {
+        why.push_str(&format!(", artifact type {a}"));
+    }
+    Some(format!(
+        "{kind} ({why}), not a container image: there are no image layers to analyse"
+    ))
 }
 
 pub(crate) fn is_index_doc(media_type: &str, bytes: &[u8]) -> bool {
@@ -118,7 +177,8 @@ fn collect(
             }
             let bytes = src.read_small(&member, loc)?;
             if is_index_doc(&media_type, &bytes) {
-                let nested: ImageIndex = parse_oci(&bytes, &loc.member(member.clone()))?;
+                let nested: ImageIndex =
+                    parse_oci(&bytes, &loc.member(member.clone()), "image index")?;
                 collect(src, loc, nested.manifests(), &names, depth + 1, docs, out)?;
                 continue;
             }
@@ -139,7 +199,7 @@ pub(super) fn oci_layout(
 ) -> Result<(ImageMeta, Vec<LayerRef>)> {
     let iloc = loc.member("index.json");
     let bytes = src.read_small("index.json", loc)?;
-    let index: ImageIndex = parse_oci(&bytes, &iloc)?;
+    let index: ImageIndex = parse_oci(&bytes, &iloc, "image index")?;
     let mut cands = Vec::new();
     collect(src, loc, index.manifests(), &[], 0, &mut 0, &mut cands)?;
     if cands.is_empty() {
@@ -166,7 +226,7 @@ pub(super) fn oci_layout(
     let mmember = blob_member(&chosen.manifest);
     let mloc = loc.member(mmember.clone());
     let mbytes = src.read_small(&mmember, loc)?;
-    let manifest: ImageManifest = parse_oci(&mbytes, &mloc)?;
+    let manifest: ImageManifest = parse_oci(&mbytes, &mloc, "image manifest")?;
     let cmember = blob_member(manifest.config());
     let config = src.read_small(&cmember, loc)?;
     image_of_manifest(
@@ -194,6 +254,9 @@ pub(crate) fn image_of_manifest(
     source: &str,
     member: impl Fn(&Descriptor) -> String,
 ) -> Result<(ImageMeta, Vec<LayerRef>)> {
+    if let Some(what) = artifact(manifest, config_bytes) {
+        return Err(Error::format(Location::source(source), what));
+    }
     let config: ConfigJson = parse_json(config_bytes, cloc)?;
     let diff_ids = config
         .rootfs

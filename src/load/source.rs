@@ -194,9 +194,31 @@ impl Source {
                 zstd::stream::read::Decoder::new(counted)
                     .map_err(|e| Error::format(loc.clone(), format!("bad zstd stream: {e}")))?,
             ),
-            Compression::None => Box::new(counted),
+            Compression::None => return super::stream::stream_members(Box::new(counted), outer, loc, verify),
         };
-        super::stream::stream_members(decoded, outer, loc, verify)
+        // Compressed twice (`gzip` run on a `.tar.gz`): say so, rather than
+        // read compressed bytes as tar headers.
+        let mut decoded = BufReader::with_capacity(64 * 1024, decoded);
+        let head = decoded
+            .fill_buf()
+            .map_err(|e| super::stream::archive_error(outer, loc, e))?;
+        let inner = Compression::detect(head);
+        if inner != Compression::None {
+            let name = |c| match c {
+                Compression::Gzip => "gzip",
+                _ => "zstd",
+            };
+            return Err(Error::format(
+                loc.clone(),
+                format!(
+                    "compressed twice ({} inside {}): decompress it once (`{}`) and pass the result",
+                    name(inner),
+                    name(outer),
+                    if outer == Compression::Gzip { "gunzip" } else { "zstd -d" }
+                ),
+            ));
+        }
+        super::stream::stream_members(Box::new(decoded), outer, loc, verify)
     }
 
     /// Read a small metadata member fully.

@@ -16,6 +16,23 @@ fn looks_like_layer(head: &[u8]) -> bool {
         || layer::v7_header_ok(head)
 }
 
+/// A read error of an archive compressed as `outer`: truncated or corrupt.
+pub(super) fn archive_error(outer: Compression, loc: &Location, e: std::io::Error) -> Error {
+    let what = match outer {
+        Compression::Gzip => "gzip-compressed archive",
+        Compression::Zstd => "zstd-compressed archive",
+        Compression::None => "archive",
+    };
+    let msg = if e.kind() == std::io::ErrorKind::UnexpectedEof
+        || e.to_string().contains("entire block")
+    {
+        format!("truncated {what} ({e})")
+    } else {
+        format!("corrupt {what} ({e})")
+    };
+    Error::format(loc.clone(), msg)
+}
+
 pub(super) fn stream_members(
     reader: Box<dyn Read + Send + '_>,
     outer: Compression,
@@ -26,21 +43,7 @@ pub(super) fn stream_members(
     let mut small = HashMap::new();
     let mut links = HashMap::new();
     let mut blobs: HashMap<String, (u64, Result<LayerIndex>)> = HashMap::new();
-    let what = match outer {
-        Compression::Gzip => "gzip-compressed archive",
-        Compression::Zstd => "zstd-compressed archive",
-        Compression::None => "archive",
-    };
-    let err = |e: std::io::Error| {
-        let msg = if e.kind() == std::io::ErrorKind::UnexpectedEof
-            || e.to_string().contains("entire block")
-        {
-            format!("truncated {what} ({e})")
-        } else {
-            format!("corrupt {what} ({e})")
-        };
-        Error::format(loc.clone(), msg)
-    };
+    let err = |e: std::io::Error| archive_error(outer, loc, e);
     std::thread::scope(|scope| -> Result<()> {
         let mut handles = Vec::new();
         let entries = archive.entries().map_err(err)?;

@@ -60,6 +60,42 @@ pub fn truncate(s: &str, max: usize) -> String {
     fit(&escape::line(&one_line(s)), max)
 }
 
+/// [`truncate`], cut at a word boundary (a space, or after a `/` of a
+/// path) where one leaves at least half of `max`: a title is not cut
+/// mid-word.
+pub fn truncate_words(s: &str, max: usize) -> String {
+    let s = escape::line(&one_line(s)).into_owned();
+    if s.chars().count() <= max || max == 0 {
+        return fit(&s, max);
+    }
+    let keep: String = s.chars().take(max - 1).collect();
+    if s.chars().nth(max - 1) == Some(' ') {
+        return format!("{}…", keep.trim_end());
+    }
+    let at = keep.rfind(' ').max(keep.rfind('/').map(|i| i + 1));
+    match at {
+        Some(i) if keep[..i].chars().count() >= max / 2 => format!("{}…", keep[..i].trim_end()),
+        _ => format!("{keep}…"),
+    }
+}
+
+/// The findings of a diff list worth a line (empty files, such as lock
+/// files, are only counted), and how many were left out.
+pub fn nonempty<T>(list: &[T], bytes: impl Fn(&T) -> u64) -> (Vec<&T>, usize) {
+    let v: Vec<&T> = list.iter().filter(|f| bytes(f) > 0).collect();
+    let empty = list.len() - v.len();
+    (v, empty)
+}
+
+/// `, 2 empty files not listed` (nothing when none).
+pub fn empty_note(empty: usize) -> String {
+    match empty {
+        0 => String::new(),
+        1 => "1 empty file not listed".into(),
+        n => format!("{n} empty files not listed"),
+    }
+}
+
 /// A waste kind in words (`metadata only`).
 pub fn kind_label(k: WasteKind) -> &'static str {
     match k {
@@ -132,6 +168,11 @@ mod tests {
         assert_eq!(change_pct(200, -50), "-25.0%");
         assert_eq!(fit("abcdef", 4), "abc…");
         assert_eq!(truncate("a\n  b\x1b", 10), "a b\\x1b");
+        assert_eq!(truncate_words("Delete the apt lists in one RUN", 16), "Delete the apt…");
+        assert_eq!(truncate_words("Delete the apt lists", 15), "Delete the apt…");
+        assert_eq!(truncate_words("Deletetheaptlists in one", 10), "Deletethe…");
+        assert_eq!(truncate_words("short", 10), "short");
+        assert_eq!(truncate_words("Delete /opt/some/file in one", 20), "Delete /opt/some/…");
     }
 
     #[test]

@@ -37,7 +37,8 @@ fn render_unescaped(d: &Diff) -> String {
         );
     }
     let mut warnings = Vec::new();
-    for f in &d.introduced {
+    // Empty files (lock files) are no news.
+    for f in d.introduced.iter().filter(|f| f.bytes > 0) {
         warnings.push((
             f.bytes,
             format!("imgscope: new waste {}", human(f.bytes)),

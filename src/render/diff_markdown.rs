@@ -77,7 +77,8 @@ fn finish(mut body: String, left_out: usize) -> String {
 fn findings_table(o: &mut String, list: &[Finding], rows: usize) -> usize {
     let _ = writeln!(o, "| Bytes | Kind | Stored in | Hidden by | Rule | Path |");
     let _ = writeln!(o, "|---:|---|---:|---:|---|---|");
-    for f in list.iter().take(rows) {
+    let (shown, empty) = crate::present::nonempty(list, |f| f.bytes);
+    for f in shown.iter().take(rows) {
         let _ = writeln!(
             o,
             "| {} | {} | {} | {} | {} | {} |",
@@ -89,7 +90,10 @@ fn findings_table(o: &mut String, list: &[Finding], rows: usize) -> usize {
             cell(&short(&f.path.display(), 200))
         );
     }
-    list.len().saturating_sub(rows)
+    if empty > 0 {
+        let _ = writeln!(o, "\n_{}_", crate::present::empty_note(empty));
+    }
+    shown.len().saturating_sub(rows)
 }
 
 /// The comment with at most `rows` rows per list and `layer_rows` layers;
@@ -220,7 +224,7 @@ fn render_with(d: &Diff, rows: usize, layer_rows: usize) -> (String, usize) {
                 "| {} | {} | {} |",
                 human(r.saves_bytes),
                 human(r.realised_bytes),
-                cell(&short(&r.title, 160))
+                cell(&crate::present::truncate_words(&r.title, 160))
             );
         }
         left_out += d.realised.len().saturating_sub(rows.max(1) * 2);
@@ -258,7 +262,7 @@ fn render_with(d: &Diff, rows: usize, layer_rows: usize) -> (String, usize) {
                 o,
                 "{}. **{}** — saves {}",
                 i + 1,
-                cell(&short(&s.title, 200)),
+                cell(&crate::present::truncate_words(&s.title, 200)),
                 human(s.saves_bytes)
             );
         }

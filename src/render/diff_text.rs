@@ -5,7 +5,9 @@
 use std::fmt::Write;
 
 use crate::compare::diff::{Diff, LayerStatus};
-use crate::present::{change_pct, human, kind_label, signed, truncate};
+use crate::present::{
+    change_pct, empty_note, human, kind_label, nonempty, signed, truncate, truncate_words,
+};
 
 /// One totals line: `old → new  delta (pct)`.
 pub fn totals_row(old: u64, new: u64, d: i64) -> (String, String, String) {
@@ -104,7 +106,8 @@ fn render_unescaped(d: &Diff, opts: &DiffTextOptions) -> String {
     for (name, list) in lists {
         let total = sum(&mut list.iter().map(|f| f.bytes));
         let _ = writeln!(o, "{name} findings: {} ({})", list.len(), human(total));
-        for f in list.iter().take(opts.top) {
+        let (shown, empty) = nonempty(list, |f| f.bytes);
+        for f in shown.iter().take(opts.top) {
             let by = f
                 .hidden_by_layer
                 .map(|h| format!(", hidden by {h}"))
@@ -118,8 +121,11 @@ fn render_unescaped(d: &Diff, opts: &DiffTextOptions) -> String {
                 f.stored_in_layer
             );
         }
-        if list.len() > opts.top {
-            let _ = writeln!(o, "  … and {} more", list.len() - opts.top);
+        if shown.len() > opts.top {
+            let _ = writeln!(o, "  … and {} more", shown.len() - opts.top);
+        }
+        if empty > 0 {
+            let _ = writeln!(o, "  ({})", empty_note(empty));
         }
     }
     if !d.changed.is_empty() {
@@ -153,7 +159,7 @@ fn render_unescaped(d: &Diff, opts: &DiffTextOptions) -> String {
                 o,
                 "  {:>10}  {} [{}]: {how}",
                 human(r.saves_bytes),
-                truncate(&r.title, 70),
+                truncate_words(&r.title, 70),
                 r.id
             );
         }
@@ -191,7 +197,7 @@ fn render_unescaped(d: &Diff, opts: &DiffTextOptions) -> String {
                 o,
                 "  {:>10}  {}",
                 human(s.saves_bytes),
-                truncate(&s.title, 90)
+                truncate_words(&s.title, 90)
             );
         }
     }

@@ -39,6 +39,9 @@ struct Page<'a> {
     /// Each layer's instruction without the `/bin/sh -c` noise.
     commands: Vec<&'a str>,
     files: Option<&'a SizeTree>,
+    /// Each waste kind's label in words (`metadata only`), as every human
+    /// output shows it.
+    kind_labels: std::collections::BTreeMap<&'static str, &'static str>,
 }
 
 /// The page's data as JSON, safe inside a `<script>` element: `<`, `>` and
@@ -81,6 +84,10 @@ pub fn data_json(
         }),
         commands: report.layers.iter().map(|l| l.command.as_str()).collect(),
         files,
+        kind_labels: crate::analyze::waste::WasteKind::ALL
+            .iter()
+            .map(|&k| (k.as_str(), crate::present::kind_label(k)))
+            .collect(),
     };
     let json = serde_json::to_string(&page).expect("page data serializes");
     let mut out = String::with_capacity(json.len() + 64);

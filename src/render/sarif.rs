@@ -6,8 +6,9 @@
 //! fixed strings. A result's level is `error` when a failed check is about
 //! its kind of waste, else `warning` (`note` for a multi-stage build
 //! suggestion, which is about visible bytes, unless `max-size` failed).
-//! Results point at the Dockerfile (`--dockerfile`, else `Dockerfile`), at
-//! its lines when known; the image paths are in `properties.paths`.
+//! Results point at the Dockerfile given with `--dockerfile`, at the line
+//! of the step when known (else the file alone), or without one at the
+//! image, with no line; the image paths are in `properties.paths`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -52,13 +53,24 @@ impl Rules {
     }
 }
 
-fn location(ctx: &Options, line: Option<usize>) -> Value {
-    json!({
-        "physicalLocation": {
-            "artifactLocation": {"uri": ctx.dockerfile_uri()},
-            "region": {"startLine": line.unwrap_or(1).max(1)},
-        }
-    })
+/// Where a result points: with `--dockerfile`, that file, at `line` when
+/// known (else the file alone); without it, the image (`source`), with no
+/// line: never a made-up `Dockerfile:1`.
+fn location(ctx: &Options, source: &str, line: Option<usize>) -> Value {
+    match (&ctx.dockerfile, line.filter(|&l| l >= 1)) {
+        (Some(_), Some(l)) => json!({
+            "physicalLocation": {
+                "artifactLocation": {"uri": ctx.dockerfile_uri()},
+                "region": {"startLine": l},
+            }
+        }),
+        (Some(_), None) => json!({
+            "physicalLocation": {"artifactLocation": {"uri": ctx.dockerfile_uri()}}
+        }),
+        (None, _) => json!({
+            "physicalLocation": {"artifactLocation": {"uri": super::verdict::uri(source)}}
+        }),
+    }
 }
 
 /// The SARIF log of a report.
@@ -102,7 +114,7 @@ pub fn render(report: &Report, v: &Verdict, ctx: &Options) -> String {
                     "{} failed for {}: {}, limit {}. {}",
                     c.name, report.image.source, c.actual, c.limit, explain(c.name)
                 )},
-                "locations": [location(ctx, None)],
+                "locations": [location(ctx, &report.image.source, None)],
                 "partialFingerprints": {"imgscope/v1": fingerprint(&[&id])},
                 "properties": {"limit": c.limit, "actual": c.actual},
             }),
@@ -170,7 +182,11 @@ pub fn render(report: &Report, v: &Verdict, ctx: &Options) -> String {
             json!({
                 "level": level,
                 "message": {"text": text, "markdown": markdown},
-                "locations": [location(ctx, sg.dockerfile_lines.first().copied())],
+                "locations": [location(
+                    ctx,
+                    &report.image.source,
+                    sg.dockerfile_lines.first().copied(),
+                )],
                 "partialFingerprints": {"imgscope/v1": fingerprint(&fp_parts)},
                 "properties": {
                     "suggestion": sg.id,
@@ -242,7 +258,7 @@ pub fn render(report: &Report, v: &Verdict, ctx: &Options) -> String {
             json!({
                 "level": level,
                 "message": {"text": text},
-                "locations": [location(ctx, None)],
+                "locations": [location(ctx, &report.image.source, None)],
                 "partialFingerprints": {"imgscope/v1": fingerprint(&[&id, command(stored), hidden_cmd])},
                 "properties": {
                     "bytes": bytes,

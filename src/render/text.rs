@@ -122,7 +122,7 @@ fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
     ] {
         let b = r.bytes_of(k);
         if b > 0 {
-            let _ = writeln!(o, "    {:<13}{:>10}", k.as_str(), human(b));
+            let _ = writeln!(o, "    {:<13}{:>10}", kind_label(k), human(b));
         }
     }
     let _ = writeln!(

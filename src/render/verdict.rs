@@ -12,20 +12,25 @@ use crate::suggest::Report;
 impl Options {
     /// The file annotations and SARIF results point at.
     pub fn dockerfile_uri(&self) -> String {
-        let path = self.dockerfile.as_deref().unwrap_or("Dockerfile");
-        let mut uri = String::with_capacity(path.len());
-        for c in path.chars() {
-            match c {
-                '\\' => uri.push('/'),
-                '%' => uri.push_str("%25"),
-                ' ' => uri.push_str("%20"),
-                '#' => uri.push_str("%23"),
-                '?' => uri.push_str("%3F"),
-                c => uri.push(c),
-            }
-        }
-        uri
+        uri(self.dockerfile.as_deref().unwrap_or("Dockerfile"))
     }
+}
+
+/// A path as a relative URI reference (`\\` → `/`, `%`, ` `, `#`, `?`
+/// escaped).
+pub fn uri(path: &str) -> String {
+    let mut uri = String::with_capacity(path.len());
+    for c in path.chars() {
+        match c {
+            '\\' => uri.push('/'),
+            '%' => uri.push_str("%25"),
+            ' ' => uri.push_str("%20"),
+            '#' => uri.push_str("%23"),
+            '?' => uri.push_str("%3F"),
+            c => uri.push(c),
+        }
+    }
+    uri
 }
 
 /// What was checked: `2 of 3 checks failed`, `no checks configured`.

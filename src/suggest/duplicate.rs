@@ -25,7 +25,7 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
         let d = Draft {
             rule: SuggestionKind::Duplicate,
             id: format!("duplicate:{}", layer_id(&[l])),
-            vars: vec![("a", l.to_string()), ("what", cx.what(&fs))],
+            vars: vec![("a", l.to_string()), ("what", cx.what_paths(&twice(cx, l, &fs)))],
             layers: vec![l],
             findings: fs.clone(),
             after,
@@ -36,4 +36,32 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
             claims.taken[i] = true;
         }
     }
+}
+
+/// The paths the layer stored more than once, for its hidden copies: a
+/// copy's own path, or the nearest ancestor that layer also stored as a file or a
+/// link (`d/f` then a file `d`: the path stored twice is `/d`).
+fn twice(cx: &Ctx, layer: usize, findings: &[usize]) -> Vec<String> {
+    use crate::load::index::{NodeKind, ROOT};
+    findings
+        .iter()
+        .map(|&i| {
+            let f = &cx.report.waste[i];
+            let mut n = cx.index.parent(f.node);
+            let mut at = f.node;
+            while n != ROOT {
+                if cx
+                    .index
+                    .changes(n)
+                    .iter()
+                    .any(|c| c.layer as usize == layer && c.kind != NodeKind::Dir)
+                {
+                    at = n;
+                    break;
+                }
+                n = cx.index.parent(n);
+            }
+            crate::load::index::ImagePath(cx.index.path(at)).display()
+        })
+        .collect()
 }

@@ -548,3 +548,108 @@ pub fn json_report(args: &[&str]) -> (i32, serde_json::Value) {
     let r = exec(&a);
     (r.code, r.report())
 }
+
+// ------------------------------------------------------------ OCI layouts
+
+pub fn sha256_hex(b: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(b))
+}
+
+pub const OCI_IMAGE_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+
+/// An OCI layout as (path, bytes) members: index.json → manifest → config
+/// and the layers, with real digests.
+pub fn oci_members(layers: &[Vec<u8>]) -> Vec<(String, Vec<u8>)> {
+    let diff_ids: Vec<String> = layers
+        .iter()
+        .map(|l| format!("\"{}\"", diff_id(l)))
+        .collect();
+    let config = format!(
+        "{{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[{}]}}}}",
+        diff_ids.join(",")
+    );
+    oci_members_with(
+        layers,
+        "application/vnd.oci.image.layer.v1.tar",
+        OCI_IMAGE_CONFIG,
+        config.as_bytes(),
+    )
+}
+
+/// An OCI layout whose manifest gives its layers `layer_type` and a config
+/// blob `config` of media type `config_type` (an artifact's, say).
+pub fn oci_members_with(
+    layers: &[Vec<u8>],
+    layer_type: &str,
+    config_type: &str,
+    config: &[u8],
+) -> Vec<(String, Vec<u8>)> {
+    let mut m = Vec::new();
+    let desc = |mt: &str, b: &[u8]| {
+        format!(
+            "{{\"mediaType\":\"{mt}\",\"digest\":\"sha256:{}\",\"size\":{}}}",
+            sha256_hex(b),
+            b.len()
+        )
+    };
+    let ls: Vec<String> = layers.iter().map(|l| desc(layer_type, l)).collect();
+    let manifest = format!(
+        "{{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{},\"layers\":[{}]}}",
+        desc(config_type, config),
+        ls.join(",")
+    )
+    .into_bytes();
+    let index = format!(
+        "{{\"schemaVersion\":2,\"manifests\":[{}]}}",
+        desc("application/vnd.oci.image.manifest.v1+json", &manifest)
+    );
+    m.push((
+        "oci-layout".into(),
+        b"{\"imageLayoutVersion\":\"1.0.0\"}".to_vec(),
+    ));
+    m.push(("index.json".into(), index.into_bytes()));
+    for b in [config.to_vec(), manifest]
+        .into_iter()
+        .chain(layers.iter().cloned())
+    {
+        m.push((format!("blobs/sha256/{}", sha256_hex(&b)), b));
+    }
+    m
+}
+
+/// The members written as an OCI layout directory.
+pub fn oci_members_dir(members: &[(String, Vec<u8>)]) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    for (p, b) in members {
+        let path = d.path().join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, b).unwrap();
+    }
+    d
+}
+
+/// An OCI layout directory of these layers.
+pub fn oci_dir(layers: &[Vec<u8>]) -> tempfile::TempDir {
+    oci_members_dir(&oci_members(layers))
+}
+
+/// The members as an OCI archive (a tar of the layout).
+pub fn oci_tar(members: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (p, bytes) in members {
+        let h = header(
+            p.as_bytes(),
+            bytes.len() as u64,
+            tar::EntryType::Regular,
+            0o644,
+        );
+        b.append(&h, &bytes[..]).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+/// Load and analyse an OCI archive of these layers (built-in rules).
+pub fn analyse_oci(layers: &[Vec<u8>]) -> imgscope::Analysis {
+    analyse_bytes(&oci_tar(&oci_members(layers)))
+}
