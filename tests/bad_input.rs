@@ -218,13 +218,19 @@ fn valid_json_that_is_not_an_index_is_named_so() {
     let mut members = oci_members(&[l]);
     for (text, want) in [
         ("{}", "not a valid OCI image index"),
-        ("{\"schemaVersion\":2,\"manifests\":{}}", "not a valid OCI image index"),
+        (
+            "{\"schemaVersion\":2,\"manifests\":{}}",
+            "not a valid OCI image index",
+        ),
         ("{\"schemaVersion\":2,", "malformed JSON"),
     ] {
         members[1].1 = text.as_bytes().to_vec();
         let f = temp_file(&oci_tar(&members));
         let err = run_bad(f.path());
-        assert!(err.contains("index.json") && err.contains(want), "{text}: {err}");
+        assert!(
+            err.contains("index.json") && err.contains(want),
+            "{text}: {err}"
+        );
         if want != "malformed JSON" {
             assert!(!err.contains("malformed JSON"), "{err}");
         }
@@ -270,7 +276,10 @@ fn docker_prefix_without_an_engine_points_at_the_registry_spelling() {
     let empty = tempfile::tempdir().unwrap();
     let runs = [
         // The docker CLI with no daemon behind it.
-        ("DOCKER_HOST", "unix:///nonexistent/imgscope-test.sock".to_string()),
+        (
+            "DOCKER_HOST",
+            "unix:///nonexistent/imgscope-test.sock".to_string(),
+        ),
         // No docker command at all.
         ("PATH", empty.path().display().to_string()),
     ];

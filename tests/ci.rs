@@ -479,7 +479,12 @@ fn dive_ci_with_unknown_keys_warns_and_goes_on() {
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(check(&v, "min-efficiency")["limit"], "0.95");
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
-    for want in [".dive-ci", "plugin1/rule1", "lowestEfficiency", "lowest-efficiency"] {
+    for want in [
+        ".dive-ci",
+        "plugin1/rule1",
+        "lowestEfficiency",
+        "lowest-efficiency",
+    ] {
         assert!(r.stderr.contains(want), "{want}: {}", r.stderr);
     }
     // A bad value of a rule dive knows is still an error.

@@ -143,7 +143,10 @@ fn sarif_locations_are_real_lines_or_none() {
     let mut with_line = 0;
     for r in v["runs"][0]["results"].as_array().unwrap() {
         let phys = &r["locations"][0]["physicalLocation"];
-        assert!(phys["artifactLocation"]["uri"].as_str().unwrap().ends_with("Containerfile"));
+        assert!(phys["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("Containerfile"));
         if let Some(n) = phys["region"]["startLine"].as_u64() {
             let l = lines[n as usize - 1];
             assert!(
@@ -153,18 +156,35 @@ fn sarif_locations_are_real_lines_or_none() {
             );
             with_line += 1;
         } else {
-            assert!(!r["ruleId"].as_str().unwrap().starts_with("suggestion/") || r["properties"]["layers"].as_array().unwrap().is_empty(), "{r}");
+            assert!(
+                !r["ruleId"].as_str().unwrap().starts_with("suggestion/")
+                    || r["properties"]["layers"].as_array().unwrap().is_empty(),
+                "{r}"
+            );
         }
     }
     assert!(with_line >= 3, "{s}");
     // Without a Dockerfile: the image, no line.
-    let (_, s) = out(&["--ci", "--max-waste", "1%", "--format", "sarif", demo.to_str().unwrap()]);
+    let (_, s) = out(&[
+        "--ci",
+        "--max-waste",
+        "1%",
+        "--format",
+        "sarif",
+        demo.to_str().unwrap(),
+    ]);
     let v: Value = serde_json::from_str(&s).unwrap();
     validate_sarif(&v);
     for r in v["runs"][0]["results"].as_array().unwrap() {
         let phys = &r["locations"][0]["physicalLocation"];
         assert!(phys["region"].is_null(), "{r}");
-        assert!(phys["artifactLocation"]["uri"].as_str().unwrap().ends_with("demo.tar.zst"), "{r}");
+        assert!(
+            phys["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+                .ends_with("demo.tar.zst"),
+            "{r}"
+        );
     }
 }
 

@@ -588,7 +588,10 @@ fn diff_text_skips_empty_findings_and_cuts_titles_at_words() {
         base.clone(),
         layer(&[
             E::File("var/lib/apt/lists/lock", Vec::new()),
-            E::File("var/lib/apt/lists/deb_dists_bookworm_main_Packages", vec![2; 5000]),
+            E::File(
+                "var/lib/apt/lists/deb_dists_bookworm_main_Packages",
+                vec![2; 5000],
+            ),
             E::File("var/cache/apt/archives/lock", Vec::new()),
             E::File(long, vec![3; 9000]),
         ]),
@@ -602,15 +605,28 @@ fn diff_text_skips_empty_findings_and_cuts_titles_at_words() {
     let (o, n) = (o.to_str().unwrap(), n.to_str().unwrap());
     let json = diff_json(o, n);
     // The JSON keeps every finding.
-    assert!(paths(&json["fixed"]).iter().any(|(p, _, b)| p == "/var/lib/apt/lists/lock" && *b == 0));
+    assert!(paths(&json["fixed"])
+        .iter()
+        .any(|(p, _, b)| p == "/var/lib/apt/lists/lock" && *b == 0));
     for args in [vec![], vec!["--format", "markdown"]] {
-        let out = imgscope().args(["diff", o, n]).args(&args).output().unwrap();
+        let out = imgscope()
+            .args(["diff", o, n])
+            .args(&args)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(0));
         let text = String::from_utf8(out.stdout).unwrap();
         assert!(!text.contains("lists/lock"), "{args:?}: {text}");
         assert!(!text.contains("archives/lock"), "{args:?}: {text}");
-        assert!(text.contains("2 empty files not listed"), "{args:?}: {text}");
-        assert!(text.replace('\\', "").contains("deb_dists_bookworm_main_Packages"), "{text}");
+        assert!(
+            text.contains("2 empty files not listed"),
+            "{args:?}: {text}"
+        );
+        assert!(
+            text.replace('\\', "")
+                .contains("deb_dists_bookworm_main_Packages"),
+            "{text}"
+        );
         if args.is_empty() {
             assert!(text.contains("Fixed findings: 4 (14 kB)"), "{text}");
             // Every cut title ends at a word boundary of the real one.
@@ -621,7 +637,10 @@ fn diff_text_skips_empty_findings_and_cuts_titles_at_words() {
                 .map(|r| r["title"].as_str().unwrap())
                 .collect();
             let mut cut = 0;
-            for line in text.lines().filter(|l| l.contains('…') && !l.contains("more")) {
+            for line in text
+                .lines()
+                .filter(|l| l.contains('…') && !l.contains("more"))
+            {
                 let head = line.trim_start().split_once("  ").map_or(line, |x| x.1);
                 let head = head.split('…').next().unwrap();
                 let t = titles

@@ -373,6 +373,9 @@ fn demo_runs_from_a_copied_binary_without_the_source_tree() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{moved} paths moved: {stderr}");
     let demo = parse_json(&out.stdout, &stderr);
-    let committed = json_of(&[root().join("assets/demo/demo.tar.zst").to_str().unwrap()], None);
+    let committed = json_of(
+        &[root().join("assets/demo/demo.tar.zst").to_str().unwrap()],
+        None,
+    );
     assert_eq!(without_source(demo), without_source(committed));
 }

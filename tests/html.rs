@@ -833,8 +833,16 @@ fn kind_labels_are_words_on_one_line() {
         for c in cells {
             assert_eq!(c, &json!(["metadata only", 1]), "{width}: {cells:?}");
         }
-        let options = b.eval("[...document.querySelectorAll('#kind-filter option')].map(o => o.textContent)");
-        assert!(options.as_array().unwrap().iter().all(|o| !o.as_str().unwrap().contains('_')), "{options}");
+        let options =
+            b.eval("[...document.querySelectorAll('#kind-filter option')].map(o => o.textContent)");
+        assert!(
+            options
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|o| !o.as_str().unwrap().contains('_')),
+            "{options}"
+        );
     }
     let errors = b.errors();
     assert!(errors.is_empty(), "{errors:?}");

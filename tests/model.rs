@@ -354,7 +354,7 @@ impl Model {
         let stored: HashSet<(usize, u64)> = self
             .inodes
             .iter()
-            .filter(|i| i.size > 0 && !i.hidden.as_ref().is_some_and(|h| h.0 == i.layer))
+            .filter(|i| i.size > 0 && i.hidden.as_ref().is_none_or(|h| h.0 != i.layer))
             .map(|i| (i.layer, i.hash))
             .collect();
         let mut v: Vec<_> = self
@@ -383,7 +383,11 @@ impl Model {
 #[test]
 fn a_directory_replaced_by_a_file_in_its_own_layer_removes_its_files() {
     for replacement in [E::File("d", b"xyz".to_vec()), E::Symlink("d", "elsewhere")] {
-        let l = layer(&[E::Dir("d"), E::File("d/f", b"abc".to_vec()), replacement.clone()]);
+        let l = layer(&[
+            E::Dir("d"),
+            E::File("d/f", b"abc".to_vec()),
+            replacement.clone(),
+        ]);
         let a = analyse_oci(&[l]);
         assert_eq!(
             findings(&a),
@@ -392,7 +396,7 @@ fn a_directory_replaced_by_a_file_in_its_own_layer_removes_its_files() {
         );
         // The same replacement in the next layer.
         let l0 = layer(&[E::Dir("d"), E::File("d/f", b"abc".to_vec())]);
-        let a = analyse_oci(&[l0, layer(&[replacement.clone()])]);
+        let a = analyse_oci(&[l0, layer(std::slice::from_ref(&replacement))]);
         assert_eq!(
             findings(&a),
             vec![("/d/f".to_string(), "removed", 3, 0, Some(1))],

@@ -368,7 +368,11 @@ mod tests {
         assert!(parse_dive_ci("rules:\n  highestWastedBytes: lots\n").is_err());
         let unknown = parse_dive_ci("rules:\n  mostFun: 1\n").unwrap();
         assert_eq!(unknown.rules, empty.rules);
-        assert!(unknown.warnings[0].contains("rules.mostFun"), "{:?}", unknown.warnings);
+        assert!(
+            unknown.warnings[0].contains("rules.mostFun"),
+            "{:?}",
+            unknown.warnings
+        );
         assert!(unknown.warnings[0].contains("lowestEfficiency or lowest-efficiency"));
         assert!(parse_dive_ci("rules: [\n").is_err());
     }

@@ -166,9 +166,7 @@ impl Save {
             Ok(index) if status.success() => Ok(index),
             Ok(_) => Err(engine_failed()),
             // Nothing came through the pipe: the engine's own message says why.
-            Err(_) if nothing && !status.success() => {
-                Err(engine_failed())
-            }
+            Err(_) if nothing && !status.success() => Err(engine_failed()),
             Err(e) => Err(e),
         }
     }

@@ -194,7 +194,9 @@ impl Source {
                 zstd::stream::read::Decoder::new(counted)
                     .map_err(|e| Error::format(loc.clone(), format!("bad zstd stream: {e}")))?,
             ),
-            Compression::None => return super::stream::stream_members(Box::new(counted), outer, loc, verify),
+            Compression::None => {
+                return super::stream::stream_members(Box::new(counted), outer, loc, verify)
+            }
         };
         // Compressed twice (`gzip` run on a `.tar.gz`): say so, rather than
         // read compressed bytes as tar headers.

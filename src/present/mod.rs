@@ -168,11 +168,20 @@ mod tests {
         assert_eq!(change_pct(200, -50), "-25.0%");
         assert_eq!(fit("abcdef", 4), "abc…");
         assert_eq!(truncate("a\n  b\x1b", 10), "a b\\x1b");
-        assert_eq!(truncate_words("Delete the apt lists in one RUN", 16), "Delete the apt…");
-        assert_eq!(truncate_words("Delete the apt lists", 15), "Delete the apt…");
+        assert_eq!(
+            truncate_words("Delete the apt lists in one RUN", 16),
+            "Delete the apt…"
+        );
+        assert_eq!(
+            truncate_words("Delete the apt lists", 15),
+            "Delete the apt…"
+        );
         assert_eq!(truncate_words("Deletetheaptlists in one", 10), "Deletethe…");
         assert_eq!(truncate_words("short", 10), "short");
-        assert_eq!(truncate_words("Delete /opt/some/file in one", 20), "Delete /opt/some/…");
+        assert_eq!(
+            truncate_words("Delete /opt/some/file in one", 20),
+            "Delete /opt/some/…"
+        );
     }
 
     #[test]

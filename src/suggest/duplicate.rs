@@ -25,7 +25,10 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
         let d = Draft {
             rule: SuggestionKind::Duplicate,
             id: format!("duplicate:{}", layer_id(&[l])),
-            vars: vec![("a", l.to_string()), ("what", cx.what_paths(&twice(cx, l, &fs)))],
+            vars: vec![
+                ("a", l.to_string()),
+                ("what", cx.what_paths(&twice(cx, l, &fs))),
+            ],
             layers: vec![l],
             findings: fs.clone(),
             after,
