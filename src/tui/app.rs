@@ -16,7 +16,7 @@ use super::keys::KEYS;
 use super::layers::Layers;
 use super::layout::{layout, Areas, Focus, Sizes, Tab};
 use super::packages::Packages;
-use super::pane::{Action, Ctx};
+use super::pane::{Action, Ctx, Pane, View};
 use super::waste::Waste;
 use crate::load::index::{Index, NodeId};
 use crate::load::{LoadProgress, ProgressSnapshot};
@@ -400,16 +400,20 @@ fn key(app: &mut App, k: KeyEvent) {
     if let Some(action) = d.files.global_key(&cx!(d), &k, th, focus) {
         return d.act(action, &a);
     }
-    let action = match d.focus {
-        Focus::Layers => d.layers.key(&cx!(d), &k, &a),
-        Focus::Tree => {
-            d.files.key(&cx!(d), &k, th);
-            Action::None
-        }
-        Focus::Waste => d.waste.key(&k, &a),
-        Focus::Fixes => d.fixes.key(&cx!(d), &k, &a),
-        Focus::Packages => d.packages.key(&cx!(d), &k, &a),
+    let v = View {
+        cx: cx!(d),
+        areas: &a,
+        focused: true,
+        mode: d.files.mode,
     };
+    let pane: &mut dyn Pane = match d.focus {
+        Focus::Layers => &mut d.layers,
+        Focus::Tree => &mut d.files,
+        Focus::Waste => &mut d.waste,
+        Focus::Fixes => &mut d.fixes,
+        Focus::Packages => &mut d.packages,
+    };
+    let action = pane.key(&k, &v);
     d.act(action, &a);
 }
 

@@ -17,8 +17,8 @@ use std::sync::Arc;
 
 use super::filter::{Edit, FilterInput, LIVE_FILTER_NODES};
 use super::keys::{ctrl_group, pair, KEYS};
-use super::layout::{Areas, Focus};
-use super::pane::{Action, Ctx};
+use super::layout::Focus;
+use super::pane::{Action, Ctx, Pane, View};
 use super::widgets::{bold, mark_style, pane, sel_style};
 use crate::load::index::{Index, NodeId, NodeKind, NO_INODE, ROOT};
 use crate::present::{escape, human};
@@ -308,7 +308,7 @@ impl Files {
     }
 
     /// Keys of the focused tree.
-    pub fn key(&mut self, cx: &Ctx, k: &KeyEvent, h: usize) {
+    fn tree_key(&mut self, cx: &Ctx, k: &KeyEvent, h: usize) {
         let index = cx.index;
         let keys = &KEYS;
         match () {
@@ -404,11 +404,79 @@ impl Files {
         }
     }
 
-    pub fn draw(&self, f: &mut Frame, cx: &Ctx, a: &Areas, focused: bool) {
+    /// The filter line while a filter is typed or on; else the selected
+    /// path, what this layer did to it and its waste.
+    fn draw_footer(&self, f: &mut Frame, cx: &Ctx, r: Rect) {
         let t = &self.tree;
+        let bold = bold();
+        let mut spans = Vec::new();
+        if let Some(line) = self.filter.spans(t.shown_count) {
+            spans = line;
+        } else if let Some(n) = self.cur.sel {
+            // The selected path, what this layer did to it, and its waste.
+            let m = t.mark(n);
+            spans.push(Span::styled(
+                escape::line(&String::from_utf8_lossy(&cx.index.path(n))).into_owned(),
+                bold,
+            ));
+            if m != Mark::Unchanged {
+                spans.push(Span::styled(format!("  {}", m.label()), mark_style(m)));
+            }
+            let live: Vec<usize> = self.live_findings(cx, n).collect();
+            if let Some(&fi) = live.first() {
+                let fd = &cx.report.waste[fi];
+                let when = match fd.hidden_by_layer {
+                    Some(h) => format!("hidden by layer {h}"),
+                    None => "left in the image".into(),
+                };
+                spans.push(Span::styled(
+                    format!(
+                        "  waste: {} {} ({when}){}",
+                        human(fd.bytes),
+                        kind_label(fd.kind),
+                        if live.len() > 1 {
+                            format!(" +{} more", live.len() - 1)
+                        } else {
+                            String::new()
+                        }
+                    ),
+                    Style::default().fg(Color::LightRed),
+                ));
+            }
+        }
+        f.render_widget(
+            Paragraph::new(Line::from(spans)).style(Style::default().bg(Color::Black)),
+            r,
+        );
+    }
+}
+
+/// `ls -l`'s type letter and permission bits.
+fn mode_string(kind: NodeKind, mode: u32) -> String {
+    let t = match kind {
+        NodeKind::Dir => 'd',
+        NodeKind::Symlink => 'l',
+        NodeKind::File => '-',
+        NodeKind::Char => 'c',
+        NodeKind::Block => 'b',
+        NodeKind::Fifo => 'p',
+    };
+    let mut s = String::with_capacity(10);
+    s.push(t);
+    for shift in [6, 3, 0] {
+        let bits = (mode >> shift) & 7;
+        s.push(if bits & 4 != 0 { 'r' } else { '-' });
+        s.push(if bits & 2 != 0 { 'w' } else { '-' });
+        s.push(if bits & 1 != 0 { 'x' } else { '-' });
+    }
+    s
+}
+
+impl Pane for Files {
+    fn title(&self, v: &View) -> String {
         let mut title = format!(
             " Files at layer {} · {} · by {} ",
-            cx.layer,
+            v.cx.layer,
             match self.mode {
                 Mode::Merged => "merged",
                 Mode::LayerOnly => "this layer's changes",
@@ -428,7 +496,18 @@ impl Files {
                 .collect();
             title.push_str(&format!("· hiding {} ", hidden.join(", ")));
         }
-        let block = pane(title, focused);
+        title
+    }
+
+    fn key(&mut self, k: &KeyEvent, v: &View) -> Action {
+        self.tree_key(&v.cx, k, v.areas.tree_rows());
+        Action::None
+    }
+
+    fn draw(&self, f: &mut Frame, v: &View) {
+        let (cx, a, focused) = (&v.cx, v.areas, v.focused);
+        let t = &self.tree;
+        let block = pane(self.title(v), focused);
         let inner = block.inner(a.right);
         f.render_widget(block, a.right);
         if inner.height == 0 {
@@ -567,73 +646,6 @@ impl Files {
             );
         }
     }
-
-    /// The filter line while a filter is typed or on; else the selected
-    /// path, what this layer did to it and its waste.
-    fn draw_footer(&self, f: &mut Frame, cx: &Ctx, r: Rect) {
-        let t = &self.tree;
-        let bold = bold();
-        let mut spans = Vec::new();
-        if let Some(line) = self.filter.spans(t.shown_count) {
-            spans = line;
-        } else if let Some(n) = self.cur.sel {
-            // The selected path, what this layer did to it, and its waste.
-            let m = t.mark(n);
-            spans.push(Span::styled(
-                escape::line(&String::from_utf8_lossy(&cx.index.path(n))).into_owned(),
-                bold,
-            ));
-            if m != Mark::Unchanged {
-                spans.push(Span::styled(format!("  {}", m.label()), mark_style(m)));
-            }
-            let live: Vec<usize> = self.live_findings(cx, n).collect();
-            if let Some(&fi) = live.first() {
-                let fd = &cx.report.waste[fi];
-                let when = match fd.hidden_by_layer {
-                    Some(h) => format!("hidden by layer {h}"),
-                    None => "left in the image".into(),
-                };
-                spans.push(Span::styled(
-                    format!(
-                        "  waste: {} {} ({when}){}",
-                        human(fd.bytes),
-                        kind_label(fd.kind),
-                        if live.len() > 1 {
-                            format!(" +{} more", live.len() - 1)
-                        } else {
-                            String::new()
-                        }
-                    ),
-                    Style::default().fg(Color::LightRed),
-                ));
-            }
-        }
-        f.render_widget(
-            Paragraph::new(Line::from(spans)).style(Style::default().bg(Color::Black)),
-            r,
-        );
-    }
-}
-
-/// `ls -l`'s type letter and permission bits.
-fn mode_string(kind: NodeKind, mode: u32) -> String {
-    let t = match kind {
-        NodeKind::Dir => 'd',
-        NodeKind::Symlink => 'l',
-        NodeKind::File => '-',
-        NodeKind::Char => 'c',
-        NodeKind::Block => 'b',
-        NodeKind::Fifo => 'p',
-    };
-    let mut s = String::with_capacity(10);
-    s.push(t);
-    for shift in [6, 3, 0] {
-        let bits = (mode >> shift) & 7;
-        s.push(if bits & 4 != 0 { 'r' } else { '-' });
-        s.push(if bits & 2 != 0 { 'w' } else { '-' });
-        s.push(if bits & 1 != 0 { 'x' } else { '-' });
-    }
-    s
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::layout::Areas;
-use super::pane::{Action, Ctx, ListSel};
+use super::pane::{Action, Ctx, ListSel, Pane, View};
 use super::widgets::{bold, detail_block, pane};
 use crate::present::human;
 use crate::present::{before_after, escape, fit, one_line};
@@ -22,15 +22,6 @@ pub struct Fixes {
 }
 
 impl Fixes {
-    pub fn key(&mut self, cx: &Ctx, k: &KeyEvent, a: &Areas) -> Action {
-        let len = cx.report.suggestions.len();
-        if self.list.key(k, len, a.fix_rows()) {
-            Action::JumpToFix(self.list.sel)
-        } else {
-            Action::None
-        }
-    }
-
     /// A click on list row `row` (None: above the list), or a wheel step.
     pub fn mouse(&mut self, cx: &Ctx, row: Option<usize>, delta: isize, a: &Areas) {
         let (len, h) = (cx.report.suggestions.len(), a.fix_rows());
@@ -40,10 +31,27 @@ impl Fixes {
             self.list.click(r, len, h);
         }
     }
+}
 
-    pub fn draw(&self, f: &mut Frame, cx: &Ctx, a: &Areas, focused: bool) {
+impl Pane for Fixes {
+    fn title(&self, v: &View) -> String {
+        format!(" Fixes · {} suggestions ", v.cx.report.suggestions.len())
+    }
+
+    fn key(&mut self, k: &KeyEvent, v: &View) -> Action {
+        let (cx, a) = (&v.cx, v.areas);
+        let len = cx.report.suggestions.len();
+        if self.list.key(k, len, a.fix_rows()) {
+            Action::JumpToFix(self.list.sel)
+        } else {
+            Action::None
+        }
+    }
+
+    fn draw(&self, f: &mut Frame, v: &View) {
+        let (cx, a, focused) = (&v.cx, v.areas, v.focused);
         let sug = &cx.report.suggestions;
-        let block = pane(format!(" Fixes · {} suggestions ", sug.len()), focused);
+        let block = pane(self.title(v), focused);
         let inner = block.inner(a.right);
         f.render_widget(block, a.right);
         if sug.is_empty() {

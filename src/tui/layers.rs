@@ -9,7 +9,7 @@ use ratatui::Frame;
 
 use super::keys::{pair, KEYS};
 use super::layout::Areas;
-use super::pane::{ctrl, Action, Ctx, ListSel};
+use super::pane::{ctrl, Action, Ctx, ListSel, Pane, View};
 use super::widgets::{bold, pane, sel_style};
 use crate::present::fit;
 use crate::present::human;
@@ -67,7 +67,55 @@ impl Layers {
             .any(|b| b.is(k))
     }
 
-    pub fn key(&mut self, cx: &Ctx, k: &KeyEvent, a: &Areas) -> Action {
+    /// A click selects the layer under it; the wheel steps one layer.
+    pub fn mouse(&self, cx: &Ctx, p: Position, delta: isize, a: &Areas) -> Action {
+        let n = cx.report.layers.len();
+        if n == 0 {
+            return Action::None;
+        }
+        if delta == 0 {
+            let row = (p.y as usize).checked_sub(a.layers_first_row() as usize);
+            match row.map(|r| self.list.top + r) {
+                Some(t) if t < n => Action::SetLayer(t),
+                _ => Action::None,
+            }
+        } else {
+            let t = (self.layer() as isize + delta.signum()).clamp(0, n as isize - 1) as usize;
+            Action::SetLayer(t)
+        }
+    }
+}
+
+/// The base's name as a layer's tag: its last path component
+/// (`debian:bookworm` of `docker.io/library/debian:bookworm`), at most 24
+/// characters; `base` when it has none.
+pub fn base_tag(name: Option<&str>) -> String {
+    let Some(n) = name else {
+        return "base".into();
+    };
+    let n = n.rsplit('/').next().unwrap_or(n);
+    if n.chars().count() > 24 {
+        let t: String = n.chars().take(23).collect();
+        format!("{t}…")
+    } else {
+        n.to_string()
+    }
+}
+
+impl Pane for Layers {
+    fn title(&self, v: &View) -> String {
+        format!(
+            " Layers ({}) · {} ",
+            v.cx.report.layers.len(),
+            match v.mode {
+                Mode::Merged => "merged",
+                Mode::LayerOnly => "this layer only",
+            }
+        )
+    }
+
+    fn key(&mut self, k: &KeyEvent, v: &View) -> Action {
+        let (cx, a) = (&v.cx, v.areas);
         let n = cx.report.layers.len();
         let h = a.layers_rows();
         let cur = self.layer();
@@ -91,38 +139,11 @@ impl Layers {
         }
     }
 
-    /// A click selects the layer under it; the wheel steps one layer.
-    pub fn mouse(&self, cx: &Ctx, p: Position, delta: isize, a: &Areas) -> Action {
-        let n = cx.report.layers.len();
-        if n == 0 {
-            return Action::None;
-        }
-        if delta == 0 {
-            let row = (p.y as usize).checked_sub(a.layers_first_row() as usize);
-            match row.map(|r| self.list.top + r) {
-                Some(t) if t < n => Action::SetLayer(t),
-                _ => Action::None,
-            }
-        } else {
-            let t = (self.layer() as isize + delta.signum()).clamp(0, n as isize - 1) as usize;
-            Action::SetLayer(t)
-        }
-    }
-
     /// Layers below the selected one are dimmed in the merged view (their
     /// files are part of what the tree shows).
-    pub fn draw(&self, f: &mut Frame, cx: &Ctx, r: Rect, focused: bool, mode: Mode) {
-        let block = pane(
-            format!(
-                " Layers ({}) · {} ",
-                cx.report.layers.len(),
-                match mode {
-                    Mode::Merged => "merged",
-                    Mode::LayerOnly => "this layer only",
-                }
-            ),
-            focused,
-        );
+    fn draw(&self, f: &mut Frame, v: &View) {
+        let (cx, r, focused, mode) = (&v.cx, v.areas.layers, v.focused, v.mode);
+        let block = pane(self.title(v), focused);
         let area = block.inner(r);
         f.render_widget(block, r);
         if area.height == 0 {
@@ -176,21 +197,5 @@ impl Layers {
                 Rect::new(area.x, y, area.width, 1),
             );
         }
-    }
-}
-
-/// The base's name as a layer's tag: its last path component
-/// (`debian:bookworm` of `docker.io/library/debian:bookworm`), at most 24
-/// characters; `base` when it has none.
-pub fn base_tag(name: Option<&str>) -> String {
-    let Some(n) = name else {
-        return "base".into();
-    };
-    let n = n.rsplit('/').next().unwrap_or(n);
-    if n.chars().count() > 24 {
-        let t: String = n.chars().take(23).collect();
-        format!("{t}…")
-    } else {
-        n.to_string()
     }
 }

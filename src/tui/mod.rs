@@ -10,14 +10,20 @@
 //! Modules (imports point down this list, never up):
 //! - `app`: [`App`], [`Msg`], [`update`]; routes keys and clicks to the
 //!   focused pane and carries out the [`Action`](pane::Action)s panes return.
+//!   `imgscope diff`'s comparison view (`compare`) is a mode of the same app
+//!   and event loop ([`App::compare`]).
 //! - `screen`: [`draw`]: title, tab and status bars; places the panes.
-//! - one file per pane, each owning its state, keys and drawing: `layers`,
-//!   `details`, `image`, `files` (with its `filter` line), `waste`, `fixes`,
-//!   `help`, `loading`.
-//! - `pane`: what panes share (the read-only [`Ctx`](pane::Ctx), `Action`,
-//!   the list selection); `widgets`: frames, colours, text fitting;
-//!   `layout`: where each pane goes ([`Areas`]), from the size and a few
-//!   counts only.
+//! - one file per pane, each owning its state, keys and drawing behind the
+//!   [`Pane`](pane::Pane) trait (`title`, `key`, `draw`, each given one
+//!   [`View`](pane::View)): `layers`, `files` (with its `filter` line),
+//!   `waste`, `fixes`, `packages`; drawn only: `details`, `image`, `help`,
+//!   `loading`.
+//! - `keys`: every key, once ([`keys::KEYS`]): the handlers match it, the
+//!   help screen and the footers print it.
+//! - `pane`: what panes share (the trait, the read-only [`Ctx`](pane::Ctx),
+//!   `Action`, the list selection); `widgets`: frames, colours, text
+//!   fitting; `layout`: where each pane goes ([`Areas`]), from the size and
+//!   a few counts only.
 //! - The file tree itself (shown paths, marks, sizes, rows, cursor, filter)
 //!   is the core's UI-free `crate::view`.
 //!
@@ -26,15 +32,16 @@
 //!    (and `Focus::ORDER`, which gives its number key), in their
 //!    conversions and in `tab_label` (its count, if any); add any row counts
 //!    it needs to [`Areas`].
-//! 2. `NAME.rs`: `pub struct Name { .. }` with its state, `pub const KEYS`
-//!    (the status bar), `fn key(&mut self, &Ctx, &KeyEvent, &Areas) ->
-//!    Action`, `fn mouse(..)` and `fn draw(&self, &mut Frame, &Ctx, &Areas,
-//!    focused)`. Read the analysis through `Ctx`; ask for anything outside
-//!    the pane (another layer, a jump to a file) with an `Action` (add a
-//!    variant in `pane.rs` if none fits, handled in `Data::act`).
+//! 2. `NAME.rs`: `pub struct Name { .. }` with its state, `pub fn hints()`
+//!    (the status bar, from `KEYS`), `impl Pane for Name` (`title`, `key`,
+//!    `draw`) and `fn mouse(..)`. Read the analysis through `View::cx`; ask
+//!    for anything outside the pane (another layer, a jump to a file) with
+//!    an `Action` (add a variant in `pane.rs` if none fits, handled in
+//!    `Data::act`). A new key is a field of `keys::Keys` and a line in
+//!    `help.rs`'s list.
 //! 3. `app.rs`: a field in `Data`, built in `Data::new`; one arm each in
 //!    `key` and `mouse`. `screen.rs`: one arm each in `draw` and `status`.
-//!    `help.rs`: its keys. The compiler points at every `match` missed.
+//!    The compiler points at every `match` missed.
 
 mod app;
 pub mod compare;
@@ -44,7 +51,7 @@ mod filter;
 mod fixes;
 mod help;
 mod image;
-mod keys;
+pub mod keys;
 mod layers;
 mod layout;
 mod loading;

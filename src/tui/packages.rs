@@ -10,7 +10,7 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::layout::Areas;
-use super::pane::{Action, Ctx, ListSel};
+use super::pane::{Action, Ctx, ListSel, Pane, View};
 use super::widgets::{bold, detail_block, pane};
 use crate::analyze::waste::walk_visible_files;
 use crate::load::index::{Index, NodeId};
@@ -76,7 +76,29 @@ impl Packages {
         }
     }
 
-    pub fn key(&mut self, cx: &Ctx, k: &KeyEvent, a: &Areas) -> Action {
+    pub fn mouse(&mut self, cx: &Ctx, row: Option<usize>, delta: isize, a: &Areas) {
+        let (len, h) = (cx.report.packages.len(), a.waste_rows());
+        if delta != 0 {
+            self.list.moved(delta, len, h);
+        } else if let Some(r) = row {
+            self.list.click(r, len, h);
+        }
+    }
+}
+
+impl Pane for Packages {
+    fn title(&self, v: &View) -> String {
+        let ps = &v.cx.report.package_summary;
+        format!(
+            " Packages · {} installed · {} visible, {} not in a package ",
+            ps.installed,
+            human(ps.visible_bytes),
+            human(ps.no_package_visible_bytes)
+        )
+    }
+
+    fn key(&mut self, k: &KeyEvent, v: &View) -> Action {
+        let (cx, a) = (&v.cx, v.areas);
         let n = cx.report.packages.len();
         if !self.list.key(k, n, a.waste_rows()) {
             return Action::None;
@@ -89,27 +111,10 @@ impl Packages {
         }
     }
 
-    pub fn mouse(&mut self, cx: &Ctx, row: Option<usize>, delta: isize, a: &Areas) {
-        let (len, h) = (cx.report.packages.len(), a.waste_rows());
-        if delta != 0 {
-            self.list.moved(delta, len, h);
-        } else if let Some(r) = row {
-            self.list.click(r, len, h);
-        }
-    }
-
-    pub fn draw(&self, f: &mut Frame, cx: &Ctx, a: &Areas, focused: bool) {
+    fn draw(&self, f: &mut Frame, v: &View) {
+        let (cx, a, focused) = (&v.cx, v.areas, v.focused);
         let r = cx.report;
-        let ps = &r.package_summary;
-        let block = pane(
-            format!(
-                " Packages · {} installed · {} visible, {} not in a package ",
-                ps.installed,
-                human(ps.visible_bytes),
-                human(ps.no_package_visible_bytes)
-            ),
-            focused,
-        );
+        let block = pane(self.title(v), focused);
         let inner = block.inner(a.right);
         f.render_widget(block, a.right);
         let w = inner.width as usize;

@@ -1,6 +1,8 @@
-//! What the panes share: the read-only [`Ctx`] they see, the [`Action`] a
-//! pane hands back when something outside it must change, and [`ListSel`],
-//! the scrolled selection of the list panes.
+//! What the panes share: the [`Pane`] trait every pane of the image view
+//! implements (its title, its keys, its drawing, each given one [`View`]),
+//! the read-only [`Ctx`] they see, the [`Action`] a pane hands back when
+//! something outside it must change, and [`ListSel`], the scrolled selection
+//! of the list panes.
 
 use ratatui::crossterm::event::{KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
@@ -9,10 +11,34 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::keys::KEYS;
+use super::layout::Areas;
 use super::widgets::sel_style;
 
 use crate::load::index::Index;
 use crate::suggest::Report;
+use crate::view::Mode;
+
+/// A pane of the image view: it owns its state, its keys and its drawing.
+/// The app routes a key to the focused pane and carries out the [`Action`]
+/// it returns; the screen draws the panes where [`Areas`] puts them.
+pub trait Pane {
+    /// The title on its frame.
+    fn title(&self, v: &View) -> String;
+    /// A key, while the pane has the focus.
+    fn key(&mut self, k: &KeyEvent, v: &View) -> Action;
+    /// Draw it in its area of `v.areas`.
+    fn draw(&self, f: &mut Frame, v: &View);
+}
+
+/// What a pane is given: the analysis and the selected layer, where the
+/// panes are, whether it has the focus, and the file tree's mode.
+#[derive(Clone, Copy)]
+pub struct View<'a> {
+    pub cx: Ctx<'a>,
+    pub areas: &'a Areas,
+    pub focused: bool,
+    pub mode: Mode,
+}
 
 /// The analysed image and the selected layer, as every pane sees them.
 #[derive(Clone, Copy)]

@@ -11,7 +11,7 @@ use ratatui::Frame;
 
 use super::app::{App, Data};
 use super::layout::{tab_label, Focus, Sizes, Tab};
-use super::pane::Ctx;
+use super::pane::{Ctx, Pane, View};
 use super::{details, files, filter, fixes, help, image, layers, loading, waste};
 use crate::present::escape;
 
@@ -30,19 +30,24 @@ pub fn draw(f: &mut Frame, app: &mut App) {
         Some(d) => {
             let a = d.areas(app.size);
             let cx = d.ctx();
-            let focused = |p: Focus| d.focus == p;
+            let view = |focus: Focus| View {
+                cx,
+                areas: &a,
+                focused: d.focus == focus,
+                mode: d.files.mode,
+            };
             title(f, a.title, &app.source, &cx);
-            d.layers
-                .draw(f, &cx, a.layers, focused(Focus::Layers), d.files.mode);
+            d.layers.draw(f, &view(Focus::Layers));
             details::draw(f, &cx, a.details);
             image::draw(f, &cx, a.summary);
             tabs(f, a.tabs, d, &d.sizes());
-            match d.tab {
-                Tab::Files => d.files.draw(f, &cx, &a, focused(Focus::Tree)),
-                Tab::Waste => d.waste.draw(f, &cx, &a, focused(Focus::Waste)),
-                Tab::Fixes => d.fixes.draw(f, &cx, &a, focused(Focus::Fixes)),
-                Tab::Packages => d.packages.draw(f, &cx, &a, focused(Focus::Packages)),
-            }
+            let tab: &dyn Pane = match d.tab {
+                Tab::Files => &d.files,
+                Tab::Waste => &d.waste,
+                Tab::Fixes => &d.fixes,
+                Tab::Packages => &d.packages,
+            };
+            tab.draw(f, &view(d.tab.into()));
             status(f, a.status, d);
         }
     }

@@ -10,7 +10,7 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::layout::Areas;
-use super::pane::{Action, Ctx, ListSel};
+use super::pane::{Action, ListSel, Pane, View};
 use super::widgets::{bold, detail_block, kind_style, pane};
 use crate::analyze::rules::builtin_optional;
 use crate::analyze::waste::WasteKind;
@@ -80,8 +80,129 @@ impl Waste {
         Waste { rows, list, fix_of }
     }
 
+    /// A click on list row `row` (None: above the list), or a wheel step.
+    pub fn mouse(&mut self, row: Option<usize>, delta: isize, a: &Areas) {
+        let (len, h) = (self.rows.len(), a.waste_rows());
+        if delta != 0 {
+            self.list.moved(delta, len, h);
+        } else if let Some(r) = row {
+            self.list.click(r, len, h);
+        }
+    }
+}
+
+/// Optional files' colour: neither waste red nor clean green.
+fn optional_style() -> Style {
+    Style::default().fg(Color::Cyan)
+}
+
+/// The trade-off and the fix of an optional rule.
+fn optional_texts(rule: &str, lines: &mut Vec<Line<'static>>) {
+    let bold = bold();
+    lines.push(Line::from(vec![
+        Span::styled("Rule ", bold),
+        Span::raw(rule.to_string()),
+        Span::styled("  a choice, not waste", optional_style()),
+    ]));
+    if let Some(r) = builtin_optional(rule) {
+        lines.push(Line::from(vec![
+            Span::styled("Cost ", bold),
+            Span::raw(r.tradeoff.clone()),
+        ]));
+        lines.push(Line::from(vec![
+            Span::styled("How ", bold),
+            Span::raw(one_line(&r.fix)),
+        ]));
+    }
+}
+
+type Causes = std::collections::BTreeMap<(Option<usize>, Option<String>), Vec<usize>>;
+
+/// Findings grouped by kind (most bytes first), then by cause.
+fn rows(report: &Report) -> Vec<WasteRow> {
+    use std::collections::BTreeMap;
+    let mut by_kind: BTreeMap<WasteKind, Causes> = BTreeMap::new();
+    for (i, f) in report.waste.iter().enumerate() {
+        let cause = match f.hidden_by_layer {
+            Some(l) => (Some(l), None),
+            None => (None, f.rule.clone()),
+        };
+        by_kind
+            .entry(f.kind)
+            .or_default()
+            .entry(cause)
+            .or_default()
+            .push(i);
+    }
+    let bytes = |v: &[usize]| v.iter().map(|&i| report.waste[i].bytes).sum::<u64>();
+    let mut kinds: Vec<_> = by_kind
+        .into_iter()
+        .map(|(k, causes)| {
+            let total: u64 = causes.values().map(|v| bytes(v)).sum();
+            (k, total, causes)
+        })
+        .collect();
+    kinds.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut rows = Vec::new();
+    for (kind, total, causes) in kinds {
+        let count = causes.values().map(|v| v.len()).sum();
+        rows.push(WasteRow::Kind {
+            kind,
+            bytes: total,
+            count,
+        });
+        let mut causes: Vec<_> = causes.into_iter().collect();
+        causes.sort_by(|a, b| bytes(&b.1).cmp(&bytes(&a.1)).then(a.0.cmp(&b.0)));
+        for ((layer, rule), list) in causes {
+            rows.push(WasteRow::Cause {
+                kind,
+                layer,
+                rule,
+                bytes: bytes(&list),
+                count: list.len(),
+            });
+            // `report.waste` is sorted by bytes: so is each list.
+            rows.extend(list.into_iter().map(WasteRow::Finding));
+        }
+    }
+    // Optional files last, by rule (most bytes first).
+    if !report.optional.is_empty() {
+        let mut by_rule: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, o) in report.optional.iter().enumerate() {
+            by_rule.entry(o.rule.as_str()).or_default().push(i);
+        }
+        let obytes = |v: &[usize]| v.iter().map(|&i| report.optional[i].bytes).sum::<u64>();
+        rows.push(WasteRow::OptionalHeader {
+            bytes: report.summary.optional_bytes,
+            count: report.optional.len(),
+        });
+        let mut rules: Vec<_> = by_rule.into_iter().collect();
+        rules.sort_by(|a, b| obytes(&b.1).cmp(&obytes(&a.1)).then(a.0.cmp(b.0)));
+        for (rule, list) in rules {
+            rows.push(WasteRow::OptionalRule {
+                rule: rule.to_string(),
+                bytes: obytes(&list),
+                count: list.len(),
+            });
+            // `report.optional` is sorted by bytes: so is each list.
+            rows.extend(list.into_iter().map(WasteRow::Optional));
+        }
+    }
+    rows
+}
+
+impl Pane for Waste {
+    fn title(&self, v: &View) -> String {
+        format!(
+            " Waste · {} in {} findings · by kind, then cause ",
+            human(v.cx.report.summary.wasted_bytes),
+            v.cx.report.waste.len()
+        )
+    }
+
     /// Enter jumps to the selected finding (or the first one of a group).
-    pub fn key(&mut self, k: &KeyEvent, a: &Areas) -> Action {
+    fn key(&mut self, k: &KeyEvent, v: &View) -> Action {
+        let a = v.areas;
         if !self.list.key(k, self.rows.len(), a.waste_rows()) {
             return Action::None;
         }
@@ -95,26 +216,9 @@ impl Waste {
             .unwrap_or(Action::None)
     }
 
-    /// A click on list row `row` (None: above the list), or a wheel step.
-    pub fn mouse(&mut self, row: Option<usize>, delta: isize, a: &Areas) {
-        let (len, h) = (self.rows.len(), a.waste_rows());
-        if delta != 0 {
-            self.list.moved(delta, len, h);
-        } else if let Some(r) = row {
-            self.list.click(r, len, h);
-        }
-    }
-
-    pub fn draw(&self, f: &mut Frame, cx: &Ctx, a: &Areas, focused: bool) {
-        let s = &cx.report.summary;
-        let block = pane(
-            format!(
-                " Waste · {} in {} findings · by kind, then cause ",
-                human(s.wasted_bytes),
-                cx.report.waste.len()
-            ),
-            focused,
-        );
+    fn draw(&self, f: &mut Frame, v: &View) {
+        let (cx, a, focused) = (&v.cx, v.areas, v.focused);
+        let block = pane(self.title(v), focused);
         let inner = block.inner(a.right);
         f.render_widget(block, a.right);
         let w = inner.width as usize;
@@ -325,104 +429,4 @@ impl Waste {
             dr,
         );
     }
-}
-
-/// Optional files' colour: neither waste red nor clean green.
-fn optional_style() -> Style {
-    Style::default().fg(Color::Cyan)
-}
-
-/// The trade-off and the fix of an optional rule.
-fn optional_texts(rule: &str, lines: &mut Vec<Line<'static>>) {
-    let bold = bold();
-    lines.push(Line::from(vec![
-        Span::styled("Rule ", bold),
-        Span::raw(rule.to_string()),
-        Span::styled("  a choice, not waste", optional_style()),
-    ]));
-    if let Some(r) = builtin_optional(rule) {
-        lines.push(Line::from(vec![
-            Span::styled("Cost ", bold),
-            Span::raw(r.tradeoff.clone()),
-        ]));
-        lines.push(Line::from(vec![
-            Span::styled("How ", bold),
-            Span::raw(one_line(&r.fix)),
-        ]));
-    }
-}
-
-type Causes = std::collections::BTreeMap<(Option<usize>, Option<String>), Vec<usize>>;
-
-/// Findings grouped by kind (most bytes first), then by cause.
-fn rows(report: &Report) -> Vec<WasteRow> {
-    use std::collections::BTreeMap;
-    let mut by_kind: BTreeMap<WasteKind, Causes> = BTreeMap::new();
-    for (i, f) in report.waste.iter().enumerate() {
-        let cause = match f.hidden_by_layer {
-            Some(l) => (Some(l), None),
-            None => (None, f.rule.clone()),
-        };
-        by_kind
-            .entry(f.kind)
-            .or_default()
-            .entry(cause)
-            .or_default()
-            .push(i);
-    }
-    let bytes = |v: &[usize]| v.iter().map(|&i| report.waste[i].bytes).sum::<u64>();
-    let mut kinds: Vec<_> = by_kind
-        .into_iter()
-        .map(|(k, causes)| {
-            let total: u64 = causes.values().map(|v| bytes(v)).sum();
-            (k, total, causes)
-        })
-        .collect();
-    kinds.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let mut rows = Vec::new();
-    for (kind, total, causes) in kinds {
-        let count = causes.values().map(|v| v.len()).sum();
-        rows.push(WasteRow::Kind {
-            kind,
-            bytes: total,
-            count,
-        });
-        let mut causes: Vec<_> = causes.into_iter().collect();
-        causes.sort_by(|a, b| bytes(&b.1).cmp(&bytes(&a.1)).then(a.0.cmp(&b.0)));
-        for ((layer, rule), list) in causes {
-            rows.push(WasteRow::Cause {
-                kind,
-                layer,
-                rule,
-                bytes: bytes(&list),
-                count: list.len(),
-            });
-            // `report.waste` is sorted by bytes: so is each list.
-            rows.extend(list.into_iter().map(WasteRow::Finding));
-        }
-    }
-    // Optional files last, by rule (most bytes first).
-    if !report.optional.is_empty() {
-        let mut by_rule: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        for (i, o) in report.optional.iter().enumerate() {
-            by_rule.entry(o.rule.as_str()).or_default().push(i);
-        }
-        let obytes = |v: &[usize]| v.iter().map(|&i| report.optional[i].bytes).sum::<u64>();
-        rows.push(WasteRow::OptionalHeader {
-            bytes: report.summary.optional_bytes,
-            count: report.optional.len(),
-        });
-        let mut rules: Vec<_> = by_rule.into_iter().collect();
-        rules.sort_by(|a, b| obytes(&b.1).cmp(&obytes(&a.1)).then(a.0.cmp(b.0)));
-        for (rule, list) in rules {
-            rows.push(WasteRow::OptionalRule {
-                rule: rule.to_string(),
-                bytes: obytes(&list),
-                count: list.len(),
-            });
-            // `report.optional` is sorted by bytes: so is each list.
-            rows.extend(list.into_iter().map(WasteRow::Optional));
-        }
-    }
-    rows
 }
