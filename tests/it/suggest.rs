@@ -4,7 +4,7 @@
 //! also goes through `check_invariants`: each suggestion saves exactly the
 //! bytes of the findings it covers, and no finding is covered twice.
 
-mod common;
+use crate::common;
 use common::*;
 
 use std::collections::HashMap;

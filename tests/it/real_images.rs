@@ -2,7 +2,7 @@
 //! asserted to the byte. The expected figures are in tests/images/README.md,
 //! measured from the layer tars with `tar tv`.
 
-mod common;
+use crate::common;
 use common::*;
 
 type F = (String, &'static str, u64, usize, Option<usize>);

@@ -2,7 +2,7 @@
 //! README for every figure): a wasteful image fails, its chained twin
 //! passes, a single-layer image passes with 0 waste, for each rule.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

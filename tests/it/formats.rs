@@ -1,6 +1,6 @@
 //! Every input layout and compression of SPEC.md's "Command line" section.
 
-mod common;
+use crate::common;
 use assert_cmd::Command;
 use common::*;
 

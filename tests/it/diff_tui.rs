@@ -3,7 +3,7 @@
 //! file tree with the toolchain marked removed, Ctrl+U for changes only.
 #![cfg(feature = "tui")]
 
-mod common;
+use crate::common;
 
 use imgscope::compare::FileStatus;
 use imgscope::tui::{draw, update, App, CompareView, Msg};

@@ -6,7 +6,7 @@
 //! bound: it also counts the forked copy of this test process before exec,
 //! so the tests keep their own buffers small).
 
-mod common;
+use crate::common;
 use common::bounded::*;
 use common::*;
 

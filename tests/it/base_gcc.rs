@@ -6,7 +6,7 @@
 //! builds it (tests/images/build-after.sh), and the new image is smaller by
 //! the suggested bytes within 1%.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -5,14 +5,14 @@
 //! panic, under 10 s and 500 MB (common::bounded), and the file and the
 //! stream must accept or refuse it alike, with the same report.
 
-mod common;
+use crate::common;
 use common::bounded::*;
 use common::root;
 
 /// How each fuzz target builds its image from an input: the very code the
 /// targets run.
 #[allow(dead_code)]
-#[path = "../fuzz/src/wrap.rs"]
+#[path = "../../fuzz/src/wrap.rs"]
 mod wrap;
 
 /// The image a kept input of `target` stands for.

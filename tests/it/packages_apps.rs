@@ -7,7 +7,7 @@
 //! build copied onto scratch. Figures are checked
 //! against the layer tars and against `strip` run in the image.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

@@ -5,7 +5,7 @@
 //! equal the base's own layer count read here from its archive; a wrong
 //! `--base` is exit 2 with one line.
 
-mod common;
+use crate::common;
 
 use assert_cmd::Command;
 use serde_json::Value;

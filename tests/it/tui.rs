@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-mod common;
+use crate::common;
 
 use imgscope::tui::{draw, update, App, Focus, Msg, Tab, WasteRow};
 use imgscope::LoadProgress;

@@ -4,7 +4,7 @@
 //! otherwise empty image), an unstripped gcc build measured against `strip`,
 //! and UPX's markers written by the test.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

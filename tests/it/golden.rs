@@ -10,9 +10,9 @@
 //! given as a relative path, so `image.source` is the same on every machine.
 //!
 //! To accept a change, rewrite the files and review the diff:
-//!     IMGSCOPE_BLESS=1 cargo test --test golden && git diff tests/golden
+//!     IMGSCOPE_BLESS=1 cargo test --test it golden:: && git diff tests/golden
 
-mod common;
+use crate::common;
 use common::root;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -112,7 +112,7 @@ fn json_reports_match_the_golden_files() {
     }
     assert!(
         failures.is_empty(),
-        "JSON output changed (review, then IMGSCOPE_BLESS=1 cargo test --test golden):\n{}",
+        "JSON output changed (review, then IMGSCOPE_BLESS=1 cargo test --test it golden::):\n{}",
         failures.join("\n")
     );
 }

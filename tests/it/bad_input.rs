@@ -1,7 +1,7 @@
 //! Bad input: one clear line on stderr naming the file (and the layer where
 //! relevant), exit code 2, nothing on stdout, never a panic.
 
-mod common;
+use crate::common;
 use assert_cmd::Command;
 use common::*;
 use std::path::Path;

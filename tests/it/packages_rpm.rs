@@ -5,7 +5,7 @@
 //! database (`rpm -qa`, written by the script) is the reference: names,
 //! versions and file lists; the sizes come from the layer tars.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -20,7 +20,7 @@
 //! layer 12 cp → /root/.data/saved.again2.txt    S, stays visible
 //! layer 13 chmod +x /root/saved.txt             S; layer-7 copy metadata_only (hidden by 13)
 
-mod common;
+use crate::common;
 use common::*;
 
 const S: u64 = 10_000;

@@ -3,7 +3,7 @@
 //! Markdown comment of a very large diff stays under GitHub's limit (insta
 //! snapshot).
 
-mod common;
+use crate::common;
 
 use std::hash::{Hash, Hasher};
 

@@ -3,7 +3,7 @@
 //! computed here independently: this test reads the real image's layer tars
 //! itself, applies whiteouts, and sums what the rules name.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::Read;

@@ -2,7 +2,7 @@
 //! (tests/images/build.sh and build-pairs.sh). Expected figures are read from
 //! the archives' layer tars here, not from imgscope's analysis.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;

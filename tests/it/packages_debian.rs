@@ -5,7 +5,7 @@
 //! suggestion's saving equals the measured difference with
 //! --no-install-recommends within 1%.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

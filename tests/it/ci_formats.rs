@@ -2,7 +2,7 @@
 //! 2.1.0 schema's required fields, JUnit parsed as XML, the Markdown table,
 //! GitHub annotations by regex.
 
-mod common;
+use crate::common;
 
 use common::{root, single_layer_image, steps_docker};
 use serde_json::Value;

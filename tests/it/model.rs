@@ -12,7 +12,7 @@
 //! last entry in a layer wins; each earlier copy is hidden by that layer and
 //! warned about. The whole report (suggestions too) must finish quickly.
 
-mod common;
+use crate::common;
 use common::*;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

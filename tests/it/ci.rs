@@ -6,7 +6,7 @@
 //! file is picked up unless a test writes one) with `CI` and `NO_COLOR`
 //! removed from the environment.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

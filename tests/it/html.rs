@@ -8,7 +8,7 @@
 //! is clicked. A synthetic 100,000-file image checks the page stays ≤ 2 MB.
 //! Without a browser the browser tests say they skipped, by name.
 
-mod common;
+use crate::common;
 use common::*;
 
 use std::collections::{BTreeMap, HashMap};
@@ -1131,7 +1131,7 @@ fn size_tree_adds_up_to_the_reports_figures() {
     }
 }
 
-/// Screenshots for the README: `cargo test --test html -- --ignored screenshots`.
+/// Screenshots for the README: `cargo test --test it html:: -- --ignored screenshots`.
 #[test]
 #[ignore]
 fn screenshots() {

@@ -8,7 +8,7 @@
 //! does not hold. Skipped, by name, without buildah, skopeo, busybox-static,
 //! python3 or root.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
