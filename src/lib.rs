@@ -17,6 +17,7 @@ pub mod ci;
 pub mod compare;
 pub mod error;
 pub mod load;
+pub mod look;
 pub mod present;
 pub mod render;
 pub mod suggest;
