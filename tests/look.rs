@@ -368,3 +368,33 @@ fn ls_text_and_csv_escape_names() {
         "--layer 9",
     );
 }
+
+#[test]
+fn cat_from_an_oci_directory_reads_its_blob() {
+    let dir = common::root().join("tests/images/cleanup-later.ocidir");
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let blob = |d: &str| {
+        std::fs::read(
+            dir.join("blobs/sha256")
+                .join(d.trim_start_matches("sha256:")),
+        )
+        .unwrap()
+    };
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&blob(index["manifests"][0]["digest"].as_str().unwrap())).unwrap();
+    let layer1 = blob(manifest["layers"][1]["digest"].as_str().unwrap());
+    let mut tar_bytes = Vec::new();
+    if layer1.starts_with(&[0x1f, 0x8b]) {
+        flate2::read::GzDecoder::new(&layer1[..])
+            .read_to_end(&mut tar_bytes)
+            .unwrap();
+    } else {
+        tar_bytes = layer1;
+    }
+    let p = dir.to_str().unwrap();
+    let got = ok(&cat(&[p, "/data/big.bin", "--layer", "1"]));
+    assert_eq!(got.len(), 300_000);
+    assert_eq!(got, extract(&tar_bytes, "data/big.bin"));
+    refused(&cat(&[p, "/data/big.bin"]), "removed by layer 2");
+}

@@ -96,7 +96,7 @@ pub fn list(
                 } else {
                     0
                 },
-                mode: c.mode,
+                mode: c.mode & 0o7777,
                 uid: c.uid,
                 gid: c.gid,
                 link,
