@@ -280,7 +280,7 @@ fn ls_json_lists_exactly_the_index_and_the_tars() {
         })
         .collect();
     assert_eq!(listed, present);
-    assert!(listed.contains(&b"/odd\xffname,\"q\"".to_vec()));
+    assert!(listed.contains(b"/odd\xffname,\"q\"".as_slice()));
     // A sample against the tars.
     let hello = row(&rows, "/etc/hello.txt");
     assert_eq!(

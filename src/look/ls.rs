@@ -79,7 +79,8 @@ pub fn list(
         };
         let c: Change = *c;
         let present = c.op != Op::Remove;
-        if !present && !(changes && c.layer as usize == layer) {
+        let listed_removal = changes && c.layer as usize == layer;
+        if !present && !listed_removal {
             continue; // gone as of this layer, with its subtree
         }
         let len = path.len();
@@ -164,11 +165,6 @@ pub fn mode_string(r: &Row) -> String {
 /// A text row: mode, uid:gid, size, layer, change, path (escaped: control
 /// characters and bytes that are not UTF-8 as `\xNN`), ` -> target`.
 pub fn text_line(r: &Row, out: &mut impl Write) -> io::Result<()> {
-    let change = if r.change == Op::Remove {
-        "removed"
-    } else {
-        op_name(r.change)
-    };
     write!(
         out,
         "{} {:>5}:{:<5} {:>12}  L{:<3} {:<8} {}",
@@ -177,7 +173,7 @@ pub fn text_line(r: &Row, out: &mut impl Write) -> io::Result<()> {
         r.gid,
         r.size,
         r.layer,
-        change,
+        op_name(r.change),
         show(r.path)
     )?;
     if let Some(l) = r.link {

@@ -270,7 +270,7 @@ impl Capture {
                 );
                 continue;
             }
-            if !etype.is_file() || entry.size() < 512 {
+            if !etype.is_file() {
                 continue;
             }
             // A member that is not a layer tar reads as no entries: skip it.
@@ -352,16 +352,12 @@ pub fn load_capturing(
     let scanner = std::thread::Builder::new()
         .name("imgscope-capture".into())
         .spawn(move || {
-            let r = Capture::scan(
-                ChannelReader {
-                    rx,
-                    chunk: Vec::new(),
-                    at: 0,
-                },
-                &path,
-                &loc,
-            );
-            r
+            let input = ChannelReader {
+                rx,
+                chunk: Vec::new(),
+                at: 0,
+            };
+            Capture::scan(input, &path, &loc)
         })
         .map_err(|e| Error::io(Location::source(display), e))?;
     let tee = Tee {
