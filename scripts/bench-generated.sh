@@ -16,13 +16,15 @@
 #   stream     ~2 GB and ~20 GB images of the same 21,000 files generated on the fly into
 #              `imgscope -` (never stored): peak RSS must not grow with content bytes  target 2
 #   tui        scripts/tui-bench.sh on the million image                           target 7
+#   ls         `imgscope ls --format json` on the million image: peak RSS (target
+#              <= 200 MB, issue 25) and the row count against the generator's files
 #
 # Environment: BENCH_RUNS (default 3) and everything scripts/bench.sh reads.
 # Builds: cargo build --release (imgscope, examples gen_image and floor).
 set -euo pipefail
 [ $# -ge 1 ] || { sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2; }
 DIR=$1; shift
-SETS=${*:-million big whiteouts gzip zstd dominant whole stream tui}
+SETS=${*:-million big whiteouts gzip zstd dominant whole stream tui ls}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 case "$(realpath -m "$DIR")/" in "$REPO"/*) echo "bench-generated: DIR must be outside the repository" >&2; exit 2 ;; esac
 mkdir -p "$DIR"
@@ -52,7 +54,7 @@ for s in $SETS; do
       b=$(gen big.tar "${BIG[@]}")
       [ -s "$DIR/big.tar.gz" ] || { echo "compressing $b" >&2; gzip -1 <"$b" >"$DIR/big.tar.gz.tmp" && mv "$DIR/big.tar.gz.tmp" "$DIR/big.tar.gz"; }
       imgs+=("$DIR/big.tar.gz") ;;
-    stream|tui) ;;
+    stream|tui|ls) ;;
     *) echo "bench-generated: unknown image set '$s'" >&2; exit 2 ;;
   esac
 done
@@ -72,6 +74,17 @@ if [[ " $SETS " == *" stream "* ]]; then
     printf '  ~%2d GB streamed (21,000 files): %s s, peak RSS %.1f MiB\n' "$1" "$wall" "$(echo "$rss / 1024" | bc -l)"
     echo "stream-${1}GB imgscope $wall $(echo "$rss / 1024" | bc -l)" >>"$BENCH_SUMMARY"
   done
+fi
+
+if [[ " $SETS " == *" ls "* ]]; then
+  echo
+  echo "=== imgscope ls --format json on the million image (issue 25: <= 200 MB)"
+  m=$(gen million.tar --files 1000000 --layers 10)
+  /usr/bin/time -f "%e %M" -o "$DIR/ls.time" sh -c '"$1" ls --format json "$2" | wc -l >"$3"' \
+    sh "$IMGSCOPE" "$m" "$DIR/ls.rows" || true
+  read -r wall rss <"$DIR/ls.time" || true
+  printf '  ls --format json: %s rows, %s s, peak RSS %.1f MiB\n' "$(cat "$DIR/ls.rows")" "$wall" "$(echo "$rss / 1024" | bc -l)"
+  echo "ls-json-million imgscope $wall $(echo "$rss / 1024" | bc -l)" >>"$BENCH_SUMMARY"
 fi
 
 if [[ " $SETS " == *" tui "* ]]; then

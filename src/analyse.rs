@@ -13,6 +13,8 @@
 //! 4. [`suggest`](crate::suggest::suggest): the fixes;
 //! 5. on request, the size tree of the HTML report.
 //!
+//! [`index_only`] is step 2 alone, for `cat` and `ls`, which need no report.
+//!
 //! The text, JSON and HTML reports, the TUI, `diff` and `share` all call
 //! [`analyse`] and nothing below it, so they cannot disagree about what an
 //! image holds. [`analyse_index`] is steps 3–5 for an index already built
@@ -80,6 +82,13 @@ pub fn analyse(image: &str, opts: &AnalyseOptions, progress: &LoadProgress) -> R
         .load_nanos
         .store(nanos, std::sync::atomic::Ordering::Relaxed);
     inputs.finish(index, opts)
+}
+
+/// Step 2 alone: the image's merged index, for the commands that read an
+/// image but need no report (`cat`, `ls`): skipping the analysis keeps
+/// their memory to the index's.
+pub fn index_only(image: &str, load: &LoadOptions, progress: &LoadProgress) -> Result<Index> {
+    crate::load::load(image, load, progress)
 }
 
 /// [`analyse`] on an index already loaded.

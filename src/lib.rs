@@ -17,6 +17,7 @@ pub mod ci;
 pub mod compare;
 pub mod error;
 pub mod load;
+pub mod look;
 pub mod present;
 pub mod render;
 pub mod suggest;
@@ -25,7 +26,7 @@ pub mod tui;
 pub mod units;
 pub mod view;
 
-pub use analyse::{analyse, analyse_index, AnalyseOptions, Analysed};
+pub use analyse::{analyse, analyse_index, index_only, AnalyseOptions, Analysed};
 pub use analyze::ignore::Ignore;
 pub use analyze::rules::Rules;
 pub use analyze::waste::{analyze, Analysis};

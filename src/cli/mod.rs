@@ -31,8 +31,10 @@
 //!    subcommand stays readable as an image (see [`parse`]), with no change.
 
 mod args;
+mod cat;
 mod config;
 mod diff;
+mod ls;
 mod report;
 mod rules;
 mod share;
@@ -96,6 +98,25 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// What a host or registry storing all these images pays: layers shared by diff_id
     Share(share::ShareArgs),
+    /// Write a file's bytes (as of a layer) to standard output
+    #[command(
+        after_help = "Reads only the layer blob that holds the file: an archive's member, an OCI \
+                      directory's blob, one registry blob. Symlinks are followed inside the image; \
+                      a hard link gives the file it shares. Standard input (-) is read once: the \
+                      entries at PATH are kept (256 MiB at most) as it passes, and PATH must name \
+                      the file itself, not a link to it.\n\
+                      Exit codes: 0 written, 2 no such path at that layer, a directory, removed or \
+                      hidden, or unreadable input."
+    )]
+    Cat(cat::CatArgs),
+    /// List every path as of a layer, or one layer's changes (text, JSON lines, CSV)
+    #[command(
+        after_help = "Columns: type and mode, uid:gid, size, the layer that last wrote the path, \
+                      the change (added, modified, removed), the path and a link's target. \
+                      Text and CSV escape control characters and bytes that are not UTF-8 (\\xNN); \
+                      JSON keeps names exact ({\"bytes_base64\": ...} when not UTF-8)."
+    )]
+    Ls(ls::LsArgs),
 }
 
 impl Command {
@@ -103,6 +124,8 @@ impl Command {
         match self {
             Command::Diff(a) => diff::run_diff(a, env),
             Command::Share(a) => share::run_share(a, env),
+            Command::Cat(a) => cat::run_cat(a, env),
+            Command::Ls(a) => ls::run_ls(a, env),
         }
     }
 }

@@ -85,7 +85,7 @@ pub fn clean_member(name: &str) -> String {
     parts.join("/")
 }
 
-fn resolve_link(name: &str, link: &(bool, String)) -> String {
+pub(crate) fn resolve_link(name: &str, link: &(bool, String)) -> String {
     let (symlink, target) = link;
     if *symlink && !target.starts_with('/') {
         let dir = match name.rfind('/') {
@@ -369,6 +369,33 @@ impl Source {
         sampled_gzip_size(&mut f, base, size).ok()
     }
 
+    /// The stored bytes of a blob, read again from a seekable source (a tar
+    /// file: its byte range; a directory: its file). A stream was read once
+    /// and cannot give them back.
+    pub fn open_blob(&self, name: &str, loc: &Location) -> Result<Box<dyn Read + Send>> {
+        let name = clean_member(name);
+        match self {
+            Source::TarFile { path, members } => {
+                let m = self.resolve(&name, members, loc)?;
+                let mut f = File::open(path).map_err(|e| Error::Open(Box::new(path.clone()), e))?;
+                f.seek(SeekFrom::Start(m.offset))
+                    .map_err(|e| Error::io(loc.clone(), e))?;
+                Ok(Box::new(BufReader::with_capacity(
+                    256 * 1024,
+                    f.take(m.size),
+                )))
+            }
+            Source::Dir { root } => {
+                let (f, len) = dir_file(root, &name, loc)?;
+                Ok(Box::new(BufReader::with_capacity(256 * 1024, f.take(len))))
+            }
+            Source::Stream { .. } => Err(Error::usage(
+                loc.clone(),
+                "a stream is read once: its layers cannot be read again",
+            )),
+        }
+    }
+
     /// Index a layer blob. For seekable sources this streams the blob's own
     /// byte range; for streams it hands back the index built while reading
     /// (`verify` was given to [`Source::open`] then).
@@ -485,7 +512,7 @@ fn dir_member(root: &Path, name: &str, loc: &Location) -> Result<PathBuf> {
     Ok(p)
 }
 
-pub(super) fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+pub(crate) fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..]) {

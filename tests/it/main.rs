@@ -2,13 +2,13 @@
 //! one per file is most of a fresh `cargo test` on two cores). One module per
 //! area; `cargo test --test it MODULE::` runs one of them.
 
-mod common;
 mod bad_input;
 mod base_boundary;
 mod base_gcc;
 mod ci;
 mod ci_formats;
 mod ci_images;
+mod common;
 mod cstorage;
 mod diff_images;
 mod diff_model;
@@ -19,6 +19,7 @@ mod fuzz_regressions;
 mod golden;
 mod hostile;
 mod html;
+mod look;
 mod model;
 mod optional;
 mod packages;

@@ -136,6 +136,26 @@ pub fn load(
     )
 }
 
+/// One blob of the image `r` names, its body streamed as the registry
+/// sends it (for reading one file of one layer: only that blob is
+/// fetched). Stops wherever its reader stops; the digest is not checked.
+pub fn open_blob(
+    r: &Reference,
+    digest: &str,
+    loc: &Location,
+    opts: &Options,
+) -> Result<Box<dyn Read + Send>> {
+    let client = Client::new(r, opts);
+    let fail = |m: String| Error::format(loc.clone(), m);
+    let resp = client.get(&format!("blobs/{digest}"), None).map_err(fail)?;
+    let status = resp.status().as_u16();
+    if status != 200 {
+        let body = read_document(&client, resp).unwrap_or_default();
+        return Err(fail(http_error(&format!("blob {digest}"), status, &body)));
+    }
+    Ok(Box::new(resp.into_body().into_reader()))
+}
+
 fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, String> {
     serde_json::from_slice(bytes).map_err(|e| format!("malformed {what}: {e}"))
 }

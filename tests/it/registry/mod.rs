@@ -681,3 +681,77 @@ fn pull_bytes_are_the_manifest_sizes() {
         .unwrap();
     check(&o.stdout);
 }
+
+/// The bytes of `path` in an OCI layout's layer blob (gzip or not), read
+/// with flate2 and the `tar` crate alone.
+fn extract_from_blob(layout: &Path, digest: &str, path: &str) -> Vec<u8> {
+    let blob = read_blob(layout, digest);
+    let tar_bytes = if blob.starts_with(&[0x1f, 0x8b]) {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&blob[..]), &mut v).unwrap();
+        v
+    } else {
+        blob
+    };
+    let mut a = tar::Archive::new(&tar_bytes[..]);
+    for e in a.entries().unwrap() {
+        let mut e = e.unwrap();
+        let p = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+        if p.trim_start_matches("./") == path {
+            let mut v = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut v).unwrap();
+            return v;
+        }
+    }
+    panic!("{path} not in {digest}");
+}
+
+#[test]
+fn cat_by_reference_fetches_only_the_blob_that_holds_the_file() {
+    if !tools("cat_by_reference_fetches_only_the_blob_that_holds_the_file") {
+        return;
+    }
+    let reg = Registry::start(None);
+    let a = image("cleanup-later.ocidir");
+    reg.push(
+        &format!("oci:{}:cleanup-later:latest", a.display()),
+        "look:v1",
+        &[],
+    );
+    let layers = layer_digests(&a);
+    assert_eq!(layers.len(), 3);
+    let run = Run::new();
+    let reference = format!("{}/look:v1", reg.host());
+    let cat = |args: &[&str]| {
+        let o = run
+            .cmd()
+            .arg("cat")
+            .arg(&reference)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        o.stdout
+    };
+    // The first run indexes every layer (3 blobs), then fetches the one
+    // that holds the file.
+    let busybox = cat(&["/bin/busybox"]);
+    assert_eq!(busybox, extract_from_blob(&a, &layers[0], "bin/busybox"));
+    assert_eq!(reg.blob_downloads(&layers), 4);
+    // Indexes cached: one blob, layer 1's, for a version layer 2 hid.
+    let big = cat(&["data/big.bin", "--layer", "1"]);
+    assert_eq!(big, extract_from_blob(&a, &layers[1], "data/big.bin"));
+    assert_eq!(big.len(), 300_000);
+    assert_eq!(reg.blob_downloads(&layers), 5);
+    assert_eq!(reg.blob_downloads(&layers[1..2]), 2);
+    // Removed: one line, exit 2, nothing fetched.
+    let o = run
+        .cmd()
+        .args(["cat", &reference, "data/big.bin"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/data/big.bin: removed by layer 2"));
+    assert_eq!(reg.blob_downloads(&layers), 5);
+}
