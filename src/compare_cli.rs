@@ -25,6 +25,8 @@ pub enum Command {
     Diff(DiffArgs),
     /// What a host or registry storing all these images pays: layers shared by diff_id
     Share(ShareArgs),
+    /// The Dockerfile with the fixes applied (safe ones by default); --build rebuilds and checks
+    Fix(crate::fix_cli::FixArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

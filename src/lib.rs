@@ -11,6 +11,7 @@ pub mod analyze;
 pub mod ci;
 pub mod compare;
 pub mod error;
+pub mod fix;
 pub mod load;
 pub mod present;
 pub mod render;

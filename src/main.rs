@@ -7,6 +7,7 @@ mod cli;
 mod cli_rules;
 mod compare_cli;
 mod config;
+mod fix_cli;
 
 use cli::{Cli, Mode};
 use imgscope::ci::checks;
@@ -45,6 +46,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
             return compare_cli::run_diff(a, &cli::Env::current())
         }
         Some(compare_cli::Command::Share(a)) => return compare_cli::run_share(a),
+        Some(compare_cli::Command::Fix(a)) => return fix_cli::run_fix(a),
         None => {}
     }
     let config = cli.into_config().map_err(anyhow::Error::msg)?;
