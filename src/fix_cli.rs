@@ -164,10 +164,18 @@ pub fn run_fix(a: FixArgs) -> anyhow::Result<ExitCode> {
     }
     match a.format {
         FixFormat::Json => {
-            let mut v = serde_json::to_value(&fixed)?;
-            if let Some(ver) = &verification {
-                v["verification"] = serde_json::to_value(ver)?;
+            // SPEC's fields in order, then the verification of --build.
+            #[derive(serde::Serialize)]
+            struct Out<'a> {
+                #[serde(flatten)]
+                fixed: &'a fix::Fixed,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                verification: Option<&'a verify::Verification>,
             }
+            let v = Out {
+                fixed: &fixed,
+                verification: verification.as_ref(),
+            };
             let mut s = serde_json::to_string_pretty(&v)?;
             s.push('\n');
             crate::print_stdout(&s)?;
