@@ -5,8 +5,9 @@
 //! they remove.
 //!
 //! buildah builds in a private store under a temporary directory (never the
-//! user's), `--isolation chroot`, and exports a docker-archive with
-//! `buildah push`; docker and podman build in their own store and `save`.
+//! user's; the overlay driver, as docker's and podman's default, so layers
+//! hold what they would), `--isolation chroot`, and exports a
+//! docker-archive with `buildah push`; docker and podman build in their own store and `save`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -90,7 +91,7 @@ impl Work {
             .arg("--runroot")
             .arg(self.dir.join("run"))
             .arg("--storage-driver")
-            .arg("vfs");
+            .arg("overlay");
         c
     }
 }
@@ -100,6 +101,21 @@ impl Drop for Work {
         if self.buildah_store {
             let _ = self.buildah().args(["rm", "-a"]).output();
             let _ = self.buildah().args(["rmi", "-a", "-f"]).output();
+            // The overlay driver mounts its own home: undo the mounts made
+            // under our directory, deepest first, before removing it.
+            let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+            let mut under: Vec<&str> = mounts
+                .lines()
+                .filter_map(|l| l.split_whitespace().nth(1))
+                .filter(|m| Path::new(m).starts_with(&self.dir))
+                .collect();
+            under.sort_unstable_by(|a, b| b.cmp(a));
+            for m in under {
+                let ok = Command::new("umount").arg(m).output().is_ok_and(|o| o.status.success());
+                if !ok {
+                    let _ = Command::new("umount").arg("-l").arg(m).output();
+                }
+            }
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -238,10 +254,13 @@ impl Verification {
     }
 }
 
-/// Files a rebuild writes anew whatever the Dockerfile: logs, and caches
-/// that hold timestamps.
+/// Files a rebuild writes anew whatever the Dockerfile: logs, caches that
+/// hold timestamps, and the mount points a builder leaves in a layer with a
+/// RUN (`/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`: one RUN fewer
+/// may leave them out).
 fn rebuild_noise(path: &str) -> bool {
-    path.starts_with("/var/log/")
+    ["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"].contains(&path)
+        || path.starts_with("/var/log/")
         || path.starts_with("/var/cache/debconf/")
         || path == "/var/cache/ldconfig/aux-cache"
         || path.ends_with(".pyc")

@@ -149,6 +149,18 @@ fn with_no_recommends(text: &str) -> String {
 /// `Pre-Depends` (an alternative or a virtual name satisfied by whatever is
 /// installed, first alternative first).
 pub fn recommended(pkgs: &[Package], layer: usize, asked: &BTreeSet<String>) -> Vec<usize> {
+    not_needed(pkgs, layer, asked, |_| true)
+}
+
+/// The packages `layer` installed that neither `asked` nor the packages
+/// apt marked manual (those `manual` keeps) need, through their
+/// dependency closure (see [`recommended`]).
+pub fn not_needed(
+    pkgs: &[Package],
+    layer: usize,
+    asked: &BTreeSet<String>,
+    manual: impl Fn(&str) -> bool,
+) -> Vec<usize> {
     let dpkg: Vec<(usize, &Package)> = pkgs
         .iter()
         .enumerate()
@@ -176,7 +188,10 @@ pub fn recommended(pkgs: &[Package], layer: usize, asked: &BTreeSet<String>) -> 
     let mut todo: Vec<usize> = here
         .iter()
         .copied()
-        .filter(|&i| asked.contains(&pkgs[i].name) || pkgs[i].meta.auto == Some(false))
+        .filter(|&i| {
+            asked.contains(&pkgs[i].name)
+                || (pkgs[i].meta.auto == Some(false) && manual(&pkgs[i].name))
+        })
         .collect();
     while let Some(i) = todo.pop() {
         needed.insert(i);

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::texts::{fill, GroupedGlobs};
 use super::Ctx;
 use crate::analyze::globfilter::DirFilter;
-use super::installed::{install_names, is_build_tool, package_bytes, recommended};
+use super::installed::{install_names, is_build_tool, not_needed, package_bytes};
 use crate::analyze::waste::{walk_visible, InodeSet};
 use crate::load::index::{NodeKind, NO_INODE, ROOT};
 use crate::suggest::Suggestion;
@@ -254,7 +254,7 @@ fn leaving_bytes(cx: &Ctx, install_layers: &BTreeSet<usize>) -> u64 {
             continue;
         };
         let kept: BTreeSet<String> = asked.into_iter().filter(|p| !is_build_tool(p)).collect();
-        for i in recommended(pkgs, l, &kept) {
+        for i in not_needed(pkgs, l, &kept, |n| !is_build_tool(n)) {
             leaving.insert(pkgs[i].name.as_str());
         }
     }
