@@ -190,7 +190,10 @@ pub fn run_fix(a: FixArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let failed = safe_only && verification.as_ref().is_some_and(|v| !v.unexpected.is_empty());
+    let failed = safe_only
+        && verification
+            .as_ref()
+            .is_some_and(|v| !v.unexpected.is_empty());
     Ok(if failed {
         ExitCode::from(1)
     } else {

@@ -83,12 +83,23 @@ fn check_report(image: &Path, dockerfile: Option<&Path>) -> Result<(), String> {
         sum += s["saves_bytes"].as_u64().unwrap();
         let after = s["after"].as_str().unwrap_or("");
         if let Some(why) = imgscope::suggest::valid::invalid(after) {
-            return Err(format!("{}: {}: invalid After: {why}", image.display(), s["id"]));
+            return Err(format!(
+                "{}: {}: invalid After: {why}",
+                image.display(),
+                s["id"]
+            ));
         }
         if after.contains("COPY file:") || after.contains("COPY dir:") {
-            return Err(format!("{}: {}: history text in After", image.display(), s["id"]));
+            return Err(format!(
+                "{}: {}: history text in After",
+                image.display(),
+                s["id"]
+            ));
         }
-        for l in after.lines().chain(s["before"].as_str().unwrap_or("").lines()) {
+        for l in after
+            .lines()
+            .chain(s["before"].as_str().unwrap_or("").lines())
+        {
             let t = l.trim_start();
             if !t.starts_with('#') && t.contains(" #") {
                 return Err(format!(
@@ -112,7 +123,10 @@ fn check_report(image: &Path, dockerfile: Option<&Path>) -> Result<(), String> {
         .unwrap();
     let page = String::from_utf8_lossy(&html.stdout);
     if page.contains("COPY file:") && page.contains("\"after\":\"COPY file:") {
-        return Err(format!("{}: history text in the HTML's After", image.display()));
+        return Err(format!(
+            "{}: history text in the HTML's After",
+            image.display()
+        ));
     }
     Ok(())
 }
@@ -140,7 +154,10 @@ fn one(dir: &Path, case: &str, tmp: &Path) -> Result<Figures, String> {
         return Err(format!("{case}: smoke fails in the original image: {out}"));
     }
     let rebuilt = tmp.join(format!("{case}.rebuilt.tar"));
-    let base = format!("localhost/debian-base={}", dir.join("debian-base.tar").display());
+    let base = format!(
+        "localhost/debian-base={}",
+        dir.join("debian-base.tar").display()
+    );
     let mut args: Vec<String> = vec![
         "fix".into(),
         "--dockerfile".into(),

@@ -111,7 +111,12 @@ pub fn check_invariants(r: &Report) {
         );
         // Every After is valid Dockerfile: no history-only text, no
         // comment after an instruction, no placeholder.
-        assert_eq!(imgscope::suggest::valid::invalid(&s.after), None, "{}", s.id);
+        assert_eq!(
+            imgscope::suggest::valid::invalid(&s.after),
+            None,
+            "{}",
+            s.id
+        );
         for line in s.after.lines().chain(s.before.lines()) {
             let t = line.trim_start();
             assert!(
@@ -120,23 +125,34 @@ pub fn check_invariants(r: &Report) {
                 s.id
             );
         }
-        assert!(!s.after.contains("COPY file:") && !s.after.contains("COPY dir:"), "{}", s.id);
+        assert!(
+            !s.after.contains("COPY file:") && !s.after.contains("COPY dir:"),
+            "{}",
+            s.id
+        );
     }
     // No byte counted twice: together the suggestions never exceed the image,
     // and those about visible bytes never exceed the visible bytes.
     let all: u64 = r.suggestions.iter().map(|s| s.saves_bytes).sum();
-    assert!(all <= r.summary.total_bytes, "suggestions {all} > image {}", r.summary.total_bytes);
+    assert!(
+        all <= r.summary.total_bytes,
+        "suggestions {all} > image {}",
+        r.summary.total_bytes
+    );
     let visible: u64 = r
         .suggestions
         .iter()
         .filter(|s| s.findings.is_empty())
         .map(|s| s.saves_bytes)
         .sum();
-    assert!(visible <= r.summary.visible_bytes, "visible-byte suggestions {visible}");
+    assert!(
+        visible <= r.summary.visible_bytes,
+        "visible-byte suggestions {visible}"
+    );
     // Two groups, each by saving: the user's layers, then the base image's.
     assert!(
         r.suggestions.windows(2).all(|w| {
-            w[0].in_base < w[1].in_base
+            (!w[0].in_base && w[1].in_base)
                 || (w[0].in_base == w[1].in_base && w[0].saves_bytes >= w[1].saves_bytes)
         }),
         "sorted by saving within each group, the base's last"
@@ -342,7 +358,9 @@ fn text_report_explains_and_fixes() {
         let first_words: String = why.split_whitespace().take(6).collect::<Vec<_>>().join(" ");
         assert!(text.contains(&first_words), "why of {kind} missing");
     }
-    assert!(text.contains("What to fix in your layers (largest saving first; no byte counted twice)"));
+    assert!(
+        text.contains("What to fix in your layers (largest saving first; no byte counted twice)")
+    );
     assert!(text.contains("Squashing"));
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
@@ -695,7 +713,10 @@ fn base_image_files_hidden_later() {
     // Choices, never an After that drops the user's layers.
     let after = &r.suggestions[0].after;
     assert!(after.contains("# Choices:"), "{after}");
-    assert!(!after.contains("FROM scratch") && !after.contains("COPY --from=full"), "{after}");
+    assert!(
+        !after.contains("FROM scratch") && !after.contains("COPY --from=full"),
+        "{after}"
+    );
     assert!(after.lines().all(|l| l.starts_with('#')), "{after}");
 }
 

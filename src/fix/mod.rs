@@ -194,7 +194,8 @@ pub fn check_match(report: &Report, df: &Dockerfile, path: &str) -> crate::Resul
         }
         let same_kind = word == d.instr
             || cmd.is_empty()
-            || (matches!(word, Instr::Copy | Instr::Add) && matches!(d.instr, Instr::Copy | Instr::Add));
+            || (matches!(word, Instr::Copy | Instr::Add)
+                && matches!(d.instr, Instr::Copy | Instr::Add));
         if !same_kind {
             return Err(bad(
                 path,
@@ -424,7 +425,11 @@ pub fn fix(
             });
             continue;
         }
-        if let Some((l, _)) = edit.steps.iter().find(|(l, _)| steps.get(*l).line.is_none()) {
+        if let Some((l, _)) = edit
+            .steps
+            .iter()
+            .find(|(l, _)| steps.get(*l).line.is_none())
+        {
             skipped.push(Skipped {
                 id: sg.id.clone(),
                 reason: format!("{} has no line in this Dockerfile", steps.label(*l)),

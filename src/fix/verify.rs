@@ -73,10 +73,7 @@ impl Work {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!(
-            "imgscope-fix-{}-{nanos}",
-            std::process::id()
-        ));
+        let dir = std::env::temp_dir().join(format!("imgscope-fix-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         Ok(Work {
             dir,
@@ -111,7 +108,10 @@ impl Drop for Work {
                 .collect();
             under.sort_unstable_by(|a, b| b.cmp(a));
             for m in under {
-                let ok = Command::new("umount").arg(m).output().is_ok_and(|o| o.status.success());
+                let ok = Command::new("umount")
+                    .arg(m)
+                    .output()
+                    .is_ok_and(|o| o.status.success());
                 if !ok {
                     let _ = Command::new("umount").arg("-l").arg(m).output();
                 }
@@ -122,9 +122,7 @@ impl Drop for Work {
 }
 
 fn run(mut c: Command, what: &str) -> Result<String, String> {
-    let out = c
-        .output()
-        .map_err(|e| format!("{what}: cannot run: {e}"))?;
+    let out = c.output().map_err(|e| format!("{what}: cannot run: {e}"))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         let last = err
@@ -189,7 +187,10 @@ pub fn build(
                 }
             }
             let mut c = Command::new(builder);
-            c.args(["build", "-f"]).arg(&df).args(["-t", tag]).arg(context);
+            c.args(["build", "-f"])
+                .arg(&df)
+                .args(["-t", tag])
+                .arg(context);
             run(c, &format!("{builder} build"))?;
             let mut c = Command::new(builder);
             c.args(["save", "-o"]).arg(&out).arg(tag);
@@ -314,8 +315,16 @@ pub fn fs_changes(old: &Index, new: &Index) -> Vec<(String, &'static str)> {
         let sn = n.filter(|&x| x != ROOT).and_then(|x| state(new, x));
         let is_root = o == Some(ROOT);
         let (o, n) = (
-            if is_root { o } else { o.filter(|_| so.is_some()) },
-            if is_root { n } else { n.filter(|_| sn.is_some()) },
+            if is_root {
+                o
+            } else {
+                o.filter(|_| so.is_some())
+            },
+            if is_root {
+                n
+            } else {
+                n.filter(|_| sn.is_some())
+            },
         );
         if !is_root {
             let p = String::from_utf8_lossy(&path).into_owned();
@@ -334,7 +343,8 @@ pub fn fs_changes(old: &Index, new: &Index) -> Vec<(String, &'static str)> {
                 out.push((p, c));
             }
         }
-        let dir = |s: &Option<State>| is_root || s.as_ref().is_some_and(|s| s.kind == NodeKind::Dir);
+        let dir =
+            |s: &Option<State>| is_root || s.as_ref().is_some_and(|s| s.kind == NodeKind::Dir);
         let kids: Vec<(Vec<u8>, Option<NodeId>, Option<NodeId>)> = match (o, n) {
             (Some(a), Some(b)) if dir(&so) && dir(&sn) => merge_children(old, a, new, b)
                 .into_iter()
@@ -384,8 +394,11 @@ pub fn verify(
         m
     };
     let (ok, nk) = (by_kind_of(or), by_kind_of(nr));
-    let kinds: std::collections::BTreeSet<&String> =
-        predicted_kind.keys().chain(ok.keys()).chain(nk.keys()).collect();
+    let kinds: std::collections::BTreeSet<&String> = predicted_kind
+        .keys()
+        .chain(ok.keys())
+        .chain(nk.keys())
+        .collect();
     let by_kind = kinds
         .into_iter()
         .map(|k| KindFigures {
@@ -398,9 +411,7 @@ pub fn verify(
     let claimed = |p: &str, change: &str| {
         change == "removed"
             && removal_roots.iter().any(|r| {
-                p == r
-                    || crate::suggest::is_inside(p, r)
-                    || crate::suggest::is_inside(r, p)
+                p == r || crate::suggest::is_inside(p, r) || crate::suggest::is_inside(r, p)
             })
     };
     let mut unexpected = Vec::new();
@@ -457,7 +468,11 @@ pub fn text(v: &Verification, top: usize) -> String {
             k.kind, k.predicted_bytes, k.realised_bytes
         ));
     }
-    let claimed = v.expected.iter().filter(|c| c.expected == "claimed").count();
+    let claimed = v
+        .expected
+        .iter()
+        .filter(|c| c.expected == "claimed")
+        .count();
     let noise = v.expected.len() - claimed;
     o.push_str(&format!(
         "  final filesystem: {claimed} paths removed as claimed, {noise} rebuild-dependent (logs, timestamped caches), {} other changes\n",

@@ -240,7 +240,6 @@ fn draft(
     }
 }
 
-
 pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
     let r = cx.report;
     let pkgs = &r.packages;
@@ -304,7 +303,10 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
     let dev_names: BTreeSet<&str> = devs.iter().map(|p| p.name.as_str()).collect();
     let merged = out.iter().any(|sg| {
         sg.kind == SuggestionKind::MultiStage
-            && sg.layers.iter().any(|l| devs.iter().any(|p| p.layer == Some(*l)))
+            && sg
+                .layers
+                .iter()
+                .any(|l| devs.iter().any(|p| p.layer == Some(*l)))
     });
     let bytes = if merged {
         devs.iter().map(|p| p.visible_bytes).sum()

@@ -201,12 +201,10 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
             let s = steps.get(l);
             s.is_run()
                 && !s.base
-                && s.body
-                    .as_deref()
-                    .is_some_and(|b| {
-                        let flat = b.split_whitespace().collect::<Vec<_>>().join(" ");
-                        restrict(b, &fs_paths).as_deref() == Some(flat.as_str())
-                    })
+                && s.body.as_deref().is_some_and(|b| {
+                    let flat = b.split_whitespace().collect::<Vec<_>>().join(" ");
+                    restrict(b, &fs_paths).as_deref() == Some(flat.as_str())
+                })
         });
         let replace_first = |text: &str| -> Option<super::Edit> {
             later_only_ours.then(|| {

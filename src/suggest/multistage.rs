@@ -7,10 +7,10 @@
 use crate::suggest::SuggestionKind;
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::installed::{install_names, is_build_tool, not_needed, package_bytes};
 use super::texts::{fill, GroupedGlobs};
 use super::Ctx;
 use crate::analyze::globfilter::DirFilter;
-use super::installed::{install_names, is_build_tool, not_needed, package_bytes};
 use crate::analyze::waste::{walk_visible, InodeSet};
 use crate::load::index::{NodeKind, NO_INODE, ROOT};
 use crate::suggest::Suggestion;
@@ -406,10 +406,7 @@ mod tests {
             .iter()
             .map(|(b, p)| (*b, std::str::from_utf8(p).unwrap()))
             .collect();
-        assert_eq!(
-            got[..5],
-            [(9, "a"), (9, "b"), (9, "c"), (7, "c"), (5, "e")]
-        );
+        assert_eq!(got[..5], [(9, "a"), (9, "b"), (9, "c"), (7, "c"), (5, "e")]);
         assert_eq!(got.len(), super::MAX_ARTIFACTS + 1);
     }
 

@@ -96,7 +96,10 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
         layers.dedup();
         let after = after_text(&steps.of(&join), m, &dirs);
         let edit = merged_parts(&steps.of(&join), &[]).and_then(|(flags, body)| {
-            super::join_edit(&join, &format!("RUN {flags}{}", fixed_body(&body, m, &dirs)))
+            super::join_edit(
+                &join,
+                &format!("RUN {flags}{}", fixed_body(&body, m, &dirs)),
+            )
         });
         let titles: BTreeSet<&str> = fs
             .iter()

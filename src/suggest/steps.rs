@@ -273,8 +273,11 @@ impl Steps {
         layers.iter().map(|&l| &self.steps[l]).collect()
     }
 
-    fn from_line(&self) -> String {
-        format!("FROM {}", self.base_image.as_deref().unwrap_or("<base image>"))
+    fn base_from_line(&self) -> String {
+        format!(
+            "FROM {}",
+            self.base_image.as_deref().unwrap_or("<base image>")
+        )
     }
 
     /// The "before" snippet: each step's text, in layer order.
@@ -294,13 +297,13 @@ impl Steps {
                 continue;
             }
             if in_base {
-                out.push(self.from_line());
+                out.push(self.base_from_line());
                 in_base = false;
             }
             out.push(s.text.clone());
         }
         if in_base {
-            out.push(self.from_line());
+            out.push(self.base_from_line());
         }
         out.join("\n")
     }

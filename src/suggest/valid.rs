@@ -107,7 +107,10 @@ mod tests {
     fn valid_snippets() {
         assert_eq!(invalid("RUN apt-get update && \\\n    apt-get clean"), None);
         assert_eq!(invalid("# a note\nCOPY --chmod=755 a /b"), None);
-        assert_eq!(invalid("FROM debian:bookworm AS build\nRUN make 2>&1 </dev/null"), None);
+        assert_eq!(
+            invalid("FROM debian:bookworm AS build\nRUN make 2>&1 </dev/null"),
+            None
+        );
         assert_eq!(invalid("RUN echo ${#x}"), None);
     }
 
@@ -116,8 +119,12 @@ mod tests {
         assert!(invalid("COPY file:21cc0a in /usr/local/bin/gen.py")
             .unwrap()
             .contains("image history"));
-        assert!(invalid("FROM x  # layer 0: ADD").unwrap().contains("comment"));
-        assert!(invalid("FROM <base image>").unwrap().contains("placeholder"));
+        assert!(invalid("FROM x  # layer 0: ADD")
+            .unwrap()
+            .contains("comment"));
+        assert!(invalid("FROM <base image>")
+            .unwrap()
+            .contains("placeholder"));
         assert!(invalid("RUN rm -rf /a …").unwrap().contains("elide"));
         assert!(invalid("rm -rf /a").unwrap().contains("not a Dockerfile"));
         assert!(invalid("RUN x && \\\n    rm -rf /a  # and 3 more")
