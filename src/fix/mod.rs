@@ -499,7 +499,7 @@ pub fn fix(
     let mut roots: BTreeSet<String> = BTreeSet::new();
     for a in &applied {
         for p in &a.removes {
-            roots.insert(removal_root(&rules, report, p));
+            roots.insert(removal_root(&rules, p));
         }
     }
     let saves: u64 = applied.iter().map(|a| a.saves_bytes).sum();
@@ -522,22 +522,11 @@ pub fn fix(
 
 /// The directory a cache rule owns around `path` (its shortest ancestor
 /// whose contents all match the same rule), else `path`.
-fn removal_root(rules: &crate::analyze::rules::Rules, _report: &Report, path: &str) -> String {
-    let Some(rule) = rules.matching(path.as_bytes()).map(|r| r.id.clone()) else {
-        return path.to_string();
-    };
-    let with_slash = format!("{path}/");
-    with_slash
-        .match_indices('/')
-        .skip(1)
-        .map(|(pos, _)| &with_slash[..pos])
-        .find(|d| {
-            rules
-                .matching(format!("{d}/x").as_bytes())
-                .is_some_and(|r| r.id == rule)
-        })
-        .unwrap_or(path)
-        .to_string()
+fn removal_root(rules: &crate::analyze::rules::Rules, path: &str) -> String {
+    rules
+        .matching(path.as_bytes())
+        .and_then(|r| rules.owning_dir(path, &r.id))
+        .unwrap_or_else(|| path.to_string())
 }
 
 /// What `fix` says on stderr: each applied fix, each skipped one, the total.

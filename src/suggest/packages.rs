@@ -159,19 +159,7 @@ fn cache_dirs(cx: &Ctx, fs: &[usize]) -> Vec<String> {
         let parent = p.rsplit_once('/').map_or("", |(d, _)| d).to_string();
         let found = memo
             .entry((parent, rule))
-            .or_insert_with_key(|(parent, rule)| {
-                let with_slash = format!("{parent}/");
-                with_slash
-                    .match_indices('/')
-                    .skip(1)
-                    .map(|(pos, _)| &with_slash[..pos])
-                    .find(|d| {
-                        cx.rules
-                            .matching(format!("{d}/x").as_bytes())
-                            .is_some_and(|r| r.id == *rule)
-                    })
-                    .map(str::to_string)
-            })
+            .or_insert_with_key(|(parent, rule)| cx.rules.owning_dir(parent, rule))
             .clone();
         dirs.insert(found.unwrap_or(p));
     }

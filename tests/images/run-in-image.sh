@@ -12,8 +12,8 @@ CMD=${2:?usage: run-in-image.sh ARCHIVE COMMAND}
 source "$HERE/lib.sh"
 img_init
 IMG_SCOPE=smoke
-ctr=$(img_buildah vfs from --quiet --pull-never "docker-archive:$ARCHIVE")
+ctr=$(img_buildah overlay from --quiet --pull-never "docker-archive:$ARCHIVE")
 rc=0
-img_buildah vfs run --isolation chroot "$ctr" -- sh -c "$CMD" || rc=$?
-img_buildah vfs rm "$ctr" >/dev/null 2>&1 || true
+img_buildah overlay run --isolation chroot "$ctr" -- sh -c "$CMD" || rc=$?
+img_buildah overlay rm "$ctr" >/dev/null 2>&1 || true
 exit $rc
