@@ -16,6 +16,7 @@ pub mod analyze;
 pub mod ci;
 pub mod compare;
 pub mod error;
+pub mod fix;
 pub mod load;
 pub mod look;
 pub mod present;

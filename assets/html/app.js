@@ -432,7 +432,7 @@
     if (!list.length) { add(box, el('p', { 'class': 'note', text: 'No fixes: nothing to save by changing the build.' })); return; }
     var total = 0;
     list.forEach(function (s) { total += s.saves_bytes; });
-    add(box, el('p', { 'class': 'hint', text: list.length + ' fixes, largest first; together they cover ' + human(total) + ' (a byte may be covered by more than one fix).' }));
+    add(box, el('p', { 'class': 'hint', text: list.length + ' fixes: your layers first, then the base image\'s, each group largest saving first; together they save ' + human(total) + ' (no byte is counted by two fixes).' }));
     var ol = el('ol', { id: 'fix-list', style: 'padding-left:1.2em' });
     list.forEach(function (s, i) {
       var status = el('span', { 'class': 'sr', 'aria-live': 'polite' });
@@ -447,7 +447,7 @@
         el('div', null, el('span', { 'class': 'saves', text: 'saves ' + human(s.saves_bytes) }), ' (' + exact(s.saves_bytes) + ') · layers ' + (s.layers || []).map(layerName).join(', ') +
           (s.dockerfile_lines && s.dockerfile_lines.length ? ' · Dockerfile lines ' + s.dockerfile_lines.join(', ') : '')),
         s.why ? el('p', { text: s.why }) : null,
-        el('div', { 'class': 'snips' }, snip('before', s.before || ''), snip('after', s.after || '')),
+        el('div', { 'class': 'snips' }, snip('before', s.before || ''), s.after ? snip('after', s.after) : (s.no_after ? el('p', { 'class': 'note', text: 'No After: ' + s.no_after }) : null)),
         status));
     });
     add(box, ol);

@@ -176,6 +176,22 @@ impl Rules {
         self.cache.matches(path).first().map(|&i| &self.rules[i])
     }
 
+    /// The shortest ancestor directory of `dir/` (itself included) inside
+    /// which rule `rule` takes everything (`/root/.cache/pip` for a wheel
+    /// under it), if any.
+    pub fn owning_dir(&self, dir: &str, rule: &str) -> Option<String> {
+        let with_slash = format!("{dir}/");
+        with_slash
+            .match_indices('/')
+            .skip(1)
+            .map(|(pos, _)| &with_slash[..pos])
+            .find(|d| {
+                self.matching(format!("{d}/x").as_bytes())
+                    .is_some_and(|r| r.id == rule)
+            })
+            .map(str::to_string)
+    }
+
     /// The first optional rule that takes a visible file at `path`;
     /// `visible(p)` says whether another path is visible (for
     /// `beside_source`).

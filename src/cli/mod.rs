@@ -7,7 +7,8 @@
 //!   enum of subcommands, [`main`] (parse, dispatch, the one-line error and
 //!   exit code 2).
 //! - one file per command, with its clap arguments and its `run_*`:
-//!   `share.rs` (`imgscope share`), `diff.rs` (`imgscope diff`),
+//!   `share.rs` (`imgscope share`), `diff.rs` (`imgscope diff`), `fix.rs`
+//!   (`imgscope fix`), `cat.rs` and `ls.rs`,
 //!   `report.rs` (`imgscope IMAGE`: the TUI or a report; its arguments and
 //!   their checking into a `Config` are in `args.rs`).
 //! - `tui.rs`: the interactive views, behind the `tui` feature.
@@ -34,6 +35,7 @@ mod args;
 mod cat;
 mod config;
 mod diff;
+mod fix;
 mod ls;
 mod report;
 mod rules;
@@ -117,6 +119,8 @@ pub enum Command {
                       JSON keeps names exact ({\"bytes_base64\": ...} when not UTF-8)."
     )]
     Ls(ls::LsArgs),
+    /// The Dockerfile with the fixes applied (safe ones by default); --build rebuilds and checks
+    Fix(fix::FixArgs),
 }
 
 impl Command {
@@ -126,6 +130,7 @@ impl Command {
             Command::Share(a) => share::run_share(a, env),
             Command::Cat(a) => cat::run_cat(a, env),
             Command::Ls(a) => ls::run_ls(a, env),
+            Command::Fix(a) => fix::run_fix(a, env),
         }
     }
 }

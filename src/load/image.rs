@@ -353,7 +353,11 @@ pub fn display_command(raw: &str) -> String {
         }
         return s.to_string();
     }
-    if let Some(rest) = s.strip_prefix("RUN |") {
+    // buildah records build args as `|N A=B ... /bin/sh -c cmd`.
+    if let Some(rest) = s.strip_prefix("RUN |").or_else(|| {
+        s.strip_prefix('|')
+            .filter(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+    }) {
         // BuildKit records build args as `RUN |N A=B ... /bin/sh -c cmd`
         if let Some(i) = rest.find("/bin/sh -c ") {
             return format!("RUN {}", rest[i + 11..].trim());
@@ -374,6 +378,10 @@ mod tests {
         assert_eq!(
             display_command("/bin/sh -c chmod 444 /x"),
             "RUN chmod 444 /x"
+        );
+        assert_eq!(
+            display_command("|1 GREETING=hi /bin/sh -c echo \"$GREETING\" > /etc/greeting"),
+            "RUN echo \"$GREETING\" > /etc/greeting"
         );
         assert_eq!(
             display_command("RUN /bin/sh -c apt-get update # buildkit"),

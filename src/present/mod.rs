@@ -147,6 +147,8 @@ pub fn before_after(sg: &Suggestion) -> Vec<(&'static str, &str)> {
     let mut v = vec![("Before", sg.before.trim_end())];
     if !sg.after.trim().is_empty() {
         v.push(("After", sg.after.trim_end()));
+    } else if !sg.no_after.is_empty() {
+        v.push(("No After", sg.no_after.trim_end()));
     }
     v
 }

@@ -272,14 +272,17 @@ fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
         if mine.is_empty() {
             let _ = writeln!(o, "What to fix: nothing in your own layers");
         } else {
-            let _ = writeln!(o, "What to fix (largest saving first)");
+            let _ = writeln!(
+                o,
+                "What to fix in your layers (largest saving first; no byte counted twice)"
+            );
         }
         for (i, sg) in mine.iter().chain(&base).enumerate() {
             if i == mine.len() {
                 let _ = writeln!(o);
                 let _ = writeln!(
                     o,
-                    "In the base image ({}): {} ({base_bytes} bytes) your Dockerfile cannot remove",
+                    "In the base image ({}), largest saving first: {} ({base_bytes} bytes) your Dockerfile cannot remove",
                     super::escape::line(r.image.base.name.as_deref().unwrap_or("unnamed")),
                     human(base_bytes)
                 );
@@ -292,8 +295,8 @@ fn render_unescaped(r: &Report, opts: &TextOptions) -> String {
                 human(sg.saves_bytes),
                 sg.saves_bytes,
                 human(sg.saves_compressed_bytes),
-                if sg.kind == crate::suggest::SuggestionKind::MultiStage {
-                    "  — visible bytes, not counted in the waste above"
+                if sg.findings.is_empty() {
+                    "  — visible bytes, not in the waste above"
                 } else {
                     ""
                 }

@@ -157,10 +157,12 @@ pub fn render(report: &Report, verdict: &Verdict, color: bool) -> String {
             "  no rule configured: --ci applied the default max-waste 10%"
         );
     }
-    if let Some(sg) = report.suggestions.first() {
+    // The gate is about waste: point to the largest fix of the waste, not to
+    // a trade-off of visible bytes (strip, docs, multi-stage).
+    if let Some(sg) = report.suggestions.iter().find(|s| !s.findings.is_empty()) {
         let _ = writeln!(
             o,
-            "  largest fix: {} (saves {})",
+            "  largest fix of the waste: {} (saves {})",
             truncate(&sg.title, 100),
             human(sg.saves_bytes)
         );

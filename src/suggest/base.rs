@@ -21,6 +21,8 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
         let mut layers: Vec<usize> = fs.iter().map(|&i| cx.finding(i).stored_in_layer).collect();
         layers.push(b);
         let sb = steps.get(b);
+        // Choices only: an After that copies a cleaned base into an empty
+        // stage would drop every layer of the user's own.
         let after = if sb.base {
             format!(
                 "# The base image itself hides these files: only another base drops them.\n{}",
@@ -28,13 +30,8 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
             )
         } else {
             format!(
-                "# {base_image}'s layers still ship these files: only another base drops them.\n\
-                 {}\n\
-                 # Or do the clean-up in a build stage and copy the result into an empty\n\
-                 # one (one layer: it no longer shares the base layers with other images):\n\
-                 FROM {base_image} AS full\n{}\nFROM scratch\nCOPY --from=full / /",
-                choices_comment(name),
-                sb.text
+                "# {base_image}'s layers still ship these files: deleting them in layer {b} only hides them.\n{}",
+                choices_comment(name)
             )
         };
         let d = Draft {
@@ -44,6 +41,7 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
             layers,
             findings: fs,
             after,
+            edit: None,
         };
         cx.emit(claims, out, d);
     }
@@ -58,11 +56,7 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
         ls.sort_unstable();
         ls.dedup();
         let after = format!(
-            "# {base_image} ships them itself: removing them in your layers only hides them.\n{}\n\
-             # Or copy only what you need from it:\n\
-             FROM {base_image} AS full\n\
-             FROM <a small runtime base>\n\
-             COPY --from=full /path/you/need /path/you/need",
+            "# {base_image} ships them itself: removing them in your layers only hides them.\n{}",
             choices_comment(name)
         );
         let d = Draft {
@@ -72,6 +66,7 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
             layers,
             findings: fs,
             after,
+            edit: None,
         };
         cx.emit(claims, out, d);
     }
@@ -94,6 +89,7 @@ pub(crate) fn base_choices(name: Option<&str>) -> Vec<String> {
             "a slimmer variant of your base image (a -slim or -alpine tag, or a distroless image)"
                 .into(),
             "a multi-stage build: build on this base, then COPY --from=build only what runs into a smaller one".into(),
+            "a rebuild of the base image with the clean-up in the RUN that creates these files".into(),
         ];
     };
     let (repo, tag) = match name.rsplit_once(':') {
@@ -131,6 +127,9 @@ pub(crate) fn base_choices(name: Option<&str>) -> Vec<String> {
     v.push(format!(
         "a multi-stage build: FROM {name} AS build for the build, then a smaller runtime base and COPY --from=build only what runs"
     ));
+    v.push(format!(
+        "a rebuild of {name} itself with the clean-up in the RUN that creates these files"
+    ));
     v
 }
 
@@ -143,9 +142,8 @@ mod tests {
         let c = base_choices(Some("debian:bookworm"));
         assert!(c[0].starts_with("FROM debian:bookworm-slim"), "{c:?}");
         assert!(c
-            .last()
-            .unwrap()
-            .starts_with("a multi-stage build: FROM debian:bookworm AS build"));
+            .iter()
+            .any(|x| x.starts_with("a multi-stage build: FROM debian:bookworm AS build")));
         let c = base_choices(Some("docker.io/library/python:3.12"));
         assert!(
             c.iter()
@@ -165,7 +163,7 @@ mod tests {
             c.iter().any(|x| x.contains("localhost:5000/team/base")),
             "{c:?}"
         );
-        assert_eq!(base_choices(None).len(), 2);
+        assert_eq!(base_choices(None).len(), 3);
     }
 
     fn base_chooses_registry_port() -> Vec<String> {

@@ -48,6 +48,19 @@ fn extracts(s: &Step) -> bool {
         .is_some_and(|b| EXTRACTORS.iter().any(|e| b.contains(e)))
 }
 
+/// Does every `rm` of this shell command ignore missing files (`-f`)?
+pub fn rm_tolerant(body: &str) -> bool {
+    let flat = body.replace("\\\n", " ");
+    flat.split(['&', '|', ';', '\n']).all(|cmd| {
+        let toks: Vec<&str> = cmd.split_whitespace().collect();
+        toks.first() != Some(&"rm")
+            || toks[1..]
+                .iter()
+                .any(|t| t.starts_with('-') && !t.starts_with("--") && t.contains('f'))
+            || toks.contains(&"--force")
+    })
+}
+
 pub fn rm_line(targets: &[String]) -> String {
     let mut parts: Vec<String> = targets.iter().take(MAX_RM).map(|t| sh_path(t)).collect();
     if targets.len() > MAX_RM {
@@ -106,11 +119,22 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
         };
         let join_all = download || !mids.is_empty() || cx.hides_only_from(b, a);
         let targets = cx.rm_targets(&fs, a, b);
+        let mut edit = None;
         let after = if sa.is_run() && !sa.base {
             let merged = if join_all && sb.is_run() {
-                steps.merged(&layers)
+                let m = steps.merged(&layers);
+                edit = m.as_deref().and_then(|m| super::join_edit(&layers, m));
+                m
             } else {
-                merged_run(&[sa], &[rm_line(&targets)])
+                let m = merged_run(&[sa], &[rm_line(&targets)]);
+                // Layer B stays: its own delete must not fail on what is gone.
+                if sb.body.as_deref().is_some_and(rm_tolerant) {
+                    edit = m.as_ref().map(|m| super::Edit {
+                        stage: None,
+                        steps: vec![(a, Some(m.clone()))],
+                    });
+                }
+                m
             };
             merged.unwrap_or_else(|| {
                 format!(
@@ -142,6 +166,7 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
             .var("what", what)
             .var("layers", ls);
         d.layers = layers;
+        d.edit = edit;
         cx.emit(claims, out, d);
     }
 }
@@ -155,5 +180,7 @@ mod tests {
         assert!(is_archive("/tmp/node-v20.tar.XZ"));
         assert!(!is_archive("/usr/bin/tarball"));
         assert_eq!(rm_line(&["/a".into(), "/b c".into()]), "rm -rf /a '/b c'");
+        assert!(rm_tolerant("cd /x && rm -rf /a && rm -f b"));
+        assert!(!rm_tolerant("rm /tmp/x.tgz"));
     }
 }

@@ -35,6 +35,8 @@ pub struct DfInstr {
     pub line: usize,
     /// The instruction as written (may span lines).
     pub text: String,
+    /// Byte range of `text` in the Dockerfile.
+    pub span: (usize, usize),
     /// RUN: the `--flag` options as written, space separated.
     pub flags: String,
     /// RUN: the shell command as written (None for exec form or heredocs,
@@ -52,6 +54,9 @@ pub struct Dockerfile {
     /// The other instructions of those stages that set up the image (`ENV`,
     /// `CMD`, `USER`, …): how many of `instrs` come before each, and its text.
     pub meta: Vec<(usize, String)>,
+    /// Where the final stage's `FROM` starts, when that stage is built from
+    /// an image (not from another stage): a rewrite of the stage starts here.
+    pub final_from: Option<usize>,
 }
 
 fn keyword_start(i: &Instruction<'_>) -> Option<usize> {
@@ -168,16 +173,21 @@ pub fn parse(text: &str) -> Result<Dockerfile, String> {
             instrs.push(DfInstr {
                 instr,
                 line: line_of(text, start),
+                span: (start, start + full.len()),
                 text: full,
                 flags,
                 body,
             });
         }
     }
+    let final_from = (chain.len() == 1)
+        .then(|| stages.last().map(|s| s.from.from.span.start))
+        .flatten();
     Ok(Dockerfile {
         base_image,
         instrs,
         meta,
+        final_from,
     })
 }
 

@@ -32,6 +32,7 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
             layers: vec![l],
             findings: fs.clone(),
             after,
+            edit: None,
         };
         cx.emit(claims, out, d);
         // Empty copies too: no other rule may see a finding its own layer hid.

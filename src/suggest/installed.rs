@@ -9,13 +9,20 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Ctx;
 use crate::analyze::packages::Package;
-use crate::load::index::{NodeKind, Op, NO_INODE};
 use crate::suggest::Suggestion;
 use crate::units::human;
 
 /// The package names an `apt-get install` / `apt install` command asks for.
 fn requested(body: &str) -> Option<BTreeSet<String>> {
+    let (names, no_recommends) = install_names(body)?;
+    (!no_recommends).then_some(names)
+}
+
+/// The package names `apt-get install` commands of `body` ask for, and
+/// whether they leave recommendations out (None: no apt install).
+pub(crate) fn install_names(body: &str) -> Option<(BTreeSet<String>, bool)> {
     let body = body.replace("\\\n", " ");
+    let mut no_recommends = false;
     let mut out = BTreeSet::new();
     let mut any = false;
     for cmd in body.split(['&', '|', ';', '\n']) {
@@ -36,7 +43,7 @@ fn requested(body: &str) -> Option<BTreeSet<String>> {
             .iter()
             .any(|t| t.starts_with("--no-install-recommends") || t.contains("Install-Recommends="))
         {
-            return None;
+            no_recommends = true;
         }
         any = true;
         for t in &toks[i + 2..] {
@@ -46,7 +53,73 @@ fn requested(body: &str) -> Option<BTreeSet<String>> {
             }
         }
     }
-    any.then_some(out)
+    any.then_some((out, no_recommends))
+}
+
+/// Is dpkg package `n` a compiler, a build tool or headers (`-dev`)?
+pub(crate) fn is_build_tool(n: &str) -> bool {
+    const TOOLS: &[&str] = &[
+        "gcc",
+        "g++",
+        "cpp",
+        "clang",
+        "llvm",
+        "binutils",
+        "golang",
+        "golang-go",
+        "rustc",
+        "cargo",
+        "build-essential",
+        "make",
+        "openjdk",
+        "linux-libc-dev",
+        "libc6-dev",
+    ];
+    // Runtime libraries, and `gcc-12-base` (the copyright files every
+    // libgcc-s1/libstdc++6 system has), are not build tools.
+    let runtime = n.starts_with("libgcc-s")
+        || n.starts_with("libstdc++6")
+        || n.starts_with("libllvm")
+        || n.ends_with("-base");
+    !runtime
+        && (n.ends_with("-dev")
+            || n.ends_with("-jdk")
+            || n.ends_with("-jdk-headless")
+            || TOOLS.iter().any(|t| {
+                n == *t
+                    || n.strip_prefix(t).is_some_and(|r| {
+                        r.starts_with('-') && r[1..].starts_with(|c: char| c.is_ascii_digit())
+                            || r.starts_with("-x86-64")
+                            || r.starts_with("-aarch64")
+                    })
+            }))
+}
+
+/// The visible bytes of the dpkg packages `names` (their files and dpkg's
+/// own files of them) that no earlier suggestion counts; counts them.
+pub(crate) fn package_bytes(cx: &Ctx, names: &BTreeSet<&str>) -> u64 {
+    if names.is_empty() {
+        return 0;
+    }
+    let mut bytes = 0;
+    crate::analyze::waste::walk_visible_files(cx.index, &mut |id, p, ino| {
+        let owner = cx
+            .report
+            .owners
+            .of(cx.index, id)
+            .and_then(|o| o.strip_prefix("dpkg:"));
+        let info = p
+            .strip_prefix(b"/var/lib/dpkg/info/")
+            .and_then(|f| std::str::from_utf8(f).ok())
+            .and_then(|f| f.rsplit_once('.'))
+            .map(|(stem, _)| stem.split(':').next().unwrap_or(stem));
+        let ours = owner.is_some_and(|o| names.contains(o.split(':').next().unwrap_or(o)))
+            || info.is_some_and(|n| names.contains(n));
+        if ours && cx.claim_inode(ino) {
+            bytes += cx.index.inodes[ino as usize].size;
+        }
+    });
+    bytes
 }
 
 /// `1 package`, `2 packages`.
@@ -76,6 +149,18 @@ fn with_no_recommends(text: &str) -> String {
 /// `Pre-Depends` (an alternative or a virtual name satisfied by whatever is
 /// installed, first alternative first).
 pub fn recommended(pkgs: &[Package], layer: usize, asked: &BTreeSet<String>) -> Vec<usize> {
+    not_needed(pkgs, layer, asked, |_| true)
+}
+
+/// The packages `layer` installed that neither `asked` nor the packages
+/// apt marked manual (those `manual` keeps) need, through their
+/// dependency closure (see [`recommended`]).
+pub fn not_needed(
+    pkgs: &[Package],
+    layer: usize,
+    asked: &BTreeSet<String>,
+    manual: impl Fn(&str) -> bool,
+) -> Vec<usize> {
     let dpkg: Vec<(usize, &Package)> = pkgs
         .iter()
         .enumerate()
@@ -103,7 +188,10 @@ pub fn recommended(pkgs: &[Package], layer: usize, asked: &BTreeSet<String>) -> 
     let mut todo: Vec<usize> = here
         .iter()
         .copied()
-        .filter(|&i| asked.contains(&pkgs[i].name) || pkgs[i].meta.auto == Some(false))
+        .filter(|&i| {
+            asked.contains(&pkgs[i].name)
+                || (pkgs[i].meta.auto == Some(false) && manual(&pkgs[i].name))
+        })
         .collect();
     while let Some(i) = todo.pop() {
         needed.insert(i);
@@ -147,39 +235,15 @@ fn draft(
         saves_compressed_bytes: 0,
         in_base: false,
         findings: Vec::new(),
+        no_after: String::new(),
+        edit: None,
     }
-}
-
-/// Visible bytes of dpkg's own files of each package
-/// (`/var/lib/dpkg/info/NAME[:ARCH].{list,md5sums,postinst,symbols,…}`).
-fn dpkg_info_bytes(cx: &Ctx) -> BTreeMap<String, u64> {
-    let mut out = BTreeMap::new();
-    let index = cx.index;
-    let Some(info) = index.find(b"var/lib/dpkg/info") else {
-        return out;
-    };
-    for &ch in index.children(info) {
-        let Some(c) = index.changes(ch).last() else {
-            continue;
-        };
-        if c.op == Op::Remove || c.kind != NodeKind::File || c.inode == NO_INODE {
-            continue;
-        }
-        let name = String::from_utf8_lossy(index.name(ch)).into_owned();
-        let Some((stem, _)) = name.rsplit_once('.') else {
-            continue;
-        };
-        let pkg = stem.split(':').next().unwrap_or(stem).to_string();
-        *out.entry(pkg).or_default() += index.inodes[c.inode as usize].size;
-    }
-    out
 }
 
 pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
     let r = cx.report;
     let pkgs = &r.packages;
     // Recommends, per RUN that installs with apt without turning them off.
-    let mut info: Option<BTreeMap<String, u64>> = None;
     for s in &cx.steps.steps {
         if !s.is_run() || s.base {
             continue;
@@ -192,15 +256,15 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
         if extra.is_empty() {
             continue;
         }
-        let info = info.get_or_insert_with(|| dpkg_info_bytes(cx));
-        let bytes: u64 = extra
-            .iter()
-            .map(|&i| pkgs[i].visible_bytes + info.get(&pkgs[i].name).copied().unwrap_or(0))
-            .sum();
+        let names: BTreeSet<&str> = extra.iter().map(|&i| pkgs[i].name.as_str()).collect();
+        let bytes = package_bytes(cx, &names);
+        if bytes == 0 {
+            continue;
+        }
         let mut names: Vec<&str> = extra.iter().map(|&i| pkgs[i].name.as_str()).collect();
         names.sort_unstable();
         let shown: Vec<&str> = names.iter().take(8).copied().collect();
-        out.push(draft(
+        let mut sg = draft(
             cx,
             format!("apt-recommends-{}", s.layer),
             format!(
@@ -223,51 +287,33 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
             ),
             SuggestionKind::Recommends,
             with_no_recommends(&s.text),
-        ));
+        );
+        sg.edit = Some(crate::suggest::Edit {
+            stage: None,
+            steps: vec![(s.layer, Some(sg.after.clone()))],
+        });
+        out.push(sg);
     }
     // -dev packages and compilers.
-    let tool = |n: &str| {
-        const TOOLS: &[&str] = &[
-            "gcc",
-            "g++",
-            "cpp",
-            "clang",
-            "llvm",
-            "binutils",
-            "golang",
-            "rustc",
-            "cargo",
-            "build-essential",
-            "make",
-            "openjdk",
-            "linux-libc-dev",
-            "libc6-dev",
-        ];
-        // Runtime libraries, and `gcc-12-base` (the copyright files every
-        // libgcc-s1/libstdc++6 system has), are not build tools.
-        let runtime = n.starts_with("libgcc-s")
-            || n.starts_with("libstdc++6")
-            || n.starts_with("libllvm")
-            || n.ends_with("-base");
-        !runtime
-            && (n.ends_with("-dev")
-                || n.ends_with("-jdk")
-                || n.ends_with("-jdk-headless")
-                || TOOLS.iter().any(|t| {
-                    n == *t
-                        || n.strip_prefix(t).is_some_and(|r| {
-                            r.starts_with('-') && r[1..].starts_with(|c: char| c.is_ascii_digit())
-                                || r.starts_with("-x86-64")
-                                || r.starts_with("-aarch64")
-                        })
-                }))
-    };
+    let tool = is_build_tool;
     let devs: Vec<&Package> = pkgs
         .iter()
         .filter(|p| p.manager == "dpkg" && p.installed && tool(&p.name) && p.visible_bytes > 0)
         .collect();
-    if !devs.is_empty() {
-        let bytes: u64 = devs.iter().map(|p| p.visible_bytes).sum();
+    let dev_names: BTreeSet<&str> = devs.iter().map(|p| p.name.as_str()).collect();
+    let merged = out.iter().any(|sg| {
+        sg.kind == SuggestionKind::MultiStage
+            && sg
+                .layers
+                .iter()
+                .any(|l| devs.iter().any(|p| p.layer == Some(*l)))
+    });
+    let bytes = if merged {
+        devs.iter().map(|p| p.visible_bytes).sum()
+    } else {
+        package_bytes(cx, &dev_names)
+    };
+    if !devs.is_empty() && bytes > 0 {
         let layers: BTreeSet<usize> = devs.iter().filter_map(|p| p.layer).collect();
         let mut names: Vec<&str> = devs.iter().map(|p| p.name.as_str()).collect();
         names.sort_unstable();
@@ -319,27 +365,53 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
 fn strip(cx: &Ctx, out: &mut Vec<Suggestion>) {
     let mut by_layer: BTreeMap<usize, (u64, Vec<String>)> = BTreeMap::new();
     for i in cx.report.insights.iter().filter(|i| i.id == "unstripped") {
+        // A file another suggestion removes whole is not stripped too.
+        if !cx.claim_node(i.node) {
+            continue;
+        }
         let e = by_layer.entry(i.layer).or_default();
         e.0 += i.bytes;
         e.1.push(i.path.display());
     }
     for (layer, (bytes, paths)) in by_layer {
+        if bytes == 0 {
+            continue;
+        }
         let s = cx.steps.get(layer);
         let shown: Vec<&str> = paths.iter().take(5).map(String::as_str).collect();
-        let after = if s.is_run() && !s.base {
-            format!(
-                "RUN {} \\\n    && strip --strip-unneeded {}",
-                s.body.as_deref().unwrap_or(&s.text).trim(),
-                shown.join(" ")
+        // `strip` comes with binutils: only where that stage has it.
+        let has_strip = ["usr/bin/strip", "bin/strip"].iter().any(|p| {
+            cx.index
+                .find(p.as_bytes())
+                .is_some_and(|n| cx.index.state_at(n, layer).is_some())
+        });
+        let (after, no_after) = if !has_strip {
+            (
+                String::new(),
+                "the image has no `strip` at this step (binutils is not installed): strip \
+                 these files in the build stage that makes them, or install binutils, strip \
+                 and remove it in the RUN that writes them"
+                    .to_string(),
+            )
+        } else if s.is_run() && !s.base && paths.len() <= shown.len() {
+            (
+                format!(
+                    "RUN {} \\\n    && strip --strip-unneeded {}",
+                    s.body.as_deref().unwrap_or(&s.text).trim(),
+                    shown.join(" ")
+                ),
+                String::new(),
             )
         } else {
-            format!(
-                "# strip in the stage that builds them, before this step:\nRUN strip --strip-unneeded {}\n{}",
-                shown.join(" "),
-                s.text.trim()
+            (
+                String::new(),
+                format!(
+                    "strip runs in the RUN that writes the files; layer {layer} is not such a RUN \
+                     of this Dockerfile, or writes more files than one line lists"
+                ),
             )
         };
-        out.push(draft(
+        let mut sg = draft(
             cx,
             format!("strip-{layer}"),
             format!(
@@ -354,7 +426,15 @@ fn strip(cx: &Ctx, out: &mut Vec<Suggestion>) {
                 .into(),
             SuggestionKind::Strip,
             after,
-        ));
+        );
+        sg.no_after = no_after;
+        if !sg.after.is_empty() {
+            sg.edit = Some(crate::suggest::Edit {
+                stage: None,
+                steps: vec![(layer, Some(sg.after.clone()))],
+            });
+        }
+        out.push(sg);
     }
 }
 

@@ -195,6 +195,25 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
         }
         let later = layer_list(&layers[1..]);
         let no_longer = format!("# (the change in {later} is then no longer needed)");
+        // The later steps go when each only changes these paths.
+        let fs_paths: Vec<String> = fs.iter().map(|&i| cx.finding(i).path.display()).collect();
+        let later_only_ours = layers[1..].iter().all(|&l| {
+            let s = steps.get(l);
+            s.is_run()
+                && !s.base
+                && s.body.as_deref().is_some_and(|b| {
+                    let flat = b.split_whitespace().collect::<Vec<_>>().join(" ");
+                    restrict(b, &fs_paths).as_deref() == Some(flat.as_str())
+                })
+        });
+        let replace_first = |text: &str| -> Option<super::Edit> {
+            later_only_ours.then(|| {
+                let mut steps = vec![(o, Some(text.to_string()))];
+                steps.extend(layers[1..].iter().map(|&l| (l, None)));
+                super::Edit { steps, stage: None }
+            })
+        };
+        let mut edit = None;
         let after = if so.is_run() && !so.base {
             let whole = cx.joinable(&layers);
             let paths: Vec<String> = fs.iter().map(|&i| cx.finding(i).path.display()).collect();
@@ -210,9 +229,13 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
                 })
                 .collect();
             let joined = if whole {
-                steps.merged(&layers)
+                let m = steps.merged(&layers);
+                edit = m.as_deref().and_then(|m| super::join_edit(&layers, m));
+                m
             } else if let Some(extra) = restricted.filter(|e| !e.is_empty()) {
-                merged_run(&[so], &extra).map(|t| format!("{t}\n{no_longer}"))
+                let m = merged_run(&[so], &extra);
+                edit = m.as_deref().and_then(replace_first);
+                m.map(|t| format!("{t}\n{no_longer}"))
             } else {
                 let mut extra = grouped_cmd("chmod", &chmod);
                 extra.extend(grouped_cmd("chown", &chown));
@@ -245,7 +268,9 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
                     so.text
                 )
             } else {
-                format!("{}\n{no_longer}", with_flags(so, &flags.join(" ")))
+                let t = with_flags(so, &flags.join(" "));
+                edit = replace_first(&t);
+                format!("{t}\n{no_longer}")
             }
         } else {
             format!(
@@ -278,6 +303,7 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
             layers,
             findings: fs,
             after,
+            edit,
         };
         cx.emit(claims, out, d);
     }

@@ -26,6 +26,7 @@ mod packages;
 pub mod report;
 pub mod steps;
 pub mod texts;
+pub mod valid;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -35,7 +36,7 @@ use crate::analyze::rules::Rules;
 use crate::analyze::waste::{Analysis, Finding, WasteKind};
 use crate::load::index::{Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
 use dockerfile::Dockerfile;
-pub use report::{Report, Suggestion, SuggestionKind};
+pub use report::{Edit, Report, Suggestion, SuggestionKind};
 use steps::Steps;
 
 /// For each finding of the report, the suggestion that covers it (an index
@@ -114,15 +115,20 @@ pub fn suggest(
             sg.saves_bytes,
         );
     }
-    // Fixes of waste first, largest first; optional trade-offs after them.
-    // The base image's waste last: a choice of base, not a fix of the
-    // user's instructions.
+    // An After is valid Dockerfile, or it is not printed: the reason is.
+    for sg in &mut out {
+        if let Some(why) = valid::invalid(&sg.after) {
+            sg.after.clear();
+            sg.no_after = why;
+            sg.edit = None;
+        }
+    }
+    // Two groups, each largest saving first: the user's layers, then the
+    // base image's waste (a choice of base, not a fix of the user's
+    // instructions).
     out.sort_by(|a, b| {
         a.in_base
             .cmp(&b.in_base)
-            .then_with(|| {
-                (a.kind == SuggestionKind::Optional).cmp(&(b.kind == SuggestionKind::Optional))
-            })
             .then_with(|| b.saves_bytes.cmp(&a.saves_bytes))
             .then_with(|| a.id.cmp(&b.id))
     });
@@ -146,6 +152,9 @@ pub(crate) struct Ctx<'a> {
     pub texts: &'static texts::Texts,
     /// For each hiding layer, the layers that stored what it hid.
     pub hid_from: HashMap<usize, BTreeSet<usize>>,
+    /// Visible files a suggestion already counts (the rules that save
+    /// visible bytes count each once, in the order they run).
+    pub visible: std::cell::RefCell<crate::analyze::waste::InodeSet>,
 }
 
 impl<'a> Ctx<'a> {
@@ -163,7 +172,22 @@ impl<'a> Ctx<'a> {
             steps,
             texts: texts::texts(),
             hid_from,
+            visible: std::cell::RefCell::new(crate::analyze::waste::InodeSet::new(index)),
         }
+    }
+
+    /// Count visible inode `ino` for the calling suggestion: false when an
+    /// earlier one counts it already.
+    pub fn claim_inode(&self, ino: crate::load::index::InodeId) -> bool {
+        ino != NO_INODE && self.visible.borrow_mut().insert(ino)
+    }
+
+    /// [`Ctx::claim_inode`] of the visible file at `node`.
+    pub fn claim_node(&self, node: NodeId) -> bool {
+        self.index
+            .changes(node)
+            .last()
+            .is_some_and(|c| c.kind == NodeKind::File && self.claim_inode(c.inode))
     }
 
     pub fn finding(&self, i: usize) -> &Finding {
@@ -430,6 +454,8 @@ impl<'a> Ctx<'a> {
             ),
             kind: d.rule,
             findings,
+            no_after: String::new(),
+            edit: d.edit,
         });
     }
 }
@@ -444,6 +470,8 @@ pub(crate) struct Draft {
     pub layers: Vec<usize>,
     pub findings: Vec<usize>,
     pub after: String,
+    /// The After as an edit of the steps (see [`report::Edit`]).
+    pub edit: Option<Edit>,
 }
 
 impl Draft {
@@ -466,6 +494,7 @@ impl Draft {
             layers: vec![a, b],
             findings,
             after,
+            edit: None,
         }
     }
 
@@ -474,6 +503,15 @@ impl Draft {
         self.vars.push((k, v.into()));
         self
     }
+}
+
+/// An edit that puts `text` in place of the first of `layers` and removes
+/// the others (they moved into it).
+pub fn join_edit(layers: &[usize], text: &str) -> Option<Edit> {
+    let (&first, rest) = layers.split_first()?;
+    let mut steps = vec![(first, Some(text.to_string()))];
+    steps.extend(rest.iter().map(|&l| (l, None)));
+    Some(Edit { steps, stage: None })
 }
 
 /// The paths that are not inside another one of the set (a trailing `/*`

@@ -141,6 +141,7 @@ fn moved(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
         let mut findings = fs;
         findings.extend(chain);
         let mut d = Draft::pair(cx, SuggestionKind::Move, (o, b), findings, after);
+        d.edit = super::join_edit(&layers, &d.after);
         d.layers = layers;
         cx.emit(claims, out, d);
     }
@@ -174,9 +175,12 @@ fn moved(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
             .map(|(o, n)| format!("{} → {}", o, n))
             .collect::<Vec<_>>()
             .join(", ");
+        let mut edit = None;
         let after = if sa.is_run() && !sa.base {
             let joined = if cx.hides_only_from(b, a) && sb.is_run() {
-                steps.merged(&[a, b])
+                let m = steps.merged(&[a, b]);
+                edit = m.as_deref().and_then(|m| super::join_edit(&[a, b], m));
+                m
             } else {
                 let parents: BTreeSet<String> = moves
                     .values()
@@ -220,11 +224,9 @@ fn moved(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
         } else {
             format!("# Create the files at their final path ({moves_text}).")
         };
-        cx.emit(
-            claims,
-            out,
-            Draft::pair(cx, SuggestionKind::Move, (a, b), fs, after),
-        );
+        let mut d = Draft::pair(cx, SuggestionKind::Move, (a, b), fs, after);
+        d.edit = edit;
+        cx.emit(claims, out, d);
     }
 }
 
@@ -238,13 +240,21 @@ fn overwritten(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
         layers.extend(cx.mids(a, b, &names));
         layers.push(b);
         let targets = cx.rm_targets(&fs, a, b);
+        let mut edit = None;
         let after = if sa.is_run() && !sa.base {
             let joined = if sb.is_run() {
                 // B may read what it rewrites (sed -i, >>): run it in A's RUN.
-                steps.merged(&layers)
+                let m = steps.merged(&layers);
+                edit = m.as_deref().and_then(|m| super::join_edit(&layers, m));
+                m
             } else {
                 // B copies new content over it: A need not leave it behind.
-                merged_run(&[sa], &[rm_line(&targets)])
+                let m = merged_run(&[sa], &[rm_line(&targets)]);
+                edit = m.as_ref().map(|m| super::Edit {
+                    stage: None,
+                    steps: vec![(a, Some(m.clone()))],
+                });
+                m
             };
             joined.unwrap_or_else(|| {
                 format!(
@@ -262,6 +272,7 @@ fn overwritten(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
         };
         let mut d = Draft::pair(cx, SuggestionKind::Overwrite, (a, b), fs, after);
         d.layers = layers;
+        d.edit = edit;
         cx.emit(claims, out, d);
     }
 }

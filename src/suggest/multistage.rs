@@ -7,6 +7,7 @@
 use crate::suggest::SuggestionKind;
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::installed::{install_names, is_build_tool, not_needed, package_bytes};
 use super::texts::{fill, GroupedGlobs};
 use super::Ctx;
 use crate::analyze::globfilter::DirFilter;
@@ -15,7 +16,7 @@ use crate::load::index::{NodeKind, NO_INODE, ROOT};
 use crate::suggest::Suggestion;
 
 /// How many artifacts the after-snippet copies at most.
-const MAX_ARTIFACTS: usize = 3;
+const MAX_ARTIFACTS: usize = 8;
 
 /// Does a shell command run `word` (a command name, or a command and its
 /// first argument such as `go build`) as a command, not as an argument?
@@ -34,13 +35,14 @@ fn runs(body: &str, word: &str) -> bool {
     })
 }
 
-/// Keep (`bytes`, `path`) in `list` if it is among the [`MAX_ARTIFACTS`]
+/// Keep (`bytes`, `path`) in `list` if it is among the [`MAX_ARTIFACTS`] + 1
 /// largest (ties: the first path), largest first.
 fn keep_largest(list: &mut Vec<(u64, Vec<u8>)>, bytes: u64, path: &[u8]) {
     let at = list.partition_point(|(b, p)| *b > bytes || (*b == bytes && &p[..] < path));
-    if at < MAX_ARTIFACTS {
+    // One more than copied: a build that wrote more is not copied file by file.
+    if at <= MAX_ARTIFACTS {
         list.insert(at, (bytes, path.to_vec()));
-        list.truncate(MAX_ARTIFACTS);
+        list.truncate(MAX_ARTIFACTS + 1);
     }
 }
 
@@ -85,8 +87,8 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
     let globs = GroupedGlobs::new(tcs.iter().map(|t| t.globs.as_slice()));
     let mut glob_dirs = DirFilter::new(&globs.filter, cx.index);
     let mut rule_dirs = DirFilter::new(cx.rules.filter(), cx.index);
-    // (toolchain, layer, bytes) of each visible file in a footprint.
-    let mut files: Vec<(usize, usize, u64)> = Vec::new();
+    // (toolchain, layer, bytes, inode) of each visible file in a footprint.
+    let mut files: Vec<(usize, usize, u64, crate::load::index::InodeId)> = Vec::new();
     // Of the visible files outside the footprints that a building layer
     // stored, the largest few of each layer: (bytes, path), largest first.
     let mut others: BTreeMap<usize, Vec<(u64, Vec<u8>)>> = BTreeMap::new();
@@ -111,8 +113,11 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
         match groups.first() {
             // A cache file is a finding: another suggestion's bytes.
             Some(_) if rule_dirs.may_match(id) && cx.rules.matching(p).is_some() => {}
-            Some(&g) => files.push((g, ino.layer as usize, ino.size)),
-            None if may_build[ino.layer as usize] && ino.size > 0 => {
+            Some(&g) => files.push((g, ino.layer as usize, ino.size, c.inode)),
+            None if may_build[ino.layer as usize]
+                && ino.size > 0
+                && !(rule_dirs.may_match(id) && cx.rules.matching(p).is_some()) =>
+            {
                 keep_largest(others.entry(ino.layer as usize).or_default(), ino.size, p)
             }
             None => {}
@@ -128,7 +133,7 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
     let counted = |g: usize| detected.contains(&g) || tcs[g].markers.is_empty();
     let mut per_tc: BTreeMap<usize, u64> = BTreeMap::new();
     let mut per_layer: BTreeMap<usize, u64> = BTreeMap::new();
-    for &(g, l, b) in files.iter().filter(|f| counted(f.0)) {
+    for &(g, l, b, _) in files.iter().filter(|f| counted(f.0)) {
         *per_tc.entry(g).or_default() += b;
         *per_layer.entry(l).or_default() += b;
     }
@@ -149,106 +154,45 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
     let build_layers: BTreeSet<usize> = (0..steps.steps.len())
         .filter(|&l| detected.iter().any(|&tc| builds_with(l, tc)))
         .collect();
-    let install_layers: BTreeSet<usize> = per_layer
-        .keys()
-        .copied()
-        .filter(|&l| !steps.get(l).base)
-        .collect();
-    // The build's outputs: the largest files the build layers stored.
-    let mut artifacts: Vec<(usize, u64, &[u8])> = others
+    // The layers that install a toolchain (hold files of one with markers:
+    // a compiler, not only headers or sources).
+    let install_layers: BTreeSet<usize> = files
         .iter()
-        .filter(|(l, _)| build_layers.contains(l))
-        .flat_map(|(&l, v)| v.iter().map(move |(b, p)| (l, *b, &p[..])))
+        .filter(|f| detected.contains(&f.0) && !steps.get(f.1).base)
+        .map(|f| f.1)
         .collect();
-    artifacts.sort_by(|x, y| y.1.cmp(&x.1).then_with(|| x.2.cmp(y.2)));
-    artifacts.truncate(MAX_ARTIFACTS);
-
     let base = steps.base_image.as_deref().unwrap_or("<base image>");
     let n = steps.steps.len();
-    let last_build = build_layers.iter().chain(&install_layers).max().copied();
-    // What came before the toolchain (configuration, a rootfs of one's own)
-    // is needed at run time too.
-    let first = install_layers.iter().chain(&build_layers).min().copied();
     let user = |l: &usize| !steps.get(*l).base;
-    // The instructions that make no layer, placed before layer `l`.
-    let meta_at = |l: usize, build: bool| -> Vec<&str> {
+    let meta_at = |l: usize, build: bool| -> Vec<String> {
         steps
             .meta
             .iter()
             .filter(|m| m.before == l && (!build || m.for_build()))
-            .map(|m| m.text.as_str())
+            .map(|m| m.text.clone())
             .collect()
     };
-    let mut after = format!("FROM {base} AS build\n");
-    match last_build {
-        Some(end) => {
-            for l in (0..=end).filter(user) {
-                for m in meta_at(l, true) {
-                    after.push_str(m);
-                    after.push('\n');
-                }
-                after.push_str(&steps.get(l).text);
-                after.push('\n');
-            }
-        }
-        None => after.push_str("# … the steps that build the program\n"),
-    }
-    let runtime = if install_layers.is_empty() {
-        format!("<a runtime image without {tools}>")
-    } else {
-        base.to_string()
+    let plan = plan(cx, &build_layers, &install_layers, &others, base, &meta_at);
+    // The saving: the visible bytes that leave the final image (the
+    // toolchain's files, and the packages the install steps no longer
+    // install), each once across all suggestions.
+    let mut saving = 0;
+    let leaves = |l: usize| {
+        install_layers.contains(&l)
+            || build_layers.contains(&l)
+            || (install_layers.is_empty() && steps.get(l).base)
     };
-    after.push_str(&format!("\nFROM {runtime}\n"));
-    let mut lines: Vec<String> = Vec::new();
-    if let Some(first) = first {
-        for l in (0..first).filter(user) {
-            lines.extend(meta_at(l, false).into_iter().map(String::from));
-            lines.push(steps.get(l).text.clone());
+    for &(g, l, b, ino) in &files {
+        if counted(g) && leaves(l) && cx.claim_inode(ino) {
+            saving += b;
         }
     }
-    if artifacts.is_empty() {
-        lines.push("# COPY --from=build <what the build produced> <where it runs from>".into());
+    saving += leaving_bytes(cx, &install_layers);
+    if saving == 0 {
+        return;
     }
-    for &(_, _, p) in &artifacts {
-        let p = String::from_utf8_lossy(p);
-        lines.push(format!("COPY --from=build {p} {p}"));
-    }
-    // The steps after the toolchain's set up the runtime: they stay here,
-    // with what the moved steps set up for the running container (ENV, CMD…).
-    let mut rest: Vec<String> = Vec::new();
-    if let (Some(first), Some(end)) = (first, last_build) {
-        for l in first + 1..=end {
-            rest.extend(meta_at(l, false).into_iter().map(String::from));
-        }
-        for l in (end + 1..n).filter(user) {
-            rest.extend(meta_at(l, false).into_iter().map(String::from));
-            rest.push(steps.get(l).text.clone());
-        }
-        rest.extend(meta_at(n, false).into_iter().map(String::from));
-    }
-    if rest.is_empty() {
-        rest.push("# … then the steps that set up the runtime (no compilers)".into());
-    }
-    lines.extend(rest);
-    after.push_str(&lines.join("\n"));
-    // The saving: every byte the steps that move to the build stage stored
-    // (the toolchain and all that came with it), less the artifacts copied
-    // back; when the toolchain comes with the base, its footprint.
-    let moved: Vec<usize> = match (first, last_build) {
-        (Some(f), Some(e)) if !install_layers.is_empty() => (f..=e).filter(user).collect(),
-        _ => Vec::new(),
-    };
-    let saving = if moved.is_empty() {
-        total
-    } else {
-        let stored: u64 = moved.iter().map(|&l| cx.report.layers[l].bytes).sum();
-        let copied: u64 = artifacts.iter().map(|a| a.1).sum();
-        stored.saturating_sub(copied)
-    };
-
     let mut layers: Vec<usize> = per_layer.keys().copied().filter(user).collect();
     layers.extend(&build_layers);
-    layers.extend(&moved);
     layers.sort_unstable();
     layers.dedup();
     let before_layers: Vec<usize> = install_layers
@@ -257,10 +201,11 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
         .copied()
         .collect();
     let before = if before_layers.is_empty() {
-        format!("FROM {base}  # the toolchain comes with the base image")
+        format!("# the toolchain comes with the base image\nFROM {base}")
     } else {
         steps.before(&before_layers)
     };
+    let _ = n;
     let bytes = crate::units::bytes_text(total);
     let t = cx.texts.rule(SuggestionKind::MultiStage);
     let saving_text = crate::units::bytes_text(saving);
@@ -270,6 +215,14 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
         ("saving", saving_text.as_str()),
     ];
     let id_names: Vec<&str> = detected.iter().map(|&g| tcs[g].name.as_str()).collect();
+    let (after, no_after) = match plan {
+        Ok(a) => (a, String::new()),
+        Err(e) => (String::new(), e),
+    };
+    let edit = (!after.is_empty()).then(|| crate::suggest::Edit {
+        steps: Vec::new(),
+        stage: Some(after.clone()),
+    });
     out.push(Suggestion {
         id: format!("multi-stage:{}", id_names.join("+")),
         title: fill(&t.title, &vars),
@@ -283,7 +236,157 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
         kind: SuggestionKind::MultiStage,
         in_base: false,
         findings: Vec::new(),
+        no_after,
+        edit,
     });
+}
+
+/// The packages the install steps install that leave the image when the
+/// toolchain's packages are no longer asked for: the dpkg packages those
+/// steps installed that the remaining requested ones do not need, with
+/// dpkg's own files of them. Claims their files.
+fn leaving_bytes(cx: &Ctx, install_layers: &BTreeSet<usize>) -> u64 {
+    let pkgs = &cx.report.packages;
+    let mut leaving: BTreeSet<&str> = BTreeSet::new();
+    for &l in install_layers {
+        let s = cx.steps.get(l);
+        let Some((asked, _)) = s.body.as_deref().and_then(install_names) else {
+            continue;
+        };
+        let kept: BTreeSet<String> = asked.into_iter().filter(|p| !is_build_tool(p)).collect();
+        for i in not_needed(pkgs, l, &kept, |n| !is_build_tool(n)) {
+            leaving.insert(pkgs[i].name.as_str());
+        }
+    }
+    if leaving.is_empty() {
+        return 0;
+    }
+    package_bytes(cx, &leaving)
+}
+
+/// The two-stage Dockerfile: the build stage is the steps up to the last
+/// one that builds; the runtime stage keeps every step but the builds
+/// (replaced by `COPY --from=build` of what they wrote) and the toolchain's
+/// packages (left out of the install commands). Err: why it cannot be
+/// written.
+fn plan(
+    cx: &Ctx,
+    build_layers: &BTreeSet<usize>,
+    install_layers: &BTreeSet<usize>,
+    outputs: &BTreeMap<usize, Vec<(u64, Vec<u8>)>>,
+    base: &str,
+    meta_at: &dyn Fn(usize, bool) -> Vec<String>,
+) -> Result<String, String> {
+    let steps = &cx.steps;
+    let n = steps.steps.len();
+    if install_layers.is_empty() {
+        return Err(format!(
+            "the toolchain comes with the base image ({base}): choose a runtime base without it"
+        ));
+    }
+    let Some(&last) = build_layers.iter().max() else {
+        return Err(
+            "no step of this Dockerfile builds with the toolchain: remove its packages, or build \
+             in a first stage and copy the result"
+                .into(),
+        );
+    };
+    let mut build = vec![format!("FROM {base} AS build")];
+    for l in (0..=last).filter(|l| !steps.get(*l).base) {
+        build.extend(meta_at(l, true));
+        build.push(steps.get(l).text.clone());
+    }
+    let mut run = vec![format!("FROM {base}")];
+    for l in (0..n).filter(|l| !steps.get(*l).base) {
+        run.extend(meta_at(l, false));
+        let s = steps.get(l);
+        let label = steps.label(l);
+        if build_layers.contains(&l) {
+            if install_layers.contains(&l) {
+                return Err(format!(
+                    "{label} installs the toolchain and builds with it: split it into an install \
+                     RUN and a build RUN first"
+                ));
+            }
+            let files = outputs.get(&l).map(Vec::as_slice).unwrap_or(&[]);
+            if files.len() > MAX_ARTIFACTS {
+                return Err(format!(
+                    "{label} writes {} files: copy what runs with COPY --from=build yourself",
+                    files.len()
+                ));
+            }
+            for (_, p) in files {
+                let p = String::from_utf8_lossy(p);
+                run.push(format!(
+                    "COPY --from=build {} {}",
+                    super::steps::sh_quote(&p),
+                    super::steps::sh_quote(&p)
+                ));
+            }
+        } else if install_layers.contains(&l) {
+            if s.is_copy() {
+                continue;
+            }
+            let body = s.body.as_deref().unwrap_or("");
+            let Some((asked, _)) = install_names(body) else {
+                return Err(format!(
+                    "{label} installs the toolchain other than with apt-get install: leave it \
+                     out of the runtime stage yourself"
+                ));
+            };
+            let tools: Vec<&String> = asked.iter().filter(|p| is_build_tool(p)).collect();
+            let kept = asked.len() - tools.len();
+            let mut text = s.text.clone();
+            for t in &tools {
+                text = drop_word(&text, t);
+            }
+            if kept == 0 {
+                // Only the toolchain: the step goes when it only runs apt.
+                let flat = body.replace("\\\n", " ");
+                let only_apt = flat.split("&&").all(|c| {
+                    let w: Vec<&str> = c.split_whitespace().collect();
+                    matches!(w.first(), Some(&"apt-get") | Some(&"apt"))
+                        || w.first() == Some(&"rm") && w.iter().any(|x| x.contains("/var/lib/apt"))
+                });
+                if only_apt {
+                    continue;
+                }
+                return Err(format!(
+                    "{label} installs only the toolchain but also runs other commands: move them \
+                     yourself"
+                ));
+            }
+            run.push(text);
+        } else {
+            run.push(s.text.clone());
+        }
+    }
+    run.extend(meta_at(n, false));
+    Ok(format!("{}\n\n{}", build.join("\n"), run.join("\n")))
+}
+
+/// `text` without the whitespace-separated word `w`.
+fn drop_word(text: &str, w: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(w) {
+        let before_ok = i == 0 || rest.as_bytes()[i - 1] == b' ';
+        let after = &rest[i + w.len()..];
+        let after_ok = after.is_empty() || after.starts_with([' ', '\n']);
+        if before_ok && after_ok {
+            out.push_str(rest[..i].trim_end_matches(' '));
+            rest = after;
+            if !out.is_empty() && !rest.starts_with('\n') && !rest.is_empty() {
+                out.push(' ');
+                rest = rest.trim_start_matches(' ');
+            }
+        } else {
+            out.push_str(&rest[..i + w.len()]);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -291,16 +394,20 @@ mod tests {
     use super::{keep_largest, runs};
 
     #[test]
-    fn keeps_the_largest_three_first_path_on_ties() {
+    fn keeps_the_largest_first_path_on_ties() {
         let mut l = Vec::new();
-        for (b, p) in [(5, "e"), (9, "b"), (1, "x"), (9, "a"), (7, "c"), (9, "c")] {
+        for (b, p) in [(5, "e"), (9, "b"), (1, "x"), (9, "a"), (7, "c"), (9, "c")]
+            .into_iter()
+            .chain((0..6).map(|_| (0, "z")))
+        {
             keep_largest(&mut l, b, p.as_bytes());
         }
         let got: Vec<(u64, &str)> = l
             .iter()
             .map(|(b, p)| (*b, std::str::from_utf8(p).unwrap()))
             .collect();
-        assert_eq!(got, [(9, "a"), (9, "b"), (9, "c")]);
+        assert_eq!(got[..5], [(9, "a"), (9, "b"), (9, "c"), (7, "c"), (5, "e")]);
+        assert_eq!(got.len(), super::MAX_ARTIFACTS + 1);
     }
 
     #[test]

@@ -25,6 +25,11 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
         let Some(r) = cx.rules.optional.iter().position(|r| r.id == o.rule) else {
             continue;
         };
+        // The base image's files (left out below), and files another
+        // suggestion already counts, are not counted here.
+        if cx.steps.get(o.layer).base || !cx.claim_node(o.node) {
+            continue;
+        }
         let g = layers.entry(o.layer).or_default().entry(r).or_default();
         g.0 += o.bytes;
         g.1 += 1;
@@ -120,11 +125,19 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
             saves_bytes: bytes,
             saves_compressed_bytes: 0,
             before: cx.steps.before(&[a]),
+            edit: after
+                .as_ref()
+                .filter(|_| step.is_run())
+                .map(|t| crate::suggest::Edit {
+                    stage: None,
+                    steps: vec![(a, Some(t.clone()))],
+                }),
             after: after.unwrap_or_default(),
             why: fill(&t.why, &vars),
             kind: SuggestionKind::Optional,
             in_base: false,
             findings: Vec::new(),
+            no_after: String::new(),
         });
     }
 }

@@ -95,6 +95,12 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
         layers.sort_unstable();
         layers.dedup();
         let after = after_text(&steps.of(&join), m, &dirs);
+        let edit = merged_parts(&steps.of(&join), &[]).and_then(|(flags, body)| {
+            super::join_edit(
+                &join,
+                &format!("RUN {flags}{}", fixed_body(&body, m, &dirs)),
+            )
+        });
         let titles: BTreeSet<&str> = fs
             .iter()
             .filter_map(|&i| cx.finding(i).rule.as_deref())
@@ -124,6 +130,7 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
             layers,
             findings: fs,
             after,
+            edit,
         };
         cx.emit(claims, out, d);
     }
@@ -152,19 +159,7 @@ fn cache_dirs(cx: &Ctx, fs: &[usize]) -> Vec<String> {
         let parent = p.rsplit_once('/').map_or("", |(d, _)| d).to_string();
         let found = memo
             .entry((parent, rule))
-            .or_insert_with_key(|(parent, rule)| {
-                let with_slash = format!("{parent}/");
-                with_slash
-                    .match_indices('/')
-                    .skip(1)
-                    .map(|(pos, _)| &with_slash[..pos])
-                    .find(|d| {
-                        cx.rules
-                            .matching(format!("{d}/x").as_bytes())
-                            .is_some_and(|r| r.id == *rule)
-                    })
-                    .map(str::to_string)
-            })
+            .or_insert_with_key(|(parent, rule)| cx.rules.owning_dir(parent, rule))
             .clone();
         dirs.insert(found.unwrap_or(p));
     }
@@ -223,6 +218,41 @@ fn fixed_body(body: &str, m: &Manager, dirs: &[String]) -> String {
     }
 }
 
+/// `body` without the commands that clean what the manager's cache mounts
+/// hold (its `append` commands, `rm` of a mounted directory or inside one).
+fn without_cleanup(body: &str, m: &Manager) -> String {
+    let targets: Vec<&str> = m
+        .mounts
+        .iter()
+        .map(|d| d.split(',').next().unwrap_or(d))
+        .collect();
+    let cleans: Vec<&str> = m
+        .append
+        .as_deref()
+        .map(|a| a.split(" && ").collect())
+        .unwrap_or_default();
+    let flat = body.replace("\\\n", " ");
+    let parts = flat.split("&&").count();
+    let kept: Vec<&str> = flat
+        .split("&&")
+        .map(str::trim)
+        .filter(|part| {
+            let toks: Vec<&str> = part.split_whitespace().collect();
+            let is_rm = toks.first() == Some(&"rm")
+                && toks[1..].iter().filter(|t| !t.starts_with('-')).all(|t| {
+                    let t = t.trim_end_matches("/*");
+                    targets.iter().any(|d| t == *d || super::is_inside(t, d))
+                })
+                && toks.len() > 1;
+            !is_rm && !cleans.contains(part)
+        })
+        .collect();
+    if kept.len() == parts {
+        return body.to_string();
+    }
+    kept.join(" && ")
+}
+
 fn after_text(join: &[&Step], m: &Manager, dirs: &[String]) -> String {
     let first = join[0];
     if let Some((flags, body)) = merged_parts(join, &[]) {
@@ -236,10 +266,12 @@ fn after_text(join: &[&Step], m: &Manager, dirs: &[String]) -> String {
                 .collect(),
         };
         if !mounts.is_empty() {
+            // The mounted caches are not in the layer: cleaning them would
+            // only throw away what the mount keeps for the next build.
             t.push_str(&format!(
                 "\n# or, with BuildKit, keep them out of the layer:\nRUN {} {flags}{}",
                 mounts.join(" "),
-                body
+                without_cleanup(&body, m)
             ));
         }
         t
@@ -298,5 +330,12 @@ mod tests {
             "pip install --no-cache-dir x && pip wheel y && \\\n    rm -rf /root/.cache/pip"
         );
         assert_eq!(join_and(&["a", "b", "c"]), "a, b and c");
+        assert_eq!(
+            without_cleanup(
+                "apt-get update && apt-get install -y curl && \\\n    apt-get clean && rm -rf /var/lib/apt/lists/*",
+                m("apt")
+            ),
+            "apt-get update && apt-get install -y curl"
+        );
     }
 }

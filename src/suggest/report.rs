@@ -82,6 +82,11 @@ pub struct Suggestion {
     pub saves_compressed_bytes: u64,
     pub before: String,
     pub after: String,
+    /// Why no After is printed (empty when there is one, or when the
+    /// suggestion is advice without a Dockerfile change): an After is valid
+    /// Dockerfile or it is not shown (see [`crate::suggest::valid`]).
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub no_after: String,
     /// Why this wastes bytes, in plain words.
     #[serde(skip_serializing_if = "String::is_empty", default)]
     pub why: String,
@@ -97,6 +102,21 @@ pub struct Suggestion {
     /// Indexes into `Report::waste` of the findings this covers.
     #[serde(skip)]
     pub findings: Vec<usize>,
+    /// The Dockerfile change as an edit of its steps, when the After is
+    /// exactly that change (what `imgscope fix` applies).
+    #[serde(skip)]
+    pub edit: Option<Edit>,
+}
+
+/// A change of the Dockerfile's layer-creating steps: each listed layer's
+/// instruction is replaced by the text (None: removed). The first layer
+/// listed is where a joined RUN goes; the others move up to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub steps: Vec<(usize, Option<String>)>,
+    /// The final stage rewritten whole (multi-stage): this text replaces the
+    /// Dockerfile from the final stage's `FROM` to its end.
+    pub stage: Option<String>,
 }
 
 /// SPEC.md's report without its `checks` (a [`crate::ci::checks::Verdict`]

@@ -273,23 +273,39 @@ impl Steps {
         layers.iter().map(|&l| &self.steps[l]).collect()
     }
 
+    fn base_from_line(&self) -> String {
+        format!(
+            "FROM {}",
+            self.base_image.as_deref().unwrap_or("<base image>")
+        )
+    }
+
     /// The "before" snippet: each step's text, in layer order.
     pub fn before(&self, layers: &[usize]) -> String {
         let mut ls = layers.to_vec();
         ls.sort_unstable();
         ls.dedup();
-        ls.iter()
-            .map(|&l| {
-                let s = &self.steps[l];
-                if s.base {
-                    let from = self.base_image.as_deref().unwrap_or("…");
-                    format!("FROM {from}  # layer {l}: {}", s.describe())
-                } else {
-                    s.text.clone()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        // The base image's layers: a comment line each (a comment may not
+        // follow an instruction), then one FROM.
+        let mut out: Vec<String> = Vec::new();
+        let mut in_base = false;
+        for &l in &ls {
+            let s = &self.steps[l];
+            if s.base {
+                out.push(format!("# layer {l} (base image): {}", s.describe()));
+                in_base = true;
+                continue;
+            }
+            if in_base {
+                out.push(self.base_from_line());
+                in_base = false;
+            }
+            out.push(s.text.clone());
+        }
+        if in_base {
+            out.push(self.base_from_line());
+        }
+        out.join("\n")
     }
 }
 

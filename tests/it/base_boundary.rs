@@ -349,14 +349,14 @@ fn base_waste_is_grouped_apart_with_choices() {
     );
     assert!(
         out.contains(
-            "In the base image (localhost/base-multi:latest): 350 kB (350000 bytes) your Dockerfile cannot remove"
+            "In the base image (localhost/base-multi:latest), largest saving first: 350 kB (350000 bytes) your Dockerfile cannot remove"
         ),
         "{out}"
     );
     // app-wasteful: the user's fix first, the base's after it.
     let (_, out, _) = run(&["--no-ci", &image("app-wasteful.tar.zst")]);
     let fix = out
-        .find("What to fix (largest saving first)")
+        .find("What to fix in your layers (largest saving first; no byte counted twice)")
         .expect("user fixes");
     let base = out.find("In the base image (").expect("base section");
     let log = out.find("/app/build.log").unwrap();

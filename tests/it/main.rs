@@ -14,6 +14,8 @@ mod diff_images;
 mod diff_model;
 mod diff_tui;
 mod dive_steps;
+mod fix_cli;
+mod fix_corpus;
 mod formats;
 mod fuzz_regressions;
 mod golden;

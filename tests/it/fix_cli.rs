@@ -1,0 +1,77 @@
+//! `imgscope fix` on the demo image and its Containerfile, and on bad
+//! input: a Dockerfile that did not build the image, one that does not
+//! parse, `--build` with no builder on PATH (each exit 2, one line).
+
+use crate::common;
+
+use common::{imgscope, root};
+
+#[test]
+fn demo_containerfile_patched_keeps_the_rest() {
+    let r = root();
+    let out = imgscope()
+        .args(["fix", "--format", "json", "--dockerfile"])
+        .arg(r.join("assets/demo/Containerfile"))
+        .arg(r.join("assets/demo/demo.tar.zst"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let df = v["dockerfile"].as_str().unwrap();
+    assert!(
+        df.contains("pip install --no-cache-dir -r /srv/requirements.txt"),
+        "{df}"
+    );
+    assert!(
+        df.contains("apt-get clean && rm -rf /var/lib/apt/lists/*"),
+        "{df}"
+    );
+    assert!(df.ends_with("CMD [\"/opt/app/bin/app\"]\n"), "{df}");
+    let applied: u64 = v["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["saves_bytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(v["predicted"]["saves_bytes"].as_u64(), Some(applied));
+    assert!(applied > 0);
+}
+
+fn bad(args: &[&str], df: &std::path::Path, path_env: Option<&str>) -> String {
+    let mut c = imgscope();
+    c.arg("fix").args(args).arg("--dockerfile").arg(df);
+    c.arg(root().join("assets/demo/demo.tar.zst"));
+    if let Some(p) = path_env {
+        c.env("PATH", p);
+    }
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    err
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line() {
+    let r = root();
+    let err = bad(
+        &[],
+        &r.join("tests/images/src/cleanup-later/Containerfile"),
+        None,
+    );
+    assert!(err.contains("line 9") && err.contains("layer 8"), "{err}");
+    let tmp = std::env::temp_dir().join(format!("imgscope-fix-bad-{}", std::process::id()));
+    std::fs::write(&tmp, "RUN x\n").unwrap();
+    let err = bad(&[], &tmp, None);
+    assert!(err.contains("cannot parse Dockerfile"), "{err}");
+    let _ = std::fs::remove_file(&tmp);
+    let err = bad(&[], &r.join("no/such/Dockerfile"), None);
+    assert!(err.contains("cannot read Dockerfile"), "{err}");
+    let err = bad(
+        &["--build"],
+        &r.join("assets/demo/Containerfile"),
+        Some("/nonexistent"),
+    );
+    assert!(err.contains("looked for buildah, docker, podman"), "{err}");
+}
