@@ -553,7 +553,11 @@ fn check_page(b: &mut Browser, image: &Path, dir: &Path) {
         .map(|s| {
             // A Before and an After (each with its copy button), or a
             // Before and the reason there is no After.
-            let n = if s["after"].as_str().unwrap_or("").is_empty() { 1 } else { 2 };
+            let n = if s["after"].as_str().unwrap_or("").is_empty() {
+                1
+            } else {
+                2
+            };
             json!([s["id"], s["saves_bytes"], s["title"], n, n])
         })
         .collect();
