@@ -204,11 +204,15 @@ fn fixed_body(body: &str, m: &Manager, dirs: &[String]) -> String {
         Some(app) if uses || m.commands.is_empty() => Some(app.clone()),
         _ => None,
     };
+    // All of it when a part is missing: its order matters (`apt-get clean`
+    // after `rm -rf /var/lib/apt/lists/*` would make the lists directory
+    // again), and repeating a part that is there already is harmless.
     let append = append.map(|app| {
-        app.split(" && ")
-            .filter(|part| !b.contains(part))
-            .collect::<Vec<_>>()
-            .join(" && ")
+        if app.split(" && ").all(|part| b.contains(part)) {
+            String::new()
+        } else {
+            app
+        }
     });
     match append {
         Some(app) if !app.is_empty() => format!("{b} && \\\n    {app}"),

@@ -551,8 +551,11 @@ fn apt_lists_deleted_in_a_later_run_join_the_apt_run() {
     let s = &r.suggestions[0];
     assert!(
         s.after.starts_with(
+            // The whole clean-up after the joined delete: `apt-get clean`
+            // alone after it would make the lists directory again.
             "RUN apt-get update && apt-get install -y curl && \\\n    \
-             rm -rf /var/lib/apt/lists/* && \\\n    apt-get clean\n"
+             rm -rf /var/lib/apt/lists/* && \\\n    \
+             apt-get clean && rm -rf /var/lib/apt/lists/*\n"
         ),
         "{}",
         s.after
