@@ -545,21 +545,11 @@ fn repeated_blob_archive(files: usize, refs: usize) -> Vec<u8> {
         "[{{\"Config\":\"c.json\",\"Layers\":[{}]}}]",
         list.join(",")
     );
-    let mut b = tar::Builder::new(Vec::new());
-    for (p, bytes) in [
-        (member.as_str(), l),
-        ("c.json", config.into_bytes()),
-        ("manifest.json", manifest.into_bytes()),
-    ] {
-        let h = header(
-            p.as_bytes(),
-            bytes.len() as u64,
-            tar::EntryType::Regular,
-            0o644,
-        );
-        b.append(&h, &bytes[..]).unwrap();
-    }
-    b.into_inner().unwrap()
+    oci_tar(&[
+        (member, l),
+        ("c.json".into(), config.into_bytes()),
+        ("manifest.json".into(), manifest.into_bytes()),
+    ])
 }
 
 #[test]
