@@ -301,6 +301,8 @@ impl ReportArgs {
                     timeout: Duration::from_secs_f64(self.timeout),
                     credentials,
                 },
+                // Only the text report and the TUI show the estimate.
+                pull_estimate: matches!(mode, Mode::Tui | Mode::Report(Format::Text)),
             },
             top: self.top,
             progress,

@@ -87,6 +87,10 @@ pub struct LoadOptions {
     /// `--no-verify`; by default on for standard input, off for files (the
     /// cost measured on files is far above 15% of the analysis time).
     pub verify: Option<bool>,
+    /// Estimate the gzip download of layers stored uncompressed (gzip over
+    /// samples of each layer: tens of milliseconds a layer), for the
+    /// outputs that show it: the text report and the TUI.
+    pub pull_estimate: bool,
 }
 
 impl LoadOptions {
@@ -238,12 +242,14 @@ fn load_source(
     let mut index = index;
     // Layers stored uncompressed (docker save): what they would weigh
     // gzip-compressed, as a registry serves them.
-    use rayon::prelude::*;
-    index
-        .layers
-        .par_iter_mut()
-        .filter(|l| l.compression == layer::Compression::None)
-        .for_each(|l| l.gzip_estimate = src.gzip_estimate(&l.r.member));
+    if opts.pull_estimate {
+        use rayon::prelude::*;
+        index
+            .layers
+            .par_iter_mut()
+            .filter(|l| l.compression == layer::Compression::None)
+            .for_each(|l| l.gzip_estimate = src.gzip_estimate(&l.r.member));
+    }
     Ok(index)
 }
 
