@@ -29,6 +29,8 @@ const SUFFIX: u64 = 64 * 1024;
 const TABLE: u64 = 1024 * 1024;
 /// Bytes kept after Go's build-info magic.
 const GO_WINDOW: u64 = 64 * 1024;
+/// The most bytes [`ElfScan::feed`] takes in one step.
+const STEP: usize = 64 * 1024;
 const GO_MAGIC: &[u8] = b"\xff Go buildinf:";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -192,8 +194,17 @@ impl ElfScan {
         !self.not_elf
     }
 
-    /// The next chunk of the file.
+    /// The next chunk of the file, of any length: it is scanned in pieces of
+    /// at most [`STEP`] bytes, so that a table the headers point to further
+    /// on is still ahead when they are read, also when the caller hands over
+    /// the whole file at once (a mapped archive).
     pub fn feed(&mut self, chunk: &[u8]) {
+        for piece in chunk.chunks(STEP) {
+            self.feed_piece(piece);
+        }
+    }
+
+    fn feed_piece(&mut self, chunk: &[u8]) {
         if self.not_elf || chunk.is_empty() {
             return;
         }
@@ -691,7 +702,12 @@ mod tests {
         let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
         let a = scan(&exe, 256 * 1024).unwrap();
         let b = scan(&exe, 4093).unwrap();
+        // The whole file in one chunk, as a mapped archive hands it over: the
+        // dynamic section and the string table after the prefix must still be
+        // read.
+        let c = scan(&exe, exe.len()).unwrap();
         assert_eq!(a, b);
+        assert_eq!(a, c);
         assert_eq!(a.kind, ElfKind::Executable);
         assert!(a.needed.as_ref().is_some_and(|n| !n.is_empty()));
     }
