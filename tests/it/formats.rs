@@ -207,9 +207,8 @@ fn docker_25_layout_with_oci_blobs() {
     // Docker ≥ 25 writes blobs/sha256/<hex> plus manifest.json and index.json.
     let l = layer(&[E::File("usr/bin/tool", vec![9; 4321])]);
     let hex = sha(7);
-    let mut b = tar::Builder::new(Vec::new());
     let cfg = r#"{"architecture":"amd64","os":"linux","rootfs":{"diff_ids":["sha256:ab"]},"history":[{"created_by":"/bin/sh -c #(nop) CMD [\"sh\"]","empty_layer":true},{"created_by":"COPY tool /usr/bin/ # buildkit"}]}"#;
-    for (name, data) in [
+    let members = [
         (format!("blobs/sha256/{hex}"), l.clone()),
         (format!("blobs/sha256/{}", sha(8)), cfg.as_bytes().to_vec()),
         ("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()),
@@ -218,11 +217,8 @@ fn docker_25_layout_with_oci_blobs() {
             "manifest.json".into(),
             format!(r#"[{{"Config":"blobs/sha256/{}","RepoTags":["d25:latest"],"Layers":["blobs/sha256/{hex}"]}}]"#, sha(8)).into_bytes(),
         ),
-    ] {
-        let h = header(name.as_bytes(), data.len() as u64, tar::EntryType::Regular, 0o644);
-        b.append(&h, &data[..]).unwrap();
-    }
-    let f = temp_file(&b.into_inner().unwrap());
+    ];
+    let f = temp_file(&tar_of(&members));
     let v = json_of(&[f.path().to_str().unwrap()], None);
     assert_eq!(v["image"]["format"], "docker-archive");
     assert_eq!(v["layers"][0]["digest"], format!("sha256:{hex}"));

@@ -417,29 +417,13 @@ fn copy_then_chmod_suggests_copy_chmod() {
     );
 }
 
-/// A layer holding one regular file with the given mode and owner.
-fn owned_file_layer(path: &str, data: &[u8], mode: u32, uid: u64) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    let mut h = header(
-        path.as_bytes(),
-        data.len() as u64,
-        tar::EntryType::Regular,
-        mode,
-    );
-    h.set_uid(uid);
-    h.set_gid(uid);
-    h.set_cksum();
-    b.append(&h, data).unwrap();
-    b.into_inner().unwrap()
-}
-
 #[test]
 fn chmod_then_chown_in_separate_runs_is_one_fix() {
     let data = big(7000, 3);
     let l0 = layer(&[E::File("bin/sh", big(100, 9))]);
-    let l1 = owned_file_layer("app.bin", &data, 0o644, 0);
-    let l2 = owned_file_layer("app.bin", &data, 0o755, 0);
-    let l3 = owned_file_layer("app.bin", &data, 0o755, 1000);
+    let l1 = layer(&[E::Owned("app.bin", data.clone(), 0o644, 0)]);
+    let l2 = layer(&[E::Owned("app.bin", data.clone(), 0o755, 0)]);
+    let l3 = layer(&[E::Owned("app.bin", data.clone(), 0o755, 1000)]);
     let r = report_bytes(&docker_archive(
         &[l0, l1, l2, l3],
         &[
