@@ -1,19 +1,16 @@
 //! Every input layout and compression of SPEC.md's "Command line" section.
 
 use crate::common;
-use assert_cmd::Command;
 use common::*;
 
 fn json_of(args: &[&str], stdin: Option<Vec<u8>>) -> serde_json::Value {
-    let mut cmd = common::imgscope();
-    cmd.args(["--format", "json"]).args(args);
+    let mut e = Exec::new([&["--format", "json"], args].concat());
     if let Some(s) = stdin {
-        cmd.write_stdin(s);
+        e = e.stdin(s);
     }
-    let out = cmd.output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    common::parse_json(&out.stdout, &stderr)
+    let r = e.run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.json()
 }
 
 fn without_source(mut v: serde_json::Value) -> serde_json::Value {
@@ -153,13 +150,9 @@ fn multi_platform_index_picks_platforms_and_skips_attestations() {
         assert_eq!(host["summary"]["total_bytes"], 1000);
     }
     // The attestation is not offered as a platform.
-    let out = Command::cargo_bin("imgscope")
-        .unwrap()
-        .args(["--platform", "unknown/unknown", p])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let out = Exec::new(["--platform", "unknown/unknown", p]).run();
+    assert_eq!(out.code, 2);
+    let err = &out.stderr;
     assert!(
         err.contains("linux/amd64")
             && err.contains("linux/arm64/v8")
@@ -191,13 +184,9 @@ fn archive_with_several_images() {
         json_of(&["--image-name", "second", p], None)["summary"]["total_bytes"],
         250
     );
-    let out = Command::cargo_bin("imgscope")
-        .unwrap()
-        .args(["--image-name", "third", p])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let out = Exec::new(["--image-name", "third", p]).run();
+    assert_eq!(out.code, 2);
+    let err = &out.stderr;
     assert!(err.contains("first:1") && err.contains("second:2"), "{err}");
     assert!(out.stdout.is_empty());
 }

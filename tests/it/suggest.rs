@@ -14,13 +14,7 @@ use imgscope::suggest::{Suggestion, SuggestionKind};
 use imgscope::Report;
 
 pub fn report_with(path: &Path, dockerfile: Option<&Path>) -> Report {
-    let opts = imgscope::AnalyseOptions {
-        dockerfile: dockerfile.map(Path::to_path_buf),
-        ..Default::default()
-    };
-    let r = imgscope::analyse(path.to_str().unwrap(), &opts, &Default::default())
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .report;
+    let r = report_with_dockerfile(path, dockerfile);
     check_invariants(&r);
     r
 }

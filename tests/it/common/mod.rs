@@ -2,12 +2,13 @@
 //! edge cases (whiteouts, opaque dirs, hard links, corrupt data).
 #![allow(dead_code)]
 
-pub mod bounded;
+mod run;
 
 pub use imgscope::testing::{
     docker_archive, docker_archive_with, gzip, header, layer, oci_members, oci_members_with,
     oci_tar, sha256_hex, tar_of, zstd, E,
 };
+pub use run::*;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -94,22 +95,6 @@ pub fn analyse(path: &std::path::Path) -> imgscope::Analysis {
 pub fn analyse_bytes(bytes: &[u8]) -> imgscope::Analysis {
     let f = temp_file(bytes);
     analyse(f.path())
-}
-
-/// Findings as comparable tuples: (path, kind, bytes, stored, hidden_by).
-pub fn findings(r: &imgscope::Analysis) -> Vec<(String, &'static str, u64, usize, Option<usize>)> {
-    r.waste
-        .iter()
-        .map(|f| {
-            (
-                f.path.display(),
-                f.kind.as_str(),
-                f.bytes,
-                f.stored_in_layer,
-                f.hidden_by_layer,
-            )
-        })
-        .collect()
 }
 
 /// The final filesystem of a docker-archive as its layer tars say, computed
@@ -202,13 +187,18 @@ pub fn usrmerge(m: &Merged, p: &str) -> String {
 
 /// The full report (suggestions too) of an image file.
 pub fn real_report(path: &Path) -> imgscope::Report {
-    imgscope::analyse(
-        path.to_str().unwrap(),
-        &imgscope::AnalyseOptions::default(),
-        &imgscope::LoadProgress::default(),
-    )
-    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    .report
+    report_with_dockerfile(path, None)
+}
+
+/// The full report of an image file, with its Dockerfile when given.
+pub fn report_with_dockerfile(path: &Path, dockerfile: Option<&Path>) -> imgscope::Report {
+    let opts = imgscope::AnalyseOptions {
+        dockerfile: dockerfile.map(Path::to_path_buf),
+        ..Default::default()
+    };
+    imgscope::analyse(path.to_str().unwrap(), &opts, &Default::default())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .report
 }
 
 /// Is `tool` on the PATH?
@@ -298,71 +288,18 @@ pub fn built_on_demand(
     }
 }
 
-/// One run of the binary: its exit code, standard output and error.
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    /// Standard output as JSON (a panic naming standard error when it is not).
-    pub fn json(&self) -> serde_json::Value {
-        parse_json(self.stdout.as_bytes(), &self.stderr)
-    }
-
-    /// The report of a run that analysed (exit 0 or 1), as JSON.
-    pub fn report(&self) -> serde_json::Value {
-        assert!(
-            self.code == 0 || self.code == 1,
-            "exit {}: {}",
-            self.code,
-            self.stderr
-        );
-        self.json()
-    }
-}
-
-/// `stdout` as JSON, or a panic showing `stderr` and the start of `stdout`.
-pub fn parse_json(stdout: &[u8], stderr: &str) -> serde_json::Value {
-    serde_json::from_slice(stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}); stderr: {stderr}; stdout: {}",
-            String::from_utf8_lossy(&stdout[..stdout.len().min(300)])
-        )
-    })
-}
-
-/// The binary, with the environment that changes its output (`CI`,
-/// `NO_COLOR`) cleared.
-pub fn imgscope() -> assert_cmd::Command {
-    let mut c = assert_cmd::Command::cargo_bin("imgscope").unwrap();
-    c.env_remove("CI").env_remove("NO_COLOR");
-    c
-}
-
-/// Run the binary with `args` in `dir`.
-pub fn exec_in(dir: &Path, args: &[&str]) -> Run {
-    let out = imgscope().current_dir(dir).args(args).output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
-
-/// Run the binary with `args` in an empty directory (no configuration file).
-pub fn exec(args: &[&str]) -> Run {
-    let dir = tempfile::tempdir().unwrap();
-    exec_in(dir.path(), args)
-}
-
-/// `imgscope --format json ARGS`: the exit code (0 or 1) and the report.
-pub fn json_report(args: &[&str]) -> (i32, serde_json::Value) {
-    let mut a = vec!["--format", "json"];
-    a.extend_from_slice(args);
-    let r = exec(&a);
-    (r.code, r.report())
+/// The Debian images of tests/images/build-debian.sh (mmdebstrap, buildah,
+/// skopeo; built only with IMGSCOPE_DEBIAN_BUILD set, or taken from
+/// IMGSCOPE_DEBIAN_IMAGES): the folder holding `files`, or why not.
+pub fn debian_images(files: &[&str]) -> Result<PathBuf, String> {
+    built_on_demand(
+        "build-debian.sh",
+        "debian-images",
+        files,
+        &["mmdebstrap", "buildah", "skopeo"],
+        "IMGSCOPE_DEBIAN_IMAGES",
+        Some("IMGSCOPE_DEBIAN_BUILD"),
+    )
 }
 
 // ------------------------------------------------------------ OCI layouts
