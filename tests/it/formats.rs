@@ -349,12 +349,20 @@ fn demo_runs_from_a_copied_binary_without_the_source_tree() {
     let bin = bin_dir.path().join("imgscope");
     std::fs::write(&bin, &bytes).unwrap();
     std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let out = std::process::Command::new(&bin)
-        .current_dir(cwd.path())
-        .env_remove("CI")
-        .args(["--demo", "--format", "json"])
-        .output()
-        .unwrap();
+    // Another test thread that forks while the copy is being written holds
+    // its descriptor until that child execs: exec fails with ETXTBSY until
+    // then, so it is tried again until the descriptor is gone.
+    let out = loop {
+        match std::process::Command::new(&bin)
+            .current_dir(cwd.path())
+            .env_remove("CI")
+            .args(["--demo", "--format", "json"])
+            .output()
+        {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => std::thread::yield_now(),
+            r => break r.unwrap(),
+        }
+    };
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{moved} paths moved: {stderr}");
     let demo = parse_json(&out.stdout, &stderr);
