@@ -1075,29 +1075,32 @@ fn cli_bad_dockerfile_exits_2_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let df = dir.path().join("Dockerfile");
     std::fs::write(&df, "RUN echo no FROM\n").unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_imgscope"))
-        .args(["--format", "json", "--dockerfile"])
-        .arg(&df)
-        .arg(steps_docker())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(out.stdout.is_empty());
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("cannot parse Dockerfile"), "{err}");
+    let image = steps_docker();
+    Exec::new([
+        "--format",
+        "json",
+        "--dockerfile",
+        df.to_str().unwrap(),
+        image.to_str().unwrap(),
+    ])
+    .run()
+    .rejected("cannot parse Dockerfile");
 }
 
 #[test]
 fn cli_text_report_with_dockerfile() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_imgscope"))
-        .args(["--format", "text", "--dockerfile"])
-        .arg(root().join("tests/images/src/cleanup-later/Containerfile"))
-        .arg(built("cleanup-later.tar.zst"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8(out.stdout).unwrap();
+    let df = root().join("tests/images/src/cleanup-later/Containerfile");
+    let image = built("cleanup-later.tar.zst");
+    let out = Exec::new([
+        "--format",
+        "text",
+        "--dockerfile",
+        df.to_str().unwrap(),
+        image.to_str().unwrap(),
+    ])
+    .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = out.stdout;
     assert!(
         text.contains("What to fix in your layers (largest saving first; no byte counted twice)"),
         "{text}"
