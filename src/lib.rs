@@ -22,6 +22,8 @@ pub mod look;
 pub mod present;
 pub mod render;
 pub mod suggest;
+#[doc(hidden)]
+pub mod testing;
 #[cfg(feature = "tui")]
 pub mod tui;
 pub mod units;

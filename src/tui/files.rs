@@ -650,8 +650,8 @@ impl Pane for Files {
 
 #[cfg(test)]
 mod tests {
+    use crate::testing::{image, E};
     use crate::tui::{draw, App};
-    use crate::view::testing::{image, E};
     use ratatui::backend::TestBackend;
     use ratatui::Terminal;
 
@@ -673,7 +673,7 @@ mod tests {
             E::Char("dev/null"),
             E::Block("dev/sda"),
             E::Fifo("dev/initctl"),
-            E::File("dev/notes", b"x"),
+            E::File("dev/notes", b"x".to_vec()),
         ]]);
         let mut app = App::loaded("devices.tar", index, report, (140, 30));
         let rows = screen(&mut app);

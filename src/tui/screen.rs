@@ -140,7 +140,7 @@ mod tests {
     use ratatui::Terminal;
 
     use super::*;
-    use crate::view::testing::three_layers;
+    use crate::testing::three_layers;
 
     /// Every tab's label, where it is drawn, is where a click selects it
     /// (adding a tab keeps the drawing and the hit areas in step).

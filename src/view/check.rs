@@ -8,10 +8,10 @@ use rustc_hash::FxHashSet;
 
 use super::columns::Columns;
 use super::filter::PathFilter;
-use super::testing::{image, E};
 use super::tree::*;
 use crate::analyze::waste::WasteKind;
 use crate::load::index::{Index, NodeId, NodeKind, Op, NO_INODE, ROOT};
+use crate::testing::{image, E};
 
 const SHOWN: u8 = 1;
 const DIR: u8 = 2;
@@ -237,9 +237,12 @@ fn random_image(seed: u64) -> (Index, crate::Report) {
             match rnd(10) {
                 0 | 1 if l > 0 => es.push(E::Whiteout(name)),
                 2 if l > 0 => es.push(E::Whiteout(dirs[rnd(dirs.len() as u64) as usize])),
-                3 => es.push(E::FileMode(name, &DATA[..rnd(40) as usize], 0o600)),
-                4 => es.push(E::File(dirs[1 + rnd(2) as usize], b"was a directory")),
-                _ => es.push(E::File(name, &DATA[..rnd(40) as usize])),
+                3 => es.push(E::FileMode(name, DATA[..rnd(40) as usize].to_vec(), 0o600)),
+                4 => es.push(E::File(
+                    dirs[1 + rnd(2) as usize],
+                    b"was a directory".to_vec(),
+                )),
+                _ => es.push(E::File(name, DATA[..rnd(40) as usize].to_vec())),
             }
         }
         layers.push(es);

@@ -25,5 +25,3 @@ pub use tree::{hide_kinds, HideKinds, Key, Mark, Mode, Sort, Tree, Types};
 
 #[cfg(test)]
 mod check;
-#[cfg(test)]
-pub(crate) mod testing;

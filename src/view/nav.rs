@@ -256,7 +256,7 @@ impl Cursor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::view::testing::three_layers;
+    use crate::testing::three_layers;
     use crate::view::tree::{hide_kinds, Key, Mode, Sort, Types};
 
     fn tree(index: &Index, report: &crate::Report, layer: usize, mode: Mode, sort: Sort) -> Tree {

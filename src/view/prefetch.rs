@@ -267,7 +267,7 @@ fn lower_priority() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::view::testing::three_layers;
+    use crate::testing::three_layers;
     use crate::view::tree::{hide_kinds, Mode, Sort, Types};
 
     fn key(layer: usize) -> Key {

@@ -454,8 +454,8 @@ fn refill<T: Copy>(v: &mut Vec<T>, n: usize, x: T) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::three_layers;
     use crate::view::nav::{Expansion, Nav};
-    use crate::view::testing::three_layers;
 
     fn key(layer: usize, mode: Mode) -> Key {
         Key {

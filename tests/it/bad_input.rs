@@ -2,32 +2,13 @@
 //! relevant), exit code 2, nothing on stdout, never a panic.
 
 use crate::common;
-use assert_cmd::Command;
 use common::*;
 use std::path::Path;
 
 fn run_bad(path: &Path) -> String {
-    let out = Command::cargo_bin("imgscope")
-        .unwrap()
-        .args(["--format", "json"])
-        .arg(path)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}: stderr={stderr}",
-        path.display()
-    );
-    assert!(out.stdout.is_empty(), "nothing on stdout");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr:?}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(
-        stderr.contains(&path.display().to_string()),
-        "names the file: {stderr}"
-    );
-    stderr
+    let r = Exec::new(["--format".as_ref(), "json".as_ref(), path.as_os_str()]).run();
+    r.rejected(&path.display().to_string());
+    r.stderr
 }
 
 /// (offset, size) of a member of an uncompressed tar.
@@ -256,14 +237,9 @@ fn doubly_compressed_archives_are_named_so() {
             "{inner} in {outer}: {err}"
         );
         // The same through standard input.
-        let out = Command::cargo_bin("imgscope")
-            .unwrap()
-            .args(["--format", "json", "-"])
-            .write_stdin(bytes)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2));
-        let err = String::from_utf8_lossy(&out.stderr);
+        let out = Exec::new(["--format", "json", "-"]).stdin(bytes).run();
+        assert_eq!(out.code, 2);
+        let err = &out.stderr;
         assert!(err.contains("compressed twice"), "{err}");
     }
 }
@@ -288,14 +264,11 @@ fn docker_prefix_without_an_engine_points_at_the_registry_spelling() {
             eprintln!("skipped the no-daemon case: docker is not installed");
             continue;
         }
-        let out = Command::cargo_bin("imgscope")
-            .unwrap()
+        let out = Exec::new(["--format", "json", "docker://localhost:5000/app:1.0"])
             .env(var, &value)
-            .args(["--format", "json", "docker://localhost:5000/app:1.0"])
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{var}: {err}");
+            .run();
+        let err = &out.stderr;
+        assert_eq!(out.code, 2, "{var}: {err}");
         assert!(out.stdout.is_empty());
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
         assert!(
@@ -368,15 +341,11 @@ fn corrupt_compressed_archives() {
 
 #[test]
 fn bad_usage_is_exit_2() {
-    let out = Command::cargo_bin("imgscope")
-        .unwrap()
-        .args(["--max-waste", "lots", "x.tar"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let out = Exec::new(["--max-waste", "lots", "x.tar"]).run();
+    assert_eq!(out.code, 2);
     assert!(out.stdout.is_empty());
-    let out = Command::cargo_bin("imgscope").unwrap().output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let out = Exec::new(Vec::<&str>::new()).run();
+    assert_eq!(out.code, 2);
 }
 
 #[test]
@@ -416,19 +385,14 @@ fn random_corruption_never_panics() {
             }
         }
         let f = temp_file(&b);
-        let out = Command::cargo_bin("imgscope")
-            .unwrap()
-            .args(["--format", "json"])
-            .arg(f.path())
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let out = Exec::new(["--format", "json", f.path().to_str().unwrap()]).run();
+        let stderr = &out.stderr;
         assert!(!stderr.contains("panicked"), "{stderr}");
-        match out.status.code() {
-            Some(0) | Some(1) => {
-                serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("a report");
+        match out.code {
+            0 | 1 => {
+                serde_json::from_str::<serde_json::Value>(&out.stdout).expect("a report");
             }
-            Some(2) => {
+            2 => {
                 errors += 1;
                 assert!(out.stdout.is_empty());
                 assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");

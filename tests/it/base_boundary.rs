@@ -7,7 +7,6 @@
 
 use crate::common;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 fn image(name: &str) -> String {
@@ -17,18 +16,8 @@ fn image(name: &str) -> String {
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let o = Command::cargo_bin("imgscope")
-        .unwrap()
-        .env_remove("CI")
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        o.status.code().unwrap(),
-        String::from_utf8(o.stdout).unwrap(),
-        String::from_utf8(o.stderr).unwrap(),
-    )
+    let r = common::Exec::new(args).env("NO_COLOR", "1").run();
+    (r.code, r.stdout, r.stderr)
 }
 
 fn json(args: &[&str]) -> Value {
@@ -290,16 +279,7 @@ fn ci_scope_user_counts_only_the_users_layers() {
         a.extend_from_slice(extra);
         let img = image(name);
         a.push(&img);
-        Command::cargo_bin("imgscope")
-            .unwrap()
-            .current_dir(dir.path())
-            .env_remove("CI")
-            .args(&a)
-            .output()
-            .unwrap()
-            .status
-            .code()
-            .unwrap()
+        common::Exec::new(&a).dir(dir.path()).run().code
     };
     assert_eq!(code(&[], "app-on-base.tar.zst"), 0);
     assert_eq!(code(&[], "app-wasteful.tar.zst"), 1);

@@ -10,35 +10,17 @@ use crate::common;
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 fn json(args: &[&str]) -> Value {
-    let o = Command::cargo_bin("imgscope")
-        .unwrap()
-        .env_remove("CI")
-        .args(["--no-ci", "--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).unwrap()
+    let r = common::Exec::new([&["--no-ci", "--format", "json"], args].concat()).run();
+    assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+    r.json()
 }
 
 #[test]
 fn multi_stage_after_builds_and_saves_what_it_says() {
-    let dir = match common::built_on_demand(
-        "build-debian.sh",
-        "debian-images",
-        &["debian-base.tar", "debian-gcc.tar"],
-        &["mmdebstrap", "buildah", "skopeo"],
-        "IMGSCOPE_DEBIAN_IMAGES",
-        Some("IMGSCOPE_DEBIAN_BUILD"),
-    ) {
+    let dir = match common::debian_images(&["debian-base.tar", "debian-gcc.tar"]) {
         Ok(d) => d,
         Err(why) => {
             eprintln!("skipped: base_gcc (the Debian gcc images): {why}");

@@ -1,19 +1,16 @@
 //! Every input layout and compression of SPEC.md's "Command line" section.
 
 use crate::common;
-use assert_cmd::Command;
 use common::*;
 
 fn json_of(args: &[&str], stdin: Option<Vec<u8>>) -> serde_json::Value {
-    let mut cmd = common::imgscope();
-    cmd.args(["--format", "json"]).args(args);
+    let mut e = Exec::new([&["--format", "json"], args].concat());
     if let Some(s) = stdin {
-        cmd.write_stdin(s);
+        e = e.stdin(s);
     }
-    let out = cmd.output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    common::parse_json(&out.stdout, &stderr)
+    let r = e.run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.json()
 }
 
 fn without_source(mut v: serde_json::Value) -> serde_json::Value {
@@ -153,13 +150,9 @@ fn multi_platform_index_picks_platforms_and_skips_attestations() {
         assert_eq!(host["summary"]["total_bytes"], 1000);
     }
     // The attestation is not offered as a platform.
-    let out = Command::cargo_bin("imgscope")
-        .unwrap()
-        .args(["--platform", "unknown/unknown", p])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let out = Exec::new(["--platform", "unknown/unknown", p]).run();
+    assert_eq!(out.code, 2);
+    let err = &out.stderr;
     assert!(
         err.contains("linux/amd64")
             && err.contains("linux/arm64/v8")
@@ -191,13 +184,9 @@ fn archive_with_several_images() {
         json_of(&["--image-name", "second", p], None)["summary"]["total_bytes"],
         250
     );
-    let out = Command::cargo_bin("imgscope")
-        .unwrap()
-        .args(["--image-name", "third", p])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let out = Exec::new(["--image-name", "third", p]).run();
+    assert_eq!(out.code, 2);
+    let err = &out.stderr;
     assert!(err.contains("first:1") && err.contains("second:2"), "{err}");
     assert!(out.stdout.is_empty());
 }
@@ -207,9 +196,8 @@ fn docker_25_layout_with_oci_blobs() {
     // Docker ≥ 25 writes blobs/sha256/<hex> plus manifest.json and index.json.
     let l = layer(&[E::File("usr/bin/tool", vec![9; 4321])]);
     let hex = sha(7);
-    let mut b = tar::Builder::new(Vec::new());
     let cfg = r#"{"architecture":"amd64","os":"linux","rootfs":{"diff_ids":["sha256:ab"]},"history":[{"created_by":"/bin/sh -c #(nop) CMD [\"sh\"]","empty_layer":true},{"created_by":"COPY tool /usr/bin/ # buildkit"}]}"#;
-    for (name, data) in [
+    let members = [
         (format!("blobs/sha256/{hex}"), l.clone()),
         (format!("blobs/sha256/{}", sha(8)), cfg.as_bytes().to_vec()),
         ("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()),
@@ -218,11 +206,8 @@ fn docker_25_layout_with_oci_blobs() {
             "manifest.json".into(),
             format!(r#"[{{"Config":"blobs/sha256/{}","RepoTags":["d25:latest"],"Layers":["blobs/sha256/{hex}"]}}]"#, sha(8)).into_bytes(),
         ),
-    ] {
-        let h = header(name.as_bytes(), data.len() as u64, tar::EntryType::Regular, 0o644);
-        b.append(&h, &data[..]).unwrap();
-    }
-    let f = temp_file(&b.into_inner().unwrap());
+    ];
+    let f = temp_file(&tar_of(&members));
     let v = json_of(&[f.path().to_str().unwrap()], None);
     assert_eq!(v["image"]["format"], "docker-archive");
     assert_eq!(v["layers"][0]["digest"], format!("sha256:{hex}"));
@@ -364,12 +349,20 @@ fn demo_runs_from_a_copied_binary_without_the_source_tree() {
     let bin = bin_dir.path().join("imgscope");
     std::fs::write(&bin, &bytes).unwrap();
     std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let out = std::process::Command::new(&bin)
-        .current_dir(cwd.path())
-        .env_remove("CI")
-        .args(["--demo", "--format", "json"])
-        .output()
-        .unwrap();
+    // Another test thread that forks while the copy is being written holds
+    // its descriptor until that child execs: exec fails with ETXTBSY until
+    // then, so it is tried again until the descriptor is gone.
+    let out = loop {
+        match std::process::Command::new(&bin)
+            .current_dir(cwd.path())
+            .env_remove("CI")
+            .args(["--demo", "--format", "json"])
+            .output()
+        {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => std::thread::yield_now(),
+            r => break r.unwrap(),
+        }
+    };
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{moved} paths moved: {stderr}");
     let demo = parse_json(&out.stdout, &stderr);

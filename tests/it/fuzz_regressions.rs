@@ -2,12 +2,11 @@
 //! tests/fuzz/TARGET/: each runs through the binary, built into an image
 //! the way its fuzz target builds one, read from a file and from standard
 //! input; it must end with exit 0, 1 or 2 (one line on stderr), never a
-//! panic, under 10 s and 500 MB (common::bounded), and the file and the
+//! panic, under 10 s and 500 MB (a bounded run, common/run.rs), and the file and the
 //! stream must accept or refuse it alike, with the same report.
 
 use crate::common;
-use common::bounded::*;
-use common::root;
+use common::{root, run_file_with, run_stdin, Run};
 
 /// How each fuzz target builds its image from an input: the very code the
 /// targets run.
@@ -29,7 +28,7 @@ fn image_of(target: &str, data: &[u8]) -> Vec<u8> {
     }
 }
 
-fn ended_cleanly(o: &Outcome, what: &str) {
+fn ended_cleanly(o: &Run, what: &str) {
     assert!(
         matches!(o.code, 0..=2),
         "{what}: exit {}: {}",

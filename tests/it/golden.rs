@@ -15,7 +15,6 @@
 use crate::common;
 use common::root;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Every image file or OCI directory committed under tests/images/ and assets/demo/,
 /// as paths relative to the repository root, sorted.
@@ -45,24 +44,19 @@ fn golden_path(image: &str, mode: &str) -> PathBuf {
 }
 
 fn run(image: &str, ci: bool) -> (Vec<u8>, i32) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgscope"));
-    cmd.current_dir(root())
-        .env_remove("CI")
+    let mode = if ci { "--ci" } else { "--no-ci" };
+    let r = common::Exec::new([mode, "--format", "json", image])
+        .dir(&root())
         .env_remove("GITHUB_ACTIONS")
-        .env("NO_COLOR", "1");
-    if ci {
-        cmd.arg("--ci");
-    } else {
-        cmd.arg("--no-ci");
-    }
-    let out = cmd.args(["--format", "json", image]).output().unwrap();
-    let code = out.status.code().unwrap_or(-1);
+        .env("NO_COLOR", "1")
+        .run();
     assert!(
-        code == 0 || (ci && code == 1),
-        "{image}: exit {code}: {}",
-        String::from_utf8_lossy(&out.stderr)
+        r.code == 0 || (ci && r.code == 1),
+        "{image}: exit {}: {}",
+        r.code,
+        r.stderr
     );
-    (out.stdout, code)
+    (r.stdout.into_bytes(), r.code)
 }
 
 #[test]

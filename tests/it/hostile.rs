@@ -7,26 +7,13 @@
 //! so the tests keep their own buffers small).
 
 use crate::common;
-use common::bounded::*;
 use common::*;
 
 use std::io::Write;
 
-fn waste(v: &serde_json::Value) -> Vec<(String, String, u64, u64, u64)> {
-    let mut w: Vec<_> = v["waste"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["path"].as_str().unwrap().to_string(),
-                f["kind"].as_str().unwrap().to_string(),
-                f["bytes"].as_u64().unwrap(),
-                f["stored_in_layer"].as_u64().unwrap(),
-                f["hidden_by_layer"].as_u64().unwrap_or(u64::MAX),
-            )
-        })
-        .collect();
+/// The report's findings, sorted.
+fn waste(v: &serde_json::Value) -> Vec<Finding> {
+    let mut w = json_findings(v);
     w.sort();
     w
 }
@@ -61,13 +48,13 @@ fn a_path_stored_twice_in_one_layer() {
         &["/bin/sh -c one", "/bin/sh -c two", "/bin/sh -c three"],
     );
     for o in [run_file(&img), run_stdin(&img)] {
-        let v = o.analysed();
+        let v = o.report();
         assert_eq!(
             waste(&v),
             [
-                ("/f".into(), "metadata_only".into(), 1000, 1, 1),
-                ("/f".into(), "metadata_only".into(), 1000, 1, 2),
-                ("/f".into(), "metadata_only".into(), 1000, 2, 2),
+                ("/f".into(), "metadata_only", 1000, 1, Some(1)),
+                ("/f".into(), "metadata_only", 1000, 1, Some(2)),
+                ("/f".into(), "metadata_only", 1000, 2, Some(2)),
             ]
         );
         assert_eq!(v["summary"]["visible_bytes"], 1010);
@@ -82,11 +69,8 @@ fn a_path_stored_twice_in_one_layer() {
 #[test]
 fn a_changed_path_stored_twice_is_overwritten() {
     let l = layer(&[E::File("a/f", data(300, 1)), E::File("a/f", data(200, 9))]);
-    let v = run_file(&docker_archive(&[l], &[])).analysed();
-    assert_eq!(
-        waste(&v),
-        [("/a/f".into(), "overwritten".into(), 300, 0, 0)]
-    );
+    let v = run_file(&docker_archive(&[l], &[])).report();
+    assert_eq!(waste(&v), [("/a/f".into(), "overwritten", 300, 0, Some(0))]);
     assert_eq!(v["summary"]["visible_bytes"], 200);
     assert!(warned(&v, 0, "/a/f"));
 }
@@ -106,12 +90,12 @@ fn a_hard_link_stored_over_a_file_of_the_same_layer() {
     ]);
     let base = layer(&[E::File("g", data(10, 2))]);
     let img = docker_archive(&[base.clone(), a], &["/bin/sh -c a", "/bin/sh -c b"]);
-    let v = run_file(&img).analysed();
-    assert_eq!(waste(&v), [("/y".into(), "overwritten".into(), 700, 1, 1)]);
+    let v = run_file(&img).report();
+    assert_eq!(waste(&v), [("/y".into(), "overwritten", 700, 1, Some(1))]);
     assert_eq!(v["summary"]["visible_bytes"], 510);
     assert!(warned(&v, 1, "/y"));
     let img = docker_archive(&[base, b], &["/bin/sh -c a", "/bin/sh -c b"]);
-    let v = run_file(&img).analysed();
+    let v = run_file(&img).report();
     // The link's name is replaced by a file: x keeps its name, nothing hidden.
     assert_eq!(waste(&v), []);
     assert_eq!(v["summary"]["visible_bytes"], 1210);
@@ -126,14 +110,14 @@ fn directories_replaced_by_files_and_back_in_one_layer() {
         E::Dir("d"),
         E::File("d/inner", data(30, 3)),
     ]);
-    let v = run_file(&docker_archive(&[l], &[])).analysed();
+    let v = run_file(&docker_archive(&[l], &[])).report();
     assert_eq!(
         waste(&v),
         [
-            ("/d".into(), "overwritten".into(), 50, 0, 0),
+            ("/d".into(), "overwritten", 50, 0, Some(0)),
             // Removed with its directory, then stored again by the same
             // layer: a replacement, as for a whiteout followed by the path.
-            ("/d/inner".into(), "overwritten".into(), 100, 0, 0),
+            ("/d/inner".into(), "overwritten", 100, 0, Some(0)),
         ]
     );
     assert_eq!(v["summary"]["visible_bytes"], 30);
@@ -153,12 +137,12 @@ fn whiteout_oddities() {
         E::Opaque("keep"),
         E::RawPath(b".wh.".to_vec(), vec![]),
     ]);
-    let v = run_file(&docker_archive(&[l0, l1], &[])).analysed();
+    let v = run_file(&docker_archive(&[l0, l1], &[])).report();
     assert_eq!(
         waste(&v),
         [
-            ("/f".into(), "metadata_only".into(), 20, 0, 1),
-            ("/keep".into(), "overwritten".into(), 10, 0, 1),
+            ("/f".into(), "metadata_only", 20, 0, Some(1)),
+            ("/keep".into(), "overwritten", 10, 0, Some(1)),
         ]
     );
     assert!(warned(&v, 1, "/never"), "{}", v["warnings"]);
@@ -175,7 +159,7 @@ fn path_traversal_is_rejected() {
     }
     // Absolute paths are taken as inside the image.
     let l = layer(&[E::RawPath(b"/etc/x".to_vec(), b"x".to_vec())]);
-    let v = run_file(&docker_archive(&[l], &[])).analysed();
+    let v = run_file(&docker_archive(&[l], &[])).report();
     assert_eq!(v["summary"]["file_count"], 1);
 }
 
@@ -198,9 +182,9 @@ fn image_data_never_drives_the_terminal() {
             vec!["--ci", "--format", format, p],
             vec!["--format", format, p],
         ] {
-            let o = run(&args, None);
+            let o = run_bounded(&args, None);
             assert!(o.code == 0 || o.code == 1, "{}", o.stderr);
-            let out = String::from_utf8(o.stdout).unwrap();
+            let out = o.stdout;
             assert!(
                 !out.contains('\x1b') && !out.contains('\x07'),
                 "{format}: raw control characters:\n{out}"
@@ -224,7 +208,7 @@ fn image_data_never_drives_the_terminal() {
         }
     }
     // JSON keeps the exact bytes.
-    let v = run(&["--format", "json", p], None).analysed();
+    let v = run_bounded(&["--format", "json", p], None).report();
     assert_eq!(v["waste"][0]["path"], format!("/{evil_name}"));
     assert_eq!(v["layers"][0]["created_by"], cmd);
 }
@@ -365,7 +349,7 @@ fn malformed_pax_records_and_absurd_pax_sizes_are_refused() {
     pre.extend(b"abc");
     pad(&mut pre);
     pre.extend([0u8; 1024]);
-    let v = run_file(&docker_archive(&[pre], &[])).analysed();
+    let v = run_file(&docker_archive(&[pre], &[])).report();
     assert_eq!(v["summary"]["visible_bytes"], 3);
     assert_eq!(v["summary"]["file_count"], 1);
 }
@@ -427,14 +411,14 @@ fn replace_with(p: &std::path::Path, what: &str) {
 fn only_regular_files_are_opened_in_an_oci_directory() {
     let l = layer(&[E::File("f", data(100, 1))]);
     let d = oci_dir(std::slice::from_ref(&l));
-    let v = run(&["--format", "json", d.path().to_str().unwrap()], None).analysed();
+    let v = run_bounded(&["--format", "json", d.path().to_str().unwrap()], None).report();
     assert_eq!(v["summary"]["total_bytes"], 100);
     let blob = format!("blobs/sha256/{}", sha256_hex(&l));
     for member in ["index.json", blob.as_str()] {
         for what in ["fifo", "dev", "outside", "socket"] {
             let d = oci_dir(std::slice::from_ref(&l));
             replace_with(&d.path().join(member), what);
-            let o = run(&["--format", "json", d.path().to_str().unwrap()], None);
+            let o = run_bounded(&["--format", "json", d.path().to_str().unwrap()], None);
             let p = d.path().join(member);
             let want = if std::fs::symlink_metadata(&p)
                 .unwrap()
@@ -489,10 +473,10 @@ fn a_pipe_given_as_the_image_is_read_as_a_stream() {
             let _ = f.write_all(&img);
         })
     };
-    let v = run(&["--ci", "--format", "json", fifo.to_str().unwrap()], None).analysed();
+    let v = run_bounded(&["--ci", "--format", "json", fifo.to_str().unwrap()], None).report();
     writer.join().unwrap();
     assert_eq!(v["summary"]["total_bytes"], 100);
-    let mut same = run_file(&img).analysed();
+    let mut same = run_file(&img).report();
     let mut got = v.clone();
     same["image"]["source"] = "".into();
     got["image"]["source"] = "".into();
@@ -511,13 +495,13 @@ fn whole_archive_gzip_with_an_empty_layer_reads_like_the_plain_archive() {
     v7tar.extend([0u8; 1024]);
     for l in [Vec::new(), empty_tar, v7tar] {
         let img = docker_archive(&[layer(&[E::File("f", data(10, 1))]), l], &[]);
-        let plain = run_file(&img).analysed();
+        let plain = run_file(&img).report();
         for (name, o) in [
             ("gzip", run_file(&gzip(&img))),
             ("zstd", run_file(&zstd(&img))),
             ("stdin", run_stdin(&img)),
         ] {
-            let mut v = o.analysed();
+            let mut v = o.report();
             v["image"]["source"] = plain["image"]["source"].clone();
             assert_eq!(v, plain, "{name}");
         }
@@ -558,12 +542,12 @@ fn a_blob_listed_many_times_is_indexed_once() {
     // every layer hides the one below (39,000 findings); analysed within
     // the bounds by the debug binary on a shared machine.
     let img = repeated_blob_archive(1000, 40);
-    let v = run_file(&img).analysed();
+    let v = run_file(&img).report();
     assert_eq!(v["summary"]["total_bytes"], 40 * 1000 * 3);
     assert_eq!(v["summary"]["visible_bytes"], 1000 * 3);
     assert_eq!(v["waste"].as_array().unwrap().len(), 39 * 1000);
     let o = run_stdin(&img);
-    assert_eq!(o.analysed()["summary"]["hidden_bytes"], 39 * 1000 * 3);
+    assert_eq!(o.report()["summary"]["hidden_bytes"], 39 * 1000 * 3);
 }
 
 #[test]
@@ -612,7 +596,7 @@ fn link_loops_end() {
         E::HardLink("y", "x"),
         E::HardLink("z", "z"),
     ]);
-    let v = run_file(&docker_archive(&[l], &[])).analysed();
+    let v = run_file(&docker_archive(&[l], &[])).report();
     assert_eq!(v["summary"]["total_bytes"], 0);
     assert!(
         warned(&v, 0, "/x") && warned(&v, 0, "/z"),
@@ -645,7 +629,7 @@ fn deep_nesting() {
     let l1 = layer(&[E::Whiteout("d"), E::Whiteout("e")]);
     let img = docker_archive(&[l0, l1], &[]);
     for o in [run_file(&img), run_stdin(&img)] {
-        let v = o.analysed();
+        let v = o.report();
         assert_eq!(v["summary"]["hidden_bytes"], 10);
         assert_eq!(v["waste"][0]["path"].as_str().unwrap().len(), 40_002);
     }
@@ -681,9 +665,9 @@ fn decompression_bombs_stream_in_bounded_memory() {
     }
     for l in [gz.finish().unwrap(), zs.finish().unwrap()] {
         let img = docker_archive(&[l], &[]);
-        let v = run_file(&img).analysed();
+        let v = run_file(&img).report();
         assert_eq!(v["summary"]["total_bytes"], 1u64 << 30);
-        let v = run_file(&gzip(&img)).analysed();
+        let v = run_file(&gzip(&img)).report();
         assert_eq!(v["summary"]["total_bytes"], 1u64 << 30);
     }
 }
@@ -696,7 +680,7 @@ fn a_stream_of_many_tiny_gzip_members() {
     for chunk in img.chunks(img.len().div_ceil(50_000)) {
         out.extend(gzip(chunk));
     }
-    let v = run_file(&out).analysed();
+    let v = run_file(&out).report();
     assert_eq!(v["summary"]["total_bytes"], 100_000);
 }
 
@@ -708,12 +692,12 @@ fn layers_that_do_not_match_their_digests_are_refused_with_verify() {
     let good = docker_archive(std::slice::from_ref(&l), &[]);
     let f = temp_file(&good);
     let p = f.path().to_str().unwrap();
-    run(&["--verify", "--ci", "--format", "json", p], None).analysed();
-    run(
+    run_bounded(&["--verify", "--ci", "--format", "json", p], None).report();
+    run_bounded(
         &["--verify", "--ci", "--format", "json", "-"],
         Some(gzip(&good)),
     )
-    .analysed();
+    .report();
     // The same archive with one content byte changed: diff_id mismatch.
     let mut bad = good.clone();
     let at = bad
@@ -723,27 +707,27 @@ fn layers_that_do_not_match_their_digests_are_refused_with_verify() {
     bad[at + 10] ^= 1;
     let f = temp_file(&bad);
     let want = "does not match its diff_id";
-    run(
+    run_bounded(
         &["--verify", "--format", "json", f.path().to_str().unwrap()],
         None,
     )
     .rejected(want);
-    run(&["--verify", "--format", "json", "-"], Some(bad.clone())).rejected(want);
-    run(&["--verify", "--format", "json", "-"], Some(zstd(&bad))).rejected(want);
+    run_bounded(&["--verify", "--format", "json", "-"], Some(bad.clone())).rejected(want);
+    run_bounded(&["--verify", "--format", "json", "-"], Some(zstd(&bad))).rejected(want);
     // Without --verify the bytes are analysed as they are.
-    run(&["--format", "json", f.path().to_str().unwrap()], None).analysed();
+    run_bounded(&["--format", "json", f.path().to_str().unwrap()], None).report();
     // An OCI directory whose gzip blob was swapped for the same tar in zstd:
     // the diff_id holds, the blob digest from the manifest does not.
     let lz = gzip(&l);
     let d = oci_dir(std::slice::from_ref(&lz));
-    run(
+    run_bounded(
         &["--verify", "--format", "json", d.path().to_str().unwrap()],
         None,
     )
-    .analysed();
+    .report();
     let blob = d.path().join(format!("blobs/sha256/{}", sha256_hex(&lz)));
     std::fs::write(&blob, zstd(&l)).unwrap();
-    run(
+    run_bounded(
         &["--verify", "--format", "json", d.path().to_str().unwrap()],
         None,
     )
@@ -767,10 +751,10 @@ fn every_test_image_gives_the_same_report_from_a_file_and_from_stdin() {
     assert!(images.len() >= 10);
     for p in images {
         let bytes = std::fs::read(&p).unwrap();
-        let file = run(&["--ci", "--format", "json", p.to_str().unwrap()], None);
+        let file = run_bounded(&["--ci", "--format", "json", p.to_str().unwrap()], None);
         // Standard input is verified by default: the digests hold too.
-        let piped = run(&["--ci", "--format", "json", "-"], Some(bytes));
-        let (mut a, mut b) = (file.analysed(), piped.analysed());
+        let piped = run_bounded(&["--ci", "--format", "json", "-"], Some(bytes));
+        let (mut a, mut b) = (file.report(), piped.report());
         a["image"]["source"] = "".into();
         b["image"]["source"] = "".into();
         assert_eq!(a, b, "{}", p.display());
@@ -813,8 +797,8 @@ fn a_large_gzip_layer_gives_the_same_answer_from_a_file_and_a_stream() {
     let small = gzip(&layer(&[E::File("etc/hostname", b"box\n".to_vec())]));
     let img = docker_archive(&[small, big.clone()], &[]);
     let (mut a, mut b) = (
-        run_file_with(&img, &["--verify"]).analysed(),
-        run_stdin(&img).analysed(),
+        run_file_with(&img, &["--verify"]).report(),
+        run_stdin(&img).report(),
     );
     assert_eq!(a["summary"]["total_bytes"], total + 4);
     a["image"]["source"] = "".into();

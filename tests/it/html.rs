@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-fn imgscope(args: &[&str]) -> std::process::Output {
-    common::imgscope().args(args).output().unwrap()
+fn imgscope(args: &[&str]) -> common::Run {
+    common::Exec::new(args).run()
 }
 
 /// `--format json` and `--format html` reports of one image.
@@ -30,24 +30,14 @@ fn reports(image: &Path, dir: &Path, extra: &[&str]) -> (Value, PathBuf) {
     let mut args = vec!["--format", "json"];
     args.extend_from_slice(extra);
     args.push(img);
-    let out = imgscope(&args);
-    assert!(
-        out.status.code().unwrap_or(9) <= 1,
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = imgscope(&args).report();
     let name = image.file_name().unwrap().to_string_lossy().to_string();
     let html = dir.join(format!("{name}.html"));
     let mut args = vec!["--format", "html", "--output", html.to_str().unwrap()];
     args.extend_from_slice(extra);
     args.push(img);
     let out = imgscope(&args);
-    assert!(
-        out.status.code().unwrap_or(9) <= 1,
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.code <= 1, "{}", out.stderr);
     (report, html)
 }
 
@@ -815,8 +805,7 @@ fn a_100k_file_image_gives_a_page_under_2_mb() {
 #[test]
 fn kind_labels_are_words_on_one_line() {
     let image = common::built("chmod-chown.tar.zst");
-    let text = imgscope(&[image.to_str().unwrap()]);
-    let text = String::from_utf8(text.stdout).unwrap();
+    let text = imgscope(&[image.to_str().unwrap()]).stdout;
     assert!(text.contains("metadata only"), "{text}");
     assert!(!text.contains("metadata_only"), "{text}");
     let Some(mut b) = browser("kind_labels_are_words_on_one_line") else {
@@ -976,8 +965,7 @@ fn diff_page_in_chromium() {
         (img("chmod-copy.tar.zst"), img("chmod-run.tar.zst")),
     ] {
         let (o, n) = (old.to_str().unwrap(), new.to_str().unwrap());
-        let out = imgscope(&["diff", "--ci", "--format", "json", o, n]);
-        let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let d = imgscope(&["diff", "--ci", "--format", "json", o, n]).json();
         let html = dir.path().join("diff.html");
         let out = imgscope(&[
             "diff",
@@ -989,11 +977,7 @@ fn diff_page_in_chromium() {
             o,
             n,
         ]);
-        assert!(
-            out.status.code().unwrap_or(9) <= 1,
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.code <= 1, "{}", out.stderr);
         let url = format!("file://{}", html.display());
         b.open(&url);
         let errors = b.errors();

@@ -7,9 +7,6 @@ use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::process::Command;
-
-use assert_cmd::prelude::*;
 
 /// The final filesystem of a docker-archive (`.tar.zst`): path → (size,
 /// layer). Regular files only; `.wh.NAME` removes NAME and what is below it.
@@ -149,14 +146,11 @@ fn python_image_bytecode_docs_and_locales_are_optional_not_waste() {
 
 #[test]
 fn text_report_shows_optional_on_its_own_line() {
-    let out = Command::cargo_bin("imgscope")
-        .unwrap()
-        .current_dir(common::root())
-        .args(["--format", "text", "tests/images/python-optional.tar.zst"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8(out.stdout).unwrap();
+    let out = common::Exec::new(["--format", "text", "tests/images/python-optional.tar.zst"])
+        .dir(&common::root())
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = out.stdout;
     // The summary, up to the layer table.
     let head: String = text
         .lines()
@@ -197,18 +191,7 @@ fn imgscope_toml_optional_switch_counts_them_as_waste() {
     let dir = tempfile::tempdir().unwrap();
     let run = |toml: &str| -> serde_json::Value {
         std::fs::write(dir.path().join(".imgscope.toml"), toml).unwrap();
-        let out = Command::cargo_bin("imgscope")
-            .unwrap()
-            .current_dir(dir.path())
-            .args(["--format", "json", img.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.code().is_some_and(|c| c < 2),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        common::exec_in(dir.path(), &["--format", "json", img.to_str().unwrap()]).report()
     };
     let apart = run("optional = \"apart\"\n");
     let waste = run("optional = \"waste\"\n");
@@ -221,15 +204,5 @@ fn imgscope_toml_optional_switch_counts_them_as_waste() {
     );
     // A bad value is one line and exit 2.
     std::fs::write(dir.path().join(".imgscope.toml"), "optional = \"maybe\"\n").unwrap();
-    let out = Command::cargo_bin("imgscope")
-        .unwrap()
-        .current_dir(dir.path())
-        .args(["--format", "json", img.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(out.stdout.is_empty());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    assert!(err.contains("optional"), "{err}");
+    common::exec_in(dir.path(), &["--format", "json", img.to_str().unwrap()]).rejected("optional");
 }

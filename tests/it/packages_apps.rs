@@ -26,19 +26,12 @@ fn images(test: &str) -> Option<PathBuf> {
 }
 
 fn built() -> Result<PathBuf, String> {
-    common::built_on_demand(
-        "build-debian.sh",
-        "debian-images",
-        &[
-            "debian-apps.tar",
-            "debian-apps.strip",
-            "scratch-static.tar",
-            "scratch-dynamic.tar",
-        ],
-        &["mmdebstrap", "buildah", "skopeo"],
-        "IMGSCOPE_DEBIAN_IMAGES",
-        Some("IMGSCOPE_DEBIAN_BUILD"),
-    )
+    common::debian_images(&[
+        "debian-apps.tar",
+        "debian-apps.strip",
+        "scratch-static.tar",
+        "scratch-dynamic.tar",
+    ])
 }
 
 /// One test for the big image: it is built and read once.

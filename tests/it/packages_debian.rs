@@ -12,14 +12,7 @@ use std::path::PathBuf;
 use common::{merged, real_report as report, usrmerge, Merged};
 
 fn images() -> Result<PathBuf, String> {
-    common::built_on_demand(
-        "build-debian.sh",
-        "debian-images",
-        &["debian-rec.tar", "debian-norec.tar"],
-        &["mmdebstrap", "buildah", "skopeo"],
-        "IMGSCOPE_DEBIAN_IMAGES",
-        Some("IMGSCOPE_DEBIAN_BUILD"),
-    )
+    common::debian_images(&["debian-rec.tar", "debian-norec.tar"])
 }
 
 #[test]

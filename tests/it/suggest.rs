@@ -14,13 +14,7 @@ use imgscope::suggest::{Suggestion, SuggestionKind};
 use imgscope::Report;
 
 pub fn report_with(path: &Path, dockerfile: Option<&Path>) -> Report {
-    let opts = imgscope::AnalyseOptions {
-        dockerfile: dockerfile.map(Path::to_path_buf),
-        ..Default::default()
-    };
-    let r = imgscope::analyse(path.to_str().unwrap(), &opts, &Default::default())
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .report;
+    let r = report_with_dockerfile(path, dockerfile);
     check_invariants(&r);
     r
 }
@@ -417,29 +411,13 @@ fn copy_then_chmod_suggests_copy_chmod() {
     );
 }
 
-/// A layer holding one regular file with the given mode and owner.
-fn owned_file_layer(path: &str, data: &[u8], mode: u32, uid: u64) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    let mut h = header(
-        path.as_bytes(),
-        data.len() as u64,
-        tar::EntryType::Regular,
-        mode,
-    );
-    h.set_uid(uid);
-    h.set_gid(uid);
-    h.set_cksum();
-    b.append(&h, data).unwrap();
-    b.into_inner().unwrap()
-}
-
 #[test]
 fn chmod_then_chown_in_separate_runs_is_one_fix() {
     let data = big(7000, 3);
     let l0 = layer(&[E::File("bin/sh", big(100, 9))]);
-    let l1 = owned_file_layer("app.bin", &data, 0o644, 0);
-    let l2 = owned_file_layer("app.bin", &data, 0o755, 0);
-    let l3 = owned_file_layer("app.bin", &data, 0o755, 1000);
+    let l1 = layer(&[E::Owned("app.bin", data.clone(), 0o644, 0)]);
+    let l2 = layer(&[E::Owned("app.bin", data.clone(), 0o755, 0)]);
+    let l3 = layer(&[E::Owned("app.bin", data.clone(), 0o755, 1000)]);
     let r = report_bytes(&docker_archive(
         &[l0, l1, l2, l3],
         &[
@@ -1097,29 +1075,32 @@ fn cli_bad_dockerfile_exits_2_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let df = dir.path().join("Dockerfile");
     std::fs::write(&df, "RUN echo no FROM\n").unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_imgscope"))
-        .args(["--format", "json", "--dockerfile"])
-        .arg(&df)
-        .arg(steps_docker())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(out.stdout.is_empty());
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("cannot parse Dockerfile"), "{err}");
+    let image = steps_docker();
+    Exec::new([
+        "--format",
+        "json",
+        "--dockerfile",
+        df.to_str().unwrap(),
+        image.to_str().unwrap(),
+    ])
+    .run()
+    .rejected("cannot parse Dockerfile");
 }
 
 #[test]
 fn cli_text_report_with_dockerfile() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_imgscope"))
-        .args(["--format", "text", "--dockerfile"])
-        .arg(root().join("tests/images/src/cleanup-later/Containerfile"))
-        .arg(built("cleanup-later.tar.zst"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8(out.stdout).unwrap();
+    let df = root().join("tests/images/src/cleanup-later/Containerfile");
+    let image = built("cleanup-later.tar.zst");
+    let out = Exec::new([
+        "--format",
+        "text",
+        "--dockerfile",
+        df.to_str().unwrap(),
+        image.to_str().unwrap(),
+    ])
+    .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = out.stdout;
     assert!(
         text.contains("What to fix in your layers (largest saving first; no byte counted twice)"),
         "{text}"

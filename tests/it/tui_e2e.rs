@@ -204,23 +204,13 @@ fn load_error_restores_the_terminal() {
 /// The findings of `imgscope --format json IMAGE` run in `dir`, each as
 /// `(path, stored_in_layer)`.
 fn json_findings(dir: &std::path::Path, image: &str) -> Vec<(String, u64)> {
-    let out = Command::new(env!("CARGO_BIN_EXE_imgscope"))
-        .args(["--format", "json", image])
-        .current_dir(dir)
-        .output()
-        .expect("imgscope runs");
-    assert!(out.status.success(), "{out:?}");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    v["waste"]
-        .as_array()
-        .expect("a waste list")
-        .iter()
-        .map(|f| {
-            (
-                f["path"].as_str().expect("a path").to_string(),
-                f["stored_in_layer"].as_u64().expect("a layer"),
-            )
-        })
+    let r = crate::common::Exec::new(["--format", "json", image])
+        .dir(dir)
+        .run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    crate::common::json_findings(&r.json())
+        .into_iter()
+        .map(|f| (f.0, f.3 as u64))
         .collect()
 }
 
