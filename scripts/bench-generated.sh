@@ -17,7 +17,8 @@
 #              `imgscope -` (never stored): peak RSS must not grow with content bytes  target 2
 #   tui        scripts/tui-bench.sh on the million image                           target 7
 #   ls         `imgscope ls --format json` on the million image: peak RSS (target
-#              <= 200 MB, issue 25) and the row count against the generator's files
+#              <= 200 MB, issue 25); the rows checked against the layer tars
+#              (scripts/check-ls.py: count, path set, a sample of rows)
 #
 # Environment: BENCH_RUNS (default 3) and everything scripts/bench.sh reads.
 # Builds: cargo build --release (imgscope, examples gen_image and floor).
@@ -85,6 +86,9 @@ if [[ " $SETS " == *" ls "* ]]; then
   read -r wall rss <"$DIR/ls.time" || true
   printf '  ls --format json: %s rows, %s s, peak RSS %.1f MiB\n' "$(cat "$DIR/ls.rows")" "$wall" "$(echo "$rss / 1024" | bc -l)"
   echo "ls-json-million imgscope $wall $(echo "$rss / 1024" | bc -l)" >>"$BENCH_SUMMARY"
+  # exactly the entries the tars hold: count, set and a sample of rows (scripts/check-ls.py
+  # merges the layer tars itself with Python's tarfile)
+  "$IMGSCOPE" ls --format json "$m" | python3 "$REPO/scripts/check-ls.py" "$m" || true
 fi
 
 if [[ " $SETS " == *" tui "* ]]; then

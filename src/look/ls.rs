@@ -33,6 +33,16 @@ pub struct Row<'a> {
     pub layer: usize,
 }
 
+/// `raw` (a tar header's hard-link name) as an absolute, normalised image
+/// path; as written, with a `/` in front, if it cannot be normalised.
+fn absolute(raw: &[u8]) -> Vec<u8> {
+    match crate::load::layer::normalize_path(raw) {
+        Ok(Some(p)) => [&b"/"[..], &p].concat(),
+        Ok(None) => b"/".to_vec(),
+        Err(_) => [&b"/"[..], raw].concat(),
+    }
+}
+
 /// The change kind's word.
 pub fn op_name(op: Op) -> &'static str {
     match op {
@@ -88,10 +98,21 @@ pub fn list(
         path.extend_from_slice(index.name(id));
         if !changes || c.layer as usize == layer {
             let link = index.link(&c).filter(|_| !c.implicit());
+            let hardlink = c.kind == NodeKind::File && link.is_some();
+            // A hard link's target is a path in the image: written the way
+            // paths are (absolute, normalised), not as the tar header has it.
+            let shared;
+            let link = match link {
+                Some(l) if hardlink => {
+                    shared = absolute(l);
+                    Some(&shared[..])
+                }
+                l => l,
+            };
             let r = Row {
                 path: &path,
                 kind: c.kind,
-                hardlink: c.kind == NodeKind::File && link.is_some(),
+                hardlink,
                 size: if c.inode != NO_INODE {
                     index.inodes[c.inode as usize].size
                 } else {
