@@ -93,20 +93,29 @@ fn a_dockerfile_that_did_not_build_the_image_names_line_and_layer() {
         (
             // Same steps, one RUN with another command.
             "command",
-            demo.replace("RUN chmod +x /opt/app-2.1/bin/app", "RUN chmod 755 /opt/app-2.1/bin/app"),
+            demo.replace(
+                "RUN chmod +x /opt/app-2.1/bin/app",
+                "RUN chmod 755 /opt/app-2.1/bin/app",
+            ),
             &["line 8 runs `chmod 755", "layer 3 ran `chmod +x"],
         ),
         (
             // One step more than the image has layers.
             "extra-step",
             demo.replace("ADD rootfs.tar /", "RUN true\nADD rootfs.tar /"),
-            &["line 5 has no layer in the image", "10 layer-creating steps, the image 9"],
+            &[
+                "line 5 has no layer in the image",
+                "10 layer-creating steps, the image 9",
+            ],
         ),
         (
             // One step fewer.
             "missing-step",
             demo.replace("ADD rootfs.tar /\n", ""),
-            &["layer 0 has no step in the Dockerfile", "8 layer-creating steps, the image 9"],
+            &[
+                "layer 0 has no step in the Dockerfile",
+                "8 layer-creating steps, the image 9",
+            ],
         ),
     ];
     for (name, text, want) in cases {

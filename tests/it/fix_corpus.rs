@@ -50,7 +50,10 @@ fn cases() -> Vec<String> {
     v.sort();
     if let Some(want) = named_cases() {
         for w in &want {
-            assert!(v.contains(w), "IMGSCOPE_FIX_CASES: no case {w} in tests/fix-corpus");
+            assert!(
+                v.contains(w),
+                "IMGSCOPE_FIX_CASES: no case {w} in tests/fix-corpus"
+            );
         }
         v.retain(|c| want.contains(c));
     }
@@ -124,7 +127,11 @@ fn from_text(t: &str) -> Option<Rendered> {
         if total.is_none() && body.starts_with("Total ") {
             total = bytes_in(body);
         }
-        if indent == 2 && body.split_once(". ").is_some_and(|(n, _)| n.parse::<u32>().is_ok()) {
+        if indent == 2
+            && body
+                .split_once(". ")
+                .is_some_and(|(n, _)| n.parse::<u32>().is_ok())
+        {
             suggestions.push((body.to_string(), String::new(), String::new(), 0));
             block = None;
             continue;
@@ -173,7 +180,11 @@ fn render(image: &Path, dockerfile: Option<&Path>, format: &str) -> Result<Rende
     let what = format!(
         "{} ({format}{})",
         image.display(),
-        if dockerfile.is_some() { ", --dockerfile" } else { "" }
+        if dockerfile.is_some() {
+            ", --dockerfile"
+        } else {
+            ""
+        }
     );
     if !matches!(out.status.code(), Some(0 | 1)) {
         return Err(format!(
@@ -184,7 +195,9 @@ fn render(image: &Path, dockerfile: Option<&Path>, format: &str) -> Result<Rende
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
     let r = match format {
-        "json" => serde_json::from_str(&stdout).ok().and_then(|v| from_json(&v)),
+        "json" => serde_json::from_str(&stdout)
+            .ok()
+            .and_then(|v| from_json(&v)),
         "html" => {
             let tag = "id=\"imgscope-data\">";
             stdout.find(tag).and_then(|i| {
