@@ -4,7 +4,8 @@
 //! 1. the inputs beside the image, read once and before it (so that a bad
 //!    one fails fast): `--dockerfile` (read and parsed once; its final
 //!    `FROM` and steps hint the base boundary, its lines are cited by the
-//!    suggestions) and `--base` (its manifest and config only);
+//!    suggestions, and [`Analysed::dockerfile`] hands its text and parse
+//!    on, which `fix` patches) and `--base` (its manifest and config only);
 //! 2. [`load`](crate::load::load): the image with `LoadOptions` (image and
 //!    platform choice, `--verify`, the cache, registry access), reporting
 //!    to the progress counters the caller draws;
@@ -70,6 +71,17 @@ pub struct Analysed {
     pub report: Report,
     /// With [`AnalyseOptions::sizes`].
     pub sizes: Option<SizeTree>,
+    /// The `--dockerfile` as read for this report (`fix` patches this text,
+    /// so the file is read once).
+    pub dockerfile: Option<DockerfileRead>,
+}
+
+/// A Dockerfile as [`analyse`] read it: where from, its text, its parse.
+#[derive(Debug, Clone)]
+pub struct DockerfileRead {
+    pub path: String,
+    pub text: String,
+    pub parsed: Dockerfile,
 }
 
 /// Load IMAGE and make its report (see the module's documentation).
@@ -98,14 +110,14 @@ pub fn analyse_index(index: Index, opts: &AnalyseOptions) -> Result<Analysed> {
 
 /// The inputs of a run beside the image, each read once.
 struct Inputs {
-    dockerfile: Option<(String, Dockerfile)>,
+    dockerfile: Option<DockerfileRead>,
     base: Option<BaseImage>,
 }
 
 impl Inputs {
     fn read(opts: &AnalyseOptions) -> Result<Inputs> {
         let dockerfile = match &opts.dockerfile {
-            Some(p) => Some((p.display().to_string(), read_dockerfile(p)?)),
+            Some(p) => Some(read_dockerfile(p)?),
             None => None,
         };
         // `--base`: its manifest and config only, where the source allows it.
@@ -125,28 +137,33 @@ impl Inputs {
             dockerfile: self
                 .dockerfile
                 .as_ref()
-                .map(|(path, df)| dockerfile_base(path, df)),
+                .map(|d| dockerfile_base(&d.path, &d.parsed)),
         };
         // One way: ignored findings never enter the analysis, so every figure
         // and suggestion (title, before/after, saving) is about what is left.
         let analysis =
             crate::analyze::waste::analyze_with(&index, &opts.rules, &opts.ignore, &hints)?;
-        let df = self.dockerfile.as_ref().map(|(_, df)| df);
+        let df = self.dockerfile.as_ref().map(|d| &d.parsed);
         let report = crate::suggest::suggest(&index, analysis, &opts.rules, df);
         let sizes = opts.sizes.then(|| size_tree(&index, &report));
         Ok(Analysed {
             index,
             report,
             sizes,
+            dockerfile: self.dockerfile,
         })
     }
 }
 
-fn read_dockerfile(p: &std::path::Path) -> Result<Dockerfile> {
-    let loc = Location::source(p.display().to_string());
+/// Read and parse a Dockerfile (one-line errors naming the file).
+fn read_dockerfile(p: &std::path::Path) -> Result<DockerfileRead> {
+    let path = p.display().to_string();
+    let loc = Location::source(path.clone());
     let text = std::fs::read_to_string(p)
         .map_err(|e| Error::usage(loc.clone(), format!("cannot read Dockerfile: {e}")))?;
-    dockerfile::parse(&text).map_err(|e| Error::usage(loc, format!("cannot parse Dockerfile: {e}")))
+    let parsed = dockerfile::parse(&text)
+        .map_err(|e| Error::usage(loc, format!("cannot parse Dockerfile: {e}")))?;
+    Ok(DockerfileRead { path, text, parsed })
 }
 
 /// What the base boundary needs of a Dockerfile: its final `FROM` and the

@@ -29,7 +29,7 @@ pub mod tui;
 pub mod units;
 pub mod view;
 
-pub use analyse::{analyse, analyse_index, index_only, AnalyseOptions, Analysed};
+pub use analyse::{analyse, analyse_index, index_only, AnalyseOptions, Analysed, DockerfileRead};
 pub use analyze::ignore::Ignore;
 pub use analyze::rules::Rules;
 pub use analyze::waste::{analyze, Analysis};

@@ -72,20 +72,23 @@ pub struct FixArgs {
     pub platform: Option<String>,
 }
 
-/// The index and report of `image` built from `dockerfile`, through the
-/// one front door.
+/// `image` built from `dockerfile`, through the one front door (which
+/// reads the Dockerfile once, before the image).
 fn report_of(
     image: &str,
     dockerfile: &std::path::Path,
     load: &LoadOptions,
-) -> anyhow::Result<(imgscope::Index, imgscope::Report)> {
+) -> anyhow::Result<(imgscope::Index, imgscope::Report, imgscope::DockerfileRead)> {
     let opts = AnalyseOptions {
         load: load.clone(),
         dockerfile: Some(dockerfile.to_path_buf()),
         ..Default::default()
     };
     let a = imgscope::analyse(image, &opts, &LoadProgress::default())?;
-    Ok((a.index, a.report))
+    let df = a
+        .dockerfile
+        .ok_or_else(|| anyhow::anyhow!("{}: not read", dockerfile.display()))?;
+    Ok((a.index, a.report, df))
 }
 
 pub fn run_fix(a: FixArgs, _env: &Env) -> anyhow::Result<ExitCode> {
@@ -95,7 +98,6 @@ pub fn run_fix(a: FixArgs, _env: &Env) -> anyhow::Result<ExitCode> {
         (None, Level::Safe) => FixOptions::default(),
     };
     let safe_only = opts.include.is_empty();
-    let (text, df) = fix::read(&a.dockerfile)?;
     let builder = if a.build {
         Some(verify::find_builder(a.builder.as_deref()).map_err(anyhow::Error::msg)?)
     } else {
@@ -115,9 +117,8 @@ pub fn run_fix(a: FixArgs, _env: &Env) -> anyhow::Result<ExitCode> {
         },
         ..Default::default()
     };
-    let (index, report) = report_of(&a.image, &a.dockerfile, &load)?;
-    let path = a.dockerfile.display().to_string();
-    let fixed = fix::fix(&index, &report, &text, &df, &path, &opts)?;
+    let (index, report, df) = report_of(&a.image, &a.dockerfile, &load)?;
+    let fixed = fix::fix(&index, &report, &df, &opts)?;
 
     let mut verification = None;
     if let Some(builder) = &builder {
@@ -143,7 +144,7 @@ pub fn run_fix(a: FixArgs, _env: &Env) -> anyhow::Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", keep.display()))?;
         }
         let patched = work.dir.join("Dockerfile");
-        let (ni, nr) = report_of(&archive.display().to_string(), &patched, &load)?;
+        let (ni, nr, _) = report_of(&archive.display().to_string(), &patched, &load)?;
         verification = Some(verify::verify(
             builder,
             &fixed,
@@ -156,7 +157,7 @@ pub fn run_fix(a: FixArgs, _env: &Env) -> anyhow::Result<ExitCode> {
     // The patched file where it was asked for.
     if a.write {
         let orig = PathBuf::from(format!("{}.orig", a.dockerfile.display()));
-        std::fs::write(&orig, &text)
+        std::fs::write(&orig, &df.text)
             .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", orig.display()))?;
         std::fs::write(&a.dockerfile, &fixed.dockerfile)
             .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", a.dockerfile.display()))?;

@@ -136,16 +136,6 @@ fn bad(path: &str, msg: String) -> Error {
     Error::usage(Location::source(path.to_string()), msg)
 }
 
-/// Read and parse a Dockerfile (one-line errors naming the file).
-pub fn read(path: &std::path::Path) -> crate::Result<(String, Dockerfile)> {
-    let p = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| bad(&p, format!("cannot read Dockerfile: {e}")))?;
-    let df =
-        dockerfile::parse(&text).map_err(|e| bad(&p, format!("cannot parse Dockerfile: {e}")))?;
-    Ok((text, df))
-}
-
 /// A RUN's shell command as the history records it, for comparison: no
 /// `/bin/sh -c`, no build-arg prefix (`|1 A=b`), continuations joined,
 /// whitespace collapsed.
@@ -322,16 +312,15 @@ fn move_conflict(
     None
 }
 
-/// Apply the report's fixes to the Dockerfile `text` (at `path`, parsed as
-/// `df`), after [`check_match`].
+/// Apply the report's fixes to the Dockerfile that built the image (as
+/// [`crate::analyse`] read it for this report), after [`check_match`].
 pub fn fix(
     index: &Index,
     report: &Report,
-    text: &str,
-    df: &Dockerfile,
-    path: &str,
+    dockerfile: &crate::DockerfileRead,
     opts: &FixOptions,
 ) -> crate::Result<Fixed> {
+    let (text, df, path) = (&dockerfile.text, &dockerfile.parsed, &dockerfile.path);
     check_match(report, df, path)?;
     let steps = Steps::new(
         &report.layers,

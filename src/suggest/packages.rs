@@ -214,9 +214,31 @@ fn fixed_body(body: &str, m: &Manager, dirs: &[String]) -> String {
             app
         }
     });
+    // The cache directories the append leaves (npm's logs), by name.
+    let left: Vec<String> = dirs
+        .iter()
+        .filter(|d| {
+            m.leaves
+                .iter()
+                .any(|l| d.ends_with(&format!("/{l}")) || d.contains(&format!("/{l}/")))
+        })
+        .cloned()
+        .collect();
+    let rm_left = (!left.is_empty())
+        .then(|| rm_command(&left))
+        .filter(|rm| !b.contains(rm.as_str()));
     match append {
-        Some(app) if !app.is_empty() => format!("{b} && \\\n    {app}"),
-        Some(_) => b,
+        Some(app) => {
+            let parts: Vec<String> = [(!app.is_empty()).then_some(app), rm_left]
+                .into_iter()
+                .flatten()
+                .collect();
+            if parts.is_empty() {
+                b
+            } else {
+                format!("{b} && \\\n    {}", parts.join(" && "))
+            }
+        }
         None if b != body.trim() => b,
         None => format!("{b} && \\\n    {}", rm_command(dirs)),
     }
@@ -332,6 +354,26 @@ mod tests {
                 &["/root/.cache/pip".into()]
             ),
             "pip install --no-cache-dir x && pip wheel y && \\\n    rm -rf /root/.cache/pip"
+        );
+        // npm's clean-up leaves its logs (and writes one): removed by name.
+        assert_eq!(
+            fixed_body(
+                "npm install x",
+                m("npm"),
+                &["/root/.npm/_cacache".into(), "/root/.npm/_logs".into()]
+            ),
+            "npm install x && \\\n    npm cache clean --force && rm -rf /root/.npm/_logs"
+        );
+        assert_eq!(
+            fixed_body("npm ci", m("npm"), &["/root/.npm/_cacache".into()]),
+            "npm ci && \\\n    npm cache clean --force"
+        );
+        assert_eq!(
+            without_cleanup(
+                "npm ci && npm cache clean --force && rm -rf /root/.npm/_logs",
+                m("npm")
+            ),
+            "npm ci"
         );
         assert_eq!(join_and(&["a", "b", "c"]), "a, b and c");
         assert_eq!(

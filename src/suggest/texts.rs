@@ -53,6 +53,10 @@ pub struct Manager {
     pub mounts: Vec<String>,
     #[serde(default)]
     pub tmpfs: Option<String>,
+    /// Cache directories (a path's last components, `.npm/_logs`) that
+    /// `append` does not empty: removed by name after it.
+    #[serde(default)]
+    pub leaves: Vec<String>,
     pub fix: String,
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Build the fix corpus (tests/fix-corpus/<case>/Dockerfile and its context)
 # into OUTDIR, for tests/fix_corpus.rs:
-#     tests/images/build-fix-corpus.sh OUTDIR [CASE...]     (default: all)
+#     tests/images/build-fix-corpus.sh OUTDIR [CASE...]
+# (default: the cases named in $IMGSCOPE_FIX_CASES, comma- or space-separated,
+# as tests/fix_corpus.rs takes them; else all)
 # Needs root, mmdebstrap, buildah, skopeo and access to a Debian mirror. One
 # minbase bookworm rootfs (mmdebstrap) makes one base image, shared by every
 # case (each case is `FROM localhost/debian-base`):
@@ -22,7 +24,12 @@ source "$HERE/lib.sh"
 img_need mmdebstrap
 [[ $(id -u) == 0 ]] || { echo "run as root (buildah --isolation chroot needs it)" >&2; exit 1; }
 
-if (($#)); then WANT=("$@"); else
+if (($#)); then WANT=("$@"); elif [[ -n ${IMGSCOPE_FIX_CASES:-} ]]; then
+    read -ra WANT <<<"${IMGSCOPE_FIX_CASES//,/ }"
+    for c in "${WANT[@]}"; do
+        [[ -f $CORPUS/$c/Dockerfile ]] || { echo "IMGSCOPE_FIX_CASES: no case $c in $CORPUS" >&2; exit 1; }
+    done
+else
     WANT=()
     for d in "$CORPUS"/*/; do WANT+=("$(basename "$d")"); done
 fi

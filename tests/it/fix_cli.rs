@@ -74,4 +74,59 @@ fn bad_input_exits_2_with_one_line() {
         Some("/nonexistent"),
     );
     assert!(err.contains("looked for buildah, docker, podman"), "{err}");
+    let err = bad(
+        &["--build", "--builder", "podman"],
+        &r.join("assets/demo/Containerfile"),
+        Some("/nonexistent"),
+    );
+    assert!(err.contains("looked for podman"), "{err}");
+}
+
+/// The demo's Containerfile changed one way: which line and which layer
+/// disagree, and how (exit 2, one line, nothing on stdout).
+#[test]
+fn a_dockerfile_that_did_not_build_the_image_names_line_and_layer() {
+    let demo = std::fs::read_to_string(root().join("assets/demo/Containerfile")).unwrap();
+    let dir = std::env::temp_dir().join(format!("imgscope-fix-mismatch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases: [(&str, String, &[&str]); 3] = [
+        (
+            // Same steps, one RUN with another command.
+            "command",
+            demo.replace(
+                "RUN chmod +x /opt/app-2.1/bin/app",
+                "RUN chmod 755 /opt/app-2.1/bin/app",
+            ),
+            &["line 8 runs `chmod 755", "layer 3 ran `chmod +x"],
+        ),
+        (
+            // One step more than the image has layers.
+            "extra-step",
+            demo.replace("ADD rootfs.tar /", "RUN true\nADD rootfs.tar /"),
+            &[
+                "line 5 has no layer in the image",
+                "10 layer-creating steps, the image 9",
+            ],
+        ),
+        (
+            // One step fewer.
+            "missing-step",
+            demo.replace("ADD rootfs.tar /\n", ""),
+            &[
+                "layer 0 has no step in the Dockerfile",
+                "8 layer-creating steps, the image 9",
+            ],
+        ),
+    ];
+    for (name, text, want) in cases {
+        assert_ne!(text, demo, "{name}: the change did not apply");
+        let df = dir.join(name);
+        std::fs::write(&df, text).unwrap();
+        let err = bad(&[], &df, None);
+        for w in want {
+            assert!(err.contains(w), "{name}: {w:?} not in {err}");
+        }
+        assert!(err.contains(&df.display().to_string()), "{name}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -38,6 +38,8 @@ fn corpus() -> PathBuf {
     root().join("tests/fix-corpus")
 }
 
+/// Every case of the corpus, or those named in `$IMGSCOPE_FIX_CASES`
+/// (comma- or space-separated; the build script takes the same variable).
 fn cases() -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(corpus())
         .unwrap()
@@ -46,7 +48,26 @@ fn cases() -> Vec<String> {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     v.sort();
+    if let Some(want) = named_cases() {
+        for w in &want {
+            assert!(
+                v.contains(w),
+                "IMGSCOPE_FIX_CASES: no case {w} in tests/fix-corpus"
+            );
+        }
+        v.retain(|c| want.contains(c));
+    }
     v
+}
+
+fn named_cases() -> Option<Vec<String>> {
+    let s = std::env::var("IMGSCOPE_FIX_CASES").ok()?;
+    let v: Vec<String> = s
+        .split([',', ' '])
+        .filter(|c| !c.is_empty())
+        .map(String::from)
+        .collect();
+    (!v.is_empty()).then_some(v)
 }
 
 fn run_in(archive: &Path, cmd: &str) -> (bool, String) {
@@ -65,68 +86,183 @@ fn run_in(archive: &Path, cmd: &str) -> (bool, String) {
     )
 }
 
-/// The report of an image (optionally with its Dockerfile): every After
-/// valid, no comment after an instruction, totals within the image.
-fn check_report(image: &Path, dockerfile: Option<&Path>) -> Result<(), String> {
-    let mut args = vec!["--format".to_string(), "json".into()];
-    if let Some(d) = dockerfile {
-        args.push("--dockerfile".into());
-        args.push(d.display().to_string());
-    }
-    args.push(image.display().to_string());
-    let out = imgscope().args(&args).output().unwrap();
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| format!("{}: no JSON ({e})", image.display()))?;
-    let total = r["summary"]["total_bytes"].as_u64().unwrap();
-    let mut sum = 0;
-    for s in r["suggestions"].as_array().unwrap() {
-        sum += s["saves_bytes"].as_u64().unwrap();
-        let after = s["after"].as_str().unwrap_or("");
-        if let Some(why) = imgscope::suggest::valid::invalid(after) {
-            return Err(format!(
-                "{}: {}: invalid After: {why}",
-                image.display(),
-                s["id"]
-            ));
+/// One rendering of a report: each suggestion's id, Before and After, its
+/// saving, and the image's total bytes.
+struct Rendered {
+    suggestions: Vec<(String, String, String, u64)>,
+    total: u64,
+}
+
+/// The suggestions of a JSON report (`--format json`, or the HTML page's
+/// embedded report).
+fn from_json(r: &serde_json::Value) -> Option<Rendered> {
+    let suggestions = r["suggestions"]
+        .as_array()?
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap_or("").to_string(),
+                s["before"].as_str().unwrap_or("").to_string(),
+                s["after"].as_str().unwrap_or("").to_string(),
+                s["saves_bytes"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    Some(Rendered {
+        suggestions,
+        total: r["summary"]["total_bytes"].as_u64()?,
+    })
+}
+
+/// The suggestions of the text report: each numbered fix's `Saves` figure
+/// and its `Before:`/`After:` blocks (lines indented under the label), and
+/// the total from the `Total` line of the summary.
+fn from_text(t: &str) -> Option<Rendered> {
+    let mut suggestions: Vec<(String, String, String, u64)> = Vec::new();
+    let mut block: Option<usize> = None; // 1: Before, 2: After
+    let mut total = None;
+    for l in t.lines() {
+        let body = l.trim_start();
+        let indent = l.len() - body.len();
+        if total.is_none() && body.starts_with("Total ") {
+            total = bytes_in(body);
         }
-        if after.contains("COPY file:") || after.contains("COPY dir:") {
-            return Err(format!(
-                "{}: {}: history text in After",
-                image.display(),
-                s["id"]
-            ));
-        }
-        for l in after
-            .lines()
-            .chain(s["before"].as_str().unwrap_or("").lines())
+        if indent == 2
+            && body
+                .split_once(". ")
+                .is_some_and(|(n, _)| n.parse::<u32>().is_ok())
         {
-            let t = l.trim_start();
-            if !t.starts_with('#') && t.contains(" #") {
+            suggestions.push((body.to_string(), String::new(), String::new(), 0));
+            block = None;
+            continue;
+        }
+        let Some(s) = suggestions.last_mut() else {
+            continue;
+        };
+        if indent == 5 {
+            block = match body {
+                "Before:" => Some(1),
+                "After:" => Some(2),
+                _ => None,
+            };
+            if let Some(rest) = body.strip_prefix("Saves ") {
+                s.3 = bytes_in(rest)?;
+            }
+        } else if indent >= 7 && block.is_some() {
+            let text = if block == Some(1) { &mut s.1 } else { &mut s.2 };
+            text.push_str(&l[7..]);
+            text.push('\n');
+        } else if indent < 5 {
+            block = None;
+        }
+    }
+    Some(Rendered {
+        suggestions,
+        total: total?,
+    })
+}
+
+/// The first `(N bytes` figure of a line.
+fn bytes_in(l: &str) -> Option<u64> {
+    let i = l.find(" bytes")?;
+    let start = l[..i].rfind('(')? + 1;
+    l[start..i].replace(',', "").trim().parse().ok()
+}
+
+/// A report of `image` (optionally with its Dockerfile) in `format`.
+fn render(image: &Path, dockerfile: Option<&Path>, format: &str) -> Result<Rendered, String> {
+    let mut c = imgscope();
+    c.args(["--format", format]);
+    if let Some(d) = dockerfile {
+        c.arg("--dockerfile").arg(d);
+    }
+    let out = c.arg(image).output().unwrap();
+    let what = format!(
+        "{} ({format}{})",
+        image.display(),
+        if dockerfile.is_some() {
+            ", --dockerfile"
+        } else {
+            ""
+        }
+    );
+    if !matches!(out.status.code(), Some(0 | 1)) {
+        return Err(format!(
+            "{what}: exit {:?}: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let r = match format {
+        "json" => serde_json::from_str(&stdout)
+            .ok()
+            .and_then(|v| from_json(&v)),
+        "html" => {
+            let tag = "id=\"imgscope-data\">";
+            stdout.find(tag).and_then(|i| {
+                let data = &stdout[i + tag.len()..];
+                let data = &data[..data.find("</script>")?];
+                let v: serde_json::Value = serde_json::from_str(data).ok()?;
+                from_json(&v["report"])
+            })
+        }
+        _ => from_text(&stdout),
+    };
+    r.ok_or_else(|| format!("{what}: cannot read its suggestions"))
+}
+
+/// The text, JSON and HTML reports of an image, with and without its
+/// Dockerfile: every After valid Dockerfile (no history text such as `COPY
+/// file:<hash> in …`, no comment after an instruction), no Before with a
+/// comment after an instruction, suggestion totals within the image; the
+/// three formats list the same fixes with the same figures.
+fn check_reports(image: &Path, dockerfile: &Path) -> Result<(), String> {
+    for df in [None, Some(dockerfile)] {
+        let mut seen: Vec<Vec<(String, u64)>> = Vec::new();
+        for format in ["text", "json", "html"] {
+            let r = render(image, df, format)?;
+            let what = format!(
+                "{} ({format}{})",
+                image.display(),
+                if df.is_some() { ", --dockerfile" } else { "" }
+            );
+            let mut sum = 0;
+            for (id, before, after, saves) in &r.suggestions {
+                sum += saves;
+                if let Some(why) = imgscope::suggest::valid::invalid(after) {
+                    return Err(format!("{what}: {id}: invalid After: {why}\n{after}"));
+                }
+                if after.contains("COPY file:") || after.contains("COPY dir:") {
+                    return Err(format!("{what}: {id}: history text in After:\n{after}"));
+                }
+                for l in after.lines().chain(before.lines()) {
+                    let t = l.trim_start();
+                    if !t.starts_with('#') && t.contains(" #") {
+                        return Err(format!("{what}: {id}: comment after an instruction: {l}"));
+                    }
+                }
+            }
+            if sum > r.total {
                 return Err(format!(
-                    "{}: {}: comment after an instruction: {l}",
-                    image.display(),
-                    s["id"]
+                    "{what}: suggestions save {sum} of an image of {}",
+                    r.total
                 ));
             }
+            let mut figures: Vec<(String, u64)> = r
+                .suggestions
+                .iter()
+                .map(|s| (s.2.trim_end().to_string(), s.3))
+                .collect();
+            figures.sort();
+            seen.push(figures);
         }
-    }
-    if sum > total {
-        return Err(format!(
-            "{}: suggestions save {sum} of an image of {total}",
-            image.display()
-        ));
-    }
-    let html = imgscope()
-        .args(["--format", "html"])
-        .arg(image)
-        .output()
-        .unwrap();
-    let page = String::from_utf8_lossy(&html.stdout);
-    if page.contains("COPY file:") && page.contains("\"after\":\"COPY file:") {
-        return Err(format!(
-            "{}: history text in the HTML's After",
-            image.display()
-        ));
+        if seen.iter().any(|f| f != &seen[0]) {
+            return Err(format!(
+                "{}: the text, JSON and HTML reports list different Afters or savings",
+                image.display()
+            ));
+        }
     }
     Ok(())
 }
@@ -137,6 +273,8 @@ struct Figures {
     applied: Vec<String>,
     predicted: u64,
     realised: i64,
+    /// The patched Dockerfile (no figures in it: snapshotted).
+    dockerfile: String,
 }
 
 fn one(dir: &Path, case: &str, tmp: &Path) -> Result<Figures, String> {
@@ -147,8 +285,7 @@ fn one(dir: &Path, case: &str, tmp: &Path) -> Result<Figures, String> {
         .unwrap_or_else(|_| "safe".into());
     let smoke = std::fs::read_to_string(src.join("smoke")).unwrap();
     let smoke = smoke.trim();
-    check_report(&image, None)?;
-    check_report(&image, Some(&src.join("Dockerfile")))?;
+    check_reports(&image, &src.join("Dockerfile"))?;
     let (ok, out) = run_in(&image, smoke);
     if !ok {
         return Err(format!("{case}: smoke fails in the original image: {out}"));
@@ -216,6 +353,7 @@ fn one(dir: &Path, case: &str, tmp: &Path) -> Result<Figures, String> {
         applied,
         predicted,
         realised,
+        dockerfile: v["dockerfile"].as_str().unwrap_or("").to_string(),
     };
     if (realised - predicted as i64).unsigned_abs() as f64 > predicted as f64 * 0.01 {
         return Err(format!(
@@ -259,5 +397,15 @@ fn every_corpus_case_builds_runs_and_saves_what_was_predicted() {
         );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(table.len() >= 12, "{} cases", table.len());
+    // The patched Dockerfiles: text only, no figure, so the drift of the
+    // Debian mirror's package sizes does not move them; a change of which
+    // fixes apply does (review it with `cargo insta review`).
+    for f in &table {
+        insta::assert_snapshot!(format!("patched_{}", f.case), f.dockerfile);
+    }
+    // The issue's acceptance: at least 12 cases (all of them unless some
+    // were named).
+    if named_cases().is_none() {
+        assert!(table.len() >= 12, "{} cases", table.len());
+    }
 }
