@@ -81,11 +81,13 @@ pub fn target(index: &Index, id: NodeId, layer: usize) -> std::result::Result<Ta
         NodeKind::Dir => return Err(LookError::IsDirectory { path }),
         k => return Err(LookError::NotAFile { path, kind: k }),
     }
+    let st = stored(index, c.inode);
+    let mut shown = &path[1..];
     if let Some(to) = index.link(&c) {
         via.push(format!("hard link: shares /{}", show(to)));
+        shown = to;
     }
-    let st = stored(index, c.inode);
-    if st.path != path[1..] || st.layer != c.layer as usize {
+    if st.path != shown || st.layer != c.layer as usize {
         via.push(format!(
             "its bytes: stored by layer {} at /{}",
             st.layer,
@@ -145,15 +147,32 @@ pub fn read_part(
 ) -> Result<Option<Vec<u8>>> {
     let lloc = layer_loc(image, index, st.layer);
     let r = with_layer(image, opts, index, st.layer, |blob| {
-        let mut blob = Cancellable {
-            inner: blob,
-            cancel,
-        };
-        with_entry(&mut blob, st, &lloc, |entry, ploc| {
-            part(entry, st, offset, max).map_err(|e| match e {
-                Part::Io(e) => Error::format(ploc.clone(), format!("unreadable layer ({e})")),
-                Part::Changed => changed(ploc),
-            })
+        read_part_in(blob, st, &lloc, offset, max, cancel)
+    });
+    if cancel.load(Ordering::Relaxed) {
+        return Ok(None);
+    }
+    r
+}
+
+/// [`read_part`] from the layer blob `blob` (compressed or not), `loc`
+/// naming it in errors.
+pub fn read_part_in(
+    blob: &mut dyn Read,
+    st: &Stored,
+    loc: &crate::error::Location,
+    offset: u64,
+    max: u64,
+    cancel: &AtomicBool,
+) -> Result<Option<Vec<u8>>> {
+    let mut blob = Cancellable {
+        inner: blob,
+        cancel,
+    };
+    let r = with_entry(&mut blob, st, loc, |entry, ploc| {
+        part(entry, st, offset, max).map_err(|e| match e {
+            Part::Io(e) => Error::format(ploc.clone(), format!("unreadable layer ({e})")),
+            Part::Changed => changed(ploc),
         })
     });
     if cancel.load(Ordering::Relaxed) {

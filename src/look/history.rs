@@ -132,7 +132,9 @@ fn removed(index: &Index, id: NodeId, c: &Change, by: u16) -> How {
         let why = match h.cause {
             HideCause::Opaque => Some("an opaque directory"),
             HideCause::ParentReplaced => Some("its directory replaced by a non-directory"),
-            HideCause::Whiteout if h.node != id => Some("its directory removed"),
+            HideCause::Whiteout if h.node != id && above(index, h.node, id) => {
+                Some("its directory removed")
+            }
             _ => None,
         };
         return How::Removed { why };
@@ -146,6 +148,18 @@ fn removed(index: &Index, id: NodeId, c: &Change, by: u16) -> How {
     How::Removed {
         why: dir_removed.then_some("its directory removed"),
     }
+}
+
+/// Is `dir` an ancestor of `id`?
+fn above(index: &Index, dir: NodeId, id: NodeId) -> bool {
+    let mut n = id;
+    while n != crate::load::index::ROOT {
+        n = index.parent(n);
+        if n == dir {
+            return true;
+        }
+    }
+    false
 }
 
 /// Where layer `by` stored the bytes of `inode` again (not at a path it

@@ -173,7 +173,7 @@ impl Pane for History {
         let w = inner.width as usize;
         let bold = Style::default().add_modifier(Modifier::BOLD);
         let head = format!(
-            "  {:>5}  {:<8}  {:<8} {:>9}  {:<10} {:>9}  {:<16}  Then",
+            "  {:>5}  {:<8}  {:<8} {:>9}  {:<10} {:>9}  {:<16}  Hidden by",
             "Layer", "Change", "Type", "Size", "Mode", "UID:GID", "Content hash"
         );
         f.render_widget(
@@ -202,7 +202,7 @@ impl Pane for History {
             };
             let (then, style) = match (&e.hidden, e.visible) {
                 (Some((l, how)), _) => (
-                    format!("{} by layer {l}", how.describe()),
+                    format!("layer {l}: {}", how.describe()),
                     Style::default().fg(match how.word() {
                         "overwritten" => Color::Yellow,
                         "metadata only" => Color::Cyan,
@@ -210,7 +210,10 @@ impl Pane for History {
                         _ => Color::Red,
                     }),
                 ),
-                (None, true) => ("visible".into(), Style::default().fg(Color::LightGreen)),
+                (None, true) => (
+                    "- (the version the image shows)".into(),
+                    Style::default().fg(Color::LightGreen),
+                ),
                 (None, false) => ("hidden".into(), Style::default().fg(Color::Red)),
             };
             let cols = format!(

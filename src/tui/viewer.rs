@@ -271,7 +271,7 @@ impl Viewer {
         let mut spans = Vec::new();
         if !c.hex {
             spans.push(Span::styled(
-                format!("{:>num_w$} ", i + 1),
+                format!(" {:>num_w$} ", i + 1),
                 Style::default().fg(Color::DarkGray),
             ));
         }

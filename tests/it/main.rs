@@ -22,6 +22,7 @@ mod golden;
 mod hostile;
 mod html;
 mod look;
+mod look_contents;
 mod model;
 mod optional;
 mod packages;
