@@ -269,12 +269,14 @@ impl Viewer {
     fn row_line(&self, c: &Contents, i: usize, num_w: usize) -> Line<'static> {
         let row = c.row(i);
         let mut spans = Vec::new();
-        if !c.hex {
-            spans.push(Span::styled(
+        spans.push(if c.hex {
+            Span::raw(" ")
+        } else {
+            Span::styled(
                 format!(" {:>num_w$} ", i + 1),
                 Style::default().fg(Color::DarkGray),
-            ));
-        }
+            )
+        });
         let ranges = if self.search.query.is_empty() {
             Vec::new()
         } else {

@@ -34,3 +34,4 @@ mod registry;
 mod suggest;
 mod tui;
 mod tui_e2e;
+mod tui_viewer;
