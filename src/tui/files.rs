@@ -33,8 +33,10 @@ pub fn hints() -> Vec<(String, &'static str)> {
     vec![
         (pair(&k.up, &k.down), "move"),
         (k.toggle_dir.short(), "collapse"),
-        (k.view.short(), "view"),
-        (k.history.short(), "history"),
+        (
+            format!("{}/{}", k.view.short(), k.history.short()),
+            "view/history",
+        ),
         (k.toggle_all.short(), "all"),
         (k.filter.short(), "filter"),
         (ctrl_group(&k.types), "types"),
