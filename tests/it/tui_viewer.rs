@@ -27,8 +27,8 @@ fn image() -> String {
 }
 
 fn app() -> (App, Receiver<Msg>) {
-    let a = imgscope::analyse(&image(), &Default::default(), &LoadProgress::default())
-        .expect("loads");
+    let a =
+        imgscope::analyse(&image(), &Default::default(), &LoadProgress::default()).expect("loads");
     let mut app = App::loaded("versions.tar.zst", a.index, a.report, (W, H));
     let (tx, rx) = channel();
     app.reading(&image(), LoadOptions::default(), tx);
@@ -167,10 +167,8 @@ fn viewer_shows_a_binary_as_hex_and_escapes_a_text() {
         s.contains("1 Welcome \\x1b[1;31mred\\x1b[0m \\x1b]0;retitled\\x07 done"),
         "{s}"
     );
-    assert!(!(0..buf.area.height).any(|y| (0..W).any(|x| buf[(x, y)]
-        .symbol()
-        .chars()
-        .any(char::is_control))));
+    assert!(!(0..buf.area.height)
+        .any(|y| (0..W).any(|x| buf[(x, y)].symbol().chars().any(char::is_control))));
 }
 
 #[test]
