@@ -7,13 +7,14 @@ use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::files::mode_string;
 use super::keys::{pair, KEYS};
+use super::look::frame;
 use super::pane::{Action, ListSel, Pane, View};
-use super::widgets::{detail_block, pane};
+use super::widgets::detail_block;
 use crate::load::index::{Index, NodeId, NodeKind};
 use crate::look::history::{history, Entry};
 use crate::look::ls::op_name;
@@ -162,11 +163,7 @@ impl Pane for History {
     }
 
     fn draw(&self, f: &mut Frame, v: &View) {
-        let area = v.areas.body;
-        f.render_widget(Clear, area);
-        let block = pane(self.title(v), true);
-        let inner = block.inner(area);
-        f.render_widget(block, area);
+        let inner = frame(f, v.areas.body, self.title(v));
         if inner.height < 3 {
             return;
         }

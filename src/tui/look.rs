@@ -15,11 +15,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
 
+use ratatui::crossterm::event::KeyEvent;
+use ratatui::layout::Rect;
+use ratatui::widgets::Clear;
+use ratatui::Frame;
+
 use super::app::Msg;
 use super::history::History;
+use super::keys::KEYS;
 use super::pane::Pane;
 use super::vdiff::VersionDiff;
 use super::viewer::Viewer;
+use super::widgets::pane;
 use crate::load::index::Index;
 use crate::load::LoadOptions;
 use crate::look::contents::{classify, read_part, Contents, Kind, PAGE};
@@ -74,6 +81,54 @@ pub enum Compared {
     Text { rows: Vec<diff::Row>, cut: bool },
     /// One of them is binary: no line diff.
     Binary,
+}
+
+/// How far a view of rows is scrolled: down and sideways.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scroll {
+    /// The first row shown.
+    pub top: usize,
+    /// Characters skipped at the start of each row.
+    pub left: usize,
+}
+
+impl Scroll {
+    /// Move `delta` rows, keeping `h` rows of the `rows` on screen.
+    pub fn by(&mut self, delta: isize, rows: usize, h: usize) {
+        let max = rows.saturating_sub(h);
+        self.top = (self.top as isize)
+            .saturating_add(delta)
+            .clamp(0, max as isize) as usize;
+    }
+
+    /// The scrolling keys (rows, pages, ends, sideways, Space a page down);
+    /// true when `k` is one of them.
+    pub fn key(&mut self, k: &KeyEvent, rows: usize, h: usize) -> bool {
+        let keys = &KEYS;
+        let page = h as isize;
+        match () {
+            _ if keys.up.is(k) => self.by(-1, rows, h),
+            _ if keys.down.is(k) => self.by(1, rows, h),
+            _ if keys.page_up.is(k) => self.by(-page, rows, h),
+            _ if keys.page_down.is(k) || keys.mark.is(k) => self.by(page, rows, h),
+            _ if keys.home.is(k) => self.top = 0,
+            _ if keys.end.is(k) => self.by(isize::MAX, rows, h),
+            _ if keys.left.is(k) => self.left = self.left.saturating_sub(8),
+            _ if keys.right.is(k) => self.left += 8,
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// A view's frame over the whole body (what is under it cleared): the
+/// area inside it.
+pub fn frame(f: &mut Frame, area: Rect, title: String) -> Rect {
+    f.render_widget(Clear, area);
+    let block = pane(title, true);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    inner
 }
 
 /// A view of the stack.

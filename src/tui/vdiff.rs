@@ -7,13 +7,12 @@ use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::keys::{pair, KEYS};
-use super::look::{Compared, Job, Output};
+use super::look::{frame, Compared, Job, Output, Scroll};
 use super::pane::{Action, Pane, View};
-use super::widgets::pane;
 use crate::look::diff::Row;
 use crate::look::{show, Stored};
 use crate::present::human;
@@ -40,8 +39,7 @@ pub struct VersionDiff {
     pub old: Stored,
     pub new: Stored,
     pub state: State,
-    pub top: usize,
-    pub left: usize,
+    pub scroll: Scroll,
 }
 
 impl VersionDiff {
@@ -54,8 +52,7 @@ impl VersionDiff {
                 Ok(j) => State::Reading(j),
                 Err(e) => State::Failed(e),
             },
-            top: 0,
-            left: 0,
+            scroll: Scroll::default(),
         }
     }
 
@@ -127,12 +124,6 @@ impl VersionDiff {
     fn rows_shown(v: &View) -> usize {
         v.areas.body.height.saturating_sub(2).max(1) as usize
     }
-
-    fn scroll(&mut self, delta: isize, h: usize) {
-        let n = self.lines().len();
-        let max = n.saturating_sub(h);
-        self.top = (self.top as isize + delta).clamp(0, max as isize) as usize;
-    }
 }
 
 /// A line scrolled `left` characters sideways.
@@ -171,34 +162,25 @@ impl Pane for VersionDiff {
         let h = Self::rows_shown(v);
         match () {
             _ if keys.back.is(k) => return Action::Back,
-            _ if keys.up.is(k) => self.scroll(-1, h),
-            _ if keys.down.is(k) => self.scroll(1, h),
-            _ if keys.page_up.is(k) => self.scroll(-(h as isize), h),
-            _ if keys.page_down.is(k) || keys.mark.is(k) => self.scroll(h as isize, h),
-            _ if keys.home.is(k) => self.top = 0,
-            _ if keys.end.is(k) => self.scroll(isize::MAX / 2, h),
-            _ if keys.left.is(k) => self.left = self.left.saturating_sub(8),
-            _ if keys.right.is(k) => self.left += 8,
-            _ => {}
+            _ => {
+                let rows = self.lines().len();
+                self.scroll.key(k, rows, h);
+            }
         }
         Action::None
     }
 
     fn draw(&self, f: &mut Frame, v: &View) {
-        let area = v.areas.body;
-        f.render_widget(Clear, area);
-        let block = pane(self.title(v), true);
-        let inner = block.inner(area);
-        f.render_widget(block, area);
+        let inner = frame(f, v.areas.body, self.title(v));
         for (i, l) in self
             .lines()
             .into_iter()
-            .skip(self.top)
+            .skip(self.scroll.top)
             .take(inner.height as usize)
             .enumerate()
         {
             f.render_widget(
-                Paragraph::new(shifted(l, self.left)),
+                Paragraph::new(shifted(l, self.scroll.left)),
                 Rect::new(inner.x, inner.y + i as u16, inner.width, 1),
             );
         }

@@ -10,13 +10,12 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::keys::{pair, KEYS};
-use super::look::{Job, Output};
+use super::look::{frame, Job, Output, Scroll};
 use super::pane::{ctrl, Action, Pane, View};
-use super::widgets::pane;
 use crate::look::contents::{matches, Contents, Kind, Target, PAGE};
 use crate::look::show;
 use crate::present::human;
@@ -66,8 +65,7 @@ pub struct Viewer {
     /// The next part being read.
     pub more: Option<Job>,
     /// The first row shown, and how far the rows are scrolled sideways.
-    pub top: usize,
-    pub left: usize,
+    pub scroll: Scroll,
     pub search: Search,
     /// The row the last search went to.
     pub hit: Option<usize>,
@@ -89,8 +87,7 @@ impl Viewer {
             what,
             state,
             more: None,
-            top: 0,
-            left: 0,
+            scroll: Scroll::default(),
             search: Search::default(),
             hit: None,
             error: None,
@@ -140,10 +137,8 @@ impl Viewer {
         inner.saturating_sub(self.target.via.len() + 1).max(1)
     }
 
-    fn scroll(&mut self, delta: isize, h: usize) {
-        let n = self.contents().map_or(0, Contents::rows);
-        let max = n.saturating_sub(h);
-        self.top = (self.top as isize + delta).clamp(0, max as isize) as usize;
+    fn rows(&self) -> usize {
+        self.contents().map_or(0, Contents::rows)
     }
 
     /// Go to the next (or previous) match from the row shown first (from
@@ -154,16 +149,16 @@ impl Viewer {
         if q.is_empty() {
             return;
         }
-        let n = c.rows();
+        let (n, top) = (c.rows(), self.scroll.top);
         if n == 0 {
             return;
         }
         // From the last match while it is on screen, else from the top row
         // (which a forward search looks at first).
         let from = match self.hit {
-            Some(r) if r >= self.top && r < self.top + h => r,
-            _ if forward => (self.top + n - 1) % n,
-            _ => self.top,
+            Some(r) if r >= top && r < top + h => r,
+            _ if forward => (top + n - 1) % n,
+            _ => top,
         };
         match c.find(q, from, forward) {
             Some(r) => {
@@ -174,10 +169,10 @@ impl Viewer {
                     r + 1,
                     if count == 1 { "" } else { "es" }
                 ));
-                if r < self.top || r >= self.top + h {
-                    self.top = r.saturating_sub(h / 3);
+                if r < top || r >= top + h {
+                    self.scroll.top = r.saturating_sub(h / 3);
                 }
-                self.scroll(0, h);
+                self.scroll.by(0, n, h);
             }
             None => {
                 self.hit = None;
@@ -296,7 +291,7 @@ impl Viewer {
         }
         pieces.push((&row[at..], false));
         // Sideways: skip `left` characters across the pieces.
-        let mut skip = self.left;
+        let mut skip = self.scroll.left;
         for (text, hit) in pieces {
             let n = text.chars().count();
             if skip >= n {
@@ -329,14 +324,7 @@ impl Pane for Viewer {
         let keys = &KEYS;
         match () {
             _ if keys.back.is(k) => return Action::Back,
-            _ if keys.up.is(k) => self.scroll(-1, h),
-            _ if keys.down.is(k) => self.scroll(1, h),
-            _ if keys.page_up.is(k) => self.scroll(-(h as isize), h),
-            _ if keys.page_down.is(k) || keys.mark.is(k) => self.scroll(h as isize, h),
-            _ if keys.home.is(k) => self.top = 0,
-            _ if keys.end.is(k) => self.scroll(isize::MAX / 2, h),
-            _ if keys.left.is(k) => self.left = self.left.saturating_sub(8),
-            _ if keys.right.is(k) => self.left += 8,
+            _ if self.scroll.key(k, self.rows(), h) => {}
             _ if keys.search.is(k) && self.contents().is_some() => {
                 self.search.editing = true;
                 self.search.query.clear();
@@ -348,7 +336,7 @@ impl Pane for Viewer {
             _ if keys.hex.is(k) => {
                 if let State::Ready(c) = &mut self.state {
                     c.toggle_hex();
-                    self.top = 0;
+                    self.scroll.top = 0;
                     self.hit = None;
                 }
             }
@@ -363,11 +351,7 @@ impl Pane for Viewer {
     }
 
     fn draw(&self, f: &mut Frame, v: &View) {
-        let area = v.areas.body;
-        f.render_widget(Clear, area);
-        let block = pane(self.title(v), true);
-        let inner = block.inner(area);
-        f.render_widget(block, area);
+        let inner = frame(f, v.areas.body, self.title(v));
         if inner.height == 0 {
             return;
         }
@@ -395,7 +379,8 @@ impl Pane for Viewer {
             State::Ready(c) if c.rows() == 0 => line(f, y, Line::styled(" (empty)", dim)),
             State::Ready(c) => {
                 let num_w = c.rows().to_string().len();
-                for i in self.top..(self.top + h).min(c.rows()) {
+                let top = self.scroll.top;
+                for i in top..(top + h).min(c.rows()) {
                     line(f, y, self.row_line(c, i, num_w));
                     y += 1;
                 }
