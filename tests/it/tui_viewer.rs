@@ -230,3 +230,63 @@ fn esc_cancels_a_read_and_its_late_result_is_dropped() {
         assert_eq!(looks(&a), 0);
     }
 }
+
+/// A file larger than a page: the first MiB is shown, the footer says how
+/// much was read, `m` reads the next MiB and the rows grow; never more.
+#[test]
+fn viewer_reads_a_big_file_a_page_at_a_time() {
+    use crate::common::{docker_archive, layer, temp_file, E};
+    let mut text = Vec::new();
+    let mut i = 0;
+    while text.len() < 2_500_000 {
+        text.extend_from_slice(format!("row {i:07}\n").as_bytes());
+        i += 1;
+    }
+    let rows = i;
+    let file = temp_file(&docker_archive(
+        &[layer(&[E::File("big.txt", text.clone())])],
+        &["ADD big.txt /"],
+    ));
+    let path = file.path().to_str().unwrap().to_string();
+    let a = imgscope::analyse(&path, &Default::default(), &LoadProgress::default()).unwrap();
+    let mut app = App::loaded("big.tar", a.index, a.report, (W, H));
+    let (tx, rx) = channel();
+    app.reading(&path, LoadOptions::default(), tx);
+    select(&mut app, "big", "/big.txt");
+    key(&mut app, KeyCode::Enter);
+    receive(&mut app, &rx);
+    let s = render(&mut app);
+    assert!(
+        s.contains("/big.txt · as of layer 0 · 2.50 MB · text"),
+        "{s}"
+    );
+    assert!(
+        s.contains("first 1.05 MB of 2.50 MB read; m reads the next 1.05 MB"),
+        "{s}"
+    );
+    let shown = |app: &App| match app.data.as_deref().unwrap().looks.stack.last() {
+        Some(imgscope::tui::Look::Viewer(v)) => v.contents().map(|c| (c.bytes.len(), c.rows())),
+        _ => None,
+    };
+    assert_eq!(shown(&app).unwrap().0, 1 << 20);
+    key(&mut app, KeyCode::End);
+    key(&mut app, KeyCode::Char('m'));
+    assert!(render(&mut app).contains("reading the next part…"));
+    receive(&mut app, &rx);
+    assert_eq!(shown(&app).unwrap().0, 2 << 20);
+    key(&mut app, KeyCode::Char('m'));
+    receive(&mut app, &rx);
+    let (bytes, n) = shown(&app).unwrap();
+    assert_eq!(bytes, text.len());
+    assert_eq!(n, rows);
+    key(&mut app, KeyCode::End);
+    let s = render(&mut app);
+    assert!(s.contains(&format!("row {:07}", rows - 1)), "{s}");
+    assert!(!s.contains("reads the next"), "{s}");
+    // Everything is read: m starts no read.
+    key(&mut app, KeyCode::Char('m'));
+    match app.data.as_deref().unwrap().looks.stack.last() {
+        Some(imgscope::tui::Look::Viewer(v)) => assert!(v.more.is_none()),
+        _ => panic!("the viewer is open"),
+    }
+}
