@@ -314,3 +314,34 @@ fn every_version_of_a_path_and_how_it_was_hidden() {
     assert_eq!(h[0].link.as_deref(), Some(&b"app.conf"[..]));
     assert!(h[0].visible && h[0].inode.is_none());
 }
+
+/// The demo image built into the binary (`--demo`) is read again from the
+/// bytes in the binary: the viewer works on it as on a file.
+#[test]
+fn the_built_in_demo_is_read_again() {
+    let demo = imgscope::load::DEMO_SOURCE;
+    let index = imgscope::index_only(demo, &LoadOptions::default(), &LoadProgress::default())
+        .expect("the demo loads");
+    let last = index.layers.len() - 1;
+    let st = target(&index, node(&index, "/srv/requirements.txt"), last)
+        .unwrap()
+        .file
+        .unwrap();
+    let got = read_part(
+        demo,
+        &LoadOptions::default(),
+        &index,
+        &st,
+        0,
+        PAGE,
+        &AtomicBool::new(false),
+    )
+    .unwrap()
+    .unwrap();
+    let want = std::fs::read(format!(
+        "{}/assets/demo/requirements.txt",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    assert_eq!(got, want);
+}
