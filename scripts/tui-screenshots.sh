@@ -7,6 +7,9 @@
 # IMAGE defaults to the bundled demo image (assets/demo/demo.tar.zst), else the 14-layer test image
 # (tests/images/dive-steps.docker.tar.zst);
 # BIG_IMAGE (for the progress gauge) to /work/bench/million.tar if present.
+# The viewer, history and diff captures use tests/images/versions.tar.zst.
+# ONLY=viewer takes only those; IMGSCOPE_BIN=PATH uses that binary instead
+# of building the release one.
 # Needs: tmux, aha, chromium, a monospace font (fonts-dejavu-core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,8 +20,12 @@ if [ -z "$img" ]; then
 fi
 big=${2:-/work/bench/million.tar}
 for t in tmux aha chromium; do command -v $t >/dev/null || { echo "missing: $t" >&2; exit 2; }; done
-cargo build --release >&2
-bin=$root/target/release/imgscope
+bin=${IMGSCOPE_BIN:-}
+if [ -z "$bin" ]; then
+  cargo build --release >&2
+  bin=$root/target/release/imgscope
+fi
+only=${ONLY:-}
 out=$root/screenshots
 mkdir -p "$out"
 work=$(mktemp -d)
@@ -48,12 +55,13 @@ start() { # image
   tm new-session -d -s shots -x 120 -y 40 "'$bin' '$1'; sleep 30"
 }
 
-if [ -e "$big" ]; then
+if [ -z "$only" ] && [ -e "$big" ]; then
   start "$big"
   sleep 0.6
   shot loading
 fi
 
+if [ -z "$only" ]; then
 start "$img"
 sleep 1.5
 shot layers
@@ -71,4 +79,21 @@ keys C-f a p p Enter C-o
 shot filter
 keys '?'
 shot help
+keys Escape q
+fi
+
+# The viewer, a search, the history of a path, a hidden version, a diff.
+start tests/images/versions.tar.zst
+sleep 1.5
+keys 2 C-f a p p . c o n f Enter Home Down Down Enter
+shot viewer
+keys / l o g Enter n
+shot viewer-search
+keys H
+shot history
+keys Up Up d Down d
+shot diff
+keys Escape Escape Escape Escape
+keys C-f C-u b l o b Enter Home Down Down v
+shot viewer-hex
 keys Escape q

@@ -1,6 +1,8 @@
 //! Looking inside an image: which version of a path is meant
 //! ([`resolve`]), its bytes ([`read`]), and every path of a layer
-//! ([`ls`]). Everything here starts from an [`Index`] (what
+//! ([`ls`]); for a viewer, a capped part of a file as text or hex
+//! ([`contents`]), every version of a path ([`history`]) and a line diff
+//! of two ([`diff`]). Everything here starts from an [`Index`] (what
 //! [`crate::load`] or [`crate::analyse`] builds) and never imports the TUI.
 //!
 //! A path is given as bytes (non-UTF-8 allowed), with or without a leading
@@ -10,6 +12,9 @@
 //! followed inside the image only (`..` stops at the image's root, an
 //! absolute target starts there); a hard link reads the file it shares.
 
+pub mod contents;
+pub mod diff;
+pub mod history;
 pub mod ls;
 pub mod read;
 

@@ -25,7 +25,7 @@ const BUF: usize = 256 * 1024;
 
 /// The error's location: the image, the layer (position and digest), and
 /// the path inside it.
-fn layer_loc(image: &str, index: &Index, layer: usize) -> Location {
+pub(crate) fn layer_loc(image: &str, index: &Index, layer: usize) -> Location {
     let r = &index.layers[layer].r;
     let digest = if r.digest.is_empty() {
         r.diff_id.clone()
@@ -58,6 +58,10 @@ pub fn with_layer<T>(
     if engine::parse(image).is_some() {
         return Err(once("an engine's stream"));
     }
+    if image == crate::load::DEMO_SOURCE && std::fs::symlink_metadata(image).is_err() {
+        let open = || Ok(std::io::Cursor::new(crate::load::DEMO));
+        return from_compressed(open, &loc, lloc, &r.member, f);
+    }
     if image == "-" {
         return Err(once("standard input"));
     }
@@ -86,11 +90,23 @@ pub fn with_layer<T>(
         let src = Source::open(image, None, false)?;
         return f(&mut src.open_blob(&r.member, &lloc)?);
     }
-    // A compressed archive: decompress from the start to the member.
-    let mut name = clean_member(&r.member);
+    let open = || File::open(image).map_err(|e| Error::Open(Box::new(image.into()), e));
+    from_compressed(open, &loc, lloc, &r.member, f)
+}
+
+/// A compressed image archive (opened by `open`, from its start):
+/// decompress up to the layer blob `member` (links between members
+/// followed) and run `f` on it.
+fn from_compressed<R: Read, T>(
+    open: impl Fn() -> Result<R>,
+    loc: &Location,
+    lloc: Location,
+    member: &str,
+    f: impl FnOnce(&mut dyn Read) -> Result<T>,
+) -> Result<T> {
+    let mut name = clean_member(member);
     for _ in 0..16 {
-        let file = File::open(image).map_err(|e| Error::Open(Box::new(image.into()), e))?;
-        let mut archive = tar::Archive::new(TarGuard::new(decode(BufReader::new(file), &loc)?));
+        let mut archive = tar::Archive::new(TarGuard::new(decode(BufReader::new(open()?), loc)?));
         let bad = |e: std::io::Error| {
             Error::format(loc.clone(), format!("not a readable image archive ({e})"))
         };
@@ -147,16 +163,14 @@ fn is_file_entry(etype: tar::EntryType, path: &[u8]) -> bool {
     ) && !base.starts_with(b".wh.")
 }
 
-/// Walk a layer blob (compressed or not) to the stored file `st` and copy
-/// its bytes to `out`; the copy is checked against the size and content
-/// hash the index recorded. A writer that went away (a closed pipe) ends
-/// the copy early without error. Returns the bytes written.
-pub fn copy_entry(
+/// Walk a layer blob (compressed or not) to the stored file `st` and run
+/// `f` on its entry's bytes; `f` is given the location to name in errors.
+pub fn with_entry<T>(
     blob: &mut dyn Read,
     st: &Stored,
     loc: &Location,
-    out: &mut dyn Write,
-) -> Result<u64> {
+    f: impl FnOnce(&mut dyn Read, &Location) -> Result<T>,
+) -> Result<T> {
     let ploc = loc.path(super::show(&st.path));
     let mut archive = tar::Archive::new(TarGuard::new(decode(
         BufReader::with_capacity(BUF, blob),
@@ -164,7 +178,6 @@ pub fn copy_entry(
     )?));
     let bad = |e: std::io::Error| Error::format(ploc.clone(), format!("unreadable layer ({e})"));
     let mut seen = 0usize;
-    let mut buf = vec![0u8; BUF];
     for item in archive.entries().map_err(bad)? {
         let mut entry = item.map_err(bad)?;
         let etype = entry.header().entry_type();
@@ -178,15 +191,52 @@ pub fn copy_entry(
             seen += 1;
             continue;
         }
+        return f(&mut entry, &ploc);
+    }
+    Err(Error::format(
+        ploc,
+        "not found in the layer (the image changed since it was indexed?)",
+    ))
+}
+
+/// The error when what was read is not what the index recorded.
+pub(crate) fn changed(ploc: &Location) -> Error {
+    Error::format(
+        ploc.clone(),
+        "the layer no longer holds what was indexed (the image changed since?)",
+    )
+}
+
+/// Read into `buf`, retrying when interrupted; 0 at the end.
+pub(crate) fn read_some(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match r.read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Walk a layer blob (compressed or not) to the stored file `st` and copy
+/// its bytes to `out`; the copy is checked against the size and content
+/// hash the index recorded. A writer that went away (a closed pipe) ends
+/// the copy early without error. Returns the bytes written.
+pub fn copy_entry(
+    blob: &mut dyn Read,
+    st: &Stored,
+    loc: &Location,
+    out: &mut dyn Write,
+) -> Result<u64> {
+    with_entry(blob, st, loc, |entry, ploc| {
+        let mut buf = vec![0u8; BUF];
         let mut h = Xxh3::new();
         let mut n = 0u64;
         loop {
-            let k = match entry.read(&mut buf) {
-                Ok(0) => break,
-                Ok(k) => k,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(bad(e)),
-            };
+            let k = read_some(entry, &mut buf)
+                .map_err(|e| Error::format(ploc.clone(), format!("unreadable layer ({e})")))?;
+            if k == 0 {
+                break;
+            }
             h.update(&buf[..k]);
             n += k as u64;
             if let Err(e) = out.write_all(&buf[..k]) {
@@ -197,17 +247,10 @@ pub fn copy_entry(
             }
         }
         if n != st.size || h.digest128() != st.hash {
-            return Err(Error::format(
-                ploc,
-                "the layer no longer holds what was indexed (the image changed since?)",
-            ));
+            return Err(changed(ploc));
         }
-        return Ok(n);
-    }
-    Err(Error::format(
-        ploc,
-        "not found in the layer (the image changed since it was indexed?)",
-    ))
+        Ok(n)
+    })
 }
 
 /// Write the bytes of stored file `st` of IMAGE to `out` (see

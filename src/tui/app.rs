@@ -12,14 +12,19 @@ use ratatui::layout::Position;
 
 use super::files::Files;
 use super::fixes::Fixes;
+use super::history::History;
 use super::keys::KEYS;
 use super::layers::Layers;
 use super::layout::{layout, Areas, Focus, Sizes, Tab};
+use super::look::{Done, Io, Look, Looks, Work};
 use super::packages::Packages;
 use super::pane::{Action, Ctx, Pane, View};
+use super::vdiff::VersionDiff;
+use super::viewer::Viewer;
 use super::waste::Waste;
-use crate::load::index::{Index, NodeId};
-use crate::load::{LoadProgress, ProgressSnapshot};
+use crate::load::index::{Index, InodeId, NodeId};
+use crate::load::{LoadOptions, LoadProgress, ProgressSnapshot};
+use crate::look::contents::{self, Target};
 use crate::present::one_line;
 use crate::suggest::{Report, SuggestionKind};
 use crate::view::Mode;
@@ -34,6 +39,8 @@ pub enum Msg {
     Tick,
     Loaded(Box<Loaded>),
     Failed(String),
+    /// A file's bytes read again (or two versions compared) for the viewer.
+    Read(Box<Done>),
 }
 
 #[derive(Debug)]
@@ -55,6 +62,8 @@ pub struct Data {
     pub waste: Waste,
     pub packages: Packages,
     pub fixes: Fixes,
+    /// The viewer, a path's history, a diff: over the panes while open.
+    pub looks: Looks,
 }
 
 pub struct App {
@@ -64,6 +73,8 @@ pub struct App {
     pub source: String,
     pub progress: Arc<LoadProgress>,
     pub data: Option<Box<Data>>,
+    /// How the viewer reads the image again (None: it cannot).
+    pub io: Option<Arc<Io>>,
     pub error: Option<String>,
     pub help: bool,
     pub quit: bool,
@@ -84,6 +95,7 @@ impl App {
             source: source.to_string(),
             progress,
             data: None,
+            io: None,
             error: None,
             help: false,
             quit: false,
@@ -108,6 +120,20 @@ impl App {
         update(&mut app, Msg::Loaded(Box::new(Loaded { index, report })));
         app
     }
+
+    /// Let the viewer read IMAGE again (read with `opts`), its results
+    /// coming back through `tx`, the channel `update` is fed from.
+    pub fn reading(&mut self, image: &str, opts: LoadOptions, tx: std::sync::mpsc::Sender<Msg>) {
+        let io = Arc::new(Io {
+            image: image.to_string(),
+            opts,
+            tx,
+        });
+        if let Some(d) = self.data.as_deref_mut() {
+            d.looks.io = Some(io.clone());
+        }
+        self.io = Some(io);
+    }
 }
 
 /// The panes' view of `d` (a macro, so the panes' own state can be borrowed
@@ -123,7 +149,7 @@ macro_rules! cx {
 }
 
 impl Data {
-    fn new(index: Index, report: Report) -> Data {
+    fn new(index: Index, report: Report, io: Option<Arc<Io>>) -> Data {
         let index = Arc::new(index);
         let layers = Layers::new(index.layers.len());
         let files = Files::new(&index, &report, layers.layer());
@@ -137,6 +163,7 @@ impl Data {
             waste,
             packages,
             fixes: Fixes::default(),
+            looks: Looks::new(io),
             index,
             report,
         }
@@ -209,6 +236,86 @@ impl Data {
             Action::JumpToOptional(oi) => self.jump_to_optional(oi, a),
             Action::JumpToPackage(node, layer) => self.jump_to(node, layer, None, a),
             Action::JumpToFix(si) => self.jump_to_fix(si, a),
+            Action::View(node) => self.view(node),
+            Action::ViewVersion(ino) => self.view_version(ino),
+            Action::History(node) => {
+                let h = History::new(&self.index, node, self.layer());
+                self.looks.push(Look::History(Box::new(h)));
+            }
+            Action::Diff(old, new) => self.diff(old, new),
+            Action::ReadMore => self.read_more(),
+            Action::Back => self.looks.pop(),
+        }
+    }
+
+    /// The viewer on `target`, its first part being read.
+    fn open(&mut self, target: Target, what: String) {
+        let job = match &target.file {
+            Ok(st) => self.looks.start(
+                &self.index,
+                Work::Part {
+                    st: st.clone(),
+                    offset: 0,
+                },
+            ),
+            Err(e) => Err(e.to_string()),
+        };
+        self.looks
+            .push(Look::Viewer(Box::new(Viewer::new(target, what, job))));
+    }
+
+    /// The viewer on a path as of the selected layer.
+    fn view(&mut self, node: NodeId) {
+        let layer = self.layer();
+        let target = contents::target(&self.index, node, layer).unwrap_or_else(|e| Target {
+            path: self.index.path(node),
+            layer,
+            via: Vec::new(),
+            file: Err(e),
+        });
+        self.open(target, format!("as of layer {layer}"));
+    }
+
+    /// The viewer on one version of a path.
+    fn view_version(&mut self, ino: InodeId) {
+        let target = contents::version(&self.index, ino);
+        let what = format!("the version of layer {}", target.layer);
+        self.open(target, what);
+    }
+
+    /// The diff of two versions, both being read.
+    fn diff(&mut self, old: InodeId, new: InodeId) {
+        let (old, new) = (
+            crate::look::stored(&self.index, old),
+            crate::look::stored(&self.index, new),
+        );
+        let mut path = b"/".to_vec();
+        path.extend_from_slice(&new.path);
+        let job = self.looks.start(
+            &self.index,
+            Work::Diff {
+                old: old.clone(),
+                new: new.clone(),
+            },
+        );
+        let d = VersionDiff::new(path, old, new, job);
+        self.looks.push(Look::Diff(Box::new(d)));
+    }
+
+    /// The viewer's next part.
+    fn read_more(&mut self) {
+        let Some(Look::Viewer(v)) = self.looks.top() else {
+            return;
+        };
+        let (Ok(st), offset) = (v.target.file.clone(), v.read_so_far()) else {
+            return;
+        };
+        let job = self.looks.start(&self.index, Work::Part { st, offset });
+        if let Some(Look::Viewer(v)) = self.looks.top_mut() {
+            match job {
+                Ok(j) => v.more = Some(j),
+                Err(e) => v.error = Some(e),
+            }
         }
     }
 
@@ -317,12 +424,20 @@ fn handle(app: &mut App, msg: Msg) {
         },
         Msg::Loaded(l) => {
             let Loaded { index, report } = *l;
-            app.data = Some(Box::new(Data::new(index, report)));
+            app.data = Some(Box::new(Data::new(index, report, app.io.clone())));
             app.dirty = true;
         }
         Msg::Failed(e) => {
             app.error = Some(e);
             app.quit = true;
+        }
+        Msg::Read(done) => {
+            // A cancelled read's late result finds no view: nothing to draw.
+            if let Some(d) = app.data.as_deref_mut() {
+                if d.looks.done(*done) {
+                    app.dirty = true;
+                }
+            }
         }
         Msg::Key(k) => {
             if k.kind == KeyEventKind::Release {
@@ -333,7 +448,7 @@ fn handle(app: &mut App, msg: Msg) {
         }
         Msg::Mouse(m) => {
             if let Some(d) = app.data.as_deref_mut() {
-                if !app.help && mouse(app.size, d, m) {
+                if !app.help && d.looks.top().is_none() && mouse(app.size, d, m) {
                     app.dirty = true;
                 }
             }
@@ -370,6 +485,22 @@ fn key(app: &mut App, k: KeyEvent) {
         return;
     };
     let a = d.areas(size);
+    if let Some(top) = d.looks.top_mut() {
+        // The viewer, a history or a diff: it takes the keys.
+        let typing = matches!(top, Look::Viewer(v) if v.search.editing);
+        if !typing && keys.help.is(&k) {
+            app.help = true;
+            return;
+        }
+        let v = View {
+            cx: cx!(d),
+            areas: &a,
+            focused: true,
+            mode: d.files.mode,
+        };
+        let action = top.pane_mut().key(&k, &v);
+        return d.act(action, &a);
+    }
     let th = a.tree_rows();
     if !(d.focus == Focus::Layers && !d.files.filter.editing && Layers::is_move(&k)) {
         d.settle(th);

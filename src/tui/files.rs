@@ -33,6 +33,10 @@ pub fn hints() -> Vec<(String, &'static str)> {
     vec![
         (pair(&k.up, &k.down), "move"),
         (k.toggle_dir.short(), "collapse"),
+        (
+            format!("{}/{}", k.view.short(), k.history.short()),
+            "view/history",
+        ),
         (k.toggle_all.short(), "all"),
         (k.filter.short(), "filter"),
         (ctrl_group(&k.types), "types"),
@@ -452,7 +456,7 @@ impl Files {
 }
 
 /// `ls -l`'s type letter and permission bits.
-fn mode_string(kind: NodeKind, mode: u32) -> String {
+pub(super) fn mode_string(kind: NodeKind, mode: u32) -> String {
     let t = match kind {
         NodeKind::Dir => 'd',
         NodeKind::Symlink => 'l',
@@ -500,6 +504,15 @@ impl Pane for Files {
     }
 
     fn key(&mut self, k: &KeyEvent, v: &View) -> Action {
+        let keys = &KEYS;
+        if let Some(s) = self.cur.sel {
+            if keys.history.is(k) {
+                return Action::History(s);
+            }
+            if keys.view.is(k) || (keys.enter.is(k) && !self.tree.is_dir(s)) {
+                return Action::View(s);
+            }
+        }
         self.tree_key(&v.cx, k, v.areas.tree_rows());
         Action::None
     }

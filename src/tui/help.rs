@@ -68,6 +68,30 @@ fn keys() -> Vec<(String, &'static str)> {
             format!("{} (Waste, Fixes)", k.enter.long()),
             "jump to the layer and select the file",
         ),
+        (
+            format!("{} / {} (Files)", k.view.long(), k.enter.long()),
+            "view the file as of the layer (text or hex)",
+        ),
+        (
+            format!("{} (Files, viewer)", k.history.long()),
+            "history: every version of the path",
+        ),
+        (
+            format!(
+                "{} {} {}, {}, {}",
+                k.search.long(),
+                k.next_match.long(),
+                k.prev_match.long(),
+                k.more.long(),
+                k.hex.long()
+            ),
+            "viewer: search, next/prev match; read more; hex",
+        ),
+        (
+            format!("{} / {} (history)", k.enter.long(), k.diff.long()),
+            "view a version / mark one, d on another: diff",
+        ),
+        (k.back.all(" / "), "viewer, history, diff: back"),
         ("mouse".into(), "wheel scrolls, click selects, click a tab"),
         (k.help.long(), "this help"),
         (format!("{}, {}", k.quit.long(), k.interrupt.long()), "quit"),

@@ -176,6 +176,28 @@ pub struct Keys {
     pub merged: Binding,
     /// The comparison: only changed paths / all.
     pub changes_only: Binding,
+    /// Files: open the selected file in the viewer (Enter on a file too).
+    pub view: Binding,
+    /// Files, viewer: every version of the path.
+    pub history: Binding,
+    /// Viewer, history, diff: back to where it was opened from.
+    pub back: Binding,
+    /// Viewer: type a search.
+    pub search: Binding,
+    /// Viewer: the next / previous match.
+    pub next_match: Binding,
+    pub prev_match: Binding,
+    /// Viewer: read the next part of a file larger than what was read.
+    pub more: Binding,
+    /// Viewer: a text file as a hex dump, and back.
+    pub hex: Binding,
+    /// Viewer: scroll sideways.
+    pub left: Binding,
+    pub right: Binding,
+    /// History: mark a version for a diff; on another marked one, diff them.
+    pub diff: Binding,
+    /// History: mark or unmark a version for a diff.
+    pub mark: Binding,
 }
 
 pub static KEYS: Keys = Keys {
@@ -224,6 +246,18 @@ pub static KEYS: Keys = Keys {
     layer_only: Binding(&[ctrl('l')]),
     merged: Binding(&[ctrl('a')]),
     changes_only: Binding(&[ctrl('u')]),
+    view: Binding(&[plain('v')]),
+    history: Binding(&[plain('H')]),
+    back: Binding(&[key(KeyCode::Esc), plain('q')]),
+    search: Binding(&[plain('/')]),
+    next_match: Binding(&[plain('n')]),
+    prev_match: Binding(&[plain('N')]),
+    more: Binding(&[plain('m')]),
+    hex: Binding(&[plain('x')]),
+    left: Binding(&[key(KeyCode::Left), plain('h')]),
+    right: Binding(&[key(KeyCode::Right), plain('l')]),
+    diff: Binding(&[plain('d')]),
+    mark: Binding(&[plain(' ')]),
 };
 
 /// Footer hint for a pair of bindings: `↑↓`.

@@ -102,6 +102,9 @@ pub struct Areas {
     pub tabs: Rect,
     pub right: Rect,
     pub status: Rect,
+    /// Everything between the title and the status bar: where the viewer,
+    /// a history and a diff are drawn.
+    pub body: Rect,
     tab_x: [(u16, u16); Tab::ALL.len()],
     fix_count: usize,
 }
@@ -220,6 +223,7 @@ pub fn layout(size: (u16, u16), s: Sizes) -> Areas {
         tabs,
         right,
         status,
+        body: Rect::new(0, 1.min(h), w, body_h),
         tab_x,
         fix_count: s.fixes,
     }

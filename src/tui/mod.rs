@@ -50,14 +50,18 @@ mod files;
 mod filter;
 mod fixes;
 mod help;
+mod history;
 mod image;
 pub mod keys;
 mod layers;
 mod layout;
 mod loading;
+mod look;
 mod packages;
 mod pane;
 mod screen;
+mod vdiff;
+mod viewer;
 mod waste;
 mod widgets;
 
@@ -80,6 +84,7 @@ pub use files::Files;
 pub use fixes::Fixes;
 pub use layers::Layers;
 pub use layout::{Areas, Focus, Tab};
+pub use look::{Done, Look, Looks};
 pub use pane::{Ctx, ListSel};
 pub use screen::draw;
 pub use waste::{Waste, WasteRow};
@@ -159,7 +164,9 @@ pub fn run(image: &str, opts: &AnalyseOptions) -> anyhow::Result<()> {
             }
         });
     }
-    event_loop(App::new(image, progress, (0, 0)), tx, rx)
+    let mut app = App::new(image, progress, (0, 0));
+    app.reading(image, opts.load.clone(), tx.clone());
+    event_loop(app, tx, rx)
 }
 
 /// The one event loop (the image view and the comparison view): take the

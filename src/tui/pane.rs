@@ -84,6 +84,18 @@ pub enum Action {
     JumpToFix(usize),
     /// Show a package's file (node) in the layer that installed it.
     JumpToPackage(crate::load::index::NodeId, usize),
+    /// Open the viewer on a path as of the selected layer.
+    View(crate::load::index::NodeId),
+    /// Open the viewer on one version (a stored file) of a path.
+    ViewVersion(crate::load::index::InodeId),
+    /// Show every version of a path.
+    History(crate::load::index::NodeId),
+    /// Diff two versions (stored files), the older first.
+    Diff(crate::load::index::InodeId, crate::load::index::InodeId),
+    /// The viewer asks for the next part of its file.
+    ReadMore,
+    /// Close the viewer, history or diff on top.
+    Back,
 }
 
 pub fn ctrl(k: &KeyEvent) -> bool {

@@ -11,8 +11,11 @@ use ratatui::Frame;
 
 use super::app::{App, Data};
 use super::layout::{tab_label, Focus, Sizes, Tab};
+use super::look::Look;
 use super::pane::{Ctx, Pane, View};
-use super::{details, files, filter, fixes, help, image, layers, loading, waste};
+use super::{
+    details, files, filter, fixes, help, history, image, layers, loading, vdiff, viewer, waste,
+};
 use crate::present::escape;
 
 pub fn draw(f: &mut Frame, app: &mut App) {
@@ -37,6 +40,15 @@ pub fn draw(f: &mut Frame, app: &mut App) {
                 mode: d.files.mode,
             };
             title(f, a.title, &app.source, &cx);
+            if let Some(top) = d.looks.top() {
+                // The viewer, a history or a diff covers the panes.
+                top.pane().draw(f, &view(d.focus));
+                status(f, a.status, d);
+                if app.help {
+                    help::draw(f, area);
+                }
+                return;
+            }
             d.layers.draw(f, &view(Focus::Layers));
             details::draw(f, &cx, a.details);
             image::draw(f, &cx, a.summary);
@@ -106,7 +118,13 @@ fn tabs(f: &mut Frame, r: Rect, d: &Data, sizes: &Sizes) {
 
 /// The focused pane's keys.
 fn status(f: &mut Frame, r: Rect, d: &Data) {
-    let keys = if d.files.filter.editing {
+    let keys = if let Some(top) = d.looks.top() {
+        match top {
+            Look::Viewer(v) => viewer::hints(v.search.editing),
+            Look::History(_) => history::hints(),
+            Look::Diff(_) => vdiff::hints(),
+        }
+    } else if d.files.filter.editing {
         filter::hints()
     } else {
         match d.focus {

@@ -21,7 +21,7 @@ source "$HERE/lib.sh"
 
 ALL=(single-layer cleanup-later cleanup-chained chmod-chown mv-across dir-replaced
      hardlinks pip-cache download-extract toolchain-single toolchain-multistage
-     dive-steps not-images python-optional base-boundary)
+     dive-steps not-images python-optional base-boundary versions)
 if (($#)); then WANT=("$@"); else WANT=("${ALL[@]}"); fi
 
 [[ $(id -u) == 0 ]] || { echo "run as root (buildah --isolation chroot needs it)" >&2; exit 1; }
@@ -204,7 +204,7 @@ build_one() {
         gzip -9 -n -c "$OUT/not-images/plain.tar" >"$OUT/not-images/plain.tar.gz"
         zstd -19 -q -f -o "$OUT/not-images/plain.tar.zst" "$OUT/not-images/plain.tar"
         ;;
-    cleanup-chained | mv-across | hardlinks | download-extract)
+    cleanup-chained | mv-across | hardlinks | download-extract | versions)
         c=$(ctx "$name")
         img_bud overlay "$name" "$c"
         docker_zst overlay "$name" "$name"

@@ -253,3 +253,70 @@ fn tui_applies_the_config_files_ignores() {
     }
     quits_cleanly(&t);
 }
+
+/// issue 25: open a file, search in it, open its history, open a hidden
+/// version, diff two versions, quit; on a real image where one text file
+/// has three versions (tests/images/versions.tar.zst).
+#[test]
+fn viewer_history_and_diff_in_tmux() {
+    if !tmux_available("viewer_history_and_diff_in_tmux") {
+        return;
+    }
+    let image = format!(
+        "{}/tests/images/versions.tar.zst",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let t = start("viewer", &format!("'{image}'"));
+    t.wait_for_all(&["Layers (5)", "Efficiency"]);
+    // The file, found with the filter, opened with Enter.
+    t.keys(&["2", "C-f", "a", "p", "p", ".", "c", "o", "n", "f", "Enter"]);
+    t.wait_for_all(&["Filter: app.conf", "app.conf → app/app.conf"]);
+    t.keys(&["Home", "Down", "Down", "Enter"]);
+    t.wait_for_all(&[
+        "/etc/app/app.conf · as of layer 4 · 270 B · text",
+        " 5 port = 9090",
+        "21 workers = 4",
+    ]);
+    // Searched: the first match, then the next.
+    t.keys(&["/", "l", "o", "g"]);
+    t.wait_for("/log");
+    t.keys(&["Enter"]);
+    t.wait_for("line 8: 4 matches");
+    t.keys(&["n"]);
+    t.wait_for("line 9: 4 matches");
+    // Its history: three versions, how each was hidden, the one shown.
+    t.keys(&["H"]);
+    t.wait_for_all(&[
+        "History of /etc/app/app.conf · 3 versions",
+        "layer 2: overwritten",
+        "layer 3: metadata only",
+        "(the version the image shows)",
+    ]);
+    // The first version, hidden by layer 2, in the viewer.
+    t.keys(&["Up", "Up", "Enter"]);
+    t.wait_for_all(&["the version of layer 1 · 257 B", " 5 port = 8080"]);
+    t.keys(&["Escape"]);
+    // Each Escape is seen before the next key (else Alt+key).
+    t.wait_for_none("the version of layer 1");
+    // Layer 1's version marked, diffed with layer 2's.
+    t.keys(&["d"]);
+    t.wait_for("layer 1's version marked");
+    t.keys(&["Down", "d"]);
+    t.wait_for_all(&[
+        "Diff of /etc/app/app.conf: layer 1 (257 B) → layer 2 (270 B)",
+        "-port = 8080",
+        "+port = 9090",
+        "-log_level = info",
+        "+log_level = debug",
+        "+workers = 4",
+    ]);
+    t.keys(&["Escape"]);
+    t.wait_for_none("Diff of");
+    // Back: the history, the viewer it was opened from, the files.
+    t.keys(&["Escape"]);
+    t.wait_for_none("History of");
+    t.wait_for("/etc/app/app.conf · as of layer 4");
+    t.keys(&["Escape"]);
+    t.wait_for("Files at layer 4");
+    quits_cleanly(&t);
+}
