@@ -116,3 +116,48 @@ fn json_reports_match_the_golden_files() {
         failures.join("\n")
     );
 }
+
+/// The same reports from the archives stored compressed as a whole, read
+/// as plain tar files: a file is then mapped, its headers walked first, and
+/// only the files whose size another file shares are hashed (issue 26).
+/// Every figure, finding and suggestion must be the golden file's (only
+/// `image.source` names the other file), and the same as when every file
+/// is hashed (`IMGSCOPE_HASH_ALL=1`).
+#[test]
+fn reports_of_uncompressed_archives_that_hash_only_shared_sizes_match_the_golden_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for image in images() {
+        let Some(plain) = image.strip_suffix(".zst") else {
+            continue;
+        };
+        let name = Path::new(plain).file_name().unwrap();
+        let file = dir.path().join(name);
+        std::fs::write(&file, common::read_uncompressed(&root().join(&image))).unwrap();
+        let golden: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(golden_path(&image, "json")).unwrap()).unwrap();
+        for hash_all in ["0", "1"] {
+            let out = Command::new(env!("CARGO_BIN_EXE_imgscope"))
+                .env_remove("CI")
+                .env_remove("GITHUB_ACTIONS")
+                .env("IMGSCOPE_HASH_ALL", hash_all)
+                .args(["--no-ci", "--format", "json"])
+                .arg(&file)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{image}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let mut got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            got["image"]["source"] = golden["image"]["source"].clone();
+            assert!(
+                got == golden,
+                "{image} read as a plain tar (IMGSCOPE_HASH_ALL={hash_all}) differs from its golden file"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 15, "only {checked} compressed archives");
+}
