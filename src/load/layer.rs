@@ -293,6 +293,9 @@ pub struct Progress {
     pub read: AtomicU64,
     /// Entries indexed so far.
     pub entries: AtomicU64,
+    /// Content bytes hashed so far (`IMGSCOPE_TIMINGS`): all of a streamed
+    /// layer's, only the files that can matter of a mapped one.
+    pub hashed: AtomicU64,
     /// Set to 1 when the layer is done.
     pub done: AtomicU64,
 }
@@ -652,6 +655,7 @@ pub(super) fn index_tar<R: Read>(
                 ));
             }
             out.set_hash(i, h.digest128());
+            progress.hashed.fetch_add(size, Ordering::Relaxed);
             if let Some(c) = cap.and_then(Capturer::finish) {
                 out.captures.push((i as u32, c));
             }

@@ -59,6 +59,17 @@ pub struct ProgressSnapshot {
 }
 
 impl LoadProgress {
+    /// Content bytes hashed, over every layer blob (once each).
+    pub fn hashed(&self) -> u64 {
+        let layers = self.layers.lock().unwrap();
+        let mut seen = std::collections::HashSet::new();
+        layers
+            .iter()
+            .filter(|p| seen.insert(Arc::as_ptr(p)))
+            .map(|p| p.hashed.load(Ordering::Relaxed))
+            .sum()
+    }
+
     pub fn snapshot(&self) -> ProgressSnapshot {
         let layers = self.layers.lock().unwrap();
         let sizes = self.layer_sizes.lock().unwrap();

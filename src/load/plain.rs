@@ -246,6 +246,9 @@ fn hash_batch(
                     h.digest128()
                 };
                 progress.read.fetch_add(size as u64, Ordering::Relaxed);
+                if read {
+                    progress.hashed.fetch_add(size as u64, Ordering::Relaxed);
+                }
                 (i, h, cap.and_then(Capturer::finish))
             },
         )
