@@ -565,7 +565,12 @@ impl Census {
 /// headers in place and seeking over contents. None when the layer is not
 /// a plain tar that can be mapped (compressed, sparse files, unreadable):
 /// then every file of the image is hashed.
-pub fn skim_sizes(file: &std::fs::File, offset: u64, len: u64) -> Option<Vec<u64>> {
+pub fn skim_sizes(
+    file: &std::fs::File,
+    offset: u64,
+    len: u64,
+    budget: &SkimBudget,
+) -> Option<Vec<u64>> {
     let mut head = [0u8; 512];
     if len < 512 || read_at(file, &mut head, offset).ok()? != 512 {
         return None;
@@ -583,6 +588,9 @@ pub fn skim_sizes(file: &std::fs::File, offset: u64, len: u64) -> Option<Vec<u64
         |e| Error::format(Location::source(""), e.to_string()),
         |m, pos, size| {
             use tar::EntryType as T;
+            if budget.left.fetch_sub(1, Ordering::Relaxed) <= 0 {
+                return Err(Error::format(Location::source(""), "small files"));
+            }
             if !matches!(
                 m.etype,
                 T::Directory | T::Symlink | T::Link | T::Char | T::Block | T::Fifo
@@ -606,7 +614,33 @@ pub fn skim_sizes(file: &std::fs::File, offset: u64, len: u64) -> Option<Vec<u64
 }
 
 /// Header pages the size skim keeps mapped at most.
-const SKIM_RELEASE: usize = 16 << 20;
+const SKIM_RELEASE: usize = 4 << 20;
+
+/// How many headers the size skim of one image may walk: as many as its
+/// layers' bytes hold files of [`SKIM_MEAN`] bytes on average (at least
+/// [`SKIM_LEAST`]). Past that the
+/// image is one of many small files: hashing them costs about what walking
+/// their headers a second time does, and their sizes are mostly shared
+/// anyway (1M files of ~1 KB: every file hashed, and the skim cost 25% more
+/// wall time), so the skim stops and every file is hashed.
+#[derive(Debug)]
+pub struct SkimBudget {
+    left: std::sync::atomic::AtomicI64,
+}
+
+/// See [`SkimBudget`].
+const SKIM_MEAN: u64 = 16 << 10;
+/// Headers any image's skim may walk (a few milliseconds' work).
+const SKIM_LEAST: u64 = 1 << 16;
+
+impl SkimBudget {
+    /// The budget for layers of `bytes` bytes in all.
+    pub fn for_bytes(bytes: u64) -> SkimBudget {
+        SkimBudget {
+            left: ((bytes / SKIM_MEAN).clamp(SKIM_LEAST, i64::MAX as u64) as i64).into(),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -731,7 +765,9 @@ mod tests {
         let mut f = tempfile::tempfile().unwrap();
         std::io::Write::write_all(&mut f, &data).unwrap();
         let len = data.len() as u64;
-        let sizes = skim_sizes(&f, 0, len).unwrap();
+        let budget = |n: i64| SkimBudget { left: n.into() };
+        assert!(skim_sizes(&f, 0, len, &budget(4)).is_none());
+        let sizes = skim_sizes(&f, 0, len, &budget(5)).unwrap();
         assert_eq!(sizes, vec![4, 4, 4, 21, 300]);
         let census = Census::of([sizes]);
         let loc = Location::source("t");
@@ -770,6 +806,6 @@ mod tests {
         let z = zstd::encode_all(&data[..], 1).unwrap();
         let mut fz = tempfile::tempfile().unwrap();
         std::io::Write::write_all(&mut fz, &z).unwrap();
-        assert!(skim_sizes(&fz, 0, z.len() as u64).is_none());
+        assert!(skim_sizes(&fz, 0, z.len() as u64, &SkimBudget::for_bytes(1 << 30)).is_none());
     }
 }

@@ -400,10 +400,14 @@ impl Source {
     /// directory whose every layer is a plain tar: their headers walked,
     /// their contents skipped), or None (a stream, a compressed or unusual
     /// layer, any error: then every file is hashed, and the indexing
-    /// reports the errors).
+    /// reports the errors; or an image of small files, where walking the
+    /// headers twice costs more than hashing: see [`super::plain::SkimBudget`]).
     pub fn size_census(&self, names: &[&str]) -> Option<super::plain::Census> {
         use rayon::prelude::*;
         let loc = Location::source("");
+        let total: u64 = names.iter().filter_map(|n| self.blob_size(n)).sum();
+        let budget = super::plain::SkimBudget::for_bytes(total);
+        let budget = &budget;
         let sizes: Option<Vec<Vec<u64>>> = names
             .par_iter()
             .map(|name| {
@@ -412,11 +416,11 @@ impl Source {
                     Source::TarFile { path, members } => {
                         let m = self.resolve(&name, members, &loc).ok()?;
                         let f = File::open(path).ok()?;
-                        super::plain::skim_sizes(&f, m.offset, m.size)
+                        super::plain::skim_sizes(&f, m.offset, m.size, budget)
                     }
                     Source::Dir { root } => {
                         let (f, len) = dir_file(root, &name, &loc).ok()?;
-                        super::plain::skim_sizes(&f, 0, len)
+                        super::plain::skim_sizes(&f, 0, len, budget)
                     }
                     Source::Stream { .. } => None,
                 }
