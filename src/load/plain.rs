@@ -629,7 +629,7 @@ pub struct SkimBudget {
 }
 
 /// See [`SkimBudget`].
-const SKIM_MEAN: u64 = 16 << 10;
+const SKIM_MEAN: u64 = 32 << 10;
 /// Headers any image's skim may walk (a few milliseconds' work).
 const SKIM_LEAST: u64 = 1 << 16;
 
