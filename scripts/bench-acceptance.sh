@@ -51,7 +51,7 @@ met() { awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN{ if (a == "" || a == "-") {pri
   ok = (op == "<=") ? (a+0 <= b+0) : (a+0 >= b+0); print (ok ? "met" : "NOT met") }'; }
 div() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a == "" || b == "" || b+0 == 0) print "-"; else printf "%.2f", a/b }'; }
 median() { sort -g | awk '{a[NR]=$1} END{ if (NR==0) {print ""; exit}
-  if (NR%2) printf "%.6g\n", a[(NR+1)/2]; else printf "%.6g\n", (a[NR/2]+a[NR/2+1])/2 }'; }
+  if (NR%2) printf "%.15g\n", a[(NR+1)/2]; else printf "%.15g\n", (a[NR/2]+a[NR/2+1])/2 }'; }
 # summary lines of scripts/bench.sh: "image contender wall rss cpu"
 SUMMARY=$BENCH_DIR/acceptance.summary
 : >"$SUMMARY"

@@ -44,12 +44,18 @@ fn golden_path(image: &str, mode: &str) -> PathBuf {
     root().join("tests/golden").join(format!("{file}.{mode}"))
 }
 
-fn run(image: &str, ci: bool) -> (Vec<u8>, i32) {
+/// imgscope run at the repository root, outside any CI environment.
+fn imgscope() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgscope"));
     cmd.current_dir(root())
         .env_remove("CI")
         .env_remove("GITHUB_ACTIONS")
         .env("NO_COLOR", "1");
+    cmd
+}
+
+fn run(image: &str, ci: bool) -> (Vec<u8>, i32) {
+    let mut cmd = imgscope();
     if ci {
         cmd.arg("--ci");
     } else {
@@ -138,9 +144,7 @@ fn reports_of_uncompressed_archives_that_hash_only_shared_sizes_match_the_golden
         let golden: serde_json::Value =
             serde_json::from_slice(&std::fs::read(golden_path(&image, "json")).unwrap()).unwrap();
         for hash_all in ["0", "1"] {
-            let out = Command::new(env!("CARGO_BIN_EXE_imgscope"))
-                .env_remove("CI")
-                .env_remove("GITHUB_ACTIONS")
+            let out = imgscope()
                 .env("IMGSCOPE_HASH_ALL", hash_all)
                 .env("IMGSCOPE_TIMINGS", "1")
                 .args(["--no-ci", "--format", "json"])
