@@ -575,6 +575,10 @@ pub fn skim_sizes(
     if len < 512 || read_at(file, &mut head, offset).ok()? != 512 {
         return None;
     }
+    if head.iter().all(|&b| b == 0) {
+        // An empty tar (an empty layer): no member, as the index reads it.
+        return Some(Vec::new());
+    }
     let plain_tar = Compression::detect(&head) == Compression::None
         && (&head[257..262] == b"ustar" || v7_header_ok(&head));
     if !plain_tar {
@@ -802,7 +806,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(hash(&verified, "unique"), hash(&all, "unique"));
-        // A compressed layer is not skimmed.
+        // An empty layer has no sizes; a compressed one is not skimmed.
+        let empty = [0u8; 1024];
+        let mut fe = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut fe, &empty).unwrap();
+        assert_eq!(skim_sizes(&fe, 0, 1024, &budget(5)), Some(vec![]));
         let z = zstd::encode_all(&data[..], 1).unwrap();
         let mut fz = tempfile::tempfile().unwrap();
         std::io::Write::write_all(&mut fz, &z).unwrap();
