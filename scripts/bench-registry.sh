@@ -80,6 +80,8 @@ echo "contender                          wall (median)   peak RSS (median)"
 BEFORE="rm -rf $WORK/cache" run "imgscope REF (cold cache)" "$IMGSCOPE" --format json "$REF"
 "$IMGSCOPE" --format json "$REF" >/dev/null 2>&1   # fill the cache
 BEFORE="" run "imgscope REF (warm cache)" "$IMGSCOPE" --format json "$REF"
+# the floor: the download itself, every blob fetched and written once
+BEFORE="rm -rf $WORK/dir" run "skopeo copy (floor)" skopeo copy --quiet --src-tls-verify=false "docker://$REF" "dir:$WORK/dir"
 
 if [ "$HAVE_DIVE" = 1 ]; then
   walls=(); rss=()

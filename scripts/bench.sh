@@ -2,6 +2,8 @@
 # Benchmark imgscope against dive and against a plain parallel decompression of the same layers.
 #
 # Usage:
+#   scripts/bench.sh                   (no image: every target of issue 26 measured, one table;
+#                                       see scripts/bench-acceptance.sh)
 #   scripts/bench.sh IMAGE [IMAGE...]
 #   BENCH_RUNS=5 IMGSCOPE=/path/to/imgscope scripts/bench.sh /work/bench/big.docker.tar /work/bench/big.oci.tar
 #
@@ -58,7 +60,8 @@ export BENCH_UNZSTD=${BENCH_UNZSTD:-zstd -dc}
 TIME=/usr/bin/time
 
 usage() { awk 'NR>1 && !/^#/ {exit} NR>1' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
-[ $# -ge 1 ] || usage
+# Without an image: issue 26's acceptance table (every target, figure, ratio, met or not).
+[ $# -ge 1 ] || exec "$SCRIPT_DIR/bench-acceptance.sh"
 case "$1" in -h|--help) usage ;; esac
 [[ "$BENCH_RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_RUNS must be a positive integer" >&2; exit 2; }
 [[ "$BENCH_JOBS" =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_JOBS must be a positive integer" >&2; exit 2; }

@@ -303,6 +303,9 @@ impl ReportArgs {
                 },
                 // Only the text report and the TUI show the estimate.
                 pull_estimate: matches!(mode, Mode::Tui | Mode::Report(Format::Text)),
+                // Every file's content hashed, as before issue 26 (for
+                // measuring what reading only what can matter saves).
+                hash_all: std::env::var_os("IMGSCOPE_HASH_ALL").is_some_and(|v| v == "1"),
             },
             top: self.top,
             progress,

@@ -115,6 +115,8 @@ pub fn run_fix(a: FixArgs, _env: &Env) -> anyhow::Result<ExitCode> {
             image: None,
             platform: a.platform.clone(),
         },
+        // `--build` compares the files of two images by content.
+        hash_all: builder.is_some(),
         ..Default::default()
     };
     let (index, report, df) = report_of(&a.image, &a.dockerfile, &load)?;

@@ -55,9 +55,11 @@ pub fn run_report(args: ReportArgs, env: &Env) -> anyhow::Result<ExitCode> {
         let load = nanos(&progress.load_nanos);
         eprintln!(
             "timings: load {load:.3}s (merging, overlapped with indexing, {:.3}s); analysis and \
-             suggestions {:.3}s",
+             suggestions {:.3}s; content hashed {} of {} bytes",
             nanos(&progress.merge_nanos),
-            t0.elapsed().as_secs_f64() - load
+            t0.elapsed().as_secs_f64() - load,
+            progress.hashed(),
+            report.summary.total_bytes
         );
     }
     let mut opts = render::Options {

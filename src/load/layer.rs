@@ -81,6 +81,23 @@ impl Entry {
     }
 }
 
+/// The top half of the hash a regular file is given when its content was
+/// not read: its size is shared with no other file of the image, so its
+/// content can equal no other file's (see `plain::Census`). The low half is
+/// the size, so two unread files of the image never compare equal.
+const UNREAD: u64 = 0x756e_7265_6164_2121;
+
+/// The stand-in hash of an unread file of `size` bytes.
+pub fn unread_hash(size: u64) -> u128 {
+    (UNREAD as u128) << 64 | size as u128
+}
+
+/// Is `h` the stand-in of an unread file (no content hash to check a copy
+/// of its bytes against)?
+pub fn is_unread(h: u128) -> bool {
+    (h >> 64) as u64 == UNREAD
+}
+
 /// Most bytes of paths and link targets one layer's index holds (offsets
 /// are 32-bit): a layer beyond it is refused with this limit named.
 pub const MAX_LAYER_PATH_BYTES: usize = u32::MAX as usize - 1;
@@ -276,6 +293,9 @@ pub struct Progress {
     pub read: AtomicU64,
     /// Entries indexed so far.
     pub entries: AtomicU64,
+    /// Content bytes hashed so far (`IMGSCOPE_TIMINGS`): all of a streamed
+    /// layer's, only the files that can matter of a mapped one.
+    pub hashed: AtomicU64,
     /// Set to 1 when the layer is done.
     pub done: AtomicU64,
 }
@@ -635,6 +655,7 @@ pub(super) fn index_tar<R: Read>(
                 ));
             }
             out.set_hash(i, h.digest128());
+            progress.hashed.fetch_add(size, Ordering::Relaxed);
             if let Some(c) = cap.and_then(Capturer::finish) {
                 out.captures.push((i as u32, c));
             }

@@ -59,6 +59,17 @@ pub struct ProgressSnapshot {
 }
 
 impl LoadProgress {
+    /// Content bytes hashed, over every layer blob (once each).
+    pub fn hashed(&self) -> u64 {
+        let layers = self.layers.lock().unwrap();
+        let mut seen = std::collections::HashSet::new();
+        layers
+            .iter()
+            .filter(|p| seen.insert(Arc::as_ptr(p)))
+            .map(|p| p.hashed.load(Ordering::Relaxed))
+            .sum()
+    }
+
     pub fn snapshot(&self) -> ProgressSnapshot {
         let layers = self.layers.lock().unwrap();
         let sizes = self.layer_sizes.lock().unwrap();
@@ -91,6 +102,10 @@ pub struct LoadOptions {
     /// samples of each layer: tens of milliseconds a layer), for the
     /// outputs that show it: the text report and the TUI.
     pub pull_estimate: bool,
+    /// Hash every regular file's content, also those whose size no other
+    /// file of the image has (which a report never compares): for
+    /// comparing files across images (`fix --build`).
+    pub hash_all: bool,
 }
 
 impl LoadOptions {
@@ -218,6 +233,18 @@ fn load_source(
         .map(|r| src.blob_size(&r.member).unwrap_or(0))
         .collect();
     let cache = cache::Cache::open(&opts.cache, false);
+    // Files and directories: hash only the files whose content can matter
+    // (a size shared with another file). Not when every byte is read
+    // anyway (`--verify`), nor when layer indexes are cached (a cached
+    // index may meet other layers later), nor when asked for every hash.
+    let census = (!opts.verifying() && cache.is_none() && !opts.hash_all)
+        .then(|| {
+            let mut names: Vec<&str> = refs.iter().map(|r| r.member.as_str()).collect();
+            names.sort_unstable();
+            names.dedup();
+            src.size_census(&names)
+        })
+        .flatten();
     let index = index_layers(
         meta,
         &refs,
@@ -233,6 +260,7 @@ fn load_source(
                     &lloc.member(r.member.clone()),
                     p.clone(),
                     opts.verifying(),
+                    census.as_ref(),
                 )?;
                 check_digests(r, &ix, lloc)?;
                 Ok(ix)

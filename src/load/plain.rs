@@ -17,8 +17,8 @@ use std::sync::Arc;
 
 use super::capture::Capturer;
 use super::layer::{
-    classify, describe, hex_digest, index_layer, index_tar, link_name, lossy, v7_header_ok,
-    Classified, Compression, Digests, EntryKind, LayerIndex, Member, Progress, BUF,
+    classify, describe, hex_digest, index_layer, index_tar, link_name, lossy, unread_hash,
+    v7_header_ok, Classified, Compression, Digests, EntryKind, LayerIndex, Member, Progress, BUF,
 };
 use crate::error::{Error, Location, Result};
 
@@ -56,7 +56,9 @@ fn read_at(f: &std::fs::File, buf: &mut [u8], off: u64) -> std::io::Result<usize
 
 /// Index a layer stored at `[offset, offset+len)` of a file: mapped when it
 /// is an uncompressed tar, streamed through its decoder otherwise; with
-/// `verify` (`--verify`), its digests computed too.
+/// `verify` (`--verify`), its digests computed too (and every file hashed).
+/// With a `census` of the image's file sizes, a mapped layer's files whose
+/// size no other file has are not read (see [`Census`]).
 pub fn index_layer_at(
     file: &std::fs::File,
     offset: u64,
@@ -64,6 +66,7 @@ pub fn index_layer_at(
     loc: &Location,
     progress: Arc<Progress>,
     verify: bool,
+    census: Option<&Census>,
 ) -> Result<LayerIndex> {
     let section = || Section {
         file,
@@ -96,7 +99,7 @@ pub fn index_layer_at(
     let Some(map) = map else {
         return index_layer(section(), loc, progress, verify);
     };
-    let result = index_mapped(&map, loc, &progress).map(|mut ix| {
+    let result = index_mapped(&map, loc, &progress, census.filter(|_| !verify)).map(|mut ix| {
         if verify {
             let mut h = <sha2::Sha256 as sha2::Digest>::new();
             pieces(&map, 0, &map[..], |piece| {
@@ -145,6 +148,8 @@ fn map(file: &std::fs::File, offset: u64, len: u64) -> Option<memmap2::Mmap> {
 const WINDOW: u64 = 2 << 20;
 /// Files larger than this are hashed in pieces, each released once hashed.
 const PIECE: usize = 2 << 20;
+/// Most bytes of a layer walked past between two releases of its pages.
+const SPAN: u64 = 32 << 20;
 
 /// Drop `map[from..to]` from this process's memory (the pages stay in the
 /// page cache; touching them again maps them again).
@@ -173,10 +178,23 @@ fn pieces(map: &memmap2::Mmap, at: usize, body: &[u8], mut f: impl FnMut(&[u8]))
 
 type Hashed = (u32, u128, Option<super::capture::Captured>);
 
-/// Hash a batch of files in parallel, a few files per task.
+/// A regular file met by the walk, waiting for its batch.
+struct Pending {
+    /// Index into the layer's entries.
+    i: u32,
+    /// Offset of its content within the layer.
+    pos: u64,
+    size: u64,
+    /// Hash its content (else it gets the stand-in of an unread file).
+    read: bool,
+    cap: Option<Capturer>,
+}
+
+/// Hash a batch of files in parallel, a few files per task, and feed their
+/// captures (an unread file's capture reads only what it looks at).
 fn hash_batch(
     map: &memmap2::Mmap,
-    batch: &mut Vec<(u32, u64, u64, Option<Capturer>)>,
+    batch: &mut Vec<Pending>,
     out: &mut LayerIndex,
     progress: &Progress,
 ) {
@@ -184,32 +202,56 @@ fn hash_batch(
     let done: Vec<Hashed> = batch
         .par_drain(..)
         .with_min_len(16)
-        .map(|(i, pos, size, cap)| {
-            let (pos, size) = (pos as usize, size as usize);
-            let body = &map[pos..pos + size];
-            let mut cap = cap;
-            let feed = |cap: &mut Option<Capturer>, chunk: &[u8]| {
-                if let Some(c) = cap {
-                    for part in chunk.chunks(BUF * 4) {
-                        c.feed(part);
+        .map(
+            |Pending {
+                 i,
+                 pos,
+                 size,
+                 read,
+                 cap,
+             }| {
+                let (pos, size) = (pos as usize, size as usize);
+                let body = &map[pos..pos + size];
+                let mut cap = cap;
+                let feed = |cap: &mut Option<Capturer>, chunk: &[u8]| {
+                    if let Some(c) = cap {
+                        for part in chunk.chunks(BUF * 4) {
+                            c.feed(part);
+                        }
                     }
+                };
+                // One-shot xxh3 over a slice gives the streamed hash's digest.
+                let h = if !read {
+                    if size <= PIECE {
+                        feed(&mut cap, body);
+                    } else {
+                        for (n, piece) in body.chunks(PIECE).enumerate() {
+                            if !cap.as_ref().is_some_and(Capturer::wants_more) {
+                                break;
+                            }
+                            feed(&mut cap, piece);
+                            release(map, pos + n * PIECE, pos + n * PIECE + piece.len());
+                        }
+                    }
+                    unread_hash(size as u64)
+                } else if size <= PIECE {
+                    feed(&mut cap, body);
+                    xxhash_rust::xxh3::xxh3_128(body)
+                } else {
+                    let mut h = xxhash_rust::xxh3::Xxh3::new();
+                    pieces(map, pos, body, |piece| {
+                        h.update(piece);
+                        feed(&mut cap, piece);
+                    });
+                    h.digest128()
+                };
+                progress.read.fetch_add(size as u64, Ordering::Relaxed);
+                if read {
+                    progress.hashed.fetch_add(size as u64, Ordering::Relaxed);
                 }
-            };
-            // One-shot xxh3 over a slice gives the streamed hash's digest.
-            let h = if size <= PIECE {
-                feed(&mut cap, body);
-                xxhash_rust::xxh3::xxh3_128(body)
-            } else {
-                let mut h = xxhash_rust::xxh3::Xxh3::new();
-                pieces(map, pos, body, |piece| {
-                    h.update(piece);
-                    feed(&mut cap, piece);
-                });
-                h.digest128()
-            };
-            progress.read.fetch_add(size as u64, Ordering::Relaxed);
-            (i, h, cap.and_then(Capturer::finish))
-        })
+                (i, h, cap.and_then(Capturer::finish))
+            },
+        )
         .collect();
     for (i, h, cap) in done {
         out.set_hash(i as usize, h);
@@ -225,9 +267,10 @@ struct Walk<'m> {
     map: &'m memmap2::Mmap,
     loc: &'m Location,
     progress: &'m Progress,
+    /// Which files to hash (None: all of them).
+    census: Option<&'m Census>,
     out: LayerIndex,
-    /// (index into out.entries, data offset within the layer, size, capture)
-    batch: Vec<(u32, u64, u64, Option<Capturer>)>,
+    batch: Vec<Pending>,
     batch_bytes: u64,
     released: usize,
     budget: u64,
@@ -274,9 +317,25 @@ impl Walk<'_> {
                 ));
             }
             let cap = Capturer::new(self.out.path(&e), e.size, &mut self.budget);
-            self.batch.push((i, pos, e.size, cap));
-            self.batch_bytes += e.size;
-            if self.batch_bytes >= WINDOW {
+            let read = self.census.is_none_or(|c| c.must_read(e.size));
+            if read || cap.is_some() {
+                self.batch.push(Pending {
+                    i,
+                    pos,
+                    size: e.size,
+                    read,
+                    cap,
+                });
+            } else {
+                // Nothing of it is needed: settled without touching it.
+                self.out.set_hash(i as usize, unread_hash(e.size));
+                self.progress.read.fetch_add(e.size, Ordering::Relaxed);
+            }
+            if read {
+                self.batch_bytes += e.size;
+            }
+            // Also let go of the header pages of long runs of unread files.
+            if self.batch_bytes >= WINDOW || pos - self.released as u64 >= SPAN {
                 hash_batch(self.map, &mut self.batch, &mut self.out, self.progress);
                 let end = (pos + e.size) as usize;
                 release(self.map, self.released, end);
@@ -365,25 +424,23 @@ fn plain_header<'a>(h: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<(Member<'a>
     Some((m, size))
 }
 
-/// The layer's tar, walked in place: plain headers read straight from the
-/// map (no copy), members with extension headers by the tar crate from the
-/// map at their offset; every `WINDOW` of content, the files met so far are
-/// hashed in parallel from their slices of the map, and their pages
-/// released.
-fn index_mapped(map: &memmap2::Mmap, loc: &Location, progress: &Progress) -> Result<LayerIndex> {
-    let bytes = &map[..];
-    let mut w = Walk {
-        map,
-        loc,
-        progress,
-        out: LayerIndex::new(Compression::None),
-        batch: Vec::new(),
-        batch_bytes: 0,
-        released: 0,
-        budget: super::capture::LAYER_BUDGET,
-        scanned: 0,
-    };
-    let corrupt = |e: std::io::Error| Error::format(loc.clone(), describe(&e, Compression::None));
+/// How a walk over a mapped layer's members ended.
+enum Walked {
+    /// At the end-of-archive marker or the end of the bytes.
+    End,
+    /// At a sparse file, which needs the tar crate's reassembly (streamed).
+    Sparse,
+}
+
+/// Visit every member of the tar in `bytes` in order, with the position and
+/// size of its contents: plain headers read straight from the map (no
+/// copy), members with extension headers by the tar crate from the map at
+/// their offset.
+fn walk_members(
+    bytes: &[u8],
+    corrupt: impl Fn(std::io::Error) -> Error,
+    mut visit: impl FnMut(&Member<'_>, u64, u64) -> Result<()>,
+) -> Result<Walked> {
     let mut scratch = Vec::new();
     // The next header.
     let mut at = 0usize;
@@ -394,7 +451,7 @@ fn index_mapped(map: &memmap2::Mmap, loc: &Location, progress: &Progress) -> Res
         }
         if let Some((m, size)) = head.and_then(|h| plain_header(h, &mut scratch)) {
             let pos = at as u64 + 512;
-            w.member(&m, pos, size)?;
+            visit(&m, pos, size)?;
             at = (pos + size.div_ceil(512) * 512) as usize;
             continue;
         }
@@ -403,20 +460,19 @@ fn index_mapped(map: &memmap2::Mmap, loc: &Location, progress: &Progress) -> Res
         // of its own whose contents the guard judges when the crate seeks
         // over them: the crate reads on to the next member then.
         let mut archive = tar::Archive::new(super::guard::TarGuard::new(Cursor::new(&bytes[at..])));
-        let mut iter = archive.entries_with_seek().map_err(corrupt)?;
+        let mut iter = archive.entries_with_seek().map_err(&corrupt)?;
         let mut next = None;
         for item in iter.by_ref() {
-            let entry = item.map_err(corrupt)?;
+            let entry = item.map_err(&corrupt)?;
             if entry.header().entry_type() == tar::EntryType::GNUSparse {
-                // Sparse files need the tar crate's reassembly: stream instead.
-                return index_tar(Cursor::new(bytes), Compression::None, loc, progress);
+                return Ok(Walked::Sparse);
             }
             let pos = at as u64 + entry.raw_file_position();
             let size = entry.size();
             let path = entry.path_bytes();
             let link = link_name(&entry);
             let m = Member::of(&entry, &path, link.as_deref());
-            w.member(&m, pos, size)?;
+            visit(&m, pos, size)?;
             next = Some((pos + size.div_ceil(512) * 512) as usize);
             if entry.header().entry_type() != tar::EntryType::XGlobalHeader {
                 break;
@@ -427,6 +483,36 @@ fn index_mapped(map: &memmap2::Mmap, loc: &Location, progress: &Progress) -> Res
             Some(n) => at = n,
             None => break,
         }
+    }
+    Ok(Walked::End)
+}
+
+/// The layer's tar, walked in place (`walk_members`); every `WINDOW` of
+/// content, the files met so far are hashed in parallel from their slices
+/// of the map, and their pages released.
+fn index_mapped(
+    map: &memmap2::Mmap,
+    loc: &Location,
+    progress: &Progress,
+    census: Option<&Census>,
+) -> Result<LayerIndex> {
+    let bytes = &map[..];
+    let mut w = Walk {
+        map,
+        loc,
+        progress,
+        census,
+        out: LayerIndex::new(Compression::None),
+        batch: Vec::new(),
+        batch_bytes: 0,
+        released: 0,
+        budget: super::capture::LAYER_BUDGET,
+        scanned: 0,
+    };
+    let corrupt = |e: std::io::Error| Error::format(loc.clone(), describe(&e, Compression::None));
+    if let Walked::Sparse = walk_members(bytes, corrupt, |m, pos, size| w.member(m, pos, size))? {
+        // Sparse files need the tar crate's reassembly: stream instead.
+        return index_tar(Cursor::new(bytes), Compression::None, loc, progress);
     }
     let Walk {
         mut out,
@@ -440,6 +526,124 @@ fn index_mapped(map: &memmap2::Mmap, loc: &Location, progress: &Progress) -> Res
         Ordering::Relaxed,
     );
     Ok(out)
+}
+
+/// Which regular files of an image stored in seekable files need their
+/// content hashed: those whose size another file of the image shares (in
+/// any layer, at any path). A file of a size no other file has can equal
+/// no other file, so its content is never compared: it gets a stand-in
+/// hash ([`super::layer::unread_hash`]) and only what the captures need of
+/// it (an ELF header, a package database) is read.
+#[derive(Debug, Default)]
+pub struct Census {
+    shared: rustc_hash::FxHashSet<u64>,
+}
+
+impl Census {
+    /// The census of every regular-file size of an image's layers, one
+    /// list a layer (each size once per file).
+    pub fn of(sizes: impl IntoIterator<Item = Vec<u64>>) -> Census {
+        let mut all: Vec<u64> = sizes.into_iter().flatten().collect();
+        all.sort_unstable();
+        let shared = all
+            .windows(2)
+            .filter(|w| w[0] == w[1])
+            .map(|w| w[0])
+            .collect();
+        Census { shared }
+    }
+
+    /// Must a file of `size` bytes be hashed?
+    pub fn must_read(&self, size: u64) -> bool {
+        self.shared.contains(&size)
+    }
+}
+
+/// The sizes of the members of a layer stored at `[offset, offset+len)` of
+/// `file` that may be regular files (every member but directories, links
+/// and devices: more sizes only means more files hashed), walking its
+/// headers in place and seeking over contents. None when the layer is not
+/// a plain tar that can be mapped (compressed, sparse files, unreadable):
+/// then every file of the image is hashed.
+pub fn skim_sizes(
+    file: &std::fs::File,
+    offset: u64,
+    len: u64,
+    budget: &SkimBudget,
+) -> Option<Vec<u64>> {
+    let mut head = [0u8; 512];
+    if len < 512 || read_at(file, &mut head, offset).ok()? != 512 {
+        return None;
+    }
+    if head.iter().all(|&b| b == 0) {
+        // An empty tar (an empty layer): no member, as the index reads it.
+        return Some(Vec::new());
+    }
+    let plain_tar = Compression::detect(&head) == Compression::None
+        && (&head[257..262] == b"ustar" || v7_header_ok(&head));
+    if !plain_tar {
+        return None;
+    }
+    let map = map(file, offset, len)?;
+    let mut sizes = Vec::new();
+    let mut released = 0usize;
+    let walked = walk_members(
+        &map[..],
+        |e| Error::format(Location::source(""), e.to_string()),
+        |m, pos, size| {
+            use tar::EntryType as T;
+            if budget.left.fetch_sub(1, Ordering::Relaxed) <= 0 {
+                return Err(Error::format(Location::source(""), "small files"));
+            }
+            if !matches!(
+                m.etype,
+                T::Directory | T::Symlink | T::Link | T::Char | T::Block | T::Fifo
+            ) {
+                sizes.push(size);
+            }
+            // The header pages touched so far are let go as the walk moves on.
+            let here = pos as usize;
+            if here - released.min(here) >= SKIM_RELEASE {
+                release(&map, released, here);
+                released = here;
+            }
+            Ok(())
+        },
+    );
+    release(&map, released, map.len());
+    match walked {
+        Ok(Walked::End) => Some(sizes),
+        _ => None,
+    }
+}
+
+/// Header pages the size skim keeps mapped at most.
+const SKIM_RELEASE: usize = 4 << 20;
+
+/// How many headers the size skim of one image may walk: as many as its
+/// layers' bytes hold files of [`SKIM_MEAN`] bytes on average (at least
+/// [`SKIM_LEAST`]). Past that the
+/// image is one of many small files: hashing them costs about what walking
+/// their headers a second time does, and their sizes are mostly shared
+/// anyway (1M files of ~1 KB: every file hashed, and the skim cost 25% more
+/// wall time), so the skim stops and every file is hashed.
+#[derive(Debug)]
+pub struct SkimBudget {
+    left: std::sync::atomic::AtomicI64,
+}
+
+/// See [`SkimBudget`].
+const SKIM_MEAN: u64 = 32 << 10;
+/// Headers any image's skim may walk (a few milliseconds' work).
+const SKIM_LEAST: u64 = 1 << 16;
+
+impl SkimBudget {
+    /// The budget for layers of `bytes` bytes in all.
+    pub fn for_bytes(bytes: u64) -> SkimBudget {
+        SkimBudget {
+            left: ((bytes / SKIM_MEAN).clamp(SKIM_LEAST, i64::MAX as u64) as i64).into(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -523,6 +727,7 @@ mod tests {
             &loc,
             Arc::new(Progress::default()),
             false,
+            None,
         )
         .unwrap();
         let streamed = index_tar(
@@ -538,5 +743,77 @@ mod tests {
         assert!(k.iter().any(|l| l.contains(&longer)), "{k:?}");
         assert!(k.iter().any(|l| l.contains("Whiteout")), "{k:?}");
         assert_eq!(k.len(), 2 * 8 + 2, "{k:?}");
+    }
+
+    /// With a census, a file whose size no other file has is settled
+    /// without hashing (its stand-in hash), every other one is hashed as
+    /// before, and captures are still taken from unread files.
+    #[test]
+    fn a_census_leaves_files_of_unique_sizes_unread() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut elf = b"\x7fELF".to_vec();
+        elf.resize(300, 7);
+        let files: [(&str, &[u8]); 5] = [
+            ("a", b"same"),
+            ("b", b"same"),
+            ("c", b"diff"),
+            ("unique", b"only one of this size"),
+            ("bin/tool", &elf),
+        ];
+        for (path, body) in files {
+            let mut h = header(tar::EntryType::Regular, body.len() as u64, false);
+            b.append_data(&mut h, path, body).unwrap();
+        }
+        let mut data = b.into_inner().unwrap();
+        data.extend([0u8; 1024]);
+        let mut f = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut f, &data).unwrap();
+        let len = data.len() as u64;
+        let budget = |n: i64| SkimBudget { left: n.into() };
+        assert!(skim_sizes(&f, 0, len, &budget(4)).is_none());
+        let sizes = skim_sizes(&f, 0, len, &budget(5)).unwrap();
+        assert_eq!(sizes, vec![4, 4, 4, 21, 300]);
+        let census = Census::of([sizes]);
+        let loc = Location::source("t");
+        let index =
+            |c| index_layer_at(&f, 0, len, &loc, Arc::new(Progress::default()), false, c).unwrap();
+        let (all, some) = (index(None), index(Some(&census)));
+        let hash = |ix: &LayerIndex, p: &str| {
+            ix.entries
+                .iter()
+                .find(|e| ix.path(e) == p.as_bytes())
+                .unwrap()
+                .hash()
+        };
+        for p in ["a", "b", "c"] {
+            assert_eq!(hash(&some, p), hash(&all, p));
+            assert!(!super::super::layer::is_unread(hash(&some, p)));
+        }
+        assert_eq!(hash(&some, "a"), hash(&some, "b"));
+        assert_ne!(hash(&some, "a"), hash(&some, "c"));
+        assert_eq!(hash(&some, "unique"), unread_hash(21));
+        assert_eq!(hash(&some, "bin/tool"), unread_hash(300));
+        assert_eq!(some.captures.len(), all.captures.len());
+        // Verification reads every byte: then every file is hashed.
+        let verified = index_layer_at(
+            &f,
+            0,
+            len,
+            &loc,
+            Arc::new(Progress::default()),
+            true,
+            Some(&census),
+        )
+        .unwrap();
+        assert_eq!(hash(&verified, "unique"), hash(&all, "unique"));
+        // An empty layer has no sizes; a compressed one is not skimmed.
+        let empty = [0u8; 1024];
+        let mut fe = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut fe, &empty).unwrap();
+        assert_eq!(skim_sizes(&fe, 0, 1024, &budget(5)), Some(vec![]));
+        let z = zstd::encode_all(&data[..], 1).unwrap();
+        let mut fz = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut fz, &z).unwrap();
+        assert!(skim_sizes(&fz, 0, z.len() as u64, &SkimBudget::for_bytes(1 << 30)).is_none());
     }
 }

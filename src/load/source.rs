@@ -396,6 +396,39 @@ impl Source {
         }
     }
 
+    /// The census of the file sizes of layer blobs `names` (a file or a
+    /// directory whose every layer is a plain tar: their headers walked,
+    /// their contents skipped), or None (a stream, a compressed or unusual
+    /// layer, any error: then every file is hashed, and the indexing
+    /// reports the errors; or an image of small files, where walking the
+    /// headers twice costs more than hashing: see [`super::plain::SkimBudget`]).
+    pub fn size_census(&self, names: &[&str]) -> Option<super::plain::Census> {
+        use rayon::prelude::*;
+        let loc = Location::source("");
+        let total: u64 = names.iter().filter_map(|n| self.blob_size(n)).sum();
+        let budget = super::plain::SkimBudget::for_bytes(total);
+        let budget = &budget;
+        let sizes: Option<Vec<Vec<u64>>> = names
+            .par_iter()
+            .map(|name| {
+                let name = clean_member(name);
+                match self {
+                    Source::TarFile { path, members } => {
+                        let m = self.resolve(&name, members, &loc).ok()?;
+                        let f = File::open(path).ok()?;
+                        super::plain::skim_sizes(&f, m.offset, m.size, budget)
+                    }
+                    Source::Dir { root } => {
+                        let (f, len) = dir_file(root, &name, &loc).ok()?;
+                        super::plain::skim_sizes(&f, 0, len, budget)
+                    }
+                    Source::Stream { .. } => None,
+                }
+            })
+            .collect();
+        sizes.map(super::plain::Census::of)
+    }
+
     /// Index a layer blob. For seekable sources this streams the blob's own
     /// byte range; for streams it hands back the index built while reading
     /// (`verify` was given to [`Source::open`] then).
@@ -405,6 +438,7 @@ impl Source {
         loc: &Location,
         progress: Arc<Progress>,
         verify: bool,
+        census: Option<&super::plain::Census>,
     ) -> Result<LayerIndex> {
         let name = clean_member(name);
         match self {
@@ -418,11 +452,11 @@ impl Source {
                         "truncated archive: layer blob extends past the end of the file",
                     ));
                 }
-                super::plain::index_layer_at(&f, m.offset, m.size, loc, progress, verify)
+                super::plain::index_layer_at(&f, m.offset, m.size, loc, progress, verify, census)
             }
             Source::Dir { root } => {
                 let (f, len) = dir_file(root, &name, loc)?;
-                super::plain::index_layer_at(&f, 0, len, loc, progress, verify)
+                super::plain::index_layer_at(&f, 0, len, loc, progress, verify, census)
             }
             Source::Stream {
                 blobs,

@@ -28,6 +28,7 @@ pub mod steps;
 pub mod texts;
 pub mod valid;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashMap as HashMap;
@@ -243,28 +244,18 @@ impl<'a> Ctx<'a> {
 
     /// "/path" for one finding, "3 files under /dir" for several.
     pub fn what(&self, findings: &[usize]) -> String {
-        let paths: Vec<String> = findings
-            .iter()
-            .map(|&i| self.report.waste[i].path.display())
-            .collect();
-        self.what_paths(&paths)
+        // Borrowed where the path is UTF-8 (most): tens of thousands of
+        // findings (a `chmod -R`) make no string each.
+        what_of(
+            findings
+                .iter()
+                .map(|&i| String::from_utf8_lossy(&self.report.waste[i].path.0))
+                .collect(),
+        )
     }
 
     pub fn what_paths(&self, paths: &[String]) -> String {
-        let paths: BTreeSet<&str> = paths.iter().map(String::as_str).collect();
-        match paths.len() {
-            0 => "nothing".into(),
-            1 => paths.into_iter().next().unwrap().to_string(),
-            n => {
-                let dir = common_dir(paths.iter().copied());
-                if dir == "/" {
-                    let first = paths.iter().next().unwrap();
-                    format!("{first} and {} more files", n - 1)
-                } else {
-                    format!("{n} files under {dir}")
-                }
-            }
-        }
+        what_of(paths.iter().map(|p| Cow::Borrowed(p.as_str())).collect())
     }
 
     /// Distinct base names of the findings' paths (at most `max`).
@@ -543,12 +534,40 @@ pub fn common_dir<'p>(mut paths: impl Iterator<Item = &'p str>) -> String {
     let mut dir: Vec<&str> = first.split('/').filter(|c| !c.is_empty()).collect();
     dir.pop();
     for p in paths {
-        let comps: Vec<&str> = p.split('/').filter(|c| !c.is_empty()).collect();
-        let parent = &comps[..comps.len().saturating_sub(1)];
-        let same = dir.iter().zip(parent).take_while(|(a, b)| a == b).count();
+        if dir.is_empty() {
+            break;
+        }
+        // The leading components of p's parent that match (no allocation).
+        let mut comps = p.split('/').filter(|c| !c.is_empty()).peekable();
+        let mut same = 0;
+        while let Some(c) = comps.next() {
+            if comps.peek().is_none() || same == dir.len() || dir[same] != c {
+                break;
+            }
+            same += 1;
+        }
         dir.truncate(same);
     }
     format!("/{}", dir.join("/"))
+}
+
+/// "nothing", the one path, "N files under DIR" or "FIRST and N more
+/// files" for a list of paths (each counted once, the first in order).
+fn what_of(mut paths: Vec<Cow<'_, str>>) -> String {
+    paths.sort_unstable();
+    paths.dedup();
+    match paths.len() {
+        0 => "nothing".into(),
+        1 => paths.swap_remove(0).into_owned(),
+        n => {
+            let dir = common_dir(paths.iter().map(|p| &**p));
+            if dir == "/" {
+                format!("{} and {} more files", paths[0], n - 1)
+            } else {
+                format!("{n} files under {dir}")
+            }
+        }
+    }
 }
 
 /// `L4-L9` style layer list for ids.
@@ -589,6 +608,16 @@ mod tests {
         assert_eq!(common_dir(["/a/b/c", "/a/b/d"].into_iter()), "/a/b");
         assert_eq!(common_dir(["/a/b/c", "/x/y"].into_iter()), "/");
         assert_eq!(common_dir(["/a/b/c"].into_iter()), "/a/b");
+        assert_eq!(common_dir(["/a/b/c", "/a/b"].into_iter()), "/a");
+        assert_eq!(common_dir(["/a/b/c", "/a/b/c/d/e"].into_iter()), "/a/b");
+        assert_eq!(
+            what_of(["/a/b/c", "/a/x", "/a/b/c"].map(Cow::Borrowed).to_vec()),
+            "2 files under /a"
+        );
+        assert_eq!(
+            what_of(["/z/1", "/b/2"].map(Cow::Borrowed).to_vec()),
+            "/b/2 and 1 more files"
+        );
         assert_eq!(layer_id(&[4, 9]), "L4-L9");
     }
 }

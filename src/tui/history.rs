@@ -124,7 +124,13 @@ fn detail_h(h: u16) -> u16 {
 }
 
 /// The first 16 hex digits of a content hash.
+/// The first 64 bits of the content hash, or "not read" for a file whose
+/// content the load left unread (a size no other file of the image has:
+/// docs/performance.md, "When content is read").
 fn short_hash(h: u128) -> String {
+    if crate::load::layer::is_unread(h) {
+        return format!("{:<16}", "(not read)");
+    }
     format!("{:016x}", (h >> 64) as u64)
 }
 

@@ -110,3 +110,64 @@ fn json_reports_match_the_golden_files() {
         failures.join("\n")
     );
 }
+
+/// The same reports from the archives stored compressed as a whole, read
+/// as plain tar files: a file is then mapped, its headers walked first, and
+/// only the files whose size another file shares are hashed (issue 26).
+/// Every figure, finding and suggestion must be the golden file's (only
+/// `image.source` names the other file), and the same as when every file
+/// is hashed (`IMGSCOPE_HASH_ALL=1`).
+#[test]
+fn reports_of_uncompressed_archives_that_hash_only_shared_sizes_match_the_golden_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    let mut skipped_some = 0;
+    for image in images() {
+        let Some(plain) = image.strip_suffix(".zst") else {
+            continue;
+        };
+        let name = Path::new(plain).file_name().unwrap();
+        let file = dir.path().join(name);
+        std::fs::write(&file, common::read_uncompressed(&root().join(&image))).unwrap();
+        let golden: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(golden_path(&image, "json")).unwrap()).unwrap();
+        for hash_all in ["0", "1"] {
+            let file_arg = file.to_str().unwrap();
+            let out = common::Exec::new(["--no-ci", "--format", "json", file_arg])
+                .dir(&root())
+                .env_remove("GITHUB_ACTIONS")
+                .env("NO_COLOR", "1")
+                .env("IMGSCOPE_HASH_ALL", hash_all)
+                .env("IMGSCOPE_TIMINGS", "1")
+                .run();
+            assert!(out.code == 0, "{image}: {}", out.stderr);
+            // How many content bytes were hashed, of how many.
+            let stderr = &out.stderr;
+            let hashed: Vec<u64> = stderr
+                .split("content hashed ")
+                .nth(1)
+                .unwrap_or_else(|| panic!("{image}: no timings: {stderr}"))
+                .split_whitespace()
+                .filter_map(|w| w.parse().ok())
+                .collect();
+            if hash_all == "1" {
+                assert_eq!(hashed[0], hashed[1], "{image}: {stderr}");
+            } else if hashed[0] < hashed[1] {
+                skipped_some += 1;
+            }
+            let mut got: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+            got["image"]["source"] = golden["image"]["source"].clone();
+            assert!(
+                got == golden,
+                "{image} read as a plain tar (IMGSCOPE_HASH_ALL={hash_all}) differs from its golden file"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 15, "only {checked} compressed archives");
+    // Most of them have files of a size no other file has: left unread.
+    assert!(
+        skipped_some * 2 > checked,
+        "only {skipped_some} of {checked} images had content left unread"
+    );
+}
