@@ -17,7 +17,7 @@ use super::Stored;
 use crate::error::{Error, Location, Result};
 use crate::load::guard::TarGuard;
 use crate::load::index::Index;
-use crate::load::layer::{is_unread, normalize_path, Compression};
+use crate::load::layer::{normalize_path, Compression};
 use crate::load::source::{clean_member, resolve_link, Source};
 use crate::load::{engine, registry, LoadOptions};
 
@@ -246,7 +246,7 @@ pub fn copy_entry(
                 return Err(Error::io(Location::source("standard output"), e));
             }
         }
-        if n != st.size || (h.digest128() != st.hash && !is_unread(st.hash)) {
+        if n != st.size || !st.hash_matches(h.digest128()) {
             return Err(changed(ploc));
         }
         Ok(n)
