@@ -24,14 +24,10 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-OUT=${1:?usage: build-debian.sh OUTDIR [NAME...]}
-shift
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"
-img_need mmdebstrap
-[[ $(id -u) == 0 ]] || { echo "run as root (buildah --isolation chroot needs it)" >&2; exit 1; }
+img_debian_out "${1:?usage: build-debian.sh OUTDIR [NAME...]}"
+shift
 
 ALL=(debian-rec debian-norec debian-apps scratch-static scratch-dynamic debian-base debian-gcc)
 if (($#)); then WANT=("$@"); else WANT=("${ALL[@]}"); fi
@@ -42,9 +38,7 @@ done
 ((${#todo[@]})) || exit 0
 img_init
 
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-echo "  mmdebstrap minbase bookworm ($MIRROR)" >&2
-mmdebstrap --quiet --variant=minbase bookworm "$IMG_WORK/rootfs.tar" "$MIRROR" >>"$IMG_LOG" 2>&1
+img_debian_rootfs "$IMG_WORK/rootfs.tar"
 
 # apps_ctx DIR: the apps sources, the npm package as the tarball `npm pack`
 # makes, and a C program big enough (300 functions with debug info) that 1%

@@ -15,14 +15,10 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CORPUS=$(cd "$HERE/../fix-corpus" && pwd)
-OUT=${1:?usage: build-fix-corpus.sh OUTDIR [CASE...]}
-shift
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"
-img_need mmdebstrap
-[[ $(id -u) == 0 ]] || { echo "run as root (buildah --isolation chroot needs it)" >&2; exit 1; }
+img_debian_out "${1:?usage: build-fix-corpus.sh OUTDIR [CASE...]}"
+shift
 
 if (($#)); then WANT=("$@"); elif [[ -n ${IMGSCOPE_FIX_CASES:-} ]]; then
     read -ra WANT <<<"${IMGSCOPE_FIX_CASES//,/ }"
@@ -49,10 +45,8 @@ IMG_SCOPE=fix
 if [[ -s $OUT/debian-base.tar ]]; then
     skopeo copy --quiet "docker-archive:$OUT/debian-base.tar" "$(img_ref overlay debian-base)" >>"$IMG_LOG" 2>&1
 else
-    MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-    echo "  mmdebstrap minbase bookworm ($MIRROR)" >&2
     mkdir -p "$IMG_WORK/ctx/debian-base"
-    mmdebstrap --quiet --variant=minbase bookworm "$IMG_WORK/ctx/debian-base/rootfs.tar" "$MIRROR" >>"$IMG_LOG" 2>&1
+    img_debian_rootfs "$IMG_WORK/ctx/debian-base/rootfs.tar"
     cp "$HERE/src/debian-base/Containerfile" "$IMG_WORK/ctx/debian-base/"
     img_bud overlay debian-base "$IMG_WORK/ctx/debian-base"
     img_docker_archive overlay debian-base "$OUT/debian-base.tar"

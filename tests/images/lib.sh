@@ -16,6 +16,22 @@ img_need() {
     fi
 }
 
+# img_debian_out DIR: for the scripts that build from a Debian rootfs: OUT is DIR (created,
+# made absolute); mmdebstrap must be there and we must be root.
+img_debian_out() {
+    mkdir -p "$1"
+    OUT=$(cd "$1" && pwd)
+    img_need mmdebstrap
+    [[ $(id -u) == 0 ]] || { echo "run as root (buildah --isolation chroot needs it)" >&2; exit 1; }
+}
+
+# img_debian_rootfs FILE: a minbase bookworm rootfs tarball, from $DEBIAN_MIRROR.
+img_debian_rootfs() {
+    local mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+    echo "  mmdebstrap minbase bookworm ($mirror)" >&2
+    mmdebstrap --quiet --variant=minbase bookworm "$1" "$mirror" >>"$IMG_LOG" 2>&1
+}
+
 img_init() {
     img_need buildah skopeo zstd gzip tar chroot
     # A static busybox (busybox-static): it must run inside an empty chroot.
