@@ -229,7 +229,11 @@ impl ReadBuf<'_> {
         self.data.resize(want, 0);
         let mut got = 0;
         while got < want {
-            match read_at(self.file, &mut self.data[got..], self.offset + at + got as u64) {
+            match read_at(
+                self.file,
+                &mut self.data[got..],
+                self.offset + at + got as u64,
+            ) {
                 Ok(0) => break,
                 Ok(n) => got += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -652,13 +656,15 @@ fn index_mapped(
     // When every file is hashed, each byte is read once anyway: a copy
     // into a small buffer costs less than mapping and releasing the pages,
     // and leaves the bytes in the core's cache for the walk and the hashes.
-    let mut buf = file.filter(|_| census.is_none()).map(|(file, offset)| ReadBuf {
-        file,
-        offset,
-        len: map.len() as u64,
-        data: Vec::with_capacity(READ_BUF),
-        at: 0,
-    });
+    let mut buf = file
+        .filter(|_| census.is_none())
+        .map(|(file, offset)| ReadBuf {
+            file,
+            offset,
+            len: map.len() as u64,
+            data: Vec::with_capacity(READ_BUF),
+            at: 0,
+        });
     let corrupt = |e: std::io::Error| Error::format(loc.clone(), describe(&e, Compression::None));
     if let Walked::Sparse = walk_members(bytes, corrupt, buf.as_mut(), &mut w)? {
         // Sparse files need the tar crate's reassembly: stream instead.
@@ -915,7 +921,8 @@ mod tests {
             };
             let mut h = header(tar::EntryType::Regular, size, n % 3 == 0);
             if n % 17 == 5 {
-                b.append_pax_extensions([("path", path.as_bytes())]).unwrap();
+                b.append_pax_extensions([("path", path.as_bytes())])
+                    .unwrap();
                 b.append_data(&mut h, "short", &body[..]).unwrap();
             } else {
                 b.append_data(&mut h, &path, &body[..]).unwrap();
@@ -931,7 +938,8 @@ mod tests {
         std::io::Write::write_all(&mut f, &data).unwrap();
         let loc = Location::source("t");
         let p = Arc::new(Progress::default());
-        let read = index_layer_at(&f, 4096, data.len() as u64, &loc, p.clone(), false, None).unwrap();
+        let read =
+            index_layer_at(&f, 4096, data.len() as u64, &loc, p.clone(), false, None).unwrap();
         let streamed = index_tar(
             Cursor::new(&data[..]),
             Compression::None,

@@ -607,7 +607,14 @@ impl IndexBuilder {
             captured,
             ..
         } = b;
-        drop((lookup, hashes, placed, first_child, next_sibling, inode_names));
+        drop((
+            lookup,
+            hashes,
+            placed,
+            first_child,
+            next_sibling,
+            inode_names,
+        ));
         let mut warnings = Warnings::default();
         for w in &image.warnings {
             warnings.push(w.clone());
