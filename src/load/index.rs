@@ -143,7 +143,7 @@ pub struct Hide {
     pub cause: HideCause,
 }
 
-/// One regular file as stored in one layer; hard links share it. 40 bytes:
+/// One regular file as stored in one layer; hard links share it. 32 bytes:
 /// one per stored file, the index's largest column. Whether and how it was
 /// hidden is kept apart ([`Index::hidden`]), by the few that are.
 #[derive(Debug, Clone)]
@@ -154,8 +154,6 @@ pub struct Inode {
     pub(crate) hash: [u64; 2],
     /// The path it was stored at.
     pub node: NodeId,
-    /// Names it has in the merged filesystem at the end (0 when hidden).
-    pub names: u32,
 }
 
 impl Inode {
@@ -442,3 +440,4 @@ impl serde::Serialize for ImagePath {
 
 // The index's per-path costs, kept in check (issue 14: ≤ 150 bytes per entry).
 const _: () = assert!(std::mem::size_of::<Change>() == 24);
+const _: () = assert!(std::mem::size_of::<Inode>() == 32);

@@ -206,6 +206,13 @@ impl LayerIndex {
         Ok(i)
     }
 
+    /// Give back the spare room the entries and paths grew by (the index
+    /// waits in memory until merged).
+    pub fn compact(&mut self) {
+        self.entries.shrink_to_fit();
+        self.bytes.shrink_to_fit();
+    }
+
     /// Set entry `i`'s content hash.
     pub fn set_hash(&mut self, i: usize, h: u128) {
         self.entries[i].hash = [h as u64, (h >> 64) as u64];
@@ -662,6 +669,7 @@ pub(super) fn index_tar<R: Read>(
         }
         progress.entries.fetch_add(1, Ordering::Relaxed);
     }
+    out.compact();
     Ok(out)
 }
 

@@ -99,7 +99,8 @@ pub fn index_layer_at(
     let Some(map) = map else {
         return index_layer(section(), loc, progress, verify);
     };
-    let result = index_mapped(&map, loc, &progress, census.filter(|_| !verify)).map(|mut ix| {
+    let census = census.filter(|_| !verify);
+    let result = index_mapped(&map, Some((file, offset)), loc, &progress, census).map(|mut ix| {
         if verify {
             let mut h = <sha2::Sha256 as sha2::Digest>::new();
             pieces(&map, 0, &map[..], |piece| {
@@ -187,13 +188,69 @@ struct Pending {
     size: u64,
     /// Hash its content (else it gets the stand-in of an unread file).
     read: bool,
+    /// Its content is in the walk's read buffer (else in the map).
+    buffered: bool,
     cap: Option<Capturer>,
+}
+
+/// Bytes of a layer read at a time into the walk's buffer when every file
+/// is hashed (no census): small enough to stay in the core's cache while
+/// its headers are walked and its files hashed.
+const READ_BUF: usize = 512 << 10;
+/// Files larger than this are hashed from the map, not the buffer.
+const READ_MAX_FILE: u64 = (READ_BUF / 4) as u64;
+
+/// A window of the layer's bytes read (copied) into memory of its own:
+/// `data` holds the layer's bytes from `at` on.
+struct ReadBuf<'f> {
+    file: &'f std::fs::File,
+    /// The layer's offset in the file.
+    offset: u64,
+    len: u64,
+    data: Vec<u8>,
+    at: u64,
+}
+
+impl ReadBuf<'_> {
+    /// The layer's bytes `[pos, pos + size)`, when the buffer holds them.
+    fn get(&self, pos: u64, size: u64) -> Option<&[u8]> {
+        self.holds(pos, size)
+            .then(|| &self.data[(pos - self.at) as usize..][..size as usize])
+    }
+
+    /// Does the buffer hold the layer's bytes `[pos, pos + size)`?
+    fn holds(&self, pos: u64, size: u64) -> bool {
+        pos >= self.at && pos + size <= self.at + self.data.len() as u64
+    }
+
+    /// Read the layer's bytes from `at` on, as many as fit.
+    fn fill(&mut self, at: u64) -> std::io::Result<()> {
+        let want = (self.len.saturating_sub(at)).min(READ_BUF as u64) as usize;
+        self.data.resize(want, 0);
+        let mut got = 0;
+        while got < want {
+            match read_at(
+                self.file,
+                &mut self.data[got..],
+                self.offset + at + got as u64,
+            ) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.data.truncate(got);
+        self.at = at;
+        Ok(())
+    }
 }
 
 /// Hash a batch of files in parallel, a few files per task, and feed their
 /// captures (an unread file's capture reads only what it looks at).
 fn hash_batch(
     map: &memmap2::Mmap,
+    buf: Option<&ReadBuf<'_>>,
     batch: &mut Vec<Pending>,
     out: &mut LayerIndex,
     progress: &Progress,
@@ -208,10 +265,14 @@ fn hash_batch(
                  pos,
                  size,
                  read,
+                 buffered,
                  cap,
              }| {
+                let body = match buf.filter(|_| buffered) {
+                    Some(b) => &b.data[(pos - b.at) as usize..][..size as usize],
+                    None => &map[pos as usize..(pos + size) as usize],
+                };
                 let (pos, size) = (pos as usize, size as usize);
-                let body = &map[pos..pos + size];
                 let mut cap = cap;
                 let feed = |cap: &mut Option<Capturer>, chunk: &[u8]| {
                     if let Some(c) = cap {
@@ -279,8 +340,15 @@ struct Walk<'m> {
 }
 
 impl Walk<'_> {
-    /// One member whose contents are `size` bytes at `pos`.
-    fn member(&mut self, m: &Member<'_>, pos: u64, size: u64) -> Result<()> {
+    /// One member whose contents are `size` bytes at `pos` (in `buf` too,
+    /// when it holds them).
+    fn member(
+        &mut self,
+        m: &Member<'_>,
+        pos: u64,
+        size: u64,
+        buf: Option<&ReadBuf<'_>>,
+    ) -> Result<()> {
         let len = self.map.len() as u64;
         // The entry's content and its padding to 512 bytes must be there, as
         // reading the same layer as a stream requires (seeking past the end
@@ -319,11 +387,13 @@ impl Walk<'_> {
             let cap = Capturer::new(self.out.path(&e), e.size, &mut self.budget);
             let read = self.census.is_none_or(|c| c.must_read(e.size));
             if read || cap.is_some() {
+                let buffered = buf.is_some_and(|b| b.holds(pos, e.size));
                 self.batch.push(Pending {
                     i,
                     pos,
                     size: e.size,
                     read,
+                    buffered,
                     cap,
                 });
             } else {
@@ -336,7 +406,7 @@ impl Walk<'_> {
             }
             // Also let go of the header pages of long runs of unread files.
             if self.batch_bytes >= WINDOW || pos - self.released as u64 >= SPAN {
-                hash_batch(self.map, &mut self.batch, &mut self.out, self.progress);
+                self.flush(buf);
                 let end = (pos + e.size) as usize;
                 release(self.map, self.released, end);
                 self.released = end;
@@ -345,6 +415,27 @@ impl Walk<'_> {
         }
         self.progress.entries.fetch_add(1, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Hash the files met so far (those read into `buf` from it).
+    fn flush(&mut self, buf: Option<&ReadBuf<'_>>) {
+        hash_batch(self.map, buf, &mut self.batch, &mut self.out, self.progress);
+    }
+}
+
+impl Members for Walk<'_> {
+    fn member(
+        &mut self,
+        m: &Member<'_>,
+        pos: u64,
+        size: u64,
+        buf: Option<&ReadBuf<'_>>,
+    ) -> Result<()> {
+        Walk::member(self, m, pos, size, buf)
+    }
+
+    fn flush(&mut self, buf: &ReadBuf<'_>) {
+        Walk::flush(self, Some(buf))
     }
 }
 
@@ -367,7 +458,7 @@ fn octal(field: &[u8]) -> Option<u64> {
 }
 
 fn until_nul(b: &[u8]) -> &[u8] {
-    match b.iter().position(|&c| c == 0) {
+    match memchr::memchr(0, b) {
         Some(i) => &b[..i],
         None => b,
     }
@@ -432,26 +523,78 @@ enum Walked {
     Sparse,
 }
 
+/// What [`walk_members`] does with each member.
+trait Members {
+    /// One member, its contents `size` bytes at `pos` (also in `buf`, the
+    /// walk's read buffer, when it holds them).
+    fn member(
+        &mut self,
+        m: &Member<'_>,
+        pos: u64,
+        size: u64,
+        buf: Option<&ReadBuf<'_>>,
+    ) -> Result<()>;
+    /// The read buffer is about to be refilled: whatever refers to its
+    /// bytes is done with them now.
+    fn flush(&mut self, _buf: &ReadBuf<'_>) {}
+}
+
+/// Each member to a closure (no read buffer).
+struct Visit<F>(F);
+
+impl<F: FnMut(&Member<'_>, u64, u64) -> Result<()>> Members for Visit<F> {
+    fn member(
+        &mut self,
+        m: &Member<'_>,
+        pos: u64,
+        size: u64,
+        _buf: Option<&ReadBuf<'_>>,
+    ) -> Result<()> {
+        (self.0)(m, pos, size)
+    }
+}
+
 /// Visit every member of the tar in `bytes` in order, with the position and
 /// size of its contents: plain headers read straight from the map (no
-/// copy), members with extension headers by the tar crate from the map at
-/// their offset.
+/// copy), or from `buf` when given (the layer read into it a window at a
+/// time, each small file's header and content in one window), members
+/// with extension headers by the tar crate from the map at their offset.
 fn walk_members(
     bytes: &[u8],
     corrupt: impl Fn(std::io::Error) -> Error,
-    mut visit: impl FnMut(&Member<'_>, u64, u64) -> Result<()>,
+    mut buf: Option<&mut ReadBuf<'_>>,
+    src: &mut impl Members,
 ) -> Result<Walked> {
     let mut scratch = Vec::new();
-    // The next header.
+    // The next header, and how many bytes from there the buffer must hold.
     let mut at = 0usize;
+    let mut want = 512u64;
     while at < bytes.len() {
-        let head = bytes.get(at..at + 512);
+        if let Some(b) = buf.as_deref_mut() {
+            if !b.holds(at as u64, want) {
+                src.flush(b);
+                b.fill(at as u64).map_err(&corrupt)?;
+            }
+        }
+        want = 512;
+        let view = buf.as_deref();
+        let head = match view {
+            Some(b) => b.get(at as u64, 512),
+            None => bytes.get(at..at + 512),
+        };
         if head.is_some_and(|h| h.iter().all(|&b| b == 0)) {
             break; // the end-of-archive marker
         }
         if let Some((m, size)) = head.and_then(|h| plain_header(h, &mut scratch)) {
             let pos = at as u64 + 512;
-            visit(&m, pos, size)?;
+            // A small file's content read with its header, once.
+            if let Some(b) = view {
+                if size <= READ_MAX_FILE && !b.holds(pos, size) && b.at != at as u64 {
+                    want = 512 + size;
+                    continue;
+                }
+            }
+            src.member(&m, pos, size, view)?;
             at = (pos + size.div_ceil(512) * 512) as usize;
             continue;
         }
@@ -472,7 +615,7 @@ fn walk_members(
             let path = entry.path_bytes();
             let link = link_name(&entry);
             let m = Member::of(&entry, &path, link.as_deref());
-            visit(&m, pos, size)?;
+            src.member(&m, pos, size, buf.as_deref())?;
             next = Some((pos + size.div_ceil(512) * 512) as usize);
             if entry.header().entry_type() != tar::EntryType::XGlobalHeader {
                 break;
@@ -492,6 +635,7 @@ fn walk_members(
 /// of the map, and their pages released.
 fn index_mapped(
     map: &memmap2::Mmap,
+    file: Option<(&std::fs::File, u64)>,
     loc: &Location,
     progress: &Progress,
     census: Option<&Census>,
@@ -509,18 +653,28 @@ fn index_mapped(
         budget: super::capture::LAYER_BUDGET,
         scanned: 0,
     };
+    // When every file is hashed, each byte is read once anyway: a copy
+    // into a small buffer costs less than mapping and releasing the pages,
+    // and leaves the bytes in the core's cache for the walk and the hashes.
+    let mut buf = file
+        .filter(|_| census.is_none())
+        .map(|(file, offset)| ReadBuf {
+            file,
+            offset,
+            len: map.len() as u64,
+            data: Vec::with_capacity(READ_BUF),
+            at: 0,
+        });
     let corrupt = |e: std::io::Error| Error::format(loc.clone(), describe(&e, Compression::None));
-    if let Walked::Sparse = walk_members(bytes, corrupt, |m, pos, size| w.member(m, pos, size))? {
+    if let Walked::Sparse = walk_members(bytes, corrupt, buf.as_mut(), &mut w)? {
         // Sparse files need the tar crate's reassembly: stream instead.
         return index_tar(Cursor::new(bytes), Compression::None, loc, progress);
     }
+    w.flush(buf.as_ref());
     let Walk {
-        mut out,
-        mut batch,
-        scanned,
-        ..
+        mut out, scanned, ..
     } = w;
-    hash_batch(map, &mut batch, &mut out, progress);
+    out.compact();
     progress.read.fetch_add(
         (bytes.len() as u64).saturating_sub(scanned),
         Ordering::Relaxed,
@@ -590,7 +744,8 @@ pub fn skim_sizes(
     let walked = walk_members(
         &map[..],
         |e| Error::format(Location::source(""), e.to_string()),
-        |m, pos, size| {
+        None,
+        &mut Visit(|m: &Member<'_>, pos: u64, size: u64| {
             use tar::EntryType as T;
             if budget.left.fetch_sub(1, Ordering::Relaxed) <= 0 {
                 return Err(Error::format(Location::source(""), "small files"));
@@ -608,7 +763,7 @@ pub fn skim_sizes(
                 released = here;
             }
             Ok(())
-        },
+        }),
     );
     release(&map, released, map.len());
     match walked {
@@ -743,6 +898,62 @@ mod tests {
         assert!(k.iter().any(|l| l.contains(&longer)), "{k:?}");
         assert!(k.iter().any(|l| l.contains("Whiteout")), "{k:?}");
         assert_eq!(k.len(), 2 * 8 + 2, "{k:?}");
+    }
+
+    /// Read through the walk's buffer (no census): files and headers on
+    /// both sides of a refill, files too large for it (hashed from the
+    /// map), extension headers (read by the tar crate from the map) and
+    /// a layer at an offset of its file give what the stream gives.
+    #[test]
+    fn buffered_walk_reads_as_the_stream_does() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut n = 0u64;
+        let mut total = 0u64;
+        while total < 3 * READ_BUF as u64 + READ_MAX_FILE {
+            // Sizes from empty to past the buffer's largest file, content
+            // that differs from file to file.
+            let size = (n * 7919 + n * n * 31) % (READ_MAX_FILE + 40_000);
+            let body: Vec<u8> = (0..size).map(|k| (k * 13 + n) as u8).collect();
+            let path = if n % 17 == 5 {
+                format!("pax/{}/{n}", "p".repeat(150))
+            } else {
+                format!("d{}/f{n}", n % 5)
+            };
+            let mut h = header(tar::EntryType::Regular, size, n % 3 == 0);
+            if n % 17 == 5 {
+                b.append_pax_extensions([("path", path.as_bytes())])
+                    .unwrap();
+                b.append_data(&mut h, "short", &body[..]).unwrap();
+            } else {
+                b.append_data(&mut h, &path, &body[..]).unwrap();
+            }
+            total += size.div_ceil(512) * 512 + 512;
+            n += 1;
+        }
+        let mut data = b.into_inner().unwrap();
+        data.extend([0u8; 1024]);
+        let mut f = tempfile::tempfile().unwrap();
+        let lead = vec![9u8; 4096];
+        std::io::Write::write_all(&mut f, &lead).unwrap();
+        std::io::Write::write_all(&mut f, &data).unwrap();
+        let loc = Location::source("t");
+        let p = Arc::new(Progress::default());
+        let read =
+            index_layer_at(&f, 4096, data.len() as u64, &loc, p.clone(), false, None).unwrap();
+        let streamed = index_tar(
+            Cursor::new(&data[..]),
+            Compression::None,
+            &loc,
+            &Progress::default(),
+        )
+        .unwrap();
+        assert_eq!(key(&read), key(&streamed));
+        assert_eq!(read.entries.len() as u64, n);
+        assert_eq!(p.read.load(Ordering::Relaxed), data.len() as u64);
+        // A layer cut inside a file's content is refused, as before.
+        let cut = data.len() as u64 / 1024 * 512 + 100;
+        let err = index_layer_at(&f, 4096, cut, &loc, p, false, None).unwrap_err();
+        assert!(err.to_string().contains("truncated"), "{err}");
     }
 
     /// With a census, a file whose size no other file has is settled

@@ -145,8 +145,8 @@ impl Builder {
                         size: e.size,
                         hash: e.hash,
                         node: id,
-                        names: 0,
                     });
+                    self.inode_names.push(0);
                     while captures
                         .peek()
                         .is_some_and(|(i, _)| (*i as usize) < entry_index)
@@ -202,7 +202,7 @@ impl Builder {
                 self.rehide_replaced(hidden_here.remove(&id), layer, id, new_hash);
             }
             if new_inode != NO_INODE {
-                self.inodes[new_inode as usize].names += 1;
+                self.inode_names[new_inode as usize] += 1;
             }
             if existed {
                 stats.modified += 1;

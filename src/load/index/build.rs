@@ -42,6 +42,8 @@ pub(super) struct Builder {
     lookup: hashbrown::HashTable<NodeId>,
     hashes: Vec<u32>,
     pub(super) inodes: Vec<Inode>,
+    /// The names each inode has so far (0 once hidden): merge only.
+    pub(super) inode_names: Vec<u32>,
     /// How inodes were hidden, by inode.
     hides: FxHashMap<InodeId, Hide>,
     link_bytes: Vec<u8>,
@@ -91,6 +93,7 @@ impl Builder {
             lookup: hashbrown::HashTable::new(),
             hashes: vec![0],
             inodes: Vec::new(),
+            inode_names: Vec::new(),
             hides: FxHashMap::default(),
             link_bytes: Vec::new(),
             link_at: vec![0],
@@ -407,9 +410,9 @@ impl Builder {
     /// One name of `inode` is gone: true when it was its last (from then on
     /// its bytes are hidden).
     pub(super) fn drop_name(&mut self, inode: InodeId) -> bool {
-        let ino = &mut self.inodes[inode as usize];
-        ino.names -= 1;
-        ino.names == 0
+        let names = &mut self.inode_names[inode as usize];
+        *names -= 1;
+        *names == 0
     }
 
     /// `inode` loses its name at `id` to what `layer` stores there; with no
@@ -595,6 +598,7 @@ impl IndexBuilder {
             lookup,
             hashes,
             mut inodes,
+            inode_names,
             hides,
             mut link_bytes,
             mut link_at,
@@ -603,7 +607,14 @@ impl IndexBuilder {
             captured,
             ..
         } = b;
-        drop((lookup, hashes, placed, first_child, next_sibling));
+        drop((
+            lookup,
+            hashes,
+            placed,
+            first_child,
+            next_sibling,
+            inode_names,
+        ));
         let mut warnings = Warnings::default();
         for w in &image.warnings {
             warnings.push(w.clone());
