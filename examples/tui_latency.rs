@@ -81,7 +81,7 @@ fn bench(image: &str) {
         row("layers: Up/Down at start, 40 ms apart", t);
     }
     let t1 = Instant::now();
-    let mut app = App::loaded(image, index, report, (120, 40));
+    let mut app = App::loaded(image, index.clone(), report.clone(), (120, 40));
     let t_app = t1.elapsed();
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
     term.draw(|f| draw(f, &mut app)).unwrap();
@@ -116,12 +116,9 @@ fn bench(image: &str) {
         vec![k(KeyCode::Char('-')), k(KeyCode::Char('+'))],
     );
     run("tree: Ctrl+B attributes", vec![c('b'); 10]);
-    run("tree: Ctrl+O sort (rebuild)", vec![c('o'), c('o')]);
-    run("tree: Ctrl+L mode (rebuild)", vec![c('l'), c('l')]);
-    run("tree: Ctrl+U unchanged (rebuild)", vec![c('u'), c('u')]);
     let mut f = vec![c('f')];
     f.extend("f00012".chars().map(|ch| k(KeyCode::Char(ch))));
-    run("filter: typing (debounced if big)", f);
+    run("filter: typing (debounced if big)", f.clone());
     run("filter: Enter (apply)", vec![k(KeyCode::Enter)]);
     run("filter: Esc (clear)", vec![k(KeyCode::Esc)]);
     run("layers: focus", vec![k(KeyCode::Char('1'))]);
@@ -130,6 +127,45 @@ fn bench(image: &str) {
     pause.set(Duration::from_millis(40));
     run("layers: Up/Down, keys 40 ms apart", lk);
     pause.set(Duration::ZERO);
+    // Keys that rebuild the shown tree, each timed on a fresh view (Files
+    // focused, its builds ahead done), so that every key timed is a
+    // rebuild (pressed twice, a key's second press finds the tree it left).
+    let sort = vec![vec![c('o')]; 10];
+    rebuilds(
+        image,
+        &index,
+        &report,
+        "tree: Ctrl+O sort (rebuild)",
+        vec![],
+        sort,
+    );
+    let mode = vec![vec![c('l')]; 10];
+    rebuilds(
+        image,
+        &index,
+        &report,
+        "tree: Ctrl+L mode (rebuild)",
+        vec![],
+        mode,
+    );
+    let types: Vec<Vec<KeyEvent>> = "armuarmuarmu".chars().map(|t| vec![c(t)]).collect();
+    rebuilds(
+        image,
+        &index,
+        &report,
+        "tree: Ctrl+A/R/M/U types (rebuild)",
+        vec![],
+        types,
+    );
+    let enter = vec![vec![k(KeyCode::Enter)]; 5];
+    rebuilds(
+        image,
+        &index,
+        &report,
+        "filter: Enter (apply, fresh view)",
+        f,
+        enter,
+    );
     run(
         "waste: focus + Down",
         vec![k(KeyCode::Char('3')), k(KeyCode::Down), k(KeyCode::Down)],
@@ -139,6 +175,32 @@ fn bench(image: &str) {
         "fixes: focus + Down",
         vec![k(KeyCode::Char('4')), k(KeyCode::Down)],
     );
+}
+
+/// One row of keys timed each on a fresh view: `setup` then the keys of
+/// one sample are pressed untimed after Tab (Files focused) and once the
+/// view's builds ahead are done; the last key of each sample is timed.
+fn rebuilds(
+    image: &str,
+    index: &imgscope::Index,
+    report: &imgscope::Report,
+    name: &str,
+    setup: Vec<KeyEvent>,
+    samples: Vec<Vec<KeyEvent>>,
+) {
+    let mut times = Vec::new();
+    for mut keys in samples {
+        let mut app = App::loaded(image, index.clone(), report.clone(), (120, 40));
+        let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        let last = keys.pop().expect("a key");
+        let mut before = vec![k(KeyCode::Tab)];
+        before.extend(setup.iter().cloned());
+        before.extend(keys);
+        keys_timed(&mut app, &mut term, before, Duration::ZERO);
+        app.data.as_ref().expect("loaded").files.wait_ahead();
+        times.extend(keys_timed(&mut app, &mut term, vec![last], Duration::ZERO));
+    }
+    row(name, times);
 }
 
 /// Update and draw for each key, `pause` before each (not counted).

@@ -99,7 +99,7 @@ impl Files {
             filter: String::new(),
         };
         let trees = Trees::new(index.clone(), kinds, KEPT_TREES, true);
-        let tree = trees.take(&key, None);
+        let tree = trees.take(&key, None, None);
         let mut findings_of: FxHashMap<NodeId, Vec<usize>> = Default::default();
         for (i, f) in report.waste.iter().enumerate() {
             findings_of.entry(f.node).or_default().push(i);
@@ -196,7 +196,9 @@ impl Files {
             filter: self.filter.key(),
         };
         if key != self.tree.key {
-            let new = self.trees.take(&key, self.filter.compiled());
+            let new = self
+                .trees
+                .take(&key, self.filter.compiled(), Some(&self.tree));
             let old = std::mem::replace(&mut self.tree, new);
             self.trees.put(old);
             self.want_neighbours(cx.index.layers.len());

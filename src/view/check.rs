@@ -254,21 +254,23 @@ fn random_image(seed: u64) -> (Index, crate::Report) {
 #[test]
 fn the_build_agrees_with_the_straightforward_build_on_random_images() {
     let filters = ["", "n1", "a/b", "b/n", "/d/e/", "N", "/a/*", "re:b/n[0-3]$"];
-    let mut trees = 0;
+    let (mut trees, mut derived) = (0, 0);
     for seed in 0..40 {
         let (ix, report) = random_image(seed);
         let kinds = hide_kinds(&report);
         let cols = Columns::new(&ix);
-        let mut old = None;
+        let (mut old, mut prev) = (None, None::<Tree>);
         for layer in 0..ix.layers.len() {
             for mode in [Mode::Merged, Mode::LayerOnly] {
-                for sort in [Sort::Name, Sort::Size] {
-                    for types in [
-                        [true; 4],
-                        [true, false, true, false],
-                        [false, true, true, true],
-                    ] {
-                        for text in filters {
+                for types in [
+                    [true; 4],
+                    [true, false, true, false],
+                    [false, true, true, true],
+                ] {
+                    for text in filters {
+                        // Innermost, so the trees derived from the one
+                        // before differ only in their sort every other time.
+                        for sort in [Sort::Name, Sort::Size] {
                             let f = PathFilter::parse(text).unwrap();
                             let key = Key {
                                 layer,
@@ -279,23 +281,23 @@ fn the_build_agrees_with_the_straightforward_build_on_random_images() {
                             };
                             let what = format!("seed {seed} {key:?}");
                             let r = reference(&ix, &kinds, key.clone(), f.as_ref());
-                            let t =
-                                Tree::build_with(&ix, &cols, &kinds, key, f.as_ref(), old.take());
-                            assert_eq!(t.shown_count, r.shown_count, "{what}");
-                            for id in 0..ix.node_count() as NodeId {
-                                let i = id as usize;
-                                assert_eq!(t.shown(id), r.flags[i] & SHOWN != 0, "{what} {id}");
-                                assert_eq!(t.is_dir(id), r.flags[i] & DIR != 0, "{what} {id}");
-                                assert_eq!(t.present(id), r.flags[i] & PRESENT != 0, "{what} {id}");
-                                assert_eq!(t.mark(id), r.mark[i], "{what} {id}");
-                                assert_eq!(t.size[i], r.size[i], "{what} {id}");
-                                let kids = &r.list[r.start[i] as usize..r.start[i + 1] as usize];
-                                assert_eq!(t.children(id), kids, "{what} {id}");
-                                if t.shown(id) && id != ROOT {
-                                    assert_eq!(t.position(id), r.pos[i] as usize, "{what} {id}");
-                                }
+                            let t = Tree::build_with(
+                                &ix,
+                                &cols,
+                                &kinds,
+                                key.clone(),
+                                f.as_ref(),
+                                old.take(),
+                            );
+                            agree(&ix, &t, &r, &what);
+                            // Derived from the tree before (same layer and
+                            // mode but the first of each), as a view does.
+                            if let Some(p) = prev.as_ref().filter(|p| p.derivable(&key)) {
+                                let d = p.derive(&ix, key, f.as_ref(), None).unwrap();
+                                agree(&ix, &d, &r, &format!("{what} derived from {:?}", p.key));
+                                derived += 1;
                             }
-                            old = Some(t);
+                            old = prev.replace(t);
                             trees += 1;
                         }
                     }
@@ -304,4 +306,23 @@ fn the_build_agrees_with_the_straightforward_build_on_random_images() {
         }
     }
     assert!(trees > 1000, "{trees} trees compared");
+    assert!(derived > 1000, "{derived} derived trees compared");
+}
+
+/// The tree `t` is the reference `r`, node by node.
+fn agree(ix: &Index, t: &Tree, r: &Ref, what: &str) {
+    assert_eq!(t.shown_count, r.shown_count, "{what}");
+    for id in 0..ix.node_count() as NodeId {
+        let i = id as usize;
+        assert_eq!(t.shown(id), r.flags[i] & SHOWN != 0, "{what} {id}");
+        assert_eq!(t.is_dir(id), r.flags[i] & DIR != 0, "{what} {id}");
+        assert_eq!(t.present(id), r.flags[i] & PRESENT != 0, "{what} {id}");
+        assert_eq!(t.mark(id), r.mark[i], "{what} {id}");
+        assert_eq!(t.size[i], r.size[i], "{what} {id}");
+        let kids = &r.list[r.start[i] as usize..r.start[i + 1] as usize];
+        assert_eq!(t.children(id), kids, "{what} {id}");
+        if t.shown(id) && id != ROOT {
+            assert_eq!(t.position(id), r.pos[i] as usize, "{what} {id}");
+        }
+    }
 }

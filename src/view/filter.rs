@@ -1,6 +1,8 @@
 //! The Files view's path filter: text, glob or regex, matched on whole
 //! paths as bytes.
 
+use crate::load::index::{Index, NodeId, ROOT};
+
 /// A path filter: `/re/` or `re:…` is a regex, a pattern with `*?[` a glob
 /// (anywhere in the path unless it starts with `/`), else a substring
 /// (case-insensitive when it has no upper-case letter).
@@ -76,18 +78,70 @@ impl PathFilter {
     }
 }
 
+impl PathFilter {
+    /// Which nodes match, by node id (the root matches nothing; `include`
+    /// may say no to a file, whose entry is then left false; directories
+    /// are always visited). A substring without `/` can only occur in a
+    /// path within one name, so a node matches when its directory does or
+    /// its own name contains the text: one pass in id order (a parent's id
+    /// is below its children's), no path is built. Other filters are
+    /// matched on whole paths by a depth-first walk.
+    pub fn match_nodes(&self, index: &Index, include: impl Fn(NodeId) -> bool) -> Vec<bool> {
+        let n = index.node_count();
+        let mut m = vec![false; n];
+        match self {
+            PathFilter::Sub { pat, fold } if !pat.contains(&b'/') => {
+                for id in 1..n {
+                    let parent = index.parent(id as NodeId) as usize;
+                    m[id] = m[parent]
+                        || (include(id as NodeId)
+                            && contains(index.name(id as NodeId), pat, *fold));
+                }
+            }
+            _ => {
+                let mut path = Vec::with_capacity(256);
+                crate::analyze::waste::walk(index, ROOT, &mut path, include, &mut |ch, p| {
+                    // The parent was visited first (the root matches nothing).
+                    let parent = index.parent(ch) as usize;
+                    m[ch as usize] = self.is_match_below(p, m[parent]);
+                });
+            }
+        }
+        m
+    }
+}
+
 /// Does `hay` contain `pat` (ASCII case folded when `fold`: `pat` has no
 /// upper-case letter)?
 fn contains(hay: &[u8], pat: &[u8], fold: bool) -> bool {
+    let Some((&first, rest)) = pat.split_first() else {
+        return true;
+    };
     if pat.len() > hay.len() {
         return false;
     }
-    if fold {
-        hay.windows(pat.len())
-            .any(|w| w.iter().zip(pat).all(|(a, b)| a.to_ascii_lowercase() == *b))
-    } else {
-        hay.windows(pat.len()).any(|w| w == pat)
+    // Candidates start where the first byte is (either case when folded),
+    // found by memchr; the rest is compared there.
+    let last_start = hay.len() - pat.len();
+    let mut from = 0;
+    while from <= last_start {
+        let window = &hay[from..=last_start];
+        let found = if fold {
+            memchr::memchr2(first, first.to_ascii_uppercase(), window)
+        } else {
+            memchr::memchr(first, window)
+        };
+        let Some(i) = found else {
+            return false;
+        };
+        let at = from + i + 1;
+        let tail = &hay[at..at + rest.len()];
+        if (fold && tail.eq_ignore_ascii_case(rest)) || (!fold && tail == rest) {
+            return true;
+        }
+        from = from + i + 1;
     }
+    false
 }
 
 #[cfg(test)]
@@ -146,6 +200,27 @@ mod tests {
         let f = PathFilter::parse("a/b").unwrap().unwrap();
         assert!(f.is_match_below(b"/xa/b", false));
         assert!(!f.is_match_below(b"/xa/c", false));
+    }
+
+    /// Matching every node at once agrees with matching each node's path,
+    /// for substrings within a name (the name pass), across names and
+    /// globs (the walk), with and without case folding.
+    #[test]
+    fn matching_every_node_agrees_with_each_path() {
+        let (ix, _) = crate::testing::three_layers();
+        for pat in ["b", "BIN", "Bin", "i", "lib/b", "/e", "*b*", "t/", "sh"] {
+            let f = PathFilter::parse(pat).unwrap().unwrap();
+            let m = f.match_nodes(&ix, |_| true);
+            assert!(!m[0]);
+            for id in 1..ix.node_count() as u32 {
+                assert_eq!(
+                    m[id as usize],
+                    f.is_match(&ix.path(id)),
+                    "{pat} in {:?}",
+                    ix.path(id)
+                );
+            }
+        }
     }
 
     #[test]

@@ -146,8 +146,10 @@ impl Trees {
     }
 
     /// The tree for `key` (with `filter` compiled from `key.filter`): ready,
-    /// being built (waited for), or built now.
-    pub fn take(&self, key: &Key, filter: Option<&PathFilter>) -> Tree {
+    /// being built (waited for), or built now: derived from `from` (the
+    /// tree shown) when only its sort, change types or filter differ
+    /// ([`Tree::derive`]), else built from the columns.
+    pub fn take(&self, key: &Key, filter: Option<&PathFilter>, from: Option<&Tree>) -> Tree {
         let sh = &*self.shared;
         let mut st = sh.lock();
         st.shown = Some(key.clone());
@@ -162,7 +164,12 @@ impl Trees {
         }
         let old = st.make_room(sh.capacity);
         drop(st);
-        sh.build(key.clone(), filter, old)
+        match from {
+            Some(f) if f.derivable(key) => f
+                .derive(&sh.input.index, key.clone(), filter, old)
+                .expect("derivable"),
+            _ => sh.build(key.clone(), filter, old),
+        }
     }
 
     /// Keep a tree that is not shown any more (it may be asked for again).
@@ -304,7 +311,7 @@ mod tests {
     #[test]
     fn the_worker_builds_the_wanted_trees_and_they_match_direct_builds() {
         let (trees, report) = store(true, 2);
-        let shown = trees.take(&key(2), None);
+        let shown = trees.take(&key(2), None, None);
         trees.want(vec![key(1), key(2), key(0)], None);
         trees.wait_idle();
         // Only `capacity` keys are wanted, and the shown one is not built.
@@ -313,7 +320,7 @@ mod tests {
         assert!(!trees.ready(&key(2)));
         let ix = trees.index();
         let kinds = hide_kinds(&report);
-        let one = trees.take(&key(1), None);
+        let one = trees.take(&key(1), None, None);
         same(
             &one,
             &Tree::build(ix, &kinds, key(1), None),
@@ -321,7 +328,7 @@ mod tests {
         );
         trees.put(shown);
         same(
-            &trees.take(&key(2), None),
+            &trees.take(&key(2), None, None),
             &Tree::build(ix, &kinds, key(2), None),
             ix.node_count(),
         );
@@ -330,15 +337,15 @@ mod tests {
     #[test]
     fn without_a_worker_trees_are_built_on_demand_and_kept() {
         let (trees, _) = store(false, 2);
-        let t0 = trees.take(&key(0), None);
+        let t0 = trees.take(&key(0), None, None);
         trees.want(vec![key(1)], None);
         trees.wait_idle();
         assert!(!trees.ready(&key(1)));
         trees.put(t0);
         assert!(trees.ready(&key(0)));
         // Room for two: the third put drops the least recently used one.
-        trees.put(trees.take(&key(1), None));
-        trees.put(trees.take(&key(2), None));
+        trees.put(trees.take(&key(1), None, None));
+        trees.put(trees.take(&key(2), None, None));
         assert!(!trees.ready(&key(0)));
         assert!(trees.ready(&key(1)) && trees.ready(&key(2)));
     }
@@ -354,7 +361,7 @@ mod tests {
         trees.want(vec![k.clone()], f.as_ref());
         trees.wait_idle();
         assert!(trees.ready(&k));
-        let t = trees.take(&k, f.as_ref());
+        let t = trees.take(&k, f.as_ref(), None);
         let ix = trees.index();
         same(
             &t,

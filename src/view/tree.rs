@@ -105,10 +105,23 @@ pub struct Key {
 const SHOWN: u8 = 1;
 const DIR: u8 = 2;
 const PRESENT: u8 = 4;
-/// Shown in this mode if the filters let it (build only).
+/// Shown in this mode if the filters let it.
 const CANDIDATE: u8 = 8;
-/// Its bytes count towards its parent's size (build only).
+/// Its bytes count towards its parent's size.
 const COUNTED: u8 = 16;
+/// Marked modified for a shown change below it (not by a change of its own).
+const BELOW: u8 = 32;
+
+/// What [`Tree::finish`] redoes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Redo {
+    /// Everything after the nodes' own flags, marks and sizes.
+    Sizes,
+    /// Which nodes are shown and the directories' marks, then the lists.
+    Shown,
+    /// Only the children lists (the sort changed).
+    Lists,
+}
 
 /// One layer's tree. Root is never a row; its shown children are the top level.
 pub struct Tree {
@@ -156,7 +169,7 @@ impl Tree {
     ) -> Tree {
         let n = cols.len();
         let layer = key.layer;
-        let (mut flags, mut mark, mut size, mut start, mut list, mut pos) = match old {
+        let (mut flags, mut mark, mut size, start, list, pos) = match old {
             Some(t) => (t.flags, t.mark, t.size, t.start, t.list, t.pos),
             None => Default::default(),
         };
@@ -238,74 +251,138 @@ impl Tree {
                 };
             }
         }
-        // Path filter: one depth-first pass with a path buffer.
-        let matched: Option<Vec<bool>> = filter.map(|f| {
-            let mut m = vec![false; n];
-            let mut path = Vec::with_capacity(256);
-            crate::analyze::waste::walk(
-                index,
-                ROOT,
-                &mut path,
-                |ch| flags[ch as usize] & (CANDIDATE | DIR) != 0,
-                &mut |ch, p| {
-                    // The parent was visited first (the root matches nothing).
-                    let parent = index.parent(ch) as usize;
-                    m[ch as usize] = f.is_match_below(p, m[parent]);
-                },
-            );
-            m
-        });
-        let all_types = key.types.all();
-        // Self-shown nodes: candidates the filters let through.
-        if matched.is_none() && all_types {
-            for f in &mut flags[1..] {
-                *f |= (*f & CANDIDATE) / CANDIDATE * SHOWN;
-            }
+        let mut tree = Tree {
+            key,
+            flags,
+            mark,
+            size,
+            start,
+            list,
+            pos,
+            shown_count: 0,
+        };
+        tree.finish(index, filter, Redo::Sizes);
+        tree
+    }
+
+    /// The tree for `key` from this one when they differ only in what a
+    /// rebuild reads neither the changes nor the sizes for: the sort (only
+    /// the children lists are redone), the change-type toggles or the path
+    /// filter (which nodes are shown, the directories' marks, the lists).
+    /// Marks, sizes and the other flags are copied. None when the layer or
+    /// the mode differ. Equal to [`Tree::build_with`] for the same key.
+    pub fn derive(
+        &self,
+        index: &Index,
+        key: Key,
+        filter: Option<&PathFilter>,
+        old: Option<Tree>,
+    ) -> Option<Tree> {
+        if !self.derivable(&key) {
+            return None;
+        }
+        let (mut flags, mut mark, mut size, start, list, pos) = match old {
+            Some(t) => (t.flags, t.mark, t.size, t.start, t.list, t.pos),
+            None => Default::default(),
+        };
+        copy_into(&mut flags, &self.flags);
+        copy_into(&mut mark, &self.mark);
+        copy_into(&mut size, &self.size);
+        let redo = if key.types == self.key.types && key.filter == self.key.filter {
+            Redo::Lists
         } else {
-            for id in 1..n {
-                if flags[id] & CANDIDATE == 0 {
-                    continue;
+            // Back to the marks of the layer's own changes.
+            for (f, m) in flags.iter_mut().zip(mark.iter_mut()) {
+                if *f & BELOW != 0 {
+                    *m = Mark::Unchanged;
                 }
-                let path_ok = matched.as_ref().is_none_or(|m| m[id]);
-                let ok = if flags[id] & DIR != 0 {
-                    path_ok && all_types
-                } else {
-                    path_ok && key.types.0[mark[id].class()]
-                };
-                if ok {
-                    flags[id] |= SHOWN;
+                *f &= !(SHOWN | BELOW);
+            }
+            Redo::Shown
+        };
+        let mut tree = Tree {
+            key,
+            flags,
+            mark,
+            size,
+            start,
+            list,
+            pos,
+            shown_count: self.shown_count,
+        };
+        tree.finish(index, filter, redo);
+        Some(tree)
+    }
+
+    /// Can the tree for `key` be derived from this one?
+    pub fn derivable(&self, key: &Key) -> bool {
+        key.layer == self.key.layer && key.mode == self.key.mode
+    }
+
+    /// The passes after the nodes' own flags, marks and sizes: which nodes
+    /// are shown, the directories' sizes (with `Redo::Sizes`) and marks,
+    /// and the children lists in display order.
+    fn finish(&mut self, index: &Index, filter: Option<&PathFilter>, redo: Redo) {
+        let n = self.flags.len();
+        let key = &self.key;
+        let (flags, mark, size) = (&mut self.flags, &mut self.mark, &mut self.size);
+        let (start, list, pos) = (&mut self.start, &mut self.list, &mut self.pos);
+        if redo != Redo::Lists {
+            // Path filter: one pass over the names, or a walk over the paths.
+            let matched: Option<Vec<bool>> = filter
+                .map(|f| f.match_nodes(index, |ch| flags[ch as usize] & (CANDIDATE | DIR) != 0));
+            let all_types = key.types.all();
+            // Self-shown nodes: candidates the filters let through.
+            if matched.is_none() && all_types {
+                for f in &mut flags[1..] {
+                    *f |= (*f & CANDIDATE) / CANDIDATE * SHOWN;
+                }
+            } else {
+                for id in 1..n {
+                    if flags[id] & CANDIDATE == 0 {
+                        continue;
+                    }
+                    let path_ok = matched.as_ref().is_none_or(|m| m[id]);
+                    let ok = if flags[id] & DIR != 0 {
+                        path_ok && all_types
+                    } else {
+                        path_ok && key.types.0[mark[id].class()]
+                    };
+                    if ok {
+                        flags[id] |= SHOWN;
+                    }
                 }
             }
+            // Children have larger ids than their parents: one reverse pass
+            // aggregates sizes, shows the ancestors of shown nodes and marks the
+            // directories changed below. Siblings mostly have consecutive ids,
+            // so a run of them is summed in registers and added to the parent
+            // once.
+            let mut run = Run::default();
+            for id in (1..n).rev() {
+                let p = index.parent(id as NodeId) as usize;
+                if p != run.parent {
+                    run.flush(flags, size, mark);
+                    run = Run {
+                        parent: p,
+                        ..Run::default()
+                    };
+                }
+                let f = flags[id];
+                if f & COUNTED != 0 && redo == Redo::Sizes {
+                    run.size += size[id];
+                    run.flags |= COUNTED;
+                }
+                if f & SHOWN != 0 {
+                    run.flags |= SHOWN;
+                    run.changed |= mark[id] != Mark::Unchanged;
+                }
+            }
+            run.flush(flags, size, mark);
+            flags[ROOT as usize] |= SHOWN;
         }
-        // Children have larger ids than their parents: one reverse pass
-        // aggregates sizes, shows the ancestors of shown nodes and marks the
-        // directories changed below. Siblings mostly have consecutive ids,
-        // so a run of them is summed in registers and added to the parent
-        // once.
-        let mut run = Run::default();
-        for id in (1..n).rev() {
-            let p = index.parent(id as NodeId) as usize;
-            if p != run.parent {
-                run.flush(&mut flags, &mut size, &mut mark);
-                run = Run {
-                    parent: p,
-                    ..Run::default()
-                };
-            }
-            let f = flags[id];
-            if f & COUNTED != 0 {
-                run.size += size[id];
-                run.flags |= COUNTED;
-            }
-            if f & SHOWN != 0 {
-                run.flags |= SHOWN;
-                run.changed |= mark[id] != Mark::Unchanged;
-            }
-        }
-        run.flush(&mut flags, &mut size, &mut mark);
-        flags[ROOT as usize] |= SHOWN;
-        refill(&mut start, n + 1, 0);
-        refill(&mut pos, n, 0);
+        refill(start, n + 1, 0);
+        refill(pos, n, 0);
         list.clear();
         list.reserve(n);
         // Size order: integer keys (size descending, then name rank) sorted
@@ -362,16 +439,7 @@ impl Tree {
             }
         }
         start[n] = list.len() as u32;
-        Tree {
-            key,
-            flags,
-            mark,
-            size,
-            start,
-            list,
-            pos,
-            shown_count,
-        }
+        self.shown_count = shown_count;
     }
 
     /// Bytes held (for the README's memory figure).
@@ -441,8 +509,15 @@ impl Run {
         flags[p] |= self.flags;
         if self.changed && p != ROOT as usize && mark[p] == Mark::Unchanged {
             mark[p] = Mark::Modified;
+            flags[p] |= BELOW;
         }
     }
+}
+
+/// `v` as a copy of `from`, keeping its allocation.
+fn copy_into<T: Copy>(v: &mut Vec<T>, from: &[T]) {
+    v.clear();
+    v.extend_from_slice(from);
 }
 
 /// `v` as `n` copies of `x`, keeping its allocation.
