@@ -168,14 +168,12 @@ impl Tree {
         old: Option<Tree>,
     ) -> Tree {
         let n = cols.len();
-        let layer = key.layer;
-        let (mut flags, mut mark, mut size, start, list, pos) = match old {
-            Some(t) => (t.flags, t.mark, t.size, t.start, t.list, t.pos),
-            None => Default::default(),
-        };
-        refill(&mut flags, n, 0);
-        refill(&mut mark, n, Mark::Unchanged);
-        refill(&mut size, n, 0);
+        let (layer, mode) = (key.layer, key.mode);
+        let mut tree = Tree::recycle(old, key);
+        let (flags, mark, size) = (&mut tree.flags, &mut tree.mark, &mut tree.size);
+        refill(flags, n, 0);
+        refill(mark, n, Mark::Unchanged);
+        refill(size, n, 0);
         // Hard links: a directory counts each stored file once.
         let mut seen = vec![false; cols.inode_size.len()];
         flags[ROOT as usize] = DIR | PRESENT;
@@ -203,7 +201,7 @@ impl Tree {
             if present {
                 f |= PRESENT;
             }
-            if match key.mode {
+            if match mode {
                 Mode::Merged => present || here,
                 Mode::LayerOnly => here,
             } {
@@ -213,7 +211,7 @@ impl Tree {
                 let sz = cols.inode_size[c.inode as usize];
                 size[id] = sz;
                 if present
-                    && (key.mode == Mode::Merged || here)
+                    && (mode == Mode::Merged || here)
                     && !std::mem::replace(&mut seen[c.inode as usize], true)
                 {
                     f |= COUNTED;
@@ -251,18 +249,29 @@ impl Tree {
                 };
             }
         }
-        let mut tree = Tree {
-            key,
-            flags,
-            mark,
-            size,
-            start,
-            list,
-            pos,
-            shown_count: 0,
-        };
         tree.finish(index, filter, Redo::Sizes);
         tree
+    }
+
+    /// A tree for `key` with the buffers of `old` (or none yet), to fill.
+    fn recycle(old: Option<Tree>, key: Key) -> Tree {
+        match old {
+            Some(t) => Tree {
+                key,
+                shown_count: 0,
+                ..t
+            },
+            None => Tree {
+                key,
+                flags: Vec::new(),
+                mark: Vec::new(),
+                size: Vec::new(),
+                start: Vec::new(),
+                list: Vec::new(),
+                pos: Vec::new(),
+                shown_count: 0,
+            },
+        }
     }
 
     /// The tree for `key` from this one when they differ only in what a
@@ -281,14 +290,13 @@ impl Tree {
         if !self.derivable(&key) {
             return None;
         }
-        let (mut flags, mut mark, mut size, start, list, pos) = match old {
-            Some(t) => (t.flags, t.mark, t.size, t.start, t.list, t.pos),
-            None => Default::default(),
-        };
-        copy_into(&mut flags, &self.flags);
-        copy_into(&mut mark, &self.mark);
-        copy_into(&mut size, &self.size);
-        let redo = if key.types == self.key.types && key.filter == self.key.filter {
+        let same_shown = key.types == self.key.types && key.filter == self.key.filter;
+        let mut tree = Tree::recycle(old, key);
+        let (flags, mark) = (&mut tree.flags, &mut tree.mark);
+        copy_into(flags, &self.flags);
+        copy_into(mark, &self.mark);
+        copy_into(&mut tree.size, &self.size);
+        let redo = if same_shown {
             Redo::Lists
         } else {
             // Back to the marks of the layer's own changes.
@@ -299,16 +307,6 @@ impl Tree {
                 *f &= !(SHOWN | BELOW);
             }
             Redo::Shown
-        };
-        let mut tree = Tree {
-            key,
-            flags,
-            mark,
-            size,
-            start,
-            list,
-            pos,
-            shown_count: self.shown_count,
         };
         tree.finish(index, filter, redo);
         Some(tree)
