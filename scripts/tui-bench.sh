@@ -4,13 +4,13 @@
 #
 #   scripts/tui-bench.sh [IMAGE...]
 #
-# Default images: /work/bench/million.tar (1M files), /work/bench/big.docker.tar,
+# Default images: /work/bench/gen/million.tar (1M files), /work/bench/big.docker.tar,
 # and the 14-layer test image tests/images/dive-steps.docker.tar.zst, whichever exist.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 imgs=("$@")
 if [ ${#imgs[@]} -eq 0 ]; then
-  for f in /work/bench/million.tar /work/bench/big.docker.tar tests/images/dive-steps.docker.tar.zst; do
+  for f in /work/bench/gen/million.tar /work/bench/big.docker.tar tests/images/dive-steps.docker.tar.zst; do
     [ -e "$f" ] && imgs+=("$f")
   done
 fi
