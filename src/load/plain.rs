@@ -805,6 +805,17 @@ impl SkimBudget {
 mod tests {
     use super::*;
 
+    /// The layer in `data` read as a stream (the reference reading).
+    fn streamed(data: &[u8]) -> LayerIndex {
+        index_tar(
+            Cursor::new(data),
+            Compression::None,
+            &Location::source("t"),
+            &Progress::default(),
+        )
+        .unwrap()
+    }
+
     /// Entries as the index keeps them, for comparing two readings.
     fn key(ix: &LayerIndex) -> Vec<String> {
         ix.entries
@@ -885,13 +896,7 @@ mod tests {
             None,
         )
         .unwrap();
-        let streamed = index_tar(
-            Cursor::new(&data[..]),
-            Compression::None,
-            &loc,
-            &Progress::default(),
-        )
-        .unwrap();
+        let streamed = streamed(&data);
         assert_eq!(key(&mapped), key(&streamed));
         let k = key(&mapped);
         assert!(k.iter().any(|l| l.contains(&long)), "{k:?}");
@@ -940,13 +945,7 @@ mod tests {
         let p = Arc::new(Progress::default());
         let read =
             index_layer_at(&f, 4096, data.len() as u64, &loc, p.clone(), false, None).unwrap();
-        let streamed = index_tar(
-            Cursor::new(&data[..]),
-            Compression::None,
-            &loc,
-            &Progress::default(),
-        )
-        .unwrap();
+        let streamed = streamed(&data);
         assert_eq!(key(&read), key(&streamed));
         assert_eq!(read.entries.len() as u64, n);
         assert_eq!(p.read.load(Ordering::Relaxed), data.len() as u64);
