@@ -96,6 +96,60 @@ pub fn analyse(image: &str, opts: &AnalyseOptions, progress: &LoadProgress) -> R
     inputs.finish(index, opts)
 }
 
+/// A report and, with [`AnalyseOptions::sizes`], its size tree: what the
+/// report formats render.
+#[derive(Debug)]
+pub struct Reported {
+    pub report: Report,
+    pub sizes: Option<SizeTree>,
+}
+
+/// [`analyse`] for the commands that render a report and need nothing else
+/// of the image: an image read from a registry whose manifest was analysed
+/// before with the same options is read back from the report cache
+/// (`crate::report_cache`) instead of loaded; otherwise its report is put
+/// there (only with the layer-index cache on: `--no-cache` reads and writes
+/// neither).
+pub fn report(image: &str, opts: &AnalyseOptions, progress: &LoadProgress) -> Result<Reported> {
+    let reference = crate::load::registry_reference(image)?;
+    let cache = crate::load::cache::Cache::open(&opts.load.cache, true);
+    let (Some(r), Some(cache)) = (reference, cache) else {
+        let a = analyse(image, opts, progress)?;
+        return Ok(Reported {
+            report: a.report,
+            sizes: a.sizes,
+        });
+    };
+    let inputs = Inputs::read(opts)?;
+    let t = std::time::Instant::now();
+    let resolved = crate::load::registry::resolve(&r, image, &opts.load)?;
+    let key = inputs.key(&resolved, image, opts);
+    let reports = crate::report_cache::Reports::new(&cache);
+    let loaded = match reports.get(&key, opts.sizes) {
+        Some((report, sizes)) => Err(Reported { report, sizes }),
+        None => Ok(resolved.load(&opts.load, progress)?),
+    };
+    let nanos = t.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+    progress
+        .load_nanos
+        .store(nanos, std::sync::atomic::Ordering::Relaxed);
+    let index = match loaded {
+        Ok(index) => index,
+        Err(cached) => {
+            progress
+                .report_cached
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            return Ok(cached);
+        }
+    };
+    let a = inputs.finish(index, opts)?;
+    reports.put(&key, &a.report, a.sizes.as_ref());
+    Ok(Reported {
+        report: a.report,
+        sizes: a.sizes,
+    })
+}
+
 /// Step 2 alone: the image's merged index, for the commands that read an
 /// image but need no report (`cat`, `ls`): skipping the analysis keeps
 /// their memory to the index's.
@@ -129,6 +183,45 @@ impl Inputs {
             None => None,
         };
         Ok(Inputs { dockerfile, base })
+    }
+
+    /// The report cache's key: everything besides the image's layers that
+    /// its report depends on.
+    fn key(
+        &self,
+        image: &crate::load::registry::Resolved,
+        display: &str,
+        opts: &AnalyseOptions,
+    ) -> String {
+        let rules = &opts.rules;
+        let l = &opts.load;
+        crate::report_cache::key(&[
+            ("manifest", &image.digest),
+            ("platform", image.platform.as_deref().unwrap_or("")),
+            ("reference", display),
+            ("tags", &image.tags().join("\n")),
+            (
+                "rules",
+                &format!(
+                    "{:?} {:?} {}",
+                    rules.rules, rules.optional, rules.optional_is_waste
+                ),
+            ),
+            ("ignore", &format!("{:?}", opts.ignore.globs)),
+            (
+                "dockerfile",
+                &self
+                    .dockerfile
+                    .as_ref()
+                    .map(|d| format!("{:?} {:?}", d.path, d.text))
+                    .unwrap_or_default(),
+            ),
+            ("base", &format!("{:?}", self.base)),
+            // Not `pull_estimate` (the text report's): it estimates layers
+            // stored uncompressed in a file; a registry gives every blob's
+            // size.
+            ("load", &format!("{:?} verify {}", l.select, l.verifying())),
+        ])
     }
 
     fn finish(self, index: Index, opts: &AnalyseOptions) -> Result<Analysed> {

@@ -21,6 +21,7 @@ pub mod load;
 pub mod look;
 pub mod present;
 pub mod render;
+pub mod report_cache;
 pub mod suggest;
 #[doc(hidden)]
 pub mod testing;
@@ -29,7 +30,9 @@ pub mod tui;
 pub mod units;
 pub mod view;
 
-pub use analyse::{analyse, analyse_index, index_only, AnalyseOptions, Analysed, DockerfileRead};
+pub use analyse::{
+    analyse, analyse_index, index_only, report, AnalyseOptions, Analysed, DockerfileRead, Reported,
+};
 pub use analyze::ignore::Ignore;
 pub use analyze::rules::Rules;
 pub use analyze::waste::{analyze, Analysis};

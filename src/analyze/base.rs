@@ -36,7 +36,7 @@ pub const BASE_NAME_KEY: &str = "org.opencontainers.image.base.name";
 pub const BASE_DIGEST_KEY: &str = "org.opencontainers.image.base.digest";
 
 /// Where the boundary came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BaseSource {
     Flag,
@@ -59,7 +59,7 @@ impl BaseSource {
 }
 
 /// The base image of an analysed image: its first `layers` layers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Base {
     /// The base's name (`debian:bookworm`), where a source gives one.
     pub name: Option<String>,

@@ -22,18 +22,19 @@ use crate::units::human;
 pub const MIN_STRIPPABLE: u64 = 1024;
 
 /// One finding about a file (or a missing one), for the report's `insights`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Insight {
     /// `unstripped`, `upx-packed`, `missing-interpreter`, `missing-library`,
     /// `no-ca-certificates`, `no-zoneinfo`, `no-passwd`, `compressed-archive`.
-    pub id: &'static str,
+    #[serde(deserialize_with = "super::interned::name")]
+    pub id: super::interned::Name,
     pub path: ImagePath,
     pub layer: usize,
     pub message: String,
     /// The bytes concerned (what `strip` saves, the archive's size, …).
     pub bytes: u64,
     /// Files the insight names as missing.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub missing: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub package: Option<String>,
@@ -52,17 +53,31 @@ fn lossy_list<S: Serializer>(v: &[Box<[u8]>], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(v.iter().map(|b| String::from_utf8_lossy(b)))
 }
 
+/// Read back [`lossy`] (exact when the bytes were UTF-8).
+fn unlossy<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Box<[u8]>>, D::Error> {
+    let s: Option<String> = serde::Deserialize::deserialize(d)?;
+    Ok(s.map(|s| s.into_bytes().into_boxed_slice()))
+}
+
+/// Read back [`lossy_list`].
+fn unlossy_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Box<[u8]>>, D::Error> {
+    let v: Vec<String> = serde::Deserialize::deserialize(d)?;
+    Ok(v.into_iter()
+        .map(|s| s.into_bytes().into_boxed_slice())
+        .collect())
+}
+
 /// One visible ELF file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Binary {
     pub path: ImagePath,
     pub layer: usize,
     pub bytes: u64,
     pub kind: ElfKind,
     pub linkage: Linkage,
-    #[serde(serialize_with = "lossy")]
+    #[serde(serialize_with = "lossy", deserialize_with = "unlossy")]
     pub interpreter: Option<Box<[u8]>>,
-    #[serde(serialize_with = "lossy_list")]
+    #[serde(serialize_with = "lossy_list", deserialize_with = "unlossy_list")]
     pub needed: Vec<Box<[u8]>>,
     /// What `strip` would remove (0 when stripped; absent when unknown).
     pub strippable_bytes: Option<u64>,

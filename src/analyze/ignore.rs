@@ -75,7 +75,7 @@ impl Ignore {
 }
 
 /// What ignores left out of an analysis.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct Ignored {
     pub globs: Vec<String>,
     /// Findings dropped from `waste`.

@@ -5,6 +5,7 @@ pub mod base;
 pub mod binaries;
 pub mod globfilter;
 pub mod ignore;
+pub mod interned;
 pub mod packages;
 pub mod pull;
 pub mod rules;

@@ -24,7 +24,7 @@ pub const MAX_DEPTH: usize = 32;
 /// Bytes per layer: `[layer, bytes]` pairs sorted by layer, zeros left out.
 pub type LayerBytes = Vec<(usize, u64)>;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct SizeNode {
     /// The name (lossy UTF-8 for display); empty for a roll-up.
     #[serde(rename = "n")]
@@ -46,10 +46,10 @@ pub struct SizeNode {
     #[serde(rename = "x", skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
     /// Bytes of cache files below (directories).
-    #[serde(rename = "cb", skip_serializing_if = "is_zero")]
+    #[serde(rename = "cb", skip_serializing_if = "is_zero", default)]
     pub cache_bytes: u64,
     /// Children, largest first (directories).
-    #[serde(rename = "c", skip_serializing_if = "Vec::is_empty")]
+    #[serde(rename = "c", skip_serializing_if = "Vec::is_empty", default)]
     pub children: Vec<SizeNode>,
 }
 
@@ -57,7 +57,7 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum SizeKind {
     Dir,
@@ -67,9 +67,10 @@ pub enum SizeKind {
 }
 
 /// The hidden bytes of one waste kind.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct HiddenArea {
-    pub kind: &'static str,
+    #[serde(deserialize_with = "super::interned::name")]
+    pub kind: super::interned::Name,
     pub bytes: u64,
     pub findings: u64,
     /// By the layer that stored the hidden copy.
@@ -78,14 +79,14 @@ pub struct HiddenArea {
 
 /// One layer's bytes: visible (not cache), cache, hidden. What is left of
 /// the layer's bytes is hidden waste that `--ignore` removed from the report.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, PartialEq, Eq, Default)]
 pub struct LayerSplit {
     pub visible: u64,
     pub cache: u64,
     pub hidden: u64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct SizeTree {
     /// `/`: the final filesystem.
     pub root: SizeNode,

@@ -2,7 +2,7 @@
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::binaries::{Binary, Insight};
 use super::packages::{Package, PackageSummary};
@@ -15,7 +15,7 @@ use crate::load::index::{HideCause, Index, InodeId, NodeId, NodeKind, Op, NO_INO
 
 pub use crate::load::index::ImagePath;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WasteKind {
     Removed,
@@ -44,7 +44,7 @@ impl WasteKind {
     ];
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Finding {
     pub path: ImagePath,
     pub kind: WasteKind,
@@ -67,7 +67,7 @@ pub struct Finding {
 }
 
 /// A visible file an optional rule takes: a trade-off, not waste.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OptionalFile {
     pub path: ImagePath,
     pub bytes: u64,
@@ -79,7 +79,7 @@ pub struct OptionalFile {
     pub node: NodeId,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ImageReport {
     pub source: String,
     pub format: String,
@@ -90,7 +90,7 @@ pub struct ImageReport {
     pub base: super::base::Base,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct Summary {
     pub total_bytes: u64,
     pub visible_bytes: u64,
@@ -126,7 +126,7 @@ pub struct Summary {
     pub user_wasted_bytes: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LayerReport {
     pub index: usize,
     pub digest: String,
@@ -159,7 +159,7 @@ impl LayerReport {
 
 /// What the analysis of an index found: SPEC.md's report up to `waste`
 /// (suggestions and checks are later stages' values).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Analysis {
     pub schema: u32,
     pub image: ImageReport,

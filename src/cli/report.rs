@@ -41,12 +41,12 @@ pub fn run_report(args: ReportArgs, env: &Env) -> anyhow::Result<ExitCode> {
     let bar = config
         .progress
         .then(|| spawn_progress_bar(progress.clone()));
-    let analysed = imgscope::analyse(&config.image, &opts, &progress);
+    let analysed = imgscope::report(&config.image, &opts, &progress);
     if let Some((stop, handle)) = bar {
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = handle.join();
     }
-    let imgscope::Analysed { report, sizes, .. } = analysed?;
+    let imgscope::Reported { report, sizes } = analysed?;
     let verdict = checks::evaluate(&report, &config.gate);
     if timings {
         let nanos = |n: &std::sync::atomic::AtomicU64| {
@@ -54,9 +54,17 @@ pub fn run_report(args: ReportArgs, env: &Env) -> anyhow::Result<ExitCode> {
         };
         let load = nanos(&progress.load_nanos);
         eprintln!(
-            "timings: load {load:.3}s (merging, overlapped with indexing, {:.3}s); analysis and \
+            "timings: load {load:.3}s (merging, overlapped with indexing, {:.3}s{}); analysis and \
              suggestions {:.3}s; content hashed {} of {} bytes",
             nanos(&progress.merge_nanos),
+            if progress
+                .report_cached
+                .load(std::sync::atomic::Ordering::Relaxed)
+            {
+                "; report from the report cache"
+            } else {
+                ""
+            },
             t0.elapsed().as_secs_f64() - load,
             progress.hashed(),
             report.summary.total_bytes

@@ -100,6 +100,15 @@ impl Cache {
         })
     }
 
+    /// The same cache's folder of analysed reports (`reports` beside
+    /// `layers`, under the same bound), for [`crate::report_cache`].
+    pub fn reports(&self) -> Cache {
+        Cache {
+            dir: self.dir.with_file_name("reports"),
+            max_bytes: self.max_bytes,
+        }
+    }
+
     fn file(&self, kind: KeyKind, digest: &str) -> Option<PathBuf> {
         let hex = digest.strip_prefix("sha256:")?;
         if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -119,17 +128,8 @@ impl Cache {
     /// there (and mark it as recently used).
     pub fn get(&self, kind: KeyKind, digest: &str) -> Option<LayerIndex> {
         let path = self.file(kind, digest)?;
-        let f = std::fs::File::open(&path).ok()?;
-        let mut raw = Vec::new();
-        zstd::stream::read::Decoder::new(f)
-            .ok()?
-            .take(MAX_DECODED)
-            .read_to_end(&mut raw)
-            .ok()?;
-        let ix = decode(&raw, digest)?;
-        if let Ok(f) = std::fs::File::options().write(true).open(&path) {
-            let _ = f.set_modified(SystemTime::now());
-        }
+        let ix = decode(&read_entry(&path)?, digest)?;
+        touch(&path);
         Some(ix)
     }
 
@@ -137,9 +137,14 @@ impl Cache {
     /// keep the folder under its bound. Failures are ignored: the cache is
     /// only ever an optimisation.
     pub fn put(&self, kind: KeyKind, digest: &str, ix: &LayerIndex) {
-        let Some(path) = self.file(kind, digest) else {
-            return;
-        };
+        if let Some(path) = self.file(kind, digest) {
+            self.put_raw(&path, &encode(ix, digest));
+        }
+    }
+
+    /// Store `raw` (zstd-compressed) as the entry at `path` in this folder
+    /// (atomically), then keep the folder under its bound.
+    pub fn put_raw(&self, path: &Path, raw: &[u8]) {
         if std::fs::create_dir_all(&self.dir).is_err() {
             return;
         }
@@ -151,9 +156,9 @@ impl Cache {
         let ok = (|| -> std::io::Result<()> {
             let f = std::fs::File::create(&tmp)?;
             let mut enc = zstd::stream::write::Encoder::new(f, 3)?;
-            enc.write_all(&encode(ix, digest))?;
+            enc.write_all(raw)?;
             enc.finish()?.sync_all()?;
-            std::fs::rename(&tmp, &path)
+            std::fs::rename(&tmp, path)
         })();
         if ok.is_err() {
             let _ = std::fs::remove_file(&tmp);
@@ -199,6 +204,26 @@ impl Cache {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+}
+
+/// An entry's decompressed bytes (`None` when missing or not zstd); its
+/// soundness is the caller's to check.
+pub fn read_entry(path: &Path) -> Option<Vec<u8>> {
+    let f = std::fs::File::open(path).ok()?;
+    let mut raw = Vec::new();
+    zstd::stream::read::Decoder::new(f)
+        .ok()?
+        .take(MAX_DECODED)
+        .read_to_end(&mut raw)
+        .ok()?;
+    Some(raw)
+}
+
+/// Mark an entry as recently used.
+pub fn touch(path: &Path) {
+    if let Ok(f) = std::fs::File::options().write(true).open(path) {
+        let _ = f.set_modified(SystemTime::now());
     }
 }
 

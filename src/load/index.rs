@@ -195,7 +195,7 @@ pub struct Layer {
 
 /// An oddity that does not stop the analysis (a path stored twice in one
 /// layer, a whiteout of nothing, a hard link to a missing file, …).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Warning {
     pub layer: Option<usize>,
     pub path: Option<ImagePath>,
@@ -433,6 +433,27 @@ impl serde::Serialize for ImagePath {
                     &base64::engine::general_purpose::STANDARD.encode(&self.0),
                 )?;
                 m.end()
+            }
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ImagePath {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Text(String),
+            Bytes { bytes_base64: String },
+        }
+        match Form::deserialize(d)? {
+            Form::Text(t) => Ok(ImagePath(t.into_bytes())),
+            Form::Bytes { bytes_base64 } => {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD
+                    .decode(bytes_base64)
+                    .map(ImagePath)
+                    .map_err(serde::de::Error::custom)
             }
         }
     }

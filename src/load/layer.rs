@@ -603,15 +603,42 @@ pub(super) fn classify(
     push(out, kind, size, None)
 }
 
-pub(super) fn index_tar<R: Read>(
+/// The tar's reader, shared by the tar crate (headers, and skipping over
+/// contents) and [`index_tar`], which hashes a regular file's contents
+/// straight from the reader's buffer (no copy into a buffer of its own),
+/// then counts them as `read`: the crate's skip over them then reads
+/// nothing (and looks at nothing it is handed: it discards them).
+struct Shared<R> {
+    inner: R,
+    read: u64,
+}
+
+struct Behind<'a, R>(&'a std::cell::RefCell<Shared<R>>);
+
+impl<R: Read> Read for Behind<'_, R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let mut s = self.0.borrow_mut();
+        if s.read > 0 {
+            let n = s.read.min(out.len() as u64);
+            s.read -= n;
+            return Ok(n as usize);
+        }
+        s.inner.read(out)
+    }
+}
+
+pub(super) fn index_tar<R: BufRead>(
     reader: R,
     compression: Compression,
     loc: &Location,
     progress: &Progress,
 ) -> Result<LayerIndex> {
-    let mut archive = tar::Archive::new(super::guard::TarGuard::new(reader));
+    let shared = std::cell::RefCell::new(Shared {
+        inner: reader,
+        read: 0,
+    });
+    let mut archive = tar::Archive::new(super::guard::TarGuard::new(Behind(&shared)));
     let mut out = LayerIndex::new(compression);
-    let mut buf = vec![0u8; BUF];
     let mut budget = super::capture::LAYER_BUDGET;
     let iter = archive
         .entries()
@@ -632,26 +659,52 @@ pub(super) fn index_tar<R: Read>(
         let e = out.entries[i];
         if e.kind == EntryKind::File {
             let mut h = Xxh3::new();
-            let mut size = 0u64;
             let mut cap = Capturer::new(out.path(&e), e.size, &mut budget);
-            loop {
-                let n = match entry.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(err) => {
-                        return Err(Error::format(
-                            loc.path(lossy(out.path(&e))),
-                            describe(&err, compression),
-                        ))
+            let fail = |err: std::io::Error| {
+                Error::format(loc.path(lossy(out.path(&e))), describe(&err, compression))
+            };
+            // A sparse file's contents are the crate's to reassemble; every
+            // other file's are the bytes after its header.
+            let size = if entry.header().entry_type() == tar::EntryType::GNUSparse {
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut size = 0u64;
+                loop {
+                    let n = match entry.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => n,
+                        Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(err) => return Err(fail(err)),
+                    };
+                    h.update(&buf[..n]);
+                    if let Some(c) = &mut cap {
+                        c.feed(&buf[..n]);
                     }
-                };
-                h.update(&buf[..n]);
-                if let Some(c) = &mut cap {
-                    c.feed(&buf[..n]);
+                    size += n as u64;
                 }
-                size += n as u64;
-            }
+                size
+            } else {
+                let mut s = shared.borrow_mut();
+                let mut size = 0u64;
+                while size < e.size {
+                    let b = match s.inner.fill_buf() {
+                        Ok(b) => b,
+                        Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(err) => return Err(fail(err)),
+                    };
+                    if b.is_empty() {
+                        break;
+                    }
+                    let n = b.len().min((e.size - size) as usize);
+                    h.update(&b[..n]);
+                    if let Some(c) = &mut cap {
+                        c.feed(&b[..n]);
+                    }
+                    s.inner.consume(n);
+                    size += n as u64;
+                }
+                s.read = size;
+                size
+            };
             if size != e.size {
                 return Err(Error::format(
                     loc.path(lossy(out.path(&e))),

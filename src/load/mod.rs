@@ -41,6 +41,8 @@ pub struct LoadProgress {
     pub merge_nanos: AtomicU64,
     /// Nanoseconds the load took, once it is over (`IMGSCOPE_TIMINGS`).
     pub load_nanos: AtomicU64,
+    /// The report was read from the report cache: nothing was loaded.
+    pub report_cached: AtomicBool,
 }
 
 /// A load's progress at one moment, for whoever draws it.
@@ -144,15 +146,25 @@ pub fn load(arg: &str, opts: &LoadOptions, progress: &LoadProgress) -> Result<In
         let (save, reader) = engine::open(engine, name, arg)?;
         return save.finish(load_reader(reader, arg, opts, progress));
     }
-    if arg != "-" && std::fs::symlink_metadata(arg).is_err() {
-        match registry::reference::parse(arg) {
-            Ok(Some(r)) => return registry::load(&r, arg, opts, progress),
-            Ok(None) => {}
-            Err(msg) => return Err(Error::usage(Location::source(arg), msg)),
-        }
+    if let Some(r) = registry_reference(arg)? {
+        return registry::load(&r, arg, opts, progress);
     }
     let src = source::Source::open(arg, Some(progress.stream.clone()), opts.verifying())?;
     load_source(src, arg, opts, progress)
+}
+
+/// The registry reference `arg` is, when [`load`] reads it through a
+/// registry's API (no path, stream, engine or store of that name).
+pub fn registry_reference(arg: &str) -> Result<Option<registry::Reference>> {
+    if arg == "-"
+        || arg == DEMO_SOURCE
+        || cstorage::parse(arg).is_some()
+        || engine::parse(arg).is_some()
+        || std::fs::symlink_metadata(arg).is_ok()
+    {
+        return Ok(None);
+    }
+    registry::reference::parse(arg).map_err(|msg| Error::usage(Location::source(arg), msg))
 }
 
 /// An image's metadata and layer list without reading its layers where the

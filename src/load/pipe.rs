@@ -8,7 +8,7 @@
 //! read error in order, after the bytes it read before it, so the parser
 //! sees exactly what a single-threaded reader would have seen.
 
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
@@ -27,6 +27,18 @@ pub(super) struct PipeReader {
 
 impl Read for PipeReader {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let b = self.fill_buf()?;
+        let n = out.len().min(b.len());
+        out[..n].copy_from_slice(&b[..n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// The chunks as they came: a reader of the pipe may take the bytes where
+/// they are (the tar indexer hashes file contents in place).
+impl BufRead for PipeReader {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
         while self.pos == self.cur.len() {
             match self.rx.recv() {
                 Ok(Ok(chunk)) => {
@@ -36,13 +48,14 @@ impl Read for PipeReader {
                 }
                 Ok(Err(e)) => return Err(e),
                 // The decoder ended: end of stream.
-                Err(_) => return Ok(0),
+                Err(_) => return Ok(&[]),
             }
         }
-        let n = out.len().min(self.cur.len() - self.pos);
-        out[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
+        Ok(&self.cur[self.pos..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.cur.len());
     }
 }
 

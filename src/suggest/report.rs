@@ -1,14 +1,14 @@
 //! The report: the analysis with the suggestions made from it. Built once,
 //! by [`super::suggest`], from an [`Analysis`] it takes over.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::analyze::waste::Analysis;
 
 /// The rule that made a suggestion; serialised as its kebab-case name
 /// (`chain-cleanup`), which is also its `[rule.NAME]` in
 /// assets/suggestions.toml.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SuggestionKind {
     ChainCleanup,
@@ -72,7 +72,7 @@ impl std::fmt::Display for SuggestionKind {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Suggestion {
     pub id: String,
     pub title: String,
@@ -111,7 +111,7 @@ pub struct Suggestion {
 /// A change of the Dockerfile's layer-creating steps: each listed layer's
 /// instruction is replaced by the text (None: removed). The first layer
 /// listed is where a joined RUN goes; the others move up to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Edit {
     pub steps: Vec<(usize, Option<String>)>,
     /// The final stage rewritten whole (multi-stage): this text replaces the

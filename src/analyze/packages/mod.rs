@@ -26,10 +26,11 @@ use crate::load::image::display_command;
 use crate::load::index::{Index, InodeId, NodeId, NodeKind, Op, NO_INODE, ROOT};
 
 /// One installed (or once installed) package and the bytes it accounts for.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Package {
     /// `dpkg`, `apk`, `python`, `npm` or `go`.
-    pub manager: &'static str,
+    #[serde(deserialize_with = "super::interned::name")]
+    pub manager: super::interned::Name,
     pub name: String,
     pub version: String,
     /// The layer that installed it (the first of the layers since which
@@ -44,6 +45,7 @@ pub struct Package {
     /// Visible regular files it owns.
     pub files: u64,
     /// Wasted bytes by finding kind (`removed`, `overwritten`, …, `cache`).
+    #[serde(deserialize_with = "super::interned::names_map")]
     pub wasted_by_kind: BTreeMap<&'static str, u64>,
     /// Everything its database record says beyond name and version that
     /// the suggestions use (dpkg: `Section`, `Priority`, dependencies).
@@ -65,7 +67,7 @@ pub struct Meta {
 }
 
 /// The image's split between packaged and unowned bytes.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct PackageSummary {
     /// Packages in the final filesystem's databases.
     pub installed: usize,

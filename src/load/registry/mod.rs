@@ -41,6 +41,24 @@ pub fn load(
     opts: &LoadOptions,
     progress: &LoadProgress,
 ) -> Result<Index> {
+    resolve(r, display, opts)?.load(opts, progress)
+}
+
+/// An image's manifest, fetched (through an index, by platform) and
+/// checked, before any blob is.
+pub struct Resolved {
+    client: Client,
+    reference: Reference,
+    display: String,
+    manifest: ImageManifest,
+    /// The digest of the image manifest (the platform's, through an index).
+    pub digest: String,
+    /// The platform the index gave it, if it came through one.
+    pub platform: Option<String>,
+}
+
+/// Fetch the manifest of the image `r` names.
+pub fn resolve(r: &Reference, display: &str, opts: &LoadOptions) -> Result<Resolved> {
     let loc = Location::source(display);
     let implicit = !display.starts_with("registry://");
     let client = Client::new(r, &opts.registry);
@@ -74,20 +92,61 @@ pub fn load(
         platform = chosen.platform.clone();
     }
     let manifest: ImageManifest = parse(&bytes, "image manifest").map_err(fail)?;
+    Ok(Resolved {
+        client,
+        reference: r.clone(),
+        display: display.to_string(),
+        manifest,
+        digest: format!("sha256:{}", hex(&Sha256::digest(&bytes))),
+        platform,
+    })
+}
+
+impl Resolved {
+    /// The image's tags as the report names them.
+    pub fn tags(&self) -> Vec<String> {
+        let r = &self.reference;
+        r.tag
+            .iter()
+            .map(|t| format!("{}/{}:{t}", r.registry, r.repository))
+            .collect()
+    }
+
+    /// Its config and layers (each from the layer-index cache, or
+    /// downloaded and indexed as it streams).
+    pub fn load(self, opts: &LoadOptions, progress: &LoadProgress) -> Result<Index> {
+        load_manifest(
+            &self.client,
+            &self.manifest,
+            self.tags(),
+            self.platform.as_deref(),
+            &self.display,
+            opts,
+            progress,
+        )
+    }
+}
+
+fn load_manifest(
+    client: &Client,
+    manifest: &ImageManifest,
+    tags: Vec<String>,
+    platform: Option<&str>,
+    display: &str,
+    opts: &LoadOptions,
+    progress: &LoadProgress,
+) -> Result<Index> {
+    let loc = Location::source(display);
+    let fail = |m: String| Error::format(loc.clone(), m);
     let cdesc = manifest.config();
-    let config = fetch_small(&client, cdesc).map_err(|m| fail(format!("config: {m}")))?;
-    let tags = r
-        .tag
-        .iter()
-        .map(|t| format!("{}/{}:{t}", r.registry, r.repository))
-        .collect();
+    let config = fetch_small(client, cdesc).map_err(|m| fail(format!("config: {m}")))?;
     let (meta, refs) = image::image_of_manifest(
-        &manifest,
+        manifest,
         &config,
         &loc.member("config"),
         Format::Registry,
         tags,
-        platform.as_deref(),
+        platform,
         display,
         |d| d.digest().to_string(),
     )?;
@@ -120,7 +179,7 @@ pub fn load(
                 return Ok(ix);
             }
             let ix = layer_blob(
-                &client,
+                client,
                 &lr.digest,
                 sizes[i],
                 lloc,

@@ -552,17 +552,131 @@ fn cache_downloads_only_the_new_layer() {
     report(&v2, &["--no-cache"]);
     assert_eq!(reg.blob_downloads(&all), 7);
 
-    // A corrupt cache entry is ignored and rebuilt, never trusted.
-    let entries: Vec<PathBuf> = std::fs::read_dir(run.cache_dir().join("imgscope/layers"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    // A corrupt cache entry is ignored and rebuilt, never trusted (the
+    // reports cached are corrupted too, so that the layers are read).
+    let entries = cache_entries(&run, "layers");
     assert_eq!(entries.len(), 4);
-    for e in &entries {
+    for e in entries.iter().chain(&cache_entries(&run, "reports")) {
         std::fs::write(e, b"garbage").unwrap();
     }
     assert_eq!(report(&v2, &[]), report(b.to_str().unwrap(), &[]));
     assert_eq!(reg.blob_downloads(&all), 10);
+}
+
+fn cache_entries(run: &Run, folder: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(run.cache_dir().join("imgscope").join(folder))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The report cache: a manifest analysed before is not loaded again, and
+/// its report is the same in every format; any option that changes the
+/// report (an ignore, the Dockerfile's text, counting optional files as
+/// waste), another image under the tag, or a corrupt entry, and the image
+/// is analysed again.
+#[test]
+fn report_cache_gives_the_same_report_and_never_a_stale_one() {
+    if !tools("report_cache_gives_the_same_report_and_never_a_stale_one") {
+        return;
+    }
+    let reg = Registry::start(None);
+    let tmp = tempfile::tempdir().unwrap();
+    let a = image("cleanup-later.ocidir");
+    let (b, _) = one_new_layer(tmp.path());
+    reg.push(
+        &format!("oci:{}:cleanup-later:latest", a.display()),
+        "app:v1",
+        &[],
+    );
+    let reference = format!("{}/app:v1", reg.host());
+    let run = Run::new();
+    let dockerfile = run.home.path().join("Dockerfile");
+    std::fs::write(&dockerfile, "FROM busybox\nRUN echo one\nRUN echo two\n").unwrap();
+    // (stdout, exit code, whether the report came from the report cache)
+    let report = |extra: &[&str]| {
+        let o = run
+            .cmd()
+            .env("IMGSCOPE_TIMINGS", "1")
+            .args(["--ci", &reference])
+            .args(extra)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{err}");
+        let cached = err.contains("report from the report cache");
+        (o.stdout, o.status.code(), cached)
+    };
+    let fresh = |extra: &[&str]| {
+        let mut v = extra.to_vec();
+        v.push("--no-cache");
+        let (out, code, cached) = report(&v);
+        assert!(!cached);
+        (out, code)
+    };
+    let all = layer_digests(&a);
+    let json = ["--format", "json"];
+
+    let (cold, code, cached) = report(&json);
+    assert!(!cached);
+    assert_eq!(reg.blob_downloads(&all), 3);
+    assert_eq!(cache_entries(&run, "reports").len(), 1);
+    // Warm: nothing downloaded, the very same bytes and exit code.
+    let (warm, wcode, cached) = report(&json);
+    assert!(cached);
+    assert_eq!((&warm, wcode), (&cold, code));
+    assert_eq!(reg.blob_downloads(&all), 3);
+    // Every format renders from the one cached report as from a fresh one
+    // (HTML wants the size tree: its first run stores a report with one).
+    for f in [
+        "text", "json", "sarif", "junit", "markdown", "github", "html",
+    ] {
+        let (out, code, cached) = report(&["--format", f]);
+        assert_eq!(cached, f != "html", "{f}");
+        assert_eq!((out, code), fresh(&["--format", f]), "{f}");
+    }
+    assert!(report(&["--format", "html"]).2);
+    assert!(report(&json).2);
+
+    // Options that change the report are analysed again, never served stale.
+    let changed: [&[&str]; 3] = [
+        &["--ignore", "/usr/share"],
+        &["--count-optional-as-waste"],
+        &["--dockerfile", "Dockerfile"],
+    ];
+    for extra in changed {
+        let args = [&json[..], extra].concat();
+        let (out, code, cached) = report(&args);
+        assert!(!cached, "{extra:?}");
+        assert_eq!((out, code), fresh(&args), "{extra:?}");
+        assert!(report(&args).2, "{extra:?}");
+    }
+    let with_df = [&json[..], &["--dockerfile", "Dockerfile"]].concat();
+    let before = report(&with_df).0;
+    std::fs::write(&dockerfile, "FROM debian:12\nRUN echo one\nRUN echo two\n").unwrap();
+    let (after, _, cached) = report(&with_df);
+    assert!(!cached);
+    assert_eq!(after, fresh(&with_df).0);
+    assert_ne!(after, before);
+
+    // Another image under the tag: another manifest digest.
+    reg.push(&format!("oci:{}:b", b.display()), "app:v1", &[]);
+    let (out, _, cached) = report(&json);
+    assert!(!cached);
+    assert_eq!(json_report(&out), json_report(&fresh(&json).0));
+    assert_ne!(json_report(&out), json_report(&cold));
+
+    // A corrupt report entry is ignored (and replaced by a sound one).
+    for e in cache_entries(&run, "reports") {
+        let raw = std::fs::read(&e).unwrap();
+        std::fs::write(&e, &raw[..raw.len() / 2]).unwrap();
+    }
+    let (out, _, cached) = report(&json);
+    assert!(!cached);
+    assert_eq!(out, fresh(&json).0);
+    assert!(report(&json).2);
 }
 
 #[test]
