@@ -141,10 +141,25 @@ impl Inputs {
         };
         // One way: ignored findings never enter the analysis, so every figure
         // and suggestion (title, before/after, saving) is about what is left.
-        let analysis =
-            crate::analyze::waste::analyze_with(&index, &opts.rules, &opts.ignore, &hints)?;
+        let base = crate::analyze::base::detect(&index, &hints)?;
+        // What needs only the index (the package databases, the
+        // suggestions' scan of the final filesystem) is read on the other
+        // core meanwhile; this thread computes the findings (and keeps
+        // their allocations in its own arena).
+        let (findings, (packages, scan)) = std::thread::scope(|s| {
+            let side = s.spawn(|| {
+                (
+                    crate::analyze::packages::prepare(&index),
+                    crate::suggest::prescan(&index, &opts.rules),
+                )
+            });
+            let findings = crate::analyze::waste::findings(&index, &opts.rules, &opts.ignore, base);
+            let side = side.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (findings, side)
+        });
+        let analysis = crate::analyze::waste::complete(&index, findings, packages);
         let df = self.dockerfile.as_ref().map(|d| &d.parsed);
-        let report = crate::suggest::suggest(&index, analysis, &opts.rules, df);
+        let report = crate::suggest::suggest_scanned(&index, analysis, &opts.rules, df, scan);
         let sizes = opts.sizes.then(|| size_tree(&index, &report));
         Ok(Analysed {
             index,

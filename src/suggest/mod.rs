@@ -84,6 +84,29 @@ pub fn suggest(
     rules: &Rules,
     df: Option<&Dockerfile>,
 ) -> Report {
+    let scan = prescan(index, rules);
+    suggest_scanned(index, analysis, rules, df, scan)
+}
+
+/// What the suggestions read of the index alone (the multi-stage rule's
+/// scan of the final filesystem): it needs no analysis, so [`prescan`]
+/// can run beside it.
+#[derive(Debug)]
+pub struct Prescan(multistage::Scan);
+
+/// The index-only part of [`suggest`] (see [`Prescan`]).
+pub fn prescan(index: &Index, rules: &Rules) -> Prescan {
+    Prescan(multistage::scan(index, rules))
+}
+
+/// [`suggest`] with the [`prescan`] of the same index and rules done.
+pub fn suggest_scanned(
+    index: &Index,
+    analysis: Analysis,
+    rules: &Rules,
+    df: Option<&Dockerfile>,
+    scan: Prescan,
+) -> Report {
     let steps = Steps::new(
         &analysis.layers,
         df,
@@ -104,7 +127,7 @@ pub fn suggest(
     // Moves first: a move may take the metadata-only copies before it.
     moves::run(&cx, &mut claims, &mut out);
     metadata::run(&cx, &mut claims, &mut out);
-    multistage::run(&cx, &mut out);
+    multistage::run(&cx, scan.0, &mut out);
     optional::run(&cx, &mut out);
     installed::run(&cx, &mut out);
     for sg in &mut out {
