@@ -84,8 +84,7 @@ pub fn suggest(
     rules: &Rules,
     df: Option<&Dockerfile>,
 ) -> Report {
-    let scan = prescan(index, rules);
-    suggest_scanned(index, analysis, rules, df, scan)
+    suggest_scanned(index, analysis, rules, df, || prescan(index, rules))
 }
 
 /// What the suggestions read of the index alone (the multi-stage rule's
@@ -99,13 +98,15 @@ pub fn prescan(index: &Index, rules: &Rules) -> Prescan {
     Prescan(multistage::scan(index, rules))
 }
 
-/// [`suggest`] with the [`prescan`] of the same index and rules done.
+/// [`suggest`] with the [`prescan`] of the same index and rules from
+/// `scan`, asked for only when the rule that reads it runs (the rules
+/// before it need not wait for a prescan running on another thread).
 pub fn suggest_scanned(
     index: &Index,
     analysis: Analysis,
     rules: &Rules,
     df: Option<&Dockerfile>,
-    scan: Prescan,
+    scan: impl FnOnce() -> Prescan,
 ) -> Report {
     let steps = Steps::new(
         &analysis.layers,
@@ -127,7 +128,7 @@ pub fn suggest_scanned(
     // Moves first: a move may take the metadata-only copies before it.
     moves::run(&cx, &mut claims, &mut out);
     metadata::run(&cx, &mut claims, &mut out);
-    multistage::run(&cx, scan.0, &mut out);
+    multistage::run(&cx, scan().0, &mut out);
     optional::run(&cx, &mut out);
     installed::run(&cx, &mut out);
     for sg in &mut out {
