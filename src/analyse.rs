@@ -234,10 +234,31 @@ impl Inputs {
         };
         // One way: ignored findings never enter the analysis, so every figure
         // and suggestion (title, before/after, saving) is about what is left.
-        let analysis =
-            crate::analyze::waste::analyze_with(&index, &opts.rules, &opts.ignore, &hints)?;
+        let base = crate::analyze::base::detect(&index, &hints)?;
         let df = self.dockerfile.as_ref().map(|d| &d.parsed);
-        let report = crate::suggest::suggest(&index, analysis, &opts.rules, df);
+        // What needs only the index is read on a second thread meanwhile:
+        // the package databases (sent as soon as read), then the
+        // suggestions' scan of the final filesystem. This thread computes
+        // the findings (their allocations stay in its own arena) and the
+        // suggestions, waiting for each part only where it is needed.
+        let (index_ref, rules) = (&index, &opts.rules);
+        let report = std::thread::scope(|s| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let side = s.spawn(move || {
+                let _ = tx.send(crate::analyze::packages::prepare(index_ref));
+                crate::suggest::prescan(index_ref, rules)
+            });
+            let findings = crate::analyze::waste::findings(index_ref, rules, &opts.ignore, base);
+            let packages = match rx.recv() {
+                Ok(p) => p,
+                // The thread panicked before sending: pass its panic on.
+                Err(_) => std::panic::resume_unwind(side.join().expect_err("no packages sent")),
+            };
+            let analysis = crate::analyze::waste::complete(index_ref, findings, packages);
+            crate::suggest::suggest_scanned(index_ref, analysis, rules, df, || {
+                side.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
+            })
+        });
         let sizes = opts.sizes.then(|| size_tree(&index, &report));
         Ok(Analysed {
             index,

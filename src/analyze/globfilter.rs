@@ -218,6 +218,8 @@ pub struct DirFilter<'a, T: Tree = Index> {
     filter: &'a GlobFilter,
     tree: &'a T,
     states: Vec<DirState>,
+    /// Each distinct state once: under a `**` most directories share one.
+    interned: FxHashMap<Vec<(u32, u64)>, u32>,
     memo: FxHashMap<NodeId, u32>,
     last: (NodeId, u32),
 }
@@ -231,6 +233,7 @@ impl<'a, T: Tree> DirFilter<'a, T> {
             filter,
             tree,
             states: vec![DirState::default()],
+            interned: FxHashMap::default(),
             memo: FxHashMap::default(),
             last: (NodeId::MAX, DEAD),
         }
@@ -289,8 +292,13 @@ impl<'a, T: Tree> DirFilter<'a, T> {
         if live.is_empty() {
             return DEAD;
         }
+        if let Some(&s) = self.interned.get(&live) {
+            return s;
+        }
+        let s = self.states.len() as u32;
+        self.interned.insert(live.clone(), s);
         self.states.push(self.filter.state(live));
-        (self.states.len() - 1) as u32
+        s
     }
 }
 

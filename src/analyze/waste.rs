@@ -227,6 +227,35 @@ pub fn analyze_with(
 /// `hidden_bytes = total − visible − ignored.hidden_bytes`), with the
 /// base-image boundary `base`. Deterministic: the output is sorted.
 pub fn analyze_based(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) -> Analysis {
+    let report = findings(index, rules, ignore, base);
+    complete(index, report, super::packages::prepare(index))
+}
+
+/// The rest of [`analyze_based`] after [`findings`], with the package
+/// databases read by [`super::packages::prepare`] (which needs only the
+/// index, so it can run beside [`findings`]): the packages and the binaries.
+pub fn complete(
+    index: &Index,
+    mut report: Analysis,
+    packages: super::packages::Prepared,
+) -> Analysis {
+    let t0 = std::time::Instant::now();
+    let owners = packages.apply(index, &mut report);
+    let t1 = std::time::Instant::now();
+    super::binaries::run(index, &mut report, &owners);
+    report.owners = owners;
+    if std::env::var_os("IMGSCOPE_TIMINGS").is_some() {
+        eprintln!(
+            "timings: package attribution {:.3}s, binaries {:.3}s",
+            (t1 - t0).as_secs_f64(),
+            t1.elapsed().as_secs_f64()
+        );
+    }
+    report
+}
+
+/// [`analyze_based`] without the packages and the binaries.
+pub fn findings(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) -> Analysis {
     let mut ignored = Ignored {
         globs: ignore.globs.clone(),
         ..Ignored::default()
@@ -436,7 +465,7 @@ pub fn analyze_based(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) 
         wasted_bytes as f64 / total_bytes as f64
     };
     let image = &index.image;
-    let mut report = Analysis {
+    Analysis {
         schema: 1,
         image: ImageReport {
             source: image.source.clone(),
@@ -475,20 +504,7 @@ pub fn analyze_based(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) 
         insights: Vec::new(),
         binaries: Vec::new(),
         owners: Default::default(),
-    };
-    let t0 = std::time::Instant::now();
-    let owners = super::packages::attribute(index, &mut report);
-    let t1 = std::time::Instant::now();
-    super::binaries::run(index, &mut report, &owners);
-    report.owners = owners;
-    if std::env::var_os("IMGSCOPE_TIMINGS").is_some() {
-        eprintln!(
-            "timings: package attribution {:.3}s, binaries {:.3}s",
-            (t1 - t0).as_secs_f64(),
-            t1.elapsed().as_secs_f64()
-        );
     }
-    report
 }
 
 /// A set of inodes of one index (one bit each).

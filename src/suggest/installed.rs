@@ -101,21 +101,27 @@ pub(crate) fn package_bytes(cx: &Ctx, names: &BTreeSet<&str>) -> u64 {
     if names.is_empty() {
         return 0;
     }
+    let owners = &cx.report.owners;
+    // Which owners are one of `names`, decided once per owner.
+    let ours: Vec<bool> = (0..owners.count() as u32)
+        .map(|o| {
+            owners
+                .name(o)
+                .strip_prefix("dpkg:")
+                .is_some_and(|o| names.contains(o.split(':').next().unwrap_or(o)))
+        })
+        .collect();
     let mut bytes = 0;
     crate::analyze::waste::walk_visible_files(cx.index, &mut |id, p, ino| {
-        let owner = cx
-            .report
-            .owners
-            .of(cx.index, id)
-            .and_then(|o| o.strip_prefix("dpkg:"));
+        let owned = owners
+            .number_of(cx.index, id)
+            .is_some_and(|o| ours[o as usize]);
         let info = p
             .strip_prefix(b"/var/lib/dpkg/info/")
             .and_then(|f| std::str::from_utf8(f).ok())
             .and_then(|f| f.rsplit_once('.'))
             .map(|(stem, _)| stem.split(':').next().unwrap_or(stem));
-        let ours = owner.is_some_and(|o| names.contains(o.split(':').next().unwrap_or(o)))
-            || info.is_some_and(|n| names.contains(n));
-        if ours && cx.claim_inode(ino) {
+        if (owned || info.is_some_and(|n| names.contains(n))) && cx.claim_inode(ino) {
             bytes += cx.index.inodes[ino as usize].size;
         }
     });

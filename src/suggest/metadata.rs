@@ -15,6 +15,26 @@ use crate::suggest::Suggestion;
 
 const MAX_PATHS: usize = 10;
 
+/// A file mode, written in octal.
+#[derive(PartialEq, Eq, Hash)]
+struct Mode(u32);
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:o}", self.0)
+    }
+}
+
+/// An owner, written `uid:gid`.
+#[derive(PartialEq, Eq, Hash)]
+struct Owner(u32, u32);
+
+impl std::fmt::Display for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.0, self.1)
+    }
+}
+
 /// Mode and owner a layer gave a path.
 fn meta(cx: &Ctx, i: usize, layer: usize) -> Option<(u32, u32, u32)> {
     let f = cx.finding(i);
@@ -45,12 +65,35 @@ pub fn with_flags(s: &Step, flags: &str) -> String {
     }
 }
 
-fn grouped_cmd(cmd: &str, by: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+/// The paths given one mode (owner): how many, and the first
+/// [`MAX_PATHS`] of them (all a command lists).
+#[derive(Default)]
+struct Paths {
+    count: usize,
+    first: Vec<String>,
+}
+
+impl Paths {
+    fn push(&mut self, path: impl FnOnce() -> String) {
+        self.count += 1;
+        if self.first.len() < MAX_PATHS {
+            self.first.push(path());
+        }
+    }
+}
+
+/// Paths grouped by a key (a mode, an owner), in the order of the key's
+/// text.
+fn by_text<K: std::fmt::Display>(m: HashMap<K, Paths>) -> BTreeMap<String, Paths> {
+    m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+fn grouped_cmd(cmd: &str, by: &BTreeMap<String, Paths>) -> Vec<String> {
     by.iter()
         .map(|(arg, paths)| {
-            let mut ps: Vec<String> = paths.iter().take(MAX_PATHS).map(|p| sh_quote(p)).collect();
-            if paths.len() > MAX_PATHS {
-                ps.push(format!("…  # and {} more", paths.len() - MAX_PATHS));
+            let mut ps: Vec<String> = paths.first.iter().map(|p| sh_quote(p)).collect();
+            if paths.count > MAX_PATHS {
+                ps.push(format!("…  # and {} more", paths.count - MAX_PATHS));
             }
             format!("{cmd} {arg} {}", ps.join(" "))
         })
@@ -58,8 +101,9 @@ fn grouped_cmd(cmd: &str, by: &BTreeMap<String, Vec<String>>) -> Vec<String> {
 }
 
 /// A single chmod/chown/chgrp/touch command kept to the path arguments that
-/// hold one of `paths` (None when the command is anything else).
-fn restrict(body: &str, paths: &[String]) -> Option<String> {
+/// hold one of `paths` (None when the command is anything else; `paths` is
+/// only asked for when it is one of those).
+fn restrict<'p>(body: &str, paths: impl FnOnce() -> &'p [String]) -> Option<String> {
     let body = body.trim();
     if body.contains(['&', ';', '|', '\n', '$', '`', '>', '<']) {
         return None;
@@ -68,6 +112,7 @@ fn restrict(body: &str, paths: &[String]) -> Option<String> {
     if !["chmod", "chown", "chgrp", "touch"].contains(toks.first()?) {
         return None;
     }
+    let paths = paths();
     let covers = |t: &str| {
         let t = t.trim_end_matches('/');
         paths.iter().any(|p| p == t || super::is_inside(p, t))
@@ -169,9 +214,9 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
         layers.dedup();
         let so = steps.get(o);
         // Final mode / owner per path, where they differ from layer o's.
-        let mut chmod: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let mut chown: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let mut seen = std::collections::BTreeSet::new();
+        let mut chmod: HashMap<Mode, Paths> = HashMap::default();
+        let mut chown: HashMap<Owner, Paths> = HashMap::default();
+        let mut seen = rustc_hash::FxHashSet::default();
         for &i in &fs {
             if !seen.insert(cx.finding(i).node) {
                 continue;
@@ -179,31 +224,35 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
             let (Some(old), Some(new)) = (meta(cx, i, o), meta(cx, i, last)) else {
                 continue;
             };
-            let p = cx.finding(i).path.display();
+            let p = || cx.finding(i).path.display();
             if old.0 != new.0 {
-                chmod
-                    .entry(format!("{:o}", new.0))
-                    .or_default()
-                    .push(p.clone());
+                chmod.entry(Mode(new.0)).or_default().push(p);
             }
             if (old.1, old.2) != (new.1, new.2) {
-                chown
-                    .entry(format!("{}:{}", new.1, new.2))
-                    .or_default()
-                    .push(p);
+                chown.entry(Owner(new.1, new.2)).or_default().push(p);
             }
         }
+        let (chmod, chown) = (by_text(chmod), by_text(chown));
         let later = layer_list(&layers[1..]);
         let no_longer = format!("# (the change in {later} is then no longer needed)");
         // The later steps go when each only changes these paths.
-        let fs_paths: Vec<String> = fs.iter().map(|&i| cx.finding(i).path.display()).collect();
+        let fs_paths = std::cell::OnceCell::new();
+        let fs_paths = || {
+            fs_paths
+                .get_or_init(|| {
+                    fs.iter()
+                        .map(|&i| cx.finding(i).path.display())
+                        .collect::<Vec<_>>()
+                })
+                .as_slice()
+        };
         let later_only_ours = layers[1..].iter().all(|&l| {
             let s = steps.get(l);
             s.is_run()
                 && !s.base
                 && s.body.as_deref().is_some_and(|b| {
                     let flat = b.split_whitespace().collect::<Vec<_>>().join(" ");
-                    restrict(b, &fs_paths).as_deref() == Some(flat.as_str())
+                    restrict(b, fs_paths).as_deref() == Some(flat.as_str())
                 })
         });
         let replace_first = |text: &str| -> Option<super::Edit> {
@@ -216,7 +265,6 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
         let mut edit = None;
         let after = if so.is_run() && !so.base {
             let whole = cx.joinable(&layers);
-            let paths: Vec<String> = fs.iter().map(|&i| cx.finding(i).path.display()).collect();
             // The later steps' own commands, kept to the paths of this group.
             let restricted: Option<Vec<String>> = layers[1..]
                 .iter()
@@ -225,7 +273,7 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
                         .get(l)
                         .body
                         .as_deref()
-                        .and_then(|b| restrict(b, &paths))
+                        .and_then(|b| restrict(b, fs_paths))
                 })
                 .collect();
             let joined = if whole {
@@ -331,11 +379,14 @@ mod tests {
     fn restricting_a_later_command() {
         let paths = ["/usr/lib/jvm/x/lib/modules".to_string()];
         assert_eq!(
-            restrict("chmod -R go-w,a+rX /usr/lib/jvm /usr/include/boost", &paths).as_deref(),
+            restrict("chmod -R go-w,a+rX /usr/lib/jvm /usr/include/boost", || {
+                &paths
+            })
+            .as_deref(),
             Some("chmod -R go-w,a+rX /usr/lib/jvm")
         );
-        assert_eq!(restrict("chmod 755 /opt/a && rm /x", &paths), None);
-        assert_eq!(restrict("chmod 755 /opt/a", &paths), None);
+        assert_eq!(restrict("chmod 755 /opt/a && rm /x", || &paths), None);
+        assert_eq!(restrict("chmod 755 /opt/a", || &paths), None);
     }
 
     #[test]

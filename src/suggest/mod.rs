@@ -84,6 +84,30 @@ pub fn suggest(
     rules: &Rules,
     df: Option<&Dockerfile>,
 ) -> Report {
+    suggest_scanned(index, analysis, rules, df, || prescan(index, rules))
+}
+
+/// What the suggestions read of the index alone (the multi-stage rule's
+/// scan of the final filesystem): it needs no analysis, so [`prescan`]
+/// can run beside it.
+#[derive(Debug)]
+pub struct Prescan(multistage::Scan);
+
+/// The index-only part of [`suggest`] (see [`Prescan`]).
+pub fn prescan(index: &Index, rules: &Rules) -> Prescan {
+    Prescan(multistage::scan(index, rules))
+}
+
+/// [`suggest`] with the [`prescan`] of the same index and rules from
+/// `scan`, asked for only when the rule that reads it runs (the rules
+/// before it need not wait for a prescan running on another thread).
+pub fn suggest_scanned(
+    index: &Index,
+    analysis: Analysis,
+    rules: &Rules,
+    df: Option<&Dockerfile>,
+    scan: impl FnOnce() -> Prescan,
+) -> Report {
     let steps = Steps::new(
         &analysis.layers,
         df,
@@ -104,7 +128,7 @@ pub fn suggest(
     // Moves first: a move may take the metadata-only copies before it.
     moves::run(&cx, &mut claims, &mut out);
     metadata::run(&cx, &mut claims, &mut out);
-    multistage::run(&cx, &mut out);
+    multistage::run(&cx, scan().0, &mut out);
     optional::run(&cx, &mut out);
     installed::run(&cx, &mut out);
     for sg in &mut out {

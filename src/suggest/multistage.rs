@@ -11,8 +11,9 @@ use super::installed::{install_names, is_build_tool, not_needed, package_bytes};
 use super::texts::{fill, GroupedGlobs};
 use super::Ctx;
 use crate::analyze::globfilter::DirFilter;
+use crate::analyze::rules::Rules;
 use crate::analyze::waste::{walk_visible, InodeSet};
-use crate::load::index::{NodeKind, NO_INODE, ROOT};
+use crate::load::index::{Index, InodeId, NodeKind, NO_INODE, ROOT};
 use crate::suggest::Suggestion;
 
 /// How many artifacts the after-snippet copies at most.
@@ -35,10 +36,21 @@ fn runs(body: &str, word: &str) -> bool {
     })
 }
 
+/// Where (`bytes`, `path`) goes in `list` (largest first, ties: the first
+/// path first).
+fn position(list: &[(u64, Vec<u8>)], bytes: u64, path: &[u8]) -> usize {
+    list.partition_point(|(b, p)| *b > bytes || (*b == bytes && &p[..] < path))
+}
+
+/// Would [`keep_largest`] keep (`bytes`, `path`)?
+fn would_keep(list: &[(u64, Vec<u8>)], bytes: u64, path: &[u8]) -> bool {
+    position(list, bytes, path) <= MAX_ARTIFACTS
+}
+
 /// Keep (`bytes`, `path`) in `list` if it is among the [`MAX_ARTIFACTS`] + 1
 /// largest (ties: the first path), largest first.
 fn keep_largest(list: &mut Vec<(u64, Vec<u8>)>, bytes: u64, path: &[u8]) {
-    let at = list.partition_point(|(b, p)| *b > bytes || (*b == bytes && &p[..] < path));
+    let at = position(list, bytes, path);
     // One more than copied: a build that wrote more is not copied file by file.
     if at <= MAX_ARTIFACTS {
         list.insert(at, (bytes, path.to_vec()));
@@ -46,56 +58,54 @@ fn keep_largest(list: &mut Vec<(u64, Vec<u8>)>, bytes: u64, path: &[u8]) {
     }
 }
 
-pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
-    let tcs = &cx.texts.toolchain;
-    let n = tcs.len();
+/// What the rule reads of the final filesystem, from the index and the
+/// rules alone (so it can be computed beside the waste analysis).
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Which toolchains' markers are present.
+    present: Vec<bool>,
+    /// (toolchain, layer, bytes, inode) of each visible file in a footprint.
+    files: Vec<(usize, usize, u64, InodeId)>,
+    /// Of the visible files outside the footprints, the largest few of
+    /// each layer that are not cache files: (bytes, path), largest first.
+    others: BTreeMap<usize, Vec<(u64, Vec<u8>)>>,
+}
+
+/// Scan the final filesystem for toolchains (see [`Scan`]).
+pub fn scan(index: &Index, rules: &Rules) -> Scan {
+    let tcs = &super::texts::texts().toolchain;
     let markers = GroupedGlobs::new(tcs.iter().map(|t| t.markers.as_slice()));
-    let steps = &cx.steps;
-    // Layers whose RUN builds with some toolchain (decided once found).
-    let builds_with = |l: usize, tc: usize| -> bool {
-        let s = steps.get(l);
-        !s.base
-            && s.is_run()
-            && tcs[tc]
-                .builds
-                .iter()
-                .any(|w| runs(s.body.as_deref().unwrap_or(&s.text), w))
-    };
-    // Layers that build with any toolchain: their files may be artifacts.
-    let may_build: Vec<bool> = (0..steps.steps.len())
-        .map(|l| (0..n).any(|tc| builds_with(l, tc)))
-        .collect();
     // First, cheaply: is any toolchain there? Only names the markers'
     // pre-test lets through (decided per directory) get a full glob match.
     let mut present = vec![false; tcs.len()];
-    let mut marker_dirs = DirFilter::new(&markers.filter, cx.index);
-    for id in cx.index.node_ids() {
-        if (id != ROOT && !marker_dirs.may_match(id)) || !cx.index.visible(id) {
+    let mut marker_dirs = DirFilter::new(&markers.filter, index);
+    for id in index.node_ids() {
+        if (id != ROOT && !marker_dirs.may_match(id)) || !index.visible(id) {
             continue;
         }
-        let kind = cx.index.last_change(id).map(|c| c.kind);
+        let kind = index.last_change(id).map(|c| c.kind);
         if kind == Some(NodeKind::Dir) {
             continue;
         }
-        for g in markers.groups(&cx.index.path(id)) {
+        for g in markers.groups(&index.path(id)) {
             present[g] = true;
         }
     }
-    if !(0..n).any(|g| present[g] && !tcs[g].markers.is_empty()) {
-        return;
+    if !(0..tcs.len()).any(|g| present[g] && !tcs[g].markers.is_empty()) {
+        return Scan {
+            present,
+            ..Scan::default()
+        };
     }
     let globs = GroupedGlobs::new(tcs.iter().map(|t| t.globs.as_slice()));
-    let mut glob_dirs = DirFilter::new(&globs.filter, cx.index);
-    let mut rule_dirs = DirFilter::new(cx.rules.filter(), cx.index);
-    // (toolchain, layer, bytes, inode) of each visible file in a footprint.
-    let mut files: Vec<(usize, usize, u64, crate::load::index::InodeId)> = Vec::new();
-    // Of the visible files outside the footprints that a building layer
-    // stored, the largest few of each layer: (bytes, path), largest first.
+    let mut glob_dirs = DirFilter::new(&globs.filter, index);
+    let mut rule_dirs = DirFilter::new(rules.filter(), index);
+    let mut files = Vec::new();
     let mut others: BTreeMap<usize, Vec<(u64, Vec<u8>)>> = BTreeMap::new();
-    let mut seen = InodeSet::new(cx.index);
+    let mut seen = InodeSet::new(index);
     let mut path = Vec::new();
-    walk_visible(cx.index, ROOT, &mut path, &mut |id, p| {
-        let Some(c) = cx.index.changes(id).last() else {
+    walk_visible(index, ROOT, &mut path, &mut |id, p| {
+        let Some(c) = index.changes(id).last() else {
             return;
         };
         if c.kind == NodeKind::Dir {
@@ -109,20 +119,50 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
         } else {
             Vec::new()
         };
-        let ino = &cx.index.inodes[c.inode as usize];
+        let ino = &index.inodes[c.inode as usize];
+        let mut cache = || rule_dirs.may_match(id) && rules.matching(p).is_some();
         match groups.first() {
             // A cache file is a finding: another suggestion's bytes.
-            Some(_) if rule_dirs.may_match(id) && cx.rules.matching(p).is_some() => {}
+            Some(_) if cache() => {}
             Some(&g) => files.push((g, ino.layer as usize, ino.size, c.inode)),
-            None if may_build[ino.layer as usize]
-                && ino.size > 0
-                && !(rule_dirs.may_match(id) && cx.rules.matching(p).is_some()) =>
-            {
-                keep_largest(others.entry(ino.layer as usize).or_default(), ino.size, p)
+            None if ino.size > 0 => {
+                let list = others.entry(ino.layer as usize).or_default();
+                // The cache test only for a file that would be kept.
+                if would_keep(list, ino.size, p) && !cache() {
+                    keep_largest(list, ino.size, p)
+                }
             }
             None => {}
         }
     });
+    Scan {
+        present,
+        files,
+        others,
+    }
+}
+
+pub(crate) fn run(cx: &Ctx, scan: Scan, out: &mut Vec<Suggestion>) {
+    let tcs = &cx.texts.toolchain;
+    let steps = &cx.steps;
+    // Layers whose RUN builds with some toolchain (decided once found).
+    let builds_with = |l: usize, tc: usize| -> bool {
+        let s = steps.get(l);
+        !s.base
+            && s.is_run()
+            && tcs[tc]
+                .builds
+                .iter()
+                .any(|w| runs(s.body.as_deref().unwrap_or(&s.text), w))
+    };
+    let Scan {
+        present,
+        files,
+        mut others,
+    } = scan;
+    // Of the others, the layers that build with any toolchain: their
+    // files may be artifacts.
+    others.retain(|&l, _| l < steps.steps.len() && (0..tcs.len()).any(|tc| builds_with(l, tc)));
     let detected: Vec<usize> = (0..tcs.len())
         .filter(|&i| present[i] && !tcs[i].markers.is_empty())
         .collect();

@@ -335,6 +335,21 @@ impl Owners {
             .map(|o| self.names[o as usize].as_str())
     }
 
+    /// The owner of `node`, as a number below [`Owners::count`].
+    pub fn number_of(&self, index: &Index, node: NodeId) -> Option<u32> {
+        self.index_of(index, node)
+    }
+
+    /// How many owners there are.
+    pub fn count(&self) -> usize {
+        self.names.len()
+    }
+
+    /// `manager:name` of owner number `o`.
+    pub fn name(&self, o: u32) -> &str {
+        &self.names[o as usize]
+    }
+
     /// True when some package database was found.
     pub fn any(&self) -> bool {
         !self.names.is_empty()
@@ -344,6 +359,21 @@ impl Owners {
 /// Read every package database and attribute the report's bytes: fills
 /// `report.packages`, `report.package_summary` and each finding's `package`.
 pub fn attribute(index: &Index, report: &mut Report) -> Owners {
+    prepare(index).apply(index, report)
+}
+
+/// What [`prepare`] computes from the index alone: the packages with their
+/// visible bytes and who owns which path, before the findings are
+/// attributed ([`Prepared::apply`]).
+pub struct Prepared {
+    /// None: no package database at all.
+    found: Option<(Vec<Package>, Owners)>,
+}
+
+/// The index-only half of [`attribute`]: read every package database,
+/// resolve their paths and count each package's visible bytes. It needs no
+/// finding, so it can run beside the waste analysis.
+pub fn prepare(index: &Index) -> Prepared {
     let mut found = Vec::new();
     found.extend(dpkg::read(index));
     found.extend(apk::read(index));
@@ -351,10 +381,7 @@ pub fn attribute(index: &Index, report: &mut Report) -> Owners {
     found.extend(python::read(index));
     found.extend(npm_and_go(index));
     if found.is_empty() {
-        report.package_summary = PackageSummary::default();
-        report.package_summary.no_package_visible_bytes = report.summary.visible_bytes;
-        report.package_summary.no_package_wasted_bytes = report.summary.wasted_bytes;
-        return Owners::default();
+        return Prepared { found: None };
     }
     // Installed packages claim first, the system's package managers before
     // the language ones, then in name order.
@@ -422,6 +449,26 @@ pub fn attribute(index: &Index, report: &mut Report) -> Owners {
             p.files += 1;
         }
     });
+    Prepared {
+        found: Some((pkgs, owners)),
+    }
+}
+
+impl Prepared {
+    /// The half of [`attribute`] that needs the findings.
+    pub fn apply(self, index: &Index, report: &mut Report) -> Owners {
+        let Some((pkgs, owners)) = self.found else {
+            report.package_summary = PackageSummary::default();
+            report.package_summary.no_package_visible_bytes = report.summary.visible_bytes;
+            report.package_summary.no_package_wasted_bytes = report.summary.wasted_bytes;
+            return Owners::default();
+        };
+        apply(index, report, pkgs, owners)
+    }
+}
+
+fn apply(index: &Index, report: &mut Report, mut pkgs: Vec<Package>, owners: Owners) -> Owners {
+    let owner_of = |node: NodeId| owners.index_of(index, node);
     let mut sum = PackageSummary::default();
     for f in &mut report.waste {
         let Some(o) = owner_of(f.node) else {
