@@ -663,9 +663,15 @@ pub(super) fn index_tar<R: BufRead>(
             let fail = |err: std::io::Error| {
                 Error::format(loc.path(lossy(out.path(&e))), describe(&err, compression))
             };
-            // A sparse file's contents are the crate's to reassemble; every
-            // other file's are the bytes after its header.
-            let size = if entry.header().entry_type() == tar::EntryType::GNUSparse {
+            // A plain file's contents are the bytes after its header, hashed
+            // from the reader's buffer. A sparse file's are the crate's to
+            // reassemble, and any other type stored as a file (a global PAX
+            // header among them) is read through the guard, which checks it.
+            let plain = matches!(
+                entry.header().entry_type(),
+                tar::EntryType::Regular | tar::EntryType::Continuous
+            );
+            let size = if !plain {
                 let mut buf = vec![0u8; 64 * 1024];
                 let mut size = 0u64;
                 loop {
