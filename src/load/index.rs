@@ -439,26 +439,72 @@ impl serde::Serialize for ImagePath {
 }
 
 impl<'de> serde::Deserialize<'de> for ImagePath {
+    /// The two forms `serialize` writes: a string, or `{"bytes_base64": …}`
+    /// for a path that is not UTF-8. A visitor, not an untagged enum: that
+    /// would buffer every path before trying each form (reading a cached
+    /// report holds tens of thousands of paths).
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(serde::Deserialize)]
-        #[serde(untagged)]
-        enum Form {
-            Text(String),
-            Bytes { bytes_base64: String },
-        }
-        match Form::deserialize(d)? {
-            Form::Text(t) => Ok(ImagePath(t.into_bytes())),
-            Form::Bytes { bytes_base64 } => {
+        struct Form;
+        impl<'de> serde::de::Visitor<'de> for Form {
+            type Value = ImagePath;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a path: a string or {\"bytes_base64\": string}")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ImagePath, E> {
+                Ok(ImagePath(v.as_bytes().to_vec()))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<ImagePath, E> {
+                Ok(ImagePath(v.into_bytes()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<ImagePath, A::Error> {
                 use base64::Engine;
-                base64::engine::general_purpose::STANDARD
-                    .decode(bytes_base64)
+                use serde::de::Error;
+                let mut bytes = None;
+                while let Some(k) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if k != "bytes_base64" || bytes.is_some() {
+                        return Err(A::Error::custom(format!("unexpected path field {k:?}")));
+                    }
+                    let b64: std::borrow::Cow<'de, str> = m.next_value()?;
+                    bytes = Some(
+                        base64::engine::general_purpose::STANDARD
+                            .decode(b64.as_bytes())
+                            .map_err(A::Error::custom)?,
+                    );
+                }
+                bytes
                     .map(ImagePath)
-                    .map_err(serde::de::Error::custom)
+                    .ok_or_else(|| A::Error::missing_field("bytes_base64"))
             }
         }
+        d.deserialize_any(Form)
     }
 }
 
 // The index's per-path costs, kept in check (issue 14: ≤ 150 bytes per entry).
 const _: () = assert!(std::mem::size_of::<Change>() == 24);
 const _: () = assert!(std::mem::size_of::<Inode>() == 32);
+
+#[cfg(test)]
+mod path_serde_tests {
+    use super::ImagePath;
+
+    #[test]
+    fn a_path_reads_back_as_written_in_both_forms() {
+        for p in [&b"/usr/bin/a \"quoted\" \\ name"[..], b"/caf\xe9.txt", b""] {
+            let json = serde_json::to_string(&ImagePath(p.to_vec())).unwrap();
+            let back: ImagePath = serde_json::from_str(&json).unwrap();
+            assert_eq!(back.0, p, "{json}");
+        }
+        for bad in [
+            r#"{"other": "x"}"#,
+            r#"{}"#,
+            r#"{"bytes_base64": "!!"}"#,
+            "3",
+        ] {
+            assert!(serde_json::from_str::<ImagePath>(bad).is_err(), "{bad}");
+        }
+    }
+}
