@@ -340,6 +340,13 @@ struct Walk<'m> {
 }
 
 impl Walk<'_> {
+    /// Hash the files met so far (those read into `buf` from it).
+    fn hash_pending(&mut self, buf: Option<&ReadBuf<'_>>) {
+        hash_batch(self.map, buf, &mut self.batch, &mut self.out, self.progress);
+    }
+}
+
+impl Members for Walk<'_> {
     /// One member whose contents are `size` bytes at `pos` (in `buf` too,
     /// when it holds them).
     fn member(
@@ -406,7 +413,7 @@ impl Walk<'_> {
             }
             // Also let go of the header pages of long runs of unread files.
             if self.batch_bytes >= WINDOW || pos - self.released as u64 >= SPAN {
-                self.flush(buf);
+                self.hash_pending(buf);
                 let end = (pos + e.size) as usize;
                 release(self.map, self.released, end);
                 self.released = end;
@@ -417,25 +424,8 @@ impl Walk<'_> {
         Ok(())
     }
 
-    /// Hash the files met so far (those read into `buf` from it).
-    fn flush(&mut self, buf: Option<&ReadBuf<'_>>) {
-        hash_batch(self.map, buf, &mut self.batch, &mut self.out, self.progress);
-    }
-}
-
-impl Members for Walk<'_> {
-    fn member(
-        &mut self,
-        m: &Member<'_>,
-        pos: u64,
-        size: u64,
-        buf: Option<&ReadBuf<'_>>,
-    ) -> Result<()> {
-        Walk::member(self, m, pos, size, buf)
-    }
-
     fn flush(&mut self, buf: &ReadBuf<'_>) {
-        Walk::flush(self, Some(buf))
+        self.hash_pending(Some(buf))
     }
 }
 
@@ -670,7 +660,7 @@ fn index_mapped(
         // Sparse files need the tar crate's reassembly: stream instead.
         return index_tar(Cursor::new(bytes), Compression::None, loc, progress);
     }
-    w.flush(buf.as_ref());
+    w.hash_pending(buf.as_ref());
     let Walk {
         mut out, scanned, ..
     } = w;
