@@ -30,6 +30,7 @@ use crate::analyze::sizes::{size_tree, SizeTree};
 use crate::error::{Error, Location, Result};
 use crate::load::index::Index;
 use crate::load::{LoadOptions, LoadProgress};
+use crate::report_cache::Rendered;
 use crate::suggest::dockerfile::{self, Dockerfile, Instr};
 use crate::suggest::Report;
 
@@ -111,43 +112,91 @@ pub struct Reported {
 /// there (only with the layer-index cache on: `--no-cache` reads and writes
 /// neither).
 pub fn report(image: &str, opts: &AnalyseOptions, progress: &LoadProgress) -> Result<Reported> {
+    match cached(image, opts, progress, None)? {
+        (Ok(reported), _) => Ok(reported),
+        (Err(_), _) => unreachable!("no rendering was asked for"),
+    }
+}
+
+/// [`report`] rendered by `render`: a rendering of the same `variant`
+/// (everything besides the report that its bytes depend on, see
+/// [`Rendered`]) made before for the same report key is written back from
+/// the report cache without reading the report; otherwise the rendering is
+/// stored beside the report.
+pub fn report_rendered(
+    image: &str,
+    opts: &AnalyseOptions,
+    progress: &LoadProgress,
+    variant: &str,
+    render: impl FnOnce(Reported) -> Rendered,
+) -> Result<Rendered> {
+    let (reported, slot) = match cached(image, opts, progress, Some(variant))? {
+        (Ok(reported), slot) => (reported, slot),
+        (Err(out), _) => return Ok(out),
+    };
+    let out = render(reported);
+    if let Some((reports, key)) = slot {
+        reports.put_output(&key, variant, &out);
+    }
+    Ok(out)
+}
+
+/// The report of [`report`] (or, when `variant` is given and stored, that
+/// rendering of it), and where a rendering of it is to be cached.
+#[allow(clippy::type_complexity)]
+fn cached(
+    image: &str,
+    opts: &AnalyseOptions,
+    progress: &LoadProgress,
+    variant: Option<&str>,
+) -> Result<(
+    std::result::Result<Reported, Rendered>,
+    Option<(crate::report_cache::Reports, String)>,
+)> {
     let reference = crate::load::registry_reference(image)?;
     let cache = crate::load::cache::Cache::open(&opts.load.cache, true);
     let (Some(r), Some(cache)) = (reference, cache) else {
         let a = analyse(image, opts, progress)?;
-        return Ok(Reported {
+        let reported = Reported {
             report: a.report,
             sizes: a.sizes,
-        });
+        };
+        return Ok((Ok(reported), None));
     };
     let inputs = Inputs::read(opts)?;
     let t = std::time::Instant::now();
     let resolved = crate::load::registry::resolve(&r, image, &opts.load)?;
     let key = inputs.key(&resolved, image, opts);
     let reports = crate::report_cache::Reports::new(&cache);
-    let loaded = match reports.get(&key, opts.sizes) {
-        Some((report, sizes)) => Err(Reported { report, sizes }),
-        None => Ok(resolved.load(&opts.load, progress)?),
+    let loaded = || {
+        let nanos = t.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+        progress
+            .load_nanos
+            .store(nanos, std::sync::atomic::Ordering::Relaxed);
     };
-    let nanos = t.elapsed().as_nanos().min(u64::MAX as u128) as u64;
-    progress
-        .load_nanos
-        .store(nanos, std::sync::atomic::Ordering::Relaxed);
-    let index = match loaded {
-        Ok(index) => index,
-        Err(cached) => {
-            progress
-                .report_cached
-                .store(true, std::sync::atomic::Ordering::Relaxed);
-            return Ok(cached);
-        }
+    let set = |flag: &std::sync::atomic::AtomicBool| {
+        flag.store(true, std::sync::atomic::Ordering::Relaxed);
     };
+    if let Some(out) = variant.and_then(|v| reports.get_output(&key, v)) {
+        loaded();
+        set(&progress.report_cached);
+        set(&progress.output_cached);
+        return Ok((Err(out), None));
+    }
+    if let Some((report, sizes)) = reports.get(&key, opts.sizes) {
+        loaded();
+        set(&progress.report_cached);
+        return Ok((Ok(Reported { report, sizes }), Some((reports, key))));
+    }
+    let index = resolved.load(&opts.load, progress)?;
+    loaded();
     let a = inputs.finish(index, opts)?;
     reports.put(&key, &a.report, a.sizes.as_ref());
-    Ok(Reported {
+    let reported = Reported {
         report: a.report,
         sizes: a.sizes,
-    })
+    };
+    Ok((Ok(reported), Some((reports, key))))
 }
 
 /// Step 2 alone: the image's merged index, for the commands that read an

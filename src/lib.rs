@@ -31,7 +31,8 @@ pub mod units;
 pub mod view;
 
 pub use analyse::{
-    analyse, analyse_index, index_only, report, AnalyseOptions, Analysed, DockerfileRead, Reported,
+    analyse, analyse_index, index_only, report, report_rendered, AnalyseOptions, Analysed,
+    DockerfileRead, Reported,
 };
 pub use analyze::ignore::Ignore;
 pub use analyze::rules::Rules;
@@ -39,4 +40,5 @@ pub use analyze::waste::{analyze, Analysis};
 pub use error::{Error, Location, Result};
 pub use load::index::Index;
 pub use load::{load, load_reader, LoadOptions, LoadProgress, ProgressSnapshot};
+pub use report_cache::Rendered;
 pub use suggest::{suggest, Report};

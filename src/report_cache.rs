@@ -15,6 +15,15 @@
 //! same report. An entry that is corrupt, of another version or for
 //! another key is ignored and replaced, never trusted.
 //!
+//! Beside each report, its renderings (`output-…`): the bytes a command
+//! wrote for it, under the report's key plus everything the rendering
+//! depends on (the format, the render options, the CI gate: see
+//! [`Rendered`]). A warm run that asks for a rendering made before writes
+//! those bytes back without reading or rendering the report. They are
+//! stored uncompressed (an 8 MB JSON report reads back in a couple of
+//! milliseconds, where decompressing and rendering it took tens) and end in
+//! an xxh3 of the whole entry like the reports.
+//!
 //! What a cached report lacks: its links into the index (`node` fields,
 //! the package owners of every path, each package's database details),
 //! which only the commands that keep the index (the TUI, `fix`, `diff`,
@@ -28,7 +37,7 @@ use crate::analyze::ignore::Ignored;
 use crate::analyze::packages::{Package, PackageSummary};
 use crate::analyze::sizes::SizeTree;
 use crate::analyze::waste::Analysis;
-use crate::load::cache::{read_entry, touch, Cache};
+use crate::load::cache::{map_plain, read_entry, touch, Cache};
 use crate::load::index::Warning;
 use crate::suggest::report::{Edit, Suggestion};
 use crate::suggest::Report;
@@ -36,6 +45,7 @@ use crate::suggest::Report;
 /// Bump when the report's shape changes in a way a key would not show.
 pub const VERSION: u32 = 1;
 const MAGIC: &[u8; 12] = b"IMGSCOPE-REP";
+const OUTPUT_MAGIC: &[u8; 12] = b"IMGSCOPE-OUT";
 
 /// What a report depends on besides the image's manifest, as one string.
 pub fn key(parts: &[(&str, &str)]) -> String {
@@ -128,6 +138,157 @@ impl Reports {
             self.0.put_raw(&self.file(key), &raw);
         }
     }
+
+    fn output_file(&self, key: &str) -> std::path::PathBuf {
+        self.0
+            .dir()
+            .join(format!("output-{:032x}", xxh3_128(key.as_bytes())))
+    }
+
+    /// The rendering `variant` of the report stored under `key`, if a sound
+    /// entry is there.
+    pub fn get_output(&self, key: &str, variant: &str) -> Option<Rendered> {
+        let key = output_key(key, variant);
+        let path = self.output_file(&key);
+        let out = decode_output(Raw::Mapped(map_plain(&path)?), &key)?;
+        touch(&path);
+        Some(out)
+    }
+
+    /// Store a rendering (failures ignored).
+    pub fn put_output(&self, key: &str, variant: &str, out: &Rendered) {
+        let key = output_key(key, variant);
+        self.0
+            .put_plain(&self.output_file(&key), &encode_output(out, &key));
+    }
+}
+
+/// A report rendered for a command: the parts it writes (the report, and
+/// whatever else it prints, in the command's own order) and its exit
+/// status. Cached under the report's key and a *variant*: a description of
+/// everything besides the report that the bytes depend on, which the
+/// command makes from its options' `Debug` forms so that no option can be
+/// left out of it.
+#[derive(Debug)]
+pub struct Rendered {
+    pub status: u8,
+    /// The parts' bytes one after the other (for a cached rendering, the
+    /// whole entry, mapped: nothing is copied or faulted in page by page).
+    raw: Raw,
+    parts: Vec<std::ops::Range<usize>>,
+}
+
+#[derive(Debug)]
+enum Raw {
+    Made(Vec<u8>),
+    /// A cache entry: mapped, where reading it into fresh memory cost more
+    /// than all else of a warm run (a page fault for every 4 KiB). Entries
+    /// are replaced by renaming, never rewritten in place.
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for Raw {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Raw::Made(v) => v,
+            Raw::Mapped(m) => m,
+        }
+    }
+}
+
+impl Rendered {
+    pub fn new(status: u8, parts: &[&[u8]]) -> Rendered {
+        let mut raw = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+        let parts = parts
+            .iter()
+            .map(|p| {
+                raw.extend_from_slice(p);
+                raw.len() - p.len()..raw.len()
+            })
+            .collect();
+        Rendered {
+            status,
+            raw: Raw::Made(raw),
+            parts,
+        }
+    }
+
+    /// Part `i` (empty past the last).
+    pub fn part(&self, i: usize) -> &[u8] {
+        self.parts.get(i).map_or(&[], |r| &self.raw[r.clone()])
+    }
+
+    pub fn parts(&self) -> usize {
+        self.parts.len()
+    }
+}
+
+fn output_key(key: &str, variant: &str) -> String {
+    format!("{key}output {} {variant}\n", variant.len())
+}
+
+/// The stored form of a rendering: magic, version, key, status, the
+/// parts' lengths, the parts, an xxh3 of all that.
+fn encode_output(out: &Rendered, key: &str) -> Vec<u8> {
+    let body: usize = out.parts.iter().map(|r| r.len()).sum();
+    let mut raw = Vec::with_capacity(64 + key.len() + 8 * out.parts.len() + body);
+    raw.extend_from_slice(OUTPUT_MAGIC);
+    raw.extend_from_slice(&VERSION.to_le_bytes());
+    raw.extend_from_slice(&(key.len() as u64).to_le_bytes());
+    raw.extend_from_slice(key.as_bytes());
+    raw.push(out.status);
+    raw.extend_from_slice(&(out.parts.len() as u32).to_le_bytes());
+    for r in &out.parts {
+        raw.extend_from_slice(&(r.len() as u64).to_le_bytes());
+    }
+    for i in 0..out.parts() {
+        raw.extend_from_slice(out.part(i));
+    }
+    let sum = xxh3_64(&raw);
+    raw.extend_from_slice(&sum.to_le_bytes());
+    raw
+}
+
+/// The `n` bytes of `body` at `*at`, moving past them.
+fn take<'a>(body: &'a [u8], at: &mut usize, n: usize) -> Option<&'a [u8]> {
+    let s = body.get(*at..at.checked_add(n)?)?;
+    *at += n;
+    Some(s)
+}
+
+/// Read back [`encode_output`]'s form in place; `None` for anything
+/// unsound.
+fn decode_output(raw: Raw, key: &str) -> Option<Rendered> {
+    let end = raw.len().checked_sub(8)?;
+    let (body, sum) = raw.split_at(end);
+    if xxh3_64(body) != u64::from_le_bytes(sum.try_into().ok()?) {
+        return None;
+    }
+    let at = &mut 0;
+    let u64_at = |s: &[u8]| Some(u64::from_le_bytes(s.try_into().ok()?));
+    if take(body, at, OUTPUT_MAGIC.len())? != OUTPUT_MAGIC
+        || u32::from_le_bytes(take(body, at, 4)?.try_into().ok()?) != VERSION
+    {
+        return None;
+    }
+    let len = usize::try_from(u64_at(take(body, at, 8)?)?).ok()?;
+    if take(body, at, len)? != key.as_bytes() {
+        return None;
+    }
+    let status = take(body, at, 1)?[0];
+    let count = u32::from_le_bytes(take(body, at, 4)?.try_into().ok()?) as usize;
+    let mut lens = Vec::with_capacity(count.min(body.len() / 8));
+    for _ in 0..count {
+        lens.push(usize::try_from(u64_at(take(body, at, 8)?)?).ok()?);
+    }
+    let mut parts = Vec::with_capacity(lens.len());
+    for n in lens {
+        take(body, at, n)?;
+        parts.push(*at - n..*at);
+    }
+    let at = *at;
+    (at == end).then_some(Rendered { status, raw, parts })
 }
 
 /// The stored form; `None` when the report cannot be written back exactly
@@ -369,5 +530,60 @@ mod tests {
         // Garbage under the key is ignored.
         std::fs::write(reports.file(&k), b"garbage").unwrap();
         assert!(reports.get(&k, false).is_none());
+    }
+
+    /// A rendering reads back part for part with its status, under its
+    /// own key and variant only; a changed byte anywhere, a cut entry or
+    /// another key or variant is refused.
+    #[test]
+    fn a_rendering_reads_back_only_as_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = crate::load::cache::CacheOptions {
+            dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        };
+        let reports = Reports::new(&Cache::open(&opts, true).unwrap());
+        let k = key(&[("image", "x")]);
+        let out = Rendered::new(1, &[b"{\"a\": 1}\n", b"", b"short\n"]);
+        let parts = |r: &Rendered| {
+            (0..r.parts())
+                .map(|i| r.part(i).to_vec())
+                .collect::<Vec<_>>()
+        };
+        assert!(reports.get_output(&k, "json").is_none());
+        reports.put_output(&k, "json", &out);
+        let back = reports.get_output(&k, "json").unwrap();
+        assert_eq!((back.status, parts(&back)), (1, parts(&out)));
+        assert_eq!(back.part(3), b"");
+        assert!(reports.get_output(&k, "json ").is_none());
+        assert!(reports
+            .get_output(&key(&[("image", "y")]), "json")
+            .is_none());
+        // The report's own entry is another file.
+        assert!(reports.get(&k, false).is_none());
+
+        let full = output_key(&k, "json");
+        let raw = encode_output(&out, &full);
+        assert!(decode_output(Raw::Made(raw.clone()), &full).is_some());
+        assert!(decode_output(Raw::Made(raw.clone()), &output_key(&k, "text")).is_none());
+        for i in 0..raw.len() {
+            let mut bad = raw.clone();
+            bad[i] ^= 0x01;
+            assert!(decode_output(Raw::Made(bad), &full).is_none(), "byte {i}");
+            assert!(
+                decode_output(Raw::Made(raw[..i].to_vec()), &full).is_none(),
+                "cut at {i}"
+            );
+        }
+        // An entry whose lengths overrun it, with a sound checksum.
+        let mut body = raw[..raw.len() - 8].to_vec();
+        let lens = body.len() - 3 * 8 - out.part(0).len() - 6;
+        body[lens..lens + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+        let sum = xxh3_64(&body);
+        body.extend_from_slice(&sum.to_le_bytes());
+        assert!(decode_output(Raw::Made(body), &full).is_none());
+        // Garbage under the file name.
+        std::fs::write(reports.output_file(&full), b"garbage").unwrap();
+        assert!(reports.get_output(&k, "json").is_none());
     }
 }

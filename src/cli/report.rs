@@ -10,7 +10,7 @@ use imgscope::render::{self, Format};
 use imgscope::{LoadProgress, Rules};
 
 use super::args::{Mode, ReportArgs};
-use super::shared::{print_stdout, Env};
+use super::shared::{print_stdout_bytes, Env};
 use super::tui::run_tui;
 
 pub fn run_report(args: ReportArgs, env: &Env) -> anyhow::Result<ExitCode> {
@@ -38,66 +38,92 @@ pub fn run_report(args: ReportArgs, env: &Env) -> anyhow::Result<ExitCode> {
     let timings = std::env::var_os("IMGSCOPE_TIMINGS").is_some();
     let t0 = Instant::now();
     let progress = Arc::new(LoadProgress::default());
-    let bar = config
-        .progress
-        .then(|| spawn_progress_bar(progress.clone()));
-    let analysed = imgscope::report(&config.image, &opts, &progress);
-    if let Some((stop, handle)) = bar {
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        let _ = handle.join();
-    }
-    let imgscope::Reported { report, sizes } = analysed?;
-    let verdict = checks::evaluate(&report, &config.gate);
-    if timings {
-        let nanos = |n: &std::sync::atomic::AtomicU64| {
-            n.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e9
-        };
-        let load = nanos(&progress.load_nanos);
-        eprintln!(
-            "timings: load {load:.3}s (merging, overlapped with indexing, {:.3}s{}); analysis and \
-             suggestions {:.3}s; content hashed {} of {} bytes",
-            nanos(&progress.merge_nanos),
-            if progress
-                .report_cached
-                .load(std::sync::atomic::Ordering::Relaxed)
-            {
-                "; report from the report cache"
-            } else {
-                ""
-            },
-            t0.elapsed().as_secs_f64() - load,
-            progress.hashed(),
-            report.summary.total_bytes
-        );
-    }
-    let mut opts = render::Options {
+    let bar = std::cell::Cell::new(
+        config
+            .progress
+            .then(|| spawn_progress_bar(progress.clone())),
+    );
+    let stop_bar = || {
+        if let Some((stop, handle)) = bar.take() {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            let _ = handle.join();
+        }
+    };
+    let nanos = |n: &std::sync::atomic::AtomicU64| {
+        n.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e9
+    };
+    let flag = |f: &std::sync::atomic::AtomicBool| f.load(std::sync::atomic::Ordering::Relaxed);
+    let base = render::Options {
         top: config.top,
         verdict_first: config.verdict,
         color: config.color,
         dockerfile: config.dockerfile.as_ref().map(|p| p.display().to_string()),
-        sizes,
+        sizes: None,
     };
+    // Everything besides the report that the bytes written depend on, in
+    // `Debug` forms (a field added to the options or the gate is in it).
+    let variant = format!(
+        "{format:?}\n{base:?}\n{:?}\noutput {:?}",
+        config.gate, config.output
+    );
+    let rendered = imgscope::report_rendered(&config.image, &opts, &progress, &variant, |r| {
+        stop_bar();
+        let imgscope::Reported { report, sizes } = r;
+        let verdict = checks::evaluate(&report, &config.gate);
+        if timings {
+            let load = nanos(&progress.load_nanos);
+            eprintln!(
+                "timings: load {load:.3}s (merging, overlapped with indexing, {:.3}s{}); analysis \
+                 and suggestions {:.3}s; content hashed {} of {} bytes",
+                nanos(&progress.merge_nanos),
+                if flag(&progress.report_cached) {
+                    "; report from the report cache"
+                } else {
+                    ""
+                },
+                t0.elapsed().as_secs_f64() - load,
+                progress.hashed(),
+                report.summary.total_bytes
+            );
+        }
+        let status = if verdict.passed() { 0 } else { 1 };
+        let mut opts = base.clone();
+        opts.sizes = sizes;
+        match &config.output {
+            Some(path) => {
+                opts.color = false;
+                let body = render::render(&report, &verdict, format, &opts);
+                let mut short = render::verdict::render(&report, &verdict, config.color);
+                short.push_str(&format!(
+                    "  report ({}) written to {}\n",
+                    format.name(),
+                    path.display()
+                ));
+                imgscope::Rendered::new(status, &[body.as_bytes(), short.as_bytes()])
+            }
+            None => {
+                let body = render::render(&report, &verdict, format, &opts);
+                imgscope::Rendered::new(status, &[body.as_bytes()])
+            }
+        }
+    });
+    stop_bar();
+    let rendered = rendered?;
+    if timings && flag(&progress.output_cached) {
+        eprintln!(
+            "timings: load {:.3}s; report from the report cache, rendered before",
+            nanos(&progress.load_nanos)
+        );
+    }
     match &config.output {
         Some(path) => {
-            opts.color = false;
-            let body = render::render(&report, &verdict, format, &opts);
-            std::fs::write(path, body)
+            std::fs::write(path, rendered.part(0))
                 .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
-            let mut short = render::verdict::render(&report, &verdict, config.color);
-            short.push_str(&format!(
-                "  report ({}) written to {}\n",
-                format.name(),
-                path.display()
-            ));
-            print_stdout(&short)?;
+            print_stdout_bytes(rendered.part(1))?;
         }
-        None => print_stdout(&render::render(&report, &verdict, format, &opts))?,
+        None => print_stdout_bytes(rendered.part(0))?,
     }
-    Ok(if verdict.passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(ExitCode::from(rendered.status))
 }
 
 /// The progress bar's look: sizes in decimal units (`1.12 GB`), as every

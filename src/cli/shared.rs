@@ -115,8 +115,13 @@ pub fn check_top(top: usize) -> Result<(), String> {
 
 /// Write to standard output; a closed pipe (`| head`) is not an error.
 pub fn print_stdout(s: &str) -> anyhow::Result<()> {
+    print_stdout_bytes(s.as_bytes())
+}
+
+/// [`print_stdout`] of bytes (a rendering read back from the report cache).
+pub fn print_stdout_bytes(s: &[u8]) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+    if let Err(e) = out.write_all(s).and_then(|_| out.flush()) {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             return Err(e.into());
         }

@@ -145,6 +145,30 @@ impl Cache {
     /// Store `raw` (zstd-compressed) as the entry at `path` in this folder
     /// (atomically), then keep the folder under its bound.
     pub fn put_raw(&self, path: &Path, raw: &[u8]) {
+        self.store(path, |f| {
+            let mut enc = zstd::stream::write::Encoder::new(f, 3)?;
+            enc.write_all(raw)?;
+            enc.finish()
+        });
+    }
+
+    /// Store `raw` as it is (read back with [`read_plain`]): for entries
+    /// read back whole on every hit, where decompressing would cost more
+    /// than reading.
+    pub fn put_plain(&self, path: &Path, raw: &[u8]) {
+        self.store(path, |mut f| {
+            f.write_all(raw)?;
+            Ok(f)
+        });
+    }
+
+    /// Write an entry aside with `write`, then rename it into place and
+    /// keep the folder under its bound; failures leave nothing behind.
+    fn store(
+        &self,
+        path: &Path,
+        write: impl FnOnce(std::fs::File) -> std::io::Result<std::fs::File>,
+    ) {
         if std::fs::create_dir_all(&self.dir).is_err() {
             return;
         }
@@ -154,10 +178,7 @@ impl Cache {
             std::thread::current().id()
         ));
         let ok = (|| -> std::io::Result<()> {
-            let f = std::fs::File::create(&tmp)?;
-            let mut enc = zstd::stream::write::Encoder::new(f, 3)?;
-            enc.write_all(raw)?;
-            enc.finish()?.sync_all()?;
+            write(std::fs::File::create(&tmp)?)?.sync_all()?;
             std::fs::rename(&tmp, path)
         })();
         if ok.is_err() {
@@ -218,6 +239,16 @@ pub fn read_entry(path: &Path) -> Option<Vec<u8>> {
         .read_to_end(&mut raw)
         .ok()?;
     Some(raw)
+}
+
+/// An entry stored with [`Cache::put_plain`], mapped and its pages read
+/// ahead in one call (`None` when missing or empty); its soundness is the
+/// caller's to check.
+pub fn map_plain(path: &Path) -> Option<memmap2::Mmap> {
+    let f = std::fs::File::open(path).ok()?;
+    // SAFETY: cache entries are written aside and renamed into place, never
+    // changed in place; a file truncated by hand while mapped would fault.
+    unsafe { memmap2::MmapOptions::new().populate().map(&f) }.ok()
 }
 
 /// Mark an entry as recently used.

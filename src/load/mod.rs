@@ -43,6 +43,9 @@ pub struct LoadProgress {
     pub load_nanos: AtomicU64,
     /// The report was read from the report cache: nothing was loaded.
     pub report_cached: AtomicBool,
+    /// Its rendering too: nothing was rendered
+    /// ([`crate::report_rendered`]).
+    pub output_cached: AtomicBool,
 }
 
 /// A load's progress at one moment, for whoever draws it.

@@ -576,7 +576,9 @@ fn cache_entries(run: &Run, folder: &str) -> Vec<PathBuf> {
 /// its report is the same in every format; any option that changes the
 /// report (an ignore, the Dockerfile's text, counting optional files as
 /// waste), another image under the tag, or a corrupt entry, and the image
-/// is analysed again.
+/// is analysed again. A rendering kept beside the report is written back
+/// only for the very same format, render options, CI rules and output
+/// file; anything else renders the report again.
 #[test]
 fn report_cache_gives_the_same_report_and_never_a_stale_one() {
     if !tools("report_cache_gives_the_same_report_and_never_a_stale_one") {
@@ -595,7 +597,8 @@ fn report_cache_gives_the_same_report_and_never_a_stale_one() {
     let run = Run::new();
     let dockerfile = run.home.path().join("Dockerfile");
     std::fs::write(&dockerfile, "FROM busybox\nRUN echo one\nRUN echo two\n").unwrap();
-    // (stdout, exit code, whether the report came from the report cache)
+    // (stdout, exit code, whether the report came from the report cache,
+    // whether its rendering did)
     let report = |extra: &[&str]| {
         let o = run
             .cmd()
@@ -607,38 +610,93 @@ fn report_cache_gives_the_same_report_and_never_a_stale_one() {
         let err = String::from_utf8_lossy(&o.stderr).to_string();
         assert!(matches!(o.status.code(), Some(0 | 1)), "{err}");
         let cached = err.contains("report from the report cache");
-        (o.stdout, o.status.code(), cached)
+        let rendered = err.contains("rendered before");
+        assert!(cached || !rendered, "{err}");
+        (o.stdout, o.status.code(), cached, rendered)
     };
     let fresh = |extra: &[&str]| {
         let mut v = extra.to_vec();
         v.push("--no-cache");
-        let (out, code, cached) = report(&v);
+        let (out, code, cached, _) = report(&v);
         assert!(!cached);
         (out, code)
+    };
+    let entries = |prefix: &str| {
+        cache_entries(&run, "reports")
+            .iter()
+            .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with(prefix))
+            .count()
     };
     let all = layer_digests(&a);
     let json = ["--format", "json"];
 
-    let (cold, code, cached) = report(&json);
+    let (cold, code, cached, _) = report(&json);
     assert!(!cached);
     assert_eq!(reg.blob_downloads(&all), 3);
-    assert_eq!(cache_entries(&run, "reports").len(), 1);
-    // Warm: nothing downloaded, the very same bytes and exit code.
-    let (warm, wcode, cached) = report(&json);
-    assert!(cached);
+    assert_eq!((entries("report-"), entries("output-")), (1, 1));
+    // Warm: nothing downloaded, the very same bytes and exit code, written
+    // back from the rendering kept beside the report.
+    let (warm, wcode, cached, rendered) = report(&json);
+    assert!(cached && rendered);
     assert_eq!((&warm, wcode), (&cold, code));
     assert_eq!(reg.blob_downloads(&all), 3);
     // Every format renders from the one cached report as from a fresh one
-    // (HTML wants the size tree: its first run stores a report with one).
+    // (HTML wants the size tree: its first run stores a report with one),
+    // and the next run of that format writes the same bytes back.
     for f in [
         "text", "json", "sarif", "junit", "markdown", "github", "html",
     ] {
-        let (out, code, cached) = report(&["--format", f]);
-        assert_eq!(cached, f != "html", "{f}");
-        assert_eq!((out, code), fresh(&["--format", f]), "{f}");
+        let args = ["--format", f];
+        let want = fresh(&args);
+        let (out, code, cached, rendered) = report(&args);
+        assert_eq!((cached, rendered), (f != "html", f == "json"), "{f}");
+        assert_eq!((out, code), want, "{f}");
+        let (out, code, cached, rendered) = report(&args);
+        assert!(cached && rendered, "{f}");
+        assert_eq!((out, code), want, "{f}");
     }
-    assert!(report(&["--format", "html"]).2);
-    assert!(report(&json).2);
+    assert_eq!(entries("output-"), 7);
+
+    // A rendering is never served for other render options, CI rules or
+    // output file: the cached report is rendered again, and then that
+    // rendering is kept too.
+    let out_a = run.home.path().join("a.json");
+    let out_b = run.home.path().join("b.json");
+    let rendering: [&[&str]; 5] = [
+        &["--format", "text", "--top", "2"],
+        &["--format", "text", "--max-waste", "1%"],
+        &["--format", "json", "--max-waste", "1%"],
+        &["--format", "json", "-o", out_a.to_str().unwrap()],
+        &["--format", "json", "-o", out_b.to_str().unwrap()],
+    ];
+    for args in rendering {
+        let (out, code, cached, rendered) = report(args);
+        assert!(cached && !rendered, "{args:?}");
+        let written = std::fs::read(&out_a).ok();
+        assert_eq!((out, code), fresh(args), "{args:?}");
+        assert_eq!(std::fs::read(&out_a).ok(), written, "{args:?}");
+        for f in [&out_a, &out_b] {
+            let _ = std::fs::remove_file(f);
+        }
+        let (again, acode, _, rendered) = report(args);
+        assert!(rendered, "{args:?}");
+        assert_eq!((again, acode), fresh(args), "{args:?}");
+    }
+    // The file named by -o is written on a hit as on a miss.
+    let (short, _, _, rendered) = report(rendering[3]);
+    assert!(rendered);
+    assert!(String::from_utf8_lossy(&short).contains("a.json"));
+    assert_eq!(
+        json_report(&std::fs::read(&out_a).unwrap()),
+        json_report(&cold)
+    );
+    // Another verdict, another exit code: the rendering keeps it.
+    let strict = ["--format", "text", "--max-waste", "1%"];
+    assert_eq!(report(&strict).1, Some(1));
+    assert_eq!(
+        report(&["--format", "text", "--max-waste", "99%"]).1,
+        Some(0)
+    );
 
     // Options that change the report are analysed again, never served stale.
     let changed: [&[&str]; 3] = [
@@ -648,35 +706,49 @@ fn report_cache_gives_the_same_report_and_never_a_stale_one() {
     ];
     for extra in changed {
         let args = [&json[..], extra].concat();
-        let (out, code, cached) = report(&args);
+        let (out, code, cached, _) = report(&args);
         assert!(!cached, "{extra:?}");
         assert_eq!((out, code), fresh(&args), "{extra:?}");
-        assert!(report(&args).2, "{extra:?}");
+        assert!(report(&args).3, "{extra:?}");
     }
     let with_df = [&json[..], &["--dockerfile", "Dockerfile"]].concat();
     let before = report(&with_df).0;
     std::fs::write(&dockerfile, "FROM debian:12\nRUN echo one\nRUN echo two\n").unwrap();
-    let (after, _, cached) = report(&with_df);
+    let (after, _, cached, _) = report(&with_df);
     assert!(!cached);
     assert_eq!(after, fresh(&with_df).0);
     assert_ne!(after, before);
 
     // Another image under the tag: another manifest digest.
     reg.push(&format!("oci:{}:b", b.display()), "app:v1", &[]);
-    let (out, _, cached) = report(&json);
+    let (out, _, cached, _) = report(&json);
     assert!(!cached);
     assert_eq!(json_report(&out), json_report(&fresh(&json).0));
     assert_ne!(json_report(&out), json_report(&cold));
 
-    // A corrupt report entry is ignored (and replaced by a sound one).
+    // A corrupt report entry is ignored (and replaced by a sound one); so
+    // is a corrupt rendering, with a byte changed anywhere in it.
+    assert!(report(&json).3);
     for e in cache_entries(&run, "reports") {
         let raw = std::fs::read(&e).unwrap();
         std::fs::write(&e, &raw[..raw.len() / 2]).unwrap();
     }
-    let (out, _, cached) = report(&json);
+    let (out, _, cached, _) = report(&json);
     assert!(!cached);
     assert_eq!(out, fresh(&json).0);
-    assert!(report(&json).2);
+    assert!(report(&json).3);
+    let sound = report(&json).0;
+    for at in [0.0, 0.01, 0.5, 0.999] {
+        for e in cache_entries(&run, "reports") {
+            let mut raw = std::fs::read(&e).unwrap();
+            let i = ((raw.len() - 1) as f64 * at) as usize;
+            raw[i] ^= 0x04;
+            std::fs::write(&e, &raw).unwrap();
+        }
+        let (out, _, cached, rendered) = report(&json);
+        assert!(!cached && !rendered, "{at}");
+        assert_eq!(out, sound, "{at}");
+    }
 }
 
 #[test]
