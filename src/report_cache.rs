@@ -506,14 +506,20 @@ mod tests {
         assert!(rich.iter().all(|&c| c > 0), "{rich:?}");
     }
 
-    #[test]
-    fn a_tree_is_needed_only_for_html() {
+    /// A report cache in a folder of its own (removed with the guard).
+    fn temp_reports() -> (tempfile::TempDir, Reports) {
         let dir = tempfile::tempdir().unwrap();
         let opts = crate::load::cache::CacheOptions {
             dir: Some(dir.path().to_path_buf()),
             ..Default::default()
         };
         let reports = Reports::new(&Cache::open(&opts, true).unwrap());
+        (dir, reports)
+    }
+
+    #[test]
+    fn a_tree_is_needed_only_for_html() {
+        let (_dir, reports) = temp_reports();
         let img = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/images/cleanup-later.tar.zst");
         let a = crate::analyse(
@@ -537,12 +543,7 @@ mod tests {
     /// another key or variant is refused.
     #[test]
     fn a_rendering_reads_back_only_as_stored() {
-        let dir = tempfile::tempdir().unwrap();
-        let opts = crate::load::cache::CacheOptions {
-            dir: Some(dir.path().to_path_buf()),
-            ..Default::default()
-        };
-        let reports = Reports::new(&Cache::open(&opts, true).unwrap());
+        let (_dir, reports) = temp_reports();
         let k = key(&[("image", "x")]);
         let out = Rendered::new(1, &[b"{\"a\": 1}\n", b"", b"short\n"]);
         let parts = |r: &Rendered| {
