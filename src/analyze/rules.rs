@@ -135,9 +135,8 @@ impl Rules {
                 .chain(optional.rule.iter().flat_map(|r| &r.globs))
                 .map(String::as_str),
         );
-        let filter_of = |globs: &mut dyn Iterator<Item = &String>| {
-            GlobFilter::new(globs.map(String::as_str))
-        };
+        let filter_of =
+            |globs: &mut dyn Iterator<Item = &String>| GlobFilter::new(globs.map(String::as_str));
         Ok(Rules {
             filter,
             cache_filter: filter_of(&mut cache.rule.iter().flat_map(|r| &r.globs)),
