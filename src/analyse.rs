@@ -157,6 +157,7 @@ fn cached(
     let cache = crate::load::cache::Cache::open(&opts.load.cache, true);
     let (Some(r), Some(cache)) = (reference, cache) else {
         let a = analyse(image, opts, progress)?;
+        drop_aside(a.index);
         let reported = Reported {
             report: a.report,
             sizes: a.sizes,
@@ -191,12 +192,23 @@ fn cached(
     let index = resolved.load(&opts.load, progress)?;
     loaded();
     let a = inputs.finish(index, opts)?;
+    drop_aside(a.index);
     reports.put(&key, &a.report, a.sizes.as_ref());
     let reported = Reported {
         report: a.report,
         sizes: a.sizes,
     };
     Ok((Ok(reported), Some((reports, key))))
+}
+
+/// Free an index no longer needed on a thread of its own: giving back the
+/// memory of a million-path index takes ~10 ms, which the caller (rendering
+/// the report) need not wait for.
+fn drop_aside(index: Index) {
+    // A failed spawn drops the closure, and the index with it, here.
+    let _ = std::thread::Builder::new()
+        .name("drop-index".into())
+        .spawn(move || drop(index));
 }
 
 /// Step 2 alone: the image's merged index, for the commands that read an
@@ -289,21 +301,40 @@ impl Inputs {
         // the package databases (sent as soon as read), then the
         // suggestions' scan of the final filesystem. This thread computes
         // the findings (their allocations stay in its own arena) and the
-        // suggestions, waiting for each part only where it is needed.
+        // suggestions, waiting for each part only where it is needed. The
+        // binaries' walk of the final filesystem is taken by whichever
+        // thread is free first: this one after the findings, or the other
+        // after the package databases (on an image without any, at once).
         let (index_ref, rules) = (&index, &opts.rules);
+        let claimed = std::sync::atomic::AtomicBool::new(false);
+        let claim = || !claimed.swap(true, std::sync::atomic::Ordering::Relaxed);
         let report = std::thread::scope(|s| {
             let (tx, rx) = std::sync::mpsc::channel();
+            let (btx, brx) = std::sync::mpsc::channel();
             let side = s.spawn(move || {
                 let _ = tx.send(crate::analyze::packages::prepare(index_ref));
+                if claim() {
+                    let _ = btx.send(crate::analyze::binaries::scan(index_ref));
+                }
                 crate::suggest::prescan(index_ref, rules)
             });
+            // The thread panicked before sending: pass its panic on.
+            let failed = |side: std::thread::ScopedJoinHandle<_>| -> ! {
+                std::panic::resume_unwind(side.join().expect_err("nothing sent"))
+            };
             let findings = crate::analyze::waste::findings(index_ref, rules, &opts.ignore, base);
+            let binaries = match claim() {
+                true => crate::analyze::binaries::scan(index_ref),
+                false => match brx.recv() {
+                    Ok(b) => b,
+                    Err(_) => failed(side),
+                },
+            };
             let packages = match rx.recv() {
                 Ok(p) => p,
-                // The thread panicked before sending: pass its panic on.
-                Err(_) => std::panic::resume_unwind(side.join().expect_err("no packages sent")),
+                Err(_) => failed(side),
             };
-            let analysis = crate::analyze::waste::complete(index_ref, findings, packages);
+            let analysis = crate::analyze::waste::complete(index_ref, findings, packages, binaries);
             crate::suggest::suggest_scanned(index_ref, analysis, rules, df, || {
                 side.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
             })

@@ -194,9 +194,53 @@ fn shown(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// Fill `report.binaries` and `report.insights`.
-pub fn run(index: &Index, report: &mut Report, owners: &Owners) {
-    let mut elves: Vec<(NodeId, InodeId, Vec<u8>, &ElfFacts)> = Vec::new();
+/// What [`run`] reads of the final filesystem, found by one walk that needs
+/// only the index (so it can run beside the findings and the package
+/// databases): the visible ELF files and the files named like a compressed
+/// archive, each with its path, in path order.
+pub struct Scan<'a> {
+    elves: Vec<Elf<'a>>,
+    archives: Vec<(NodeId, InodeId, Vec<u8>, &'static str)>,
+}
+
+/// A visible ELF file: its node, inode, path and facts.
+type Elf<'a> = (NodeId, InodeId, Vec<u8>, &'a ElfFacts);
+
+/// The walk of [`Scan`].
+pub fn scan(index: &Index) -> Scan<'_> {
+    let mut elves: Vec<Elf> = Vec::new();
+    let mut archives = Vec::new();
+    walk_visible_files(index, &mut |id, p, inode| {
+        if let Some(Captured::Elf(f)) = index.captured(inode) {
+            elves.push((id, inode, p.to_vec(), f));
+            return;
+        }
+        if let Some(ext) = archive_ext(index.name(id)) {
+            archives.push((id, inode, p.to_vec(), ext));
+        }
+    });
+    Scan { elves, archives }
+}
+
+/// The compressed-archive extension `name` ends with (any case), if any.
+fn archive_ext(name: &[u8]) -> Option<&'static str> {
+    // Every extension has its dot within the last 8 bytes: most names
+    // have none there and are decided without comparing.
+    let tail = &name[name.len().saturating_sub(ARCHIVE_EXT_MAX)..];
+    if !tail.contains(&b'.') {
+        return None;
+    }
+    ARCHIVES.iter().copied().find(|e| {
+        name.len() >= e.len() && name[name.len() - e.len()..].eq_ignore_ascii_case(e.as_bytes())
+    })
+}
+
+/// The longest of [`ARCHIVES`].
+const ARCHIVE_EXT_MAX: usize = 8;
+
+/// Fill `report.binaries` and `report.insights` from the walk [`scan`] made.
+pub fn run(index: &Index, report: &mut Report, owners: &Owners, scan: Scan<'_>) {
+    let Scan { elves, archives } = scan;
     // Archives already reported as cache waste are not reported again.
     let cached: FxHashSet<NodeId> = report
         .waste
@@ -205,34 +249,27 @@ pub fn run(index: &Index, report: &mut Report, owners: &Owners) {
         .map(|f| f.node)
         .collect();
     let mut insights = Vec::new();
-    walk_visible_files(index, &mut |id, p, inode| {
+    for (id, inode, path, ext) in archives {
+        if cached.contains(&id) {
+            continue;
+        }
         let ino = &index.inodes[inode as usize];
-        if let Some(Captured::Elf(f)) = index.captured(inode) {
-            elves.push((id, inode, p.to_vec(), f));
-            return;
-        }
-        let name: &[u8] = index.name(id);
-        let archive = ARCHIVES.iter().find(|e| {
-            name.len() >= e.len() && name[name.len() - e.len()..].eq_ignore_ascii_case(e.as_bytes())
+        insights.push(Insight {
+            id: "compressed-archive",
+            path: ImagePath(path),
+            layer: ino.layer as usize,
+            message: format!(
+                "{ext} archive of {} left in the image: layers are compressed already, so \
+                 it is stored compressed twice and its unpacked content (if any) besides; \
+                 delete it in the RUN that unpacked it",
+                human(ino.size)
+            ),
+            bytes: ino.size,
+            missing: Vec::new(),
+            package: owners.of(index, id).map(str::to_string),
+            node: id,
         });
-        if let Some(ext) = archive.filter(|_| !cached.contains(&id)) {
-            insights.push(Insight {
-                id: "compressed-archive",
-                path: ImagePath(p.to_vec()),
-                layer: ino.layer as usize,
-                message: format!(
-                    "{ext} archive of {} left in the image: layers are compressed already, so \
-                     it is stored compressed twice and its unpacked content (if any) besides; \
-                     delete it in the RUN that unpacked it",
-                    human(ino.size)
-                ),
-                bytes: ino.size,
-                missing: Vec::new(),
-                package: owners.of(index, id).map(str::to_string),
-                node: id,
-            });
-        }
-    });
+    }
     let mut fs = Fs {
         index,
         resolver: Resolver::new(index),
@@ -364,7 +401,7 @@ pub fn run(index: &Index, report: &mut Report, owners: &Owners) {
 fn minimal_image(
     index: &Index,
     fs: &mut Fs,
-    elves: &[(NodeId, InodeId, Vec<u8>, &ElfFacts)],
+    elves: &[Elf<'_>],
     owners: &Owners,
     out: &mut Vec<Insight>,
 ) {
@@ -385,7 +422,7 @@ fn minimal_image(
         }
     }
     let last = index.layers.len().saturating_sub(1);
-    let execs: Vec<&(NodeId, InodeId, Vec<u8>, &ElfFacts)> = elves
+    let execs: Vec<&Elf<'_>> = elves
         .iter()
         .filter(|e| e.3.kind == ElfKind::Executable)
         .collect();
@@ -462,5 +499,21 @@ fn minimal_image(
             package: None,
             node: ROOT,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn archive_extensions_fit_the_dot_pre_test() {
+        assert!(ARCHIVES.iter().all(|e| e.len() <= ARCHIVE_EXT_MAX));
+        assert_eq!(archive_ext(b"x.TAR.BZ2"), Some(".tar.bz2"));
+        assert_eq!(archive_ext(b"a.whl"), Some(".whl"));
+        assert_eq!(archive_ext(b".7z"), Some(".7z"));
+        assert_eq!(archive_ext(b"archive.tar.gz.sig"), None);
+        assert_eq!(archive_ext(b"README"), None);
+        assert_eq!(archive_ext(b""), None);
     }
 }

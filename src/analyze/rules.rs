@@ -4,7 +4,8 @@
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
-use super::globfilter::GlobFilter;
+use super::globfilter::{DirFilter, GlobFilter};
+use crate::load::index::{Index, NodeId};
 
 pub const DEFAULT_RULES: &str = include_str!("../../assets/cache-rules.toml");
 pub const DEFAULT_OPTIONAL_RULES: &str = include_str!("../../assets/optional-rules.toml");
@@ -106,6 +107,10 @@ pub struct Rules {
     optional_exclude: Matcher,
     /// The pre-test of the cache and optional globs.
     filter: GlobFilter,
+    /// The pre-tests of each kind of glob alone (see [`RuleDirs`]).
+    cache_filter: GlobFilter,
+    optional_filter: GlobFilter,
+    exclude_filter: GlobFilter,
     /// Count optional files as waste (see [`Rules::optional_as_waste`]).
     pub optional_is_waste: bool,
 }
@@ -130,8 +135,13 @@ impl Rules {
                 .chain(optional.rule.iter().flat_map(|r| &r.globs))
                 .map(String::as_str),
         );
+        let filter_of =
+            |globs: &mut dyn Iterator<Item = &String>| GlobFilter::new(globs.map(String::as_str));
         Ok(Rules {
             filter,
+            cache_filter: filter_of(&mut cache.rule.iter().flat_map(|r| &r.globs)),
+            optional_filter: filter_of(&mut optional.rule.iter().flat_map(|r| &r.globs)),
+            exclude_filter: filter_of(&mut optional.rule.iter().flat_map(|r| &r.exclude)),
             cache: Matcher::new(cache.rule.iter().map(|r| (r.id.as_str(), &r.globs[..])))?,
             optional_match: Matcher::new(
                 optional.rule.iter().map(|r| (r.id.as_str(), &r.globs[..])),
@@ -170,6 +180,19 @@ impl Rules {
         &self.filter
     }
 
+    /// [`Rules::matching`] and [`Rules::optional_matching`] for the nodes of
+    /// `index`, each glob set asked only where its own pre-test lets a path
+    /// through.
+    pub fn dirs<'a>(&'a self, index: &'a Index) -> RuleDirs<'a> {
+        RuleDirs {
+            rules: self,
+            any: DirFilter::new(&self.filter, index),
+            cache: DirFilter::new(&self.cache_filter, index),
+            optional: DirFilter::new(&self.optional_filter, index),
+            exclude: DirFilter::new(&self.exclude_filter, index),
+        }
+    }
+
     /// The first cache rule (in file order) whose glob matches an absolute
     /// path.
     pub fn matching(&self, path: &[u8]) -> Option<&Rule> {
@@ -200,16 +223,33 @@ impl Rules {
         path: &[u8],
         visible: &dyn Fn(&[u8]) -> bool,
     ) -> Option<&OptionalRule> {
+        self.optional_matching_excluding(path, visible, true)
+    }
+
+    /// [`Rules::optional_matching`]; `may_exclude` false when no exclude
+    /// glob can match `path` (its pre-test said so).
+    fn optional_matching_excluding(
+        &self,
+        path: &[u8],
+        visible: &dyn Fn(&[u8]) -> bool,
+        may_exclude: bool,
+    ) -> Option<&OptionalRule> {
         self.optional_match
             .matches(path)
             .into_iter()
-            .find(|&i| self.optional_applies(i, path, visible))
+            .find(|&i| self.optional_applies(i, path, visible, may_exclude))
             .map(|i| &self.optional[i])
     }
 
-    fn optional_applies(&self, i: usize, path: &[u8], visible: &dyn Fn(&[u8]) -> bool) -> bool {
+    fn optional_applies(
+        &self,
+        i: usize,
+        path: &[u8],
+        visible: &dyn Fn(&[u8]) -> bool,
+        may_exclude: bool,
+    ) -> bool {
         let r = &self.optional[i];
-        if self.optional_exclude.matches(path).contains(&i) {
+        if may_exclude && self.optional_exclude.matches(path).contains(&i) {
             return false;
         }
         if r.beside_source && path.ends_with(b".pyc") && !in_pycache(path) {
@@ -225,6 +265,51 @@ impl Rules {
 
     pub fn get_optional(&self, id: &str) -> Option<&OptionalRule> {
         self.optional.iter().find(|r| r.id == id)
+    }
+}
+
+/// The rules' glob sets over the nodes of one index, behind a pre-test
+/// per kind of glob (cache, optional, exclude; see
+/// [`super::globfilter`]): a path no glob of a kind can match is not
+/// matched against that kind's glob set. The answers are
+/// [`Rules::matching`]'s and [`Rules::optional_matching`]'s.
+pub struct RuleDirs<'a> {
+    rules: &'a Rules,
+    /// The pre-test of all cache and optional globs together: most paths
+    /// are ruled out by one test.
+    any: DirFilter<'a>,
+    cache: DirFilter<'a>,
+    optional: DirFilter<'a>,
+    exclude: DirFilter<'a>,
+}
+
+impl<'a> RuleDirs<'a> {
+    /// Could a cache or an optional rule take `node`? `false` is exact.
+    pub fn may_match(&mut self, node: NodeId) -> bool {
+        self.any.may_match(node)
+    }
+
+    /// [`Rules::matching`] of `path`, the path of `node`.
+    pub fn matching(&mut self, node: NodeId, path: &[u8]) -> Option<&'a Rule> {
+        if !self.cache.may_match(node) {
+            return None;
+        }
+        self.rules.matching(path)
+    }
+
+    /// [`Rules::optional_matching`] of `path`, the path of `node`.
+    pub fn optional_matching(
+        &mut self,
+        node: NodeId,
+        path: &[u8],
+        visible: &dyn Fn(&[u8]) -> bool,
+    ) -> Option<&'a OptionalRule> {
+        if !self.optional.may_match(node) {
+            return None;
+        }
+        let may_exclude = self.exclude.may_match(node);
+        self.rules
+            .optional_matching_excluding(path, visible, may_exclude)
     }
 }
 

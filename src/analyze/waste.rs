@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use super::binaries::{Binary, Insight};
 use super::packages::{Package, PackageSummary};
 use crate::analyze::base::Base;
-use crate::analyze::globfilter::DirFilter;
 use crate::analyze::ignore::{Ignore, Ignored};
 use crate::analyze::rules::Rules;
 use crate::load::image::display_command;
@@ -228,21 +227,28 @@ pub fn analyze_with(
 /// base-image boundary `base`. Deterministic: the output is sorted.
 pub fn analyze_based(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) -> Analysis {
     let report = findings(index, rules, ignore, base);
-    complete(index, report, super::packages::prepare(index))
+    complete(
+        index,
+        report,
+        super::packages::prepare(index),
+        super::binaries::scan(index),
+    )
 }
 
 /// The rest of [`analyze_based`] after [`findings`], with the package
-/// databases read by [`super::packages::prepare`] (which needs only the
-/// index, so it can run beside [`findings`]): the packages and the binaries.
+/// databases read by [`super::packages::prepare`] and the binaries found by
+/// [`super::binaries::scan`] (both need only the index, so they can run
+/// beside [`findings`]): the packages and the binaries.
 pub fn complete(
     index: &Index,
     mut report: Analysis,
     packages: super::packages::Prepared,
+    binaries: super::binaries::Scan<'_>,
 ) -> Analysis {
     let t0 = std::time::Instant::now();
     let owners = packages.apply(index, &mut report);
     let t1 = std::time::Instant::now();
-    super::binaries::run(index, &mut report, &owners);
+    super::binaries::run(index, &mut report, &owners, binaries);
     report.owners = owners;
     if std::env::var_os("IMGSCOPE_TIMINGS").is_some() {
         eprintln!(
@@ -312,7 +318,7 @@ pub fn findings(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) -> An
     let mut waste = Vec::new();
     let mut visible_bytes = 0u64;
     // Which paths the rules cannot match, decided per directory.
-    let mut dirs = DirFilter::new(rules.filter(), index);
+    let mut dirs = rules.dirs(index);
     // The hidden inodes come in inode order, as the walk does.
     let mut hides = index.hides().iter().peekable();
     for (i, ino) in index.inodes.iter().enumerate() {
@@ -335,11 +341,12 @@ pub fn findings(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) -> An
         // A cache rule's id, else an optional rule's: bytecode deleted in a
         // later layer is still hidden waste, tagged with what it was.
         let rule = if dirs.may_match(h.node) {
-            rules.matching(&path).map(|r| r.id.clone()).or_else(|| {
-                rules
-                    .optional_matching(&path, &|_| true)
-                    .map(|r| r.id.clone())
-            })
+            dirs.matching(h.node, &path)
+                .map(|r| r.id.clone())
+                .or_else(|| {
+                    dirs.optional_matching(h.node, &path, &|_| true)
+                        .map(|r| r.id.clone())
+                })
         } else {
             None
         };
@@ -383,9 +390,9 @@ pub fn findings(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) -> An
             return;
         }
         let ino = &index.inodes[c.inode as usize];
-        let rule = match rules.matching(p) {
+        let rule = match dirs.matching(id, p) {
             Some(rule) => &rule.id,
-            None => match rules.optional_matching(p, &visible) {
+            None => match dirs.optional_matching(id, p, &visible) {
                 Some(o) if !rules.optional_is_waste => {
                     optional_bytes += ino.size;
                     optional.push(OptionalFile {

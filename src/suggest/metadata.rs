@@ -172,8 +172,11 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
     let pairs = cx.pairs(claims, WasteKind::MetadataOnly);
     // A path changed again and again (chmod in one RUN, chown in the next)
     // is one chain: created in layer `o`, last re-stored by `last`.
-    let mut by_stored: HashMap<(NodeId, usize), usize> = HashMap::default();
-    let mut by_hider: HashMap<(NodeId, usize), usize> = HashMap::default();
+    // Sized up front: a `chmod -R` re-stores tens of thousands of paths.
+    let n: usize = pairs.values().map(Vec::len).sum();
+    let map = || HashMap::with_capacity_and_hasher(n, Default::default());
+    let mut by_stored: HashMap<(NodeId, usize), usize> = map();
+    let mut by_hider: HashMap<(NodeId, usize), usize> = map();
     for (&(a, b), fs) in &pairs {
         for &i in fs {
             by_stored.insert((cx.finding(i).node, a), i);
@@ -183,8 +186,8 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
     // Each step goes to a strictly earlier (later) layer, so the walks end
     // even on findings a layer hid itself; each (path, layer) is walked
     // once (memo), so a path re-stored by every one of n layers costs O(n).
-    let mut origin: HashMap<(NodeId, usize), usize> = HashMap::default();
-    let mut end: HashMap<(NodeId, usize), usize> = HashMap::default();
+    let mut origin: HashMap<(NodeId, usize), usize> = map();
+    let mut end: HashMap<(NodeId, usize), usize> = map();
     let mut chains: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
     for (&(a, b), fs) in &pairs {
         for &i in fs {

@@ -99,7 +99,7 @@ pub fn scan(index: &Index, rules: &Rules) -> Scan {
     }
     let globs = GroupedGlobs::new(tcs.iter().map(|t| t.globs.as_slice()));
     let mut glob_dirs = DirFilter::new(&globs.filter, index);
-    let mut rule_dirs = DirFilter::new(rules.filter(), index);
+    let mut rule_dirs = rules.dirs(index);
     let mut files = Vec::new();
     let mut others: BTreeMap<usize, Vec<(u64, Vec<u8>)>> = BTreeMap::new();
     let mut seen = InodeSet::new(index);
@@ -120,7 +120,7 @@ pub fn scan(index: &Index, rules: &Rules) -> Scan {
             Vec::new()
         };
         let ino = &index.inodes[c.inode as usize];
-        let mut cache = || rule_dirs.may_match(id) && rules.matching(p).is_some();
+        let mut cache = || rule_dirs.matching(id, p).is_some();
         match groups.first() {
             // A cache file is a finding: another suggestion's bytes.
             Some(_) if cache() => {}
