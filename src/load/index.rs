@@ -9,6 +9,7 @@ use crate::load::layer::{Compression, EntryKind};
 
 mod apply;
 mod build;
+mod lookup;
 pub use build::IndexBuilder;
 
 pub type NodeId = u32;

@@ -423,6 +423,10 @@ where
     let cancel = jobs.as_ref().map(|j| j.cancel);
     let pool = jobs.as_ref().and_then(|j| j.pool);
     let window = &Window::default();
+    // At most `ahead` layers past the merge are started: their indexes wait
+    // in memory until merged, so more would only raise peak memory (and
+    // take CPU from the merge when it is the slower side).
+    let ahead = pool.map_or_else(rayon::current_num_threads, |p| p.current_num_threads()) + 1;
     let merge_time = std::thread::scope(|scope| {
         let per_blob = &per_blob;
         let uniq = &uniq;
@@ -430,14 +434,10 @@ where
         scope.spawn(move || {
             // Layers are started in manifest order, one task a layer, each
             // taking the next unclaimed one, so the merge, which needs them
-            // in that order, trails right behind the indexing. At most
-            // `AHEAD` layers past the merge are started: their indexes wait
-            // in memory until merged, so more would only raise peak memory
-            // (and take CPU from the merge when it is the slower side).
+            // in that order, trails right behind the indexing.
             let claimed = std::sync::atomic::AtomicUsize::new(0);
             let claimed = &claimed;
-            let ahead =
-                pool.map_or_else(rayon::current_num_threads, |p| p.current_num_threads()) + 1;
+
             // The loop runs on this thread (it waits for the merge); the
             // tasks run in the pool.
             in_place_fifo(pool, |s| {
@@ -539,7 +539,10 @@ where
                     }
                 }
                 let t = std::time::Instant::now();
-                let pushed = builder.push(refs[next].clone(), sizes[next], ix);
+                // Its buffers go to a layer yet to start, if any (those
+                // up to `ahead` past it may have started already).
+                let recycle = next + ahead < n;
+                let pushed = builder.push(refs[next].clone(), sizes[next], ix, recycle);
                 merge_time += t.elapsed();
                 if let Err(msg) = pushed {
                     first_err = Some((next, Error::format(loc.clone(), msg)));
@@ -559,6 +562,7 @@ where
         window.merged(usize::MAX / 2);
         merge_time
     });
+    layer::LayerIndex::drop_spare();
     if let Some((_, e)) = first_err {
         return Err(e);
     }

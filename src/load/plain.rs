@@ -431,20 +431,46 @@ impl Members for Walk<'_> {
 
 /// A numeric header field the mapped walk reads itself: octal digits
 /// between spaces, up to the first NUL. None for anything else (empty,
-/// base-256, other characters): the tar crate then reads the member.
+/// base-256, other characters, more than 21 digits): the tar crate then
+/// reads the member. One pass over the field's bytes.
 fn octal(field: &[u8]) -> Option<u64> {
-    let f = until_nul(field);
-    let start = f.iter().position(|&b| b != b' ')?;
-    let end = f.iter().rposition(|&b| b != b' ')? + 1;
-    let digits = &f[start..end];
-    if digits.len() > 21 {
-        return None;
+    let (mut v, mut digits, mut after) = (0u64, 0u32, false);
+    for &b in field {
+        match b {
+            0 => break,
+            b' ' => after = digits > 0,
+            b'0'..=b'7' if !after => {
+                v = v.wrapping_mul(8) | (b - b'0') as u64;
+                digits += 1;
+            }
+            _ => return None,
+        }
     }
-    digits.iter().try_fold(0u64, |v, &b| {
-        (b'0'..=b'7')
-            .contains(&b)
-            .then(|| v * 8 + (b - b'0') as u64)
-    })
+    (1..=21).contains(&digits).then_some(v)
+}
+
+/// The sum of a header block's bytes (for its checksum).
+fn byte_sum(h: &[u8]) -> u32 {
+    let h = &h[..512];
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        #[allow(unused_unsafe)]
+        // SAFETY: SSE2 is part of x86_64; each load reads 16 bytes of a
+        // 16-byte chunk of `h`.
+        unsafe {
+            let zero = _mm_setzero_si128();
+            let mut acc = zero;
+            for c in h.chunks_exact(16) {
+                let v = _mm_loadu_si128(c.as_ptr() as *const __m128i);
+                acc = _mm_add_epi64(acc, _mm_sad_epu8(v, zero));
+            }
+            let hi = _mm_unpackhi_epi64(acc, acc);
+            (_mm_cvtsi128_si64(acc) + _mm_cvtsi128_si64(hi)) as u32
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    h.iter().map(|&b| b as u32).sum()
 }
 
 fn until_nul(b: &[u8]) -> &[u8] {
@@ -471,7 +497,7 @@ fn plain_header<'a>(h: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<(Member<'a>
     }
     // The checksum counts its own field as spaces. Summing the whole block
     // and taking that field back out lets the sum run as vector code.
-    let all: u32 = h[..512].iter().map(|&b| b as u32).sum();
+    let all = byte_sum(h);
     let field: u32 = h[148..156].iter().map(|&b| b as u32).sum();
     let sum = all - field + 8 * 32;
     if sum != octal(&h[148..156])? as u32 {

@@ -3,7 +3,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::build::Builder;
+use super::build::{key_hash, Builder};
 use super::*;
 use crate::load::layer::LayerIndex;
 
@@ -73,6 +73,10 @@ impl Builder {
         let removed_in_phase1 = std::mem::take(&mut removed1);
         let mut parent_cache: Option<(Vec<u8>, NodeId)> = None;
         let mut removed2: FxHashMap<NodeId, NodeKind> = FxHashMap::default();
+        // Key hashes of entries ahead, computed (and their table slots
+        // prefetched) while the entry `AHEAD` places before is applied:
+        // (entry, parent, hash).
+        let mut ahead = [(usize::MAX, ROOT, 0u32); RING];
         // Phase 2: entries in tar order.
         for (entry_index, e) in ix.entries.iter().enumerate() {
             let Some(kind) = NodeKind::of(e.kind) else {
@@ -89,15 +93,7 @@ impl Builder {
             // the directory part is the same (it was made a directory then,
             // and only a non-directory stored over a directory can undo that,
             // which clears the cache).
-            let path = ix.path(e);
-            let (dir_part, last): (&[u8], Option<&[u8]>) = if path.is_empty() {
-                (&[], None)
-            } else {
-                match path.iter().rposition(|&b| b == b'/') {
-                    Some(i) => (&path[..i], Some(&path[i + 1..])),
-                    None => (&[], Some(path)),
-                }
-            };
+            let (dir_part, last) = split(ix.path(e));
             let parent = match &parent_cache {
                 Some((p, id)) if **p == *dir_part => *id,
                 _ => {
@@ -120,8 +116,24 @@ impl Builder {
                     parent
                 }
             };
+            // The entry `AHEAD` places on, when in the same directory: its
+            // slot is fetched while this one and those between are applied.
+            if let Some(next) = ix.entries.get(entry_index + AHEAD) {
+                if let (Some(_), (d, Some(name))) = (NodeKind::of(next.kind), split(ix.path(next)))
+                {
+                    if d == dir_part {
+                        let h = key_hash(parent, name);
+                        self.prefetch(h);
+                        ahead[(entry_index + AHEAD) % RING] = (entry_index + AHEAD, parent, h);
+                    }
+                }
+            }
             let Some(last) = last else { continue }; // opaque marker at the root
-            let id = self.child(parent, last);
+            let hash = match ahead[entry_index % RING] {
+                (i, p, h) if i == entry_index && p == parent => h,
+                _ => key_hash(parent, last),
+            };
+            let (id, made) = self.child_hashed(parent, last, hash);
             if kind == NodeKind::Dir {
                 // A directory entry, or the directory an opaque marker names
                 // (which carries no metadata of its own).
@@ -176,38 +188,40 @@ impl Builder {
                 }
                 _ => NO_INODE,
             };
-            self.place(layer, id, kind, true);
-            // The content hash of what is stored now, when it is a file.
-            let new_hash = (new_inode != NO_INODE).then(|| self.inodes[new_inode as usize].hash());
-            let before = self.cur(id);
-            let existed = before.present || removed_in_phase1.contains_key(&id);
-            if before.present {
-                if before.kind == NodeKind::Dir {
-                    parent_cache = None;
-                    self.remove_children(
-                        id,
-                        layer,
-                        HideCause::ParentReplaced,
-                        &mut stats,
-                        &mut hidden_here,
-                        &mut removed2,
-                    );
-                } else if before.inode != NO_INODE && before.inode != new_inode {
-                    self.unname_replaced(before.inode, layer, id, new_hash);
-                } else if before.inode != NO_INODE {
-                    // The same inode linked again at its own path: no change in names.
-                    self.drop_name(before.inode);
-                }
+            let existed = if made {
+                // A path new to the image: nothing there to replace, hide or
+                // warn about.
+                self.placed[id as usize] = (layer + 1, kind, true);
+                false
             } else {
-                self.rehide_replaced(hidden_here.remove(&id), layer, id, new_hash);
-            }
-            if new_inode != NO_INODE {
-                self.inode_names[new_inode as usize] += 1;
-            }
-            if existed {
-                stats.modified += 1;
-                stats.modified_bytes += if e.kind == EntryKind::File { e.size } else { 0 };
-                if !before.present
+                self.place(layer, id, kind, true);
+                // The content hash of what is stored now, when it is a file.
+                let new_hash =
+                    (new_inode != NO_INODE).then(|| self.inodes[new_inode as usize].hash());
+                let before = self.cur(id);
+                let existed = before.present || removed_in_phase1.contains_key(&id);
+                if before.present {
+                    if before.kind == NodeKind::Dir {
+                        parent_cache = None;
+                        self.remove_children(
+                            id,
+                            layer,
+                            HideCause::ParentReplaced,
+                            &mut stats,
+                            &mut hidden_here,
+                            &mut removed2,
+                        );
+                    } else if before.inode != NO_INODE && before.inode != new_inode {
+                        self.unname_replaced(before.inode, layer, id, new_hash);
+                    } else if before.inode != NO_INODE {
+                        // The same inode linked again at its own path: no change in names.
+                        self.drop_name(before.inode);
+                    }
+                } else {
+                    self.rehide_replaced(hidden_here.remove(&id), layer, id, new_hash);
+                }
+                if existed
+                    && !before.present
                     && removed_in_phase1
                         .get(&id)
                         .is_some_and(|k| *k != NodeKind::Dir)
@@ -215,6 +229,14 @@ impl Builder {
                     // counted as removed in phase 1; stored again, it is a modification
                     stats.removed = stats.removed.saturating_sub(1);
                 }
+                existed
+            };
+            if new_inode != NO_INODE {
+                self.inode_names[new_inode as usize] += 1;
+            }
+            if existed {
+                stats.modified += 1;
+                stats.modified_bytes += if e.kind == EntryKind::File { e.size } else { 0 };
             } else {
                 stats.added += 1;
                 stats.added_bytes += if e.kind == EntryKind::File { e.size } else { 0 };
@@ -236,5 +258,23 @@ impl Builder {
             self.store(id, change);
         }
         stats
+    }
+}
+
+/// How many entries ahead the merge computes a key hash and fetches its
+/// table slot (a few probes' worth of memory latency).
+const AHEAD: usize = 8;
+/// Slots of the ring of hashes computed ahead (more than `AHEAD`).
+const RING: usize = 16;
+
+/// A relative path's directory part and last component (None for the
+/// root, the empty path).
+fn split(path: &[u8]) -> (&[u8], Option<&[u8]>) {
+    if path.is_empty() {
+        return (&[], None);
+    }
+    match memchr::memrchr(b'/', path) {
+        Some(i) => (&path[..i], Some(&path[i + 1..])),
+        None => (&[], Some(path)),
     }
 }

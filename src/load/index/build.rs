@@ -10,6 +10,7 @@ use std::hash::Hasher;
 
 use rustc_hash::{FxHashMap, FxHasher};
 
+use super::lookup::Lookup;
 use super::*;
 use crate::load::layer::LayerIndex;
 
@@ -36,11 +37,10 @@ pub(super) struct Builder {
     /// `multi[inode]` holds them.
     changes1: Vec<Change>,
     multi: Vec<Vec<Change>>,
-    /// (parent, name) → node. Each node's key hash is kept in `hashes`:
-    /// growing the table rehashes without reading the names, and most
-    /// probes that are not the key are told apart without them.
-    lookup: hashbrown::HashTable<NodeId>,
-    hashes: Vec<u32>,
+    /// (parent, name) → node, with each key's hash: growing the table
+    /// rehashes without reading the names, and most probes that are not
+    /// the key are told apart without them.
+    lookup: Lookup,
     pub(super) inodes: Vec<Inode>,
     /// The names each inode has so far (0 once hidden): merge only.
     pub(super) inode_names: Vec<u32>,
@@ -66,18 +66,12 @@ pub(super) const ABSENT: Cur = Cur {
 };
 
 /// The lookup key's hash, 32 bits of it kept.
-fn key_hash(parent: NodeId, name: &[u8]) -> u32 {
+pub(super) fn key_hash(parent: NodeId, name: &[u8]) -> u32 {
     let mut h = FxHasher::default();
     h.write_u32(parent);
     h.write(name);
     let x = h.finish();
     (x ^ (x >> 32)) as u32
-}
-
-/// The table's hash of a kept key hash: the low bits pick the bucket, the
-/// top seven tag it (both from the same 32 bits).
-fn wide(h: u32) -> u64 {
-    ((h as u64) << 32) | h as u64
 }
 
 impl Builder {
@@ -90,8 +84,7 @@ impl Builder {
             next_sibling: vec![ROOT],
             changes1: vec![Change::NONE],
             multi: Vec::new(),
-            lookup: hashbrown::HashTable::new(),
-            hashes: vec![0],
+            lookup: Lookup::new(),
             inodes: Vec::new(),
             inode_names: Vec::new(),
             hides: FxHashMap::default(),
@@ -243,50 +236,60 @@ impl Builder {
 
     pub(super) fn lookup(&self, parent: NodeId, name: &[u8]) -> Option<NodeId> {
         let h = key_hash(parent, name);
-        self.lookup
-            .find(wide(h), |&c| {
-                self.hashes[c as usize] == h
-                    && self.parents[c as usize] == parent
-                    && self.name(c) == name
-            })
-            .copied()
+        self.lookup.find(h, |c| {
+            self.parents[c as usize] == parent && self.name(c) == name
+        })
+    }
+
+    /// Hint that the child `name` of `parent` will be looked up soon.
+    pub(super) fn prefetch(&self, hash: u32) {
+        self.lookup.prefetch(hash);
     }
 
     pub(super) fn child(&mut self, parent: NodeId, name: &[u8]) -> NodeId {
-        let hash = key_hash(parent, name);
+        self.child_hashed(parent, name, key_hash(parent, name)).0
+    }
+
+    /// The child `name` of `parent` (whose key hash is `hash`), made when
+    /// there is none: true then.
+    pub(super) fn child_hashed(
+        &mut self,
+        parent: NodeId,
+        name: &[u8],
+        hash: u32,
+    ) -> (NodeId, bool) {
         let Builder {
             lookup,
-            hashes,
             names,
             name_at,
             parents,
+            too_big,
             ..
         } = self;
-        let name_of = |c: NodeId| {
-            let i = c as usize;
-            &names[name_at[i] as usize..name_at[i + 1] as usize]
-        };
-        if let Some(&id) = lookup.find(wide(hash), |&c| {
-            hashes[c as usize] == hash && parents[c as usize] == parent && name_of(c) == name
-        }) {
-            return id;
+        let (id, made) = lookup.find_or_insert(
+            hash,
+            |c| {
+                let i = c as usize;
+                parents[i] == parent && names[name_at[i] as usize..name_at[i + 1] as usize] == *name
+            },
+            || parents.len() as NodeId,
+        );
+        if !made {
+            return (id, false);
         }
-        let id = parents.len() as NodeId;
         if names.len() + name.len() > MAX_NAME_BYTES {
-            self.too_big = true;
+            *too_big = true;
         } else {
             names.extend_from_slice(name);
         }
         name_at.push(names.len() as u32);
         parents.push(parent);
-        hashes.push(hash);
-        lookup.insert_unique(wide(hash), id, |&c| wide(hashes[c as usize]));
         self.changes1.push(Change::NONE);
         self.placed.push((0, NodeKind::Dir, false));
         self.next_sibling.push(self.first_child[parent as usize]);
         self.first_child.push(ROOT);
         self.first_child[parent as usize] = id;
-        id
+        (id, true)
     }
 
     pub(super) fn find(&self, path: &[u8]) -> Option<NodeId> {
@@ -554,20 +557,19 @@ impl Default for IndexBuilder {
 }
 
 impl IndexBuilder {
-    /// Apply the next layer (in manifest order).
+    /// Apply the next layer (in manifest order). `recycle`: layers still
+    /// to be indexed will reuse its buffers (see [`LayerIndex::recycle`]).
     pub fn push(
         &mut self,
         r: LayerRef,
         compressed_bytes: u64,
         mut ix: LayerIndex,
+        recycle: bool,
     ) -> std::result::Result<(), String> {
         let i = self.layers.len() as u16;
         // Room for the layer's paths at once, rather than growing (and
         // rehashing) step by step.
-        let hashes = &self.b.hashes;
-        self.b
-            .lookup
-            .reserve(ix.entries.len(), |&c| wide(hashes[c as usize]));
+        self.b.lookup.reserve(ix.entries.len());
         let stats = self.b.apply(i, &mut ix);
         if self.b.too_big {
             return Err(format!(
@@ -582,6 +584,9 @@ impl IndexBuilder {
             stats,
             gzip_estimate: None,
         });
+        if recycle {
+            ix.recycle();
+        }
         Ok(())
     }
 
@@ -596,7 +601,6 @@ impl IndexBuilder {
             mut changes1,
             multi,
             lookup,
-            hashes,
             mut inodes,
             inode_names,
             hides,
@@ -607,14 +611,7 @@ impl IndexBuilder {
             captured,
             ..
         } = b;
-        drop((
-            lookup,
-            hashes,
-            placed,
-            first_child,
-            next_sibling,
-            inode_names,
-        ));
+        drop((lookup, placed, first_child, next_sibling, inode_names));
         let mut warnings = Warnings::default();
         for w in &image.warnings {
             warnings.push(w.clone());

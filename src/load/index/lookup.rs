@@ -1,0 +1,146 @@
+//! The merge's (directory, name) → node table: open addressing with linear
+//! probing over slots of (key hash, node id). A probe reads one slot's
+//! cache line (most keys that are not the one sought are told apart by
+//! the hash kept in the slot, without reading a name), growing rehashes
+//! from the slots alone, and the slot a key will need is known from its
+//! hash, so the merge can ask for it ahead of the probe
+//! ([`Lookup::prefetch`]): the table is far larger than the caches, and a
+//! probe that waits for memory was the merge's largest cost.
+
+/// The table. Node id 0 (the root, no one's child) marks an empty slot.
+pub(super) struct Lookup {
+    slots: Vec<[u32; 2]>,
+    /// Occupied slots.
+    len: usize,
+    /// `64 - log2(slots.len())`: a hash's home slot is the top bits of its
+    /// multiplicative mix.
+    shift: u32,
+}
+
+/// Fewest slots (a power of two).
+const MIN_SLOTS: usize = 1 << 10;
+
+impl Lookup {
+    pub(super) fn new() -> Lookup {
+        Lookup {
+            slots: vec![[0, 0]; MIN_SLOTS],
+            len: 0,
+            shift: 64 - MIN_SLOTS.trailing_zeros(),
+        }
+    }
+
+    fn home(&self, h: u32) -> usize {
+        ((h as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+    }
+
+    /// Hint that the key with hash `h` will be probed soon.
+    #[inline]
+    pub(super) fn prefetch(&self, h: u32) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let p = self.slots.as_ptr().wrapping_add(self.home(h)) as *const i8;
+            // SAFETY: a prefetch is only a hint: it reads nothing the
+            // program sees and cannot fault (the slot is in bounds anyway).
+            #[allow(unused_unsafe)]
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p)
+            };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = h;
+    }
+
+    /// The node of hash `h` for which `is(node)` holds, else the empty
+    /// slot where it would go.
+    #[inline]
+    fn probe(&self, h: u32, is: impl Fn(u32) -> bool) -> Result<u32, usize> {
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(h);
+        loop {
+            let [sh, id] = self.slots[i];
+            if id == 0 {
+                return Err(i);
+            }
+            if sh == h && is(id) {
+                return Ok(id);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    pub(super) fn find(&self, h: u32, is: impl Fn(u32) -> bool) -> Option<u32> {
+        self.probe(h, is).ok()
+    }
+
+    /// The node of hash `h` for which `is` holds, or `make()`'s, entered.
+    #[inline]
+    pub(super) fn find_or_insert(
+        &mut self,
+        h: u32,
+        is: impl Fn(u32) -> bool,
+        make: impl FnOnce() -> u32,
+    ) -> (u32, bool) {
+        match self.probe(h, is) {
+            Ok(id) => (id, false),
+            Err(mut slot) => {
+                if (self.len + 1) * 8 > self.slots.len() * 5 {
+                    self.reserve(1);
+                    slot = self.probe(h, |_| false).unwrap_err();
+                }
+                let id = make();
+                self.slots[slot] = [h, id];
+                self.len += 1;
+                (id, true)
+            }
+        }
+    }
+
+    /// Room for `more` keys without growing: at most 5/8 of the slots are
+    /// occupied (linear probing stays short).
+    pub(super) fn reserve(&mut self, more: usize) {
+        let want = self.len.saturating_add(more);
+        if want * 8 <= self.slots.len() * 5 {
+            return;
+        }
+        let n = (want * 8).div_ceil(5).next_power_of_two().max(MIN_SLOTS);
+        let old = std::mem::replace(&mut self.slots, vec![[0, 0]; n]);
+        self.shift = 64 - n.trailing_zeros();
+        let mask = n - 1;
+        for [h, id] in old {
+            if id != 0 {
+                let mut i = self.home(h);
+                while self.slots[i][1] != 0 {
+                    i = (i + 1) & mask;
+                }
+                self.slots[i] = [h, id];
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_what_was_entered_through_growth_and_collisions() {
+        let mut t = Lookup::new();
+        // Keys with equal hashes (collisions) and many more than the
+        // first table holds.
+        let key = |k: u32| k % 1000;
+        for k in 1..5000u32 {
+            let (id, new) = t.find_or_insert(key(k), |id| id == k, || k);
+            assert!(new && id == k);
+            if k % 7 == 0 {
+                t.reserve(100);
+            }
+        }
+        for k in 1..5000u32 {
+            t.prefetch(key(k));
+            assert_eq!(t.find(key(k), |id| id == k), Some(k));
+            assert_eq!(t.find_or_insert(key(k), |id| id == k, || 0), (k, false));
+        }
+        assert_eq!(t.find(7, |id| id == 9_999), None);
+        assert_eq!(t.len, 4999);
+    }
+}
