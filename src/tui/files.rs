@@ -360,7 +360,9 @@ impl Files {
             }
             _ if keys.collapse.is(k) => {
                 let Some(s) = self.cur.sel else { return };
-                if self.tree.is_dir(s) && self.exp.expanded(s) && !self.tree.children(index, s).is_empty()
+                if self.tree.is_dir(s)
+                    && self.exp.expanded(s)
+                    && !self.tree.children(index, s).is_empty()
                 {
                     self.exp.set(s, false);
                     return;

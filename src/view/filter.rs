@@ -95,12 +95,11 @@ impl PathFilter {
                 // SIMD literal search), an occurrence counting when it lies
                 // within one name; then the directories' matches go down.
                 let (names, at) = index.names();
-                let re = regex::bytes::RegexBuilder::new(&regex::escape(
-                    &String::from_utf8_lossy(pat),
-                ))
-                .case_insensitive(*fold)
-                .unicode(false)
-                .build();
+                let re =
+                    regex::bytes::RegexBuilder::new(&regex::escape(&String::from_utf8_lossy(pat)))
+                        .case_insensitive(*fold)
+                        .unicode(false)
+                        .build();
                 match re {
                     Ok(re) => {
                         let mut from = 0;

@@ -322,11 +322,7 @@ mod tests {
         let ix = trees.index();
         let kinds = hide_kinds(&report);
         let one = trees.take(&key(1), None, None);
-        same(
-            ix,
-            &one,
-            &Tree::build(ix, &kinds, key(1), None),
-        );
+        same(ix, &one, &Tree::build(ix, &kinds, key(1), None));
         trees.put(shown);
         same(
             ix,

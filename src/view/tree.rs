@@ -522,11 +522,7 @@ impl Run {
         if self.shown {
             vis[p] |= SHOWN;
         }
-        if self.changed
-            && p != ROOT as usize
-            && mark[p] == Mark::Unchanged
-            && vis[p] & BELOW == 0
-        {
+        if self.changed && p != ROOT as usize && mark[p] == Mark::Unchanged && vis[p] & BELOW == 0 {
             vis[p] |= BELOW;
         }
     }
