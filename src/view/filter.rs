@@ -120,8 +120,8 @@ impl PathFilter {
                         }
                     }
                     Err(_) => {
-                        for id in 1..n {
-                            m[id] = include(id as NodeId)
+                        for (id, hit) in m.iter_mut().enumerate().skip(1) {
+                            *hit = include(id as NodeId)
                                 && contains(index.name(id as NodeId), pat, *fold);
                         }
                     }
