@@ -293,6 +293,12 @@ impl Index {
         &self.names[self.name_at[i] as usize..self.name_at[i + 1] as usize]
     }
 
+    /// Every node's name back to back, in id order, and where each starts:
+    /// node `i`'s is `names[at[i]..at[i + 1]]` (a search over all names at once).
+    pub fn names(&self) -> (&[u8], &[u32]) {
+        (&self.names, &self.name_at)
+    }
+
     /// The node's directory (the root's is the root).
     pub fn parent(&self, id: NodeId) -> NodeId {
         self.parents[id as usize]

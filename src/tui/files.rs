@@ -360,7 +360,9 @@ impl Files {
             }
             _ if keys.collapse.is(k) => {
                 let Some(s) = self.cur.sel else { return };
-                if self.tree.is_dir(s) && self.exp.expanded(s) && !self.tree.children(s).is_empty()
+                if self.tree.is_dir(s)
+                    && self.exp.expanded(s)
+                    && !self.tree.children(index, s).is_empty()
                 {
                     self.exp.set(s, false);
                     return;
@@ -371,7 +373,7 @@ impl Files {
                 let Some(s) = self.cur.sel else { return };
                 if self.tree.is_dir(s) && !self.exp.expanded(s) {
                     self.exp.set(s, true);
-                } else if !self.tree.children(s).is_empty() {
+                } else if !self.tree.children(index, s).is_empty() {
                     self.down(index, h);
                 }
             }
@@ -573,7 +575,7 @@ impl Pane for Files {
             // Names and link targets from the image, control characters escaped.
             let name = escape::line(&String::from_utf8_lossy(cx.index.name(n))).into_owned();
             let mut label = String::new();
-            if is_dir && !t.children(n).is_empty() {
+            if is_dir && !t.children(cx.index, n).is_empty() {
                 label.push_str(if self.exp.expanded(n) { "▾ " } else { "▸ " });
             }
             label.push_str(&name);
@@ -600,7 +602,7 @@ impl Pane for Files {
                 });
             }
             let size = if is_dir || change.is_some_and(|c| c.inode != NO_INODE) {
-                human(t.size[n as usize])
+                human(t.size(n))
             } else {
                 String::new()
             };

@@ -318,11 +318,11 @@ fn agree(ix: &Index, t: &Tree, r: &Ref, what: &str) {
         assert_eq!(t.is_dir(id), r.flags[i] & DIR != 0, "{what} {id}");
         assert_eq!(t.present(id), r.flags[i] & PRESENT != 0, "{what} {id}");
         assert_eq!(t.mark(id), r.mark[i], "{what} {id}");
-        assert_eq!(t.size[i], r.size[i], "{what} {id}");
+        assert_eq!(t.size(id), r.size[i], "{what} {id}");
         let kids = &r.list[r.start[i] as usize..r.start[i + 1] as usize];
-        assert_eq!(t.children(id), kids, "{what} {id}");
+        assert_eq!(&*t.children(ix, id), kids, "{what} {id}");
         if t.shown(id) && id != ROOT {
-            assert_eq!(t.position(id), r.pos[i] as usize, "{what} {id}");
+            assert_eq!(t.position(ix, id), r.pos[i] as usize, "{what} {id}");
         }
     }
 }

@@ -91,11 +91,44 @@ impl PathFilter {
         let mut m = vec![false; n];
         match self {
             PathFilter::Sub { pat, fold } if !pat.contains(&b'/') => {
+                // Every name at once: one search over the names' arena (a
+                // SIMD literal search), an occurrence counting when it lies
+                // within one name; then the directories' matches go down.
+                let (names, at) = index.names();
+                let re =
+                    regex::bytes::RegexBuilder::new(&regex::escape(&String::from_utf8_lossy(pat)))
+                        .case_insensitive(*fold)
+                        .unicode(false)
+                        .build();
+                match re {
+                    Ok(re) => {
+                        let mut from = 0;
+                        while let Some(hit) = re.find_at(names, from) {
+                            // The node whose name holds the hit's start.
+                            let id = at.partition_point(|&s| s as usize <= hit.start()) - 1;
+                            if id + 1 >= at.len() {
+                                break;
+                            }
+                            let end = at[id + 1] as usize;
+                            if hit.end() <= end && include(id as NodeId) {
+                                m[id] = true;
+                            }
+                            // Another hit in this name, or one crossing into
+                            // the next, starts a match no earlier than the
+                            // next name.
+                            from = end.max(hit.start() + 1);
+                        }
+                    }
+                    Err(_) => {
+                        for (id, hit) in m.iter_mut().enumerate().skip(1) {
+                            *hit = include(id as NodeId)
+                                && contains(index.name(id as NodeId), pat, *fold);
+                        }
+                    }
+                }
                 for id in 1..n {
                     let parent = index.parent(id as NodeId) as usize;
-                    m[id] = m[parent]
-                        || (include(id as NodeId)
-                            && contains(index.name(id as NodeId), pat, *fold));
+                    m[id] |= m[parent];
                 }
             }
             _ => {

@@ -48,32 +48,37 @@ pub struct Nav<'a> {
 }
 
 impl Nav<'_> {
-    fn open_children(&self, id: NodeId) -> &[NodeId] {
-        if self.exp.expanded(id) {
-            self.tree.children(id)
+    /// The first or last child of an expanded node.
+    fn open_child(&self, id: NodeId, last: bool) -> Option<NodeId> {
+        if !self.exp.expanded(id) {
+            return None;
+        }
+        let kids = self.tree.children(self.index, id);
+        if last {
+            kids.last().copied()
         } else {
-            &[]
+            kids.first().copied()
         }
     }
     pub fn first(&self) -> Option<NodeId> {
-        self.tree.children(ROOT).first().copied()
+        self.tree.children(self.index, ROOT).first().copied()
     }
     pub fn last(&self) -> Option<NodeId> {
-        let mut n = *self.tree.children(ROOT).last()?;
-        while let Some(&c) = self.open_children(n).last() {
+        let mut n = *self.tree.children(self.index, ROOT).last()?;
+        while let Some(c) = self.open_child(n, true) {
             n = c;
         }
         Some(n)
     }
     pub fn next(&self, id: NodeId) -> Option<NodeId> {
-        if let Some(&c) = self.open_children(id).first() {
+        if let Some(c) = self.open_child(id, false) {
             return Some(c);
         }
         let mut n = id;
         while n != ROOT {
             let p = self.index.parent(n);
-            let sib = self.tree.children(p);
-            let i = self.tree.position(n) + 1;
+            let sib = self.tree.children(self.index, p);
+            let i = self.tree.position(self.index, n) + 1;
             if i < sib.len() {
                 return Some(sib[i]);
             }
@@ -83,12 +88,12 @@ impl Nav<'_> {
     }
     pub fn prev(&self, id: NodeId) -> Option<NodeId> {
         let p = self.index.parent(id);
-        let i = self.tree.position(id);
+        let i = self.tree.position(self.index, id);
         if i == 0 {
             return (p != ROOT).then_some(p);
         }
-        let mut n = self.tree.children(p)[i - 1];
-        while let Some(&c) = self.open_children(n).last() {
+        let mut n = self.tree.children(self.index, p)[i - 1];
+        while let Some(c) = self.open_child(n, true) {
             n = c;
         }
         Some(n)

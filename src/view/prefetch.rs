@@ -297,14 +297,15 @@ mod tests {
     }
 
     /// A tree from the store, built ahead or not, is the tree built directly.
-    fn same(a: &Tree, b: &Tree, n: usize) {
+    fn same(ix: &Index, a: &Tree, b: &Tree) {
+        let n = ix.node_count();
         assert_eq!(a.key, b.key);
         assert_eq!(a.shown_count, b.shown_count);
         for id in 0..n as u32 {
             assert_eq!(a.shown(id), b.shown(id));
             assert_eq!(a.mark(id), b.mark(id));
-            assert_eq!(a.size[id as usize], b.size[id as usize]);
-            assert_eq!(a.children(id), b.children(id));
+            assert_eq!(a.size(id), b.size(id));
+            assert_eq!(a.children(ix, id), b.children(ix, id));
         }
     }
 
@@ -321,16 +322,12 @@ mod tests {
         let ix = trees.index();
         let kinds = hide_kinds(&report);
         let one = trees.take(&key(1), None, None);
-        same(
-            &one,
-            &Tree::build(ix, &kinds, key(1), None),
-            ix.node_count(),
-        );
+        same(ix, &one, &Tree::build(ix, &kinds, key(1), None));
         trees.put(shown);
         same(
+            ix,
             &trees.take(&key(2), None, None),
             &Tree::build(ix, &kinds, key(2), None),
-            ix.node_count(),
         );
     }
 
@@ -364,9 +361,9 @@ mod tests {
         let t = trees.take(&k, f.as_ref(), None);
         let ix = trees.index();
         same(
+            ix,
             &t,
             &Tree::build(ix, &hide_kinds(&report), k, f.as_ref()),
-            ix.node_count(),
         );
     }
 }

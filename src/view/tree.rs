@@ -3,6 +3,8 @@
 //! (layer, mode, filters, sort) in O(nodes); navigation and drawing then only
 //! touch the rows on screen (preorder next/prev over a compact child table).
 
+use std::sync::{Arc, Mutex, MutexGuard};
+
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::columns::Columns;
@@ -102,39 +104,49 @@ pub struct Key {
     pub filter: String,
 }
 
-const SHOWN: u8 = 1;
+// Base flags: what the layer and mode say of a node.
 const DIR: u8 = 2;
 const PRESENT: u8 = 4;
 /// Shown in this mode if the filters let it.
 const CANDIDATE: u8 = 8;
 /// Its bytes count towards its parent's size.
 const COUNTED: u8 = 16;
+// Visibility flags: what the change types and the path filter let through.
+const SHOWN: u8 = 1;
 /// Marked modified for a shown change below it (not by a change of its own).
-const BELOW: u8 = 32;
+const BELOW: u8 = 2;
+/// A directory holding counted bytes (only while the sizes are summed).
+const HOLDS: u8 = 4;
 
-/// What [`Tree::finish`] redoes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Redo {
-    /// Everything after the nodes' own flags, marks and sizes.
-    Sizes,
-    /// Which nodes are shown and the directories' marks, then the lists.
-    Shown,
-    /// Only the children lists (the sort changed).
-    Lists,
+/// What a tree of one layer and mode holds whatever its sort, change types
+/// and filter: shared by the trees derived from it, never copied.
+struct Base {
+    flags: Vec<u8>,
+    /// The marks of the layer's own changes.
+    mark: Vec<Mark>,
+    /// File size, or aggregated size of the directory's counted contents.
+    size: Vec<u64>,
+}
+
+/// Children lists in display order, made when a directory is first asked
+/// for (drawn, or walked past): a frame asks for a few dozen, so a sort key
+/// costs what is on screen, not a sort of every directory.
+#[derive(Default)]
+struct Lists {
+    kids: FxHashMap<NodeId, Arc<[NodeId]>>,
+    /// Position of a listed node in its parent's list.
+    pos: FxHashMap<NodeId, u32>,
 }
 
 /// One layer's tree. Root is never a row; its shown children are the top level.
 pub struct Tree {
     pub key: Key,
-    flags: Vec<u8>,
-    mark: Vec<Mark>,
-    /// File size, or aggregated size of the directory's counted contents.
-    pub size: Vec<u64>,
-    /// Shown children of node i: `list[start[i]..start[i+1]]`, in display order.
-    start: Vec<u32>,
-    list: Vec<NodeId>,
-    /// Position of a shown node in its parent's list.
-    pos: Vec<u32>,
+    base: Arc<Base>,
+    /// SHOWN and BELOW of each node, for this tree's change types and filter.
+    vis: Arc<Vec<u8>>,
+    lists: Mutex<Lists>,
+    /// The list of every node without shown children.
+    empty: Arc<[NodeId]>,
     /// Shown nodes (rows when everything is expanded).
     pub shown_count: usize,
 }
@@ -158,7 +170,8 @@ impl Tree {
     }
 
     /// Build from the columns, reusing the buffers of `old` (a tree dropped
-    /// from a cache) when given: no fresh pages to fault in.
+    /// from a cache) when given and no other tree shares them: no fresh
+    /// pages to fault in.
     pub fn build_with(
         index: &Index,
         cols: &Columns,
@@ -169,8 +182,13 @@ impl Tree {
     ) -> Tree {
         let n = cols.len();
         let (layer, mode) = (key.layer, key.mode);
-        let mut tree = Tree::recycle(old, key);
-        let (flags, mark, size) = (&mut tree.flags, &mut tree.mark, &mut tree.size);
+        let (base, vis) = old.map(Tree::buffers).unwrap_or_default();
+        let mut base = base.unwrap_or(Base {
+            flags: Vec::new(),
+            mark: Vec::new(),
+            size: Vec::new(),
+        });
+        let (flags, mark, size) = (&mut base.flags, &mut base.mark, &mut base.size);
         refill(flags, n, 0);
         refill(mark, n, Mark::Unchanged);
         refill(size, n, 0);
@@ -249,37 +267,36 @@ impl Tree {
                 };
             }
         }
-        tree.finish(index, filter, Redo::Sizes);
-        tree
+        let mut vis = vis.unwrap_or_default();
+        let parts = (&base.flags[..], &base.mark[..], &mut base.size[..]);
+        let shown_count = visible::<true>(index, parts, &mut vis, &key, filter);
+        Tree::new(key, Arc::new(base), Arc::new(vis), shown_count)
     }
 
-    /// A tree for `key` with the buffers of `old` (or none yet), to fill.
-    fn recycle(old: Option<Tree>, key: Key) -> Tree {
-        match old {
-            Some(t) => Tree {
-                key,
-                shown_count: 0,
-                ..t
-            },
-            None => Tree {
-                key,
-                flags: Vec::new(),
-                mark: Vec::new(),
-                size: Vec::new(),
-                start: Vec::new(),
-                list: Vec::new(),
-                pos: Vec::new(),
-                shown_count: 0,
-            },
+    fn new(key: Key, base: Arc<Base>, vis: Arc<Vec<u8>>, shown_count: usize) -> Tree {
+        Tree {
+            key,
+            base,
+            vis,
+            lists: Mutex::default(),
+            empty: Arc::from(Vec::new()),
+            shown_count,
         }
     }
 
+    /// The buffers of a dropped tree that no other tree shares.
+    fn buffers(self) -> (Option<Base>, Option<Vec<u8>>) {
+        (Arc::into_inner(self.base), Arc::into_inner(self.vis))
+    }
+
     /// The tree for `key` from this one when they differ only in what a
-    /// rebuild reads neither the changes nor the sizes for: the sort (only
-    /// the children lists are redone), the change-type toggles or the path
-    /// filter (which nodes are shown, the directories' marks, the lists).
-    /// Marks, sizes and the other flags are copied. None when the layer or
-    /// the mode differ. Equal to [`Tree::build_with`] for the same key.
+    /// rebuild reads neither the changes nor the sizes for: the sort (the
+    /// tree shares everything; only the children lists, made as they are
+    /// drawn, differ), the change-type toggles or the path filter (which
+    /// nodes are shown and the directories' marks are redone). The marks,
+    /// sizes and flags of the layer and mode are shared, not copied. None
+    /// when the layer or the mode differ. Equal to [`Tree::build_with`] for
+    /// the same key.
     pub fn derive(
         &self,
         index: &Index,
@@ -290,26 +307,14 @@ impl Tree {
         if !self.derivable(&key) {
             return None;
         }
-        let same_shown = key.types == self.key.types && key.filter == self.key.filter;
-        let mut tree = Tree::recycle(old, key);
-        let (flags, mark) = (&mut tree.flags, &mut tree.mark);
-        copy_into(flags, &self.flags);
-        copy_into(mark, &self.mark);
-        copy_into(&mut tree.size, &self.size);
-        let redo = if same_shown {
-            Redo::Lists
-        } else {
-            // Back to the marks of the layer's own changes.
-            for (f, m) in flags.iter_mut().zip(mark.iter_mut()) {
-                if *f & BELOW != 0 {
-                    *m = Mark::Unchanged;
-                }
-                *f &= !(SHOWN | BELOW);
-            }
-            Redo::Shown
-        };
-        tree.finish(index, filter, redo);
-        Some(tree)
+        let base = self.base.clone();
+        if key.types == self.key.types && key.filter == self.key.filter {
+            return Some(Tree::new(key, base, self.vis.clone(), self.shown_count));
+        }
+        let mut vis = old.and_then(|o| o.buffers().1).unwrap_or_default();
+        let parts = (&base.flags[..], &base.mark[..], &mut [][..]);
+        let shown_count = visible::<false>(index, parts, &mut vis, &key, filter);
+        Some(Tree::new(key, base, Arc::new(vis), shown_count))
     }
 
     /// Can the tree for `key` be derived from this one?
@@ -317,171 +322,177 @@ impl Tree {
         key.layer == self.key.layer && key.mode == self.key.mode
     }
 
-    /// The passes after the nodes' own flags, marks and sizes: which nodes
-    /// are shown, the directories' sizes (with `Redo::Sizes`) and marks,
-    /// and the children lists in display order.
-    fn finish(&mut self, index: &Index, filter: Option<&PathFilter>, redo: Redo) {
-        let n = self.flags.len();
-        let key = &self.key;
-        let (flags, mark, size) = (&mut self.flags, &mut self.mark, &mut self.size);
-        let (start, list, pos) = (&mut self.start, &mut self.list, &mut self.pos);
-        if redo != Redo::Lists {
-            // Path filter: one pass over the names, or a walk over the paths.
-            let matched: Option<Vec<bool>> = filter
-                .map(|f| f.match_nodes(index, |ch| flags[ch as usize] & (CANDIDATE | DIR) != 0));
-            let all_types = key.types.all();
-            // Self-shown nodes: candidates the filters let through.
-            if matched.is_none() && all_types {
-                for f in &mut flags[1..] {
-                    *f |= (*f & CANDIDATE) / CANDIDATE * SHOWN;
-                }
-            } else {
-                for id in 1..n {
-                    if flags[id] & CANDIDATE == 0 {
-                        continue;
-                    }
-                    let path_ok = matched.as_ref().is_none_or(|m| m[id]);
-                    let ok = if flags[id] & DIR != 0 {
-                        path_ok && all_types
-                    } else {
-                        path_ok && key.types.0[mark[id].class()]
-                    };
-                    if ok {
-                        flags[id] |= SHOWN;
-                    }
-                }
-            }
-            // Children have larger ids than their parents: one reverse pass
-            // aggregates sizes, shows the ancestors of shown nodes and marks the
-            // directories changed below. Siblings mostly have consecutive ids,
-            // so a run of them is summed in registers and added to the parent
-            // once.
-            let mut run = Run::default();
-            for id in (1..n).rev() {
-                let p = index.parent(id as NodeId) as usize;
-                if p != run.parent {
-                    run.flush(flags, size, mark);
-                    run = Run {
-                        parent: p,
-                        ..Run::default()
-                    };
-                }
-                let f = flags[id];
-                if f & COUNTED != 0 && redo == Redo::Sizes {
-                    run.size += size[id];
-                    run.flags |= COUNTED;
-                }
-                if f & SHOWN != 0 {
-                    run.flags |= SHOWN;
-                    run.changed |= mark[id] != Mark::Unchanged;
-                }
-            }
-            run.flush(flags, size, mark);
-            flags[ROOT as usize] |= SHOWN;
-        }
-        refill(start, n + 1, 0);
-        refill(pos, n, 0);
-        list.clear();
-        list.reserve(n);
-        // Size order: integer keys (size descending, then name rank) sorted
-        // unstably give the stable order without a comparison closure.
-        let mut keys: Vec<u64> = Vec::new();
-        let mut wide: Vec<u128> = Vec::new();
-        let mut group: Vec<NodeId> = Vec::new();
-        let mut shown_count = 0;
-        for id in 0..n {
-            start[id] = list.len() as u32;
-            if flags[id] & SHOWN == 0 {
-                continue;
-            }
-            if id != 0 {
-                shown_count += 1;
-            }
-            let from = list.len();
-            for &c in index.children(id as NodeId) {
-                if flags[c as usize] & SHOWN != 0 {
-                    list.push(c);
-                }
-            }
-            if key.sort == Sort::Size && list.len() - from > 1 {
-                group.clear();
-                group.extend_from_slice(&list[from..]);
-                let rank = |k: u64| group[(k & 0xffff_ffff) as usize];
-                if group.iter().all(|&c| size[c as usize] <= u32::MAX as u64) {
-                    keys.clear();
-                    keys.extend(
-                        group.iter().enumerate().map(|(i, &c)| {
-                            (u64::from(!(size[c as usize] as u32)) << 32) | i as u64
-                        }),
-                    );
-                    keys.sort_unstable();
-                    for (slot, &k) in list[from..].iter_mut().zip(&keys) {
-                        *slot = rank(k);
-                    }
-                } else {
-                    wide.clear();
-                    wide.extend(
-                        group
-                            .iter()
-                            .enumerate()
-                            .map(|(i, &c)| (u128::from(!size[c as usize]) << 32) | i as u128),
-                    );
-                    wide.sort_unstable();
-                    for (slot, &k) in list[from..].iter_mut().zip(&wide) {
-                        *slot = rank(k as u64);
-                    }
-                }
-            }
-            for (i, &c) in list[from..].iter().enumerate() {
-                pos[c as usize] = i as u32;
-            }
-        }
-        start[n] = list.len() as u32;
-        self.shown_count = shown_count;
+    /// Bytes held (for the README's memory figure; shared parts counted in
+    /// every tree sharing them).
+    pub fn heap_bytes(&self) -> usize {
+        let b = &self.base;
+        let lists = self.lock();
+        b.flags.capacity()
+            + b.mark.capacity() * std::mem::size_of::<Mark>()
+            + b.size.capacity() * 8
+            + self.vis.capacity()
+            + lists.pos.capacity() * 8
+            + lists.kids.values().map(|k| k.len() * 4 + 16).sum::<usize>()
     }
 
-    /// Bytes held (for the README's memory figure).
-    pub fn heap_bytes(&self) -> usize {
-        self.flags.capacity()
-            + self.mark.capacity() * std::mem::size_of::<Mark>()
-            + self.size.capacity() * 8
-            + (self.start.capacity() + self.list.capacity() + self.pos.capacity()) * 4
+    fn lock(&self) -> MutexGuard<'_, Lists> {
+        // Nothing a panic could leave half done: lists are inserted whole.
+        self.lists.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn shown(&self, id: NodeId) -> bool {
-        self.flags[id as usize] & SHOWN != 0
+        self.vis[id as usize] & SHOWN != 0
     }
     pub fn is_dir(&self, id: NodeId) -> bool {
-        self.flags[id as usize] & DIR != 0
+        self.base.flags[id as usize] & DIR != 0
     }
     /// Present in the merged filesystem at this layer (false for whiteouts).
     pub fn present(&self, id: NodeId) -> bool {
-        self.flags[id as usize] & PRESENT != 0
+        self.base.flags[id as usize] & PRESENT != 0
     }
     pub fn mark(&self, id: NodeId) -> Mark {
-        self.mark[id as usize]
+        if self.vis[id as usize] & BELOW != 0 {
+            Mark::Modified
+        } else {
+            self.base.mark[id as usize]
+        }
     }
-    pub fn children(&self, id: NodeId) -> &[NodeId] {
-        let s = self.start[id as usize] as usize;
-        let e = self.start[id as usize + 1] as usize;
-        &self.list[s..e]
+    /// File size, or the aggregated size of the directory's counted contents.
+    pub fn size(&self, id: NodeId) -> u64 {
+        self.base.size[id as usize]
     }
+
+    /// The shown children of a node, in display order.
+    pub fn children(&self, index: &Index, id: NodeId) -> Arc<[NodeId]> {
+        if !self.shown(id) || index.children(id).is_empty() {
+            return self.empty.clone();
+        }
+        let mut lists = self.lock();
+        if let Some(k) = lists.kids.get(&id) {
+            return k.clone();
+        }
+        let kids: Arc<[NodeId]> = self.list(index, id).into();
+        for (i, &c) in kids.iter().enumerate() {
+            lists.pos.insert(c, i as u32);
+        }
+        lists.kids.insert(id, kids.clone());
+        kids
+    }
+
+    /// The shown children of `id` in display order: the index's order
+    /// (names), or by size, largest first (ties in name order).
+    fn list(&self, index: &Index, id: NodeId) -> Vec<NodeId> {
+        let mut list: Vec<NodeId> = index
+            .children(id)
+            .iter()
+            .copied()
+            .filter(|&c| self.shown(c))
+            .collect();
+        if self.key.sort == Sort::Size && list.len() > 1 {
+            // Integer keys (size descending, then name rank) sorted unstably
+            // give the stable order without a comparison closure.
+            let size = &self.base.size;
+            let mut keys: Vec<u128> = list
+                .iter()
+                .enumerate()
+                .map(|(i, &c)| (u128::from(!size[c as usize]) << 32) | i as u128)
+                .collect();
+            keys.sort_unstable();
+            let group = list.clone();
+            for (slot, &k) in list.iter_mut().zip(&keys) {
+                *slot = group[(k & 0xffff_ffff) as usize];
+            }
+        }
+        list
+    }
+
     /// Position of a shown node among its parent's shown children.
-    pub fn position(&self, id: NodeId) -> usize {
-        self.pos[id as usize] as usize
+    pub fn position(&self, index: &Index, id: NodeId) -> usize {
+        if let Some(&p) = self.lock().pos.get(&id) {
+            return p as usize;
+        }
+        self.children(index, index.parent(id));
+        self.lock().pos.get(&id).map_or(0, |&p| p as usize)
     }
     /// Is this shown node the last of its parent's shown children?
     pub fn is_last(&self, index: &Index, id: NodeId) -> bool {
         let p = index.parent(id);
-        self.pos[id as usize] as usize + 1 == self.children(p).len()
+        self.position(index, id) + 1 == self.children(index, p).len()
     }
 }
 
-/// What a run of siblings adds to their parent (see the reverse pass).
+/// Which nodes are shown (`vis`, refilled) for the key's change types and
+/// filter, and the directories marked modified for a shown change below
+/// them; with `SIZES`, also the directories' sizes (`size` holds the files'
+/// sizes; `flags` and `mark` are the nodes' own). Returns the number of
+/// shown nodes.
+fn visible<const SIZES: bool>(
+    index: &Index,
+    (flags, mark, size): (&[u8], &[Mark], &mut [u64]),
+    vis: &mut Vec<u8>,
+    key: &Key,
+    filter: Option<&PathFilter>,
+) -> usize {
+    let n = flags.len();
+    refill(vis, n, 0);
+    // Path filter: one pass over the names, or a walk over the paths.
+    let matched: Option<Vec<bool>> =
+        filter.map(|f| f.match_nodes(index, |ch| flags[ch as usize] & (CANDIDATE | DIR) != 0));
+    let all_types = key.types.all();
+    let plain = matched.is_none() && all_types;
+    // Children have larger ids than their parents: one reverse pass decides
+    // which nodes are shown by themselves (candidates the filters let
+    // through), shows the ancestors of shown nodes, marks the directories
+    // changed below and (with SIZES) aggregates sizes. Siblings mostly have
+    // consecutive ids, so a run of them is summed in registers and added to
+    // the parent once.
+    let mut run = Run::default();
+    for id in (1..n).rev() {
+        let p = index.parent(id as NodeId) as usize;
+        if p != run.parent {
+            run.flush::<SIZES>(vis, size, mark);
+            run = Run {
+                parent: p,
+                ..Run::default()
+            };
+        }
+        let f = flags[id];
+        let mut v = vis[id];
+        if f & CANDIDATE != 0
+            && (plain || {
+                let path_ok = matched.as_ref().is_none_or(|m| m[id]);
+                path_ok
+                    && if f & DIR != 0 {
+                        all_types
+                    } else {
+                        key.types.0[mark[id].class()]
+                    }
+            })
+        {
+            v |= SHOWN;
+            vis[id] = v;
+        }
+        if SIZES && (f & COUNTED != 0 || v & HOLDS != 0) {
+            run.size += size[id];
+            run.holds = true;
+        }
+        if v & SHOWN != 0 {
+            run.shown = true;
+            run.changed |= v & BELOW != 0 || mark[id] != Mark::Unchanged;
+        }
+    }
+    run.flush::<SIZES>(vis, size, mark);
+    vis[ROOT as usize] |= SHOWN;
+    vis[1..].iter().filter(|v| **v & SHOWN != 0).count()
+}
+
+/// What a run of siblings adds to their parent (see [`visible`]).
 struct Run {
     parent: usize,
     size: u64,
-    flags: u8,
+    /// A sibling holds counted bytes.
+    holds: bool,
+    shown: bool,
     /// A shown sibling has a change mark.
     changed: bool,
 }
@@ -491,31 +502,30 @@ impl Default for Run {
         Run {
             parent: usize::MAX,
             size: 0,
-            flags: 0,
+            holds: false,
+            shown: false,
             changed: false,
         }
     }
 }
 
 impl Run {
-    fn flush(&self, flags: &mut [u8], size: &mut [u64], mark: &mut [Mark]) {
+    fn flush<const SIZES: bool>(&self, vis: &mut [u8], size: &mut [u64], mark: &[Mark]) {
         let p = self.parent;
         if p == usize::MAX {
             return;
         }
-        size[p] += self.size;
-        flags[p] |= self.flags;
-        if self.changed && p != ROOT as usize && mark[p] == Mark::Unchanged {
-            mark[p] = Mark::Modified;
-            flags[p] |= BELOW;
+        if SIZES && self.holds {
+            size[p] += self.size;
+            vis[p] |= HOLDS;
+        }
+        if self.shown {
+            vis[p] |= SHOWN;
+        }
+        if self.changed && p != ROOT as usize && mark[p] == Mark::Unchanged && vis[p] & BELOW == 0 {
+            vis[p] |= BELOW;
         }
     }
-}
-
-/// `v` as a copy of `from`, keeping its allocation.
-fn copy_into<T: Copy>(v: &mut Vec<T>, from: &[T]) {
-    v.clear();
-    v.extend_from_slice(from);
 }
 
 /// `v` as `n` copies of `x`, keeping its allocation.
@@ -567,7 +577,7 @@ mod tests {
     }
 
     fn size(index: &Index, tree: &Tree, path: &str) -> u64 {
-        tree.size[index.find(path.as_bytes()).unwrap() as usize]
+        tree.size(index.find(path.as_bytes()).unwrap())
     }
 
     #[test]
@@ -624,7 +634,7 @@ mod tests {
             None,
         );
         let top: Vec<String> = t
-            .children(ROOT)
+            .children(&ix, ROOT)
             .iter()
             .map(|&n| String::from_utf8_lossy(&ix.path(n)).into_owned())
             .collect();
