@@ -421,7 +421,10 @@ where
         .and_then(|j| j.pool)
         .map_or_else(rayon::current_num_threads, |p| p.current_num_threads())
         .max(1) as u64;
-    let total: u64 = uniq.iter().map(|&i| sizes.get(i).copied().unwrap_or(0)).sum();
+    let total: u64 = uniq
+        .iter()
+        .map(|&i| sizes.get(i).copied().unwrap_or(0))
+        .sum();
     for (p, &i) in per_blob.iter().zip(&uniq) {
         let size = sizes.get(i).copied().unwrap_or(0);
         let dominant = total == 0 || size.saturating_mul(threads) > total;

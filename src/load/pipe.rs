@@ -336,4 +336,49 @@ mod tests {
         assert_eq!(out.unwrap_err().to_string(), "limit");
         assert!(tail.is_none());
     }
+
+    /// Like a zstd decoder: a read that would go past `good` fails whole,
+    /// dropping the bytes it decoded.
+    struct Dropping {
+        good: usize,
+        at: usize,
+    }
+
+    impl Read for Dropping {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            if self.at + out.len() > self.good {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, "corrupt"));
+            }
+            for (i, b) in out.iter_mut().enumerate() {
+                *b = ((self.at + i) % 251) as u8;
+            }
+            self.at += out.len();
+            Ok(out.len())
+        }
+    }
+
+    #[test]
+    fn inline_reads_what_the_pipe_reads() {
+        let good = 5 * READ + 777;
+        let read_all = |r: &mut dyn BufRead| {
+            let mut got = Vec::new();
+            let e = r.read_to_end(&mut got).unwrap_err();
+            let mut more = Vec::new();
+            // After the error: the end.
+            assert_eq!(r.read_to_end(&mut more).unwrap(), 0);
+            Ok::<_, ()>((got, e.to_string()))
+        };
+        let (piped, _) = run(Dropping { good, at: 0 }, false, |r| read_all(r), |_| Ok(()));
+        let mut inline = Inline::new(Dropping { good, at: 0 });
+        let direct = read_all(&mut inline).unwrap();
+        assert_eq!(piped.unwrap(), direct);
+        // Whole READ-byte reads: the good bytes end at a READ boundary.
+        assert_eq!(direct, (expected(5 * READ), "corrupt".to_string()));
+        // A parser that stops early leaves the rest (and the error) to the
+        // caller.
+        let mut inline = Inline::new(Dropping { good, at: 0 });
+        inline.read_exact(&mut [0u8; 10]).unwrap();
+        let (rest, err) = inline.into_parts();
+        assert!(err.is_none() && rest.at == READ);
+    }
 }
