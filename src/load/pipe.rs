@@ -31,12 +31,17 @@ pub(super) struct PipeReader {
 
 impl Read for PipeReader {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let b = self.fill_buf()?;
-        let n = out.len().min(b.len());
-        out[..n].copy_from_slice(&b[..n]);
-        self.pos += n;
-        Ok(n)
+        read_buffered(self, out)
     }
+}
+
+/// `Read::read` of a reader that keeps its own buffer.
+fn read_buffered(r: &mut impl BufRead, out: &mut [u8]) -> io::Result<usize> {
+    let b = r.fill_buf()?;
+    let n = out.len().min(b.len());
+    out[..n].copy_from_slice(&b[..n]);
+    r.consume(n);
+    Ok(n)
 }
 
 /// The chunks as they came: a reader of the pipe may take the bytes where
@@ -146,11 +151,7 @@ impl<R: Read> Inline<R> {
 
 impl<R: Read> Read for Inline<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let b = self.fill_buf()?;
-        let n = out.len().min(b.len());
-        out[..n].copy_from_slice(&b[..n]);
-        self.pos += n;
-        Ok(n)
+        read_buffered(self, out)
     }
 }
 
