@@ -3,7 +3,7 @@
 //! of the contents but the hash, and nothing is written to disk.
 
 use std::io::{BufRead, BufReader, Read};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use xxhash_rust::xxh3::Xxh3;
@@ -340,6 +340,11 @@ pub struct Progress {
     pub hashed: AtomicU64,
     /// Set to 1 when the layer is done.
     pub done: AtomicU64,
+    /// Decompress on the indexing thread itself, without [`super::pipe`]'s
+    /// second thread: set by [`super::index_layers`] when other layers
+    /// keep the other cores busy (no hand-offs, and the decoded bytes are
+    /// walked and hashed while still in this core's cache).
+    pub inline: AtomicBool,
 }
 
 /// Normalise a path from a tar header. Returns `None` for the root itself.
@@ -437,9 +442,10 @@ pub fn index_layer<R: Read + Send>(
         // hashed (load::pipe).
         Compression::Gzip => {
             let dec = Hashing::new(flate2::bufread::MultiGzDecoder::new(buffered), verify);
-            let (ix, tail) = super::pipe::run(
+            let (ix, tail) = decode_and_index(
                 dec,
                 verify,
+                progress.inline.load(Ordering::Relaxed),
                 |r| index_tar(r, compression, loc, &progress),
                 |dec| compressed_digests(dec, |d| d.into_inner()),
             );
@@ -451,9 +457,10 @@ pub fn index_layer<R: Read + Send>(
         Compression::Zstd => {
             let dec = zstd::stream::read::Decoder::with_buffer(buffered)
                 .map_err(|e| Error::format(loc.clone(), format!("bad zstd stream: {e}")))?;
-            let (ix, tail) = super::pipe::run(
+            let (ix, tail) = decode_and_index(
                 Hashing::new(dec, verify),
                 verify,
+                progress.inline.load(Ordering::Relaxed),
                 |r| index_tar(r, compression, loc, &progress),
                 |dec| compressed_digests(dec, |d| d.finish()),
             );
@@ -490,6 +497,35 @@ pub fn index_layer<R: Read + Send>(
     };
     progress.done.store(1, Ordering::Relaxed);
     result
+}
+
+/// Run `parse` on the bytes `dec` yields: on this thread when `inline`
+/// ([`super::pipe::Inline`]), else with `dec` read on a thread of its own
+/// ([`super::pipe::run`]); the same bytes and errors either way. With
+/// `want_finish`, `finish(dec)` runs after a successful parse on what the
+/// parser left (a read error met past the parser's end comes back there).
+fn decode_and_index<D, T, F>(
+    dec: Hashing<D>,
+    want_finish: bool,
+    inline: bool,
+    parse: impl FnOnce(&mut dyn BufRead) -> Result<T>,
+    finish: impl FnOnce(Hashing<D>) -> std::io::Result<F> + Send,
+) -> (Result<T>, Option<std::io::Result<F>>)
+where
+    D: Read + Send,
+    F: Send,
+{
+    if !inline {
+        return super::pipe::run(dec, want_finish, |r| parse(r), finish);
+    }
+    let mut r = super::pipe::Inline::new(dec);
+    let out = parse(&mut r);
+    let tail = (want_finish && out.is_ok()).then(|| match r.into_parts() {
+        (_, Some(e)) => Err(e),
+        // What was read ahead of the parser was hashed when it was read.
+        (dec, None) => finish(dec),
+    });
+    (out, tail)
 }
 
 pub(crate) fn v7_header_ok(block: &[u8]) -> bool {

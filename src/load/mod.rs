@@ -412,6 +412,24 @@ where
         .iter()
         .map(|_| Arc::new(layer::Progress::default()))
         .collect();
+    // A compressed layer is decoded on a second thread (load::pipe) only
+    // when it is more than its core's share of the image: then the other
+    // layers cannot keep the other cores busy meanwhile. The others are
+    // decoded, walked and hashed on their one thread.
+    let threads = jobs
+        .as_ref()
+        .and_then(|j| j.pool)
+        .map_or_else(rayon::current_num_threads, |p| p.current_num_threads())
+        .max(1) as u64;
+    let total: u64 = uniq
+        .iter()
+        .map(|&i| sizes.get(i).copied().unwrap_or(0))
+        .sum();
+    for (p, &i) in per_blob.iter().zip(&uniq) {
+        let size = sizes.get(i).copied().unwrap_or(0);
+        let dominant = total == 0 || size.saturating_mul(threads) > total;
+        p.inline.store(!dominant, Ordering::Relaxed);
+    }
     let per_layer: Vec<Arc<layer::Progress>> = uid.iter().map(|&u| per_blob[u].clone()).collect();
     *progress.layers.lock().unwrap() = per_layer.clone();
     *progress.layer_sizes.lock().unwrap() = sizes.to_vec();

@@ -13,9 +13,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 /// Bytes per chunk handed over.
-const CHUNK: usize = 256 * 1024;
+const CHUNK: usize = 1024 * 1024;
+/// Bytes asked of the decoder per read: the decoder drops what it decoded
+/// in a read that fails, so this fixes where a corrupt stream's good bytes
+/// end (and which file its error names), whatever the chunk size.
+pub(super) const READ: usize = 256 * 1024;
 /// Chunks in flight.
-const DEPTH: usize = 8;
+const DEPTH: usize = 4;
 
 /// The parser's end of the pipe.
 pub(super) struct PipeReader {
@@ -27,12 +31,17 @@ pub(super) struct PipeReader {
 
 impl Read for PipeReader {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let b = self.fill_buf()?;
-        let n = out.len().min(b.len());
-        out[..n].copy_from_slice(&b[..n]);
-        self.pos += n;
-        Ok(n)
+        read_buffered(self, out)
     }
+}
+
+/// `Read::read` of a reader that keeps its own buffer.
+fn read_buffered(r: &mut impl BufRead, out: &mut [u8]) -> io::Result<usize> {
+    let b = r.fill_buf()?;
+    let n = out.len().min(b.len());
+    out[..n].copy_from_slice(&b[..n]);
+    r.consume(n);
+    Ok(n)
 }
 
 /// The chunks as they came: a reader of the pipe may take the bytes where
@@ -97,10 +106,12 @@ pub(super) fn channel() -> (Feeder, PipeReader) {
 
 /// Fill `buf` from `r` as far as it goes; the bytes read before an error
 /// come with it.
+/// Each read stops at a multiple of [`READ`].
 fn fill(r: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
     let mut n = 0;
     while n < buf.len() {
-        match r.read(&mut buf[n..]) {
+        let end = ((n / READ + 1) * READ).min(buf.len());
+        match r.read(&mut buf[n..end]) {
             Ok(0) => break,
             Ok(k) => n += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -108,6 +119,65 @@ fn fill(r: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
         }
     }
     (n, None)
+}
+
+/// A reader over `R` on this thread that reads it exactly as the pipe's
+/// decoder thread does (chunks of [`READ`] bytes, an error after the bytes
+/// read before it, then the end): the same bytes and the same error.
+pub(super) struct Inline<R> {
+    inner: R,
+    buf: Vec<u8>,
+    pos: usize,
+    err: Option<io::Error>,
+    ended: bool,
+}
+
+impl<R: Read> Inline<R> {
+    pub(super) fn new(inner: R) -> Self {
+        Inline {
+            inner,
+            buf: Vec::new(),
+            pos: 0,
+            err: None,
+            ended: false,
+        }
+    }
+
+    /// The reader, and the error it met that was not read yet.
+    pub(super) fn into_parts(self) -> (R, Option<io::Error>) {
+        (self.inner, self.err)
+    }
+}
+
+impl<R: Read> Read for Inline<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        read_buffered(self, out)
+    }
+}
+
+impl<R: Read> BufRead for Inline<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        while self.pos == self.buf.len() {
+            if let Some(e) = self.err.take() {
+                self.ended = true;
+                return Err(e);
+            }
+            if self.ended {
+                return Ok(&[]);
+            }
+            self.buf.resize(READ, 0);
+            let (n, err) = fill(&mut self.inner, &mut self.buf);
+            self.buf.truncate(n);
+            self.pos = 0;
+            self.err = err;
+            self.ended = n == 0 && self.err.is_none();
+        }
+        Ok(&self.buf[self.pos..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.buf.len());
+    }
 }
 
 /// Run `parse` on the bytes `dec` yields, `dec` being read on its own
@@ -266,5 +336,50 @@ mod tests {
         );
         assert_eq!(out.unwrap_err().to_string(), "limit");
         assert!(tail.is_none());
+    }
+
+    /// Like a zstd decoder: a read that would go past `good` fails whole,
+    /// dropping the bytes it decoded.
+    struct Dropping {
+        good: usize,
+        at: usize,
+    }
+
+    impl Read for Dropping {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            if self.at + out.len() > self.good {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, "corrupt"));
+            }
+            for (i, b) in out.iter_mut().enumerate() {
+                *b = ((self.at + i) % 251) as u8;
+            }
+            self.at += out.len();
+            Ok(out.len())
+        }
+    }
+
+    #[test]
+    fn inline_reads_what_the_pipe_reads() {
+        let good = 5 * READ + 777;
+        let read_all = |r: &mut dyn BufRead| {
+            let mut got = Vec::new();
+            let e = r.read_to_end(&mut got).unwrap_err();
+            let mut more = Vec::new();
+            // After the error: the end.
+            assert_eq!(r.read_to_end(&mut more).unwrap(), 0);
+            Ok::<_, ()>((got, e.to_string()))
+        };
+        let (piped, _) = run(Dropping { good, at: 0 }, false, |r| read_all(r), |_| Ok(()));
+        let mut inline = Inline::new(Dropping { good, at: 0 });
+        let direct = read_all(&mut inline).unwrap();
+        assert_eq!(piped.unwrap(), direct);
+        // Whole READ-byte reads: the good bytes end at a READ boundary.
+        assert_eq!(direct, (expected(5 * READ), "corrupt".to_string()));
+        // A parser that stops early leaves the rest (and the error) to the
+        // caller.
+        let mut inline = Inline::new(Dropping { good, at: 0 });
+        inline.read_exact(&mut [0u8; 10]).unwrap();
+        let (rest, err) = inline.into_parts();
+        assert!(err.is_none() && rest.at == READ);
     }
 }
