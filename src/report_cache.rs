@@ -214,6 +214,17 @@ impl Rendered {
         }
     }
 
+    /// A rendering of one part, kept as it is (no copy: a report of
+    /// millions of paths renders to tens of megabytes).
+    pub fn whole(status: u8, bytes: Vec<u8>) -> Rendered {
+        let parts = std::iter::once(0..bytes.len()).collect();
+        Rendered {
+            status,
+            raw: Raw::Made(bytes),
+            parts,
+        }
+    }
+
     /// Part `i` (empty past the last).
     pub fn part(&self, i: usize) -> &[u8] {
         self.parts.get(i).map_or(&[], |r| &self.raw[r.clone()])

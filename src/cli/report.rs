@@ -103,7 +103,7 @@ pub fn run_report(args: ReportArgs, env: &Env) -> anyhow::Result<ExitCode> {
             }
             None => {
                 let body = render::render(&report, &verdict, format, &opts);
-                imgscope::Rendered::new(status, &[body.as_bytes()])
+                imgscope::Rendered::whole(status, body.into_bytes())
             }
         }
     });
