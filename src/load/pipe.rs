@@ -13,13 +13,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 /// Bytes per chunk handed over.
-const CHUNK: usize = 1024 * 1024;
+const CHUNK: usize = 256 * 1024;
 /// Bytes asked of the decoder per read: the decoder drops what it decoded
 /// in a read that fails, so this fixes where a corrupt stream's good bytes
 /// end (and which file its error names), whatever the chunk size.
 pub(super) const READ: usize = 256 * 1024;
 /// Chunks in flight.
-const DEPTH: usize = 4;
+const DEPTH: usize = 8;
 
 /// The parser's end of the pipe.
 pub(super) struct PipeReader {
