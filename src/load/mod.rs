@@ -416,18 +416,17 @@ where
     // when it is more than its core's share of the image: then the other
     // layers cannot keep the other cores busy meanwhile. The others are
     // decoded, walked and hashed on their one thread.
-    let threads = jobs
-        .as_ref()
-        .and_then(|j| j.pool)
+    let pool = jobs.as_ref().and_then(|j| j.pool);
+    let threads = pool
         .map_or_else(rayon::current_num_threads, |p| p.current_num_threads())
-        .max(1) as u64;
+        .max(1);
     let total: u64 = uniq
         .iter()
         .map(|&i| sizes.get(i).copied().unwrap_or(0))
         .sum();
     for (p, &i) in per_blob.iter().zip(&uniq) {
         let size = sizes.get(i).copied().unwrap_or(0);
-        let dominant = total == 0 || size.saturating_mul(threads) > total;
+        let dominant = total == 0 || size.saturating_mul(threads as u64) > total;
         p.inline.store(!dominant, Ordering::Relaxed);
     }
     let per_layer: Vec<Arc<layer::Progress>> = uid.iter().map(|&u| per_blob[u].clone()).collect();
@@ -439,12 +438,11 @@ where
     let mut builder = index::IndexBuilder::default();
     let mut first_err: Option<(usize, Error)> = None;
     let cancel = jobs.as_ref().map(|j| j.cancel);
-    let pool = jobs.as_ref().and_then(|j| j.pool);
     let window = &Window::default();
     // At most `ahead` layers past the merge are started: their indexes wait
     // in memory until merged, so more would only raise peak memory (and
     // take CPU from the merge when it is the slower side).
-    let ahead = pool.map_or_else(rayon::current_num_threads, |p| p.current_num_threads()) + 1;
+    let ahead = threads + 1;
     let merge_time = std::thread::scope(|scope| {
         let per_blob = &per_blob;
         let uniq = &uniq;
