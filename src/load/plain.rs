@@ -195,8 +195,10 @@ struct Pending {
 
 /// Bytes of a layer read at a time into the walk's buffer when every file
 /// is hashed (no census): small enough to stay in the core's cache while
-/// its headers are walked and its files hashed.
-const READ_BUF: usize = 512 << 10;
+/// its headers are walked and its files hashed. A quarter of a 512 KiB L2
+/// (512 KiB, the whole of it, ran 0.86-0.89 s on the 1M-file image against
+/// 0.72-0.74 s, more syscalls notwithstanding).
+const READ_BUF: usize = 128 << 10;
 /// Files larger than this are hashed from the map, not the buffer.
 const READ_MAX_FILE: u64 = (READ_BUF / 4) as u64;
 
