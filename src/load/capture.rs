@@ -44,9 +44,10 @@ fn data_bound(path: &[u8]) -> Option<u64> {
         b"etc/ld.so.conf.d" if name.ends_with(b".conf") => return Some(MB),
         _ => {}
     }
-    let parent = dir.rsplit(|&b| b == b'/').next().unwrap_or(b"");
-    if (name == b"RECORD" && parent.ends_with(b".dist-info"))
-        || (name == b"installed-files.txt" && parent.ends_with(b".egg-info"))
+    // The parent directory's name only for the two names that need it.
+    let parent = || dir.rsplit(|&b| b == b'/').next().unwrap_or(b"");
+    if (name == b"RECORD" && parent().ends_with(b".dist-info"))
+        || (name == b"installed-files.txt" && parent().ends_with(b".egg-info"))
     {
         return Some(64 * MB);
     }

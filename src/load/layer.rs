@@ -394,19 +394,31 @@ fn normalize_into(raw: &[u8], out: &mut Vec<u8>) -> std::result::Result<bool, St
 /// Is `t` a normal path (non-empty components, none `.` or `..`, no NUL,
 /// no leading or trailing `/`)?
 fn already_normal(t: &[u8]) -> bool {
-    // Does a component start at `at`, and is it neither `.` nor `..`?
-    let starts_ok = |at: usize| match t.get(at) {
-        None | Some(b'/') => false,
-        Some(b'.') => match t.get(at + 1) {
-            None | Some(b'/') => false,
-            Some(b'.') => !matches!(t.get(at + 2), None | Some(b'/')),
-            _ => true,
-        },
-        _ => true,
-    };
-    starts_ok(0)
-        && memchr::memchr_iter(b'/', t).all(|i| starts_ok(i + 1))
-        && memchr::memchr(0, t).is_none()
+    // One pass (paths are short: a scalar loop beats a vector search per
+    // `/`); `at_start`: the byte is the first of a component.
+    let mut at_start = true;
+    let mut i = 0;
+    while i < t.len() {
+        let b = t[i];
+        if b == 0 {
+            return false;
+        }
+        if at_start {
+            match b {
+                b'/' => return false,
+                // `.` or `..` as a whole component.
+                b'.' => match t.get(i + 1) {
+                    None | Some(b'/') => return false,
+                    Some(b'.') if matches!(t.get(i + 2), None | Some(b'/')) => return false,
+                    _ => {}
+                },
+                _ => {}
+            }
+        }
+        at_start = b == b'/';
+        i += 1;
+    }
+    !at_start
 }
 
 pub(super) fn lossy(b: &[u8]) -> String {
