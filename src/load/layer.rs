@@ -844,6 +844,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn already_normal_tells_normal_paths_apart() {
+        for p in ["a", "a/b", ".hidden/x", "a/...", "a/..b", "a/.b/c", "usr/lib/x.so"] {
+            assert!(already_normal(p.as_bytes()), "{p}");
+        }
+        for p in [
+            "", "/", "/a", "a/", "a//b", ".", "..", "./a", "a/.", "a/./b", "../a", "a/..",
+            "a/../b", "a\0b",
+        ] {
+            assert!(!already_normal(p.as_bytes()), "{p:?}");
+        }
+    }
+
+    #[test]
     fn normalizes_paths() {
         assert_eq!(
             normalize_path(b"./a//b/./c/").unwrap(),
