@@ -845,7 +845,15 @@ mod tests {
 
     #[test]
     fn already_normal_tells_normal_paths_apart() {
-        for p in ["a", "a/b", ".hidden/x", "a/...", "a/..b", "a/.b/c", "usr/lib/x.so"] {
+        for p in [
+            "a",
+            "a/b",
+            ".hidden/x",
+            "a/...",
+            "a/..b",
+            "a/.b/c",
+            "usr/lib/x.so",
+        ] {
             assert!(already_normal(p.as_bytes()), "{p}");
         }
         for p in [
