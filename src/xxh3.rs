@@ -544,7 +544,9 @@ mod tests {
                 assert_eq!(portable_long(b), want, "portable len {len}");
             }
             // The pipe's and the mapped reader's piece sizes.
-            for piece in [1, 63, 64, 65, 255, 256, 257, 1000, 1024, 4096, 65_536, 262_144] {
+            for piece in [
+                1, 63, 64, 65, 255, 256, 257, 1000, 1024, 4096, 65_536, 262_144,
+            ] {
                 if len / piece > 20_000 {
                     continue;
                 }
@@ -558,13 +560,18 @@ mod tests {
     fn every_single_and_double_cut_matches() {
         // Single cuts at every position, double cuts around the buffer and
         // the block edges.
-        for len in [241, 255, 256, 257, 300, 511, 512, 513, 1023, 1024, 1025, 1100, 2049, 3000] {
+        for len in [
+            241, 255, 256, 257, 300, 511, 512, 513, 1023, 1024, 1025, 1100, 2049, 3000,
+        ] {
             let data = bytes(len, len as u64);
             let want = reference(&data);
             for c in 0..=len {
                 assert_eq!(streamed(&data, &[c]), want, "len {len} cut {c}");
             }
-            let edges = [0, 1, 63, 64, 65, 127, 128, 191, 192, 193, 240, 241, 255, 256, 257, 320, 1023, 1024, 1025];
+            let edges = [
+                0, 1, 63, 64, 65, 127, 128, 191, 192, 193, 240, 241, 255, 256, 257, 320, 1023,
+                1024, 1025,
+            ];
             for &a in &edges {
                 for &b in &edges {
                     for shift in [0, 7] {
