@@ -29,6 +29,7 @@ pub mod testing;
 pub mod tui;
 pub mod units;
 pub mod view;
+mod xxh3;
 
 pub use analyse::{
     analyse, analyse_index, index_only, report, report_rendered, AnalyseOptions, Analysed,

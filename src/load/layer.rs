@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use xxhash_rust::xxh3::Xxh3;
+use crate::xxh3::Xxh3;
 
 use super::capture::{Capturer, LayerCaptures};
 use super::counted::Counted;

@@ -303,9 +303,9 @@ fn hash_batch(
                     unread_hash(size as u64)
                 } else if size <= PIECE {
                     feed(&mut cap, body);
-                    xxhash_rust::xxh3::xxh3_128(body)
+                    crate::xxh3::hash128(body)
                 } else {
-                    let mut h = xxhash_rust::xxh3::Xxh3::new();
+                    let mut h = crate::xxh3::Xxh3::new();
                     pieces(map, pos, body, |piece| {
                         h.update(piece);
                         feed(&mut cap, piece);

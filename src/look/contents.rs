@@ -10,7 +10,7 @@
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use xxhash_rust::xxh3::Xxh3;
+use crate::xxh3::Xxh3;
 
 use super::read::{changed, layer_loc, read_some, with_entry, with_layer};
 use super::{lookup, resolve, show, stored, LookError, Stored};

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 
-use xxhash_rust::xxh3::Xxh3;
+use crate::xxh3::Xxh3;
 
 use super::Stored;
 use crate::error::{Error, Location, Result};
