@@ -13,6 +13,14 @@
 //! literal start and end. A glob it cannot read that way (braces, escapes, a
 //! `/` inside brackets) makes every path a candidate. So a `false` is exact
 //! and a `true` is then decided by the glob set itself.
+//!
+//! Most globs need no glob set at all: a glob whose components are literals,
+//! `**` (never two in a row) or patterns whose only wildcard is `*` is
+//! decided exactly by the same per-directory states ([`DirFilter::matches`]):
+//! such a glob matches a file when its last component is live in the file's
+//! directory and matches the file's name (a trailing `**` must take at least
+//! one component, as the glob set's `/.*` does). Only where a glob of
+//! another form (`?`, brackets) may complete is the glob set asked.
 
 use rustc_hash::FxHashMap;
 
@@ -80,6 +88,59 @@ impl Comp {
     }
 }
 
+/// A `*`-only pattern's literal pieces (`a*b*c` → `a`, `b`, `c`) decide a
+/// name exactly: it starts with the first, ends with the last and holds the
+/// others in order between them.
+fn star_matches(pieces: &[Box<[u8]>], name: &[u8]) -> bool {
+    let (first, last) = (&pieces[0], &pieces[pieces.len() - 1]);
+    if name.len() < first.len() + last.len() || !name.starts_with(first) || !name.ends_with(last) {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for p in &pieces[1..pieces.len() - 1] {
+        if p.is_empty() {
+            continue;
+        }
+        match rest.windows(p.len()).position(|w| w == &p[..]) {
+            Some(i) => rest = &rest[i + p.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// How a glob's last component is decided exactly (see the module's
+/// documentation), or None when the glob is not of that form.
+fn exact_end(glob: &str, comps: &[Comp]) -> Option<Exact> {
+    let parts: Vec<&str> = glob.split('/').collect();
+    // The states test a wildcard component by its literal start and end:
+    // exact for one `*`; the last component is matched whole.
+    let (last, inner) = parts.split_last()?;
+    if parts.iter().any(|c| c.contains(['?', '[', ']']))
+        || inner
+            .iter()
+            .any(|c| c.matches('*').count() > 1 && *c != "**")
+        || comps
+            .windows(2)
+            .any(|w| w[0] == Comp::Any && w[1] == Comp::Any)
+    {
+        return None;
+    }
+    Some(match comps.last()? {
+        Comp::Any => Exact::Any,
+        Comp::Lit(_) => Exact::Lit,
+        Comp::Wild { .. } => Exact::Star(last.split('*').map(|p| p.as_bytes().into()).collect()),
+    })
+}
+
+/// An exact glob's last component.
+#[derive(Debug, Clone)]
+enum Exact {
+    Any,
+    Lit,
+    Star(Vec<Box<[u8]>>),
+}
+
 /// Components of a glob, or None when the filter cannot read it.
 fn components(glob: &str) -> Option<Vec<Comp>> {
     if glob.contains(['{', '}', '\\']) || glob.ends_with('/') {
@@ -103,6 +164,10 @@ fn components(glob: &str) -> Option<Vec<Comp>> {
 #[derive(Debug, Clone, Default)]
 pub struct GlobFilter {
     globs: Vec<Vec<Comp>>,
+    /// Each readable glob's number among all the globs given.
+    ids: Vec<u32>,
+    /// Each readable glob's exact decision, if it has one.
+    exact: Vec<Option<Exact>>,
     /// Some glob cannot be pre-tested: every path is a candidate.
     always: bool,
 }
@@ -116,14 +181,24 @@ struct DirState {
     tests: Vec<Comp>,
     /// Any name may.
     any: bool,
+    /// Exact globs whose last component is live here.
+    ends: Vec<u32>,
+    /// Where a glob without an exact decision may complete: the glob set
+    /// decides names passing these tests (or any name).
+    loose: Vec<Comp>,
+    loose_any: bool,
 }
 
 impl GlobFilter {
     pub fn new<'a>(globs: impl IntoIterator<Item = &'a str>) -> GlobFilter {
         let mut f = GlobFilter::default();
-        for g in globs {
+        for (id, g) in globs.into_iter().enumerate() {
             match components(g) {
-                Some(c) => f.globs.push(c),
+                Some(c) => {
+                    f.exact.push(exact_end(g, &c));
+                    f.globs.push(c);
+                    f.ids.push(id as u32);
+                }
                 None => f.always = true,
             }
         }
@@ -153,14 +228,24 @@ impl GlobFilter {
         };
         for &(g, mask) in &st.live {
             let comps = &self.globs[g as usize];
+            let exact = self.exact[g as usize].is_some();
+            if exact && mask & (1 << (comps.len() - 1)) != 0 {
+                st.ends.push(g);
+            }
             for (i, c) in comps.iter().enumerate() {
                 if mask & (1 << i) == 0 || !self.nullable(g as usize, i + 1) {
                     continue;
                 }
                 if *c == Comp::Any {
                     st.any = true;
-                } else if !st.tests.contains(c) {
-                    st.tests.push(c.clone());
+                    st.loose_any |= !exact;
+                } else {
+                    if !st.tests.contains(c) {
+                        st.tests.push(c.clone());
+                    }
+                    if !exact && !st.loose.contains(c) {
+                        st.loose.push(c.clone());
+                    }
                 }
             }
         }
@@ -197,6 +282,16 @@ impl GlobFilter {
                 (m != 0).then_some((g, m))
             })
             .collect()
+    }
+
+    /// Does exact glob `g`'s last component take `name`?
+    fn completes(&self, g: usize, name: &[u8]) -> bool {
+        match &self.exact[g] {
+            Some(Exact::Any) => true,
+            Some(Exact::Lit) => self.globs[g].last().is_some_and(|c| c.matches(name)),
+            Some(Exact::Star(pieces)) => star_matches(pieces, name),
+            None => false,
+        }
     }
 
     /// Could a glob match `path` (absolute, `/`-separated)?
@@ -251,6 +346,30 @@ impl<'a, T: Tree> DirFilter<'a, T> {
             let name = self.tree.name(node);
             st.tests.iter().any(|t| t.matches(name))
         }
+    }
+
+    /// The globs (numbered as given to [`GlobFilter::new`], increasing)
+    /// that match the path of `node`, decided without the glob set; None
+    /// when the glob set must decide (a glob without an exact decision may
+    /// match, or `node` is the root).
+    pub fn matches(&mut self, node: NodeId) -> Option<Vec<u32>> {
+        if self.filter.always || node == ROOT {
+            return None;
+        }
+        let dir = self.dir(self.tree.parent(node));
+        let st = &self.states[dir as usize];
+        let name = self.tree.name(node);
+        if st.loose_any || st.loose.iter().any(|t| t.matches(name)) {
+            return None;
+        }
+        let mut out: Vec<u32> = st
+            .ends
+            .iter()
+            .filter(|&&g| self.filter.completes(g as usize, name))
+            .map(|&g| self.filter.ids[g as usize])
+            .collect();
+        out.sort_unstable();
+        Some(out)
     }
 
     fn dir(&mut self, dir: NodeId) -> u32 {
@@ -533,6 +652,55 @@ mod tests {
                 prop_assert!(!readable || dirs.may_match(*node), "{}", path);
             }
         }
+    }
+
+    /// Where [`DirFilter::matches`] decides, it decides as the glob set
+    /// does, and it decides most paths (matches among them).
+    #[test]
+    fn exact_decisions_agree_with_the_glob_set() {
+        let (globs, _) = fixtures();
+        let mut readable: Vec<String> = globs
+            .iter()
+            .filter(|(_, f)| !f.always)
+            .map(|(g, _)| g.clone())
+            .collect();
+        readable.extend(["/t/**", "**/u/**", "/v/*a*b*", "/w/x*/**", "/y/**/z"].map(String::from));
+        let set = glob_set(&readable);
+        let filter = GlobFilter::new(readable.iter().map(String::as_str));
+        let mut tree = Paths::default();
+        let mut leaves = Vec::new();
+        for g in &readable {
+            for seed in 0..40usize {
+                let comps = instantiate(g, &[seed, seed * 7 + 3, seed / 3, seed * 13 + 1]);
+                let comps: Vec<&str> = comps.iter().map(String::as_str).collect();
+                let path: String = comps.iter().map(|c| format!("/{c}")).collect();
+                leaves.push((path, tree.add(&comps)));
+            }
+        }
+        for p in [
+            "/t", "/u", "/x/u", "/v/ab", "/v/ba", "/v/xaxbx", "/w/x", "/w/xy/q", "/y/z", "/y/q/z",
+        ] {
+            let comps: Vec<&str> = p[1..].split('/').collect();
+            leaves.push((p.to_string(), tree.add(&comps)));
+        }
+        let mut dirs = DirFilter::new(&filter, &tree);
+        let (mut decided, mut hits) = (0, 0);
+        for (path, node) in &leaves {
+            let Some(got) = dirs.matches(*node) else {
+                continue;
+            };
+            let mut want: Vec<u32> = set.matches(path).into_iter().map(|i| i as u32).collect();
+            want.sort_unstable();
+            assert_eq!(got, want, "{path}");
+            decided += 1;
+            hits += usize::from(!got.is_empty());
+        }
+        assert!(
+            decided * 10 >= leaves.len() * 8,
+            "{decided} of {}",
+            leaves.len()
+        );
+        assert!(hits * 2 >= decided, "{hits} of {decided}");
     }
 
     /// The generator does make matches: the property is not vacuous.

@@ -83,6 +83,14 @@ impl Matcher {
         })
     }
 
+    /// The rules (file order) of the globs `globs` (numbered as added).
+    fn owners(&self, globs: &[u32]) -> Vec<usize> {
+        let mut v: Vec<usize> = globs.iter().map(|&g| self.owner[g as usize]).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
     /// The rules (file order) with a glob matching `path`.
     fn matches(&self, path: &[u8]) -> Vec<usize> {
         let cand = globset::Candidate::new(bytes_as_path(path));
@@ -234,24 +242,34 @@ impl Rules {
         visible: &dyn Fn(&[u8]) -> bool,
         may_exclude: bool,
     ) -> Option<&OptionalRule> {
-        self.optional_match
-            .matches(path)
+        let mut excluded =
+            |i: usize| may_exclude && self.optional_exclude.matches(path).contains(&i);
+        self.optional_first(
+            self.optional_match.matches(path),
+            path,
+            visible,
+            &mut excluded,
+        )
+    }
+
+    /// The first of the optional rules `candidates` (whose globs match
+    /// `path`) that takes it, `excluded(i)` telling whether rule `i`'s
+    /// exclude globs match it.
+    fn optional_first(
+        &self,
+        candidates: Vec<usize>,
+        path: &[u8],
+        visible: &dyn Fn(&[u8]) -> bool,
+        excluded: &mut dyn FnMut(usize) -> bool,
+    ) -> Option<&OptionalRule> {
+        candidates
             .into_iter()
-            .find(|&i| self.optional_applies(i, path, visible, may_exclude))
+            .find(|&i| !excluded(i) && self.optional_applies(i, path, visible))
             .map(|i| &self.optional[i])
     }
 
-    fn optional_applies(
-        &self,
-        i: usize,
-        path: &[u8],
-        visible: &dyn Fn(&[u8]) -> bool,
-        may_exclude: bool,
-    ) -> bool {
+    fn optional_applies(&self, i: usize, path: &[u8], visible: &dyn Fn(&[u8]) -> bool) -> bool {
         let r = &self.optional[i];
-        if may_exclude && self.optional_exclude.matches(path).contains(&i) {
-            return false;
-        }
         if r.beside_source && path.ends_with(b".pyc") && !in_pycache(path) {
             let src = &path[..path.len() - 1];
             return visible(src);
@@ -294,7 +312,11 @@ impl<'a> RuleDirs<'a> {
         if !self.cache.may_match(node) {
             return None;
         }
-        self.rules.matching(path)
+        let rules = self.rules;
+        match self.cache.matches(node) {
+            Some(globs) => rules.cache.owners(&globs).first().map(|&i| &rules.rules[i]),
+            None => rules.matching(path),
+        }
     }
 
     /// [`Rules::optional_matching`] of `path`, the path of `node`.
@@ -307,9 +329,21 @@ impl<'a> RuleDirs<'a> {
         if !self.optional.may_match(node) {
             return None;
         }
-        let may_exclude = self.exclude.may_match(node);
-        self.rules
-            .optional_matching_excluding(path, visible, may_exclude)
+        let rules = self.rules;
+        let candidates = match self.optional.matches(node) {
+            Some(globs) => rules.optional_match.owners(&globs),
+            None => rules.optional_match.matches(path),
+        };
+        if candidates.is_empty() {
+            return None;
+        }
+        // The rules whose exclude globs match, asked once.
+        let excluded = match self.exclude.matches(node) {
+            Some(globs) => rules.optional_exclude.owners(&globs),
+            None if self.exclude.may_match(node) => rules.optional_exclude.matches(path),
+            None => Vec::new(),
+        };
+        rules.optional_first(candidates, path, visible, &mut |i| excluded.contains(&i))
     }
 }
 

@@ -87,7 +87,8 @@ pub fn scan(index: &Index, rules: &Rules) -> Scan {
         if kind == Some(NodeKind::Dir) {
             continue;
         }
-        for g in markers.groups(&index.path(id)) {
+        let groups = markers.groups_at(&mut marker_dirs, id, || index.path(id));
+        for g in groups {
             present[g] = true;
         }
     }
@@ -115,7 +116,7 @@ pub fn scan(index: &Index, rules: &Rules) -> Scan {
             return;
         }
         let groups = if glob_dirs.may_match(id) {
-            globs.groups(p)
+            globs.groups_at(&mut glob_dirs, id, || p)
         } else {
             Vec::new()
         };

@@ -170,6 +170,25 @@ impl GroupedGlobs {
         }
     }
 
+    /// [`GroupedGlobs::groups`] of `path`, the path of `node`, decided per
+    /// directory by `dirs` (over [`GroupedGlobs::filter`]) where it can:
+    /// `path()` is asked only otherwise.
+    pub fn groups_at<P: AsRef<[u8]>>(
+        &self,
+        dirs: &mut crate::analyze::globfilter::DirFilter,
+        node: crate::load::index::NodeId,
+        path: impl FnOnce() -> P,
+    ) -> Vec<usize> {
+        match dirs.matches(node) {
+            Some(globs) => {
+                let mut g: Vec<usize> = globs.iter().map(|&i| self.owner[i as usize]).collect();
+                g.dedup();
+                g
+            }
+            None => self.groups(path().as_ref()),
+        }
+    }
+
     /// The groups whose globs match `path`, each once, in order.
     pub fn groups(&self, path: &[u8]) -> Vec<usize> {
         let cand = globset::Candidate::new(crate::analyze::rules::bytes_as_path(path));

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{data, since, versions, Found, Meta};
+use super::{data, since, versions, Found, Meta, Resolver};
 use crate::load::index::{Index, NodeId};
 
 /// One record of a deb822 file: field name → value (continuation lines
@@ -192,38 +192,43 @@ pub fn read(index: &Index) -> Vec<Found> {
     let recs = status_records(index);
     if !recs.is_empty() {
         let auto = auto_installed(index);
-        // File lists by list name (`name` or `name:arch`), every version.
-        let mut lists: BTreeMap<Vec<u8>, Vec<Vec<u8>>> = BTreeMap::new();
+        // File lists by list name (`name` or `name:arch`), every version,
+        // borrowed from the captures: a list's paths are resolved here, in
+        // its order, and the package owns the nodes (as owning the paths).
+        let mut lists: BTreeMap<&[u8], Vec<&[u8]>> = BTreeMap::new();
         if let Some(info) = node(index, b"var/lib/dpkg/info") {
             for &ch in index.children(info) {
                 let Some(stem) = index.name(ch).strip_suffix(b".list") else {
                     continue;
                 };
-                let entry = lists.entry(stem.to_vec()).or_default();
+                let entry = lists.entry(stem).or_default();
                 for (_, _, c) in versions(index, ch).into_iter().rev() {
                     if let Some(d) = data(c) {
-                        entry.extend(list_paths(d).map(<[u8]>::to_vec));
+                        entry.extend(list_paths(d));
                     }
                 }
             }
         }
+        let mut resolver = Resolver::new(index);
         for ((name, arch), r) in recs {
             let qualified = format!("{name}:{arch}").into_bytes();
             let paths = lists
-                .remove(&qualified)
+                .remove(&qualified[..])
                 .or_else(|| lists.remove(name.as_bytes()))
                 .unwrap_or_default();
             let mut meta = r.meta;
             meta.auto = auto.as_ref().map(|a| a.contains(&name));
-            out.push(Found::files(
+            let mut f = Found::files(
                 "dpkg",
                 r.name,
                 r.version,
                 r.layer,
                 r.installed,
                 meta,
-                paths,
-            ));
+                Vec::new(),
+            );
+            f.nodes = paths.iter().filter_map(|p| resolver.resolve(p)).collect();
+            out.push(f);
         }
     }
     out.extend(status_d(index));

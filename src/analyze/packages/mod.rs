@@ -91,7 +91,7 @@ pub struct Found {
     pub paths: Vec<Vec<u8>>,
     /// Directories it owns wholly (npm), absolute.
     pub dirs: Vec<Vec<u8>>,
-    /// Files it owns by node (Go binaries).
+    /// Files it owns by node (Go binaries; dpkg resolves its lists itself).
     pub nodes: Vec<NodeId>,
 }
 
@@ -144,6 +144,9 @@ pub fn data(c: &Captured) -> Option<&[u8]> {
 pub struct Resolver<'a> {
     index: &'a Index,
     dirs: FxHashMap<Vec<u8>, Option<NodeId>>,
+    /// The last directory resolved: a file list names a directory's files
+    /// one after another.
+    last: (Vec<u8>, Option<NodeId>),
 }
 
 impl<'a> Resolver<'a> {
@@ -151,6 +154,7 @@ impl<'a> Resolver<'a> {
         Resolver {
             index,
             dirs: FxHashMap::default(),
+            last: (Vec::new(), None),
         }
     }
 
@@ -221,13 +225,21 @@ impl<'a> Resolver<'a> {
             Some(i) => (&path[..i], &path[i + 1..]),
             None => (&b""[..], path),
         };
-        let d = match self.dirs.get(dir) {
-            Some(d) => *d,
-            None => {
-                let d = self.resolve_dir_uncached(dir);
-                self.dirs.insert(dir.to_vec(), d);
-                d
-            }
+        let d = if !self.last.0.is_empty() && self.last.0 == dir {
+            self.last.1
+        } else {
+            let d = match self.dirs.get(dir) {
+                Some(d) => *d,
+                None => {
+                    let d = self.resolve_dir_uncached(dir);
+                    self.dirs.insert(dir.to_vec(), d);
+                    d
+                }
+            };
+            self.last.0.clear();
+            self.last.0.extend_from_slice(dir);
+            self.last.1 = d;
+            d
         }?;
         if name.is_empty() {
             return Some(d);
