@@ -86,6 +86,8 @@ pub struct Files {
     pub stale: bool,
     /// Findings of each path.
     findings_of: FxHashMap<NodeId, Vec<usize>>,
+    /// The Layers pane has the focus: its next keys are most likely ↑/↓.
+    layers_focus: bool,
 }
 
 impl Files {
@@ -118,6 +120,7 @@ impl Files {
             cur: Cursor::default(),
             stale: false,
             findings_of,
+            layers_focus: true,
         };
         let mut cur = Cursor::default();
         cur.first(&files.nav(index));
@@ -126,11 +129,21 @@ impl Files {
         files
     }
 
+    /// Say whether the Layers pane has the focus (after every message):
+    /// the trees built ahead follow.
+    pub fn focus_hint(&mut self, layers_focus: bool, layers: usize) {
+        if layers_focus != self.layers_focus {
+            self.layers_focus = layers_focus;
+            self.want_neighbours(layers);
+        }
+    }
+
     /// Have the trees of the layers next to the shown one built ahead,
-    /// nearest first, as the shown tree (same mode, sort and filters), then
-    /// the shown layer's tree in the other mode (Ctrl+L, a full build too).
-    /// The neighbours come first: with keys faster than builds (↑/↓ held)
-    /// the worker is always on the next layer's tree.
+    /// nearest first, as the shown tree (same mode, sort and filters), then,
+    /// unless the Layers pane has the focus, the shown layer's tree in the
+    /// other mode (Ctrl+L, a full build too). In the Layers pane the next
+    /// keys are most likely ↑/↓: with keys faster than builds (↑/↓ held) the
+    /// worker is then always on the next layer's tree.
     fn want_neighbours(&self, layers: usize) {
         let k = &self.tree.key;
         let mut keys = Vec::with_capacity(2 * AHEAD + 1);
@@ -142,6 +155,9 @@ impl Files {
                     ..k.clone()
                 });
             }
+        }
+        if self.layers_focus {
+            return self.trees.want(keys, self.filter.compiled());
         }
         keys.push(tree::Key {
             mode: match k.mode {

@@ -315,7 +315,10 @@ fn the_build_agrees_with_the_straightforward_build_on_random_images() {
     assert!(trees > 1000, "{trees} trees compared");
     assert!(derived > 1000, "{derived} derived trees compared");
     // Builds that count each stored file once, and builds that need not.
-    assert!((5..35).contains(&linked), "{linked} of 40 images with hard links");
+    assert!(
+        (5..35).contains(&linked),
+        "{linked} of 40 images with hard links"
+    );
 }
 
 /// The tree `t` is the reference `r`, node by node.

@@ -58,7 +58,9 @@ impl Columns {
         let linked = (0..n)
             .filter(|&id| {
                 let cs = &changes[change_start[id] as usize..change_start[id + 1] as usize];
-                cs.iter().filter(stored).any(|c| paths[c.inode as usize] > 1)
+                cs.iter()
+                    .filter(stored)
+                    .any(|c| paths[c.inode as usize] > 1)
             })
             .map(|id| id as NodeId)
             .collect();

@@ -241,7 +241,11 @@ impl Trees {
     pub fn heap_bytes(&self) -> usize {
         let st = self.shared.lock();
         self.shared.input.cols.heap_bytes()
-            + st.trees.iter().chain(&st.spare).map(Tree::heap_bytes).sum::<usize>()
+            + st.trees
+                .iter()
+                .chain(&st.spare)
+                .map(Tree::heap_bytes)
+                .sum::<usize>()
     }
 }
 
