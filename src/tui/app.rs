@@ -384,6 +384,10 @@ impl Data {
 /// The whole state machine.
 pub fn update(app: &mut App, msg: Msg) {
     handle(app, msg);
+    if let Some(d) = app.data.as_deref_mut() {
+        let layers = d.index.layers.len();
+        d.files.focus_hint(d.focus == Focus::Layers, layers);
+    }
     if !app.defer {
         if let Some(d) = app.data.as_deref_mut() {
             if d.files.stale {

@@ -49,8 +49,10 @@ pub fn hints() -> Vec<(String, &'static str)> {
     ]
 }
 
-/// Trees kept besides the shown one: the neighbouring layers, built ahead
-/// on a background thread (`view::prefetch`), and the last tree shown.
+/// Trees kept besides the shown one: the neighbouring layers and the other
+/// mode's tree of the shown layer, built ahead on a background thread
+/// (`view::prefetch`), or spare buffers for them (11 bytes per path each:
+/// 11 MB on 1M paths).
 const KEPT_TREES: usize = 5;
 /// How many layers on each side of the shown one are built ahead.
 const AHEAD: usize = 2;
@@ -84,6 +86,8 @@ pub struct Files {
     pub stale: bool,
     /// Findings of each path.
     findings_of: FxHashMap<NodeId, Vec<usize>>,
+    /// The Layers pane has the focus: its next keys are most likely ↑/↓.
+    layers_focus: bool,
 }
 
 impl Files {
@@ -116,6 +120,7 @@ impl Files {
             cur: Cursor::default(),
             stale: false,
             findings_of,
+            layers_focus: true,
         };
         let mut cur = Cursor::default();
         cur.first(&files.nav(index));
@@ -124,11 +129,24 @@ impl Files {
         files
     }
 
+    /// Say whether the Layers pane has the focus (after every message):
+    /// the trees built ahead follow.
+    pub fn focus_hint(&mut self, layers_focus: bool, layers: usize) {
+        if layers_focus != self.layers_focus {
+            self.layers_focus = layers_focus;
+            self.want_neighbours(layers);
+        }
+    }
+
     /// Have the trees of the layers next to the shown one built ahead,
-    /// nearest first, as the shown tree (same mode, sort and filters).
+    /// nearest first, as the shown tree (same mode, sort and filters), then,
+    /// unless the Layers pane has the focus, the shown layer's tree in the
+    /// other mode (Ctrl+L, a full build too). In the Layers pane the next
+    /// keys are most likely ↑/↓: with keys faster than builds (↑/↓ held) the
+    /// worker is then always on the next layer's tree.
     fn want_neighbours(&self, layers: usize) {
         let k = &self.tree.key;
-        let mut keys = Vec::with_capacity(2 * AHEAD);
+        let mut keys = Vec::with_capacity(2 * AHEAD + 1);
         for d in 1..=AHEAD {
             let near = [k.layer.checked_sub(d), Some(k.layer + d)];
             for l in near.into_iter().flatten().filter(|&l| l < layers) {
@@ -138,6 +156,16 @@ impl Files {
                 });
             }
         }
+        if self.layers_focus {
+            return self.trees.want(keys, self.filter.compiled());
+        }
+        keys.push(tree::Key {
+            mode: match k.mode {
+                Mode::Merged => Mode::LayerOnly,
+                Mode::LayerOnly => Mode::Merged,
+            },
+            ..k.clone()
+        });
         self.trees.want(keys, self.filter.compiled());
     }
 

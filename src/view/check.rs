@@ -211,7 +211,7 @@ fn reference(index: &Index, kinds: &HideKinds, key: Key, filter: Option<&PathFil
 
 /// A random layer stack from `seed`: files of random sizes (some equal, so
 /// moves and chmods happen) in a few directories, whiteouts, directories
-/// replaced by files.
+/// replaced by files; with an odd seed, hard links.
 fn random_image(seed: u64) -> (Index, crate::Report) {
     let mut x = seed
         .wrapping_mul(6364136223846793005)
@@ -242,7 +242,13 @@ fn random_image(seed: u64) -> (Index, crate::Report) {
                     dirs[1 + rnd(2) as usize],
                     b"was a directory".to_vec(),
                 )),
-                _ => es.push(E::File(name, DATA[..rnd(40) as usize].to_vec())),
+                _ => {
+                    es.push(E::File(name, DATA[..rnd(40) as usize].to_vec()));
+                    // Some seeds' stored files get a second path.
+                    if seed % 2 == 1 && rnd(3) == 0 {
+                        es.push(E::HardLink(leak(format!("{d}/h{}", rnd(3))), name));
+                    }
+                }
             }
         }
         layers.push(es);
@@ -254,11 +260,12 @@ fn random_image(seed: u64) -> (Index, crate::Report) {
 #[test]
 fn the_build_agrees_with_the_straightforward_build_on_random_images() {
     let filters = ["", "n1", "a/b", "b/n", "/d/e/", "N", "/a/*", "re:b/n[0-3]$"];
-    let (mut trees, mut derived) = (0, 0);
+    let (mut trees, mut derived, mut linked) = (0, 0, 0);
     for seed in 0..40 {
         let (ix, report) = random_image(seed);
         let kinds = hide_kinds(&report);
         let cols = Columns::new(&ix);
+        linked += usize::from(!cols.linked.is_empty());
         let (mut old, mut prev) = (None, None::<Tree>);
         for layer in 0..ix.layers.len() {
             for mode in [Mode::Merged, Mode::LayerOnly] {
@@ -307,6 +314,11 @@ fn the_build_agrees_with_the_straightforward_build_on_random_images() {
     }
     assert!(trees > 1000, "{trees} trees compared");
     assert!(derived > 1000, "{derived} derived trees compared");
+    // Builds that count each stored file once, and builds that need not.
+    assert!(
+        (5..35).contains(&linked),
+        "{linked} of 40 images with hard links"
+    );
 }
 
 /// The tree `t` is the reference `r`, node by node.

@@ -10,7 +10,7 @@
 //! Memory: 4 bytes per node plus 8 per change plus 8 per stored file: about
 //! 20 bytes per path (20 MB for 1M paths), once per view.
 
-use crate::load::index::{Index, InodeId, NodeId, NodeKind, Op};
+use crate::load::index::{Index, InodeId, NodeId, NodeKind, Op, NO_INODE};
 
 /// What a tree needs of one change.
 #[derive(Debug, Clone, Copy)]
@@ -27,6 +27,9 @@ pub struct Columns {
     changes: Vec<Ch>,
     /// Size of each stored file (by inode).
     pub(crate) inode_size: Vec<u64>,
+    /// The nodes (ascending) with a change whose stored file has more than
+    /// one path (hard links): a build counts each stored file once per tree.
+    pub(crate) linked: Vec<NodeId>,
 }
 
 impl Columns {
@@ -44,10 +47,28 @@ impl Columns {
             }));
         }
         change_start.push(changes.len() as u32);
+        // Paths of each stored file (a removal keeps the inode it removed
+        // but never counts).
+        let stored = |c: &&Ch| c.inode != NO_INODE && c.op != Op::Remove;
+        let mut paths = vec![0u8; index.inodes.len()];
+        for c in changes.iter().filter(stored) {
+            let p = &mut paths[c.inode as usize];
+            *p = p.saturating_add(1);
+        }
+        let linked = (0..n)
+            .filter(|&id| {
+                let cs = &changes[change_start[id] as usize..change_start[id + 1] as usize];
+                cs.iter()
+                    .filter(stored)
+                    .any(|c| paths[c.inode as usize] > 1)
+            })
+            .map(|id| id as NodeId)
+            .collect();
         Columns {
             change_start,
             changes,
             inode_size: index.inodes.iter().map(|i| i.size).collect(),
+            linked,
         }
     }
 
@@ -71,5 +92,6 @@ impl Columns {
         self.change_start.capacity() * 4
             + self.changes.capacity() * std::mem::size_of::<Ch>()
             + self.inode_size.capacity() * 8
+            + self.linked.capacity() * 4
     }
 }

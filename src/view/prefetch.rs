@@ -14,9 +14,10 @@
 //! only held to move trees in and out, never during a build, so input is
 //! never blocked by a background build.
 //!
-//! Memory: at most `capacity` trees besides the one shown (about 22 bytes
-//! per path each); trees that are not wanted any more lend their buffers to
-//! the next build.
+//! Memory: at most `capacity` trees besides the one shown (about 11 bytes
+//! per path each, plus the children lists drawn), spares included; trees
+//! that are not wanted any more lend their buffers to the next build, and
+//! while the store is not full the idle worker faults in spare buffers.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
@@ -36,6 +37,11 @@ struct Input {
 struct State {
     /// Built trees not shown, least recently used first.
     trees: Vec<Tree>,
+    /// Buffers pre-faulted by the idle worker for the next builds
+    /// ([`Tree::spare`]); with `trees`, at most `capacity`.
+    spare: Vec<Tree>,
+    /// The worker is faulting in a spare.
+    sparing: bool,
     /// Keys to have ready, most wanted first (at most `capacity`).
     wanted: Vec<Key>,
     /// The compiled filter of the wanted keys.
@@ -90,8 +96,12 @@ impl State {
         (0..self.trees.len()).max_by_key(|&i| rank(&self.trees[i]))
     }
 
-    /// Make room for one more tree; returns the evicted tree's buffers.
+    /// Buffers for one more build: a spare, else the evicted tree's when
+    /// the store is full (None: fresh ones).
     fn make_room(&mut self, capacity: usize) -> Option<Tree> {
+        if let Some(t) = self.spare.pop() {
+            return Some(t);
+        }
         if self.trees.len() < capacity {
             return None;
         }
@@ -103,8 +113,20 @@ impl State {
         if let Some(i) = self.trees.iter().position(|t| t.key == tree.key) {
             self.trees.remove(i);
         }
-        self.make_room(capacity);
+        if self.trees.len() + self.spare.len() >= capacity {
+            self.spare.pop();
+        }
+        if self.trees.len() >= capacity {
+            if let Some(i) = self.evictable() {
+                self.trees.remove(i);
+            }
+        }
         self.trees.push(tree);
+    }
+
+    /// Is there room for a spare (the worker makes them while idle)?
+    fn spare_wanted(&self, capacity: usize) -> bool {
+        self.trees.len() + self.spare.len() < capacity
     }
 
     /// The next key the worker should build.
@@ -200,7 +222,12 @@ impl Trees {
     pub fn wait_idle(&self) {
         let sh = &*self.shared;
         let mut st = sh.lock();
-        while !st.no_worker && (st.building.is_some() || st.next_job().is_some()) {
+        while !st.no_worker
+            && (st.building.is_some()
+                || st.next_job().is_some()
+                || st.sparing
+                || st.spare_wanted(sh.capacity))
+        {
             st = sh.cv.wait(st).unwrap_or_else(|e| e.into_inner());
         }
     }
@@ -210,10 +237,15 @@ impl Trees {
         &self.shared.input.index
     }
 
-    /// Bytes held by the stored trees and the columns.
+    /// Bytes held by the stored trees, the spares and the columns.
     pub fn heap_bytes(&self) -> usize {
         let st = self.shared.lock();
-        self.shared.input.cols.heap_bytes() + st.trees.iter().map(Tree::heap_bytes).sum::<usize>()
+        self.shared.input.cols.heap_bytes()
+            + st.trees
+                .iter()
+                .chain(&st.spare)
+                .map(Tree::heap_bytes)
+                .sum::<usize>()
     }
 }
 
@@ -225,7 +257,9 @@ impl Drop for Trees {
 }
 
 /// The worker: build the first wanted key that is missing, store it, repeat;
-/// sleep while nothing is missing. A build that panics stops the worker
+/// while nothing is missing, fault in spare buffers for the next builds
+/// (up to the store's capacity: no fresh pages to clear during a build,
+/// even right at start), then sleep. A build that panics stops the worker
 /// (and is not waited for): the view then builds its trees itself.
 fn worker(sh: &Shared) {
     lower_priority();
@@ -236,6 +270,18 @@ fn worker(sh: &Shared) {
             return;
         }
         let Some(key) = st.next_job() else {
+            if st.spare_wanted(sh.capacity) {
+                st.sparing = true;
+                drop(st);
+                let spare = Tree::spare(sh.input.cols.len());
+                st = sh.lock();
+                st.sparing = false;
+                if st.spare_wanted(sh.capacity) {
+                    st.spare.push(spare);
+                }
+                sh.cv.notify_all();
+                continue;
+            }
             st = sh.cv.wait(st).unwrap_or_else(|e| e.into_inner());
             continue;
         };

@@ -170,8 +170,15 @@ impl Tree {
     }
 
     /// Build from the columns, reusing the buffers of `old` (a tree dropped
-    /// from a cache) when given and no other tree shares them: no fresh
-    /// pages to fault in.
+    /// from a cache, or a spare) when given and no other tree shares them:
+    /// no fresh pages to fault in.
+    ///
+    /// Without a path filter, one reverse pass over the nodes does it all:
+    /// each node's own flags, mark and size from its change at the layer,
+    /// then (its children being done, as their ids are larger) whether it
+    /// is shown, its directory mark and size, and what it adds to its
+    /// parent. A path filter is matched on the nodes' flags first, so it
+    /// takes two passes: the nodes' own values, then [`visible`].
     pub fn build_with(
         index: &Index,
         cols: &Columns,
@@ -181,95 +188,23 @@ impl Tree {
         old: Option<Tree>,
     ) -> Tree {
         let n = cols.len();
-        let (layer, mode) = (key.layer, key.mode);
         let (base, vis) = old.map(Tree::buffers).unwrap_or_default();
         let mut base = base.unwrap_or(Base {
             flags: Vec::new(),
             mark: Vec::new(),
             size: Vec::new(),
         });
-        let (flags, mark, size) = (&mut base.flags, &mut base.mark, &mut base.size);
-        refill(flags, n, 0);
-        refill(mark, n, Mark::Unchanged);
-        refill(size, n, 0);
-        // Hard links: a directory counts each stored file once.
-        let mut seen = vec![false; cols.inode_size.len()];
-        flags[ROOT as usize] = DIR | PRESENT;
-        // Content this layer moved away (for marking where it went).
-        let moved: FxHashSet<u128> = kinds
-            .iter()
-            .filter(|((_, l), k)| *l as usize == layer && **k == WasteKind::Moved)
-            .filter_map(|((node, _), _)| {
-                let (_, c) = index.change_at(*node, layer)?;
-                (c.inode != NO_INODE).then(|| index.inodes[c.inode as usize].hash())
-            })
-            .collect();
-        for id in 1..n {
-            let chs = cols.changes(id as NodeId);
-            let Some(ci) = chs.iter().rposition(|c| (c.layer as usize) <= layer) else {
-                continue;
-            };
-            let c = chs[ci];
-            let here = c.layer as usize == layer;
-            let present = c.op != Op::Remove;
-            let mut f = 0;
-            if c.kind == NodeKind::Dir {
-                f |= DIR;
-            }
-            if present {
-                f |= PRESENT;
-            }
-            if match mode {
-                Mode::Merged => present || here,
-                Mode::LayerOnly => here,
-            } {
-                f |= CANDIDATE;
-            }
-            if c.inode != NO_INODE {
-                let sz = cols.inode_size[c.inode as usize];
-                size[id] = sz;
-                if present
-                    && (mode == Mode::Merged || here)
-                    && !std::mem::replace(&mut seen[c.inode as usize], true)
-                {
-                    f |= COUNTED;
-                }
-            }
-            flags[id] = f;
-            if here {
-                let moved_here = c.kind == NodeKind::File
-                    && c.inode != NO_INODE
-                    && !moved.is_empty()
-                    && cols.inode_size[c.inode as usize] > 0
-                    && moved.contains(&index.inodes[c.inode as usize].hash());
-                mark[id] = match c.op {
-                    _ if moved_here && c.op != Op::Remove => Mark::MovedHere,
-                    Op::Add => Mark::Added,
-                    Op::Remove => match kinds.get(&(id as NodeId, layer as u16)) {
-                        Some(WasteKind::Moved) => Mark::Moved,
-                        _ => Mark::Removed,
-                    },
-                    Op::Modify => {
-                        // The analysis decided whether the copy this layer
-                        // replaced had the same content.
-                        let same = kinds.get(&(id as NodeId, layer as u16))
-                            == Some(&WasteKind::MetadataOnly);
-                        let dir_meta = c.kind == NodeKind::Dir
-                            && ci
-                                .checked_sub(1)
-                                .is_some_and(|p| chs[p].kind == NodeKind::Dir);
-                        if same || dir_meta {
-                            Mark::MetaOnly
-                        } else {
-                            Mark::Modified
-                        }
-                    }
-                };
-            }
-        }
         let mut vis = vis.unwrap_or_default();
-        let parts = (&base.flags[..], &base.mark[..], &mut base.size[..]);
-        let shown_count = visible::<true>(index, parts, &mut vis, &key, filter);
+        let own = Own::new(index, cols, kinds, &key);
+        let shown_count = match filter {
+            None => own.fused(&mut base, &mut vis, &key),
+            Some(_) => {
+                own.forward(&mut base);
+                let parts = (&base.flags[..], &base.mark[..], &mut base.size[..]);
+                visible::<true>(index, parts, &mut vis, &key, filter)
+            }
+        };
+        debug_assert_eq!(base.flags.len(), n);
         Tree::new(key, Arc::new(base), Arc::new(vis), shown_count)
     }
 
@@ -282,6 +217,24 @@ impl Tree {
             empty: Arc::from(Vec::new()),
             shown_count,
         }
+    }
+
+    /// A tree holding only buffers for `n` nodes, every page written (so
+    /// faulted in): built on by [`Tree::build_with`] as `old`, never shown.
+    pub(crate) fn spare(n: usize) -> Tree {
+        let base = Base {
+            flags: vec![1; n],
+            mark: vec![Mark::Unchanged; n],
+            size: vec![1; n],
+        };
+        let key = Key {
+            layer: usize::MAX,
+            mode: Mode::Merged,
+            sort: Sort::Name,
+            types: Types::default(),
+            filter: String::new(),
+        };
+        Tree::new(key, Arc::new(base), Arc::new(vec![1; n]), 0)
     }
 
     /// The buffers of a dropped tree that no other tree shares.
@@ -421,6 +374,217 @@ impl Tree {
     }
 }
 
+/// What a build reads to decide each node's own flags, mark and size at
+/// one layer and mode.
+struct Own<'a> {
+    index: &'a Index,
+    cols: &'a Columns,
+    kinds: &'a HideKinds,
+    layer: usize,
+    mode: Mode,
+    /// Content this layer moved away (for marking where it went).
+    moved: FxHashSet<u128>,
+    /// Nodes (ascending) whose stored file another node with a smaller id
+    /// shows too (hard links): a directory counts each stored file once.
+    dups: Vec<NodeId>,
+}
+
+impl<'a> Own<'a> {
+    fn new(index: &'a Index, cols: &'a Columns, kinds: &'a HideKinds, key: &Key) -> Own<'a> {
+        let (layer, mode) = (key.layer, key.mode);
+        let moved = kinds
+            .iter()
+            .filter(|((_, l), k)| *l as usize == layer && **k == WasteKind::Moved)
+            .filter_map(|((node, _), _)| {
+                let (_, c) = index.change_at(*node, layer)?;
+                (c.inode != NO_INODE).then(|| index.inodes[c.inode as usize].hash())
+            })
+            .collect();
+        let mut own = Own {
+            index,
+            cols,
+            kinds,
+            layer,
+            mode,
+            moved,
+            dups: Vec::new(),
+        };
+        // Only the nodes with a linked stored file can be dups.
+        let mut seen = FxHashSet::default();
+        for &id in &cols.linked {
+            if let (f, _, _, Some(inode)) = own.node(id as usize, false) {
+                if f & COUNTED != 0 && !seen.insert(inode) {
+                    own.dups.push(id);
+                }
+            }
+        }
+        own
+    }
+
+    /// The node's flags, mark and own size (a dup is not COUNTED), and the
+    /// stored file it shows.
+    #[inline(always)]
+    fn node(&self, id: usize, dup: bool) -> (u8, Mark, u64, Option<u32>) {
+        let (layer, mode) = (self.layer, self.mode);
+        let chs = self.cols.changes(id as NodeId);
+        let Some(ci) = chs.iter().rposition(|c| (c.layer as usize) <= layer) else {
+            return (0, Mark::Unchanged, 0, None);
+        };
+        let c = chs[ci];
+        let here = c.layer as usize == layer;
+        let present = c.op != Op::Remove;
+        let mut f = 0;
+        if c.kind == NodeKind::Dir {
+            f |= DIR;
+        }
+        if present {
+            f |= PRESENT;
+        }
+        if match mode {
+            Mode::Merged => present || here,
+            Mode::LayerOnly => here,
+        } {
+            f |= CANDIDATE;
+        }
+        let mut sz = 0;
+        let mut inode = None;
+        if c.inode != NO_INODE {
+            sz = self.cols.inode_size[c.inode as usize];
+            inode = Some(c.inode);
+            if present && (mode == Mode::Merged || here) && !dup {
+                f |= COUNTED;
+            }
+        }
+        if !here {
+            return (f, Mark::Unchanged, sz, inode);
+        }
+        let kind = || self.kinds.get(&(id as NodeId, layer as u16));
+        let moved_here = c.kind == NodeKind::File
+            && c.inode != NO_INODE
+            && !self.moved.is_empty()
+            && sz > 0
+            && self
+                .moved
+                .contains(&self.index.inodes[c.inode as usize].hash());
+        let m = match c.op {
+            _ if moved_here && c.op != Op::Remove => Mark::MovedHere,
+            Op::Add => Mark::Added,
+            Op::Remove => match kind() {
+                Some(WasteKind::Moved) => Mark::Moved,
+                _ => Mark::Removed,
+            },
+            Op::Modify => {
+                // The analysis decided whether the copy this layer
+                // replaced had the same content.
+                let same = kind() == Some(&WasteKind::MetadataOnly);
+                let dir_meta = c.kind == NodeKind::Dir
+                    && ci
+                        .checked_sub(1)
+                        .is_some_and(|p| chs[p].kind == NodeKind::Dir);
+                if same || dir_meta {
+                    Mark::MetaOnly
+                } else {
+                    Mark::Modified
+                }
+            }
+        };
+        (f, m, sz, inode)
+    }
+
+    /// Every node's own flags, mark and size, pushed in id order (no
+    /// clearing pass first).
+    fn forward(&self, base: &mut Base) {
+        let n = self.cols.len();
+        let (flags, mark, size) = (&mut base.flags, &mut base.mark, &mut base.size);
+        flags.clear();
+        flags.reserve(n);
+        mark.clear();
+        mark.reserve(n);
+        size.clear();
+        size.reserve(n);
+        flags.push(DIR | PRESENT);
+        mark.push(Mark::Unchanged);
+        size.push(0);
+        let mut dups = self.dups.iter().peekable();
+        for id in 1..n {
+            let dup = dups.next_if(|&&d| d as usize == id).is_some();
+            let (f, m, sz, _) = self.node(id, dup);
+            flags.push(f);
+            mark.push(m);
+            size.push(sz);
+        }
+    }
+
+    /// The whole tree without a path filter in one reverse pass (see
+    /// [`Tree::build_with`]): [`visible`] with the nodes' own values made
+    /// as it goes. A directory's size is its own plus what its children
+    /// flushed (HOLDS says some did: no clearing pass over the sizes), and
+    /// BELOW, flushed before the directory's own mark is known, is dropped
+    /// when it has one. Returns the number of shown nodes.
+    fn fused(&self, base: &mut Base, vis: &mut Vec<u8>, key: &Key) -> usize {
+        let n = self.cols.len();
+        // Every entry is written below; only the flushed bits need zeros.
+        fit(&mut base.flags, n, 0);
+        fit(&mut base.mark, n, Mark::Unchanged);
+        fit(&mut base.size, n, 0);
+        refill(vis, n, 0);
+        let (flags, mark, size) = (&mut base.flags[..], &mut base.mark[..], &mut base.size[..]);
+        let types = key.types;
+        let all_types = types.all();
+        let mut dups = self.dups.iter().rev().peekable();
+        let mut run = Run::default();
+        let mut shown = 0;
+        for id in (1..n).rev() {
+            let p = self.index.parent(id as NodeId) as usize;
+            if p != run.parent {
+                run.flush_fused(vis, size);
+                run = Run {
+                    parent: p,
+                    ..Run::default()
+                };
+            }
+            let dup = dups.next_if(|&&d| d as usize == id).is_some();
+            let (f, m, own, _) = self.node(id, dup);
+            flags[id] = f;
+            mark[id] = m;
+            let mut v = vis[id];
+            if m != Mark::Unchanged {
+                v &= !BELOW;
+            }
+            let sz = if v & HOLDS != 0 { own + size[id] } else { own };
+            size[id] = sz;
+            if f & CANDIDATE != 0
+                && (if f & DIR != 0 {
+                    all_types
+                } else {
+                    types.0[m.class()]
+                })
+            {
+                v |= SHOWN;
+            }
+            vis[id] = v;
+            if f & COUNTED != 0 || v & HOLDS != 0 {
+                run.size += sz;
+                run.holds = true;
+            }
+            if v & SHOWN != 0 {
+                shown += 1;
+                run.shown = true;
+                run.changed |= v & BELOW != 0 || m != Mark::Unchanged;
+            }
+        }
+        run.flush_fused(vis, size);
+        let r = ROOT as usize;
+        flags[r] = DIR | PRESENT;
+        mark[r] = Mark::Unchanged;
+        if vis[r] & HOLDS == 0 {
+            size[r] = 0;
+        }
+        vis[r] |= SHOWN;
+        shown
+    }
+}
+
 /// Which nodes are shown (`vis`, refilled) for the key's change types and
 /// filter, and the directories marked modified for a shown change below
 /// them; with `SIZES`, also the directories' sizes (`size` holds the files'
@@ -447,6 +611,7 @@ fn visible<const SIZES: bool>(
     // consecutive ids, so a run of them is summed in registers and added to
     // the parent once.
     let mut run = Run::default();
+    let mut shown = 0;
     for id in (1..n).rev() {
         let p = index.parent(id as NodeId) as usize;
         if p != run.parent {
@@ -477,13 +642,15 @@ fn visible<const SIZES: bool>(
             run.holds = true;
         }
         if v & SHOWN != 0 {
+            // Final: its children's runs were flushed before it.
+            shown += 1;
             run.shown = true;
             run.changed |= v & BELOW != 0 || mark[id] != Mark::Unchanged;
         }
     }
     run.flush::<SIZES>(vis, size, mark);
     vis[ROOT as usize] |= SHOWN;
-    vis[1..].iter().filter(|v| **v & SHOWN != 0).count()
+    shown
 }
 
 /// What a run of siblings adds to their parent (see [`visible`]).
@@ -525,6 +692,40 @@ impl Run {
         if self.changed && p != ROOT as usize && mark[p] == Mark::Unchanged && vis[p] & BELOW == 0 {
             vis[p] |= BELOW;
         }
+    }
+}
+
+impl Run {
+    /// [`Run::flush`] in the fused pass: the parent's size is set by its
+    /// first holding run (HOLDS not yet set) and added to by the next, and
+    /// BELOW is set whatever the parent's own mark (not known yet).
+    fn flush_fused(&self, vis: &mut [u8], size: &mut [u64]) {
+        let p = self.parent;
+        if p == usize::MAX {
+            return;
+        }
+        if self.holds {
+            if vis[p] & HOLDS != 0 {
+                size[p] += self.size;
+            } else {
+                size[p] = self.size;
+                vis[p] |= HOLDS;
+            }
+        }
+        if self.shown {
+            vis[p] |= SHOWN;
+        }
+        if self.changed && p != ROOT as usize {
+            vis[p] |= BELOW;
+        }
+    }
+}
+
+/// `v` with `n` entries, keeping its allocation; the entries of a buffer
+/// already that long are left as they are (the caller writes them all).
+fn fit<T: Copy>(v: &mut Vec<T>, n: usize, x: T) {
+    if v.len() != n {
+        refill(v, n, x);
     }
 }
 
