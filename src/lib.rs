@@ -29,7 +29,7 @@ pub mod testing;
 pub mod tui;
 pub mod units;
 pub mod view;
-mod xxh3;
+use imgscope_xxh3 as xxh3;
 
 pub use analyse::{
     analyse, analyse_index, index_only, report, report_rendered, AnalyseOptions, Analysed,
