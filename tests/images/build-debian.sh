@@ -110,4 +110,4 @@ for v in "${ALL[@]}"; do
         img_buildah overlay rm "$ctr" >/dev/null
     fi
 done
-echo "built in $OUT: ${todo[*]}" >&2
+echo "$(date +%T) built in $OUT: ${todo[*]}" >&2

@@ -52,14 +52,47 @@ else
     img_docker_archive overlay debian-base "$OUT/debian-base.tar"
 fi
 
-for c in "${todo[@]}"; do
-    [[ $c == debian-base ]] && continue
-    ctx=$IMG_WORK/ctx/$c
+cases=()
+for c in "${todo[@]}"; do [[ $c == debian-base ]] || cases+=("$c"); done
+
+# build_case CASE: build it in the current scenario's store and export it.
+build_case() {
+    local c=$1 ctx=$IMG_WORK/ctx/$1
     mkdir -p "$ctx"
     cp -a "$CORPUS/$c/." "$ctx/"
     cp "$ctx/Dockerfile" "$ctx/Containerfile"
     img_bud overlay "fix-$c" "$ctx"
     img_docker_archive overlay "fix-$c" "$OUT/$c.tar"
     cp "$CORPUS/$c/Dockerfile" "$OUT/$c.Dockerfile"
-done
-echo "built in $OUT: ${todo[*]}" >&2
+}
+
+# $IMGSCOPE_BUILD_JOBS (default 2) cases are built at once, each worker in a
+# store of its own (the base loaded into it) taking the next case from a
+# queue: much of a build is one single-threaded process (dpkg unpacking,
+# buildah committing a layer, the export).
+jobs=${IMGSCOPE_BUILD_JOBS:-2}
+((jobs > ${#cases[@]})) && jobs=${#cases[@]}
+if ((jobs <= 1)); then
+    for c in "${cases[@]}"; do build_case "$c"; done
+else
+    echo 0 >"$IMG_WORK/next"
+    worker() {
+        IMG_SCOPE=fix-$1
+        skopeo copy --quiet "docker-archive:$OUT/debian-base.tar" "$(img_ref overlay debian-base)" >>"$IMG_LOG" 2>&1
+        local i
+        while :; do
+            i=$(flock "$IMG_WORK/next" sh -c 'i=$(cat "$1"); echo $((i + 1)) >"$1"; echo "$i"' sh "$IMG_WORK/next")
+            ((i < ${#cases[@]})) || return 0
+            build_case "${cases[i]}"
+        done
+    }
+    pids=()
+    for ((w = 0; w < jobs; w++)); do
+        worker "$w" &
+        pids+=($!)
+    done
+    failed=0
+    for p in "${pids[@]}"; do wait "$p" || failed=1; done
+    ((failed == 0)) || { echo "build-fix-corpus.sh: a case failed to build" >&2; exit 1; }
+fi
+echo "$(date +%T) built in $OUT: ${todo[*]}" >&2

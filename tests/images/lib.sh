@@ -26,10 +26,30 @@ img_debian_out() {
 }
 
 # img_debian_rootfs FILE: a minbase bookworm rootfs tarball, from $DEBIAN_MIRROR.
+# With $IMGSCOPE_DEBIAN_ROOTFS (a .tar path; .ci/run sets one per run), the
+# rootfs is made there once and copied to FILE by every script that asks
+# (they may run at once: the first makes it under a lock, the others wait).
 img_debian_rootfs() {
     local mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-    echo "  mmdebstrap minbase bookworm ($mirror)" >&2
-    mmdebstrap --quiet --variant=minbase bookworm "$1" "$mirror" >>"$IMG_LOG" 2>&1
+    local keep=${IMGSCOPE_DEBIAN_ROOTFS:-}
+    if [[ -z $keep ]]; then
+        echo "  $(date +%T) mmdebstrap minbase bookworm ($mirror)" >&2
+        mmdebstrap --quiet --variant=minbase bookworm "$1" "$mirror" >>"$IMG_LOG" 2>&1
+        return
+    fi
+    mkdir -p "$(dirname "$keep")"
+    (
+        flock 9
+        if [[ -s $keep ]]; then
+            echo "  $(date +%T) minbase bookworm rootfs: $keep" >&2
+        else
+            echo "  $(date +%T) mmdebstrap minbase bookworm ($mirror) into $keep" >&2
+            rm -f "${keep%.tar}.part.tar"
+            mmdebstrap --quiet --variant=minbase bookworm "${keep%.tar}.part.tar" "$mirror" >>"$IMG_LOG" 2>&1
+            mv "${keep%.tar}.part.tar" "$keep"
+        fi
+    ) 9>"$keep.lock"
+    cp "$keep" "$1"
 }
 
 img_init() {
@@ -135,7 +155,7 @@ img_pip_cache() {
 img_bud() {
     local d=$1 name=$2 ctx=$3
     shift 3
-    echo "  build $name ($d)" >&2
+    echo "  $(date +%T) build $name ($d)" >&2
     img_buildah "$d" bud --layers --isolation chroot --pull=never "$@" \
         -t "localhost/$name:latest" -f "$ctx/Containerfile" "$ctx" >>"$IMG_LOG" 2>&1
 }

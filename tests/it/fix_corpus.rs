@@ -70,6 +70,17 @@ fn named_cases() -> Option<Vec<String>> {
     (!v.is_empty()).then_some(v)
 }
 
+/// How many cases are verified at once: `$IMGSCOPE_FIX_JOBS`, else 2
+/// (a case spends much of its time in one single-threaded process: dpkg
+/// unpacking, buildah committing a layer, the export).
+fn jobs() -> usize {
+    std::env::var("IMGSCOPE_FIX_JOBS")
+        .ok()
+        .and_then(|j| j.parse().ok())
+        .filter(|&j| j > 0)
+        .unwrap_or(2)
+}
+
 fn run_in(archive: &Path, cmd: &str) -> (bool, String) {
     let out = Command::new(root().join("tests/images/run-in-image.sh"))
         .arg(archive)
@@ -275,6 +286,10 @@ struct Figures {
     realised: i64,
     /// The patched Dockerfile (no figures in it: snapshotted).
     dockerfile: String,
+    /// Seconds spent on the reports, the smoke run in the original,
+    /// `fix --build` and the smoke run in the rebuilt image (written to
+    /// timings.txt beside the corpus, never asserted).
+    seconds: [f64; 4],
 }
 
 fn one(dir: &Path, case: &str, tmp: &Path) -> Result<Figures, String> {
@@ -285,8 +300,16 @@ fn one(dir: &Path, case: &str, tmp: &Path) -> Result<Figures, String> {
         .unwrap_or_else(|_| "safe".into());
     let smoke = std::fs::read_to_string(src.join("smoke")).unwrap();
     let smoke = smoke.trim();
+    let mut seconds = [0.0; 4];
+    let mut clock = std::time::Instant::now();
+    let mut lap = |i: usize| {
+        seconds[i] = clock.elapsed().as_secs_f64();
+        clock = std::time::Instant::now();
+    };
     check_reports(&image, &src.join("Dockerfile"))?;
+    lap(0);
     let (ok, out) = run_in(&image, smoke);
+    lap(1);
     if !ok {
         return Err(format!("{case}: smoke fails in the original image: {out}"));
     }
@@ -315,6 +338,7 @@ fn one(dir: &Path, case: &str, tmp: &Path) -> Result<Figures, String> {
     ];
     args.push(image.display().to_string());
     let out = imgscope().args(&args).output().unwrap();
+    lap(2);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let code = out.status.code().unwrap_or(-1);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout)
@@ -339,6 +363,7 @@ fn one(dir: &Path, case: &str, tmp: &Path) -> Result<Figures, String> {
         return Err(format!("{case}: files changed: {}", ver["unexpected"]));
     }
     let (ok, out) = run_in(&rebuilt, smoke);
+    lap(3);
     if !ok {
         return Err(format!(
             "{case}: smoke fails in the rebuilt image: {out}\n{}",
@@ -354,6 +379,7 @@ fn one(dir: &Path, case: &str, tmp: &Path) -> Result<Figures, String> {
         predicted,
         realised,
         dockerfile: v["dockerfile"].as_str().unwrap_or("").to_string(),
+        seconds,
     };
     if (realised - predicted as i64).unsigned_abs() as f64 > predicted as f64 * 0.01 {
         return Err(format!(
@@ -375,10 +401,35 @@ fn every_corpus_case_builds_runs_and_saves_what_was_predicted() {
     };
     let tmp = dir.join("rebuilt");
     std::fs::create_dir_all(&tmp).unwrap();
+    // The cases are independent (each builds in its own private store), so
+    // `jobs()` of them run at once; the results are gathered in case order.
+    let cases = cases();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, Result<Figures, String>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..jobs())
+            .map(|_| {
+                s.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(case) = cases.get(i) else {
+                            return done;
+                        };
+                        done.push((i, one(&dir, case, &tmp)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    results.sort_by_key(|r| r.0);
     let mut failures = Vec::new();
     let mut table = Vec::new();
-    for case in cases() {
-        match one(&dir, &case, &tmp) {
+    for (_, r) in results {
+        match r {
             Ok(f) => table.push(f),
             Err(e) => failures.push(e),
         }
@@ -396,6 +447,13 @@ fn every_corpus_case_builds_runs_and_saves_what_was_predicted() {
             (f.realised - f.predicted as i64).abs() as f64 * 100.0 / f.predicted.max(1) as f64
         );
     }
+    let mut times = String::from("case reports smoke fix-build smoke-rebuilt (seconds)\n");
+    for f in &table {
+        let [a, b, c, d] = f.seconds;
+        times.push_str(&format!("{} {a:.1} {b:.1} {c:.1} {d:.1}\n", f.case));
+    }
+    print!("{times}");
+    let _ = std::fs::write(dir.join("timings.txt"), times);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // The patched Dockerfiles: text only, no figure, so the drift of the
     // Debian mirror's package sizes does not move them; a change of which
