@@ -629,6 +629,8 @@ impl IndexBuilder {
         // deterministic output and display.
         let n = parents.len();
         let mut child_at = vec![0u32; n + 1];
+        // Counted into with `+=`: written first (see `written_pages`).
+        super::lookup::written_pages(&mut child_at);
         for &p in &parents[1..] {
             child_at[p as usize + 1] += 1;
         }

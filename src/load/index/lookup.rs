@@ -23,7 +23,7 @@ const MIN_SLOTS: usize = 1 << 10;
 impl Lookup {
     pub(super) fn new() -> Lookup {
         Lookup {
-            slots: vec![[0, 0]; MIN_SLOTS],
+            slots: empty_slots(MIN_SLOTS),
             len: 0,
             shift: 64 - MIN_SLOTS.trailing_zeros(),
         }
@@ -103,7 +103,7 @@ impl Lookup {
             return;
         }
         let n = (want * 8).div_ceil(5).next_power_of_two().max(MIN_SLOTS);
-        let old = std::mem::replace(&mut self.slots, vec![[0, 0]; n]);
+        let old = std::mem::replace(&mut self.slots, empty_slots(n));
         self.shift = 64 - n.trailing_zeros();
         let mask = n - 1;
         for [h, id] in old {
@@ -115,6 +115,33 @@ impl Lookup {
                 self.slots[i] = [h, id];
             }
         }
+    }
+}
+
+/// `n` empty slots, each page of them written once before anything reads
+/// them. A zeroed allocation of this size is fresh mapped memory: the
+/// rehash's (and the probes') first touch of a page would be a read, which
+/// maps the shared zero page, and the write after it a copy-on-write fault
+/// that flushes the TLB of every core running the process (an
+/// inter-processor interrupt: a VM exit on a virtual machine). That was
+/// ~10% of the load's CPU on 1M paths; one write fault a page is what is
+/// left.
+fn empty_slots(n: usize) -> Vec<[u32; 2]> {
+    let mut slots = vec![[0u32, 0]; n];
+    written_pages(&mut slots);
+    slots
+}
+
+/// Write each page of `v`, which holds only `T::default()`, once (the
+/// same value back, by volatile stores: the compiler would drop ordinary
+/// ones to memory it knows is zeroed).
+pub(super) fn written_pages<T: Copy + Default>(v: &mut [T]) {
+    const PAGE: usize = 4096;
+    let step = (PAGE / std::mem::size_of::<T>().max(1)).max(1);
+    for x in v.iter_mut().step_by(step) {
+        // SAFETY: `x` is a valid, aligned, exclusive reference into `v`;
+        // the value written is the one it holds (`v` is all defaults).
+        unsafe { std::ptr::write_volatile(x, T::default()) };
     }
 }
 
