@@ -2,7 +2,8 @@
 //! 7): the build sums runs of siblings in registers and sorts packed integer
 //! keys; `reference` is the build before those optimisations, one child at a
 //! time with a comparison sort. Both must agree on random layer stacks in
-//! every layer, mode, sort, change-type toggle and filter.
+//! every layer, mode, sort, change-type toggle and filter, and so must a
+//! build split over two threads at any node.
 
 use rustc_hash::FxHashSet;
 
@@ -260,7 +261,7 @@ fn random_image(seed: u64) -> (Index, crate::Report) {
 #[test]
 fn the_build_agrees_with_the_straightforward_build_on_random_images() {
     let filters = ["", "n1", "a/b", "b/n", "/d/e/", "N", "/a/*", "re:b/n[0-3]$"];
-    let (mut trees, mut derived, mut linked) = (0, 0, 0);
+    let (mut trees, mut derived, mut linked, mut split) = (0, 0, 0, 0);
     for seed in 0..40 {
         let (ix, report) = random_image(seed);
         let kinds = hide_kinds(&report);
@@ -297,6 +298,25 @@ fn the_build_agrees_with_the_straightforward_build_on_random_images() {
                                 old.take(),
                             );
                             agree(&ix, &t, &r, &what);
+                            // Split over two threads (large trees are):
+                            // at the first node, in the middle, and at a
+                            // point that moves from tree to tree.
+                            if f.is_none() {
+                                let n = ix.node_count();
+                                for m in [1, n / 2, 1 + trees % n.max(1)] {
+                                    let s = Tree::build_split(
+                                        &ix,
+                                        &cols,
+                                        &kinds,
+                                        key.clone(),
+                                        None,
+                                        None,
+                                        Some(m),
+                                    );
+                                    agree(&ix, &s, &r, &format!("{what} split at {m}"));
+                                    split += 1;
+                                }
+                            }
                             // Derived from the tree before (same layer and
                             // mode but the first of each), as a view does.
                             if let Some(p) = prev.as_ref().filter(|p| p.derivable(&key)) {
@@ -314,6 +334,7 @@ fn the_build_agrees_with_the_straightforward_build_on_random_images() {
     }
     assert!(trees > 1000, "{trees} trees compared");
     assert!(derived > 1000, "{derived} derived trees compared");
+    assert!(split > 1000, "{split} split builds compared");
     // Builds that count each stored file once, and builds that need not.
     assert!(
         (5..35).contains(&linked),

@@ -42,6 +42,9 @@ struct State {
     spare: Vec<Tree>,
     /// The worker is faulting in a spare.
     sparing: bool,
+    /// Keys were wanted once: the first tree is built, spares may be made
+    /// (not before: they would race the first build for memory and cores).
+    asked: bool,
     /// Keys to have ready, most wanted first (at most `capacity`).
     wanted: Vec<Key>,
     /// The compiled filter of the wanted keys.
@@ -124,9 +127,10 @@ impl State {
         self.trees.push(tree);
     }
 
-    /// Is there room for a spare (the worker makes them while idle)?
+    /// Is there room for a spare (the worker makes them while idle, once
+    /// the first tree is built)?
     fn spare_wanted(&self, capacity: usize) -> bool {
-        self.trees.len() + self.spare.len() < capacity
+        self.asked && self.trees.len() + self.spare.len() < capacity
     }
 
     /// The next key the worker should build.
@@ -209,6 +213,7 @@ impl Trees {
         let mut st = sh.lock();
         st.wanted = keys;
         st.filter = filter.cloned();
+        st.asked = true;
         drop(st);
         sh.cv.notify_all();
     }

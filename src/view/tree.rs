@@ -187,6 +187,21 @@ impl Tree {
         filter: Option<&PathFilter>,
         old: Option<Tree>,
     ) -> Tree {
+        Tree::build_split(index, cols, kinds, key, filter, old, None)
+    }
+
+    /// [`Tree::build_with`], its pass without a path filter split in two
+    /// at node `split` when given (the reference check splits small trees
+    /// everywhere; by itself a build splits only large ones).
+    pub(crate) fn build_split(
+        index: &Index,
+        cols: &Columns,
+        kinds: &HideKinds,
+        key: Key,
+        filter: Option<&PathFilter>,
+        old: Option<Tree>,
+        split: Option<usize>,
+    ) -> Tree {
         let n = cols.len();
         let (base, vis) = old.map(Tree::buffers).unwrap_or_default();
         let mut base = base.unwrap_or(Base {
@@ -197,7 +212,7 @@ impl Tree {
         let mut vis = vis.unwrap_or_default();
         let own = Own::new(index, cols, kinds, &key);
         let shown_count = match filter {
-            None => own.fused(&mut base, &mut vis, &key),
+            None => own.fused(&mut base, &mut vis, &key, split),
             Some(_) => {
                 own.forward(&mut base);
                 let parts = (&base.flags[..], &base.mark[..], &mut base.size[..]);
@@ -521,23 +536,105 @@ impl<'a> Own<'a> {
     /// flushed (HOLDS says some did: no clearing pass over the sizes), and
     /// BELOW, flushed before the directory's own mark is known, is dropped
     /// when it has one. Returns the number of shown nodes.
-    fn fused(&self, base: &mut Base, vis: &mut Vec<u8>, key: &Key) -> usize {
+    ///
+    /// From [`SPLIT_NODES`] nodes on (or at `split`, for the tests) the
+    /// pass is split in two at half the nodes: a second thread does the
+    /// upper ids while this one does the lower ones ([`Own::fused_range`]),
+    /// then what the upper part added to directories of the lower one is
+    /// lifted into them and their ancestors ([`lift`]).
+    fn fused(&self, base: &mut Base, vis: &mut Vec<u8>, key: &Key, split: Option<usize>) -> usize {
         let n = self.cols.len();
         // Every entry is written below; only the flushed bits need zeros.
         fit(&mut base.flags, n, 0);
         fit(&mut base.mark, n, Mark::Unchanged);
         fit(&mut base.size, n, 0);
         refill(vis, n, 0);
+        let m = match split {
+            Some(m) => m.clamp(1, n),
+            None if n >= SPLIT_NODES => n / 2,
+            None => n,
+        };
+        // Without a thread to spare, the whole pass runs here.
+        self.fused_at(base, vis, key, m)
+            .or_else(|| self.fused_at(base, vis, key, n))
+            .expect("a pass on one thread")
+    }
+
+    /// [`Own::fused`] split at `m` (`m == n`: not split). None when no
+    /// thread could be started (nothing was written then).
+    fn fused_at(&self, base: &mut Base, vis: &mut [u8], key: &Key, m: usize) -> Option<usize> {
+        let n = vis.len();
+        let d = self.dups.partition_point(|&d| (d as usize) < m);
+        let (dups_lower, dups_upper) = self.dups.split_at(d);
+        let (fa, fb) = base.flags.split_at_mut(m);
+        let (ma, mb) = base.mark.split_at_mut(m);
+        let (sa, sb) = base.size.split_at_mut(m);
+        let (va, vb) = vis.split_at_mut(m);
+        let mut lower = Part {
+            off: 0,
+            flags: fa,
+            mark: ma,
+            size: sa,
+            vis: va,
+        };
+        let mut upper = Part {
+            off: m,
+            flags: fb,
+            mark: mb,
+            size: sb,
+            vis: vb,
+        };
+        let (mut shown, lifts) = if m == n {
+            self.fused_range(&mut lower, dups_lower, key)
+        } else {
+            std::thread::scope(|s| {
+                let h = std::thread::Builder::new()
+                    .name("imgscope-tree-half".into())
+                    .spawn_scoped(s, || self.fused_range(&mut upper, dups_upper, key))
+                    .ok()?;
+                let (a, none) = self.fused_range(&mut lower, dups_lower, key);
+                debug_assert!(none.is_empty(), "the lower part holds the root");
+                let (b, lifts) = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+                Some((a + b, lifts))
+            })?
+        };
         let (flags, mark, size) = (&mut base.flags[..], &mut base.mark[..], &mut base.size[..]);
+        let r = ROOT as usize;
+        flags[r] = DIR | PRESENT;
+        mark[r] = Mark::Unchanged;
+        if vis[r] & HOLDS == 0 {
+            size[r] = 0;
+        }
+        for run in &lifts {
+            shown += lift(self.index, flags, mark, size, vis, run);
+        }
+        vis[r] |= SHOWN;
+        Some(shown)
+    }
+
+    /// The fused pass over the nodes of `part` (but the root), in reverse.
+    /// Their children are all in the part (larger ids), so each node is
+    /// done when it is passed; what a run of siblings adds to a parent
+    /// before the part is returned (to [`lift`]), with the number of shown
+    /// nodes of the part.
+    fn fused_range(&self, part: &mut Part, dups: &[NodeId], key: &Key) -> (usize, Vec<Run>) {
+        let off = part.off;
+        let (flags, mark, size, vis) = (
+            &mut *part.flags,
+            &mut *part.mark,
+            &mut *part.size,
+            &mut *part.vis,
+        );
         let types = key.types;
         let all_types = types.all();
-        let mut dups = self.dups.iter().rev().peekable();
+        let mut dups = dups.iter().rev().peekable();
         let mut run = Run::default();
         let mut shown = 0;
-        for id in (1..n).rev() {
+        let mut lifts = Vec::new();
+        for id in (off.max(1)..off + flags.len()).rev() {
             let p = self.index.parent(id as NodeId) as usize;
             if p != run.parent {
-                run.flush_fused(vis, size);
+                run.flush_part(off, vis, size, &mut lifts);
                 run = Run {
                     parent: p,
                     ..Run::default()
@@ -545,14 +642,15 @@ impl<'a> Own<'a> {
             }
             let dup = dups.next_if(|&&d| d as usize == id).is_some();
             let (f, m, own, _) = self.node(id, dup);
-            flags[id] = f;
-            mark[id] = m;
-            let mut v = vis[id];
+            let i = id - off;
+            flags[i] = f;
+            mark[i] = m;
+            let mut v = vis[i];
             if m != Mark::Unchanged {
                 v &= !BELOW;
             }
-            let sz = if v & HOLDS != 0 { own + size[id] } else { own };
-            size[id] = sz;
+            let sz = if v & HOLDS != 0 { own + size[i] } else { own };
+            size[i] = sz;
             if f & CANDIDATE != 0
                 && (if f & DIR != 0 {
                     all_types
@@ -562,7 +660,7 @@ impl<'a> Own<'a> {
             {
                 v |= SHOWN;
             }
-            vis[id] = v;
+            vis[i] = v;
             if f & COUNTED != 0 || v & HOLDS != 0 {
                 run.size += sz;
                 run.holds = true;
@@ -573,16 +671,75 @@ impl<'a> Own<'a> {
                 run.changed |= v & BELOW != 0 || m != Mark::Unchanged;
             }
         }
-        run.flush_fused(vis, size);
-        let r = ROOT as usize;
-        flags[r] = DIR | PRESENT;
-        mark[r] = Mark::Unchanged;
-        if vis[r] & HOLDS == 0 {
-            size[r] = 0;
-        }
-        vis[r] |= SHOWN;
-        shown
+        run.flush_part(off, vis, size, &mut lifts);
+        (shown, lifts)
     }
+}
+
+/// Nodes from which a build without a path filter runs on two threads
+/// (below, starting one costs more than it saves).
+const SPLIT_NODES: usize = 1 << 16;
+
+/// The nodes `off..off + flags.len()` of a tree being built: their
+/// entries of each column.
+struct Part<'s> {
+    off: usize,
+    flags: &'s mut [u8],
+    mark: &'s mut [Mark],
+    size: &'s mut [u64],
+    vis: &'s mut [u8],
+}
+
+/// What a run of siblings of the upper part of a split build adds to their
+/// parent, a node of the lower part and done: its size (and HOLDS), SHOWN
+/// and BELOW, carried up its ancestors as far as they change them, as the
+/// pass on one thread would have. Returns the nodes newly shown (the root
+/// not counted).
+fn lift(
+    index: &Index,
+    flags: &[u8],
+    mark: &[Mark],
+    size: &mut [u64],
+    vis: &mut [u8],
+    run: &Run,
+) -> usize {
+    let r = ROOT as usize;
+    if run.holds {
+        // A node that held no counted bytes before now passes its whole
+        // size on, not only what was added.
+        let (mut x, mut add) = (run.parent, run.size);
+        loop {
+            let counted = flags[x] & COUNTED != 0 || vis[x] & HOLDS != 0;
+            vis[x] |= HOLDS;
+            size[x] += add;
+            if x == r {
+                break;
+            }
+            if !counted {
+                add = size[x];
+            }
+            x = index.parent(x as NodeId) as usize;
+        }
+    }
+    let mut shown = 0;
+    if run.shown {
+        let (mut x, mut changed) = (run.parent, run.changed);
+        loop {
+            let v = vis[x];
+            let mut now = v | SHOWN;
+            if changed && x != r && mark[x] == Mark::Unchanged {
+                now |= BELOW;
+            }
+            vis[x] = now;
+            if now == v || x == r {
+                break;
+            }
+            shown += usize::from(v & SHOWN == 0);
+            changed = now & BELOW != 0 || mark[x] != Mark::Unchanged;
+            x = index.parent(x as NodeId) as usize;
+        }
+    }
+    shown
 }
 
 /// Which nodes are shown (`vis`, refilled) for the key's change types and
@@ -654,6 +811,7 @@ fn visible<const SIZES: bool>(
 }
 
 /// What a run of siblings adds to their parent (see [`visible`]).
+#[derive(Clone, Copy)]
 struct Run {
     parent: usize,
     size: u64,
@@ -696,27 +854,36 @@ impl Run {
 }
 
 impl Run {
-    /// [`Run::flush`] in the fused pass: the parent's size is set by its
-    /// first holding run (HOLDS not yet set) and added to by the next, and
-    /// BELOW is set whatever the parent's own mark (not known yet).
-    fn flush_fused(&self, vis: &mut [u8], size: &mut [u64]) {
+    /// [`Run::flush`] in the fused pass over the nodes from `off` on: the
+    /// parent's size is set by its first holding run (HOLDS not yet set)
+    /// and added to by the next, and BELOW is set whatever the parent's
+    /// own mark (not known yet). A parent before `off` gets the run later,
+    /// from [`lift`].
+    fn flush_part(&self, off: usize, vis: &mut [u8], size: &mut [u64], lifts: &mut Vec<Run>) {
         let p = self.parent;
         if p == usize::MAX {
             return;
         }
+        if p < off {
+            if self.holds || self.shown {
+                lifts.push(*self);
+            }
+            return;
+        }
+        let i = p - off;
         if self.holds {
-            if vis[p] & HOLDS != 0 {
-                size[p] += self.size;
+            if vis[i] & HOLDS != 0 {
+                size[i] += self.size;
             } else {
-                size[p] = self.size;
-                vis[p] |= HOLDS;
+                size[i] = self.size;
+                vis[i] |= HOLDS;
             }
         }
         if self.shown {
-            vis[p] |= SHOWN;
+            vis[i] |= SHOWN;
         }
         if self.changed && p != ROOT as usize {
-            vis[p] |= BELOW;
+            vis[i] |= BELOW;
         }
     }
 }
