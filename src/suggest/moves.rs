@@ -281,7 +281,10 @@ fn overwritten(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
                 sa.text
             )
         } else {
-            format!("# Write the final version of {} once.", targets().join(", "))
+            format!(
+                "# Write the final version of {} once.",
+                targets().join(", ")
+            )
         };
         let mut d = Draft::pair(cx, SuggestionKind::Overwrite, (a, b), fs, after);
         d.layers = layers;
