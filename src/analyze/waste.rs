@@ -425,10 +425,12 @@ pub fn findings(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) -> An
             waste.push(f);
         }
     });
-    optional.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
+    sort_stable_by(&mut optional, |a, b| {
+        b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path))
+    });
     let hidden_bytes = total_bytes - visible_bytes - ignored.hidden_bytes;
 
-    waste.sort_by(|a, b| {
+    sort_stable_by(&mut waste, |a, b| {
         b.bytes
             .cmp(&a.bytes)
             .then_with(|| a.path.cmp(&b.path))
@@ -514,6 +516,31 @@ pub fn findings(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) -> An
     }
 }
 
+/// `v.sort_by(cmp)` (stable), without the stable sort's scratch copy of
+/// the elements: a permutation of positions is sorted (ties by position),
+/// then applied in place. The findings are large and many (a `chmod -R`
+/// makes tens of thousands), and fresh pages for a scratch copy of them
+/// cost more than the sort.
+pub fn sort_stable_by<T>(v: &mut [T], cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
+    let mut perm: Vec<usize> = (0..v.len()).collect();
+    perm.sort_unstable_by(|&a, &b| cmp(&v[a], &v[b]).then(a.cmp(&b)));
+    // Position j takes the element at perm[j]: each cycle of the
+    // permutation is followed once, by swaps (done positions point to
+    // themselves).
+    for i in 0..perm.len() {
+        let mut j = i;
+        loop {
+            let k = perm[j];
+            perm[j] = j;
+            if k == i {
+                break;
+            }
+            v.swap(j, k);
+            j = k;
+        }
+    }
+}
+
 /// A set of inodes of one index (one bit each).
 pub struct InodeSet(Vec<u64>);
 
@@ -587,5 +614,23 @@ pub fn walk(
         path.extend_from_slice(index.name(ch));
         f(ch, path);
         stack.push((ch, 0, len));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sort_stable_by;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The same order as the standard stable sort, ties included.
+        #[test]
+        fn sorts_as_the_stable_sort_does(v in proptest::collection::vec((0u8..4, 0u16..1000), 0..300)) {
+            let mut want = v.clone();
+            want.sort_by(|a, b| b.0.cmp(&a.0));
+            let mut got = v;
+            sort_stable_by(&mut got, |a, b| b.0.cmp(&a.0));
+            prop_assert_eq!(got, want);
+        }
     }
 }

@@ -103,7 +103,7 @@ fn grouped_cmd(cmd: &str, by: &BTreeMap<String, Paths>) -> Vec<String> {
 /// A single chmod/chown/chgrp/touch command kept to the path arguments that
 /// hold one of `paths` (None when the command is anything else; `paths` is
 /// only asked for when it is one of those).
-fn restrict<'p>(body: &str, paths: impl FnOnce() -> &'p [String]) -> Option<String> {
+fn restrict<'p, P: AsRef<str> + 'p>(body: &str, paths: impl FnOnce() -> &'p [P]) -> Option<String> {
     let body = body.trim();
     if body.contains(['&', ';', '|', '\n', '$', '`', '>', '<']) {
         return None;
@@ -115,7 +115,10 @@ fn restrict<'p>(body: &str, paths: impl FnOnce() -> &'p [String]) -> Option<Stri
     let paths = paths();
     let covers = |t: &str| {
         let t = t.trim_end_matches('/');
-        paths.iter().any(|p| p == t || super::is_inside(p, t))
+        paths.iter().any(|p| {
+            let p = p.as_ref();
+            p == t || super::is_inside(p, t)
+        })
     };
     let kept: Vec<&str> = toks
         .iter()
@@ -142,17 +145,48 @@ fn layer_list(ls: &[usize]) -> String {
     }
 }
 
+/// A few (layer → value) pairs of one path, found by a scan; a path
+/// re-stored by many layers gets a hash map.
+#[derive(Default)]
+struct LayerMap {
+    small: Vec<(usize, usize)>,
+    big: Option<HashMap<usize, usize>>,
+}
+
+impl LayerMap {
+    /// Empty, for a path with `n` findings.
+    fn reset(&mut self, n: usize) {
+        self.small.clear();
+        self.big = (n > 8).then(HashMap::default);
+    }
+
+    fn insert(&mut self, k: usize, v: usize) {
+        match &mut self.big {
+            Some(m) => {
+                m.insert(k, v);
+            }
+            None => match self.small.iter_mut().find(|e| e.0 == k) {
+                Some(e) => e.1 = v,
+                None => self.small.push((k, v)),
+            },
+        }
+    }
+
+    fn get(&self, k: usize) -> Option<usize> {
+        match &self.big {
+            Some(m) => m.get(&k).copied(),
+            None => self.small.iter().find(|e| e.0 == k).map(|e| e.1),
+        }
+    }
+}
+
 /// Follow `step` from `start` to its end, remembering the end of every
 /// layer passed on the way.
-fn walk(
-    memo: &mut HashMap<(NodeId, usize), usize>,
-    (node, start): (NodeId, usize),
-    step: impl Fn(usize) -> Option<usize>,
-) -> usize {
+fn walk(memo: &mut LayerMap, start: usize, step: impl Fn(usize) -> Option<usize>) -> usize {
     let mut path = Vec::new();
     let mut l = start;
     let found = loop {
-        if let Some(&e) = memo.get(&(node, l)) {
+        if let Some(e) = memo.get(l) {
             break e;
         }
         path.push(l);
@@ -162,7 +196,7 @@ fn walk(
         }
     };
     for p in path {
-        memo.insert((node, p), found);
+        memo.insert(p, found);
     }
     found
 }
@@ -171,38 +205,52 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
     let steps = &cx.steps;
     let pairs = cx.pairs(claims, WasteKind::MetadataOnly);
     // A path changed again and again (chmod in one RUN, chown in the next)
-    // is one chain: created in layer `o`, last re-stored by `last`.
-    // Sized up front: a `chmod -R` re-stores tens of thousands of paths.
-    let n: usize = pairs.values().map(Vec::len).sum();
-    let map = || HashMap::with_capacity_and_hasher(n, Default::default());
-    let mut by_stored: HashMap<(NodeId, usize), usize> = map();
-    let mut by_hider: HashMap<(NodeId, usize), usize> = map();
-    for (&(a, b), fs) in &pairs {
-        for &i in fs {
-            by_stored.insert((cx.finding(i).node, a), i);
-            by_hider.insert((cx.finding(i).node, b), i);
-        }
-    }
+    // is one chain: created in layer `o`, last re-stored by `last`. A chain
+    // is one path's, so the findings are taken path by path: the maps its
+    // walks read hold that path's findings alone (a `chmod -R` re-stores
+    // tens of thousands of paths, each once or twice).
+    let order: Vec<(usize, usize, usize)> = pairs
+        .iter()
+        .flat_map(|(&(a, b), fs)| fs.iter().map(move |&i| (a, b, i)))
+        .collect();
+    let mut by_node: Vec<(NodeId, usize)> = order
+        .iter()
+        .enumerate()
+        .map(|(p, &(_, _, i))| (cx.finding(i).node, p))
+        .collect();
+    by_node.sort_unstable();
+    let mut ends = vec![(0usize, 0usize); order.len()];
+    let [mut by_stored, mut by_hider, mut origin, mut end]: [LayerMap; 4] = Default::default();
     // Each step goes to a strictly earlier (later) layer, so the walks end
     // even on findings a layer hid itself; each (path, layer) is walked
     // once (memo), so a path re-stored by every one of n layers costs O(n).
-    let mut origin: HashMap<(NodeId, usize), usize> = map();
-    let mut end: HashMap<(NodeId, usize), usize> = map();
-    let mut chains: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
-    for (&(a, b), fs) in &pairs {
-        for &i in fs {
-            let node = cx.finding(i).node;
-            let o = walk(&mut origin, (node, a), |l| {
-                let j = *by_hider.get(&(node, l))?;
+    for group in by_node.chunk_by(|x, y| x.0 == y.0) {
+        for m in [&mut by_stored, &mut by_hider, &mut origin, &mut end] {
+            m.reset(group.len());
+        }
+        // In the order of `pairs`: the last finding of a (path, layer) wins.
+        for &(_, p) in group {
+            let (a, b, i) = order[p];
+            by_stored.insert(a, i);
+            by_hider.insert(b, i);
+        }
+        for &(_, p) in group {
+            let (a, b, _) = order[p];
+            let o = walk(&mut origin, a, |l| {
+                let j = by_hider.get(l)?;
                 let s = cx.finding(j).stored_in_layer;
                 (s < l).then_some(s)
             });
-            let last = walk(&mut end, (node, b), |l| {
-                let j = *by_stored.get(&(node, l))?;
+            let last = walk(&mut end, b, |l| {
+                let j = by_stored.get(l)?;
                 cx.finding(j).hidden_by_layer.filter(|&h| h > l)
             });
-            chains.entry((o, last)).or_default().push(i);
+            ends[p] = (o, last);
         }
+    }
+    let mut chains: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
+    for (&(_, _, i), &e) in order.iter().zip(&ends) {
+        chains.entry(e).or_default().push(i);
     }
     for ((o, last), fs) in chains {
         let mut layers: Vec<usize> = fs
@@ -238,13 +286,15 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
         let (chmod, chown) = (by_text(chmod), by_text(chown));
         let later = layer_list(&layers[1..]);
         let no_longer = format!("# (the change in {later} is then no longer needed)");
-        // The later steps go when each only changes these paths.
+        // The later steps go when each only changes these paths (borrowed
+        // where UTF-8, as `what` does: a `chmod -R` re-stores tens of
+        // thousands).
         let fs_paths = std::cell::OnceCell::new();
         let fs_paths = || {
             fs_paths
                 .get_or_init(|| {
                     fs.iter()
-                        .map(|&i| cx.finding(i).path.display())
+                        .map(|&i| String::from_utf8_lossy(&cx.finding(i).path.0))
                         .collect::<Vec<_>>()
                 })
                 .as_slice()

@@ -76,10 +76,22 @@ fn moved(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
     let movers: std::collections::BTreeSet<usize> = groups.keys().map(|k| k.1).collect();
     // (layer, hash) → a file with that content; (layer, hash, name) → the
     // one that kept its name, which is where a moved file usually went.
+    // Only the contents a moved file had are looked up: the moving
+    // layers' other files (a layer that copies a whole tree) are left out.
+    let wanted: rustc_hash::FxHashSet<(usize, u128)> = groups
+        .iter()
+        .flat_map(|(&(_, b), fs)| {
+            fs.iter()
+                .filter_map(move |&i| Some((b, cx.stored_hash(cx.finding(i))?)))
+        })
+        .collect();
     let mut by_hash: HashMap<(usize, u128), InodeId> = HashMap::default();
     let mut by_name: HashMap<(usize, u128, &[u8]), InodeId> = HashMap::default();
     for (id, ino) in cx.index.inodes.iter().enumerate() {
-        if movers.contains(&(ino.layer as usize)) && ino.size > 0 {
+        if movers.contains(&(ino.layer as usize))
+            && ino.size > 0
+            && wanted.contains(&(ino.layer as usize, ino.hash()))
+        {
             let key = (ino.layer as usize, ino.hash());
             by_hash.entry(key).or_insert(id as InodeId);
             let name = cx.index.name(ino.node);
@@ -239,7 +251,8 @@ fn overwritten(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
         let mut layers = vec![a];
         layers.extend(cx.mids(a, b, &names));
         layers.push(b);
-        let targets = cx.rm_targets(&fs, a, b);
+        // Only two of the fixes name them: not computed for a pair of RUNs.
+        let targets = || cx.rm_targets(&fs, a, b);
         let mut edit = None;
         let after = if sa.is_run() && !sa.base {
             let joined = if sb.is_run() {
@@ -249,7 +262,7 @@ fn overwritten(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
                 m
             } else {
                 // B copies new content over it: A need not leave it behind.
-                let m = merged_run(&[sa], &[rm_line(&targets)]);
+                let m = merged_run(&[sa], &[rm_line(&targets())]);
                 edit = m.as_ref().map(|m| super::Edit {
                     stage: None,
                     steps: vec![(a, Some(m.clone()))],
@@ -268,7 +281,10 @@ fn overwritten(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
                 sa.text
             )
         } else {
-            format!("# Write the final version of {} once.", targets.join(", "))
+            format!(
+                "# Write the final version of {} once.",
+                targets().join(", ")
+            )
         };
         let mut d = Draft::pair(cx, SuggestionKind::Overwrite, (a, b), fs, after);
         d.layers = layers;
