@@ -64,6 +64,11 @@ pub struct FixArgs {
     /// (a FROM image that is in no registry)
     #[arg(long, value_name = "NAME=ARCHIVE", requires = "build")]
     pub base_archive: Vec<String>,
+    /// With buildah: build in the store at DIR (DIR/root, DIR/run; overlay
+    /// driver), kept with its layer cache, instead of a private store
+    /// removed afterwards
+    #[arg(long, value_name = "DIR", requires = "build")]
+    pub buildah_store: Option<PathBuf>,
     /// Keep the rebuilt image as a docker-archive at FILE
     #[arg(long, value_name = "FILE", requires = "build")]
     pub save_image: Option<PathBuf>,
@@ -103,6 +108,12 @@ pub fn run_fix(a: FixArgs, _env: &Env) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
+    if a.buildah_store.is_some() && builder.as_deref() != Some("buildah") {
+        anyhow::bail!(
+            "--buildah-store: only with the buildah builder (this build uses {})",
+            builder.as_deref().unwrap_or("none")
+        );
+    }
     let mut bases = Vec::new();
     for b in &a.base_archive {
         let (name, file) = b
@@ -138,7 +149,7 @@ pub fn run_fix(a: FixArgs, _env: &Env) -> anyhow::Result<ExitCode> {
                 })
                 .unwrap_or_else(|| PathBuf::from(".")),
         };
-        let mut work = verify::Work::new()?;
+        let mut work = verify::Work::new()?.in_store(a.buildah_store.clone());
         let archive = verify::build(builder, &fixed.dockerfile, &context, &bases, &mut work)
             .map_err(anyhow::Error::msg)?;
         if let Some(keep) = &a.save_image {

@@ -6,8 +6,9 @@
 //!
 //! buildah builds in a private store under a temporary directory (never the
 //! user's; the overlay driver, as docker's and podman's default, so layers
-//! hold what they would), `--isolation chroot`, and exports a
-//! docker-archive with `buildah push`; docker and podman build in their own store and `save`.
+//! hold what they would), or in the store `--buildah-store` names (kept, with
+//! its layer cache), `--isolation chroot`, and exports a docker-archive with
+//! `buildah push`; docker and podman build in their own store and `save`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -61,10 +62,12 @@ pub fn find_builder(want: Option<&str>) -> Result<String, String> {
 }
 
 /// A temporary directory, removed when dropped (after buildah's store in it
-/// is emptied).
+/// is emptied). With `store`, buildah builds in that store instead
+/// (`store/root`, `store/run`), which is left as it is.
 pub struct Work {
     pub dir: PathBuf,
     buildah_store: bool,
+    store: Option<PathBuf>,
 }
 
 impl Work {
@@ -78,15 +81,23 @@ impl Work {
         Ok(Work {
             dir,
             buildah_store: false,
+            store: None,
         })
     }
 
+    /// Build in the buildah store at `store` (kept) instead of a private one.
+    pub fn in_store(mut self, store: Option<PathBuf>) -> Work {
+        self.store = store;
+        self
+    }
+
     fn buildah(&self) -> Command {
+        let home = self.store.as_ref().unwrap_or(&self.dir);
         let mut c = Command::new("buildah");
         c.arg("--root")
-            .arg(self.dir.join("root"))
+            .arg(home.join("root"))
             .arg("--runroot")
-            .arg(self.dir.join("run"))
+            .arg(home.join("run"))
             .arg("--storage-driver")
             .arg("overlay");
         c
@@ -95,7 +106,7 @@ impl Work {
 
 impl Drop for Work {
     fn drop(&mut self) {
-        if self.buildah_store {
+        if self.buildah_store && self.store.is_none() {
             let _ = self.buildah().args(["rm", "-a"]).output();
             let _ = self.buildah().args(["rmi", "-a", "-f"]).output();
             // The overlay driver mounts its own home: undo the mounts made
@@ -164,14 +175,21 @@ pub fn build(
                 c.args(["tag", id.trim(), name]);
                 run(c, "buildah tag")?;
             }
+            // Pushed by id: in a shared store (`--buildah-store`) another
+            // build may move the tag meanwhile.
+            let iid = work.dir.join("iid");
             let mut c = work.buildah();
             c.args(["bud", "--isolation", "chroot", "--layers", "-f"])
                 .arg(&df)
                 .args(["-t", tag])
+                .arg("--iidfile")
+                .arg(&iid)
                 .arg(context);
             run(c, "buildah bud")?;
+            let id = std::fs::read_to_string(&iid)
+                .map_err(|e| format!("buildah bud: no image id ({}: {e})", iid.display()))?;
             let mut c = work.buildah();
-            c.args(["push", "--quiet", tag])
+            c.args(["push", "--quiet", id.trim()])
                 .arg(format!("docker-archive:{}:{tag}", out.display()));
             run(c, "buildah push")?;
         }

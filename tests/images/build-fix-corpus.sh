@@ -11,6 +11,13 @@
 #   CASE.tar          each case's image, built with buildah from its Dockerfile
 # All are docker-archives with uncompressed layers. A case already in OUTDIR
 # is kept when its Dockerfile has not changed (OUTDIR/CASE.Dockerfile).
+# The cases are built in one overlay store, OUTDIR/store (made afresh when a
+# case is built, the base loaded into it from debian-base.tar), which is kept:
+# tests/fix_corpus.rs rebuilds each case's patched Dockerfile there
+# (`imgscope fix --build --buildah-store`), where buildah's layer cache makes
+# the steps the fixes left unchanged free, as on the machine that built the
+# original; the test removes the store when it is done
+# (`run-in-image.sh --remove-store`).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -42,9 +49,7 @@ done
 img_init
 IMG_SCOPE=fix
 
-if [[ -s $OUT/debian-base.tar ]]; then
-    skopeo copy --quiet "docker-archive:$OUT/debian-base.tar" "$(img_ref overlay debian-base)" >>"$IMG_LOG" 2>&1
-else
+if [[ ! -s $OUT/debian-base.tar ]]; then
     mkdir -p "$IMG_WORK/ctx/debian-base"
     img_debian_rootfs "$IMG_WORK/ctx/debian-base/rootfs.tar"
     cp "$HERE/src/debian-base/Containerfile" "$IMG_WORK/ctx/debian-base/"
@@ -55,7 +60,16 @@ fi
 cases=()
 for c in "${todo[@]}"; do [[ $c == debian-base ]] || cases+=("$c"); done
 
-# build_case CASE: build it in the current scenario's store and export it.
+# The cases' store: a fresh one (no cache of older builds), the base loaded
+# from its archive as `fix --build --base-archive` loads it (the same image
+# and layer ids, so the test's rebuilds find the cases' cached steps).
+IMG_KEPT_STORE=$OUT/store
+if ((${#cases[@]})); then
+    img_remove_store "$IMG_KEPT_STORE"
+    skopeo copy --quiet "docker-archive:$OUT/debian-base.tar" "$(img_ref overlay debian-base)" >>"$IMG_LOG" 2>&1
+fi
+
+# build_case CASE: build it in the cases' store and export it.
 build_case() {
     local c=$1 ctx=$IMG_WORK/ctx/$1
     mkdir -p "$ctx"
@@ -66,10 +80,10 @@ build_case() {
     cp "$CORPUS/$c/Dockerfile" "$OUT/$c.Dockerfile"
 }
 
-# $IMGSCOPE_BUILD_JOBS (default 2) cases are built at once, each worker in a
-# store of its own (the base loaded into it) taking the next case from a
-# queue: much of a build is one single-threaded process (dpkg unpacking,
-# buildah committing a layer, the export).
+# $IMGSCOPE_BUILD_JOBS (default 2) cases are built at once, the workers
+# sharing the store (containers/storage locks it) and taking the next case
+# from a queue: much of a build is one single-threaded process (dpkg
+# unpacking, buildah committing a layer, the export).
 jobs=${IMGSCOPE_BUILD_JOBS:-2}
 ((jobs > ${#cases[@]})) && jobs=${#cases[@]}
 if ((jobs <= 1)); then
@@ -77,8 +91,6 @@ if ((jobs <= 1)); then
 else
     echo 0 >"$IMG_WORK/next"
     worker() {
-        IMG_SCOPE=fix-$1
-        skopeo copy --quiet "docker-archive:$OUT/debian-base.tar" "$(img_ref overlay debian-base)" >>"$IMG_LOG" 2>&1
         local i
         while :; do
             i=$(flock "$IMG_WORK/next" sh -c 'i=$(cat "$1"); echo $((i + 1)) >"$1"; echo "$i"' sh "$IMG_WORK/next")

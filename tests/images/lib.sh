@@ -86,9 +86,28 @@ img_cleanup() {
     rm -rf "$IMG_WORK"
 }
 
-# Private storage of driver $1 (overlay|vfs) for the current scenario ($IMG_SCOPE).
+# Private storage of driver $1 (overlay|vfs) for the current scenario ($IMG_SCOPE),
+# or $IMG_KEPT_STORE when set: a store outside $IMG_WORK that img_cleanup
+# leaves in place (the fix corpus keeps its builds' layer cache for the test;
+# img_remove_store removes it).
 img_store() {
-    echo "$IMG_WORK/store/${IMG_SCOPE:-main}/$1"
+    if [[ -n ${IMG_KEPT_STORE:-} ]]; then
+        echo "$IMG_KEPT_STORE"
+    else
+        echo "$IMG_WORK/store/${IMG_SCOPE:-main}/$1"
+    fi
+}
+
+# img_remove_store DIR: remove a kept overlay store (DIR/root, DIR/run):
+# undo the mounts under it, deepest first (containers the overlay driver
+# left mounted, its bind mount of its own home), then the files.
+img_remove_store() {
+    local m
+    [[ -d $1 ]] || return 0
+    while read -r m; do
+        umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+    done < <(awk -v w="$1/" 'index($2, w) == 1 {print $2}' /proc/self/mounts | sort -r)
+    rm -rf "$1"
 }
 
 # buildah with the private storage of driver $1.

@@ -1,6 +1,7 @@
 //! `imgscope fix` on the demo image and its Containerfile, and on bad
 //! input: a Dockerfile that did not build the image, one that does not
-//! parse, `--build` with no builder on PATH (each exit 2, one line).
+//! parse, `--build` with no builder on PATH, `--buildah-store` with another
+//! builder (each exit 2, one line).
 
 use crate::common;
 
@@ -80,6 +81,28 @@ fn bad_input_exits_2_with_one_line() {
         Some("/nonexistent"),
     );
     assert!(err.contains("looked for podman"), "{err}");
+    // --buildah-store with another builder (a `podman` that is never run).
+    let bin = std::env::temp_dir().join(format!("imgscope-fix-bin-{}", std::process::id()));
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(bin.join("podman"), "#!/bin/sh\nexit 1\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(bin.join("podman"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let err = bad(
+        &[
+            "--build",
+            "--builder",
+            "podman",
+            "--buildah-store",
+            "/nonexistent",
+        ],
+        &r.join("assets/demo/Containerfile"),
+        Some(bin.to_str().unwrap()),
+    );
+    assert!(
+        err.contains("--buildah-store: only with the buildah builder"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&bin);
 }
 
 /// The demo's Containerfile changed one way: which line and which layer
