@@ -73,6 +73,16 @@ impl Comp {
         })
     }
 
+    /// The byte every name this component takes ends with, if there is
+    /// one (a literal's last byte, a pattern's literal end's).
+    fn last_byte(&self) -> Option<u8> {
+        match self {
+            Comp::Any => None,
+            Comp::Lit(l) => l.last().copied(),
+            Comp::Wild { suffix, .. } => suffix.last().copied(),
+        }
+    }
+
     fn matches(&self, name: &[u8]) -> bool {
         match self {
             Comp::Any => true,
@@ -179,6 +189,10 @@ struct DirState {
     live: Vec<(u32, u64)>,
     /// A name matching any of these may complete a glob.
     tests: Vec<Comp>,
+    /// The last bytes a name passing one of `tests` can end with, one bit
+    /// each (all of them when a test takes any ending): most names are
+    /// told apart by this one bit.
+    ends_with: [u64; 4],
     /// Any name may.
     any: bool,
     /// Exact globs whose last component is live here.
@@ -242,6 +256,10 @@ impl GlobFilter {
                 } else {
                     if !st.tests.contains(c) {
                         st.tests.push(c.clone());
+                        match c.last_byte() {
+                            Some(b) => st.ends_with[b as usize / 64] |= 1 << (b % 64),
+                            None => st.ends_with = [u64::MAX; 4],
+                        }
                     }
                     if !exact && !st.loose.contains(c) {
                         st.loose.push(c.clone());
@@ -344,7 +362,9 @@ impl<'a, T: Tree> DirFilter<'a, T> {
         let st = &self.states[dir as usize];
         st.any || {
             let name = self.tree.name(node);
-            st.tests.iter().any(|t| t.matches(name))
+            name.last()
+                .is_none_or(|&b| st.ends_with[b as usize / 64] & (1 << (b % 64)) != 0)
+                && st.tests.iter().any(|t| t.matches(name))
         }
     }
 

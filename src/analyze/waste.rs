@@ -613,7 +613,13 @@ pub fn walk(
         path.push(b'/');
         path.extend_from_slice(index.name(ch));
         f(ch, path);
-        stack.push((ch, 0, len));
+        // A node without children (every file) is done here: no turn on
+        // the stack.
+        if index.children(ch).is_empty() {
+            path.truncate(len);
+        } else {
+            stack.push((ch, 0, len));
+        }
     }
 }
 

@@ -356,14 +356,23 @@ pub fn normalize_path(raw: &[u8]) -> std::result::Result<Option<Vec<u8>>, String
 /// Append the normalised form of `raw` to `out`: false (nothing appended)
 /// for the root itself.
 fn normalize_into(raw: &[u8], out: &mut Vec<u8>) -> std::result::Result<bool, String> {
+    Ok(normalize_split_into(raw, out)?.is_some())
+}
+
+/// [`normalize_into`], telling where the path appended has its last `/`
+/// (`Some(None)`: it has none; `None`: nothing appended, the root).
+fn normalize_split_into(
+    raw: &[u8],
+    out: &mut Vec<u8>,
+) -> std::result::Result<Option<Option<usize>>, String> {
     if raw.len() > MAX_PATH_LEN {
         return Err(format!("path of {} bytes is too long", raw.len()));
     }
     // Most paths are normal already, but for a trailing `/`: copied whole.
     let t = raw.strip_suffix(b"/").unwrap_or(raw);
-    if already_normal(t) {
+    if let Some(last_slash) = normal_last_slash(t) {
         out.extend_from_slice(t);
-        return Ok(true);
+        return Ok(Some(last_slash));
     }
     let start = out.len();
     for comp in raw.split(|&b| b == b'/') {
@@ -388,37 +397,109 @@ fn normalize_into(raw: &[u8], out: &mut Vec<u8>) -> std::result::Result<bool, St
             }
         }
     }
-    Ok(out.len() > start)
+    Ok((out.len() > start).then(|| out[start..].iter().rposition(|&b| b == b'/')))
 }
 
 /// Is `t` a normal path (non-empty components, none `.` or `..`, no NUL,
 /// no leading or trailing `/`)?
+#[cfg(test)]
 fn already_normal(t: &[u8]) -> bool {
-    // One pass (paths are short: a scalar loop beats a vector search per
-    // `/`); `at_start`: the byte is the first of a component.
+    normal_last_slash(t).is_some()
+}
+
+/// Where `t`'s last `/` is (`Some(None)`: it has none), if `t` is a
+/// normal path; None if not.
+fn normal_last_slash(t: &[u8]) -> Option<Option<usize>> {
+    #[cfg(target_arch = "x86_64")]
+    if t.len() <= 64 {
+        return normal_last_slash_64(t);
+    }
+    normal_last_slash_scalar(t)
+}
+
+/// [`normal_last_slash`] in one scalar pass (paths are short: this beats a
+/// vector search per `/`).
+fn normal_last_slash_scalar(t: &[u8]) -> Option<Option<usize>> {
+    // `at_start`: the byte is the first of a component.
     let mut at_start = true;
+    let mut last_slash = None;
     let mut i = 0;
     while i < t.len() {
         let b = t[i];
         if b == 0 {
-            return false;
+            return None;
         }
         if at_start {
             match b {
-                b'/' => return false,
+                b'/' => return None,
                 // `.` or `..` as a whole component.
                 b'.' => match t.get(i + 1) {
-                    None | Some(b'/') => return false,
-                    Some(b'.') if matches!(t.get(i + 2), None | Some(b'/')) => return false,
+                    None | Some(b'/') => return None,
+                    Some(b'.') if matches!(t.get(i + 2), None | Some(b'/')) => return None,
                     _ => {}
                 },
                 _ => {}
             }
         }
         at_start = b == b'/';
+        if at_start {
+            last_slash = Some(i);
+        }
         i += 1;
     }
-    !at_start
+    (!at_start).then_some(last_slash)
+}
+
+/// [`normal_last_slash`] of a path of at most 64 bytes, by bit masks: one
+/// bit a byte for `/`, `.` and NUL (four 16-byte compares), every rule
+/// tested on all the bytes at once.
+#[cfg(target_arch = "x86_64")]
+fn normal_last_slash_64(t: &[u8]) -> Option<Option<usize>> {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+        _mm_setzero_si128,
+    };
+    let n = t.len();
+    if n == 0 {
+        return None;
+    }
+    let mut buf = [0u8; 64];
+    buf[..n].copy_from_slice(t);
+    let (mut slash, mut dot, mut nul) = (0u64, 0u64, 0u64);
+    for k in 0..4 {
+        // SAFETY: SSE2 is part of x86_64; the load reads 16 bytes inside
+        // `buf` (k * 16 + 16 <= 64), unaligned loads being allowed.
+        #[allow(unused_unsafe)]
+        let (s, d, z) = unsafe {
+            let v = _mm_loadu_si128(buf.as_ptr().add(k * 16) as *const __m128i);
+            let mask = |c: i8| _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c))) as u16;
+            (
+                mask(b'/' as i8),
+                mask(b'.' as i8),
+                _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128())) as u16,
+            )
+        };
+        slash |= (s as u64) << (k * 16);
+        dot |= (d as u64) << (k * 16);
+        nul |= (z as u64) << (k * 16);
+    }
+    let valid = u64::MAX >> (64 - n);
+    let last = 1u64 << (n - 1);
+    // The first byte of each component.
+    let starts = ((slash << 1) | 1) & valid;
+    // What follows a byte is a `/` or the end; two bytes on, likewise.
+    let then_end = (slash >> 1) | last;
+    let then2_end = (slash >> 2) | (last >> 1);
+    let bad = (nul & valid)
+        | (slash & starts)
+        | (slash & last)
+        | (dot & starts & then_end)
+        | (dot & starts & (dot >> 1) & then2_end);
+    if bad != 0 {
+        return None;
+    }
+    let s = slash & valid;
+    Some((s != 0).then(|| 63 - s.leading_zeros() as usize))
 }
 
 pub(super) fn lossy(b: &[u8]) -> String {
@@ -645,13 +726,13 @@ pub(super) fn classify(
     let at = out.bytes.len();
     out.reserve(m.path.len())
         .map_err(|msg| Error::format(loc.path(lossy(m.path)), msg))?;
-    match normalize_into(m.path, &mut out.bytes) {
-        Ok(true) => {}
-        Ok(false) => return Ok(Classified::Skip),
+    let last_slash = match normalize_split_into(m.path, &mut out.bytes) {
+        Ok(Some(last_slash)) => last_slash,
+        Ok(None) => return Ok(Classified::Skip),
         Err(msg) => return Err(Error::format(loc.path(lossy(m.path)), msg)),
-    }
+    };
     let path = &out.bytes[at..];
-    let (dir_len, base_at) = match path.iter().rposition(|&b| b == b'/') {
+    let (dir_len, base_at) = match last_slash {
         Some(i) => (i, i + 1),
         None => (0, 0),
     };
@@ -861,6 +942,21 @@ mod tests {
             "a/../b", "a\0b",
         ] {
             assert!(!already_normal(p.as_bytes()), "{p:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The masks' test and the scalar one agree, on paths of every
+        /// length around the 64-byte limit, and the last `/` is found.
+        #[test]
+        fn normal_path_tests_agree(p in proptest::collection::vec(
+            proptest::sample::select(vec![b'a', b'.', b'/', 0u8]), 0..80)
+        ) {
+            let want = normal_last_slash_scalar(&p);
+            proptest::prop_assert_eq!(normal_last_slash(&p), want);
+            if let Some(last) = want {
+                proptest::prop_assert_eq!(last, p.iter().rposition(|&b| b == b'/'));
+            }
         }
     }
 

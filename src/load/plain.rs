@@ -438,8 +438,52 @@ impl Members for Walk<'_> {
 /// A numeric header field the mapped walk reads itself: octal digits
 /// between spaces, up to the first NUL. None for anything else (empty,
 /// base-256, other characters, more than 21 digits): the tar crate then
-/// reads the member. One pass over the field's bytes.
+/// reads the member. The usual form (digits, then a NUL) is read eight
+/// bytes at a time; any other by [`octal_bytes`].
 fn octal(field: &[u8]) -> Option<u64> {
+    let Some(head) = field.first_chunk::<8>() else {
+        return octal_bytes(field);
+    };
+    let w = u64::from_le_bytes(*head);
+    const LOW3: u64 = 0x0707_0707_0707_0707;
+    // Zero where a byte is an octal digit (0x30-0x37), its high bit set
+    // where it is not (exact per byte: no carry crosses a byte).
+    let other = (w & !LOW3) ^ 0x3030_3030_3030_3030;
+    let not_digit = ((other & 0x7f7f_7f7f_7f7f_7f7f).wrapping_add(0x7f7f_7f7f_7f7f_7f7f) | other)
+        & 0x8080_8080_8080_8080;
+    let k = (not_digit.trailing_zeros() / 8) as usize;
+    // Digits then a NUL (or eight digits and more bytes, read one by one).
+    if k == 0 || (k < 8 && field[k] != 0) {
+        return octal_bytes(field);
+    }
+    // The first k digits' values, moved to the top bytes (the bytes below
+    // are leading zeros), then combined in pairs: byte 0 is the most
+    // significant digit.
+    let d = (w & LOW3) << (8 * (8 - k));
+    let d = ((d << 3) + (d >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let d = ((d << 6) + (d >> 16)) & 0x0000_ffff_0000_ffff;
+    let mut v = ((d << 12) + (d >> 32)) & 0xff_ffff;
+    if k == 8 {
+        let mut digits = 8u32;
+        for &b in &field[8..] {
+            match b {
+                0 => break,
+                b'0'..=b'7' => {
+                    v = v.wrapping_mul(8) | (b - b'0') as u64;
+                    digits += 1;
+                }
+                _ => return octal_bytes(field),
+            }
+        }
+        if digits > 21 {
+            return None;
+        }
+    }
+    Some(v)
+}
+
+/// [`octal`] one byte at a time.
+fn octal_bytes(field: &[u8]) -> Option<u64> {
     let (mut v, mut digits, mut after) = (0u64, 0u32, false);
     for &b in field {
         match b {
@@ -826,6 +870,28 @@ impl SkimBudget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The eight-bytes-at-a-time reading and the byte loop agree on
+        /// fields of a header's widths (and shorter and longer ones).
+        #[test]
+        fn octal_fields_read_as_byte_by_byte(f in proptest::collection::vec(
+            proptest::sample::select(b"01234567 8x\0".to_vec()), 0..26)
+        ) {
+            proptest::prop_assert_eq!(octal(&f), octal_bytes(&f));
+        }
+
+        #[test]
+        fn usual_octal_fields_read_as_byte_by_byte(
+            v in 0u64..(1 << 33), width in 1usize..12, pad in 0usize..3
+        ) {
+            let mut f = format!("{v:0width$o}").into_bytes();
+            f.push(0);
+            f.extend(std::iter::repeat_n(b' ', pad));
+            proptest::prop_assert_eq!(octal(&f), octal_bytes(&f));
+            proptest::prop_assert_eq!(octal(&f), Some(v));
+        }
+    }
 
     /// The layer in `data` read as a stream (the reference reading).
     fn streamed(data: &[u8]) -> LayerIndex {

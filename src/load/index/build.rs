@@ -97,6 +97,29 @@ impl Builder {
         }
     }
 
+    /// Make room in the node and inode columns for what `ix` may add (a
+    /// node an entry, an inode a file), its pages present at once (see
+    /// [`super::lookup::populate`]) instead of faulted in one at a time
+    /// as the merge pushes. An entry whose path is not new leaves its room
+    /// to the next layers.
+    fn prepare(&mut self, ix: &LayerIndex) {
+        use super::lookup::populate;
+        let nodes = ix.entries.len();
+        let files = ix
+            .entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::File)
+            .count();
+        populate(&mut self.name_at, nodes);
+        populate(&mut self.parents, nodes);
+        populate(&mut self.first_child, nodes);
+        populate(&mut self.next_sibling, nodes);
+        populate(&mut self.changes1, nodes);
+        populate(&mut self.placed, nodes);
+        populate(&mut self.inodes, files);
+        populate(&mut self.inode_names, files);
+    }
+
     pub(super) fn name(&self, id: NodeId) -> &[u8] {
         let i = id as usize;
         &self.names[self.name_at[i] as usize..self.name_at[i + 1] as usize]
@@ -570,6 +593,7 @@ impl IndexBuilder {
         // Room for the layer's paths at once, rather than growing (and
         // rehashing) step by step.
         self.b.lookup.reserve(ix.entries.len());
+        self.b.prepare(&ix);
         let stats = self.b.apply(i, &mut ix);
         if self.b.too_big {
             return Err(format!(
@@ -629,8 +653,8 @@ impl IndexBuilder {
         // deterministic output and display.
         let n = parents.len();
         let mut child_at = vec![0u32; n + 1];
-        // Counted into with `+=`: written first (see `written_pages`).
-        super::lookup::written_pages(&mut child_at);
+        // Counted into with `+=`: made present first (see `prefault`).
+        super::lookup::prefault(&mut child_at);
         for &p in &parents[1..] {
             child_at[p as usize + 1] += 1;
         }

@@ -118,24 +118,74 @@ impl Lookup {
     }
 }
 
-/// `n` empty slots, each page of them written once before anything reads
-/// them. A zeroed allocation of this size is fresh mapped memory: the
-/// rehash's (and the probes') first touch of a page would be a read, which
-/// maps the shared zero page, and the write after it a copy-on-write fault
-/// that flushes the TLB of every core running the process (an
+/// `n` empty slots, their pages made present and writable before anything
+/// reads them. A zeroed allocation of this size is fresh mapped memory:
+/// the rehash's (and the probes') first touch of a page would be a read,
+/// which maps the shared zero page, and the write after it a copy-on-write
+/// fault that flushes the TLB of every core running the process (an
 /// inter-processor interrupt: a VM exit on a virtual machine). That was
-/// ~10% of the load's CPU on 1M paths; one write fault a page is what is
-/// left.
+/// ~10% of the load's CPU on 1M paths.
 fn empty_slots(n: usize) -> Vec<[u32; 2]> {
     let mut slots = vec![[0u32, 0]; n];
-    written_pages(&mut slots);
+    prefault(&mut slots);
     slots
+}
+
+/// Make the pages of `v`, which holds only `T::default()`, present and
+/// writable: by one `MADV_POPULATE_WRITE` (Linux 5.14 and later; the
+/// kernel faults each page in without a trap per page) where that works,
+/// else by writing each page once ([`written_pages`]).
+pub(super) fn prefault<T: Copy + Default>(v: &mut [T]) {
+    // Small slices come from the allocator's heap, mostly present already.
+    const MIN: usize = 64 << 10;
+    if std::mem::size_of_val(v) < MIN || !populate_write(v) {
+        written_pages(v);
+    }
+}
+
+/// Room in `v` for `more` elements, the pages of the next `more` present
+/// and writable when that is cheap (`MADV_POPULATE_WRITE`: one call
+/// instead of a fault a page as they are pushed); nothing is written.
+pub(super) fn populate<T>(v: &mut Vec<T>, more: usize) {
+    const MIN: usize = 64 << 10;
+    v.reserve(more);
+    let spare = &mut v.spare_capacity_mut()[..more];
+    if std::mem::size_of_val(spare) >= MIN {
+        populate_write(spare);
+    }
+}
+
+/// `MADV_POPULATE_WRITE` over the pages `v` lies on (every one of them
+/// holds some of `v`'s bytes, so is mapped, and the advice changes no
+/// byte): false when the kernel refuses it (older than 5.14: `EINVAL`).
+#[cfg(target_os = "linux")]
+fn populate_write<T>(v: &mut [T]) -> bool {
+    const PAGE: usize = 4096;
+    let start = v.as_mut_ptr() as usize;
+    let end = start + std::mem::size_of_val(v);
+    let from = start & !(PAGE - 1);
+    let to = end.div_ceil(PAGE) * PAGE;
+    // SAFETY: the range covers only pages that hold bytes of `v` (mapped,
+    // writable: `v` is an exclusive slice); populating writes nothing.
+    unsafe {
+        libc::madvise(
+            from as *mut libc::c_void,
+            to - from,
+            libc::MADV_POPULATE_WRITE,
+        ) == 0
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn populate_write<T>(_: &mut [T]) -> bool {
+    false
 }
 
 /// Write each page of `v`, which holds only `T::default()`, once (the
 /// same value back, by volatile stores: the compiler would drop ordinary
-/// ones to memory it knows is zeroed).
-pub(super) fn written_pages<T: Copy + Default>(v: &mut [T]) {
+/// ones to memory it knows is zeroed): one write fault a page, no zero
+/// page, no copy-on-write.
+fn written_pages<T: Copy + Default>(v: &mut [T]) {
     const PAGE: usize = 4096;
     let step = (PAGE / std::mem::size_of::<T>().max(1)).max(1);
     for x in v.iter_mut().step_by(step) {
