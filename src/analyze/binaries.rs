@@ -201,6 +201,19 @@ fn shown(b: &[u8]) -> String {
 pub struct Scan<'a> {
     elves: Vec<Elf<'a>>,
     archives: Vec<(NodeId, InodeId, Vec<u8>, &'static str)>,
+    /// For each of `elves`, what the final filesystem lacks of what it
+    /// needs to start (see [`needs`]): read from the index alone too.
+    lacks: Vec<Lacks>,
+    /// The lookups those checks made, kept for the minimal-image checks.
+    fs: Fs<'a>,
+}
+
+/// A dynamic executable's loader when it is missing (its `PT_INTERP`), and
+/// the libraries it needs that are nowhere to be found.
+#[derive(Default)]
+struct Lacks {
+    interp: bool,
+    libraries: Vec<String>,
 }
 
 /// A visible ELF file: its node, inode, path and facts.
@@ -219,7 +232,56 @@ pub fn scan(index: &Index) -> Scan<'_> {
             archives.push((id, inode, p.to_vec(), ext));
         }
     });
-    Scan { elves, archives }
+    let mut fs = Fs {
+        index,
+        resolver: Resolver::new(index),
+        names: None,
+    };
+    let conf = ld_so_conf(index);
+    let lacks = elves
+        .iter()
+        .map(|(_, _, path, f)| needs(&mut fs, &conf, path, f))
+        .collect();
+    Scan {
+        elves,
+        archives,
+        lacks,
+        fs,
+    }
+}
+
+/// What a dynamic executable at `path` needs that the final filesystem
+/// lacks (nothing for any other ELF file).
+fn needs(fs: &mut Fs, conf: &[Vec<u8>], path: &[u8], f: &ElfFacts) -> Lacks {
+    if f.kind != ElfKind::Executable || f.linkage != Linkage::Dynamic {
+        return Lacks::default();
+    }
+    let interp = f.interp.as_ref().is_some_and(|i| !fs.exists(i));
+    let dir = &path[..path.iter().rposition(|&b| b == b'/').unwrap_or(0)];
+    let mut libraries = Vec::new();
+    for lib in f.needed.iter().flatten() {
+        let found = if lib.contains(&b'/') {
+            fs.exists(lib)
+        } else {
+            let runpath = f.runpath.iter().map(|r| {
+                let r: &[u8] = r;
+                match r.strip_prefix(b"$ORIGIN") {
+                    Some(rest) => [dir, rest].concat(),
+                    None => r.to_vec(),
+                }
+            });
+            let mut dirs: Vec<Vec<u8>> = runpath.collect();
+            dirs.extend(conf.iter().cloned());
+            dirs.extend(default_dirs(f.machine).into_iter().map(<[u8]>::to_vec));
+            dirs.iter().any(|d| fs.exists(&[&d[..], b"/", lib].concat()))
+                // Found elsewhere: maybe on LD_LIBRARY_PATH; not reported.
+                || fs.anywhere(lib)
+        };
+        if !found {
+            libraries.push(shown(lib));
+        }
+    }
+    Lacks { interp, libraries }
 }
 
 /// The compressed-archive extension `name` ends with (any case), if any.
@@ -240,7 +302,12 @@ const ARCHIVE_EXT_MAX: usize = 8;
 
 /// Fill `report.binaries` and `report.insights` from the walk [`scan`] made.
 pub fn run(index: &Index, report: &mut Report, owners: &Owners, scan: Scan<'_>) {
-    let Scan { elves, archives } = scan;
+    let Scan {
+        elves,
+        archives,
+        lacks,
+        mut fs,
+    } = scan;
     // Archives already reported as cache waste are not reported again.
     let cached: FxHashSet<NodeId> = report
         .waste
@@ -270,14 +337,8 @@ pub fn run(index: &Index, report: &mut Report, owners: &Owners, scan: Scan<'_>) 
             node: id,
         });
     }
-    let mut fs = Fs {
-        index,
-        resolver: Resolver::new(index),
-        names: None,
-    };
-    let conf = ld_so_conf(index);
     let mut binaries = Vec::new();
-    for (node, ino, path, f) in &elves {
+    for ((node, ino, path, f), lacks) in elves.iter().zip(lacks) {
         let inode = &index.inodes[*ino as usize];
         let layer = inode.layer as usize;
         let package = owners.of(index, *node).map(str::to_string);
@@ -318,7 +379,7 @@ pub fn run(index: &Index, report: &mut Report, owners: &Owners, scan: Scan<'_>) 
         }
         if f.kind == ElfKind::Executable && f.linkage == Linkage::Dynamic {
             if let Some(interp) = &f.interp {
-                if !fs.exists(interp) {
+                if lacks.interp {
                     push(
                         "missing-interpreter",
                         format!(
@@ -332,30 +393,7 @@ pub fn run(index: &Index, report: &mut Report, owners: &Owners, scan: Scan<'_>) 
                     );
                 }
             }
-            let dir = &path[..path.iter().rposition(|&b| b == b'/').unwrap_or(0)];
-            let mut missing = Vec::new();
-            for lib in f.needed.iter().flatten() {
-                let found = if lib.contains(&b'/') {
-                    fs.exists(lib)
-                } else {
-                    let runpath = f.runpath.iter().map(|r| {
-                        let r: &[u8] = r;
-                        match r.strip_prefix(b"$ORIGIN") {
-                            Some(rest) => [dir, rest].concat(),
-                            None => r.to_vec(),
-                        }
-                    });
-                    let mut dirs: Vec<Vec<u8>> = runpath.collect();
-                    dirs.extend(conf.iter().cloned());
-                    dirs.extend(default_dirs(f.machine).into_iter().map(<[u8]>::to_vec));
-                    dirs.iter().any(|d| fs.exists(&[&d[..], b"/", lib].concat()))
-                        // Found elsewhere: maybe on LD_LIBRARY_PATH; not reported.
-                        || fs.anywhere(lib)
-                };
-                if !found {
-                    missing.push(shown(lib));
-                }
-            }
+            let missing = lacks.libraries;
             if !missing.is_empty() {
                 push(
                     "missing-library",

@@ -8,7 +8,8 @@ use crate::suggest::SuggestionKind;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Ctx;
-use crate::analyze::packages::Package;
+use crate::analyze::packages::{Package, DPKG_INFO};
+use crate::load::index::InodeId;
 use crate::suggest::Suggestion;
 use crate::units::human;
 
@@ -111,20 +112,45 @@ pub(crate) fn package_bytes(cx: &Ctx, names: &BTreeSet<&str>) -> u64 {
                 .is_some_and(|o| names.contains(o.split(':').next().unwrap_or(o)))
         })
         .collect();
-    let mut bytes = 0;
-    crate::analyze::waste::walk_visible_files(cx.index, &mut |id, p, ino| {
-        let owned = owners
-            .number_of(cx.index, id)
-            .is_some_and(|o| ours[o as usize]);
-        let info = p
-            .strip_prefix(b"/var/lib/dpkg/info/")
+    // dpkg's own files of a package: `info/NAME[:ARCH].EXT`.
+    let info = |p: &[u8]| {
+        p.strip_prefix(DPKG_INFO)
             .and_then(|f| std::str::from_utf8(f).ok())
             .and_then(|f| f.rsplit_once('.'))
-            .map(|(stem, _)| stem.split(':').next().unwrap_or(stem));
-        if (owned || info.is_some_and(|n| names.contains(n))) && cx.claim_inode(ino) {
+            .map(|(stem, _)| stem.split(':').next().unwrap_or(stem))
+            .is_some_and(|n| names.contains(n))
+    };
+    let mut bytes = 0;
+    let mut count = |ino: InodeId| {
+        if cx.claim_inode(ino) {
             bytes += cx.index.inodes[ino as usize].size;
         }
-    });
+    };
+    // Each file counts once, whichever way it is met: the sum is that of a
+    // walk over the final filesystem, which the package databases' reader
+    // made already (see `VisibleFiles`).
+    match owners.visible_files() {
+        Some(v) => {
+            for &(o, ino) in &v.owned {
+                if ours[o as usize] {
+                    count(ino);
+                }
+            }
+            for &(id, ino) in &v.dpkg_info {
+                if info(&cx.index.path(id)) {
+                    count(ino);
+                }
+            }
+        }
+        None => crate::analyze::waste::walk_visible_files(cx.index, &mut |id, p, ino| {
+            let owned = owners
+                .number_of(cx.index, id)
+                .is_some_and(|o| ours[o as usize]);
+            if owned || info(p) {
+                count(ino);
+            }
+        }),
+    }
     bytes
 }
 

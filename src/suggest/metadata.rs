@@ -294,7 +294,7 @@ pub(crate) fn run(cx: &Ctx, claims: &mut Claims, out: &mut Vec<Suggestion>) {
             fs_paths
                 .get_or_init(|| {
                     fs.iter()
-                        .map(|&i| String::from_utf8_lossy(&cx.finding(i).path.0))
+                        .map(|&i| super::utf8_lossy(&cx.finding(i).path.0))
                         .collect::<Vec<_>>()
                 })
                 .as_slice()

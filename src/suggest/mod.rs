@@ -273,7 +273,7 @@ impl<'a> Ctx<'a> {
         what_of(
             findings
                 .iter()
-                .map(|&i| String::from_utf8_lossy(&self.report.waste[i].path.0))
+                .map(|&i| utf8_lossy(&self.report.waste[i].path.0))
                 .collect(),
         )
     }
@@ -591,6 +591,16 @@ fn what_of(mut paths: Vec<Cow<'_, str>>) -> String {
                 format!("{n} files under {dir}")
             }
         }
+    }
+}
+
+/// `String::from_utf8_lossy`, with the standard validation's fast path
+/// first (most paths are UTF-8; the lossy decoder checks them a character
+/// at a time).
+pub(crate) fn utf8_lossy(b: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
     }
 }
 

@@ -21,8 +21,15 @@ pub(crate) fn run(cx: &Ctx, out: &mut Vec<Suggestion>) {
     // dpkg packages owning them.
     let mut layers: BTreeMap<usize, BTreeMap<usize, Group>> = BTreeMap::new();
     let owners = &cx.report.owners;
+    // Each rule's position, by id (the first of a repeated id, as a search
+    // from the start finds): found once, not by comparing the ids of the
+    // rules before it for each of tens of thousands of files.
+    let mut position: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
+    for (i, r) in cx.rules.optional.iter().enumerate().rev() {
+        position.insert(&r.id, i);
+    }
     for o in &cx.report.optional {
-        let Some(r) = cx.rules.optional.iter().position(|r| r.id == o.rule) else {
+        let Some(&r) = position.get(o.rule.as_str()) else {
             continue;
         };
         // The base image's files (left out below), and files another

@@ -15,6 +15,12 @@ pub type Stanza<'a> = BTreeMap<&'a str, String>;
 /// Split a deb822 file (dpkg status, apt extended_states, apk uses another
 /// format) into records.
 pub fn stanzas(text: &str) -> Vec<Stanza<'_>> {
+    stanzas_keeping(text, |_| true)
+}
+
+/// [`stanzas`] with only the fields `keep` takes (a record left with none
+/// is left out): the others' values are never copied.
+fn stanzas_keeping(text: &str, keep: impl Fn(&str) -> bool) -> Vec<Stanza<'_>> {
     let mut out = Vec::new();
     let mut cur: Stanza = BTreeMap::new();
     let mut last: Option<&str> = None;
@@ -36,7 +42,9 @@ pub fn stanzas(text: &str) -> Vec<Stanza<'_>> {
             continue;
         }
         if let Some((k, v)) = line.split_once(':') {
-            cur.insert(k, v.trim().to_string());
+            if keep(k) {
+                cur.insert(k, v.trim().to_string());
+            }
             last = Some(k);
         }
     }
@@ -111,6 +119,23 @@ fn node(index: &Index, path: &[u8]) -> Option<NodeId> {
     index.find(path)
 }
 
+/// The status fields [`status_records`] reads.
+fn status_field(k: &str) -> bool {
+    matches!(
+        k,
+        "Package"
+            | "Status"
+            | "Architecture"
+            | "Version"
+            | "Section"
+            | "Priority"
+            | "Essential"
+            | "Pre-Depends"
+            | "Depends"
+            | "Provides"
+    )
+}
+
 /// What the status files of all layers say, by package name and arch.
 fn status_records(index: &Index) -> BTreeMap<(String, String), Rec> {
     let mut recs: BTreeMap<(String, String), Rec> = BTreeMap::new();
@@ -118,45 +143,80 @@ fn status_records(index: &Index) -> BTreeMap<(String, String), Rec> {
         return recs;
     };
     let vs = versions(index, status);
-    // (layer, present) per package, over the status versions in order.
-    let mut runs: BTreeMap<(String, String), Vec<(usize, bool)>> = BTreeMap::new();
     let last = vs.len().saturating_sub(1);
-    for (vi, (layer, ino, c)) in vs.iter().enumerate() {
-        let Some(d) = data(c) else { continue };
-        let text = String::from_utf8_lossy(d);
-        let final_version = vi == last && index.hidden(*ino).is_none();
-        let mut here = std::collections::BTreeSet::new();
-        for s in stanzas(&text) {
+    // Every version's text, then its records (only the fields read).
+    let texts: Vec<(usize, usize, bool, std::borrow::Cow<str>)> = vs
+        .iter()
+        .enumerate()
+        .filter_map(|(vi, (layer, ino, c))| {
+            let d = data(c)?;
+            let final_version = vi == last && index.hidden(*ino).is_none();
+            Some((vi, *layer, final_version, String::from_utf8_lossy(d)))
+        })
+        .collect();
+    let parsed: Vec<Vec<Stanza>> = texts
+        .iter()
+        .map(|(_, _, _, t)| stanzas_keeping(t, status_field))
+        .collect();
+    // Each record (by name and arch, in order of first appearance): its
+    // (layer, present) over the status versions in order, whether the
+    // final version has it, and its last stanza (version and details are
+    // the last version's, so they are read from that stanza alone).
+    struct Seen<'t> {
+        key: (&'t str, &'t str),
+        runs: Vec<(usize, bool)>,
+        installed: bool,
+        last: (usize, usize),
+    }
+    let mut seen: Vec<Seen> = Vec::new();
+    let mut by_key: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let mut here: Vec<bool> = Vec::new();
+    for (pi, ((_, layer, final_version, _), stanzas)) in texts.iter().zip(&parsed).enumerate() {
+        here.clear();
+        here.resize(seen.len(), false);
+        for (si, s) in stanzas.iter().enumerate() {
             let Some(name) = s.get("Package") else {
                 continue;
             };
-            if !installed(&s) {
+            if !installed(s) {
                 continue;
             }
             let key = (
-                name.clone(),
-                s.get("Architecture").cloned().unwrap_or_default(),
+                name.as_str(),
+                s.get("Architecture")
+                    .map(String::as_str)
+                    .unwrap_or_default(),
             );
-            here.insert(key.clone());
-            let r = recs.entry(key.clone()).or_insert_with(|| Rec {
-                name: key.0.clone(),
-                version: String::new(),
-                meta: Meta::default(),
-                layer: None,
-                installed: false,
+            let r = *by_key.entry(key).or_insert_with(|| {
+                seen.push(Seen {
+                    key,
+                    runs: Vec::new(),
+                    installed: false,
+                    last: (0, 0),
+                });
+                here.push(false);
+                seen.len() - 1
             });
-            r.version = s.get("Version").cloned().unwrap_or_default();
-            r.meta = meta(&s);
-            r.installed = final_version;
+            here[r] = true;
+            seen[r].last = (pi, si);
+            seen[r].installed = *final_version;
         }
-        for key in recs.keys() {
-            runs.entry(key.clone())
-                .or_default()
-                .push((*layer, here.contains(key)));
+        for (r, present) in seen.iter_mut().zip(&here) {
+            r.runs.push((*layer, *present));
         }
     }
-    for (key, r) in recs.iter_mut() {
-        r.layer = since(&runs[key]);
+    for r in seen {
+        let s = &parsed[r.last.0][r.last.1];
+        recs.insert(
+            (r.key.0.to_string(), r.key.1.to_string()),
+            Rec {
+                name: r.key.0.to_string(),
+                version: s.get("Version").cloned().unwrap_or_default(),
+                meta: meta(s),
+                layer: since(&r.runs),
+                installed: r.installed,
+            },
+        );
     }
     recs
 }

@@ -299,7 +299,26 @@ pub struct Owners {
     dir_owner: FxHashMap<NodeId, u32>,
     /// `manager:name` of each owner.
     names: Vec<String>,
+    /// What [`prepare`]'s walk of the final filesystem met, kept for the
+    /// suggestions' package sizes (None: not walked).
+    visible: Option<VisibleFiles>,
 }
+
+/// Of the regular files of the final filesystem (each inode once, at its
+/// first name in path order, as [`walk_visible_files`] gives them): those a
+/// package owns, and those under `/var/lib/dpkg/info/`. The suggestions
+/// that count a set of packages' bytes read these instead of walking the
+/// final filesystem again.
+#[derive(Debug, Clone, Default)]
+pub struct VisibleFiles {
+    /// (owner number, inode), in path order.
+    pub owned: Vec<(u32, InodeId)>,
+    /// (node, inode) of the files under [`DPKG_INFO`], in path order.
+    pub dpkg_info: Vec<(NodeId, InodeId)>,
+}
+
+/// Where dpkg keeps its own files of each package (`NAME[:ARCH].list`, …).
+pub const DPKG_INFO: &[u8] = b"/var/lib/dpkg/info/";
 
 impl Owners {
     fn index_of(&self, index: &Index, node: NodeId) -> Option<u32> {
@@ -365,6 +384,11 @@ impl Owners {
     /// True when some package database was found.
     pub fn any(&self) -> bool {
         !self.names.is_empty()
+    }
+
+    /// The visible files [`prepare`] met (None when it did not walk).
+    pub fn visible_files(&self) -> Option<&VisibleFiles> {
+        self.visible.as_ref()
     }
 }
 
@@ -454,13 +478,24 @@ pub fn prepare(index: &Index) -> Prepared {
         })
         .collect();
     // Visible bytes: each inode once, at its first name in path order.
-    walk_visible_files(index, &mut |id, _, inode| {
+    // The files met are kept for the suggestions (room for every inode is
+    // reserved, not touched: only the pages written are faulted in).
+    let mut visible = VisibleFiles {
+        owned: Vec::with_capacity(index.inodes.len()),
+        dpkg_info: Vec::new(),
+    };
+    walk_visible_files(index, &mut |id, p, inode| {
+        if p.starts_with(DPKG_INFO) {
+            visible.dpkg_info.push((id, inode));
+        }
         if let Some(o) = owner_of(id) {
             let p = &mut pkgs[o as usize];
             p.visible_bytes += index.inodes[inode as usize].size;
             p.files += 1;
+            visible.owned.push((o, inode));
         }
     });
+    owners.visible = Some(visible);
     Prepared {
         found: Some((pkgs, owners)),
     }
