@@ -286,8 +286,12 @@ fn needs(fs: &mut Fs, conf: &[Vec<u8>], path: &[u8], f: &ElfFacts) -> Lacks {
 
 /// The compressed-archive extension `name` ends with (any case), if any.
 fn archive_ext(name: &[u8]) -> Option<&'static str> {
-    // Every extension has its dot within the last 8 bytes: most names
-    // have none there and are decided without comparing.
+    // Every extension ends in a byte `archive_last_byte` lets through and
+    // has its dot within the last 8 bytes: most names fail one of the two
+    // and are decided without comparing.
+    if !archive_last_byte(*name.last()?) {
+        return None;
+    }
     let tail = &name[name.len().saturating_sub(ARCHIVE_EXT_MAX)..];
     if !tail.contains(&b'.') {
         return None;
@@ -295,6 +299,14 @@ fn archive_ext(name: &[u8]) -> Option<&'static str> {
     ARCHIVES.iter().copied().find(|e| {
         name.len() >= e.len() && name[name.len() - e.len()..].eq_ignore_ascii_case(e.as_bytes())
     })
+}
+
+/// Whether `b` (any case) is the last byte of one of [`ARCHIVES`].
+fn archive_last_byte(b: u8) -> bool {
+    matches!(
+        b.to_ascii_lowercase(),
+        b'z' | b'2' | b't' | b'4' | b'p' | b'l' | b'r'
+    )
 }
 
 /// The longest of [`ARCHIVES`].
@@ -547,6 +559,13 @@ mod tests {
     #[test]
     fn archive_extensions_fit_the_dot_pre_test() {
         assert!(ARCHIVES.iter().all(|e| e.len() <= ARCHIVE_EXT_MAX));
+        assert!(ARCHIVES.iter().all(|e| {
+            let last = *e.as_bytes().last().unwrap();
+            archive_last_byte(last) && archive_last_byte(last.to_ascii_uppercase())
+        }));
+        assert_eq!(archive_ext(b"x.TAR.ZST"), Some(".tar.zst"));
+        assert_eq!(archive_ext(b"f.tar.lz4"), Some(".tar.lz4"));
+        assert_eq!(archive_ext(b"notes.txt"), None);
         assert_eq!(archive_ext(b"x.TAR.BZ2"), Some(".tar.bz2"));
         assert_eq!(archive_ext(b"a.whl"), Some(".whl"));
         assert_eq!(archive_ext(b".7z"), Some(".7z"));
