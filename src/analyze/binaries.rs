@@ -303,11 +303,22 @@ fn archive_ext(name: &[u8]) -> Option<&'static str> {
 
 /// Whether `b` (any case) is the last byte of one of [`ARCHIVES`].
 fn archive_last_byte(b: u8) -> bool {
-    matches!(
-        b.to_ascii_lowercase(),
-        b'z' | b'2' | b't' | b'4' | b'p' | b'l' | b'r'
-    )
+    ARCHIVE_LAST_BYTES[b as usize]
 }
+
+/// The last bytes of [`ARCHIVES`], both cases, derived from the list.
+static ARCHIVE_LAST_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < ARCHIVES.len() {
+        let e = ARCHIVES[i].as_bytes();
+        let b = e[e.len() - 1];
+        t[b.to_ascii_lowercase() as usize] = true;
+        t[b.to_ascii_uppercase() as usize] = true;
+        i += 1;
+    }
+    t
+};
 
 /// The longest of [`ARCHIVES`].
 const ARCHIVE_EXT_MAX: usize = 8;
