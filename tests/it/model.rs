@@ -147,8 +147,8 @@ struct Ino {
 struct Model {
     state: BTreeMap<String, (K, Option<usize>)>,
     inodes: Vec<Ino>,
-    /// Paths removed by the layer being applied.
-    removed_now: HashSet<String>,
+    /// Names removed by the layer being applied: (path, inode).
+    removed_now: HashSet<(String, usize)>,
     /// What the layer being applied put at each path (kind, by an entry).
     placed: HashMap<String, (K, bool)>,
     /// Expected warnings: (layer, path, what).
@@ -179,7 +179,9 @@ impl Model {
     ) {
         let stored_gone = {
             let st = &self.inodes[ino].stored;
-            st != path && self.removed_now.contains(st) && !self.state.contains_key(st)
+            st != path
+                && self.removed_now.contains(&(st.clone(), ino))
+                && !self.state.contains_key(st)
         };
         let i = &mut self.inodes[ino];
         i.names -= 1;
@@ -216,11 +218,9 @@ impl Model {
 
     fn remove(&mut self, p: &str, layer: usize, hidden_here: &mut HashMap<String, usize>) {
         self.placed.remove(p);
-        if let Some((_, ino)) = self.state.remove(p) {
-            self.removed_now.insert(p.to_string());
-            if let Some(ino) = ino {
-                self.drop_name(ino, layer, p, Cause::Gone, hidden_here);
-            }
+        if let Some((_, Some(ino))) = self.state.remove(p) {
+            self.removed_now.insert((p.to_string(), ino));
+            self.drop_name(ino, layer, p, Cause::Gone, hidden_here);
         }
     }
 
@@ -409,6 +409,47 @@ fn a_directory_replaced_by_a_file_in_its_own_layer_removes_its_files() {
     assert_eq!(
         findings(&analyse_oci(&[l0, l1])),
         vec![("/d/f".to_string(), "moved", 3, 0, Some(1))]
+    );
+}
+
+/// Several names of one inode gone in one layer are reported under the
+/// name the bytes were stored under only while that path is still one of
+/// the inode's names: a path the stored name lost to a directory in the
+/// meantime is not the file's name (proptest case 4ea052bb, shrunk).
+#[test]
+fn a_stored_name_lost_to_a_directory_does_not_name_the_removal() {
+    // /b is stored, /a/c/c and /b/a link to it, and /b/a makes /b a
+    // directory in the same layer: the bytes live on at /a/c/c and /b/a.
+    let l0 = layer(&[
+        E::File("b", b"abc".to_vec()),
+        E::HardLink("a/c/c", "b"),
+        E::HardLink("b/a", "a/c/c"),
+    ]);
+    let l1 = layer(&[E::Whiteout("a")]);
+    let l2 = layer(&[E::Whiteout("b")]);
+    assert_eq!(
+        findings(&analyse_oci(&[l0, l1, l2])),
+        vec![("/b/a".to_string(), "removed", 3, 0, Some(2))]
+    );
+    // /x is stored, /y links to it, /x becomes a directory; one layer
+    // then removes both: the bytes' last name was /y.
+    let l0 = layer(&[
+        E::File("x", b"abc".to_vec()),
+        E::HardLink("y", "x"),
+        E::Dir("x"),
+    ]);
+    let l1 = layer(&[E::Whiteout("x"), E::Whiteout("y")]);
+    assert_eq!(
+        findings(&analyse_oci(&[l0.clone(), l1])),
+        vec![("/y".to_string(), "removed", 3, 0, Some(1))]
+    );
+    // While /x is still a name of the bytes, removing both names in one
+    // layer reports /x, where they were stored.
+    let l0 = layer(&[E::File("x", b"abc".to_vec()), E::HardLink("y", "x")]);
+    let l1 = layer(&[E::Whiteout("y"), E::Whiteout("x")]);
+    assert_eq!(
+        findings(&analyse_oci(&[l0, l1])),
+        vec![("/x".to_string(), "removed", 3, 0, Some(1))]
     );
 }
 

@@ -413,15 +413,15 @@ impl Builder {
                 let ino = &self.inodes[c.inode as usize];
                 stats.removed_bytes += ino.size;
                 // Several names gone in one layer: report the name the
-                // bytes were stored under when it is one of them.
+                // bytes were stored under when it is one of them (removed
+                // by this layer while still a name of this inode, not a
+                // directory or another file that took the path since).
                 let stored = ino.node;
                 let node = if stored != n
                     && !self.cur(stored).present
-                    && self
-                        .changes(stored)
-                        .last()
-                        .is_some_and(|ch| ch.layer == layer && ch.op == Op::Remove)
-                {
+                    && self.changes(stored).last().is_some_and(|ch| {
+                        ch.layer == layer && ch.op == Op::Remove && ch.inode == c.inode
+                    }) {
                     stored
                 } else {
                     n
