@@ -443,6 +443,29 @@ fn a_stored_name_lost_to_a_directory_does_not_name_the_removal() {
         findings(&analyse_oci(&[l0.clone(), l1])),
         vec![("/y".to_string(), "removed", 3, 0, Some(1))]
     );
+    // The stored name goes first, the path is used again and goes again
+    // in the same layer, then the last name goes: the stored name was one
+    // of the names this layer removed (proptest case c45fd469, shrunk).
+    let l0 = layer(&[
+        E::Dir("d"),
+        E::File("d/x", b"abc".to_vec()),
+        E::HardLink("z/y", "d/x"),
+    ]);
+    let l1 = layer(&[
+        E::Whiteout("d/x"),
+        E::File("d/x", b"defg".to_vec()),
+        E::File("d", b"hi".to_vec()),
+        E::File("z", b"jk".to_vec()),
+    ]);
+    let mut got = findings(&analyse_oci(&[l0, l1]));
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("/d/x".to_string(), "removed", 3, 0, Some(1)),
+            ("/d/x".to_string(), "removed", 4, 1, Some(1)),
+        ]
+    );
     // While /x is still a name of the bytes, removing both names in one
     // layer reports /x, where they were stored.
     let l0 = layer(&[E::File("x", b"abc".to_vec()), E::HardLink("y", "x")]);

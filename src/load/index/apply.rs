@@ -11,6 +11,7 @@ impl Builder {
     pub(super) fn apply(&mut self, layer: u16, ix: &mut LayerIndex) -> LayerStats {
         let mut captures = std::mem::take(&mut ix.captures).into_iter().peekable();
         let mut stats = LayerStats::default();
+        self.gone_names.clear();
         // Inodes hidden by this layer's deletions, by the path they were at:
         // if this layer stores that path again, the event is a replacement.
         let mut hidden_here: FxHashMap<NodeId, InodeId> = FxHashMap::default();

@@ -8,7 +8,7 @@
 
 use std::hash::Hasher;
 
-use rustc_hash::{FxHashMap, FxHasher};
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 
 use super::lookup::Lookup;
 use super::*;
@@ -46,6 +46,8 @@ pub(super) struct Builder {
     pub(super) inode_names: Vec<u32>,
     /// How inodes were hidden, by inode.
     hides: FxHashMap<InodeId, Hide>,
+    /// The names (path, inode) the layer being applied removed so far.
+    pub(super) gone_names: FxHashSet<(NodeId, InodeId)>,
     link_bytes: Vec<u8>,
     link_at: Vec<usize>,
     pub(super) warnings: Warnings,
@@ -88,6 +90,7 @@ impl Builder {
             inodes: Vec::new(),
             inode_names: Vec::new(),
             hides: FxHashMap::default(),
+            gone_names: FxHashSet::default(),
             link_bytes: Vec::new(),
             link_at: vec![0],
             warnings: Warnings::default(),
@@ -409,6 +412,9 @@ impl Builder {
                     link: u32::MAX,
                 },
             );
+            if c.inode != NO_INODE {
+                self.gone_names.insert((n, c.inode));
+            }
             if c.inode != NO_INODE && self.drop_name(c.inode) {
                 let ino = &self.inodes[c.inode as usize];
                 stats.removed_bytes += ino.size;
@@ -419,9 +425,8 @@ impl Builder {
                 let stored = ino.node;
                 let node = if stored != n
                     && !self.cur(stored).present
-                    && self.changes(stored).last().is_some_and(|ch| {
-                        ch.layer == layer && ch.op == Op::Remove && ch.inode == c.inode
-                    }) {
+                    && self.gone_names.contains(&(stored, c.inode))
+                {
                     stored
                 } else {
                     n
