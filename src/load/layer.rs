@@ -1338,6 +1338,78 @@ mod tests {
         }
     }
 
+    /// A small layer of short members of several kinds, and where each
+    /// member's header block starts.
+    fn small_layer() -> (Vec<u8>, Vec<usize>) {
+        use tar::EntryType as T;
+        let mut b = tar::Builder::new(Vec::new());
+        for (n, kind) in [
+            T::Regular,
+            T::Directory,
+            T::Symlink,
+            T::Regular,
+            T::Link,
+            T::Regular,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let body = vec![b'a' + n as u8; if kind == T::Regular { 40 * n } else { 0 }];
+            let mut h = if n % 2 == 0 {
+                tar::Header::new_ustar()
+            } else {
+                tar::Header::new_gnu()
+            };
+            h.set_entry_type(kind);
+            h.set_size(body.len() as u64);
+            h.set_mode(0o644);
+            h.set_uid(1000 + n as u64);
+            h.set_gid(100);
+            match kind {
+                T::Symlink | T::Link => b.append_link(&mut h, format!("l{n}"), "f0").unwrap(),
+                _ => b.append_data(&mut h, format!("f{n}"), &body[..]).unwrap(),
+            }
+        }
+        let mut data = b.into_inner().unwrap();
+        data.extend([0u8; 1024]);
+        let mut heads = Vec::new();
+        let mut a = tar::Archive::new(std::io::Cursor::new(&data[..]));
+        for e in a.entries_with_seek().unwrap() {
+            heads.push(e.unwrap().raw_header_position() as usize);
+        }
+        (data, heads)
+    }
+
+    proptest::proptest! {
+        /// Bytes of a header changed (fields, type letters, magic), its
+        /// checksum made right again or not: the walk reads the layer as
+        /// the tar crate reads it, entries or error.
+        #[test]
+        fn a_changed_header_reads_as_the_tar_crate_reads_it(
+            changes in proptest::collection::vec(
+                (0usize..64, 0usize..512, proptest::num::u8::ANY), 1..4),
+            fix_sum in proptest::bool::ANY,
+        ) {
+            let (mut data, heads) = small_layer();
+            for &(k, at, b) in &changes {
+                let h = heads[k % heads.len()];
+                data[h + at] = b;
+                if fix_sum {
+                    let block = &mut data[h..h + 512];
+                    block[148..156].fill(b' ');
+                    let sum: u32 = block.iter().map(|&b| b as u32).sum();
+                    block[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+                }
+            }
+            let loc = Location::source("t");
+            let read = |walk: bool| {
+                let r = std::io::BufReader::with_capacity(1000, &data[..]);
+                reading(walk_tar(r, Compression::None, &loc, &Progress::default(), walk))
+            };
+            proptest::prop_assert_eq!(read(true), read(false));
+        }
+    }
+
     proptest::proptest! {
         /// The masks' test and the scalar one agree, on paths of every
         /// length around the 64-byte limit, and the last `/` is found.
