@@ -140,6 +140,17 @@ impl<R> TarGuard<R> {
         }
     }
 
+    /// Where the next header starts, when nothing is pending: no block
+    /// being collected, no PAX size or sparse map waiting for its entry.
+    /// (None once it lost track.)
+    pub fn next_header(&self) -> Option<u64> {
+        let idle = matches!(self.want, Want::Header)
+            && self.buf.is_empty()
+            && self.pax_size.is_none()
+            && self.sparse.is_none();
+        (idle && !self.off).then_some(self.at)
+    }
+
     fn collect_len(&self) -> u64 {
         match self.want {
             Want::Header | Want::SparseExt { .. } => BLOCK,

@@ -791,19 +791,27 @@ pub(super) fn classify(
     push(out, kind, size, None)
 }
 
-/// The tar's reader, shared by the tar crate (headers, and skipping over
-/// contents) and [`index_tar`], which hashes a regular file's contents
-/// straight from the reader's buffer (no copy into a buffer of its own),
-/// then counts them as `read`: the crate's skip over them then reads
-/// nothing (and looks at nothing it is handed: it discards them).
+/// The tar's reader, shared by the walk ([`index_tar`]: plain headers, and
+/// regular files' contents hashed straight from the reader's buffer) and
+/// the tar crate (members with extension headers, and whatever else
+/// [`super::plain::plain_header`] leaves to it).
 struct Shared<R> {
     inner: R,
+    /// A header the walk read and handed back: the crate reads it first.
+    carry: [u8; 512],
+    carry_at: usize,
+    carry_len: usize,
+    /// Contents the walk hashed for the crate from the buffer: the crate's
+    /// read over them reads nothing (and looks at nothing it is handed: it
+    /// discards them).
     read: u64,
+    /// Bytes taken from the stream since the crate began (its positions).
+    pos: u64,
 }
 
 struct Behind<'a, R>(&'a std::cell::RefCell<Shared<R>>);
 
-impl<R: Read> Read for Behind<'_, R> {
+impl<R: BufRead> Read for Behind<'_, R> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         let mut s = self.0.borrow_mut();
         if s.read > 0 {
@@ -811,55 +819,105 @@ impl<R: Read> Read for Behind<'_, R> {
             s.read -= n;
             return Ok(n as usize);
         }
-        s.inner.read(out)
+        let n = if s.carry_at < s.carry_len {
+            let (at, len) = (s.carry_at, s.carry_len);
+            let n = out.len().min(len - at);
+            out[..n].copy_from_slice(&s.carry[at..at + n]);
+            s.carry_at += n;
+            n
+        } else {
+            s.inner.read(out)?
+        };
+        s.pos += n as u64;
+        Ok(n)
     }
 }
 
-pub(super) fn index_tar<R: BufRead>(
-    reader: R,
+/// The guard, shared by the crate (which reads through it) and the walk
+/// (which asks it, between members, whether it expects a plain header next).
+struct GuardRef<'g, R>(&'g std::cell::RefCell<super::guard::TarGuard<R>>);
+
+impl<R: Read> Read for GuardRef<'_, R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().read(out)
+    }
+}
+
+/// Read a 512-byte block as the tar crate reads a header: false at the end
+/// of the stream before its first byte, an error at the end within it.
+fn read_block(r: &mut impl Read, block: &mut [u8; 512]) -> std::io::Result<bool> {
+    let mut got = 0;
+    while got < block.len() {
+        match r.read(&mut block[got..])? {
+            0 if got == 0 => return Ok(false),
+            0 => return Err(std::io::Error::other("failed to read entire block")),
+            n => got += n,
+        }
+    }
+    Ok(true)
+}
+
+/// Pass over `n` bytes as the tar crate skips to its next header.
+fn skip_bytes(r: &mut impl BufRead, mut n: u64) -> std::io::Result<()> {
+    while n > 0 {
+        let b = r.fill_buf()?;
+        if b.is_empty() {
+            return Err(std::io::Error::other("unexpected EOF during skip"));
+        }
+        let k = b.len().min(n.min(usize::MAX as u64) as usize);
+        r.consume(k);
+        n -= k as u64;
+    }
+    Ok(())
+}
+
+/// What the walk builds: the index, and what each member costs of its limits.
+struct Indexer<'a> {
+    out: LayerIndex,
+    budget: u64,
     compression: Compression,
-    loc: &Location,
-    progress: &Progress,
-) -> Result<LayerIndex> {
-    let shared = std::cell::RefCell::new(Shared {
-        inner: reader,
-        read: 0,
-    });
-    let mut archive = tar::Archive::new(super::guard::TarGuard::new(Behind(&shared)));
-    let mut out = LayerIndex::new(compression);
-    let mut budget = super::capture::LAYER_BUDGET;
-    let iter = archive
-        .entries()
-        .map_err(|e| Error::format(loc.clone(), describe(&e, compression)))?;
-    for item in iter {
-        let mut entry = item.map_err(|e| Error::format(loc.clone(), describe(&e, compression)))?;
-        let path = entry.path_bytes().into_owned();
-        let link = link_name(&entry).map(|l| l.into_owned());
-        let m = Member::of(&entry, &path, link.as_deref());
-        let i = match classify(&m, compression, loc, &mut out)? {
-            Classified::Skip => continue,
+    loc: &'a Location,
+    progress: &'a Progress,
+    /// The walk reads plain headers itself (always, but in tests that
+    /// compare it with the tar crate reading every member).
+    walk: bool,
+}
+
+impl Indexer<'_> {
+    fn corrupt(&self, e: std::io::Error) -> Error {
+        Error::format(self.loc.clone(), describe(&e, self.compression))
+    }
+
+    /// Index one member. A regular file's contents are hashed from `s`'s
+    /// buffer when `entry` is None, else read through `entry` (the crate's
+    /// reader: a sparse file's contents reassembled, any other type stored
+    /// as a file, a global PAX header among them, checked by the guard).
+    /// Returns the content bytes taken from the buffer.
+    fn member<R: BufRead>(
+        &mut self,
+        m: &Member<'_>,
+        shared: &std::cell::RefCell<Shared<R>>,
+        entry: Option<&mut dyn Read>,
+    ) -> Result<u64> {
+        let (loc, compression) = (self.loc, self.compression);
+        let out = &mut self.out;
+        let i = match classify(m, compression, loc, out)? {
+            Classified::Skip => return Ok(0),
             Classified::Estargz => {
                 out.estargz = true;
-                continue;
+                return Ok(0);
             }
             Classified::Entry(i) => i as usize,
         };
         let e = out.entries[i];
+        let mut taken = 0;
         if e.kind == EntryKind::File {
             let mut h = Xxh3::new();
-            let mut cap = Capturer::new(out.path(&e), e.size, &mut budget);
+            let mut cap = Capturer::new(out.path(&e), e.size, &mut self.budget);
             let fail = |err: std::io::Error| {
                 Error::format(loc.path(lossy(out.path(&e))), describe(&err, compression))
             };
-            // A plain file's contents are the bytes after its header, hashed
-            // from the reader's buffer. A sparse file's are the crate's to
-            // reassemble, and any other type stored as a file (a global PAX
-            // header among them) is read through the guard, which checks it.
-            let plain = matches!(
-                entry.header().entry_type(),
-                tar::EntryType::Regular | tar::EntryType::Continuous
-            );
-            let size = if !plain {
+            let size = if let Some(entry) = entry {
                 let mut buf = vec![0u8; 64 * 1024];
                 let mut size = 0u64;
                 loop {
@@ -896,7 +954,7 @@ pub(super) fn index_tar<R: BufRead>(
                     s.inner.consume(n);
                     size += n as u64;
                 }
-                s.read = size;
+                taken = size;
                 size
             };
             if size != e.size {
@@ -909,13 +967,148 @@ pub(super) fn index_tar<R: BufRead>(
                 ));
             }
             out.set_hash(i, h.digest128());
-            progress.hashed.fetch_add(size, Ordering::Relaxed);
+            self.progress.hashed.fetch_add(size, Ordering::Relaxed);
             if let Some(c) = cap.and_then(Capturer::finish) {
                 out.captures.push((i as u32, c));
             }
         }
-        progress.entries.fetch_add(1, Ordering::Relaxed);
+        self.progress.entries.fetch_add(1, Ordering::Relaxed);
+        Ok(taken)
     }
+
+    /// The tar crate reads the members from the header handed back in
+    /// `shared`, through the guard, as far as the walk cannot take over
+    /// again: past the first member that is neither a global PAX header nor
+    /// a sparse file and after which the guard expects a header where the
+    /// crate does. Returns the bytes before that header, or None at the
+    /// tar's end.
+    fn by_crate<R: BufRead>(
+        &mut self,
+        shared: &std::cell::RefCell<Shared<R>>,
+    ) -> Result<Option<u64>> {
+        let guard = std::cell::RefCell::new(super::guard::TarGuard::new(Behind(shared)));
+        let mut archive = tar::Archive::new(GuardRef(&guard));
+        let iter = archive.entries().map_err(|e| self.corrupt(e))?;
+        for item in iter {
+            let mut entry = item.map_err(|e| self.corrupt(e))?;
+            let etype = entry.header().entry_type();
+            let path = entry.path_bytes().into_owned();
+            let link = link_name(&entry).map(|l| l.into_owned());
+            let m = Member::of(&entry, &path, link.as_deref());
+            let plain = matches!(etype, tar::EntryType::Regular | tar::EntryType::Continuous);
+            let taken = if plain {
+                self.member(&m, shared, None)?
+            } else {
+                self.member(&m, shared, Some(&mut entry))?
+            };
+            {
+                let mut s = shared.borrow_mut();
+                s.pos += taken;
+                s.read = taken;
+            }
+            if matches!(
+                etype,
+                tar::EntryType::XGlobalHeader | tar::EntryType::GNUSparse
+            ) {
+                continue;
+            }
+            let next = entry
+                .raw_file_position()
+                .checked_add(entry.size())
+                .and_then(|n| n.checked_add(511))
+                .map(|n| n & !511);
+            if !self.walk || next.is_none() || guard.borrow().next_header() != next {
+                continue;
+            }
+            let mut s = shared.borrow_mut();
+            let next = next.unwrap_or_default();
+            if s.carry_at < s.carry_len || s.pos > next {
+                continue;
+            }
+            s.read = 0;
+            return Ok(Some(next - s.pos));
+        }
+        Ok(None)
+    }
+}
+
+/// Index the tar `reader` yields, in one forward pass: plain ustar and GNU
+/// headers read by [`super::plain::plain_header`] as the mapped walk reads
+/// them, anything else (PAX and GNU extension headers, sparse files, old v7
+/// headers, a bad checksum or field) by the tar crate through the guard,
+/// which hands back to the walk after that member. Errors, limits and
+/// skipped bytes are the crate's.
+pub(super) fn index_tar<R: BufRead>(
+    reader: R,
+    compression: Compression,
+    loc: &Location,
+    progress: &Progress,
+) -> Result<LayerIndex> {
+    walk_tar(reader, compression, loc, progress, true)
+}
+
+/// [`index_tar`]; without `walk`, the tar crate reads every member.
+fn walk_tar<R: BufRead>(
+    reader: R,
+    compression: Compression,
+    loc: &Location,
+    progress: &Progress,
+    walk: bool,
+) -> Result<LayerIndex> {
+    let shared = std::cell::RefCell::new(Shared {
+        inner: reader,
+        carry: [0; 512],
+        carry_at: 0,
+        carry_len: 0,
+        read: 0,
+        pos: 0,
+    });
+    let mut w = Indexer {
+        out: LayerIndex::new(compression),
+        budget: super::capture::LAYER_BUDGET,
+        compression,
+        loc,
+        progress,
+        walk,
+    };
+    let mut scratch = Vec::new();
+    let mut block = [0u8; 512];
+    // Bytes before the next header: the rest of a member's contents and
+    // its padding.
+    let mut skip = 0u64;
+    loop {
+        {
+            let mut s = shared.borrow_mut();
+            skip_bytes(&mut s.inner, skip).map_err(|e| w.corrupt(e))?;
+            if !read_block(&mut s.inner, &mut block).map_err(|e| w.corrupt(e))? {
+                break;
+            }
+        }
+        if block.iter().all(|&b| b == 0) {
+            break; // the end-of-archive marker
+        }
+        let plain = walk
+            .then(|| super::plain::plain_header(&block, &mut scratch))
+            .flatten();
+        if let Some((m, size)) = plain {
+            let taken = w.member(&m, &shared, None)?;
+            skip = size.div_ceil(512) * 512 - taken;
+            continue;
+        }
+        {
+            let mut s = shared.borrow_mut();
+            s.carry = block;
+            s.carry_at = 0;
+            s.carry_len = 512;
+            s.read = 0;
+            s.pos = 0;
+        }
+        match w.by_crate(&shared)? {
+            Some(n) => skip = n,
+            None => break,
+        }
+    }
+    let mut out = w.out;
     out.compact();
     Ok(out)
 }
@@ -923,6 +1116,206 @@ pub(super) fn index_tar<R: BufRead>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reading's entries, or its error, for comparing two readings.
+    fn reading(r: Result<LayerIndex>) -> Vec<String> {
+        let ix = match r {
+            Ok(ix) => ix,
+            Err(e) => return vec![e.to_string()],
+        };
+        let mut v: Vec<String> = ix
+            .entries
+            .iter()
+            .map(|e| {
+                format!(
+                    "{:?} {:?} {} {:o} {} {} {:?} {:x}",
+                    lossy(ix.path(e)),
+                    e.kind,
+                    e.size,
+                    e.mode,
+                    e.uid,
+                    e.gid,
+                    ix.link(e).map(lossy),
+                    e.hash()
+                )
+            })
+            .collect();
+        v.push(format!("captures {}", ix.captures.len()));
+        v
+    }
+
+    /// A PAX record (its length counts itself).
+    fn pax_record(k: &str, v: &str) -> Vec<u8> {
+        let body = format!(" {k}={v}\n");
+        let mut n = body.len() + 1;
+        while format!("{n}").len() + body.len() != n {
+            n += 1;
+        }
+        format!("{n}{body}").into_bytes()
+    }
+
+    /// Members of every kind the walk reads itself or leaves to the crate.
+    fn mixed_layer() -> Vec<u8> {
+        use tar::EntryType as T;
+        let mut b = tar::Builder::new(Vec::new());
+        let header = |kind: T, size: u64, gnu: bool| {
+            let mut h = if gnu {
+                tar::Header::new_gnu()
+            } else {
+                tar::Header::new_ustar()
+            };
+            h.set_entry_type(kind);
+            h.set_size(size);
+            h.set_mode(0o640);
+            h.set_uid(1000);
+            h.set_gid(100);
+            h
+        };
+        let global = pax_record("comment", "global header");
+        for n in 0..48u64 {
+            let size = (n * 977) % 3000;
+            let body: Vec<u8> = (0..size).map(|k| (k * 7 + n) as u8).collect();
+            let gnu = n % 2 == 0;
+            let name = format!("d{}/f{n}", n % 3);
+            let mut h = header(T::Regular, size, gnu);
+            match n % 12 {
+                // A GNU long name, or a ustar prefix.
+                0 => {
+                    let long = format!("long/{}/f{n}", "l".repeat(130));
+                    b.append_data(&mut h, long, &body[..]).unwrap()
+                }
+                1 => {
+                    let path = format!("pax/{}/{n}", "p".repeat(200));
+                    b.append_pax_extensions([("path", path.as_bytes())])
+                        .unwrap();
+                    b.append_data(&mut h, "short", &body[..]).unwrap()
+                }
+                2 => {
+                    let mut g = header(T::XGlobalHeader, global.len() as u64, false);
+                    b.append_data(&mut g, "pax_global_header", &global[..])
+                        .unwrap();
+                    b.append_data(&mut h, &name, &body[..]).unwrap()
+                }
+                // A directory with contents (skipped).
+                3 => {
+                    let mut h = header(T::Directory, size, gnu);
+                    b.append_data(&mut h, format!("dir{n}/"), &body[..])
+                        .unwrap()
+                }
+                4 => {
+                    let mut h = header(T::Symlink, 0, gnu);
+                    let target = format!("../{}/t{n}", "t".repeat(150));
+                    b.append_link(&mut h, &name, target).unwrap()
+                }
+                // An old v7 header.
+                5 => {
+                    let mut h = tar::Header::new_old();
+                    h.set_entry_type(T::Regular);
+                    h.set_size(size);
+                    h.set_mode(0o600);
+                    b.append_data(&mut h, &name, &body[..]).unwrap()
+                }
+                // A local PAX header, then a global one, then a file.
+                6 => {
+                    b.append_pax_extensions([("mtime", b"12345".as_slice())])
+                        .unwrap();
+                    let mut g = header(T::XGlobalHeader, global.len() as u64, false);
+                    b.append_data(&mut g, "pax_global_header", &global[..])
+                        .unwrap();
+                    b.append_data(&mut h, &name, &body[..]).unwrap()
+                }
+                // A type the crate does not know (stored as a file).
+                7 => {
+                    let mut h = header(T::new(b'Z'), size, gnu);
+                    b.append_data(&mut h, &name, &body[..]).unwrap()
+                }
+                8 => {
+                    let mut h = header(T::Link, 0, gnu);
+                    b.append_link(&mut h, format!("hard{n}"), "d0/f0").unwrap()
+                }
+                9 => {
+                    let mut h = header(T::Regular, 0, gnu);
+                    b.append_data(&mut h, format!("d1/.wh.f{n}"), &b""[..])
+                        .unwrap()
+                }
+                _ => b.append_data(&mut h, &name, &body[..]).unwrap(),
+            }
+        }
+        let mut data = b.into_inner().unwrap();
+        data.extend([0u8; 1024]);
+        data
+    }
+
+    /// Yields `data` up to `fail_at`, then an error (if any), else the end.
+    struct Failing<'a> {
+        data: &'a [u8],
+        at: usize,
+        fail_at: Option<usize>,
+    }
+
+    impl Read for Failing<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let end = self.fail_at.unwrap_or(self.data.len()).min(self.data.len());
+            if self.at == end {
+                return match self.fail_at {
+                    Some(_) => Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "bad block",
+                    )),
+                    None => Ok(0),
+                };
+            }
+            let n = out.len().min(end - self.at);
+            out[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    /// The walk reads what the tar crate reads member by member: the same
+    /// entries, hashes and captures, and the same error wherever the
+    /// layer ends or fails, however its bytes come in.
+    #[test]
+    fn the_walk_reads_as_the_tar_crate_does() {
+        let data = mixed_layer();
+        let loc = Location::source("t");
+        let read = |walk: bool, cut: usize, fail: bool, cap: usize| {
+            let r = Failing {
+                data: &data[..cut],
+                at: 0,
+                fail_at: fail.then_some(cut),
+            };
+            let r = std::io::BufReader::with_capacity(cap, r);
+            reading(walk_tar(
+                r,
+                Compression::None,
+                &loc,
+                &Progress::default(),
+                walk,
+            ))
+        };
+        let whole = read(true, data.len(), false, 4096);
+        assert_eq!(whole, read(false, data.len(), false, 4096));
+        assert!(whole.len() > 40, "{whole:?}");
+        assert!(
+            whole.iter().any(|l| l.contains("pax_global_header")),
+            "{whole:?}"
+        );
+        for cap in [4096, 700] {
+            for cut in (0..data.len())
+                .step_by(389)
+                .chain((0..data.len()).step_by(512))
+            {
+                for fail in [false, true] {
+                    assert_eq!(
+                        read(true, cut, fail, cap),
+                        read(false, cut, fail, cap),
+                        "cut at {cut}, error {fail}, buffer {cap}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn already_normal_tells_normal_paths_apart() {
@@ -942,6 +1335,78 @@ mod tests {
             "a/../b", "a\0b",
         ] {
             assert!(!already_normal(p.as_bytes()), "{p:?}");
+        }
+    }
+
+    /// A small layer of short members of several kinds, and where each
+    /// member's header block starts.
+    fn small_layer() -> (Vec<u8>, Vec<usize>) {
+        use tar::EntryType as T;
+        let mut b = tar::Builder::new(Vec::new());
+        for (n, kind) in [
+            T::Regular,
+            T::Directory,
+            T::Symlink,
+            T::Regular,
+            T::Link,
+            T::Regular,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let body = vec![b'a' + n as u8; if kind == T::Regular { 40 * n } else { 0 }];
+            let mut h = if n % 2 == 0 {
+                tar::Header::new_ustar()
+            } else {
+                tar::Header::new_gnu()
+            };
+            h.set_entry_type(kind);
+            h.set_size(body.len() as u64);
+            h.set_mode(0o644);
+            h.set_uid(1000 + n as u64);
+            h.set_gid(100);
+            match kind {
+                T::Symlink | T::Link => b.append_link(&mut h, format!("l{n}"), "f0").unwrap(),
+                _ => b.append_data(&mut h, format!("f{n}"), &body[..]).unwrap(),
+            }
+        }
+        let mut data = b.into_inner().unwrap();
+        data.extend([0u8; 1024]);
+        let mut heads = Vec::new();
+        let mut a = tar::Archive::new(std::io::Cursor::new(&data[..]));
+        for e in a.entries_with_seek().unwrap() {
+            heads.push(e.unwrap().raw_header_position() as usize);
+        }
+        (data, heads)
+    }
+
+    proptest::proptest! {
+        /// Bytes of a header changed (fields, type letters, magic), its
+        /// checksum made right again or not: the walk reads the layer as
+        /// the tar crate reads it, entries or error.
+        #[test]
+        fn a_changed_header_reads_as_the_tar_crate_reads_it(
+            changes in proptest::collection::vec(
+                (0usize..64, 0usize..512, proptest::num::u8::ANY), 1..4),
+            fix_sum in proptest::bool::ANY,
+        ) {
+            let (mut data, heads) = small_layer();
+            for &(k, at, b) in &changes {
+                let h = heads[k % heads.len()];
+                data[h + at] = b;
+                if fix_sum {
+                    let block = &mut data[h..h + 512];
+                    block[148..156].fill(b' ');
+                    let sum: u32 = block.iter().map(|&b| b as u32).sum();
+                    block[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+                }
+            }
+            let loc = Location::source("t");
+            let read = |walk: bool| {
+                let r = std::io::BufReader::with_capacity(1000, &data[..]);
+                reading(walk_tar(r, Compression::None, &loc, &Progress::default(), walk))
+            };
+            proptest::prop_assert_eq!(read(true), read(false));
         }
     }
 

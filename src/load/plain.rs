@@ -536,7 +536,7 @@ fn until_nul(b: &[u8]) -> &[u8] {
 /// tar crate does; for anything else (PAX and GNU extension headers, sparse
 /// files, old v7 headers, a bad checksum or field) it returns None and the
 /// tar crate reads the member, with its limits and its errors.
-fn plain_header<'a>(h: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<(Member<'a>, u64)> {
+pub(super) fn plain_header<'a>(h: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<(Member<'a>, u64)> {
     let ustar = &h[257..265] == b"ustar\x0000";
     if !ustar && &h[257..265] != b"ustar  \x00" {
         return None;
