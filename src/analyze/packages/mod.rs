@@ -191,22 +191,15 @@ impl<'a> Resolver<'a> {
 
     /// The node an absolute path leads to, following every symlink.
     pub fn follow(&self, path: &[u8]) -> Option<NodeId> {
-        self.components(ROOT, 0, path, None).map(|(n, _)| n)
+        self.components(ROOT, 0, path).map(|(n, _)| n)
     }
 
     /// From `start` (having followed `hops` links), the components of
     /// `path` in turn (`..` goes up, `.` and empty ones stay), every
     /// symlink met followed (its target's components taking its place;
-    /// an absolute one from the root). `near`: where to look for the first
-    /// component among `start`'s children first. The node reached and the
-    /// links followed.
-    fn components(
-        &self,
-        start: NodeId,
-        hops: u32,
-        path: &[u8],
-        mut near: Option<&mut usize>,
-    ) -> Option<(NodeId, u32)> {
+    /// an absolute one from the root): the node reached and the links
+    /// followed.
+    fn components(&self, start: NodeId, hops: u32, path: &[u8]) -> Option<(NodeId, u32)> {
         let index = self.index;
         let mut todo: Vec<&[u8]> = path.rsplit(|&b| b == b'/').collect();
         let (mut cur, mut hops) = (start, hops);
@@ -220,10 +213,7 @@ impl<'a> Resolver<'a> {
                 }
                 _ => {}
             }
-            let child = match near.take() {
-                Some(next) => child_near(index, cur, c, next)?,
-                None => index.child(cur, c)?,
-            };
+            let child = index.child(cur, c)?;
             if let Some(target) = self.link(child) {
                 hops += 1;
                 if hops > MAX_HOPS {
@@ -294,7 +284,16 @@ impl<'a> Resolver<'a> {
                 }
                 None => (ROOT, 0, 0),
             };
-            let at = self.components(node, hops, c, Some(&mut next));
+            let at = match c {
+                b"" | b"." | b".." => self.components(node, hops, c),
+                // A name: looked for from where the last was found here;
+                // a symbolic link is followed from the start.
+                _ => match child_near(self.index, node, c, &mut next) {
+                    Some(ch) if self.link(ch).is_none() => Some((ch, hops)),
+                    Some(_) => self.components(node, hops, c),
+                    None => None,
+                },
+            };
             if let Some(b) = self.states.last_mut() {
                 b.next = next;
             }
