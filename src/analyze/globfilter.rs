@@ -385,21 +385,7 @@ impl<'a, T: Tree> DirFilter<'a, T> {
     /// when the glob set must decide (a glob without an exact decision may
     /// match, or `node` is the root).
     pub fn matches(&mut self, node: NodeId) -> Option<Vec<u32>> {
-        if self.filter.always || node == ROOT {
-            return None;
-        }
-        let dir = self.dir(self.tree.parent(node));
-        let st = &self.states[dir as usize];
-        let name = self.tree.name(node);
-        if st.loose_any || st.loose.iter().any(|t| t.matches(name)) {
-            return None;
-        }
-        let mut out: Vec<u32> = st
-            .ends
-            .iter()
-            .filter(|&&g| self.filter.completes(g as usize, name))
-            .map(|&g| self.filter.ids[g as usize])
-            .collect();
+        let mut out: Vec<u32> = self.completing(node)?.collect();
         out.sort_unstable();
         Some(out)
     }
@@ -412,6 +398,13 @@ impl<'a, T: Tree> DirFilter<'a, T> {
         node: NodeId,
         rank: impl Fn(u32) -> K,
     ) -> Option<Option<K>> {
+        Some(self.completing(node)?.map(rank).min())
+    }
+
+    /// The exact globs `node`'s name completes in its directory, as
+    /// numbered when given (in no order); None when the glob set must
+    /// decide.
+    fn completing(&mut self, node: NodeId) -> Option<impl Iterator<Item = u32> + '_> {
         if self.filter.always || node == ROOT {
             return None;
         }
@@ -421,12 +414,12 @@ impl<'a, T: Tree> DirFilter<'a, T> {
         if st.loose_any || st.loose.iter().any(|t| t.matches(name)) {
             return None;
         }
+        let filter = self.filter;
         Some(
             st.ends
                 .iter()
-                .filter(|&&g| self.filter.completes(g as usize, name))
-                .map(|&g| rank(self.filter.ids[g as usize]))
-                .min(),
+                .filter(move |&&g| filter.completes(g as usize, name))
+                .map(move |&g| filter.ids[g as usize]),
         )
     }
 
