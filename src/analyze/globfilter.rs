@@ -294,12 +294,18 @@ impl GlobFilter {
     }
 
     fn advance(&self, live: &[(u32, u64)], name: &[u8]) -> Vec<(u32, u64)> {
-        live.iter()
-            .filter_map(|&(g, m)| {
-                let m = self.step(g as usize, m, name);
-                (m != 0).then_some((g, m))
-            })
-            .collect()
+        let mut out = Vec::new();
+        self.advance_into(live, name, &mut out);
+        out
+    }
+
+    /// [`GlobFilter::advance`] into `out` (emptied first).
+    fn advance_into(&self, live: &[(u32, u64)], name: &[u8], out: &mut Vec<(u32, u64)>) {
+        out.clear();
+        out.extend(live.iter().filter_map(|&(g, m)| {
+            let m = self.step(g as usize, m, name);
+            (m != 0).then_some((g, m))
+        }));
     }
 
     /// Does exact glob `g`'s last component take `name`?
@@ -335,6 +341,10 @@ pub struct DirFilter<'a, T: Tree = Index> {
     interned: FxHashMap<Vec<(u32, u64)>, u32>,
     memo: FxHashMap<NodeId, u32>,
     last: (NodeId, u32),
+    /// Room reused by each lookup: the directories not yet memoised, and
+    /// the live positions after one.
+    chain: Vec<NodeId>,
+    live: Vec<(u32, u64)>,
 }
 
 /// The state of a directory no glob can reach into.
@@ -349,6 +359,8 @@ impl<'a, T: Tree> DirFilter<'a, T> {
             interned: FxHashMap::default(),
             memo: FxHashMap::default(),
             last: (NodeId::MAX, DEAD),
+            chain: Vec::new(),
+            live: Vec::new(),
         }
     }
 
@@ -373,6 +385,26 @@ impl<'a, T: Tree> DirFilter<'a, T> {
     /// when the glob set must decide (a glob without an exact decision may
     /// match, or `node` is the root).
     pub fn matches(&mut self, node: NodeId) -> Option<Vec<u32>> {
+        let mut out: Vec<u32> = self.completing(node)?.collect();
+        out.sort_unstable();
+        Some(out)
+    }
+
+    /// The least `rank` of the globs [`DirFilter::matches`] would give
+    /// (None inside: no glob matches), without listing them; None when the
+    /// glob set must decide.
+    pub fn least_match<K: Ord>(
+        &mut self,
+        node: NodeId,
+        rank: impl Fn(u32) -> K,
+    ) -> Option<Option<K>> {
+        Some(self.completing(node)?.map(rank).min())
+    }
+
+    /// The exact globs `node`'s name completes in its directory, as
+    /// numbered when given (in no order); None when the glob set must
+    /// decide.
+    fn completing(&mut self, node: NodeId) -> Option<impl Iterator<Item = u32> + '_> {
         if self.filter.always || node == ROOT {
             return None;
         }
@@ -382,14 +414,13 @@ impl<'a, T: Tree> DirFilter<'a, T> {
         if st.loose_any || st.loose.iter().any(|t| t.matches(name)) {
             return None;
         }
-        let mut out: Vec<u32> = st
-            .ends
-            .iter()
-            .filter(|&&g| self.filter.completes(g as usize, name))
-            .map(|&g| self.filter.ids[g as usize])
-            .collect();
-        out.sort_unstable();
-        Some(out)
+        let filter = self.filter;
+        Some(
+            st.ends
+                .iter()
+                .filter(move |&&g| filter.completes(g as usize, name))
+                .map(move |&g| filter.ids[g as usize]),
+        )
     }
 
     fn dir(&mut self, dir: NodeId) -> u32 {
@@ -400,7 +431,8 @@ impl<'a, T: Tree> DirFilter<'a, T> {
     }
 
     fn lookup(&mut self, dir: NodeId) -> u32 {
-        let mut chain = Vec::new();
+        let mut chain = std::mem::take(&mut self.chain);
+        chain.clear();
         let mut d = dir;
         let mut at = loop {
             if let Some(&s) = self.memo.get(&d) {
@@ -409,34 +441,37 @@ impl<'a, T: Tree> DirFilter<'a, T> {
             if d == ROOT {
                 // The empty component before an absolute path's first `/`.
                 let live = self.filter.advance(&self.filter.start(), b"");
-                let s = self.push(live);
+                let s = self.push(&live);
                 self.memo.insert(ROOT, s);
                 break s;
             }
             chain.push(d);
             d = self.tree.parent(d);
         };
+        let mut live = std::mem::take(&mut self.live);
         for &d in chain.iter().rev() {
             if at != DEAD {
                 let name = self.tree.name(d);
-                let live = self.filter.advance(&self.states[at as usize].live, name);
-                at = self.push(live);
+                self.filter
+                    .advance_into(&self.states[at as usize].live, name, &mut live);
+                at = self.push(&live);
             }
             self.memo.insert(d, at);
         }
+        (self.chain, self.live) = (chain, live);
         at
     }
 
-    fn push(&mut self, live: Vec<(u32, u64)>) -> u32 {
+    fn push(&mut self, live: &[(u32, u64)]) -> u32 {
         if live.is_empty() {
             return DEAD;
         }
-        if let Some(&s) = self.interned.get(&live) {
+        if let Some(&s) = self.interned.get(live) {
             return s;
         }
         let s = self.states.len() as u32;
-        self.interned.insert(live.clone(), s);
-        self.states.push(self.filter.state(live));
+        self.interned.insert(live.to_vec(), s);
+        self.states.push(self.filter.state(live.to_vec()));
         s
     }
 }

@@ -315,7 +315,8 @@ pub fn findings(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) -> An
             .collect()
     };
 
-    let mut waste = Vec::new();
+    // Every hidden inode is a finding, and a few cache files.
+    let mut waste = Vec::with_capacity(index.hides().len());
     let mut visible_bytes = 0u64;
     // Which paths the rules cannot match, decided per directory.
     let mut dirs = rules.dirs(index);
@@ -425,18 +426,24 @@ pub fn findings(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) -> An
             waste.push(f);
         }
     });
-    sort_stable_by(&mut optional, |a, b| {
-        b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path))
-    });
+    sort_stable_by_keyed(
+        &mut optional,
+        |f| std::cmp::Reverse(f.bytes),
+        |a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)),
+    );
     let hidden_bytes = total_bytes - visible_bytes - ignored.hidden_bytes;
 
-    sort_stable_by(&mut waste, |a, b| {
-        b.bytes
-            .cmp(&a.bytes)
-            .then_with(|| a.path.cmp(&b.path))
-            .then_with(|| a.stored_in_layer.cmp(&b.stored_in_layer))
-            .then_with(|| a.kind.cmp(&b.kind))
-    });
+    sort_stable_by_keyed(
+        &mut waste,
+        |f| std::cmp::Reverse(f.bytes),
+        |a, b| {
+            b.bytes
+                .cmp(&a.bytes)
+                .then_with(|| a.path.cmp(&b.path))
+                .then_with(|| a.stored_in_layer.cmp(&b.stored_in_layer))
+                .then_with(|| a.kind.cmp(&b.kind))
+        },
+    );
 
     let mut layer_waste: HashMap<usize, u64> = HashMap::default();
     for f in &waste {
@@ -524,9 +531,30 @@ pub fn findings(index: &Index, rules: &Rules, ignore: &Ignore, base: Base) -> An
 pub fn sort_stable_by<T>(v: &mut [T], cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
     let mut perm: Vec<usize> = (0..v.len()).collect();
     perm.sort_unstable_by(|&a, &b| cmp(&v[a], &v[b]).then(a.cmp(&b)));
-    // Position j takes the element at perm[j]: each cycle of the
-    // permutation is followed once, by swaps (done positions point to
-    // themselves).
+    permute(v, perm);
+}
+
+/// [`sort_stable_by`] for a `cmp` that orders by `key` first: each
+/// position is sorted with its element's key beside it, so the elements
+/// themselves are read only where two keys are equal.
+pub fn sort_stable_by_keyed<T, K: Ord + Copy>(
+    v: &mut [T],
+    key: impl Fn(&T) -> K,
+    cmp: impl Fn(&T, &T) -> std::cmp::Ordering,
+) {
+    let mut keyed: Vec<(K, usize)> = v.iter().map(key).zip(0..).collect();
+    keyed.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| cmp(&v[a.1], &v[b.1]))
+            .then(a.1.cmp(&b.1))
+    });
+    permute(v, keyed.into_iter().map(|(_, i)| i).collect());
+}
+
+/// Put the element at `perm[j]` at position j, in place.
+fn permute<T>(v: &mut [T], mut perm: Vec<usize>) {
+    // Each cycle of the permutation is followed once, by swaps (done
+    // positions point to themselves).
     for i in 0..perm.len() {
         let mut j = i;
         loop {
@@ -625,7 +653,7 @@ pub fn walk(
 
 #[cfg(test)]
 mod tests {
-    use super::sort_stable_by;
+    use super::{sort_stable_by, sort_stable_by_keyed};
     use proptest::prelude::*;
 
     proptest! {
@@ -636,6 +664,16 @@ mod tests {
             want.sort_by_key(|x| std::cmp::Reverse(x.0)); // the standard stable sort
             let mut got = v;
             sort_stable_by(&mut got, |a, b| b.0.cmp(&a.0));
+            prop_assert_eq!(got, want);
+        }
+
+        /// With a key that orders first, the same order again.
+        #[test]
+        fn keyed_sorts_as_the_stable_sort_does(v in proptest::collection::vec((0u8..4, 0u8..3, 0u16..1000), 0..300)) {
+            let mut want = v.clone();
+            want.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            let mut got = v;
+            sort_stable_by_keyed(&mut got, |x| std::cmp::Reverse(x.0), |a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
             prop_assert_eq!(got, want);
         }
     }

@@ -337,21 +337,28 @@ impl Index {
         Some(ch[pos])
     }
 
-    /// Absolute path of a node, as bytes.
+    /// Absolute path of a node, as bytes: one allocation of its length,
+    /// filled from its end.
     pub fn path(&self, id: NodeId) -> Vec<u8> {
-        let mut parts = Vec::new();
-        let mut n = id;
-        while n != ROOT {
-            parts.push(self.name(n));
-            n = self.parent(n);
-        }
-        if parts.is_empty() {
+        if id == ROOT {
             return b"/".to_vec();
         }
-        let mut out = Vec::new();
-        for p in parts.iter().rev() {
-            out.push(b'/');
-            out.extend_from_slice(p);
+        let mut len = 0;
+        let mut n = id;
+        while n != ROOT {
+            len += 1 + self.name(n).len();
+            n = self.parent(n);
+        }
+        let mut out = vec![0; len];
+        let mut end = len;
+        n = id;
+        while n != ROOT {
+            let name = self.name(n);
+            let start = end - name.len();
+            out[start..end].copy_from_slice(name);
+            out[start - 1] = b'/';
+            end = start - 1;
+            n = self.parent(n);
         }
         out
     }

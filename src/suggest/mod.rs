@@ -577,16 +577,20 @@ pub fn common_dir<'p>(mut paths: impl Iterator<Item = &'p str>) -> String {
 
 /// "nothing", the one path, "N files under DIR" or "FIRST and N more
 /// files" for a list of paths (each counted once, the first in order).
-fn what_of(mut paths: Vec<Cow<'_, str>>) -> String {
-    paths.sort_unstable();
-    paths.dedup();
-    match paths.len() {
+fn what_of(paths: Vec<Cow<'_, str>>) -> String {
+    // Counted in a hash set, not sorted: a `chmod -R` gives tens of
+    // thousands (the common directory is the same in any order).
+    let mut distinct: rustc_hash::FxHashSet<&str> =
+        rustc_hash::FxHashSet::with_capacity_and_hasher(paths.len(), Default::default());
+    distinct.extend(paths.iter().map(|p| &**p));
+    match distinct.len() {
         0 => "nothing".into(),
-        1 => paths.swap_remove(0).into_owned(),
+        1 => paths[0].to_string(),
         n => {
             let dir = common_dir(paths.iter().map(|p| &**p));
             if dir == "/" {
-                format!("{} and {} more files", paths[0], n - 1)
+                let first = distinct.iter().min().expect("two paths or more");
+                format!("{first} and {} more files", n - 1)
             } else {
                 format!("{n} files under {dir}")
             }

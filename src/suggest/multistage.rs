@@ -115,17 +115,17 @@ pub fn scan(index: &Index, rules: &Rules) -> Scan {
         if c.kind != NodeKind::File || c.inode == NO_INODE || !seen.insert(c.inode) {
             return;
         }
-        let groups = if glob_dirs.may_match(id) {
-            globs.groups_at(&mut glob_dirs, id, || p)
+        let group = if glob_dirs.may_match(id) {
+            globs.first_group_at(&mut glob_dirs, id, || p)
         } else {
-            Vec::new()
+            None
         };
         let ino = &index.inodes[c.inode as usize];
         let mut cache = || rule_dirs.matching(id, p).is_some();
-        match groups.first() {
+        match group {
             // A cache file is a finding: another suggestion's bytes.
             Some(_) if cache() => {}
-            Some(&g) => files.push((g, ino.layer as usize, ino.size, c.inode)),
+            Some(g) => files.push((g, ino.layer as usize, ino.size, c.inode)),
             None if ino.size > 0 => {
                 let list = others.entry(ino.layer as usize).or_default();
                 // The cache test only for a file that would be kept.

@@ -189,6 +189,21 @@ impl GroupedGlobs {
         }
     }
 
+    /// The first of [`GroupedGlobs::groups_at`], without listing them.
+    pub fn first_group_at<P: AsRef<[u8]>>(
+        &self,
+        dirs: &mut crate::analyze::globfilter::DirFilter,
+        node: crate::load::index::NodeId,
+        path: impl FnOnce() -> P,
+    ) -> Option<usize> {
+        // A group's globs come after the earlier groups': the least glob
+        // matching is of the least group.
+        match dirs.least_match(node, |i| self.owner[i as usize]) {
+            Some(g) => g,
+            None => self.groups(path().as_ref()).first().copied(),
+        }
+    }
+
     /// The groups whose globs match `path`, each once, in order.
     pub fn groups(&self, path: &[u8]) -> Vec<usize> {
         let cand = globset::Candidate::new(crate::analyze::rules::bytes_as_path(path));

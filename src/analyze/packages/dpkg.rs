@@ -224,7 +224,16 @@ fn status_records(index: &Index) -> BTreeMap<(String, String), Rec> {
 /// Lines of a file list (`/usr/bin/x`), skipping `/.` and directories
 /// are harmless (they own no bytes).
 fn list_paths(d: &[u8]) -> impl Iterator<Item = &[u8]> {
-    d.split(|&b| b == b'\n')
+    // Split at each newline (found by `memchr`, not byte by byte), the
+    // last line being what follows the last newline.
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', d)
+        .chain(std::iter::once(d.len()))
+        .map(move |end| {
+            let line = &d[start..end];
+            start = end + 1;
+            line
+        })
         .filter(|l| l.len() > 1 && l.starts_with(b"/") && *l != b"/.")
 }
 
@@ -350,6 +359,17 @@ fn status_d(index: &Index) -> Vec<Found> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn list_lines_as_split_gives_them() {
+        for d in [&b""[..], b"\n", b"/a\n/b", b"/a\n\n/.\n/b/c\n", b"x\n/y\n/"] {
+            let want: Vec<&[u8]> = d
+                .split(|&b| b == b'\n')
+                .filter(|l| l.len() > 1 && l.starts_with(b"/") && *l != b"/.")
+                .collect();
+            assert_eq!(list_paths(d).collect::<Vec<_>>(), want);
+        }
+    }
 
     #[test]
     fn parses_status_records() {

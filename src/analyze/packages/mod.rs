@@ -140,26 +140,40 @@ pub fn data(c: &Captured) -> Option<&[u8]> {
 }
 
 /// Path resolution through the symbolic links of the final filesystem
-/// (`/bin` → `usr/bin` on merged-/usr systems), memoised per directory.
+/// (`/bin` → `usr/bin` on merged-/usr systems). A file list names paths
+/// depth first, a directory's entries in name order, so the resolver keeps
+/// the directories of the last path it resolved: the next path resolves
+/// from the deepest one it shares, and a name is looked for from where the
+/// last one was found in the same directory.
 pub struct Resolver<'a> {
     index: &'a Index,
-    dirs: FxHashMap<Vec<u8>, Option<NodeId>>,
-    /// The last directory resolved: a file list names a directory's files
-    /// one after another.
-    last: (Vec<u8>, Option<NodeId>),
+    /// The directory part of the last path resolved.
+    prev: Vec<u8>,
+    /// For each of `prev`'s components in turn (split at `/`), the state
+    /// after it: see [`Resolved`].
+    states: Vec<Resolved>,
 }
+
+/// Where resolving a path's components leads: the node reached (None: no
+/// such path) and the symbolic links followed so far (at most 40 in a
+/// path), and in that node's children, the position after the last name
+/// found there.
+#[derive(Clone, Copy)]
+struct Resolved {
+    at: Option<(NodeId, u32)>,
+    next: usize,
+}
+
+/// Most symbolic links followed in one path.
+const MAX_HOPS: u32 = 40;
 
 impl<'a> Resolver<'a> {
     pub fn new(index: &'a Index) -> Self {
         Resolver {
             index,
-            dirs: FxHashMap::default(),
-            last: (Vec::new(), None),
+            prev: Vec::new(),
+            states: Vec::new(),
         }
-    }
-
-    fn child(&self, dir: NodeId, name: &[u8]) -> Option<NodeId> {
-        self.index.child(dir, name)
     }
 
     /// The symlink target of a node, by its last state that is not a removal.
@@ -177,44 +191,43 @@ impl<'a> Resolver<'a> {
 
     /// The node an absolute path leads to, following every symlink.
     pub fn follow(&self, path: &[u8]) -> Option<NodeId> {
-        self.resolve_dir_uncached(path)
+        self.components(ROOT, 0, path).map(|(n, _)| n)
     }
 
-    fn resolve_dir_uncached(&self, path: &[u8]) -> Option<NodeId> {
-        let mut todo: Vec<Vec<u8>> = path
-            .split(|&b| b == b'/')
-            .rev()
-            .map(|c| c.to_vec())
-            .collect();
-        let mut stack = vec![ROOT];
-        let mut hops = 0;
+    /// From `start` (having followed `hops` links), the components of
+    /// `path` in turn (`..` goes up, `.` and empty ones stay), every
+    /// symlink met followed (its target's components taking its place;
+    /// an absolute one from the root): the node reached and the links
+    /// followed.
+    fn components(&self, start: NodeId, hops: u32, path: &[u8]) -> Option<(NodeId, u32)> {
+        let index = self.index;
+        let mut todo: Vec<&[u8]> = path.rsplit(|&b| b == b'/').collect();
+        let (mut cur, mut hops) = (start, hops);
         while let Some(c) = todo.pop() {
-            match &c[..] {
+            match c {
                 b"" | b"." => continue,
+                // The root's parent is the root.
                 b".." => {
-                    if stack.len() > 1 {
-                        stack.pop();
-                    }
+                    cur = index.parent(cur);
                     continue;
                 }
                 _ => {}
             }
-            let cur = *stack.last()?;
-            let child = self.child(cur, &c)?;
+            let child = index.child(cur, c)?;
             if let Some(target) = self.link(child) {
                 hops += 1;
-                if hops > 40 {
+                if hops > MAX_HOPS {
                     return None;
                 }
                 if target.starts_with(b"/") {
-                    stack.truncate(1);
+                    cur = ROOT;
                 }
-                todo.extend(target.split(|&b| b == b'/').rev().map(|c| c.to_vec()));
+                todo.extend(target.rsplit(|&b| b == b'/'));
                 continue;
             }
-            stack.push(child);
+            cur = child;
         }
-        stack.last().copied()
+        Some((cur, hops))
     }
 
     /// The node of an absolute path, directories resolved through symlinks
@@ -225,27 +238,130 @@ impl<'a> Resolver<'a> {
             Some(i) => (&path[..i], &path[i + 1..]),
             None => (&b""[..], path),
         };
-        let d = if !self.last.0.is_empty() && self.last.0 == dir {
-            self.last.1
+        // The components `dir` shares with the last directory keep their
+        // states; the others are resolved from the last shared one. Most
+        // paths are in the last one's directory or just below it.
+        let prev = &self.prev[..];
+        // (components kept, where the first one not kept starts in `dir`)
+        let (kept, from) = if self.states.is_empty() {
+            (0, 0)
+        } else if dir == prev {
+            (self.states.len(), dir.len() + 1)
+        } else if dir.starts_with(prev) && dir.get(prev.len()) == Some(&b'/') {
+            (self.states.len(), prev.len() + 1)
         } else {
-            let d = match self.dirs.get(dir) {
-                Some(d) => *d,
-                None => {
-                    let d = self.resolve_dir_uncached(dir);
-                    self.dirs.insert(dir.to_vec(), d);
-                    d
+            let common = common_prefix(dir, prev);
+            let (mut kept, mut from) = (0, 0);
+            for (k, c) in dir.split(|&b| b == b'/').enumerate() {
+                let end = from + c.len();
+                let boundary = prev.len() == end || prev.get(end) == Some(&b'/');
+                if end > common || !boundary || k >= self.states.len() {
+                    break;
                 }
+                kept = k + 1;
+                from = end + 1;
+            }
+            (kept, from)
+        };
+        self.states.truncate(kept);
+        let mut rest = dir
+            .get(from..)
+            .into_iter()
+            .flat_map(|d| d.split(|&b| b == b'/'));
+        while let Some(c) = rest.next() {
+            let before = self.states.last().copied();
+            let (node, hops, mut next) = match before {
+                Some(Resolved {
+                    at: Some((n, h)),
+                    next,
+                }) => (n, h, next),
+                Some(Resolved { at: None, .. }) => {
+                    // No such directory: nor anything below it.
+                    let n = 1 + rest.count();
+                    self.states
+                        .extend(std::iter::repeat_n(Resolved { at: None, next: 0 }, n));
+                    break;
+                }
+                None => (ROOT, 0, 0),
             };
-            self.last.0.clear();
-            self.last.0.extend_from_slice(dir);
-            self.last.1 = d;
-            d
-        }?;
+            let at = match c {
+                b"" | b"." | b".." => self.components(node, hops, c),
+                // A name: looked for from where the last was found here;
+                // a symbolic link is followed from the start.
+                _ => match child_near(self.index, node, c, &mut next) {
+                    Some(ch) if self.link(ch).is_none() => Some((ch, hops)),
+                    Some(_) => self.components(node, hops, c),
+                    None => None,
+                },
+            };
+            if let Some(b) = self.states.last_mut() {
+                b.next = next;
+            }
+            self.states.push(Resolved { at, next: 0 });
+        }
+        self.prev.clear();
+        self.prev.extend_from_slice(dir);
+        let (d, _) = self.states.last()?.at?;
         if name.is_empty() {
             return Some(d);
         }
-        self.child(d, name)
+        let last = self.states.last_mut().expect("a directory's state");
+        child_near(self.index, d, name, &mut last.next)
     }
+}
+
+/// How many leading bytes `a` and `b` share.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        let x = u64::from_le_bytes(a[i..i + 8].try_into().expect("8 bytes"));
+        let y = u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        if x != y {
+            return i + ((x ^ y).trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + a[i..n]
+        .iter()
+        .zip(&b[i..n])
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// The child of `dir` named `name`, as [`Index::child`] finds it, looked
+/// for at `*next` first, then after it (galloping), then before it;
+/// `*next` is left after the child found.
+fn child_near(index: &Index, dir: NodeId, name: &[u8], next: &mut usize) -> Option<NodeId> {
+    let ch = index.children(dir);
+    let at = (*next).min(ch.len());
+    let pos = match ch.get(at).map(|&c| index.name(c).cmp(name)) {
+        Some(std::cmp::Ordering::Equal) => at,
+        Some(std::cmp::Ordering::Less) => {
+            // Past `at`: double the step until a name not below `name`.
+            let (mut lo, mut step) = (at + 1, 1);
+            let mut hi = loop {
+                let probe = at + step;
+                if probe >= ch.len() {
+                    break ch.len();
+                }
+                if index.name(ch[probe]) >= name {
+                    break probe + 1;
+                }
+                lo = probe + 1;
+                step *= 2;
+            };
+            hi = hi.min(ch.len());
+            lo + ch[lo..hi].partition_point(|&c| index.name(c) < name)
+        }
+        _ => ch[..at].partition_point(|&c| index.name(c) < name),
+    };
+    let found = *ch.get(pos)?;
+    if index.name(found) != name {
+        return None;
+    }
+    *next = pos + 1;
+    Some(found)
 }
 
 /// Join a relative path to a directory and fold `.` and `..`.
@@ -295,7 +411,9 @@ pub fn since(run: &[(usize, bool)]) -> Option<usize> {
 /// Which package owns a path: by its node, or (npm) by a directory above it.
 #[derive(Debug, Clone, Default)]
 pub struct Owners {
-    owner: FxHashMap<NodeId, u32>,
+    /// By node: the owner's number, or [`NO_OWNER`] (empty: no owner at
+    /// all).
+    owner: Vec<u32>,
     dir_owner: FxHashMap<NodeId, u32>,
     /// `manager:name` of each owner.
     names: Vec<String>,
@@ -317,12 +435,15 @@ pub struct VisibleFiles {
     pub dpkg_info: Vec<(NodeId, InodeId)>,
 }
 
+/// [`Owners`]' mark of a node no package owns by itself.
+const NO_OWNER: u32 = u32::MAX;
+
 /// Where dpkg keeps its own files of each package (`NAME[:ARCH].list`, …).
 pub const DPKG_INFO: &[u8] = b"/var/lib/dpkg/info/";
 
 impl Owners {
     fn index_of(&self, index: &Index, node: NodeId) -> Option<u32> {
-        if let Some(&o) = self.owner.get(&node) {
+        if let Some(o) = self.owner_of_node(node) {
             return Some(o);
         }
         // Bytecode compiled at install (Debian's py3compile, pip): not in
@@ -357,7 +478,15 @@ impl Owners {
         let mut py = stem.to_vec();
         py.extend_from_slice(b".py");
         let source = index.child(index.parent(cache), &py)?;
-        self.owner.get(&source).copied()
+        self.owner_of_node(source)
+    }
+
+    /// The package that owns `node` itself (not by a directory above it).
+    fn owner_of_node(&self, node: NodeId) -> Option<u32> {
+        self.owner
+            .get(node as usize)
+            .copied()
+            .filter(|&o| o != NO_OWNER)
     }
 
     /// `manager:name` of the package owning `node`.
@@ -441,14 +570,22 @@ pub fn prepare(index: &Index) -> Prepared {
     let Owners {
         owner, dir_owner, ..
     } = &mut owners;
+    *owner = vec![NO_OWNER; index.node_count()];
+    // The first package to claim a node owns it.
+    let mut claim = |n: NodeId, i: usize| {
+        let o = &mut owner[n as usize];
+        if *o == NO_OWNER {
+            *o = i as u32;
+        }
+    };
     for (i, f) in found.iter().enumerate() {
         for p in &f.paths {
             if let Some(n) = resolver.resolve(p) {
-                owner.entry(n).or_insert(i as u32);
+                claim(n, i);
             }
         }
         for &n in &f.nodes {
-            owner.entry(n).or_insert(i as u32);
+            claim(n, i);
         }
         for d in &f.dirs {
             if let Some(n) = resolver.resolve(d) {
@@ -603,6 +740,144 @@ mod tests {
         assert_eq!(join_normalized(b"/a/b", b"../c/./d"), b"/a/c/d");
         assert_eq!(join_normalized(b"/a", b"/x"), b"/x");
         assert_eq!(join_normalized(b"/", b"../../x"), b"/x");
+    }
+
+    /// The resolution the resolver's shortcuts must agree with: every path
+    /// on its own, component by component from the root.
+    fn resolve_alone(index: &Index, path: &[u8]) -> Option<NodeId> {
+        let path = path.strip_suffix(b"/").unwrap_or(path);
+        let (dir, name) = match path.iter().rposition(|&b| b == b'/') {
+            Some(i) => (&path[..i], &path[i + 1..]),
+            None => (&b""[..], path),
+        };
+        let link = |id: NodeId| {
+            let c = index
+                .changes(id)
+                .iter()
+                .rev()
+                .find(|c| c.op != Op::Remove)?;
+            (c.kind == NodeKind::Symlink)
+                .then(|| index.link(c))
+                .flatten()
+        };
+        let mut todo: Vec<Vec<u8>> = dir
+            .split(|&b| b == b'/')
+            .rev()
+            .map(<[u8]>::to_vec)
+            .collect();
+        let mut stack = vec![ROOT];
+        let mut hops = 0;
+        while let Some(c) = todo.pop() {
+            match &c[..] {
+                b"" | b"." => continue,
+                b".." => {
+                    if stack.len() > 1 {
+                        stack.pop();
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            let child = index.child(*stack.last()?, &c)?;
+            if let Some(target) = link(child) {
+                hops += 1;
+                if hops > 40 {
+                    return None;
+                }
+                if target.starts_with(b"/") {
+                    stack.truncate(1);
+                }
+                todo.extend(target.split(|&b| b == b'/').rev().map(<[u8]>::to_vec));
+                continue;
+            }
+            stack.push(child);
+        }
+        let d = *stack.last()?;
+        if name.is_empty() {
+            return Some(d);
+        }
+        index.child(d, name)
+    }
+
+    #[test]
+    fn resolves_as_each_path_alone() {
+        use crate::testing::{image, E};
+        let f = |p| E::File(p, b"x".to_vec());
+        let (index, _) = image(&[&[
+            E::Dir("usr"),
+            E::Dir("usr/bin"),
+            E::Dir("usr/lib"),
+            E::Dir("usr/lib/x"),
+            E::Dir("usr/share/doc/a"),
+            E::Dir("usr/share/doc/b"),
+            f("usr/bin/a"),
+            f("usr/bin/b"),
+            f("usr/bin/c"),
+            f("usr/bin/d"),
+            f("usr/bin/e"),
+            f("usr/bin/f"),
+            f("usr/lib/x/1"),
+            f("usr/lib/x/2"),
+            f("usr/share/doc/a/c"),
+            f("usr/share/doc/b/c"),
+            E::Symlink("bin", "usr/bin"),
+            E::Symlink("lib", "/usr/lib"),
+            E::Symlink("usr/lib/up", "../share/doc"),
+            E::Symlink("usr/lib/loop", "loop"),
+            E::Symlink("usr/bin/tool", "f"),
+        ]]);
+        let paths: &[&str] = &[
+            "/.",
+            "/bin",
+            "/bin/a",
+            "/bin/c",
+            "/bin/b",
+            "/bin/f",
+            "/bin/tool",
+            "/bin/zz",
+            "/usr",
+            "/usr/bin",
+            "/usr/bin/a",
+            "/usr/bin/e",
+            "/usr/bin/",
+            "/usr/lib/x/1",
+            "/usr/lib/x/2",
+            "/lib/x/2",
+            "/lib/x/1",
+            "/lib/up/a/c",
+            "/lib/up/b/c",
+            "/lib/up/b",
+            "/usr/lib/loop/x",
+            "/usr/lib/loop",
+            "/usr//bin/d",
+            "/usr/./bin/d",
+            "/usr/lib/../bin/c",
+            "/usr/share/doc/a/c",
+            "/usr/share/doc/b/c",
+            "/usr/share/doc/a/c",
+            "/nothing/here",
+            "/nothing/here/either",
+            "/usr/share/doc",
+            "/",
+            "usr/bin/a",
+            "bin",
+            "/../usr/bin/b",
+            "/usr/bin/tool/x",
+            "/usr/bin/a/x",
+        ];
+        let mut r = Resolver::new(&index);
+        // Twice over, then backwards: every order of neighbours.
+        let all = paths.iter().chain(paths).chain(paths.iter().rev());
+        for p in all {
+            assert_eq!(
+                r.resolve(p.as_bytes()),
+                resolve_alone(&index, p.as_bytes()),
+                "{p}"
+            );
+        }
+        assert_eq!(r.resolve(b"/lib/up/b/c"), index.find(b"usr/share/doc/b/c"));
+        assert_eq!(r.resolve(b"/bin/a"), index.find(b"usr/bin/a"));
+        assert!(index.find(b"usr/bin/a").is_some());
     }
 
     #[test]
