@@ -1197,6 +1197,58 @@ mod tests {
         assert!(err.to_string().contains("truncated"), "{err}");
     }
 
+    /// With a census, files larger than the walk's buffer are read in
+    /// pieces: hashed ones give the hashes of a full reading, and an unread
+    /// package database is still captured whole.
+    #[test]
+    fn a_census_reads_large_files_in_pieces() {
+        let mut b = tar::Builder::new(Vec::new());
+        let body = |n: usize, seed: u8| -> Vec<u8> {
+            (0..n).map(|k| (k as u8).wrapping_mul(31) ^ seed).collect()
+        };
+        let mut status = b"Package: x\nStatus: install ok installed\n".to_vec();
+        status.resize(150_001, b'\n');
+        let files: Vec<(&str, Vec<u8>)> = vec![
+            ("big1", body(300_000, 1)),
+            ("small", body(700, 9)),
+            ("big2", body(300_000, 1)),
+            ("big3", body(300_000, 2)),
+            ("unique", body(200_001, 3)),
+            ("var/lib/dpkg/status", status),
+        ];
+        for (path, body) in &files {
+            let mut h = header(tar::EntryType::Regular, body.len() as u64, false);
+            b.append_data(&mut h, path, &body[..]).unwrap();
+        }
+        let mut data = b.into_inner().unwrap();
+        data.extend([0u8; 1024]);
+        let mut f = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut f, &data).unwrap();
+        let len = data.len() as u64;
+        let sizes = skim_sizes(&f, 0, len, &SkimBudget::for_bytes(len)).unwrap();
+        let census = Census::of([sizes]);
+        let loc = Location::source("t");
+        let index =
+            |c| index_layer_at(&f, 0, len, &loc, Arc::new(Progress::default()), false, c).unwrap();
+        let (all, some) = (index(None), index(Some(&census)));
+        let hash = |ix: &LayerIndex, p: &str| {
+            ix.entries
+                .iter()
+                .find(|e| ix.path(e) == p.as_bytes())
+                .unwrap()
+                .hash()
+        };
+        for p in ["big1", "big2", "big3"] {
+            assert_eq!(hash(&some, p), hash(&all, p), "{p}");
+        }
+        assert_eq!(hash(&some, "big1"), hash(&some, "big2"));
+        assert_ne!(hash(&some, "big1"), hash(&some, "big3"));
+        assert_eq!(hash(&some, "unique"), unread_hash(200_001));
+        assert_eq!(key(&some).len(), files.len());
+        assert_eq!(some.captures, all.captures);
+        assert_eq!(some.captures.len(), 1);
+    }
+
     /// With a census, a file whose size no other file has is settled
     /// without hashing (its stand-in hash), every other one is hashed as
     /// before, and captures are still taken from unread files.
