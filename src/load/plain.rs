@@ -1,11 +1,16 @@
 //! Uncompressed layers stored in a file (a layer's byte range in a
 //! docker-archive, or a blob of an OCI layout directory).
 //!
-//! The layer is mapped into memory (read-only, shared with the page cache):
-//! its headers are walked in place, then file contents are hashed in
-//! parallel straight from the mapping: no read system call per header or
-//! per file, no copy of the bytes. Where the file cannot be mapped, or the
-//! layer is compressed, it is streamed through [`index_layer`] instead.
+//! The bytes the walk needs are read with positional reads (no shared
+//! cursor, so many layers are read at once) into a small buffer of the
+//! walk's own: headers, the small files hashed with them, larger files in
+//! pieces. Reading costs a copy, but mapping the pages costs as much in
+//! page faults and in releasing them (both were measured, see
+//! docs/performance.md, "load6"), and the copied bytes are in the core's
+//! cache when they are hashed. The layer is also mapped read-only: the tar
+//! crate reads members with extension headers from the map, and
+//! `--verify` hashes the whole map. Where the file cannot be mapped, or
+//! the layer is compressed, it is streamed through [`index_layer`] instead.
 //!
 //! A mapped file that another process truncates while it is read would
 //! fault (SIGBUS); image archives are not rewritten in place by the tools
@@ -100,7 +105,7 @@ pub fn index_layer_at(
         return index_layer(section(), loc, progress, verify);
     };
     let census = census.filter(|_| !verify);
-    let result = index_mapped(&map, Some((file, offset)), loc, &progress, census).map(|mut ix| {
+    let result = index_mapped(&map, (file, offset), loc, &progress, census).map(|mut ix| {
         if verify {
             let mut h = <sha2::Sha256 as sha2::Digest>::new();
             pieces(&map, 0, &map[..], |piece| {
@@ -143,13 +148,14 @@ fn map(file: &std::fs::File, offset: u64, len: u64) -> Option<memmap2::Mmap> {
     Some(map)
 }
 
-/// Content bytes hashed per batch: about what one layer holds mapped in
-/// memory at a time (the pages of a batch are released once it is hashed,
-/// so peak memory does not grow with the image's content bytes).
+/// Content bytes hashed per batch (files read in pieces wait for their
+/// batch; those in the walk's buffer are hashed before it is refilled).
 const WINDOW: u64 = 2 << 20;
-/// Files larger than this are hashed in pieces, each released once hashed.
+/// `--verify` hashes the map in pieces of this size, each released once
+/// hashed.
 const PIECE: usize = 2 << 20;
-/// Most bytes of a layer walked past between two releases of its pages.
+/// Most bytes of a layer walked past between two releases of the map's
+/// pages (those the tar crate touched reading extension headers).
 const SPAN: u64 = 32 << 20;
 
 /// Drop `map[from..to]` from this process's memory (the pages stay in the
@@ -197,27 +203,61 @@ struct Pending {
 /// is hashed (no census): small enough to stay in the core's cache while
 /// its headers are walked and its files hashed. A quarter of a 512 KiB L2
 /// (512 KiB, the whole of it, ran 0.86-0.89 s on the 1M-file image against
-/// 0.72-0.74 s, more syscalls notwithstanding).
+/// 0.72-0.74 s, more syscalls notwithstanding). Also the piece size in
+/// which larger files are read (a multiple of the ELF scanner's step, so
+/// that it sees the pieces a slice of the whole file gave it).
 const READ_BUF: usize = 128 << 10;
-/// Files larger than this are hashed from the map, not the buffer. A
-/// file that does not fit in what is left of the buffer is read again
-/// from its header (copied twice at worst); one read from the map counts
-/// its pages in the process's memory until released, which raised the
-/// real image's peak by 2 MiB when this was a quarter of the buffer.
+/// Files larger than this are read in pieces of their own, not through the
+/// walk's buffer. A file that does not fit in what is left of the buffer
+/// is read again from its header (copied twice at worst).
 const READ_MAX_FILE: u64 = (READ_BUF - 512) as u64;
+/// Bytes read at a header when the content after it is not wanted (the
+/// size skim; a file the census leaves unread): the header, the first
+/// bytes of the content (an unread file's capture looks at its first four),
+/// and the next headers when the files are small. A page: a read call
+/// costs about what copying 4-8 KiB does.
+const HEAD_READ: usize = 4 << 10;
+/// After a member of at most this many bytes, the next header is likely
+/// followed by more small members: whole windows are read (on the 1M-file
+/// image the skim took 0.1 s more a page at a time).
+const DENSE: u64 = 8 << 10;
 
 /// A window of the layer's bytes read (copied) into memory of its own:
-/// `data` holds the layer's bytes from `at` on.
+/// `data[..filled]` holds the layer's bytes from `at` on.
 struct ReadBuf<'f> {
     file: &'f std::fs::File,
     /// The layer's offset in the file.
     offset: u64,
     len: u64,
+    /// [`READ_BUF`] bytes, zeroed once.
     data: Vec<u8>,
+    filled: usize,
     at: u64,
+    /// The bytes the last fill was asked for (from `at`).
+    asked: u64,
+    /// Bytes read at a header when nothing asks for more: [`READ_BUF`]
+    /// when every file's content is wanted, [`HEAD_READ`] otherwise.
+    head: usize,
+    /// The last member's content was wanted, or it was small: read whole
+    /// windows (a run of small files read one after the other).
+    run: bool,
 }
 
-impl ReadBuf<'_> {
+impl<'f> ReadBuf<'f> {
+    fn new(file: &'f std::fs::File, offset: u64, len: u64, head: usize) -> ReadBuf<'f> {
+        ReadBuf {
+            file,
+            offset,
+            len,
+            data: vec![0; READ_BUF],
+            filled: 0,
+            at: 0,
+            asked: 0,
+            head,
+            run: false,
+        }
+    }
+
     /// The layer's bytes `[pos, pos + size)`, when the buffer holds them.
     fn get(&self, pos: u64, size: u64) -> Option<&[u8]> {
         self.holds(pos, size)
@@ -226,43 +266,98 @@ impl ReadBuf<'_> {
 
     /// Does the buffer hold the layer's bytes `[pos, pos + size)`?
     fn holds(&self, pos: u64, size: u64) -> bool {
-        pos >= self.at && pos + size <= self.at + self.data.len() as u64
+        pos >= self.at && pos + size <= self.at + self.filled as u64
     }
 
-    /// Read the layer's bytes from `at` on, as many as fit.
-    fn fill(&mut self, at: u64) -> std::io::Result<()> {
-        let want = (self.len.saturating_sub(at)).min(READ_BUF as u64) as usize;
-        self.data.resize(want, 0);
-        let mut got = 0;
-        while got < want {
-            match read_at(
-                self.file,
-                &mut self.data[got..],
-                self.offset + at + got as u64,
-            ) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        self.data.truncate(got);
+    /// Read the layer's bytes from `at` on: at least `need` of them (a
+    /// header and maybe a file's content), as many as the buffer's policy
+    /// says, as many as the layer has.
+    fn fill(&mut self, at: u64, need: u64) -> std::io::Result<()> {
+        let n = if need > 512 || self.run {
+            READ_BUF
+        } else {
+            self.head
+        };
+        let want = (self.len.saturating_sub(at)).min(n.max(need as usize) as u64) as usize;
+        let got = read_full(self.file, &mut self.data[..want], self.offset + at)?;
+        self.filled = got;
         self.at = at;
+        self.asked = need;
         Ok(())
     }
 }
 
+/// Read into `buf` from `off` until it is full or the file ends: the
+/// bytes read.
+fn read_full(file: &std::fs::File, buf: &mut [u8], off: u64) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match read_at(file, &mut buf[got..], off + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// Read `size` bytes of `file` from `at` on in pieces of [`READ_BUF`] bytes
+/// into a buffer of this thread's, and hand each piece to `f` until it
+/// returns false. A file shorter than that is an error.
+fn read_pieces(
+    file: &std::fs::File,
+    at: u64,
+    size: u64,
+    mut f: impl FnMut(&[u8]) -> bool,
+) -> std::io::Result<()> {
+    thread_local! {
+        static PIECES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    PIECES.with_borrow_mut(|buf| {
+        buf.resize(READ_BUF, 0);
+        let mut done = 0u64;
+        while done < size {
+            let n = (size - done).min(READ_BUF as u64) as usize;
+            if read_full(file, &mut buf[..n], at + done)? < n {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the file ends inside a member's content (was it truncated while read?)",
+                ));
+            }
+            done += n as u64;
+            if !f(&buf[..n]) {
+                break;
+            }
+        }
+        Ok(())
+    })
+}
+
 /// Hash a batch of files in parallel, a few files per task, and feed their
-/// captures (an unread file's capture reads only what it looks at).
+/// captures (an unread file's capture reads only what it looks at): from
+/// the walk's buffer `buf` when they are in it, else read in pieces from
+/// the layer's file.
 fn hash_batch(
-    map: &memmap2::Mmap,
+    (file, offset): (&std::fs::File, u64),
     buf: Option<&ReadBuf<'_>>,
     batch: &mut Vec<Pending>,
     out: &mut LayerIndex,
     progress: &Progress,
-) {
+) -> std::io::Result<()> {
     use rayon::prelude::*;
-    let done: Vec<Hashed> = batch
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let feed = |cap: &mut Option<Capturer>, chunk: &[u8]| {
+        if let Some(c) = cap {
+            for part in chunk.chunks(BUF * 4) {
+                c.feed(part);
+            }
+        }
+    };
+    // Collected as results (indexed, one vector) and checked after.
+    let done: Vec<std::io::Result<Hashed>> = batch
         .par_drain(..)
         .with_min_len(16)
         .map(
@@ -274,64 +369,54 @@ fn hash_batch(
                  buffered,
                  cap,
              }| {
-                let body = match buf.filter(|_| buffered) {
-                    Some(b) => &b.data[(pos - b.at) as usize..][..size as usize],
-                    None => &map[pos as usize..(pos + size) as usize],
-                };
-                let (pos, size) = (pos as usize, size as usize);
                 let mut cap = cap;
-                let feed = |cap: &mut Option<Capturer>, chunk: &[u8]| {
-                    if let Some(c) = cap {
-                        for part in chunk.chunks(BUF * 4) {
-                            c.feed(part);
-                        }
-                    }
-                };
                 // One-shot xxh3 over a slice gives the streamed hash's digest.
-                let h = if !read {
-                    if size <= PIECE {
-                        feed(&mut cap, body);
-                    } else {
-                        for (n, piece) in body.chunks(PIECE).enumerate() {
-                            if !cap.as_ref().is_some_and(Capturer::wants_more) {
-                                break;
-                            }
-                            feed(&mut cap, piece);
-                            release(map, pos + n * PIECE, pos + n * PIECE + piece.len());
-                        }
-                    }
-                    unread_hash(size as u64)
-                } else if size <= PIECE {
+                let h = if let Some(body) = buf.filter(|_| buffered).and_then(|b| b.get(pos, size))
+                {
                     feed(&mut cap, body);
-                    crate::xxh3::hash128(body)
+                    if read {
+                        crate::xxh3::hash128(body)
+                    } else {
+                        unread_hash(size)
+                    }
                 } else {
-                    let mut h = crate::xxh3::Xxh3::new();
-                    pieces(map, pos, body, |piece| {
-                        h.update(piece);
+                    let mut h = read.then(crate::xxh3::Xxh3::new);
+                    read_pieces(file, offset + pos, size, |piece| {
+                        if let Some(h) = &mut h {
+                            h.update(piece);
+                        }
                         feed(&mut cap, piece);
-                    });
-                    h.digest128()
+                        h.is_some() || cap.as_ref().is_some_and(Capturer::wants_more)
+                    })?;
+                    match h {
+                        Some(h) => h.digest128(),
+                        None => unread_hash(size),
+                    }
                 };
-                progress.read.fetch_add(size as u64, Ordering::Relaxed);
+                progress.read.fetch_add(size, Ordering::Relaxed);
                 if read {
-                    progress.hashed.fetch_add(size as u64, Ordering::Relaxed);
+                    progress.hashed.fetch_add(size, Ordering::Relaxed);
                 }
-                (i, h, cap.and_then(Capturer::finish))
+                Ok((i, h, cap.and_then(Capturer::finish)))
             },
         )
         .collect();
-    for (i, h, cap) in done {
+    for d in done {
+        let (i, h, cap) = d?;
         out.set_hash(i as usize, h);
         if let Some(c) = cap {
             out.captures.push((i, c));
         }
     }
+    Ok(())
 }
 
 /// Where the walk of a mapped layer is: the index so far and the files
 /// waiting to be hashed.
 struct Walk<'m> {
     map: &'m memmap2::Mmap,
+    /// The layer's file and its offset there, for the files read in pieces.
+    file: (&'m std::fs::File, u64),
     loc: &'m Location,
     progress: &'m Progress,
     /// Which files to hash (None: all of them).
@@ -343,12 +428,38 @@ struct Walk<'m> {
     budget: u64,
     /// End of the last entry's content: what the header pass has covered.
     scanned: u64,
+    /// Files of the batch whose content is in the walk's buffer.
+    buffered: bool,
+    /// The first read of a file's content that failed.
+    failed: Option<std::io::Error>,
 }
 
 impl Walk<'_> {
     /// Hash the files met so far (those read into `buf` from it).
     fn hash_pending(&mut self, buf: Option<&ReadBuf<'_>>) {
-        hash_batch(self.map, buf, &mut self.batch, &mut self.out, self.progress);
+        let hashed = hash_batch(
+            self.file,
+            buf,
+            &mut self.batch,
+            &mut self.out,
+            self.progress,
+        );
+        self.buffered = false;
+        if let Err(e) = hashed {
+            self.batch.clear();
+            self.failed.get_or_insert(e);
+        }
+    }
+
+    /// The error of a failed read, as the layer's.
+    fn check(&mut self) -> Result<()> {
+        match self.failed.take() {
+            Some(e) => Err(Error::format(
+                self.loc.clone(),
+                describe(&e, Compression::None),
+            )),
+            None => Ok(()),
+        }
     }
 }
 
@@ -362,6 +473,7 @@ impl Members for Walk<'_> {
         size: u64,
         buf: Option<&ReadBuf<'_>>,
     ) -> Result<()> {
+        self.check()?;
         let len = self.map.len() as u64;
         // The entry's content and its padding to 512 bytes must be there, as
         // reading the same layer as a stream requires (seeking past the end
@@ -399,8 +511,18 @@ impl Members for Walk<'_> {
             }
             let cap = Capturer::new(self.out.path(&e), e.size, &mut self.budget);
             let read = self.census.is_none_or(|c| c.must_read(e.size));
+            // An unread file that is not ELF (its first four bytes, most
+            // often read with its header) has nothing to capture.
+            let cap = match cap {
+                Some(Capturer::Sniff(_)) if !read => match buf.and_then(|b| b.get(pos, 4)) {
+                    Some(magic) if magic != b"\x7fELF" => None,
+                    _ => cap,
+                },
+                cap => cap,
+            };
             if read || cap.is_some() {
                 let buffered = buf.is_some_and(|b| b.holds(pos, e.size));
+                self.buffered |= buffered;
                 self.batch.push(Pending {
                     i,
                     pos,
@@ -430,8 +552,15 @@ impl Members for Walk<'_> {
         Ok(())
     }
 
+    fn wants_content(&self, size: u64) -> bool {
+        self.census.is_none_or(|c| c.must_read(size))
+    }
+
     fn flush(&mut self, buf: &ReadBuf<'_>) {
-        self.hash_pending(Some(buf))
+        // Only the files in the buffer must be hashed before it is refilled.
+        if self.buffered {
+            self.hash_pending(Some(buf))
+        }
     }
 }
 
@@ -600,6 +729,11 @@ trait Members {
         size: u64,
         buf: Option<&ReadBuf<'_>>,
     ) -> Result<()>;
+    /// Is the content of a file of `size` bytes wanted (read with its
+    /// header when it is small)?
+    fn wants_content(&self, _size: u64) -> bool {
+        false
+    }
     /// The read buffer is about to be refilled: whatever refers to its
     /// bytes is done with them now.
     fn flush(&mut self, _buf: &ReadBuf<'_>) {}
@@ -639,7 +773,7 @@ fn walk_members(
         if let Some(b) = buf.as_deref_mut() {
             if !b.holds(at as u64, want) {
                 src.flush(b);
-                b.fill(at as u64).map_err(&corrupt)?;
+                b.fill(at as u64, want).map_err(&corrupt)?;
             }
         }
         want = 512;
@@ -653,14 +787,25 @@ fn walk_members(
         }
         if let Some((m, size)) = head.and_then(|h| plain_header(h, &mut scratch)) {
             let pos = at as u64 + 512;
-            // A small file's content read with its header, once.
+            // A small file's content read with its header, once, when it
+            // is wanted.
+            let wanted = src.wants_content(size);
             if let Some(b) = view {
-                if size <= READ_MAX_FILE && !b.holds(pos, size) && b.at != at as u64 {
+                if wanted
+                    && size <= READ_MAX_FILE
+                    && !b.holds(pos, size)
+                    && !(b.at == at as u64 && b.asked >= 512 + size)
+                {
                     want = 512 + size;
                     continue;
                 }
             }
             src.member(&m, pos, size, view)?;
+            if let Some(b) = buf.as_deref_mut() {
+                if size > 0 {
+                    b.run = wanted || size <= DENSE;
+                }
+            }
             at = (pos + size.div_ceil(512) * 512) as usize;
             continue;
         }
@@ -696,12 +841,12 @@ fn walk_members(
     Ok(Walked::End)
 }
 
-/// The layer's tar, walked in place (`walk_members`); every `WINDOW` of
-/// content, the files met so far are hashed in parallel from their slices
-/// of the map, and their pages released.
+/// The layer's tar, walked through the walk's buffer (`walk_members`);
+/// the files met are hashed in parallel, from the buffer before it is
+/// refilled, the larger ones read in pieces every `WINDOW` of content.
 fn index_mapped(
     map: &memmap2::Mmap,
-    file: Option<(&std::fs::File, u64)>,
+    (file, offset): (&std::fs::File, u64),
     loc: &Location,
     progress: &Progress,
     census: Option<&Census>,
@@ -709,6 +854,7 @@ fn index_mapped(
     let bytes = &map[..];
     let mut w = Walk {
         map,
+        file: (file, offset),
         loc,
         progress,
         census,
@@ -718,25 +864,28 @@ fn index_mapped(
         released: 0,
         budget: super::capture::LAYER_BUDGET,
         scanned: 0,
+        buffered: false,
+        failed: None,
     };
-    // When every file is hashed, each byte is read once anyway: a copy
-    // into a small buffer costs less than mapping and releasing the pages,
-    // and leaves the bytes in the core's cache for the walk and the hashes.
-    let mut buf = file
-        .filter(|_| census.is_none())
-        .map(|(file, offset)| ReadBuf {
-            file,
-            offset,
-            len: map.len() as u64,
-            data: Vec::with_capacity(READ_BUF),
-            at: 0,
-        });
+    // The bytes the walk needs are read (copied) into a small buffer of its
+    // own: a copy costs less than mapping the pages and releasing them, and
+    // leaves the bytes in the core's cache for the walk and the hashes.
+    // When every file is hashed, every byte is read, a window at a time;
+    // with a census, a header and what follows it, whole windows only
+    // while the files met are hashed.
+    let head = if census.is_none() {
+        READ_BUF
+    } else {
+        HEAD_READ
+    };
+    let mut buf = ReadBuf::new(file, offset, map.len() as u64, head);
     let corrupt = |e: std::io::Error| Error::format(loc.clone(), describe(&e, Compression::None));
-    if let Walked::Sparse = walk_members(bytes, corrupt, buf.as_mut(), &mut w)? {
+    if let Walked::Sparse = walk_members(bytes, corrupt, Some(&mut buf), &mut w)? {
         // Sparse files need the tar crate's reassembly: stream instead.
         return index_tar(Cursor::new(bytes), Compression::None, loc, progress);
     }
-    w.hash_pending(buf.as_ref());
+    w.hash_pending(Some(&buf));
+    w.check()?;
     let Walk {
         mut out, scanned, ..
     } = w;
@@ -807,10 +956,14 @@ pub fn skim_sizes(
     let map = map(file, offset, len)?;
     let mut sizes = Vec::new();
     let mut released = 0usize;
+    // Headers are read (copied) a page at a time, the contents skipped;
+    // the map serves only the members with extension headers, which the
+    // tar crate reads.
+    let mut buf = ReadBuf::new(file, offset, len, HEAD_READ);
     let walked = walk_members(
         &map[..],
         |e| Error::format(Location::source(""), e.to_string()),
-        None,
+        Some(&mut buf),
         &mut Visit(|m: &Member<'_>, pos: u64, size: u64| {
             use tar::EntryType as T;
             if budget.left.fetch_sub(1, Ordering::Relaxed) <= 0 {
@@ -822,7 +975,8 @@ pub fn skim_sizes(
             ) {
                 sizes.push(size);
             }
-            // The header pages touched so far are let go as the walk moves on.
+            // The extension headers' pages touched so far are let go as the
+            // walk moves on.
             let here = pos as usize;
             if here - released.min(here) >= SKIM_RELEASE {
                 release(&map, released, here);
@@ -1041,6 +1195,58 @@ mod tests {
         let cut = data.len() as u64 / 1024 * 512 + 100;
         let err = index_layer_at(&f, 4096, cut, &loc, p, false, None).unwrap_err();
         assert!(err.to_string().contains("truncated"), "{err}");
+    }
+
+    /// With a census, files larger than the walk's buffer are read in
+    /// pieces: hashed ones give the hashes of a full reading, and an unread
+    /// package database is still captured whole.
+    #[test]
+    fn a_census_reads_large_files_in_pieces() {
+        let mut b = tar::Builder::new(Vec::new());
+        let body = |n: usize, seed: u8| -> Vec<u8> {
+            (0..n).map(|k| (k as u8).wrapping_mul(31) ^ seed).collect()
+        };
+        let mut status = b"Package: x\nStatus: install ok installed\n".to_vec();
+        status.resize(150_001, b'\n');
+        let files: Vec<(&str, Vec<u8>)> = vec![
+            ("big1", body(300_000, 1)),
+            ("small", body(700, 9)),
+            ("big2", body(300_000, 1)),
+            ("big3", body(300_000, 2)),
+            ("unique", body(200_001, 3)),
+            ("var/lib/dpkg/status", status),
+        ];
+        for (path, body) in &files {
+            let mut h = header(tar::EntryType::Regular, body.len() as u64, false);
+            b.append_data(&mut h, path, &body[..]).unwrap();
+        }
+        let mut data = b.into_inner().unwrap();
+        data.extend([0u8; 1024]);
+        let mut f = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut f, &data).unwrap();
+        let len = data.len() as u64;
+        let sizes = skim_sizes(&f, 0, len, &SkimBudget::for_bytes(len)).unwrap();
+        let census = Census::of([sizes]);
+        let loc = Location::source("t");
+        let index =
+            |c| index_layer_at(&f, 0, len, &loc, Arc::new(Progress::default()), false, c).unwrap();
+        let (all, some) = (index(None), index(Some(&census)));
+        let hash = |ix: &LayerIndex, p: &str| {
+            ix.entries
+                .iter()
+                .find(|e| ix.path(e) == p.as_bytes())
+                .unwrap()
+                .hash()
+        };
+        for p in ["big1", "big2", "big3"] {
+            assert_eq!(hash(&some, p), hash(&all, p), "{p}");
+        }
+        assert_eq!(hash(&some, "big1"), hash(&some, "big2"));
+        assert_ne!(hash(&some, "big1"), hash(&some, "big3"));
+        assert_eq!(hash(&some, "unique"), unread_hash(200_001));
+        assert_eq!(key(&some).len(), files.len());
+        assert_eq!(some.captures, all.captures);
+        assert_eq!(some.captures.len(), 1);
     }
 
     /// With a census, a file whose size no other file has is settled
