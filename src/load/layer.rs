@@ -1113,6 +1113,44 @@ fn walk_tar<R: BufRead>(
     Ok(out)
 }
 
+/// A ustar (or GNU) header of `kind` and `size`, mode 644, owner 1000:100.
+#[cfg(test)]
+pub(super) fn test_header(kind: tar::EntryType, size: u64, gnu: bool) -> tar::Header {
+    let mut h = if gnu {
+        tar::Header::new_gnu()
+    } else {
+        tar::Header::new_ustar()
+    };
+    h.set_entry_type(kind);
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_uid(1000);
+    h.set_gid(100);
+    h
+}
+
+/// Entries as the index keeps them, one line each, for tests that compare
+/// two readings of a layer.
+#[cfg(test)]
+pub(super) fn entry_keys(ix: &LayerIndex) -> Vec<String> {
+    ix.entries
+        .iter()
+        .map(|e| {
+            format!(
+                "{:?} {:?} {} {:o} {} {} {:?} {:x}",
+                lossy(ix.path(e)),
+                e.kind,
+                e.size,
+                e.mode,
+                e.uid,
+                e.gid,
+                ix.link(e).map(lossy),
+                e.hash()
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1123,23 +1161,7 @@ mod tests {
             Ok(ix) => ix,
             Err(e) => return vec![e.to_string()],
         };
-        let mut v: Vec<String> = ix
-            .entries
-            .iter()
-            .map(|e| {
-                format!(
-                    "{:?} {:?} {} {:o} {} {} {:?} {:x}",
-                    lossy(ix.path(e)),
-                    e.kind,
-                    e.size,
-                    e.mode,
-                    e.uid,
-                    e.gid,
-                    ix.link(e).map(lossy),
-                    e.hash()
-                )
-            })
-            .collect();
+        let mut v = entry_keys(&ix);
         v.push(format!("captures {}", ix.captures.len()));
         v
     }
@@ -1158,19 +1180,7 @@ mod tests {
     fn mixed_layer() -> Vec<u8> {
         use tar::EntryType as T;
         let mut b = tar::Builder::new(Vec::new());
-        let header = |kind: T, size: u64, gnu: bool| {
-            let mut h = if gnu {
-                tar::Header::new_gnu()
-            } else {
-                tar::Header::new_ustar()
-            };
-            h.set_entry_type(kind);
-            h.set_size(size);
-            h.set_mode(0o640);
-            h.set_uid(1000);
-            h.set_gid(100);
-            h
-        };
+        let header = test_header;
         let global = pax_record("comment", "global header");
         for n in 0..48u64 {
             let size = (n * 977) % 3000;

@@ -1058,39 +1058,39 @@ mod tests {
         .unwrap()
     }
 
-    /// Entries as the index keeps them, for comparing two readings.
-    fn key(ix: &LayerIndex) -> Vec<String> {
-        ix.entries
-            .iter()
-            .map(|e| {
-                format!(
-                    "{:?} {:?} {} {:o} {} {} {:?} {:x}",
-                    lossy(ix.path(e)),
-                    e.kind,
-                    e.size,
-                    e.mode,
-                    e.uid,
-                    e.gid,
-                    ix.link(e).map(lossy),
-                    e.hash()
-                )
-            })
-            .collect()
+    use super::super::layer::entry_keys as key;
+
+    /// A layer tar (its two end blocks added) in a file, and its length.
+    fn layer_file(mut data: Vec<u8>) -> (std::fs::File, u64) {
+        data.extend([0u8; 1024]);
+        let mut f = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut f, &data).unwrap();
+        (f, data.len() as u64)
     }
 
-    fn header(kind: tar::EntryType, size: u64, gnu: bool) -> tar::Header {
-        let mut h = if gnu {
-            tar::Header::new_gnu()
-        } else {
-            tar::Header::new_ustar()
-        };
-        h.set_entry_type(kind);
-        h.set_size(size);
-        h.set_mode(0o644);
-        h.set_uid(1000);
-        h.set_gid(100);
-        h
+    /// The layer in `f` indexed without a census, then with one of `sizes`.
+    fn without_and_with_census(
+        f: &std::fs::File,
+        len: u64,
+        sizes: Vec<u64>,
+    ) -> (LayerIndex, LayerIndex) {
+        let census = Census::of([sizes]);
+        let loc = Location::source("t");
+        let index =
+            |c| index_layer_at(f, 0, len, &loc, Arc::new(Progress::default()), false, c).unwrap();
+        (index(None), index(Some(&census)))
     }
+
+    /// The hash the index holds for the file at `p`.
+    fn hash_of(ix: &LayerIndex, p: &str) -> u128 {
+        ix.entries
+            .iter()
+            .find(|e| ix.path(e) == p.as_bytes())
+            .unwrap()
+            .hash()
+    }
+
+    use super::super::layer::test_header as header;
 
     #[test]
     fn mapped_walk_reads_headers_as_the_stream_does() {
@@ -1220,30 +1220,15 @@ mod tests {
             let mut h = header(tar::EntryType::Regular, body.len() as u64, false);
             b.append_data(&mut h, path, &body[..]).unwrap();
         }
-        let mut data = b.into_inner().unwrap();
-        data.extend([0u8; 1024]);
-        let mut f = tempfile::tempfile().unwrap();
-        std::io::Write::write_all(&mut f, &data).unwrap();
-        let len = data.len() as u64;
+        let (f, len) = layer_file(b.into_inner().unwrap());
         let sizes = skim_sizes(&f, 0, len, &SkimBudget::for_bytes(len)).unwrap();
-        let census = Census::of([sizes]);
-        let loc = Location::source("t");
-        let index =
-            |c| index_layer_at(&f, 0, len, &loc, Arc::new(Progress::default()), false, c).unwrap();
-        let (all, some) = (index(None), index(Some(&census)));
-        let hash = |ix: &LayerIndex, p: &str| {
-            ix.entries
-                .iter()
-                .find(|e| ix.path(e) == p.as_bytes())
-                .unwrap()
-                .hash()
-        };
+        let (all, some) = without_and_with_census(&f, len, sizes);
         for p in ["big1", "big2", "big3"] {
-            assert_eq!(hash(&some, p), hash(&all, p), "{p}");
+            assert_eq!(hash_of(&some, p), hash_of(&all, p), "{p}");
         }
-        assert_eq!(hash(&some, "big1"), hash(&some, "big2"));
-        assert_ne!(hash(&some, "big1"), hash(&some, "big3"));
-        assert_eq!(hash(&some, "unique"), unread_hash(200_001));
+        assert_eq!(hash_of(&some, "big1"), hash_of(&some, "big2"));
+        assert_ne!(hash_of(&some, "big1"), hash_of(&some, "big3"));
+        assert_eq!(hash_of(&some, "unique"), unread_hash(200_001));
         assert_eq!(key(&some).len(), files.len());
         assert_eq!(some.captures, all.captures);
         assert_eq!(some.captures.len(), 1);
@@ -1268,37 +1253,24 @@ mod tests {
             let mut h = header(tar::EntryType::Regular, body.len() as u64, false);
             b.append_data(&mut h, path, body).unwrap();
         }
-        let mut data = b.into_inner().unwrap();
-        data.extend([0u8; 1024]);
-        let mut f = tempfile::tempfile().unwrap();
-        std::io::Write::write_all(&mut f, &data).unwrap();
-        let len = data.len() as u64;
+        let data = b.into_inner().unwrap();
+        let (f, len) = layer_file(data.clone());
         let budget = |n: i64| SkimBudget { left: n.into() };
         assert!(skim_sizes(&f, 0, len, &budget(4)).is_none());
         let sizes = skim_sizes(&f, 0, len, &budget(5)).unwrap();
         assert_eq!(sizes, vec![4, 4, 4, 21, 300]);
-        let census = Census::of([sizes]);
-        let loc = Location::source("t");
-        let index =
-            |c| index_layer_at(&f, 0, len, &loc, Arc::new(Progress::default()), false, c).unwrap();
-        let (all, some) = (index(None), index(Some(&census)));
-        let hash = |ix: &LayerIndex, p: &str| {
-            ix.entries
-                .iter()
-                .find(|e| ix.path(e) == p.as_bytes())
-                .unwrap()
-                .hash()
-        };
+        let (all, some) = without_and_with_census(&f, len, sizes.clone());
         for p in ["a", "b", "c"] {
-            assert_eq!(hash(&some, p), hash(&all, p));
-            assert!(!super::super::layer::is_unread(hash(&some, p)));
+            assert_eq!(hash_of(&some, p), hash_of(&all, p));
+            assert!(!super::super::layer::is_unread(hash_of(&some, p)));
         }
-        assert_eq!(hash(&some, "a"), hash(&some, "b"));
-        assert_ne!(hash(&some, "a"), hash(&some, "c"));
-        assert_eq!(hash(&some, "unique"), unread_hash(21));
-        assert_eq!(hash(&some, "bin/tool"), unread_hash(300));
+        assert_eq!(hash_of(&some, "a"), hash_of(&some, "b"));
+        assert_ne!(hash_of(&some, "a"), hash_of(&some, "c"));
+        assert_eq!(hash_of(&some, "unique"), unread_hash(21));
+        assert_eq!(hash_of(&some, "bin/tool"), unread_hash(300));
         assert_eq!(some.captures.len(), all.captures.len());
         // Verification reads every byte: then every file is hashed.
+        let (census, loc) = (Census::of([sizes]), Location::source("t"));
         let verified = index_layer_at(
             &f,
             0,
@@ -1309,7 +1281,7 @@ mod tests {
             Some(&census),
         )
         .unwrap();
-        assert_eq!(hash(&verified, "unique"), hash(&all, "unique"));
+        assert_eq!(hash_of(&verified, "unique"), hash_of(&all, "unique"));
         // An empty layer has no sizes; a compressed one is not skimmed.
         let empty = [0u8; 1024];
         let mut fe = tempfile::tempfile().unwrap();
